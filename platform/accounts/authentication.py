@@ -1,0 +1,86 @@
+"""DRF authentication: ``Authorization: tma <initData>`` from the Telegram Mini App.
+
+The initData must be signed for a bot of the tenant that serves the request's host (the
+platform bot on the public domain): HMAC with the bot's token when the platform holds it,
+else Telegram's Ed25519 signature for the bot's id. A valid first request registers the
+user; nothing is written for a refused one.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.db import connection
+from rest_framework import authentication, exceptions
+
+from accounts import initdata
+from accounts.services import user_touch
+from tenancy.selectors import tenant_bots
+
+
+class InitDataFailed(exceptions.AuthenticationFailed):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(detail=message, code=code)
+
+
+def _bots_for_request(request) -> list[tuple[int, str]]:
+    tenant = getattr(request, "tenant", None) or getattr(connection, "tenant", None)
+    bots = list(tenant_bots(tenant=tenant)) if tenant is not None and tenant.pk else []
+    if getattr(tenant, "schema_name", "public") == "public" and settings.PLATFORM_BOT_TOKEN:
+        bot_id = int(settings.PLATFORM_BOT_TOKEN.split(":", 1)[0])
+        bots.append((bot_id, settings.PLATFORM_BOT_TOKEN))
+    return bots
+
+
+def validate_for_bots(raw: str, bots: list[tuple[int, str]], *, now: int) -> initdata.InitData:
+    """Accept ``raw`` if it is signed for any of ``bots``; raise the most telling error."""
+    if not bots:
+        raise InitDataFailed("no_bot", "this tenant has no bot to verify initData against")
+    common = {
+        "now": now,
+        "max_age": settings.INIT_DATA_MAX_AGE_SECONDS,
+        "future_skew": settings.INIT_DATA_MAX_FUTURE_SKEW_SECONDS,
+    }
+    public_key = initdata.TELEGRAM_PUBLIC_KEYS[settings.TELEGRAM_ENVIRONMENT]
+    error: initdata.InitDataError | None = None
+    for bot_id, token in bots:
+        try:
+            if token:
+                return initdata.validate_hmac(raw, bot_token=token, **common)
+            return initdata.validate_signature(
+                raw, bot_id=bot_id, public_key_hex=public_key, **common
+            )
+        except initdata.InitDataError as exc:
+            # A structural problem is the same for every bot: stop at once.
+            if exc.code not in {"bad_hash", "bad_signature", "missing_signature"}:
+                raise InitDataFailed(exc.code, exc.message) from exc
+            error = exc
+    assert error is not None
+    raise InitDataFailed(error.code, error.message)
+
+
+class TelegramInitDataAuthentication(authentication.BaseAuthentication):
+    keyword = "tma"
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        if len(header) > settings.INIT_DATA_MAX_HEADER_BYTES:
+            raise InitDataFailed("header_too_large", "Authorization header is too large")
+        scheme, _, raw = header.partition(" ")
+        if scheme.lower() != self.keyword:
+            raise InitDataFailed("bad_scheme", "use Authorization: tma <initData>")
+        raw = raw.strip()
+        if not raw:
+            raise InitDataFailed("missing_init_data", "Authorization: tma needs the initData")
+        data = validate_for_bots(raw, _bots_for_request(request._request), now=int(time.time()))
+        try:
+            profile = data.user()
+        except initdata.InitDataError as exc:
+            raise InitDataFailed(exc.code, exc.message) from exc
+        return user_touch(profile=profile), data
+
+    def authenticate_header(self, request) -> str:
+        return 'tma realm="api"'

@@ -1,0 +1,54 @@
+"""DRF permissions: a Telegram user, and a capability in the request's tenant."""
+
+from __future__ import annotations
+
+from rest_framework import permissions
+
+from accounts.models import TelegramUser
+from accounts.roles import Capability, Role
+from accounts.selectors import user_capabilities, user_role
+
+
+class IsTelegramUser(permissions.BasePermission):
+    message = "authenticate with Authorization: tma <initData>"
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.user, TelegramUser)
+
+
+def _tenant(request):
+    return getattr(request._request, "tenant", None)
+
+
+class HasCapability(IsTelegramUser):
+    """Subclass per capability with ``HasCapability.of(Capability.X)``."""
+
+    capability: Capability
+
+    @classmethod
+    def of(cls, capability: Capability) -> type[HasCapability]:
+        return type(f"Has_{capability.value}", (cls,), {
+            "capability": capability,
+            "message": f"this needs the {capability.value} capability in this tenant",
+        })
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        caps = getattr(request, "_capabilities", None)
+        if caps is None:
+            caps = user_capabilities(tenant=_tenant(request), user=request.user)
+            request._capabilities = caps
+        return self.capability in caps
+
+
+class IsTenantOwner(IsTelegramUser):
+    message = "only the tenant's owner can do this"
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if request.user.is_staff:
+            return True
+        tenant = _tenant(request)
+        return tenant is not None and user_role(tenant=tenant, user=request.user) == Role.OWNER

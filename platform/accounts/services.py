@@ -1,0 +1,141 @@
+"""Writes for Telegram users, memberships and their capabilities."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+import history.services as history
+from accounts.models import Membership, TelegramUser
+from accounts.roles import RANK, Capability, Role
+from config.errors import ServiceError
+from history.services import SYSTEM, Actor
+
+# last_seen is refreshed at most this often, so reads stay reads.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+PROFILE_FIELDS = ("username", "first_name", "last_name", "language_code", "photo_url", "is_premium")
+
+
+def _profile_values(profile: dict[str, Any]) -> dict[str, Any]:
+    values = {key: profile.get(key) or "" for key in PROFILE_FIELDS if key != "is_premium"}
+    values["is_premium"] = bool(profile.get("is_premium", False))
+    values["photo_url"] = values["photo_url"][:512]
+    return values
+
+
+def user_touch(*, profile: dict[str, Any]) -> TelegramUser:
+    """Register a user on first sight; later refresh profile fields and last_seen.
+    ``profile`` is Telegram's user object (already validated)."""
+    now = timezone.now()
+    values = _profile_values(profile)
+    user = TelegramUser.objects.filter(telegram_id=profile["id"]).first()
+    if user is None:
+        with transaction.atomic():
+            user, created = TelegramUser.objects.get_or_create(
+                telegram_id=profile["id"], defaults={**values, "last_seen": now}
+            )
+            if created:
+                history.record(action="user.registered", actor=Actor.user(user),
+                               target=("user", user.telegram_id))
+        return user
+    changed = [key for key, value in values.items() if getattr(user, key) != value]
+    if changed or now - user.last_seen >= LAST_SEEN_RESOLUTION:
+        for key in changed:
+            setattr(user, key, values[key])
+        user.last_seen = now
+        user.save(update_fields=[*changed, "last_seen"])
+    return user
+
+
+def user_update_preferences(
+    *, user: TelegramUser, language: str | None = None,
+    notification_preferences: dict[str, bool] | None = None, request: Any = None,
+) -> TelegramUser:
+    changes: dict[str, Any] = {}
+    if language is not None and language != user.language:
+        changes["language"] = language
+    if notification_preferences is not None:
+        merged = {**user.notification_preferences, **notification_preferences}
+        if merged != user.notification_preferences:
+            changes["notification_preferences"] = merged
+    if not changes:
+        return user
+    with transaction.atomic():
+        for key, value in changes.items():
+            setattr(user, key, value)
+        user.save(update_fields=list(changes))
+        history.record(action="user.preferences_updated", actor=Actor.user(user),
+                       tenant=getattr(request, "tenant", None), target=("user", user.telegram_id),
+                       data=changes, request=request)
+    return user
+
+
+def membership_set_role(
+    *, tenant: Any, user: TelegramUser, role: Role | str, actor: Actor = SYSTEM,
+    only_upgrade: bool = False, reason: str = "",
+) -> Membership:
+    """Give ``user`` ``role`` in ``tenant``. With ``only_upgrade`` a higher existing role
+    (an owner who is also a Telegram admin) is kept."""
+    role = Role(role)
+    with transaction.atomic():
+        membership, created = Membership.objects.select_for_update().get_or_create(
+            tenant=tenant, user=user, defaults={"role": role}
+        )
+        previous = None if created else Role(membership.role)
+        if previous is not None and previous != role:
+            if only_upgrade and RANK[previous] >= RANK[role]:
+                return membership
+            membership.role = role
+            membership.save(update_fields=["role", "updated_at"])
+        if previous != role:
+            history.record(action="role.assigned", actor=actor, tenant=tenant,
+                           target=("user", user.telegram_id),
+                           data={"role": role.value, "from": previous and previous.value,
+                                 "reason": reason})
+    return membership
+
+
+def membership_demote(
+    *, tenant: Any, user: TelegramUser, from_role: Role | str, actor: Actor = SYSTEM,
+    reason: str = "",
+) -> bool:
+    """Drop ``user`` back to member if (and only if) they hold ``from_role``."""
+    with transaction.atomic():
+        updated = Membership.objects.filter(tenant=tenant, user=user, role=Role(from_role)).update(
+            role=Role.MEMBER, granted=[], revoked=[], updated_at=timezone.now()
+        )
+        if updated:
+            history.record(action="role.revoked", actor=actor, tenant=tenant,
+                           target=("user", user.telegram_id),
+                           data={"role": Role(from_role).value, "reason": reason})
+    return bool(updated)
+
+
+def membership_set_capabilities(
+    *, tenant: Any, user: TelegramUser, grant: list[str], revoke: list[str], actor: Actor,
+    request: Any = None,
+) -> Membership:
+    """An owner grants or revokes single capabilities of one admin (or moderator)."""
+    grant_set = {Capability(c) for c in grant}
+    revoke_set = {Capability(c) for c in revoke}
+    if grant_set & revoke_set:
+        raise ServiceError("a capability cannot be granted and revoked at once",
+                           code="conflicting_capabilities")
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().filter(tenant=tenant, user=user).first()
+        if membership is None or membership.role not in (Role.ADMIN, Role.MODERATOR):
+            raise ServiceError("capabilities can only be changed for admins and moderators",
+                               code="not_an_admin", status=409)
+        granted = (set(membership.granted) | grant_set) - revoke_set
+        revoked = (set(membership.revoked) | revoke_set) - grant_set
+        membership.granted = sorted(granted)
+        membership.revoked = sorted(revoked)
+        membership.save(update_fields=["granted", "revoked", "updated_at"])
+        history.record(action="role.capabilities_changed", actor=actor, tenant=tenant,
+                       target=("user", user.telegram_id),
+                       data={"grant": sorted(grant_set), "revoke": sorted(revoke_set)},
+                       request=request)
+    return membership

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from accounts import views
+
+urlpatterns = [
+    path("me", views.MeView.as_view(), name="me"),
+    path("me/activity", views.MyActivityView.as_view(), name="me-activity"),
+]

@@ -1,0 +1,68 @@
+"""API conventions shared by every app: error shape, pagination, the error type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, pagination, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.errors import ServiceError
+
+
+class ApiError(exceptions.APIException):
+    """Raise from a view (or let a service error be translated) to answer
+    ``{"detail": ..., "code": ...}`` with the given status."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+
+    def __init__(self, detail: str, *, code: str, status_code: int | None = None) -> None:
+        super().__init__(detail=detail, code=code)
+        if status_code is not None:
+            self.status_code = status_code
+
+
+def _flatten(detail: Any) -> tuple[str, str, Any]:
+    """First human-readable message and code of a DRF error detail, plus field errors."""
+    if isinstance(detail, list) and detail:
+        return _flatten(detail[0])[0], _flatten(detail[0])[1], None
+    if isinstance(detail, dict):
+        field, value = next(iter(detail.items()))
+        message, code, _ = _flatten(value)
+        prefix = "" if field == "non_field_errors" else f"{field}: "
+        return prefix + message, code, detail
+    return str(detail), getattr(detail, "code", "error"), None
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ServiceError):
+        return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        message, code, fields = _flatten(exc.detail)
+        body: dict[str, Any] = {"detail": message, "code": code or "invalid"}
+        if fields:
+            body["errors"] = fields
+        response.data = body
+    elif isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        code = detail.code if hasattr(detail, "code") else exc.default_code
+        response.data = {"detail": str(detail), "code": code}
+    return response
+
+
+class CursorPagination(pagination.CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200

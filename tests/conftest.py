@@ -1,0 +1,119 @@
+"""Shared fixtures: a real PostgreSQL test database with the public tenant and the
+tenant-schema template built once per session; tenants created through the service."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.initdata import sign_hmac
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from tenancy.schema_template import template_build
+    from tenancy.services import public_tenant_ensure
+
+    with django_db_blocker.unblock():
+        public_tenant_ensure(domain="testserver")
+        template_build()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_test():
+    yield
+    connection.set_schema_to_public()
+
+
+def bot_token_for(n: int) -> str:
+    return f"{700000000 + n}:AAH{n:05d}testtoken-for-bragabot-suite-x"
+
+
+@pytest.fixture
+def make_tenant(db):
+    from tenancy.services import tenant_create
+
+    def make(slug: str | None = None, *, kind: str = "group", with_bot: bool = True, **kwargs):
+        n = next(_counter)
+        slug = slug or f"tenant-{n}"
+        return tenant_create(
+            slug=slug,
+            name=kwargs.pop("name", slug.title()),
+            kind=kind,
+            domain=kwargs.pop("domain", f"{slug}.test"),
+            bot_token=kwargs.pop("bot_token", bot_token_for(n) if with_bot else None),
+            **kwargs,
+        )
+
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant):
+    return make_tenant()
+
+
+def tenant_bot_token(tenant) -> str:
+    from tenancy.selectors import tenant_bots
+
+    return tenant_bots(tenant=tenant)[0][1]
+
+
+def init_data_for(
+    tenant, *, user_id: int = 1001, username: str = "alice", auth_date: int | None = None,
+    token: str | None = None, **user_fields: Any,
+) -> str:
+    user = {"id": user_id, "first_name": username.title(), "username": username,
+            "language_code": "en", **user_fields}
+    return sign_hmac(
+        {"auth_date": str(auth_date or int(time.time())), "query_id": "AAE-test",
+         "user": json.dumps(user, separators=(",", ":"))},
+        token or tenant_bot_token(tenant),
+    )
+
+
+class TenantClient(APIClient):
+    """An API client on a tenant's domain, authenticated as one Telegram user."""
+
+    def __init__(self, tenant, *, user_id: int = 1001, username: str = "alice", **kwargs):
+        super().__init__()
+        self.tenant = tenant
+        self.user_id = user_id
+        self.username = username
+        self.defaults["HTTP_HOST"] = tenant.domains.first().domain
+        self.credentials(HTTP_AUTHORIZATION="tma " + init_data_for(
+            tenant, user_id=user_id, username=username, **kwargs))
+
+
+@pytest.fixture
+def client_for():
+    def make(tenant, **kwargs) -> TenantClient:
+        return TenantClient(tenant, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def user_with_role():
+    """Create (or fetch) a Telegram user holding ``role`` in ``tenant``."""
+    from accounts.services import membership_set_role, user_touch
+
+    def make(tenant, role: str, *, user_id: int, username: str = "user"):
+        user = user_touch(profile={"id": user_id, "username": username, "first_name": username})
+        if role == "staff":
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        elif role != "member":
+            membership_set_role(tenant=tenant, user=user, role=role)
+        return user
+
+    return make
