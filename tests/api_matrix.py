@@ -1,0 +1,26 @@
+"""Who may call each API operation: one row per (URL name, method).
+
+``tests/accounts/test_rbac_matrix.py`` walks every URL pattern under /api/ and fails when
+an operation has no row here, then calls each one as every role and checks the answer.
+Values: "authenticated" (any Telegram user of the tenant), "owner" (the tenant's owner;
+staff too), or a capability name (roles per accounts.roles.DEFAULT_CAPABILITIES; staff
+hold all).
+"""
+
+MATRIX: dict[tuple[str, str], str] = {
+    ("me", "GET"): "authenticated",
+    ("me", "PATCH"): "authenticated",
+    ("me-activity", "GET"): "authenticated",
+    ("audit", "GET"): "view_audit",
+    ("admin-list", "GET"): "manage_settings",
+    ("admin-capabilities", "PATCH"): "owner",
+    ("group-list", "GET"): "manage_settings",
+    ("group-settings", "GET"): "manage_settings",
+    ("group-settings", "PATCH"): "manage_settings",
+    ("group-link-code", "POST"): "manage_settings",
+    ("group-admins-refresh", "POST"): "manage_settings",
+}
+
+# Sample values for URL parameters (objects that need not exist: a permitted call
+# answers 404, a refused one 403, so the two are told apart).
+URL_KWARGS = {"telegram_id": 424242, "chat_id": -1001234567890}
