@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Django's command-line utility, with platform/ and tenants/ as source roots."""
+
 import os
 import sys
 from pathlib import Path

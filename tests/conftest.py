@@ -69,14 +69,27 @@ def tenant_bot_token(tenant) -> str:
 
 
 def init_data_for(
-    tenant, *, user_id: int = 1001, username: str = "alice", auth_date: int | None = None,
-    token: str | None = None, **user_fields: Any,
+    tenant,
+    *,
+    user_id: int = 1001,
+    username: str = "alice",
+    auth_date: int | None = None,
+    token: str | None = None,
+    **user_fields: Any,
 ) -> str:
-    user = {"id": user_id, "first_name": username.title(), "username": username,
-            "language_code": "en", **user_fields}
+    user = {
+        "id": user_id,
+        "first_name": username.title(),
+        "username": username,
+        "language_code": "en",
+        **user_fields,
+    }
     return sign_hmac(
-        {"auth_date": str(auth_date or int(time.time())), "query_id": "AAE-test",
-         "user": json.dumps(user, separators=(",", ":"))},
+        {
+            "auth_date": str(auth_date or int(time.time())),
+            "query_id": "AAE-test",
+            "user": json.dumps(user, separators=(",", ":")),
+        },
         token or tenant_bot_token(tenant),
     )
 
@@ -90,8 +103,10 @@ class TenantClient(APIClient):
         self.user_id = user_id
         self.username = username
         self.defaults["HTTP_HOST"] = tenant.domains.first().domain
-        self.credentials(HTTP_AUTHORIZATION="tma " + init_data_for(
-            tenant, user_id=user_id, username=username, **kwargs))
+        self.credentials(
+            HTTP_AUTHORIZATION="tma "
+            + init_data_for(tenant, user_id=user_id, username=username, **kwargs)
+        )
 
 
 @pytest.fixture

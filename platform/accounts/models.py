@@ -57,3 +57,6 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "user"], name="membership_tenant_user")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} is {self.role} in {self.tenant_id}"

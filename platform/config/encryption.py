@@ -15,7 +15,9 @@ def _fernet() -> Fernet:
     key = settings.FIELD_ENCRYPTION_KEY
     if not key:
         # Development default: a key derived from SECRET_KEY. Production sets its own.
-        digest = hashlib.sha256(b"bragabot-field-encryption:" + settings.SECRET_KEY.encode()).digest()
+        digest = hashlib.sha256(
+            b"bragabot-field-encryption:" + settings.SECRET_KEY.encode()
+        ).digest()
         key = base64.urlsafe_b64encode(digest).decode()
     return Fernet(key)
 

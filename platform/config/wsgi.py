@@ -7,7 +7,7 @@ for _root in ("platform", "tenants"):
     if str(_ROOT / _root) not in sys.path:
         sys.path.insert(0, str(_ROOT / _root))
 
-from django.core.wsgi import get_wsgi_application
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()

@@ -6,6 +6,15 @@ from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
 
+class LiveTenantManager(models.Manager):
+    """Deleted tenants keep their row (their audit trail needs a subject) but have no
+    schema: the default manager hides them, so django-tenants' migrate_schemas and every
+    lookup skip them."""
+
+    def get_queryset(self):
+        return super().get_queryset().exclude(status="deleted")
+
+
 class Tenant(TenantMixin):
     class Kind(models.TextChoices):
         CLIENT = "client", "Client brand"
@@ -23,6 +32,9 @@ class Tenant(TenantMixin):
     plan = models.CharField(max_length=40, default="free")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = LiveTenantManager()
+    all_objects = models.Manager()
+
     # Schemas are created by tenancy.services.tenant_create from the template, never by
     # django-tenants' per-tenant migration run.
     auto_create_schema = False
@@ -30,6 +42,7 @@ class Tenant(TenantMixin):
 
     class Meta:
         ordering = ["id"]
+        base_manager_name = "all_objects"
 
     def __str__(self) -> str:
         return self.slug
@@ -75,6 +88,9 @@ class ChatBinding(models.Model):
     class Meta:
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"chat {self.chat_id} -> {self.tenant_id}"
+
 
 class SchemaTemplate(models.Model):
     """The DDL that builds a current tenant schema, captured by migrating a scratch schema
@@ -84,3 +100,6 @@ class SchemaTemplate(models.Model):
     fingerprint = models.CharField(max_length=64, unique=True)
     statements = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"template {self.fingerprint[:12]}"

@@ -46,9 +46,14 @@ def migrations_fingerprint() -> str:
     return digest.hexdigest()
 
 
+_NOW = "__bragabot_template_now__"
+
+
 def _literal(value: Any) -> Any:
-    if isinstance(value, datetime.datetime | datetime.date):
-        return value.isoformat()
+    # Timestamps (the recorder's "applied") become now() at replay: each tenant records
+    # when its own schema was built.
+    if isinstance(value, datetime.datetime):
+        return _NOW
     return value
 
 
@@ -75,7 +80,8 @@ def _capture_migration_sql(scratch: str) -> str:
             interactive=False,
             verbosity=0,
         )
-    return ";\n".join(statement.rstrip().rstrip(";") for statement in captured) + ";\n"
+    script = ";\n".join(statement.rstrip().rstrip(";") for statement in captured) + ";\n"
+    return script.replace(f"'{_NOW}'", "now()")
 
 
 def template_build(*, force: bool = False) -> SchemaTemplate:

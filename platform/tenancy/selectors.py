@@ -14,12 +14,12 @@ _token_cache: dict[int, tuple[float, list[tuple[int, str]]]] = {}
 
 
 def tenant_list(*, status: str | None = None) -> QuerySet[Tenant]:
-    qs = Tenant.objects.exclude(schema_name="public").prefetch_related("domains")
+    qs = Tenant.all_objects.exclude(schema_name="public").prefetch_related("domains")
     return qs.filter(status=status) if status else qs
 
 
 def tenant_get(*, slug: str) -> Tenant | None:
-    return Tenant.objects.filter(slug=slug).first()
+    return Tenant.all_objects.filter(slug=slug).first()
 
 
 def tenant_bots(*, tenant: Tenant) -> list[tuple[int, str]]:

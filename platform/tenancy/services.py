@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 import history.services as history
-from config.errors import ServiceError
 from config.encryption import encrypt
+from config.errors import ServiceError
 from history.services import SYSTEM, Actor
 from tenancy.middleware import host_cache_clear
 from tenancy.models import Bot, ChatBinding, Domain, Tenant
@@ -55,10 +55,12 @@ def _validate_new_tenant(*, slug: str, name: str, kind: str, domain: str) -> Non
     if not name.strip():
         raise ServiceError("name must not be empty", code="invalid_name")
     if kind not in Tenant.Kind.values:
-        raise ServiceError(f"kind must be one of {', '.join(Tenant.Kind.values)}", code="invalid_kind")
+        raise ServiceError(
+            f"kind must be one of {', '.join(Tenant.Kind.values)}", code="invalid_kind"
+        )
     if not DOMAIN.match(domain):
         raise ServiceError(f"{domain!r} is not a valid domain name", code="invalid_domain")
-    if Tenant.objects.filter(slug=slug).exists():
+    if Tenant.all_objects.filter(slug=slug).exists():
         raise ServiceError(f"a tenant with slug {slug!r} already exists", code="duplicate_slug")
     if Domain.objects.filter(domain=domain).exists():
         raise ServiceError(f"domain {domain!r} is already in use", code="duplicate_domain")
@@ -83,7 +85,11 @@ def tenant_create(
     try:
         with transaction.atomic():
             tenant = Tenant.objects.create(
-                schema_name=schema_name_for(slug), slug=slug, name=name.strip(), kind=kind, plan=plan
+                schema_name=schema_name_for(slug),
+                slug=slug,
+                name=name.strip(),
+                kind=kind,
+                plan=plan,
             )
             schema_create_from_template(tenant.schema_name)
             Domain.objects.create(tenant=tenant, domain=domain, is_primary=True)
@@ -98,8 +104,9 @@ def tenant_create(
             )
     except IntegrityError as exc:
         # A concurrent creation won the unique constraint between our check and insert.
-        raise ServiceError(f"tenant {slug!r} or domain {domain!r} already exists",
-                           code="duplicate_slug") from exc
+        raise ServiceError(
+            f"tenant {slug!r} or domain {domain!r} already exists", code="duplicate_slug"
+        ) from exc
     logger.info("tenant.created", extra={"tenant": slug, "kind": kind})
     return tenant
 
@@ -121,14 +128,21 @@ def bot_register(
     transaction.on_commit(lambda: tenant_bots_forget(tenant_id=tenant.pk))
     tenant_bots_forget(tenant_id=tenant.pk)
     if audit:
-        history.record(action="bot.registered", actor=actor, tenant=tenant,
-                       target=("bot", bot_id), data={"username": username})
+        history.record(
+            action="bot.registered",
+            actor=actor,
+            tenant=tenant,
+            target=("bot", bot_id),
+            data={"username": username},
+        )
     return bot
 
 
-def _set_status(tenant: Tenant, status: str, action: str, actor: Actor, data: dict[str, Any]) -> Tenant:
+def _set_status(
+    tenant: Tenant, status: str, action: str, actor: Actor, data: dict[str, Any]
+) -> Tenant:
     with transaction.atomic():
-        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        locked = Tenant.all_objects.select_for_update().get(pk=tenant.pk)
         previous = locked.status
         if previous == Tenant.Status.DELETED:
             raise ServiceError(f"tenant {locked.slug!r} is deleted", code="tenant_deleted")
@@ -136,8 +150,13 @@ def _set_status(tenant: Tenant, status: str, action: str, actor: Actor, data: di
             return locked
         locked.status = status
         locked.save(update_fields=["status"])
-        history.record(action=action, actor=actor, tenant=locked, target=("tenant", locked.pk),
-                       data={"from": previous, **data})
+        history.record(
+            action=action,
+            actor=actor,
+            tenant=locked,
+            target=("tenant", locked.pk),
+            data={"from": previous, **data},
+        )
     transaction.on_commit(host_cache_clear)
     host_cache_clear()
     logger.info(action, extra={"tenant": locked.slug})
@@ -145,7 +164,9 @@ def _set_status(tenant: Tenant, status: str, action: str, actor: Actor, data: di
 
 
 def tenant_suspend(*, tenant: Tenant, reason: str = "", actor: Actor = SYSTEM) -> Tenant:
-    return _set_status(tenant, Tenant.Status.SUSPENDED, "tenant.suspended", actor, {"reason": reason})
+    return _set_status(
+        tenant, Tenant.Status.SUSPENDED, "tenant.suspended", actor, {"reason": reason}
+    )
 
 
 def tenant_resume(*, tenant: Tenant, actor: Actor = SYSTEM) -> Tenant:
@@ -158,13 +179,14 @@ def tenant_delete(*, tenant: Tenant, confirm: str, actor: Actor = SYSTEM) -> Ten
     subject. ``confirm`` must repeat the tenant's slug."""
     if confirm != tenant.slug:
         raise ServiceError(
-            f"deleting drops all of the tenant's data; confirm by repeating its slug {tenant.slug!r}",
+            "deleting drops all of the tenant's data; "
+            f"confirm by repeating its slug {tenant.slug!r}",
             code="confirmation_required",
         )
     if tenant.is_public:
         raise ServiceError("the public tenant cannot be deleted", code="invalid")
     with transaction.atomic():
-        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        locked = Tenant.all_objects.select_for_update().get(pk=tenant.pk)
         if locked.status == Tenant.Status.DELETED:
             raise ServiceError(f"tenant {locked.slug!r} is already deleted", code="tenant_deleted")
         domains = list(locked.domains.values_list("domain", flat=True))
@@ -175,8 +197,13 @@ def tenant_delete(*, tenant: Tenant, confirm: str, actor: Actor = SYSTEM) -> Ten
             cursor.execute(f'DROP SCHEMA IF EXISTS "{locked.schema_name}" CASCADE')
         locked.status = Tenant.Status.DELETED
         locked.save(update_fields=["status"])
-        history.record(action="tenant.deleted", actor=actor, tenant=locked,
-                       target=("tenant", locked.pk), data={"domains": domains})
+        history.record(
+            action="tenant.deleted",
+            actor=actor,
+            tenant=locked,
+            target=("tenant", locked.pk),
+            data={"domains": domains},
+        )
     host_cache_clear()
     logger.info("tenant.deleted", extra={"tenant": locked.slug})
     return locked
@@ -193,8 +220,9 @@ def public_tenant_ensure(*, domain: str | None = None) -> Tenant:
     return tenant
 
 
-def chat_bind(*, tenant: Tenant, chat_id: int, title: str = "", bot: Bot | None = None,
-              actor: Actor = SYSTEM) -> ChatBinding:
+def chat_bind(
+    *, tenant: Tenant, chat_id: int, title: str = "", bot: Bot | None = None, actor: Actor = SYSTEM
+) -> ChatBinding:
     """Bind a Telegram chat to ``tenant``. A chat belongs to one tenant; binding a chat
     that another tenant holds is refused."""
     with transaction.atomic():
@@ -202,10 +230,17 @@ def chat_bind(*, tenant: Tenant, chat_id: int, title: str = "", bot: Bot | None 
             chat_id=chat_id, defaults={"tenant": tenant, "bot": bot, "title": title}
         )
         if not created and binding.tenant_id != tenant.pk:
-            raise ServiceError("this chat is already bound to another tenant", code="chat_bound_elsewhere")
+            raise ServiceError(
+                "this chat is already bound to another tenant", code="chat_bound_elsewhere"
+            )
         if created:
-            history.record(action="chat.bound", actor=actor, tenant=tenant,
-                           target=("chat", chat_id), data={"title": title})
+            history.record(
+                action="chat.bound",
+                actor=actor,
+                tenant=tenant,
+                target=("chat", chat_id),
+                data={"title": title},
+            )
     return binding
 
 
@@ -213,5 +248,7 @@ def chat_unbind(*, tenant: Tenant, chat_id: int, actor: Actor = SYSTEM) -> bool:
     with transaction.atomic():
         deleted, _ = ChatBinding.objects.filter(tenant=tenant, chat_id=chat_id).delete()
         if deleted:
-            history.record(action="chat.unbound", actor=actor, tenant=tenant, target=("chat", chat_id))
+            history.record(
+                action="chat.unbound", actor=actor, tenant=tenant, target=("chat", chat_id)
+            )
     return bool(deleted)

@@ -9,8 +9,9 @@ from tenancy.services import tenant_create, tenant_delete, tenant_resume, tenant
 
 def _schema_tables(schema: str) -> set[str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema=%s",
-                       [schema])
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema=%s", [schema]
+        )
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -65,7 +66,9 @@ def test_suspend_resume_and_api_answers_403(make_tenant, client_for):
     assert response.json()["code"] == "tenant_suspended"
     tenant_resume(tenant=tenant)
     assert client.get("/api/v1/me").status_code == 200
-    actions = list(Entry.objects.filter(tenant=tenant).order_by("seq").values_list("action", flat=True))
+    actions = list(
+        Entry.objects.filter(tenant=tenant).order_by("seq").values_list("action", flat=True)
+    )
     assert actions[-2:] == ["tenant.suspended", "tenant.resumed"]
 
 
