@@ -6,7 +6,16 @@ from django.db import models
 
 
 class AppendOnlyQuerySet(models.QuerySet):
+    """Rows get in through ``history.services.record`` only (it links them into the
+    chain); the ORM can read them but not write them."""
+
     def update(self, **kwargs):
+        raise TypeError("history entries are append-only")
+
+    def bulk_create(self, *args, **kwargs):
+        raise TypeError("history entries are written by history.services.record")
+
+    def bulk_update(self, *args, **kwargs):
         raise TypeError("history entries are append-only")
 
     def delete(self):
@@ -48,10 +57,13 @@ class Entry(models.Model):
             models.Index(fields=["tenant", "created_at"]),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.chain}#{self.seq} {self.action}"
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise TypeError("history entries are append-only")
-        super().save(*args, **kwargs)
+        raise TypeError("history entries are written by history.services.record")
 
     def delete(self, *args, **kwargs):
         raise TypeError("history entries are append-only")
@@ -67,3 +79,6 @@ class ChainHead(models.Model):
     last_hash = models.CharField(max_length=64, default="0" * 64)
     anchor_seq = models.BigIntegerField(default=0)
     anchor_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"{self.chain}@{self.seq}"

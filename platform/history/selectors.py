@@ -1,13 +1,28 @@
-"""Reads of the audit log, always scoped to one tenant (None: platform entries)."""
+"""Reads of the audit log, always scoped to one tenant (None: platform entries), and
+the checks that prove a chain (live rows and archive segments) is intact."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from history.models import Entry
+from history.archive import archived_chains, file_sha256, manifests, segment_rows
+from history.chain import ENTRY_FIELDS, GENESIS, chain_key, rows_check
+from history.models import ChainHead, Entry
+
+
+def _tenant_id(tenant: Any) -> int | None:
+    if tenant is None or getattr(tenant, "schema_name", None) == "public":
+        return None
+    return getattr(tenant, "pk", tenant)
 
 
 def entry_list(
@@ -15,24 +30,26 @@ def entry_list(
     tenant: Any,
     actor_type: str | None = None,
     actor_id: str | None = None,
+    action: str | None = None,
     action_prefix: str | None = None,
     target_type: str | None = None,
     target_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[Entry]:
-    tenant_id = getattr(tenant, "pk", tenant)
-    if getattr(tenant, "schema_name", None) == "public":
-        tenant_id = None
-    qs = Entry.objects.filter(tenant_id=tenant_id) if tenant_id else Entry.objects.filter(
-        tenant_id__isnull=True
-    )
+    """Newest first. ``action`` matches exactly; ``action_prefix`` matches whole dotted
+    segments ("raid" matches "raid.created", not "raids.x")."""
+    tenant_id = _tenant_id(tenant)
+    qs = Entry.objects.filter(tenant_id=tenant_id) if tenant_id is not None else (
+        Entry.objects.filter(tenant_id__isnull=True))
     if actor_type:
         qs = qs.filter(actor_type=actor_type)
     if actor_id:
         qs = qs.filter(actor_id=actor_id)
+    if action:
+        qs = qs.filter(action=action)
     if action_prefix:
-        qs = qs.filter(action__startswith=action_prefix)
+        qs = qs.filter(action__startswith=action_prefix.rstrip(".") + ".")
     if target_type:
         qs = qs.filter(target_type=target_type)
     if target_id:
@@ -42,3 +59,110 @@ def entry_list(
     if until:
         qs = qs.filter(created_at__lt=until)
     return qs.order_by("-id")
+
+
+def chain_head(*, tenant: Any) -> ChainHead | None:
+    """The chain's tip: publishing (seq, last_hash) somewhere else lets anyone prove
+    later that nothing up to that point was rewritten."""
+    return ChainHead.objects.filter(chain=chain_key(_tenant_id(tenant))).first()
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    chain: str
+    ok: bool
+    checked: int  # rows (or archived rows) checked
+    first_seq: int  # first seq checked
+    last_seq: int  # last seq known good
+    last_hash: str
+    error: str = ""
+
+
+@contextmanager
+def _snapshot() -> Iterator[None]:
+    """One consistent view of head and rows while appends and archiving go on. Inside
+    a caller's transaction we use that transaction as it is."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+def chain_verify(*, chain: str) -> ChainReport:
+    """Check the live part of one chain: every entry after the head's anchor links to its
+    predecessor, carries the hash of its own content, and the last one is the head."""
+    with _snapshot():
+        head = ChainHead.objects.filter(chain=chain).first()
+        rows = Entry.objects.filter(chain=chain).order_by("seq").values(*ENTRY_FIELDS)
+        if head is None:
+            exists = rows.exists()
+            return ChainReport(chain=chain, ok=not exists, checked=0, first_seq=0, last_seq=0,
+                               last_hash=GENESIS,
+                               error="entries without a chain head" if exists else "")
+        if rows.filter(seq__lte=head.anchor_seq).exists():
+            return ChainReport(chain=chain, ok=False, checked=0, first_seq=head.anchor_seq + 1,
+                               last_seq=head.anchor_seq, last_hash=head.anchor_hash,
+                               error="entries at or before the archive anchor are still live")
+        seq, last_hash, checked, error = rows_check(
+            rows.filter(seq__gt=head.anchor_seq).iterator(chunk_size=2000),
+            chain=chain, after_seq=head.anchor_seq, after_hash=head.anchor_hash,
+        )
+        if not error and (seq, last_hash) != (head.seq, head.last_hash):
+            error = (f"the head says entry {head.seq} but the last entry is {seq}"
+                     if seq != head.seq else f"entry {seq} is not the head's hash")
+    return ChainReport(chain=chain, ok=not error, checked=checked,
+                       first_seq=head.anchor_seq + 1, last_seq=seq, last_hash=last_hash,
+                       error=error)
+
+
+def tenant_chain_verify(*, tenant: Any) -> ChainReport:
+    return chain_verify(chain=chain_key(_tenant_id(tenant)))
+
+
+def chain_keys() -> list[str]:
+    """Every chain with a head: the platform's and each tenant's (deleted ones too)."""
+    return list(ChainHead.objects.order_by("chain").values_list("chain", flat=True))
+
+
+def archive_verify(*, chain: str, directory: Path | None = None) -> ChainReport:
+    """Check a chain's archive segments: each file matches its manifest's digest, its
+    rows link and hash correctly, segments follow each other from GENESIS without gaps,
+    and the last one ends where the live chain's anchor says it does."""
+    directory = Path(directory) if directory is not None else Path(settings.HISTORY_ARCHIVE_DIR)
+    seq, last_hash, checked, error = 0, GENESIS, 0, ""
+    for manifest_path, manifest in manifests(directory=directory, chain=chain):
+        data_path = manifest_path.parent / manifest["file"]
+        name = data_path.name
+        if manifest["first_seq"] != seq + 1 or manifest["prev_hash"] != last_hash:
+            error = f"{name} does not follow entry {seq}"
+        elif not data_path.exists():
+            error = f"{name} is missing"
+        elif file_sha256(data_path) != manifest["sha256"]:
+            error = f"{name} does not match its manifest's sha256"
+        else:
+            seq, last_hash, count, error = rows_check(
+                segment_rows(data_path), chain=chain, after_seq=seq, after_hash=last_hash)
+            checked += count
+            if error:
+                error = f"{name}: {error}"
+            elif (seq, last_hash) != (manifest["last_seq"], manifest["last_hash"]):
+                error = f"{name} does not end where its manifest says"
+        if error:
+            break
+    if not error:
+        head = ChainHead.objects.filter(chain=chain).first()
+        anchor = (head.anchor_seq, head.anchor_hash) if head else (0, GENESIS)
+        if (seq, last_hash) != anchor:
+            error = (f"the archive ends at entry {seq} but the chain's anchor is entry "
+                     f"{anchor[0]}")
+    return ChainReport(chain=chain, ok=not error, checked=checked, first_seq=1,
+                       last_seq=seq, last_hash=last_hash, error=error)
+
+
+def archive_chain_keys(*, directory: Path | None = None) -> list[str]:
+    return archived_chains(
+        directory=Path(directory) if directory is not None else Path(settings.HISTORY_ARCHIVE_DIR)
+    )

@@ -1,16 +1,36 @@
-"""Writing the audit log. ``record`` is the only way rows get in."""
+"""Writing the audit log. ``record`` is the only way rows get in; ``chain_archive`` is
+the only way they leave."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
+import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Min
 
-from history.chain import GENESIS, canonical, chain_key
+from config.errors import ServiceError
+from history.archive import segment_write
+from history.chain import (
+    ENTRY_FIELDS,
+    GENESIS,
+    canonical,
+    chain_key,
+    chain_tenant_id,
+    ip_normalize,
+    json_normalize,
+    rows_check,
+    text_normalize,
+)
+from history.models import ChainHead, Entry
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,6 +52,10 @@ class Actor:
 
 
 SYSTEM = Actor.system()
+
+# "noun.verb" (or deeper): what filters and dashboards group by.
+ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+_LIMITS = {"actor_id": 64, "action": 100, "target_type": 50, "target_id": 64}
 
 _APPEND = """
 WITH head AS (
@@ -57,14 +81,17 @@ VALUES (%s, 0, %s, %s, 0, %s) ON CONFLICT (chain) DO NOTHING
 """
 
 
+def _tenant_id(tenant: Any) -> int | None:
+    """A Tenant, its id or None; the public tenant's entries are platform-level."""
+    if tenant is None or getattr(tenant, "schema_name", None) == "public":
+        return None
+    return getattr(tenant, "pk", tenant)
+
+
 def _client_ip(request: Any) -> str | None:
     if request is None:
         return None
-    raw = request.META.get("REMOTE_ADDR")
-    try:
-        return str(ipaddress.ip_address(raw)) if raw else None
-    except ValueError:
-        return None
+    return ip_normalize(request.META.get("REMOTE_ADDR"))
 
 
 def record(
@@ -79,34 +106,40 @@ def record(
     """Append one audit entry in the caller's transaction and return its id.
 
     ``tenant`` is a Tenant (or its id), None for platform-level events. The public
-    tenant's events are platform-level too.
+    tenant's events are platform-level too. Appending locks the chain's head row until
+    the caller's transaction ends, so a tenant's entries get consecutive seq numbers in
+    commit order.
     """
-    tenant_id = getattr(tenant, "pk", tenant)
-    if tenant is not None and getattr(tenant, "schema_name", None) == "public":
-        tenant_id = None
-    # Round-trip through JSON so the hashed form is exactly what jsonb gives back.
-    payload = json.loads(json.dumps(data or {}, default=str))
+    if actor.type not in Entry.ActorType.values:
+        raise ValueError(f"unknown actor type {actor.type!r}")
+    if not ACTION.match(action):
+        raise ValueError(f"history action {action!r} must look like 'noun.verb'")
+    tenant_id = _tenant_id(tenant)
     target_type, target_id = (target[0], str(target[1])) if target else ("", "")
+    user_agent = request.META.get("HTTP_USER_AGENT", "") if request is not None else ""
     fields = {
         "tenant_id": tenant_id,
         "actor_type": actor.type,
-        "actor_id": actor.id,
+        "actor_id": text_normalize(actor.id),
         "action": action,
-        "target_type": target_type,
-        "target_id": target_id,
-        "data": payload,
+        "target_type": text_normalize(target_type),
+        "target_id": text_normalize(target_id),
+        # Normalised so the hashed form is exactly what jsonb gives back.
+        "data": json_normalize(data),
         "ip": _client_ip(request),
-        "user_agent": (request.META.get("HTTP_USER_AGENT", "")[:300] if request else ""),
+        "user_agent": text_normalize(user_agent)[:300],
         "created_at": datetime.now(UTC),
     }
-    body = canonical(**fields)
+    for name, limit in _LIMITS.items():
+        if len(fields[name]) > limit:
+            raise ValueError(f"history {name} is longer than {limit} characters")
     chain = chain_key(tenant_id)
     params = {
         **fields,
         "tenant": tenant_id,
         "chain": chain,
-        "body": body,
-        "data": json.dumps(payload),
+        "body": canonical(**fields),
+        "data": json.dumps(fields["data"]),
     }
     with connection.cursor() as cursor:
         cursor.execute(_APPEND, params)
@@ -116,3 +149,122 @@ def record(
             cursor.execute(_APPEND, params)
             row = cursor.fetchone()
     return row[0]
+
+
+# --- Retention: archive old entries to files, then remove them from the table ---------
+
+@dataclass(frozen=True)
+class ArchivedSegment:
+    chain: str
+    first_seq: int
+    last_seq: int
+    count: int
+    path: Path
+    sha256: str
+
+
+def archive_directory() -> Path:
+    return Path(settings.HISTORY_ARCHIVE_DIR)
+
+
+def chain_archive(
+    *,
+    tenant: Any,
+    before: datetime,
+    directory: Path | None = None,
+    batch_size: int = 10_000,
+    actor: Actor = SYSTEM,
+) -> list[ArchivedSegment]:
+    """Move the chain's entries created before ``before`` into archive segments.
+
+    Only a prefix of the chain leaves: it stops at the first entry created at or after
+    ``before``. Each batch is one transaction that locks the chain head, checks every
+    row it moves (a broken chain is never archived: that would destroy the evidence),
+    writes the segment durably, deletes the rows, moves the head's anchor to the last
+    archived entry and records ``history.archived`` (with the file's digest) in the same
+    chain. ``tenant`` is a Tenant, its id, or None for the platform chain.
+    """
+    if before > datetime.now(UTC):
+        raise ServiceError("entries from the future cannot be archived", code="invalid_cutoff")
+    if batch_size < 1:
+        raise ServiceError("batch size must be positive", code="invalid")
+    tenant_id = _tenant_id(tenant)
+    chain = chain_key(tenant_id)
+    directory = Path(directory) if directory is not None else archive_directory()
+    segments: list[ArchivedSegment] = []
+    while True:
+        segment = _archive_batch(chain=chain, tenant_id=tenant_id, before=before,
+                                 directory=directory, batch_size=batch_size, actor=actor)
+        if segment is None:
+            return segments
+        segments.append(segment)
+
+
+def _archive_batch(
+    *, chain: str, tenant_id: int | None, before: datetime, directory: Path, batch_size: int,
+    actor: Actor,
+) -> ArchivedSegment | None:
+    with transaction.atomic():
+        head = ChainHead.objects.select_for_update().filter(chain=chain).first()
+        if head is None:
+            return None
+        live = Entry.objects.filter(chain=chain, seq__gt=head.anchor_seq)
+        first_kept = live.filter(created_at__gte=before).aggregate(seq=Min("seq"))["seq"]
+        last = head.seq if first_kept is None else first_kept - 1
+        last = min(last, head.anchor_seq + batch_size)
+        if last <= head.anchor_seq:
+            return None
+        rows = list(live.filter(seq__lte=last).order_by("seq").values(*ENTRY_FIELDS))
+        seq, last_hash, checked, error = rows_check(
+            rows, chain=chain, after_seq=head.anchor_seq, after_hash=head.anchor_hash)
+        if error or seq != last:
+            error = error or f"entries {seq + 1}..{last} are missing"
+            logger.error("history.archive_refused", extra={"chain": chain, "error": error})
+            raise ServiceError(f"chain {chain} is broken, not archiving: {error}",
+                               code="chain_broken", status=409)
+        path, manifest = segment_write(
+            directory=directory, chain=chain, rows=rows,
+            extra={"archived_at": datetime.now(UTC).isoformat(), "before": before.isoformat()},
+        )
+        with connection.cursor() as cursor:
+            # The append-only trigger lets DELETE through only while this is on.
+            cursor.execute("SELECT set_config('history.archiving', 'on', true)")
+            cursor.execute(
+                "DELETE FROM history_entry WHERE chain = %s AND seq > %s AND seq <= %s",
+                [chain, head.anchor_seq, last],
+            )
+            deleted = cursor.rowcount
+            cursor.execute("SELECT set_config('history.archiving', 'off', true)")
+        if deleted != checked:
+            raise ServiceError(f"chain {chain} changed while archiving", code="conflict",
+                               status=409)
+        ChainHead.objects.filter(pk=head.pk).update(anchor_seq=last, anchor_hash=last_hash)
+        record(action="history.archived", actor=actor, tenant=tenant_id,
+               target=("chain", chain),
+               data={"first_seq": manifest["first_seq"], "last_seq": last, "count": checked,
+                     "last_hash": last_hash, "file": manifest["file"],
+                     "sha256": manifest["sha256"]})
+    logger.info("history.archived", extra={"chain": chain, "first_seq": manifest["first_seq"],
+                                           "last_seq": last, "count": checked})
+    return ArchivedSegment(chain=chain, first_seq=manifest["first_seq"], last_seq=last,
+                           count=checked, path=path, sha256=manifest["sha256"])
+
+
+def archive_all(
+    *, before: datetime, directory: Path | None = None, batch_size: int = 10_000,
+    actor: Actor = SYSTEM,
+) -> tuple[list[ArchivedSegment], dict[str, str]]:
+    """``chain_archive`` for every chain (the platform's and each tenant's, deleted ones
+    included). A broken chain is left as it is and returned with its error in the second
+    element; the other chains are still archived."""
+    segments: list[ArchivedSegment] = []
+    refused: dict[str, str] = {}
+    for chain in ChainHead.objects.order_by("chain").values_list("chain", flat=True):
+        try:
+            segments += chain_archive(tenant=chain_tenant_id(chain), before=before,
+                                      directory=directory, batch_size=batch_size, actor=actor)
+        except ServiceError as exc:
+            if exc.code != "chain_broken":
+                raise
+            refused[chain] = exc.message
+    return segments, refused

@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from history import views
+
+urlpatterns = [
+    path("audit", views.AuditListView.as_view(), name="audit"),
+]
