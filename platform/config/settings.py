@@ -59,6 +59,10 @@ PUBLIC_DOMAIN = os.environ.get("PUBLIC_DOMAIN", "localhost")
 
 # Set search_path only when the schema changes, not before every cursor.
 TENANT_LIMIT_SET_CALLS = True
+# Workers of django-tenants' parallel (multiprocessing) migration executor.
+TENANT_MULTIPROCESSING_MAX_PROCESSES = int(
+    os.environ.get("MIGRATION_PROCESSES", str(os.cpu_count() or 2))
+)
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 DATABASES = {
     "default": {
