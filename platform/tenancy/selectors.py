@@ -54,3 +54,8 @@ def chat_tenant(*, chat_id: int) -> Tenant | None:
 def bot_tenant(*, bot_id: int) -> Tenant | None:
     bot = Bot.objects.select_related("tenant").filter(telegram_id=bot_id).first()
     return bot.tenant if bot else None
+
+
+def bot_get(*, tenant: Tenant, bot_id: int) -> Bot | None:
+    """The tenant's active bot with Telegram id ``bot_id`` (None if another tenant's)."""
+    return Bot.objects.filter(tenant=tenant, telegram_id=bot_id, is_active=True).first()
