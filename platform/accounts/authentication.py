@@ -33,6 +33,9 @@ def _bots_for_request(request) -> list[tuple[int, str]]:
     return bots
 
 
+_PER_BOT_ERRORS = frozenset({"bad_hash", "bad_signature", "missing_hash", "missing_signature"})
+
+
 def validate_for_bots(raw: str, bots: list[tuple[int, str]], *, now: int) -> initdata.InitData:
     """Accept ``raw`` if it is signed for any of ``bots``; raise the most telling error."""
     if not bots:
@@ -43,7 +46,7 @@ def validate_for_bots(raw: str, bots: list[tuple[int, str]], *, now: int) -> ini
         "future_skew": settings.INIT_DATA_MAX_FUTURE_SKEW_SECONDS,
     }
     public_key = initdata.TELEGRAM_PUBLIC_KEYS[settings.TELEGRAM_ENVIRONMENT]
-    error: initdata.InitDataError | None = None
+    errors: list[initdata.InitDataError] = []
     for bot_id, token in bots:
         try:
             if token:
@@ -52,11 +55,14 @@ def validate_for_bots(raw: str, bots: list[tuple[int, str]], *, now: int) -> ini
                 raw, bot_id=bot_id, public_key_hex=public_key, **common
             )
         except initdata.InitDataError as exc:
-            # A structural problem is the same for every bot: stop at once.
-            if exc.code not in {"bad_hash", "bad_signature", "missing_signature"}:
+            # A structural problem is the same for every bot: stop at once. A missing or
+            # wrong hash/signature only means "not this bot" when the tenant has several
+            # (one checked by token, another only by Telegram's signature).
+            if exc.code not in _PER_BOT_ERRORS:
                 raise InitDataFailed(exc.code, exc.message) from exc
-            error = exc
-    assert error is not None
+            errors.append(exc)
+    # Prefer "signed, but not for this tenant" over "lacks the field another bot needs".
+    error = next((e for e in errors if e.code in {"bad_hash", "bad_signature"}), errors[0])
     raise InitDataFailed(error.code, error.message)
 
 

@@ -19,6 +19,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -31,6 +32,12 @@ TELEGRAM_PUBLIC_KEYS = {
     "production": "e7bf03a2fa4602af4580703d88dda5bb59f32ed8b02a56c187fe7d34caed242d",
     "test": "40055058a4ee38156a06562e52eece92a771bcd8346a8c4615cb7376eddf72ec",
 }
+
+
+# A "%" that does not start a two-digit hex escape: unquote would keep it literally.
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# user.id is stored in a signed 64-bit column.
+MAX_USER_ID = 2**63 - 1
 
 
 class InitDataError(Exception):
@@ -63,7 +70,8 @@ class InitData:
         if not isinstance(user, dict):
             raise InitDataError("bad_user", "initData user must be a JSON object")
         user_id = user.get("id")
-        if isinstance(user_id, bool) or not isinstance(user_id, int) or user_id <= 0:
+        if (isinstance(user_id, bool) or not isinstance(user_id, int)
+                or not 0 < user_id <= MAX_USER_ID):
             raise InitDataError("bad_user", "initData user.id must be a positive integer")
         for key in ("first_name", "last_name", "username", "language_code", "photo_url"):
             if key in user and not isinstance(user[key], str):
@@ -73,12 +81,15 @@ class InitData:
 
 def parse(raw: str) -> InitData:
     """Split the query string into fields. Values are percent-decoded (``+`` is a space)
-    and must be UTF-8; a key given twice is refused rather than guessed at."""
+    and must be well-formed escapes of UTF-8; a key given twice is refused rather than
+    guessed at."""
     fields: dict[str, str] = {}
     for part in raw.split("&") if raw else []:
         if not part:
             continue
         key, _, value = part.partition("=")
+        if _BAD_ESCAPE.search(part):
+            raise InitDataError("bad_encoding", "initData has a malformed percent-escape")
         try:
             key = unquote_plus(key, errors="strict")
             value = unquote_plus(value, errors="strict")
@@ -137,27 +148,40 @@ def check_signature(data: InitData, bot_id: int, public_key_hex: str) -> None:
 
 
 def validate_hmac(
-    raw: str, *, bot_token: str, now: int, max_age: int, future_skew: int | None = 60,
+    raw: str,
+    *,
+    bot_token: str,
+    now: int,
+    max_age: int,
+    future_skew: int | None = 60,
     require_auth_date: bool = True,
 ) -> InitData:
     data = parse(raw)
     if not data.fields.get("hash"):
         raise InitDataError("missing_hash", "initData has no hash")
-    check_auth_date(data, now=now, max_age=max_age, future_skew=future_skew,
-                    required=require_auth_date)
+    check_auth_date(
+        data, now=now, max_age=max_age, future_skew=future_skew, required=require_auth_date
+    )
     check_hmac(data, bot_token)
     return data
 
 
 def validate_signature(
-    raw: str, *, bot_id: int, public_key_hex: str, now: int, max_age: int,
-    future_skew: int | None = 60, require_auth_date: bool = True,
+    raw: str,
+    *,
+    bot_id: int,
+    public_key_hex: str,
+    now: int,
+    max_age: int,
+    future_skew: int | None = 60,
+    require_auth_date: bool = True,
 ) -> InitData:
     data = parse(raw)
     if not data.fields.get("signature"):
         raise InitDataError("missing_signature", "initData has no signature")
-    check_auth_date(data, now=now, max_age=max_age, future_skew=future_skew,
-                    required=require_auth_date)
+    check_auth_date(
+        data, now=now, max_age=max_age, future_skew=future_skew, required=require_auth_date
+    )
     check_signature(data, bot_id, public_key_hex)
     return data
 
