@@ -61,8 +61,9 @@ def segment_write(
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", filename="", mtime=0) as gz:
         for row in rows:
-            line = json.dumps(_row_out(row), sort_keys=True, separators=(",", ":"),
-                              ensure_ascii=False)
+            line = json.dumps(
+                _row_out(row), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            )
             gz.write(line.encode() + b"\n")
     payload = buffer.getvalue()
     stem = segment_stem(chain, rows[0]["seq"], rows[-1]["seq"])
@@ -84,8 +85,10 @@ def segment_write(
     }
     # Data first, manifest last: a segment without a manifest is an unfinished write.
     _write_atomic(data_path, payload)
-    _write_atomic(folder / (stem + MANIFEST_SUFFIX),
-                  json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n")
+    _write_atomic(
+        folder / (stem + MANIFEST_SUFFIX),
+        json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n",
+    )
     dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)

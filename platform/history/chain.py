@@ -21,8 +21,20 @@ PLATFORM_CHAIN = "platform"
 
 # The columns that make up an entry, in the order archives store them.
 ENTRY_FIELDS = (
-    "tenant_id", "chain", "seq", "actor_type", "actor_id", "action", "target_type",
-    "target_id", "data", "ip", "user_agent", "created_at", "prev_hash", "hash",
+    "tenant_id",
+    "chain",
+    "seq",
+    "actor_type",
+    "actor_id",
+    "action",
+    "target_type",
+    "target_id",
+    "data",
+    "ip",
+    "user_agent",
+    "created_at",
+    "prev_hash",
+    "hash",
 )
 
 
@@ -121,12 +133,21 @@ def link(prev_hash: str, body: str) -> str:
 
 def row_hash(row: dict[str, Any], prev_hash: str) -> str:
     """The hash a stored row (a dict with ``ENTRY_FIELDS``) should carry after ``prev_hash``."""
-    return link(prev_hash, canonical(
-        tenant_id=row["tenant_id"], actor_type=row["actor_type"], actor_id=row["actor_id"],
-        action=row["action"], target_type=row["target_type"], target_id=row["target_id"],
-        data=row["data"], ip=row["ip"], user_agent=row["user_agent"],
-        created_at=row["created_at"],
-    ))
+    return link(
+        prev_hash,
+        canonical(
+            tenant_id=row["tenant_id"],
+            actor_type=row["actor_type"],
+            actor_id=row["actor_id"],
+            action=row["action"],
+            target_type=row["target_type"],
+            target_id=row["target_id"],
+            data=row["data"],
+            ip=row["ip"],
+            user_agent=row["user_agent"],
+            created_at=row["created_at"],
+        ),
+    )
 
 
 def rows_check(

@@ -40,8 +40,11 @@ def entry_list(
     """Newest first. ``action`` matches exactly; ``action_prefix`` matches whole dotted
     segments ("raid" matches "raid.created", not "raids.x")."""
     tenant_id = _tenant_id(tenant)
-    qs = Entry.objects.filter(tenant_id=tenant_id) if tenant_id is not None else (
-        Entry.objects.filter(tenant_id__isnull=True))
+    qs = (
+        Entry.objects.filter(tenant_id=tenant_id)
+        if tenant_id is not None
+        else (Entry.objects.filter(tenant_id__isnull=True))
+    )
     if actor_type:
         qs = qs.filter(actor_type=actor_type)
     if actor_id:
@@ -99,23 +102,46 @@ def chain_verify(*, chain: str) -> ChainReport:
         rows = Entry.objects.filter(chain=chain).order_by("seq").values(*ENTRY_FIELDS)
         if head is None:
             exists = rows.exists()
-            return ChainReport(chain=chain, ok=not exists, checked=0, first_seq=0, last_seq=0,
-                               last_hash=GENESIS,
-                               error="entries without a chain head" if exists else "")
+            return ChainReport(
+                chain=chain,
+                ok=not exists,
+                checked=0,
+                first_seq=0,
+                last_seq=0,
+                last_hash=GENESIS,
+                error="entries without a chain head" if exists else "",
+            )
         if rows.filter(seq__lte=head.anchor_seq).exists():
-            return ChainReport(chain=chain, ok=False, checked=0, first_seq=head.anchor_seq + 1,
-                               last_seq=head.anchor_seq, last_hash=head.anchor_hash,
-                               error="entries at or before the archive anchor are still live")
+            return ChainReport(
+                chain=chain,
+                ok=False,
+                checked=0,
+                first_seq=head.anchor_seq + 1,
+                last_seq=head.anchor_seq,
+                last_hash=head.anchor_hash,
+                error="entries at or before the archive anchor are still live",
+            )
         seq, last_hash, checked, error = rows_check(
             rows.filter(seq__gt=head.anchor_seq).iterator(chunk_size=2000),
-            chain=chain, after_seq=head.anchor_seq, after_hash=head.anchor_hash,
+            chain=chain,
+            after_seq=head.anchor_seq,
+            after_hash=head.anchor_hash,
         )
         if not error and (seq, last_hash) != (head.seq, head.last_hash):
-            error = (f"the head says entry {head.seq} but the last entry is {seq}"
-                     if seq != head.seq else f"entry {seq} is not the head's hash")
-    return ChainReport(chain=chain, ok=not error, checked=checked,
-                       first_seq=head.anchor_seq + 1, last_seq=seq, last_hash=last_hash,
-                       error=error)
+            error = (
+                f"the head says entry {head.seq} but the last entry is {seq}"
+                if seq != head.seq
+                else f"entry {seq} is not the head's hash"
+            )
+    return ChainReport(
+        chain=chain,
+        ok=not error,
+        checked=checked,
+        first_seq=head.anchor_seq + 1,
+        last_seq=seq,
+        last_hash=last_hash,
+        error=error,
+    )
 
 
 def tenant_chain_verify(*, tenant: Any) -> ChainReport:
@@ -144,7 +170,8 @@ def archive_verify(*, chain: str, directory: Path | None = None) -> ChainReport:
             error = f"{name} does not match its manifest's sha256"
         else:
             seq, last_hash, count, error = rows_check(
-                segment_rows(data_path), chain=chain, after_seq=seq, after_hash=last_hash)
+                segment_rows(data_path), chain=chain, after_seq=seq, after_hash=last_hash
+            )
             checked += count
             if error:
                 error = f"{name}: {error}"
@@ -156,10 +183,16 @@ def archive_verify(*, chain: str, directory: Path | None = None) -> ChainReport:
         head = ChainHead.objects.filter(chain=chain).first()
         anchor = (head.anchor_seq, head.anchor_hash) if head else (0, GENESIS)
         if (seq, last_hash) != anchor:
-            error = (f"the archive ends at entry {seq} but the chain's anchor is entry "
-                     f"{anchor[0]}")
-    return ChainReport(chain=chain, ok=not error, checked=checked, first_seq=1,
-                       last_seq=seq, last_hash=last_hash, error=error)
+            error = f"the archive ends at entry {seq} but the chain's anchor is entry {anchor[0]}"
+    return ChainReport(
+        chain=chain,
+        ok=not error,
+        checked=checked,
+        first_seq=1,
+        last_seq=seq,
+        last_hash=last_hash,
+        error=error,
+    )
 
 
 def archive_chain_keys(*, directory: Path | None = None) -> list[str]:

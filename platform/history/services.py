@@ -153,6 +153,7 @@ def record(
 
 # --- Retention: archive old entries to files, then remove them from the table ---------
 
+
 @dataclass(frozen=True)
 class ArchivedSegment:
     chain: str
@@ -193,15 +194,26 @@ def chain_archive(
     directory = Path(directory) if directory is not None else archive_directory()
     segments: list[ArchivedSegment] = []
     while True:
-        segment = _archive_batch(chain=chain, tenant_id=tenant_id, before=before,
-                                 directory=directory, batch_size=batch_size, actor=actor)
+        segment = _archive_batch(
+            chain=chain,
+            tenant_id=tenant_id,
+            before=before,
+            directory=directory,
+            batch_size=batch_size,
+            actor=actor,
+        )
         if segment is None:
             return segments
         segments.append(segment)
 
 
 def _archive_batch(
-    *, chain: str, tenant_id: int | None, before: datetime, directory: Path, batch_size: int,
+    *,
+    chain: str,
+    tenant_id: int | None,
+    before: datetime,
+    directory: Path,
+    batch_size: int,
     actor: Actor,
 ) -> ArchivedSegment | None:
     with transaction.atomic():
@@ -216,14 +228,18 @@ def _archive_batch(
             return None
         rows = list(live.filter(seq__lte=last).order_by("seq").values(*ENTRY_FIELDS))
         seq, last_hash, checked, error = rows_check(
-            rows, chain=chain, after_seq=head.anchor_seq, after_hash=head.anchor_hash)
+            rows, chain=chain, after_seq=head.anchor_seq, after_hash=head.anchor_hash
+        )
         if error or seq != last:
             error = error or f"entries {seq + 1}..{last} are missing"
             logger.error("history.archive_refused", extra={"chain": chain, "error": error})
-            raise ServiceError(f"chain {chain} is broken, not archiving: {error}",
-                               code="chain_broken", status=409)
+            raise ServiceError(
+                f"chain {chain} is broken, not archiving: {error}", code="chain_broken", status=409
+            )
         path, manifest = segment_write(
-            directory=directory, chain=chain, rows=rows,
+            directory=directory,
+            chain=chain,
+            rows=rows,
             extra={"archived_at": datetime.now(UTC).isoformat(), "before": before.isoformat()},
         )
         with connection.cursor() as cursor:
@@ -236,22 +252,48 @@ def _archive_batch(
             deleted = cursor.rowcount
             cursor.execute("SELECT set_config('history.archiving', 'off', true)")
         if deleted != checked:
-            raise ServiceError(f"chain {chain} changed while archiving", code="conflict",
-                               status=409)
+            raise ServiceError(
+                f"chain {chain} changed while archiving", code="conflict", status=409
+            )
         ChainHead.objects.filter(pk=head.pk).update(anchor_seq=last, anchor_hash=last_hash)
-        record(action="history.archived", actor=actor, tenant=tenant_id,
-               target=("chain", chain),
-               data={"first_seq": manifest["first_seq"], "last_seq": last, "count": checked,
-                     "last_hash": last_hash, "file": manifest["file"],
-                     "sha256": manifest["sha256"]})
-    logger.info("history.archived", extra={"chain": chain, "first_seq": manifest["first_seq"],
-                                           "last_seq": last, "count": checked})
-    return ArchivedSegment(chain=chain, first_seq=manifest["first_seq"], last_seq=last,
-                           count=checked, path=path, sha256=manifest["sha256"])
+        record(
+            action="history.archived",
+            actor=actor,
+            tenant=tenant_id,
+            target=("chain", chain),
+            data={
+                "first_seq": manifest["first_seq"],
+                "last_seq": last,
+                "count": checked,
+                "last_hash": last_hash,
+                "file": manifest["file"],
+                "sha256": manifest["sha256"],
+            },
+        )
+    logger.info(
+        "history.archived",
+        extra={
+            "chain": chain,
+            "first_seq": manifest["first_seq"],
+            "last_seq": last,
+            "count": checked,
+        },
+    )
+    return ArchivedSegment(
+        chain=chain,
+        first_seq=manifest["first_seq"],
+        last_seq=last,
+        count=checked,
+        path=path,
+        sha256=manifest["sha256"],
+    )
 
 
 def archive_all(
-    *, before: datetime, directory: Path | None = None, batch_size: int = 10_000,
+    *,
+    before: datetime,
+    directory: Path | None = None,
+    batch_size: int = 10_000,
     actor: Actor = SYSTEM,
 ) -> tuple[list[ArchivedSegment], dict[str, str]]:
     """``chain_archive`` for every chain (the platform's and each tenant's, deleted ones
@@ -261,8 +303,13 @@ def archive_all(
     refused: dict[str, str] = {}
     for chain in ChainHead.objects.order_by("chain").values_list("chain", flat=True):
         try:
-            segments += chain_archive(tenant=chain_tenant_id(chain), before=before,
-                                      directory=directory, batch_size=batch_size, actor=actor)
+            segments += chain_archive(
+                tenant=chain_tenant_id(chain),
+                before=before,
+                directory=directory,
+                batch_size=batch_size,
+                actor=actor,
+            )
         except ServiceError as exc:
             if exc.code != "chain_broken":
                 raise

@@ -23,10 +23,12 @@ class AuditListView(APIView):
     class InputSerializer(serializers.Serializer):
         actor_type = serializers.ChoiceField(choices=Entry.ActorType.choices, required=False)
         actor_id = serializers.CharField(max_length=64, required=False)
-        action = serializers.CharField(max_length=100, required=False,
-                                       help_text="exact action, e.g. role.assigned")
-        action_prefix = serializers.CharField(max_length=100, required=False,
-                                              help_text="e.g. role: every role.* action")
+        action = serializers.CharField(
+            max_length=100, required=False, help_text="exact action, e.g. role.assigned"
+        )
+        action_prefix = serializers.CharField(
+            max_length=100, required=False, help_text="e.g. role: every role.* action"
+        )
         target_type = serializers.CharField(max_length=50, required=False)
         target_id = serializers.CharField(max_length=64, required=False)
         since = serializers.DateTimeField(required=False, help_text="created at or after")
@@ -50,13 +52,17 @@ class AuditListView(APIView):
         created_at = serializers.DateTimeField()
         hash = serializers.CharField()
 
-    @extend_schema(parameters=[InputSerializer], responses=OutputSerializer(many=True),
-                   summary="The tenant's audit trail")
+    @extend_schema(
+        parameters=[InputSerializer],
+        responses=OutputSerializer(many=True),
+        summary="The tenant's audit trail",
+    )
     def get(self, request):
         filters = self.InputSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        entries = entry_list(tenant=getattr(request._request, "tenant", None),
-                             **filters.validated_data)
+        entries = entry_list(
+            tenant=getattr(request._request, "tenant", None), **filters.validated_data
+        )
         paginator = CursorPagination()
         page = paginator.paginate_queryset(entries, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)

@@ -54,10 +54,17 @@ def test_public_tenant_and_none_share_the_platform_chain(db):
 
 
 def test_actor_and_request_details_are_stored_and_hashed(tenant):
-    request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.9",
-                                   HTTP_USER_AGENT="TelegramBot\x00/1.0 " + "x" * 400)
-    entry_id = record(action="role.assigned", actor=Actor.user(777), tenant=tenant,
-                      target=("user", 42), data={"role": "admin"}, request=request)
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="TelegramBot\x00/1.0 " + "x" * 400
+    )
+    entry_id = record(
+        action="role.assigned",
+        actor=Actor.user(777),
+        tenant=tenant,
+        target=("user", 42),
+        data={"role": "admin"},
+        request=request,
+    )
     entry = Entry.objects.get(id=entry_id)
     assert (entry.actor_type, entry.actor_id) == ("user", "777")
     assert entry.ip == "203.0.113.9"
@@ -101,8 +108,15 @@ def test_malformed_entries_are_refused_before_touching_the_chain(tenant, kwargs,
 def test_the_orm_cannot_write_or_remove_entries(tenant):
     entry = Entry.objects.filter(tenant=tenant).first()
     with pytest.raises(TypeError):
-        Entry.objects.create(chain="x", seq=1, actor_type="system", action="a.b",
-                             created_at=entry.created_at, prev_hash=GENESIS, hash=GENESIS)
+        Entry.objects.create(
+            chain="x",
+            seq=1,
+            actor_type="system",
+            action="a.b",
+            created_at=entry.created_at,
+            prev_hash=GENESIS,
+            hash=GENESIS,
+        )
     with pytest.raises(TypeError):
         Entry.objects.bulk_create([Entry(chain="x", seq=1)])
     with pytest.raises(TypeError):
@@ -115,10 +129,13 @@ def test_the_orm_cannot_write_or_remove_entries(tenant):
         Entry.objects.filter(tenant=tenant).delete()
 
 
-@pytest.mark.parametrize("sql", [
-    "UPDATE history_entry SET data = '{}' WHERE id = %s",
-    "DELETE FROM history_entry WHERE id = %s",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE history_entry SET data = '{}' WHERE id = %s",
+        "DELETE FROM history_entry WHERE id = %s",
+    ],
+)
 def test_the_database_refuses_update_and_delete(tenant, sql):
     entry = Entry.objects.filter(tenant=tenant).first()
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
@@ -146,8 +163,10 @@ def test_altered_content_is_detected(tenant, tamper):
 def test_rewritten_hash_breaks_the_next_link(tenant, tamper):
     rows = _chain_with_entries(tenant)
     target = rows[2]
-    tamper("UPDATE history_entry SET action = 'thing.undone', hash = %s WHERE id = %s",
-           ["f" * 64, target.id])
+    tamper(
+        "UPDATE history_entry SET action = 'thing.undone', hash = %s WHERE id = %s",
+        ["f" * 64, target.id],
+    )
     report = tenant_chain_verify(tenant=tenant)
     assert not report.ok and str(target.seq) in report.error
 
@@ -158,7 +177,8 @@ def test_removed_entries_are_detected(tenant, tamper):
     report = tenant_chain_verify(tenant=tenant)
     assert not report.ok
     assert report.error == (
-        f"entries {rows[2].seq}..{rows[3].seq} are missing (next is {rows[4].seq})")
+        f"entries {rows[2].seq}..{rows[3].seq} are missing (next is {rows[4].seq})"
+    )
 
 
 def test_removed_tail_is_detected_by_the_head(tenant, tamper):
@@ -178,16 +198,21 @@ def test_an_entry_moved_to_another_tenant_is_detected(make_tenant, tamper):
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(10**30), max_value=10**30)
-    | st.floats(allow_nan=True, allow_infinity=True) | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.dictionaries(st.text(max_size=8), json_values, max_size=5))
 def test_any_json_payload_reads_back_as_hashed(tenant, data):
     """Whatever a caller passes, the stored jsonb reads back exactly as it was hashed,
@@ -200,7 +225,12 @@ def test_any_json_payload_reads_back_as_hashed(tenant, data):
 
 def test_awkward_numbers_are_normalised():
     assert json_normalize({"a": 1e20, "b": -0.0, "c": math.inf, "d": 1e-7, "e": 1.5}) == {
-        "a": 100000000000000000000, "b": 0.0, "c": "inf", "d": 1e-7, "e": 1.5}
+        "a": 100000000000000000000,
+        "b": 0.0,
+        "c": "inf",
+        "d": 1e-7,
+        "e": 1.5,
+    }
 
 
 FAKE_TENANT_ID = 987_654_321
@@ -213,10 +243,12 @@ def _drop_fake_chain() -> None:
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('history.archiving', 'on', true)")
-                cursor.execute("DELETE FROM history_entry WHERE chain = %s",
-                               [chain_key(FAKE_TENANT_ID)])
-                cursor.execute("DELETE FROM history_chainhead WHERE chain = %s",
-                               [chain_key(FAKE_TENANT_ID)])
+                cursor.execute(
+                    "DELETE FROM history_entry WHERE chain = %s", [chain_key(FAKE_TENANT_ID)]
+                )
+                cursor.execute(
+                    "DELETE FROM history_chainhead WHERE chain = %s", [chain_key(FAKE_TENANT_ID)]
+                )
         finally:
             connections.close_all()
 

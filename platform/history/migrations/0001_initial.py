@@ -5,48 +5,106 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenancy', '0001_initial'),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChainHead',
+            name="ChainHead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chain', models.CharField(max_length=40, unique=True)),
-                ('seq', models.BigIntegerField(default=0)),
-                ('prev_hash', models.CharField(default='0000000000000000000000000000000000000000000000000000000000000000', max_length=64)),
-                ('last_hash', models.CharField(default='0000000000000000000000000000000000000000000000000000000000000000', max_length=64)),
-                ('anchor_seq', models.BigIntegerField(default=0)),
-                ('anchor_hash', models.CharField(default='0000000000000000000000000000000000000000000000000000000000000000', max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("chain", models.CharField(max_length=40, unique=True)),
+                ("seq", models.BigIntegerField(default=0)),
+                (
+                    "prev_hash",
+                    models.CharField(
+                        default="0000000000000000000000000000000000000000000000000000000000000000",
+                        max_length=64,
+                    ),
+                ),
+                (
+                    "last_hash",
+                    models.CharField(
+                        default="0000000000000000000000000000000000000000000000000000000000000000",
+                        max_length=64,
+                    ),
+                ),
+                ("anchor_seq", models.BigIntegerField(default=0)),
+                (
+                    "anchor_hash",
+                    models.CharField(
+                        default="0000000000000000000000000000000000000000000000000000000000000000",
+                        max_length=64,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Entry',
+            name="Entry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chain', models.CharField(max_length=40)),
-                ('seq', models.BigIntegerField()),
-                ('actor_type', models.CharField(choices=[('user', 'User'), ('bot', 'Bot'), ('system', 'System')], max_length=10)),
-                ('actor_id', models.CharField(blank=True, max_length=64)),
-                ('action', models.CharField(max_length=100)),
-                ('target_type', models.CharField(blank=True, max_length=50)),
-                ('target_id', models.CharField(blank=True, max_length=64)),
-                ('data', models.JSONField(default=dict)),
-                ('ip', models.GenericIPAddressField(null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField()),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64)),
-                ('tenant', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, to='tenancy.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("chain", models.CharField(max_length=40)),
+                ("seq", models.BigIntegerField()),
+                (
+                    "actor_type",
+                    models.CharField(
+                        choices=[("user", "User"), ("bot", "Bot"), ("system", "System")],
+                        max_length=10,
+                    ),
+                ),
+                ("actor_id", models.CharField(blank=True, max_length=64)),
+                ("action", models.CharField(max_length=100)),
+                ("target_type", models.CharField(blank=True, max_length=50)),
+                ("target_id", models.CharField(blank=True, max_length=64)),
+                ("data", models.JSONField(default=dict)),
+                ("ip", models.GenericIPAddressField(null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField()),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="tenancy.tenant",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['tenant', 'action'], name='history_ent_tenant__1426be_idx'), models.Index(fields=['tenant', 'actor_type', 'actor_id'], name='history_ent_tenant__248963_idx'), models.Index(fields=['tenant', 'target_type', 'target_id'], name='history_ent_tenant__1715f7_idx'), models.Index(fields=['tenant', 'created_at'], name='history_ent_tenant__1bd927_idx')],
-                'constraints': [models.UniqueConstraint(fields=('chain', 'seq'), name='history_chain_seq')],
+                "indexes": [
+                    models.Index(
+                        fields=["tenant", "action"], name="history_ent_tenant__1426be_idx"
+                    ),
+                    models.Index(
+                        fields=["tenant", "actor_type", "actor_id"],
+                        name="history_ent_tenant__248963_idx",
+                    ),
+                    models.Index(
+                        fields=["tenant", "target_type", "target_id"],
+                        name="history_ent_tenant__1715f7_idx",
+                    ),
+                    models.Index(
+                        fields=["tenant", "created_at"], name="history_ent_tenant__1bd927_idx"
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("chain", "seq"), name="history_chain_seq")
+                ],
             },
         ),
     ]

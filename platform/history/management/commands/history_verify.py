@@ -22,13 +22,19 @@ class Command(BaseCommand):
         scope = parser.add_mutually_exclusive_group()
         scope.add_argument("--tenant", help="only this tenant's chain (slug)")
         scope.add_argument("--platform", action="store_true", help="only the platform chain")
-        parser.add_argument("--archives", action="store_true",
-                            help="also verify the archive segments of each chain")
-        parser.add_argument("--archive-dir", type=Path, default=None,
-                            help="archive directory (default: HISTORY_ARCHIVE_DIR)")
+        parser.add_argument(
+            "--archives", action="store_true", help="also verify the archive segments of each chain"
+        )
+        parser.add_argument(
+            "--archive-dir",
+            type=Path,
+            default=None,
+            help="archive directory (default: HISTORY_ARCHIVE_DIR)",
+        )
 
-    def handle(self, *args, tenant=None, platform=False, archives=False, archive_dir=None,
-               **options):
+    def handle(
+        self, *args, tenant=None, platform=False, archives=False, archive_dir=None, **options
+    ):
         if tenant:
             found = tenant_get(slug=tenant)
             if found is None:
@@ -37,8 +43,10 @@ class Command(BaseCommand):
         elif platform:
             chains = [PLATFORM_CHAIN]
         else:
-            chains = sorted(set(chain_keys()) | (
-                set(archive_chain_keys(directory=archive_dir)) if archives else set()))
+            chains = sorted(
+                set(chain_keys())
+                | (set(archive_chain_keys(directory=archive_dir)) if archives else set())
+            )
         broken = 0
         for chain in chains:
             reports = []
@@ -49,7 +57,8 @@ class Command(BaseCommand):
                 if report.ok:
                     self.stdout.write(
                         f"{chain} {part}: ok, {report.checked} entries checked, "
-                        f"ends at {report.last_seq} {report.last_hash}")
+                        f"ends at {report.last_seq} {report.last_hash}"
+                    )
                 else:
                     broken += 1
                     self.stdout.write(f"{chain} {part}: BROKEN: {report.error}")
