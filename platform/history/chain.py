@@ -38,6 +38,14 @@ ENTRY_FIELDS = (
 )
 
 
+def tenant_id_of(tenant: Any) -> int | None:
+    """A Tenant, its id or None, as the id entries carry: the public tenant's entries
+    are platform-level (None)."""
+    if tenant is None or getattr(tenant, "schema_name", None) == "public":
+        return None
+    return getattr(tenant, "pk", tenant)
+
+
 def chain_key(tenant_id: int | None) -> str:
     return PLATFORM_CHAIN if tenant_id is None else f"t{tenant_id}"
 

@@ -15,14 +15,8 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from history.archive import archived_chains, file_sha256, manifests, segment_rows
-from history.chain import ENTRY_FIELDS, GENESIS, chain_key, rows_check
+from history.chain import ENTRY_FIELDS, GENESIS, chain_key, rows_check, tenant_id_of
 from history.models import ChainHead, Entry
-
-
-def _tenant_id(tenant: Any) -> int | None:
-    if tenant is None or getattr(tenant, "schema_name", None) == "public":
-        return None
-    return getattr(tenant, "pk", tenant)
 
 
 def entry_list(
@@ -39,7 +33,7 @@ def entry_list(
 ) -> QuerySet[Entry]:
     """Newest first. ``action`` matches exactly; ``action_prefix`` matches whole dotted
     segments ("raid" matches "raid.created", not "raids.x")."""
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     qs = (
         Entry.objects.filter(tenant_id=tenant_id)
         if tenant_id is not None
@@ -67,7 +61,7 @@ def entry_list(
 def chain_head(*, tenant: Any) -> ChainHead | None:
     """The chain's tip: publishing (seq, last_hash) somewhere else lets anyone prove
     later that nothing up to that point was rewritten."""
-    return ChainHead.objects.filter(chain=chain_key(_tenant_id(tenant))).first()
+    return ChainHead.objects.filter(chain=chain_key(tenant_id_of(tenant))).first()
 
 
 @dataclass(frozen=True)
@@ -145,7 +139,7 @@ def chain_verify(*, chain: str) -> ChainReport:
 
 
 def tenant_chain_verify(*, tenant: Any) -> ChainReport:
-    return chain_verify(chain=chain_key(_tenant_id(tenant)))
+    return chain_verify(chain=chain_key(tenant_id_of(tenant)))
 
 
 def chain_keys() -> list[str]:

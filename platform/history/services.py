@@ -26,6 +26,7 @@ from history.chain import (
     ip_normalize,
     json_normalize,
     rows_check,
+    tenant_id_of,
     text_normalize,
 )
 from history.models import ChainHead, Entry
@@ -81,13 +82,6 @@ VALUES (%s, 0, %s, %s, 0, %s) ON CONFLICT (chain) DO NOTHING
 """
 
 
-def _tenant_id(tenant: Any) -> int | None:
-    """A Tenant, its id or None; the public tenant's entries are platform-level."""
-    if tenant is None or getattr(tenant, "schema_name", None) == "public":
-        return None
-    return getattr(tenant, "pk", tenant)
-
-
 def _client_ip(request: Any) -> str | None:
     if request is None:
         return None
@@ -114,7 +108,7 @@ def record(
         raise ValueError(f"unknown actor type {actor.type!r}")
     if not ACTION.match(action):
         raise ValueError(f"history action {action!r} must look like 'noun.verb'")
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     target_type, target_id = (target[0], str(target[1])) if target else ("", "")
     user_agent = request.META.get("HTTP_USER_AGENT", "") if request is not None else ""
     fields = {
@@ -189,7 +183,7 @@ def chain_archive(
         raise ServiceError("entries from the future cannot be archived", code="invalid_cutoff")
     if batch_size < 1:
         raise ServiceError("batch size must be positive", code="invalid")
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     chain = chain_key(tenant_id)
     directory = Path(directory) if directory is not None else archive_directory()
     segments: list[ArchivedSegment] = []
