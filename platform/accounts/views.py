@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import re
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.selectors import user_capabilities, user_role
-from accounts.services import user_update_preferences
+from accounts.permissions import HasCapability, IsTenantOwner
+from accounts.roles import Capability, Role, effective_capabilities
+from accounts.selectors import (
+    membership_get,
+    membership_list,
+    user_capabilities,
+    user_get,
+    user_role,
+)
+from accounts.services import membership_set_capabilities, user_update_preferences
+from config.api import ApiError, CursorPagination
 from history.selectors import entry_list
+from history.services import Actor
+
+PREFERENCE_KEY = re.compile(r"^[a-z][a-z0-9_.]{0,39}$")
+MAX_PREFERENCES = 50
 
 
 class MeView(APIView):
@@ -29,16 +44,37 @@ class MeView(APIView):
         capabilities = serializers.ListField(child=serializers.CharField())
 
     class InputSerializer(serializers.Serializer):
-        language = serializers.RegexField(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", required=False)
-        notification_preferences = serializers.DictField(
-            child=serializers.BooleanField(), required=False
+        language = serializers.RegexField(
+            r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", required=False, allow_blank=True,
+            help_text='BCP 47 tag such as "en" or "pt-BR"; empty: follow Telegram\'s language',
         )
+        notification_preferences = serializers.DictField(
+            child=serializers.BooleanField(), required=False,
+            help_text="topic -> on/off; merged into the stored preferences",
+        )
+
+        def validate_notification_preferences(self, value: dict) -> dict:
+            stored = getattr(self.context.get("user"), "notification_preferences", {})
+            if len({**stored, **value}) > MAX_PREFERENCES:
+                raise serializers.ValidationError(
+                    f"at most {MAX_PREFERENCES} preferences", code="too_many"
+                )
+            bad = sorted(key for key in value if not PREFERENCE_KEY.match(key))
+            if bad:
+                raise serializers.ValidationError(
+                    f"preference names are lowercase words joined by _ or .: {bad[0]!r}",
+                    code="invalid",
+                )
+            return value
 
     def _output(self, request) -> dict:
         user = request.user
         tenant = getattr(request._request, "tenant", None)
-        data = {field: getattr(user, field) for field in self.OutputSerializer().fields
-                if hasattr(user, field)}
+        data = {
+            field: getattr(user, field)
+            for field in self.OutputSerializer().fields
+            if hasattr(user, field)
+        }
         data["role"] = user_role(tenant=tenant, user=user).value
         data["capabilities"] = sorted(user_capabilities(tenant=tenant, user=user))
         return self.OutputSerializer(data).data
@@ -47,13 +83,17 @@ class MeView(APIView):
     def get(self, request):
         return Response(self._output(request))
 
-    @extend_schema(request=InputSerializer, responses=OutputSerializer,
-                   summary="Update language and notification preferences")
+    @extend_schema(
+        request=InputSerializer,
+        responses=OutputSerializer,
+        summary="Update language and notification preferences",
+    )
     def patch(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.InputSerializer(data=request.data, context={"user": request.user})
         serializer.is_valid(raise_exception=True)
-        user_update_preferences(user=request.user, request=request._request,
-                                **serializer.validated_data)
+        user_update_preferences(
+            user=request.user, request=request._request, **serializer.validated_data
+        )
         return Response(self._output(request))
 
 
@@ -70,8 +110,93 @@ class MyActivityView(APIView):
     def get(self, request):
         from config.api import CursorPagination
 
-        entries = entry_list(tenant=getattr(request._request, "tenant", None),
-                             actor_type="user", actor_id=str(request.user.telegram_id))
+        entries = entry_list(
+            tenant=getattr(request._request, "tenant", None),
+            actor_type="user",
+            actor_id=str(request.user.telegram_id),
+        )
         paginator = CursorPagination()
         page = paginator.paginate_queryset(entries, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+# ---- the tenant's admins -----------------------------------------------------------------
+MANAGING_ROLES = [Role.OWNER, Role.ADMIN, Role.MODERATOR]
+
+
+class AdminOutputSerializer(serializers.Serializer):
+    telegram_id = serializers.IntegerField(source="user.telegram_id")
+    username = serializers.CharField(source="user.username")
+    first_name = serializers.CharField(source="user.first_name")
+    last_name = serializers.CharField(source="user.last_name")
+    role = serializers.CharField()
+    capabilities = serializers.SerializerMethodField()
+    granted = serializers.ListField(child=serializers.CharField())
+    revoked = serializers.ListField(child=serializers.CharField())
+    updated_at = serializers.DateTimeField()
+
+    def get_capabilities(self, membership) -> list[str]:
+        return sorted(
+            effective_capabilities(membership.role, membership.granted, membership.revoked)
+        )
+
+
+class AdminListView(APIView):
+    permission_classes = [HasCapability.of(Capability.MANAGE_SETTINGS)]
+
+    @extend_schema(
+        responses=AdminOutputSerializer(many=True),
+        summary="The tenant's owner, admins and moderators with their capabilities",
+    )
+    def get(self, request):
+        memberships = membership_list(
+            tenant=getattr(request._request, "tenant", None), roles=MANAGING_ROLES
+        )
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(memberships, request, view=self)
+        return paginator.get_paginated_response(AdminOutputSerializer(page, many=True).data)
+
+
+class AdminCapabilitiesView(APIView):
+    permission_classes = [IsTenantOwner]
+
+    class InputSerializer(serializers.Serializer):
+        grant = serializers.ListField(
+            child=serializers.ChoiceField(choices=list(Capability)), required=False, default=list
+        )
+        revoke = serializers.ListField(
+            child=serializers.ChoiceField(choices=list(Capability)), required=False, default=list
+        )
+
+        def validate(self, attrs):
+            if not attrs["grant"] and not attrs["revoke"]:
+                raise serializers.ValidationError(
+                    "give at least one capability to grant or revoke", code="empty"
+                )
+            return attrs
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=AdminOutputSerializer,
+        summary="Grant or revoke single capabilities of an admin or moderator",
+    )
+    def patch(self, request, telegram_id: int):
+        tenant = getattr(request._request, "tenant", None)
+        user = user_get(telegram_id=telegram_id)
+        # A user without a role here is unknown to this tenant, whatever other tenants hold.
+        if user is None or membership_get(tenant=tenant, user=user) is None:
+            raise ApiError(
+                f"user {telegram_id} has no role in this tenant",
+                code="user_not_found",
+                status_code=404,
+            )
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = membership_set_capabilities(
+            tenant=tenant,
+            user=user,
+            actor=Actor.user(request.user),
+            request=request._request,
+            **serializer.validated_data,
+        )
+        return Response(AdminOutputSerializer(membership).data)
