@@ -1,0 +1,232 @@
+"""Tenant isolation: someone authenticated in tenant A can neither read nor change anything
+of tenant B, through any API endpoint (present or added later: the endpoints come from the
+URLconf, see tests/accounts/helpers.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.db import connection
+from django_tenants.utils import schema_context
+from rest_framework.test import APIClient
+
+import history.services as history
+from accounts import initdata
+from accounts.models import Membership, TelegramUser
+from community.models import Group, GroupAdmin
+from history.models import Entry
+from history.services import Actor
+from tenancy.models import Bot, ChatBinding, Domain
+from tenancy.selectors import tenant_bots_forget
+from tenancy.services import chat_bind
+from tests.accounts.helpers import Operation, api_operations, sign_ed25519
+from tests.api_matrix import URL_KWARGS
+from tests.conftest import TenantClient, init_data_for
+
+A_MARKER = "alpha-marker-4f1c"
+B_MARKER = "bravo-secret-9d2e"
+B_NAMES = B_MARKER.replace("-", "_")  # in B's users' usernames
+A_OWNER, A_STAFF, B_OWNER, B_ADMIN = 8801, 8802, 8811, 8812
+A_CHAT, B_CHAT = -1008800000001, -1008800000011
+
+
+def _seed(tenant, *, marker: str, owner: int, admin: int | None, chat: int, user_with_role):
+    """Owner (and admin) with marker names, an audit entry, a bound group with its admin."""
+    user_with_role(tenant, "owner", user_id=owner, username=f"{marker}_owner".replace("-", "_"))
+    TelegramUser.objects.filter(telegram_id=owner).update(last_name=marker)
+    if admin is not None:
+        user_with_role(tenant, "admin", user_id=admin,
+                       username=f"{marker}_admin".replace("-", "_"))
+    history.record(action="isolation.marker", actor=Actor.user(owner), tenant=tenant,
+                   target=("marker", marker), data={"marker": marker})
+    chat_bind(tenant=tenant, chat_id=chat, title=f"{marker} group")
+    with schema_context(tenant.schema_name):
+        group = Group.objects.create(chat_id=chat, title=f"{marker} group",
+                                     welcome_text=f"welcome to {marker}")
+        GroupAdmin.objects.create(group=group, telegram_id=admin or owner, status="creator",
+                                  custom_title=marker[:60])
+
+
+@pytest.fixture
+def tenants(make_tenant, user_with_role) -> dict[str, Any]:
+    a, b = make_tenant(), make_tenant()
+    _seed(a, marker=A_MARKER, owner=A_OWNER, admin=None, chat=A_CHAT,
+          user_with_role=user_with_role)
+    _seed(b, marker=B_MARKER, owner=B_OWNER, admin=B_ADMIN, chat=B_CHAT,
+          user_with_role=user_with_role)
+    user_with_role(a, "staff", user_id=A_STAFF, username="staff_user")
+    connection.set_schema_to_public()
+    return {"a": a, "b": b}
+
+
+def _host(tenant) -> str:
+    return tenant.domains.first().domain
+
+
+def _call(client: APIClient, op: Operation, kwargs: dict[str, Any], **extra: Any):
+    url = op.url({**URL_KWARGS, **kwargs})
+    if op.method == "GET":
+        return client.get(url, **extra)
+    return client.generic(op.method, url, "{}", content_type="application/json", **extra)
+
+
+def _fingerprint(tenant) -> dict[str, Any]:
+    """Everything of ``tenant``: each table of its schema, and its rows in public tables."""
+    state: dict[str, Any] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = %s AND table_type = 'BASE TABLE'",
+            [tenant.schema_name],
+        )
+        for (table,) in sorted(cursor.fetchall()):
+            cursor.execute(
+                f'SELECT coalesce(string_agg(t::text, %s ORDER BY t::text), %s) '
+                f'FROM "{tenant.schema_name}"."{table}" t', ["\n", ""])
+            state[table] = hashlib.sha256(cursor.fetchone()[0].encode()).hexdigest()
+    state["history"] = list(Entry.objects.filter(tenant_id=tenant.pk).values_list("id", "hash"))
+    state["memberships"] = list(Membership.objects.filter(tenant=tenant).values())
+    state["chats"] = list(ChatBinding.objects.filter(tenant=tenant).values())
+    state["bots"] = list(Bot.objects.filter(tenant=tenant).values())
+    state["domains"] = list(Domain.objects.filter(tenant=tenant).values())
+    return state
+
+
+def _leaks_b(content: bytes) -> bool:
+    return B_MARKER.encode() in content or B_NAMES.encode() in content
+
+
+def _operations() -> list[Operation]:
+    ops = api_operations()
+    assert ops, "no API operation found"
+    return ops
+
+
+def test_initdata_of_tenant_a_is_refused_on_every_endpoint_of_tenant_b(tenants):
+    a, b = tenants["a"], tenants["b"]
+    before = _fingerprint(b)
+    for user_id in (A_OWNER, A_STAFF):
+        client = TenantClient(a, user_id=user_id)
+        for op in _operations():
+            response = _call(client, op, {}, HTTP_HOST=_host(b))
+            assert response.status_code == 401, (user_id, op, response.content)
+            assert not _leaks_b(response.content)
+    assert _fingerprint(b) == before
+
+
+def test_initdata_from_tenant_a_bot_is_refused_on_b_even_for_b_owner(tenants):
+    """B's owner opening A's Mini App gets initData signed by A's bot: it is no key to B."""
+    a, b = tenants["a"], tenants["b"]
+    header = "tma " + init_data_for(a, user_id=B_OWNER)
+    for op in _operations():
+        response = _call(APIClient(), op, {}, HTTP_HOST=_host(b), HTTP_AUTHORIZATION=header)
+        assert response.status_code == 401, (op, response.content)
+        assert response.json()["code"] == "bad_hash"
+    # The same user with B's own bot is B's owner.
+    me = TenantClient(b, user_id=B_OWNER).get("/api/v1/me")
+    assert (me.status_code, me.json()["role"]) == (200, "owner")
+
+
+def test_ed25519_initdata_for_a_bot_is_refused_on_b(make_tenant, user_with_role, settings,
+                                                    monkeypatch):
+    """Two tenants verified only by Telegram's signature: a signature for A's bot id does not
+    open B, even though both are signed by the same (Telegram) key."""
+    key = Ed25519PrivateKey.generate()
+    public_hex = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    monkeypatch.setitem(initdata.TELEGRAM_PUBLIC_KEYS, "isolation", public_hex)
+    settings.TELEGRAM_ENVIRONMENT = "isolation"
+    a, b = make_tenant(with_bot=False), make_tenant(with_bot=False)
+    for tenant, bot_id in ((a, 8900000001), (b, 8900000002)):
+        Bot.objects.create(tenant=tenant, telegram_id=bot_id, token_encrypted="")
+        tenant_bots_forget(tenant_id=tenant.pk)
+    user_with_role(b, "owner", user_id=B_OWNER)
+    fields = {"auth_date": str(int(time.time())), "query_id": "AAE-iso",
+              "user": f'{{"id":{B_OWNER},"first_name":"B"}}'}
+    for_a = sign_ed25519(fields, bot_id=8900000001, private_key=key)
+    client = APIClient()
+    ok = client.get("/api/v1/me", HTTP_HOST=_host(a), HTTP_AUTHORIZATION="tma " + for_a)
+    assert ok.status_code == 200
+    for op in _operations():
+        response = _call(client, op, {}, HTTP_HOST=_host(b), HTTP_AUTHORIZATION="tma " + for_a)
+        assert response.status_code == 401, (op, response.content)
+        assert response.json()["code"] == "bad_signature"
+
+
+@pytest.mark.parametrize("user_id", [A_OWNER, A_STAFF], ids=["owner", "staff"])
+def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_id):
+    a, b = tenants["a"], tenants["b"]
+    b_ids = {"chat_id": B_CHAT, "telegram_id": B_ADMIN}
+    client = TenantClient(a, user_id=user_id)
+    before = _fingerprint(b)
+    addressed = 0
+    for op in _operations():
+        if not set(op.kwarg_names) & set(b_ids):
+            continue
+        addressed += 1
+        response = _call(client, op, b_ids)
+        assert response.status_code >= 400, (op, response.status_code, response.content)
+        assert response.status_code != 500
+        assert not _leaks_b(response.content), op
+        # Control: the same endpoint addressed with A's own object does answer.
+        if op.method == "GET" and "chat_id" in op.kwarg_names:
+            own = _call(client, op, {"chat_id": A_CHAT})
+            assert own.status_code == 200 and A_MARKER.encode() in own.content, op
+    assert _fingerprint(b) == before
+    if addressed == 0:
+        pytest.skip("no API endpoint takes a chat_id or telegram_id yet")
+
+
+@pytest.mark.parametrize("user_id", [A_OWNER, A_STAFF], ids=["owner", "staff"])
+def test_no_list_endpoint_of_a_shows_anything_of_b(tenants, user_id):
+    a, b = tenants["a"], tenants["b"]
+    client = TenantClient(a, user_id=user_id)
+    before = _fingerprint(b)
+    lists = [op for op in _operations() if op.method == "GET" and not op.kwarg_names]
+    assert lists
+    shows_a = set()
+    for op in lists:
+        response = _call(client, op, {})
+        assert response.status_code == 200, (op, response.content)
+        assert not _leaks_b(response.content), op
+        assert str(B_CHAT).encode() not in response.content, op
+        if A_MARKER.encode() in response.content:
+            shows_a.add(op.name)
+    # Control: the lists do show A's own data (audit always; groups once they exist).
+    assert "audit" in shows_a
+    if "group-list" in {op.name for op in lists}:
+        assert "group-list" in shows_a
+    # Writes without parameters (creating things in A) leave B alone as well.
+    for op in _operations():
+        if op.method != "GET" and not op.kwarg_names:
+            assert not _leaks_b(_call(client, op, {}).content), op
+    assert _fingerprint(b) == before
+
+
+def test_a_audit_shows_a_entries_and_never_b_entries(tenants):
+    client = TenantClient(tenants["a"], user_id=A_OWNER)
+    everything = client.get("/api/v1/audit?page_size=200")
+    assert everything.status_code == 200
+    assert A_MARKER in everything.content.decode()
+    assert B_MARKER not in everything.content.decode()
+    for query in (f"target_id={B_MARKER}", f"actor_id={B_OWNER}", "action=isolation.marker",
+                  f"action_prefix=isolation&target_type=marker&target_id={B_MARKER}"):
+        response = client.get(f"/api/v1/audit?{query}")
+        assert response.status_code == 200, query
+        assert B_MARKER not in response.content.decode(), query
+    only_a = client.get("/api/v1/audit?action=isolation.marker").json()["results"]
+    assert [r["target_id"] for r in only_a] == [A_MARKER]
+
+
+def test_tenant_b_still_sees_its_own_data(tenants):
+    """The seeding is real: B's owner does see B's markers (so the absence above means
+    something)."""
+    client = TenantClient(tenants["b"], user_id=B_OWNER)
+    response = client.get("/api/v1/audit?action=isolation.marker")
+    assert response.status_code == 200
+    assert B_MARKER in response.content.decode()
+    assert A_MARKER not in response.content.decode()
