@@ -19,11 +19,11 @@ def test_verify_prints_each_chain_and_its_head(tenant):
     record(action="thing.done", tenant=tenant)
     record(action="platform.noticed")
     head = ChainHead.objects.get(chain=chain_key(tenant.pk))
-    out = _run("history_verify", "--tenant", tenant.slug)
+    out = _run("history", "verify", "--tenant", tenant.slug)
     assert out.strip() == (
         f"{head.chain} live: ok, {head.seq} entries checked, ends at {head.seq} {head.last_hash}"
     )
-    everything = _run("history_verify")
+    everything = _run("history", "verify")
     assert f"{head.chain} live: ok" in everything and "platform live: ok" in everything
 
 
@@ -33,14 +33,14 @@ def test_verify_fails_with_exit_1_on_a_broken_chain(tenant, tamper):
     tamper("UPDATE history_entry SET data = '{\"n\": 2}' WHERE id = %s", [entry.id])
     out = StringIO()
     with pytest.raises(CommandError) as err:
-        call_command("history_verify", "--tenant", tenant.slug, stdout=out)
+        call_command("history", "verify", "--tenant", tenant.slug, stdout=out)
     assert err.value.returncode == 1
     assert f"BROKEN: entry {entry.seq} was altered" in out.getvalue()
 
 
 def test_verify_unknown_tenant(db):
     with pytest.raises(CommandError, match="no tenant") as err:
-        call_command("history_verify", "--tenant", "nope")
+        call_command("history", "verify", "--tenant", "nope")
     assert err.value.returncode == 2
 
 
@@ -49,7 +49,8 @@ def test_archive_then_verify_archives(tenant, archive_dir):
         record(action="thing.done", tenant=tenant, data={"n": n})
     cutoff = datetime.now(UTC)
     out = _run(
-        "history_archive",
+        "history",
+        "archive",
         "--before",
         cutoff.isoformat(),
         "--tenant",
@@ -63,14 +64,20 @@ def test_archive_then_verify_archives(tenant, archive_dir):
     assert not Entry.objects.filter(chain=chain, created_at__lt=cutoff).exists()
 
     verified = _run(
-        "history_verify", "--tenant", tenant.slug, "--archives", "--archive-dir", str(archive_dir)
+        "history",
+        "verify",
+        "--tenant",
+        tenant.slug,
+        "--archives",
+        "--archive-dir",
+        str(archive_dir),
     )
     assert f"{chain} archive: ok" in verified and f"{chain} live: ok" in verified
 
 
 def test_archive_with_retention_days_keeps_recent_entries(tenant, archive_dir):
     before = Entry.objects.filter(tenant=tenant).count()
-    out = _run("history_archive", "--older-than-days", "30", "--archive-dir", str(archive_dir))
+    out = _run("history", "archive", "--older-than", "30d", "--archive-dir", str(archive_dir))
     assert "archived 0 entries in 0 segment(s)" in out
     assert Entry.objects.filter(tenant=tenant).count() == before
 
@@ -81,7 +88,8 @@ def test_archive_reports_broken_chains_with_exit_1(tenant, archive_dir, tamper):
     err_out = StringIO()
     with pytest.raises(CommandError) as err:
         call_command(
-            "history_archive",
+            "history",
+            "archive",
             "--before",
             datetime.now(UTC).isoformat(),
             "--archive-dir",
@@ -92,3 +100,12 @@ def test_archive_reports_broken_chains_with_exit_1(tenant, archive_dir, tamper):
     assert err.value.returncode == 1
     assert f"chain {chain_key(tenant.pk)} is broken" in err_out.getvalue()
     assert Entry.objects.filter(id=entry.id).exists()
+
+
+def test_archive_needs_a_cutoff_and_a_valid_duration(db):
+    with pytest.raises(CommandError):
+        call_command("history", "archive", stdout=StringIO(), stderr=StringIO())
+    with pytest.raises(CommandError, match="not a duration"):
+        call_command(
+            "history", "archive", "--older-than", "ninety", stdout=StringIO(), stderr=StringIO()
+        )
