@@ -40,6 +40,11 @@ _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 MAX_USER_ID = 2**63 - 1
 
 
+def _is_unix_time(raw: str) -> bool:
+    """ASCII digits only ("²".isdigit() is true too), and a sane length for int()."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 15
+
+
 class InitDataError(Exception):
     """Why initData was refused; ``code`` is stable and returned to API clients."""
 
@@ -56,7 +61,7 @@ class InitData:
     @property
     def auth_date(self) -> int | None:
         raw = self.fields.get("auth_date")
-        return int(raw) if raw is not None and raw.isdigit() else None
+        return int(raw) if raw is not None and _is_unix_time(raw) else None
 
     def user(self) -> dict[str, Any]:
         """The ``user`` object, checked for the fields the platform relies on."""
@@ -114,7 +119,7 @@ def check_auth_date(
         if required:
             raise InitDataError("missing_auth_date", "initData has no auth_date")
         return
-    if not raw.isdigit():
+    if not _is_unix_time(raw):
         raise InitDataError("invalid_auth_date", "initData auth_date is not a Unix time")
     auth_date = int(raw)
     if max_age and auth_date + max_age < now:

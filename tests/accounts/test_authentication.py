@@ -282,6 +282,12 @@ MALFORMED = {
                                          "invalid_auth_date"),
     "negative_auth_date": lambda t: (_signed(t, {**_fields(), "auth_date": "-5"}),
                                      "invalid_auth_date"),
+    "auth_date_superscript": lambda t: (_signed(t, {**_fields(), "auth_date": "\u00b2"}),
+                                        "invalid_auth_date"),
+    "auth_date_arabic_digits": lambda t: (
+        _signed(t, {**_fields(), "auth_date": "\u0661\u0667\u0660" * 3}), "invalid_auth_date"),
+    "auth_date_huge": lambda t: (_signed(t, {**_fields(), "auth_date": "9" * 5000}),
+                                 "invalid_auth_date"),
     "missing_user": lambda t: (_signed(t, {k: v for k, v in _fields().items() if k != "user"}),
                                "missing_user"),
     "user_not_json": lambda t: (_signed(t, {**_fields(), "user": "{id: 5}"}), "bad_user"),

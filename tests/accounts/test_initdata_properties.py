@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import urlencode
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
@@ -125,3 +126,18 @@ def test_mutated_initdata_never_authenticates_through_the_api(tenant) -> None:
             assert set(response.json()) == {"detail", "code"}
 
     check()
+
+
+@example(auth_date="\u00b2", signature="", hash_="x")
+@example(auth_date="9" * 5000, signature="", hash_="x")
+@example(auth_date="1", signature="\u00e9" * 86, hash_="x")
+@given(auth_date=st.text(min_size=1, max_size=12), signature=st.text(max_size=100),
+       hash_=st.text(min_size=1, max_size=80))
+def test_any_field_values_are_refused_cleanly(auth_date: str, signature: str, hash_: str) -> None:
+    """Whatever the values, validation ends in an InitDataError, never another exception."""
+    raw = urlencode({**FIELDS, "auth_date": auth_date, "signature": signature, "hash": hash_})
+    with pytest.raises(InitDataFailed):
+        validate_for_bots(raw, [(7000000001, TOKEN)], now=NOW)
+    with pytest.raises(initdata.InitDataError):
+        initdata.validate_signature(raw, bot_id=BOT_ID, public_key_hex=KEY_HEX, now=NOW,
+                                    max_age=86400)
