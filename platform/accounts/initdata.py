@@ -36,8 +36,12 @@ TELEGRAM_PUBLIC_KEYS = {
 
 # A "%" that does not start a two-digit hex escape: unquote would keep it literally.
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-# user.id is stored in a signed 64-bit column.
+# user.id is stored in a signed 64-bit column; the strings in columns of these sizes
+# (Telegram's own limits are lower; photo_url is cut to size instead: 0 = no limit).
 MAX_USER_ID = 2**63 - 1
+USER_STRING_LIMITS = {
+    "first_name": 128, "last_name": 128, "username": 64, "language_code": 16, "photo_url": 0,
+}
 
 
 def _is_unix_time(raw: str) -> bool:
@@ -78,9 +82,11 @@ class InitData:
         if (isinstance(user_id, bool) or not isinstance(user_id, int)
                 or not 0 < user_id <= MAX_USER_ID):
             raise InitDataError("bad_user", "initData user.id must be a positive integer")
-        for key in ("first_name", "last_name", "username", "language_code", "photo_url"):
+        for key, limit in USER_STRING_LIMITS.items():
             if key in user and not isinstance(user[key], str):
                 raise InitDataError("bad_user", f"initData user.{key} must be a string")
+            if limit and len(user.get(key) or "") > limit:
+                raise InitDataError("bad_user", f"initData user.{key} is too long")
         return user
 
 

@@ -95,6 +95,17 @@ def test_repeated_requests_within_a_minute_do_not_rewrite_the_user(tenant, clien
     assert TelegramUser.objects.get(telegram_id=5003).last_seen == first_seen
 
 
+def test_profile_fields_at_their_limits_are_stored(tenant, client_for):
+    photo = "https://t.me/i/userpic/" + "p" * 600
+    client = client_for(tenant, user_id=5006, username="u" * 64, first_name="f" * 128,
+                        last_name="l" * 128, language_code="x" * 16, photo_url=photo)
+    assert client.get(ME).status_code == 200
+    user = TelegramUser.objects.get(telegram_id=5006)
+    assert (len(user.username), len(user.first_name), len(user.last_name),
+            len(user.language_code)) == (64, 128, 128, 16)
+    assert user.photo_url == photo[:512]
+
+
 def test_initdata_cannot_make_a_user_staff(tenant, client_for):
     response = client_for(tenant, user_id=5004, is_staff=True).get(ME)
     assert response.status_code == 200
@@ -301,6 +312,10 @@ MALFORMED = {
     "user_id_too_big": lambda t: (_signed(t, _fields({"id": 2**63})), "bad_user"),
     "user_name_not_string": lambda t: (_signed(t, _fields({"id": 5050, "username": 7})),
                                        "bad_user"),
+    "user_name_too_long": lambda t: (_signed(t, _fields({"id": 5050, "first_name": "n" * 129})),
+                                     "bad_user"),
+    "user_language_too_long": lambda t: (
+        _signed(t, _fields({"id": 5050, "language_code": "x" * 17})), "bad_user"),
     "wrong_scheme": lambda t: ("Bearer " + _signed(t, _fields())[4:], "bad_scheme"),
     "basic_scheme": lambda t: ("Basic dXNlcjpwYXNz", "bad_scheme"),
     "scheme_only": lambda t: ("tma", "missing_init_data"),
