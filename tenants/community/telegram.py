@@ -1,0 +1,139 @@
+"""python-telegram-bot handlers the community app contributes to the bot runtime.
+
+- the bot's own membership changes in a group (MY_CHAT_MEMBER): added → bind the group
+  to the bot's tenant; removed → unbind it;
+- ``/bind CODE`` in a group: bind it with a link code from the Mini App, and reply.
+
+The tenant comes from the bot that received the update. Services are sync Django code:
+they run through ``sync_to_async`` inside the tenant's schema, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django_tenants.utils import tenant_context
+from telegram import Chat, ChatMember, ChatMemberUpdated, Update
+from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, ContextTypes
+
+from community import services
+from config.errors import ServiceError
+from tenancy.selectors import bot_tenant
+
+logger = logging.getLogger(__name__)
+
+GROUP_CHATS = (Chat.GROUP, Chat.SUPERGROUP)
+
+
+def _in_tenant(tenant: Any, func: Any, /, **kwargs: Any) -> Any:
+    with tenant_context(tenant):
+        return func(**kwargs)
+
+
+run_in_tenant = sync_to_async(_in_tenant)
+
+
+async def _community_of(bot_id: int) -> Any | None:
+    """The bot's tenant, if it is a community (the platform's shared bot has no groups of
+    its own; binding through it arrives with a later issue)."""
+    tenant = await sync_to_async(bot_tenant)(bot_id=bot_id)
+    if tenant is None or tenant.schema_name == "public" or tenant.status != "active":
+        logger.info("community.telegram.no_community", extra={"bot_id": bot_id})
+        return None
+    return tenant
+
+
+def _present(member: ChatMember) -> bool:
+    if member.status == ChatMember.RESTRICTED:
+        return bool(getattr(member, "is_member", False))
+    return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER)
+
+
+async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    change: ChatMemberUpdated | None = update.my_chat_member
+    if change is None or change.chat.type not in GROUP_CHATS:
+        return
+    was, now = _present(change.old_chat_member), _present(change.new_chat_member)
+    if was == now:  # e.g. promoted to admin: no binding change
+        return
+    tenant = await _community_of(context.bot.id)
+    if tenant is None:
+        return
+    chat = change.chat
+    try:
+        if now:
+            await run_in_tenant(
+                tenant,
+                services.group_bind_on_bot_added,
+                tenant=tenant,
+                bot_id=context.bot.id,
+                chat_id=chat.id,
+                title=chat.title or "",
+                added_by_telegram_id=change.from_user.id,
+            )
+        else:
+            await run_in_tenant(
+                tenant,
+                services.group_unbind_on_bot_removed,
+                tenant=tenant,
+                bot_id=context.bot.id,
+                chat_id=chat.id,
+                removed_by_telegram_id=change.from_user.id,
+            )
+    except ServiceError as exc:
+        # Nobody to answer here: the refusal is logged; admins bind with a code instead.
+        logger.warning(
+            "community.telegram.membership_refused",
+            extra={"tenant": tenant.slug, "chat_id": chat.id, "code": exc.code, "added": now},
+        )
+
+
+BIND_USAGE = (
+    "Send /bind followed by the code from the Mini App, in the group you want to "
+    "connect, e.g. /bind ABCD2345."
+)
+
+
+async def on_bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message, chat, sender = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None or sender is None:
+        return
+    if chat.type not in GROUP_CHATS:
+        await message.reply_text(BIND_USAGE)
+        return
+    if len(context.args or []) != 1:
+        await message.reply_text(BIND_USAGE)
+        return
+    tenant = await _community_of(context.bot.id)
+    if tenant is None:
+        return
+    try:
+        result = await run_in_tenant(
+            tenant,
+            services.group_bind_with_code,
+            tenant=tenant,
+            code=context.args[0],
+            chat_id=chat.id,
+            title=chat.title or "",
+            from_telegram_id=sender.id,
+            bot_id=context.bot.id,
+        )
+    except ServiceError as exc:
+        await message.reply_text(f"Could not connect this group: {exc.message}")
+        return
+    synced = ""
+    if result.admins is not None:
+        count = len(result.admins.added) + len(result.admins.unchanged)
+        synced = f" Admins synced: {count}."
+    state = "is now" if result.newly_bound else "was already"
+    text = f"This group {state} connected to {tenant.name}.{synced}"
+    await message.reply_text(text)
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        ChatMemberHandler(on_my_chat_member, chat_member_types=ChatMemberHandler.MY_CHAT_MEMBER),
+        CommandHandler("bind", on_bind),
+    ]

@@ -1,0 +1,181 @@
+"""The Telegram Bot API calls community services make, through python-telegram-bot.
+
+Sync services call these plain functions; each opens a short-lived ``telegram.Bot`` on
+``settings.TELEGRAM_API_BASE`` (the real API, or the sandbox loopback in tests and the
+demo). Telegram failures become ServiceErrors with stable codes, never raw exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import logging
+import ssl
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import telegram
+from django.conf import settings
+from telegram import error as tg_error
+from telegram.request import HTTPXRequest
+
+from config.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Admin checks happen inside API requests and bot commands: fail fast rather than hang.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class ChatAdmin:
+    """One entry of getChatAdministrators, reduced to what the platform keeps."""
+
+    telegram_id: int
+    status: str  # "creator" or "administrator"
+    is_bot: bool
+    first_name: str
+    last_name: str = ""
+    username: str = ""
+    language_code: str = ""
+    is_premium: bool = False
+    custom_title: str = ""
+    can_restrict_members: bool = False
+    can_delete_messages: bool = False
+    can_promote_members: bool = False
+
+    def profile(self) -> dict[str, Any]:
+        """The user as a Telegram User dict (what accounts.services.user_touch takes)."""
+        return {
+            "id": self.telegram_id,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "username": self.username,
+            "language_code": self.language_code,
+            "is_premium": self.is_premium,
+        }
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion from sync code. With no event loop in this thread
+    (a sync view, a command, a ``sync_to_async`` worker) it uses ``asyncio.run``; if a
+    loop is running here it runs the coroutine on a fresh loop in a worker thread, since
+    a running loop cannot be blocked on from inside."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def api_base_url() -> str:
+    """python-telegram-bot appends the token: base_url is ``<API base>/bot``."""
+    return f"{settings.TELEGRAM_API_BASE.rstrip('/')}/bot"
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Building the CA bundle costs ~100 ms; every short-lived Bot shares one context.
+    return httpx.create_ssl_context()
+
+
+def _request() -> HTTPXRequest:
+    return HTTPXRequest(
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        httpx_kwargs={"verify": _ssl_context()},
+    )
+
+
+def _bot(token: str) -> telegram.Bot:
+    return telegram.Bot(
+        token, base_url=api_base_url(), request=_request(), get_updates_request=_request()
+    )
+
+
+def _service_error(exc: tg_error.TelegramError, *, chat_id: int) -> ServiceError:
+    """Translate a Telegram failure into the error users and admins see."""
+    text = exc.message
+    if isinstance(exc, tg_error.InvalidToken):
+        return ServiceError(
+            "Telegram rejected this community's bot token", code="bot_token_rejected", status=502
+        )
+    if isinstance(exc, tg_error.RetryAfter):
+        return ServiceError(
+            "Telegram is rate limiting the bot; try again shortly",
+            code="telegram_rate_limited",
+            status=503,
+        )
+    if isinstance(exc, tg_error.Forbidden):
+        # "bot was kicked from the supergroup chat", "bot is not a member of ..."
+        return ServiceError(
+            "the bot is not in this chat (it was removed or never added)",
+            code="bot_not_in_chat",
+            status=409,
+        )
+    if isinstance(exc, tg_error.BadRequest) and "chat not found" in text.lower():
+        return ServiceError(
+            f"Telegram does not know chat {chat_id} (or the bot cannot see it)",
+            code="telegram_chat_not_found",
+            status=409,
+        )
+    if isinstance(exc, tg_error.ChatMigrated):
+        return ServiceError(
+            "this group was upgraded to a supergroup; bind the new chat",
+            code="chat_migrated",
+            status=409,
+        )
+    # BadRequest subclasses NetworkError in python-telegram-bot; it is not a network fault.
+    if isinstance(exc, tg_error.NetworkError) and not isinstance(exc, tg_error.BadRequest):
+        return ServiceError(
+            "Telegram could not be reached; try again shortly",
+            code="telegram_unavailable",
+            status=503,
+        )
+    return ServiceError(f"Telegram refused the request: {text}", code="telegram_error", status=502)
+
+
+def _chat_admin(member: telegram.ChatMember) -> ChatAdmin:
+    user = member.user
+    return ChatAdmin(
+        telegram_id=user.id,
+        status=member.status,
+        is_bot=user.is_bot,
+        first_name=user.first_name or "",
+        last_name=user.last_name or "",
+        username=user.username or "",
+        language_code=user.language_code or "",
+        is_premium=bool(user.is_premium),
+        custom_title=getattr(member, "custom_title", None) or "",
+        can_restrict_members=bool(getattr(member, "can_restrict_members", False)),
+        can_delete_messages=bool(getattr(member, "can_delete_messages", False)),
+        can_promote_members=bool(getattr(member, "can_promote_members", False)),
+    )
+
+
+async def _administrators(token: str, chat_id: int) -> tuple[telegram.ChatMember, ...]:
+    async with _bot(token) as bot:
+        return await bot.get_chat_administrators(chat_id)
+
+
+def chat_administrators(*, token: str, chat_id: int) -> list[ChatAdmin]:
+    """The chat's creator and administrators (other bots excluded, as Telegram does)."""
+    try:
+        members = run_sync(_administrators(token, chat_id))
+    except tg_error.TelegramError as exc:
+        # InvalidToken's message repeats the token: log the error class only for it.
+        detail = "" if isinstance(exc, tg_error.InvalidToken) else exc.message
+        logger.warning(
+            "community.telegram.get_chat_administrators_failed",
+            extra={"chat_id": chat_id, "error": type(exc).__name__, "detail": detail},
+        )
+        raise _service_error(exc, chat_id=chat_id) from exc
+    admin_statuses = (telegram.ChatMember.OWNER, telegram.ChatMember.ADMINISTRATOR)
+    return [_chat_admin(m) for m in members if m.status in admin_statuses]

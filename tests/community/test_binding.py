@@ -1,0 +1,344 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from accounts.selectors import user_get, user_role
+from community.models import Group, GroupAdmin, LinkCode
+from community.services import (
+    GROUP_ANONYMOUS_BOT_ID,
+    group_bind_on_bot_added,
+    group_bind_with_code,
+    group_link_code_create,
+    group_settings_update,
+    group_unbind_on_bot_removed,
+)
+from config.errors import ServiceError
+from history.models import Entry
+from history.services import SYSTEM
+from tenancy.models import ChatBinding
+from tests.community.conftest import bot_id_of
+
+
+def _actions(tenant) -> list[str]:
+    return list(
+        Entry.objects.filter(tenant=tenant).order_by("seq").values_list("action", flat=True)
+    )
+
+
+def _groups(tenant) -> list[Group]:
+    with tenant_context(tenant):
+        return list(Group.objects.all())
+
+
+def _admin_ids(tenant, chat_id) -> set[int]:
+    with tenant_context(tenant):
+        return set(
+            GroupAdmin.objects.filter(group__chat_id=chat_id).values_list("telegram_id", flat=True)
+        )
+
+
+def _bind_by_adding(tenant, chat_id, added_by):
+    return group_bind_on_bot_added(
+        tenant=tenant,
+        bot_id=bot_id_of(tenant),
+        chat_id=chat_id,
+        title="Fans",
+        added_by_telegram_id=added_by["id"],
+    )
+
+
+def test_bot_added_by_owner_binds_group_and_syncs_admins(
+    community, tg_user, group_chat, user_with_role
+):
+    tenant = community()
+    owner, mod = tg_user("owner"), tg_user("mod")
+    user_with_role(tenant, "owner", user_id=owner["id"], username="owner")
+    chat_id = group_chat(tenant, creator=owner, admins=[mod])
+
+    result = _bind_by_adding(tenant, chat_id, owner)
+
+    assert result.newly_bound and result.admins is not None
+    assert sorted(result.admins.added) == sorted([owner["id"], mod["id"]])
+    binding = ChatBinding.objects.get(chat_id=chat_id)
+    assert binding.tenant_id == tenant.pk and binding.bot.telegram_id == bot_id_of(tenant)
+    [group] = _groups(tenant)
+    assert (group.chat_id, group.title, group.is_active, group.bot_id) == (
+        chat_id,
+        "Fans",
+        True,
+        bot_id_of(tenant),
+    )
+    assert group.admins_synced_at is not None
+    # The bot itself is an administrator on Telegram but never becomes a GroupAdmin.
+    assert _admin_ids(tenant, chat_id) == {owner["id"], mod["id"]}
+    assert user_role(tenant=tenant, user=user_get(telegram_id=owner["id"])) == "owner"
+    assert user_role(tenant=tenant, user=user_get(telegram_id=mod["id"])) == "admin"
+    actions = _actions(tenant)
+    assert {"chat.bound", "group.bound", "group.admin_added", "role.assigned"} <= set(actions)
+    bound = Entry.objects.get(tenant=tenant, action="group.bound")
+    assert bound.data["via"] == "bot_added" and bound.actor_id == str(owner["id"])
+
+
+def test_bot_added_by_stranger_is_refused_once_the_community_has_admins(
+    community, tg_user, group_chat, user_with_role
+):
+    tenant = community()
+    user_with_role(tenant, "owner", user_id=tg_user("owner")["id"], username="owner")
+    stranger = tg_user("stranger")
+    chat_id = group_chat(tenant, creator=stranger)
+
+    with pytest.raises(ServiceError) as err:
+        _bind_by_adding(tenant, chat_id, stranger)
+
+    assert err.value.code == "not_allowed_to_bind"
+    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    assert _groups(tenant) == []
+    assert user_get(telegram_id=stranger["id"]) is None
+
+
+def test_first_group_of_a_new_community_can_be_bound_by_adding_the_bot(
+    community, tg_user, group_chat
+):
+    tenant = community()
+    founder = tg_user("founder")
+    chat_id = group_chat(tenant, creator=founder)
+
+    result = _bind_by_adding(tenant, chat_id, founder)
+
+    assert result.newly_bound
+    assert user_role(tenant=tenant, user=user_get(telegram_id=founder["id"])) == "admin"
+
+
+def test_chat_bound_to_another_tenant_is_refused(community, tg_user, group_chat):
+    first, second = community(), community()
+    creator = tg_user("creator")
+    chat_id = group_chat(first, creator=creator)
+    _bind_by_adding(first, chat_id, creator)
+
+    with pytest.raises(ServiceError) as err:
+        _bind_by_adding(second, chat_id, creator)
+
+    assert err.value.code == "chat_bound_elsewhere"
+    assert ChatBinding.objects.get(chat_id=chat_id).tenant_id == first.pk
+    assert _groups(second) == []
+
+
+def test_bot_of_another_tenant_cannot_bind_for_this_one(community, tg_user, group_chat):
+    tenant, other = community(), community()
+    creator = tg_user("creator")
+    chat_id = group_chat(tenant, creator=creator)
+    with pytest.raises(ServiceError) as err:
+        group_bind_on_bot_added(
+            tenant=tenant,
+            bot_id=bot_id_of(other),
+            chat_id=chat_id,
+            title="x",
+            added_by_telegram_id=creator["id"],
+        )
+    assert err.value.code == "unknown_bot"
+
+
+def test_binding_stands_when_telegram_fails_during_admin_sync(
+    community, tg_user, group_chat, telegram
+):
+    tenant = community()
+    creator = tg_user("creator")
+    chat_id = group_chat(tenant, creator=creator, bot_in_chat=False)
+
+    result = _bind_by_adding(tenant, chat_id, creator)
+
+    assert result.newly_bound and result.admins is None
+    assert "not in this chat" in result.admins_error
+    assert ChatBinding.objects.filter(chat_id=chat_id, tenant=tenant).exists()
+
+
+def test_bot_removed_unbinds_keeps_settings_and_demotes_its_admins(
+    community, tg_user, group_chat, user_with_role
+):
+    tenant = community()
+    owner, mod = tg_user("owner"), tg_user("mod")
+    user_with_role(tenant, "owner", user_id=owner["id"], username="owner")
+    chat_id = group_chat(tenant, creator=owner, admins=[mod])
+    _bind_by_adding(tenant, chat_id, owner)
+    group_settings_update(tenant=tenant, chat_id=chat_id, actor=SYSTEM, language="de")
+
+    assert group_unbind_on_bot_removed(
+        tenant=tenant, bot_id=bot_id_of(tenant), chat_id=chat_id, removed_by_telegram_id=owner["id"]
+    )
+
+    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    [group] = _groups(tenant)
+    assert not group.is_active and group.language == "de"
+    assert _admin_ids(tenant, chat_id) == set()
+    assert user_role(tenant=tenant, user=user_get(telegram_id=mod["id"])) == "member"
+    assert user_role(tenant=tenant, user=user_get(telegram_id=owner["id"])) == "owner"
+    assert {"chat.unbound", "group.unbound", "group.admin_removed", "role.revoked"} <= set(
+        _actions(tenant)
+    )
+    # Nothing left to unbind the second time.
+    assert not group_unbind_on_bot_removed(tenant=tenant, bot_id=bot_id_of(tenant), chat_id=chat_id)
+
+    # Added again: same row, settings back, admins synced again.
+    result = _bind_by_adding(tenant, chat_id, owner)
+    assert result.newly_bound and result.group.pk == group.pk
+    assert result.group.language == "de"
+    assert user_role(tenant=tenant, user=user_get(telegram_id=mod["id"])) == "admin"
+
+
+# ---- binding with a link code -----------------------------------------------------------
+@pytest.fixture
+def setup_code(community, tg_user, group_chat, user_with_role):
+    """A community with an owner, a code the owner created, and a group whose creator is
+    ``admin`` and where ``member`` is a plain member."""
+
+    def make():
+        tenant = community()
+        owner, admin, member = tg_user("owner"), tg_user("groupadmin"), tg_user("member")
+        owner_user = user_with_role(tenant, "owner", user_id=owner["id"], username="owner")
+        chat_id = group_chat(tenant, creator=admin, members=[member])
+        link = group_link_code_create(tenant=tenant, created_by=owner_user)
+        return tenant, chat_id, link, admin, member
+
+    return make
+
+
+def _bind_with(tenant, link_or_code, chat_id, sender, bot_id=None):
+    code = link_or_code if isinstance(link_or_code, str) else link_or_code.code
+    return group_bind_with_code(
+        tenant=tenant,
+        code=code,
+        chat_id=chat_id,
+        title="Fans",
+        from_telegram_id=sender["id"],
+        bot_id=bot_id or bot_id_of(tenant),
+    )
+
+
+def _link(tenant, pk) -> LinkCode:
+    with tenant_context(tenant):
+        return LinkCode.objects.get(pk=pk)
+
+
+def test_link_code_binds_group_for_a_chat_admin(setup_code):
+    tenant, chat_id, link, admin, _ = setup_code()
+    assert len(link.code) == 8 and link.expires_at > timezone.now() + timedelta(minutes=14)
+
+    # Typed by hand: lower case and a space are accepted.
+    result = _bind_with(tenant, f" {link.code[:4].lower()} {link.code[4:]}", chat_id, admin)
+
+    assert result.newly_bound and result.admins.added == [admin["id"]]
+    assert ChatBinding.objects.get(chat_id=chat_id).tenant_id == tenant.pk
+    used = _link(tenant, link.pk)
+    assert used.used_at is not None and used.used_in_chat == chat_id
+    assert used.used_by == admin["id"]
+    assert user_role(tenant=tenant, user=user_get(telegram_id=admin["id"])) == "admin"
+    bound = Entry.objects.get(tenant=tenant, action="group.bound")
+    assert bound.data["via"] == "link_code" and bound.data["link_code_id"] == link.pk
+    created = Entry.objects.get(tenant=tenant, action="group.link_code_created")
+    assert link.code not in str(created.data)  # the secret is not in the audit log
+
+
+def test_reused_code_is_refused(setup_code, group_chat, tg_user):
+    tenant, chat_id, link, admin, _ = setup_code()
+    _bind_with(tenant, link, chat_id, admin)
+    other_admin = tg_user("other")
+    other_chat = group_chat(tenant, creator=other_admin)
+
+    with pytest.raises(ServiceError) as err:
+        _bind_with(tenant, link, other_chat, other_admin)
+
+    assert err.value.code == "link_code_used"
+    assert not ChatBinding.objects.filter(chat_id=other_chat).exists()
+
+
+def test_expired_code_is_refused_and_left_unused(setup_code):
+    tenant, chat_id, link, admin, _ = setup_code()
+    with tenant_context(tenant):
+        LinkCode.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    with pytest.raises(ServiceError) as err:
+        _bind_with(tenant, link, chat_id, admin)
+
+    assert err.value.code == "link_code_expired"
+    assert _link(tenant, link.pk).used_at is None
+    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+
+
+def test_unknown_code_is_refused(setup_code):
+    tenant, chat_id, _, admin, _ = setup_code()
+    with pytest.raises(ServiceError) as err:
+        _bind_with(tenant, "ZZZZ2222", chat_id, admin)
+    assert err.value.code == "link_code_unknown"
+
+
+def test_code_of_another_community_is_unknown_here(setup_code, community):
+    tenant, chat_id, link, admin, _ = setup_code()
+    other = community()
+    with pytest.raises(ServiceError) as err:
+        _bind_with(other, link, chat_id, admin)
+    assert err.value.code == "link_code_unknown"
+    assert _link(tenant, link.pk).used_at is None
+
+
+@pytest.mark.parametrize("who", ["member", "stranger"])
+def test_sender_who_is_not_a_chat_admin_is_refused(setup_code, tg_user, who):
+    tenant, chat_id, link, _, member = setup_code()
+    sender = member if who == "member" else tg_user("stranger")
+
+    with pytest.raises(ServiceError) as err:
+        _bind_with(tenant, link, chat_id, sender)
+
+    assert err.value.code == "not_chat_admin"
+    assert _link(tenant, link.pk).used_at is None
+    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    assert _groups(tenant) == []
+
+
+def test_anonymous_admin_is_told_to_show_themselves(setup_code):
+    tenant, chat_id, link, _, _ = setup_code()
+    with pytest.raises(ServiceError) as err:
+        _bind_with(tenant, link, chat_id, {"id": GROUP_ANONYMOUS_BOT_ID})
+    assert err.value.code == "anonymous_admin"
+
+
+def test_code_for_chat_bound_to_another_tenant_is_refused_and_kept(
+    setup_code, community, tg_user, group_chat
+):
+    tenant, chat_id, link, admin, _ = setup_code()
+    other = community()
+    ChatBinding.objects.create(chat_id=chat_id, tenant=other, title="taken")
+
+    with pytest.raises(ServiceError) as err:
+        _bind_with(tenant, link, chat_id, admin)
+
+    assert err.value.code == "chat_bound_elsewhere"
+    assert _link(tenant, link.pk).used_at is None
+    assert _groups(tenant) == []
+
+
+@pytest.mark.parametrize(
+    ("break_telegram", "code"),
+    [
+        ("kick_bot", "bot_not_in_chat"),
+        ("unknown_chat", "telegram_chat_not_found"),
+        ("unreachable", "telegram_unavailable"),
+    ],
+)
+def test_telegram_failures_become_clear_errors(
+    setup_code, telegram, settings, break_telegram, code
+):
+    tenant, chat_id, link, admin, _ = setup_code()
+    if break_telegram == "kick_bot":
+        telegram.remove_member(chat_id, bot_id_of(tenant), kicked=True)
+    elif break_telegram == "unknown_chat":
+        chat_id = -1_000_000_000_001
+    else:
+        settings.TELEGRAM_API_BASE = "http://127.0.0.1:9"  # discard port: nothing listens
+
+    with pytest.raises(ServiceError) as err:
+        _bind_with(tenant, link, chat_id, admin)
+
+    assert err.value.code == code
+    assert _link(tenant, link.pk).used_at is None
