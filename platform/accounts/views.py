@@ -1,4 +1,4 @@
-"""Profile API: the authenticated user's own data."""
+"""Accounts API: the authenticated user's own data, and the tenant's admins."""
 
 from __future__ import annotations
 
