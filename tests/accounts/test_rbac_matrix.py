@@ -206,3 +206,18 @@ def test_owner_revokes_and_grants_through_the_api(tenant, user_with_role, client
     assert "manage_bots" in admin.get("/api/v1/me").json()["capabilities"]
     # The admin cannot change their own (or anyone's) capabilities.
     assert admin.patch(url, {"revoke": ["moderate"]}, format="json").status_code == 403
+
+
+@pytest.mark.urls("tests.accounts.sample_urls")
+def test_the_walker_finds_every_operation_name_method_and_parameter() -> None:
+    found = {(op.name, op.method, op.route, op.kwarg_names) for op in api_operations()}
+    plain = {("", method, "/api/v1/plain", ()) for method in
+             ("GET", "POST", "PUT", "PATCH", "DELETE")}
+    assert found == {
+        ("inner:thing", "GET", "/api/v1/things/<int:thing_id>", ("thing_id",)),
+        ("inner:thing", "DELETE", "/api/v1/things/<int:thing_id>", ("thing_id",)),
+        ("widget-list", "GET", "/api/v1/widgets", ()),
+        ("widget-list", "POST", "/api/v1/widgets", ()),
+    } | plain
+    thing = api_operation_index()[("inner:thing", "GET")]
+    assert thing.url({"thing_id": 7, "unused": 1}) == "/api/v1/things/7"
