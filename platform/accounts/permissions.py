@@ -27,10 +27,14 @@ class HasCapability(IsTelegramUser):
 
     @classmethod
     def of(cls, capability: Capability) -> type[HasCapability]:
-        return type(f"Has_{capability.value}", (cls,), {
-            "capability": capability,
-            "message": f"this needs the {capability.value} capability in this tenant",
-        })
+        return type(
+            f"Has_{capability.value}",
+            (cls,),
+            {
+                "capability": capability,
+                "message": f"this needs the {capability.value} capability in this tenant",
+            },
+        )
 
     def has_permission(self, request, view) -> bool:
         if not super().has_permission(request, view):
