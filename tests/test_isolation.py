@@ -40,25 +40,31 @@ def _seed(tenant, *, marker: str, owner: int, admin: int | None, chat: int, user
     user_with_role(tenant, "owner", user_id=owner, username=f"{marker}_owner".replace("-", "_"))
     TelegramUser.objects.filter(telegram_id=owner).update(last_name=marker)
     if admin is not None:
-        user_with_role(tenant, "admin", user_id=admin,
-                       username=f"{marker}_admin".replace("-", "_"))
-    history.record(action="isolation.marker", actor=Actor.user(owner), tenant=tenant,
-                   target=("marker", marker), data={"marker": marker})
+        user_with_role(tenant, "admin", user_id=admin, username=f"{marker}_admin".replace("-", "_"))
+    history.record(
+        action="isolation.marker",
+        actor=Actor.user(owner),
+        tenant=tenant,
+        target=("marker", marker),
+        data={"marker": marker},
+    )
     chat_bind(tenant=tenant, chat_id=chat, title=f"{marker} group")
     with schema_context(tenant.schema_name):
-        group = Group.objects.create(chat_id=chat, title=f"{marker} group",
-                                     welcome_text=f"welcome to {marker}")
-        GroupAdmin.objects.create(group=group, telegram_id=admin or owner, status="creator",
-                                  custom_title=marker[:60])
+        group = Group.objects.create(
+            chat_id=chat, title=f"{marker} group", welcome_text=f"welcome to {marker}"
+        )
+        GroupAdmin.objects.create(
+            group=group, telegram_id=admin or owner, status="creator", custom_title=marker[:60]
+        )
 
 
 @pytest.fixture
 def tenants(make_tenant, user_with_role) -> dict[str, Any]:
     a, b = make_tenant(), make_tenant()
-    _seed(a, marker=A_MARKER, owner=A_OWNER, admin=None, chat=A_CHAT,
-          user_with_role=user_with_role)
-    _seed(b, marker=B_MARKER, owner=B_OWNER, admin=B_ADMIN, chat=B_CHAT,
-          user_with_role=user_with_role)
+    _seed(a, marker=A_MARKER, owner=A_OWNER, admin=None, chat=A_CHAT, user_with_role=user_with_role)
+    _seed(
+        b, marker=B_MARKER, owner=B_OWNER, admin=B_ADMIN, chat=B_CHAT, user_with_role=user_with_role
+    )
     user_with_role(a, "staff", user_id=A_STAFF, username="staff_user")
     connection.set_schema_to_public()
     return {"a": a, "b": b}
@@ -86,8 +92,10 @@ def _fingerprint(tenant) -> dict[str, Any]:
         )
         for (table,) in sorted(cursor.fetchall()):
             cursor.execute(
-                f'SELECT coalesce(string_agg(t::text, %s ORDER BY t::text), %s) '
-                f'FROM "{tenant.schema_name}"."{table}" t', ["\n", ""])
+                f"SELECT coalesce(string_agg(t::text, %s ORDER BY t::text), %s) "
+                f'FROM "{tenant.schema_name}"."{table}" t',
+                ["\n", ""],
+            )
             state[table] = hashlib.sha256(cursor.fetchone()[0].encode()).hexdigest()
     state["history"] = list(Entry.objects.filter(tenant_id=tenant.pk).values_list("id", "hash"))
     state["memberships"] = list(Membership.objects.filter(tenant=tenant).values())
@@ -132,8 +140,9 @@ def test_initdata_from_tenant_a_bot_is_refused_on_b_even_for_b_owner(tenants):
     assert (me.status_code, me.json()["role"]) == (200, "owner")
 
 
-def test_ed25519_initdata_for_a_bot_is_refused_on_b(make_tenant, user_with_role, settings,
-                                                    monkeypatch):
+def test_ed25519_initdata_for_a_bot_is_refused_on_b(
+    make_tenant, user_with_role, settings, monkeypatch
+):
     """Two tenants verified only by Telegram's signature: a signature for A's bot id does not
     open B, even though both are signed by the same (Telegram) key."""
     key = Ed25519PrivateKey.generate()
@@ -145,8 +154,11 @@ def test_ed25519_initdata_for_a_bot_is_refused_on_b(make_tenant, user_with_role,
         Bot.objects.create(tenant=tenant, telegram_id=bot_id, token_encrypted="")
         tenant_bots_forget(tenant_id=tenant.pk)
     user_with_role(b, "owner", user_id=B_OWNER)
-    fields = {"auth_date": str(int(time.time())), "query_id": "AAE-iso",
-              "user": f'{{"id":{B_OWNER},"first_name":"B"}}'}
+    fields = {
+        "auth_date": str(int(time.time())),
+        "query_id": "AAE-iso",
+        "user": f'{{"id":{B_OWNER},"first_name":"B"}}',
+    }
     for_a = sign_ed25519(fields, bot_id=8900000001, private_key=key)
     client = APIClient()
     ok = client.get("/api/v1/me", HTTP_HOST=_host(a), HTTP_AUTHORIZATION="tma " + for_a)
@@ -213,8 +225,12 @@ def test_a_audit_shows_a_entries_and_never_b_entries(tenants):
     assert everything.status_code == 200
     assert A_MARKER in everything.content.decode()
     assert B_MARKER not in everything.content.decode()
-    for query in (f"target_id={B_MARKER}", f"actor_id={B_OWNER}", "action=isolation.marker",
-                  f"action_prefix=isolation&target_type=marker&target_id={B_MARKER}"):
+    for query in (
+        f"target_id={B_MARKER}",
+        f"actor_id={B_OWNER}",
+        "action=isolation.marker",
+        f"action_prefix=isolation&target_type=marker&target_id={B_MARKER}",
+    ):
         response = client.get(f"/api/v1/audit?{query}")
         assert response.status_code == 200, query
         assert B_MARKER not in response.content.decode(), query

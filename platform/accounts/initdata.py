@@ -40,7 +40,11 @@ _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # (Telegram's own limits are lower; photo_url is cut to size instead: 0 = no limit).
 MAX_USER_ID = 2**63 - 1
 USER_STRING_LIMITS = {
-    "first_name": 128, "last_name": 128, "username": 64, "language_code": 16, "photo_url": 0,
+    "first_name": 128,
+    "last_name": 128,
+    "username": 64,
+    "language_code": 16,
+    "photo_url": 0,
 }
 
 
@@ -79,8 +83,11 @@ class InitData:
         if not isinstance(user, dict):
             raise InitDataError("bad_user", "initData user must be a JSON object")
         user_id = user.get("id")
-        if (isinstance(user_id, bool) or not isinstance(user_id, int)
-                or not 0 < user_id <= MAX_USER_ID):
+        if (
+            isinstance(user_id, bool)
+            or not isinstance(user_id, int)
+            or not 0 < user_id <= MAX_USER_ID
+        ):
             raise InitDataError("bad_user", "initData user.id must be a positive integer")
         for key, limit in USER_STRING_LIMITS.items():
             if key in user and not isinstance(user[key], str):

@@ -45,11 +45,14 @@ class MeView(APIView):
 
     class InputSerializer(serializers.Serializer):
         language = serializers.RegexField(
-            r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", required=False, allow_blank=True,
+            r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$",
+            required=False,
+            allow_blank=True,
             help_text='BCP 47 tag such as "en" or "pt-BR"; empty: follow Telegram\'s language',
         )
         notification_preferences = serializers.DictField(
-            child=serializers.BooleanField(), required=False,
+            child=serializers.BooleanField(),
+            required=False,
             help_text="topic -> on/off; merged into the stored preferences",
         )
 

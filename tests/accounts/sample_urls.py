@@ -30,8 +30,11 @@ nested = ([path("things/<int:thing_id>", ThingView.as_view(), name="thing")], "i
 
 urlpatterns = [
     path("api/v1/", include(nested)),
-    path("api/v1/widgets", WidgetViewSet.as_view({"get": "list", "post": "create"}),
-         name="widget-list"),
+    path(
+        "api/v1/widgets",
+        WidgetViewSet.as_view({"get": "list", "post": "create"}),
+        name="widget-list",
+    ),
     path("api/v1/plain", plain),
     path("api/schema/", plain, name="schema"),
     path("elsewhere", plain, name="elsewhere"),

@@ -35,11 +35,16 @@ def _get_me(tenant, header: str | None) -> Any:
     return client.get(ME, **extra)
 
 
-def _fields(user: dict[str, Any] | None = None, *, auth_date: int | None = None,
-            **extra: str) -> dict[str, str]:
+def _fields(
+    user: dict[str, Any] | None = None, *, auth_date: int | None = None, **extra: str
+) -> dict[str, str]:
     user = user if user is not None else {"id": 5001, "first_name": "Eve", "username": "eve"}
-    return {"auth_date": str(auth_date or int(time.time())), "query_id": "AAE-suite",
-            "user": json.dumps(user, separators=(",", ":")), **extra}
+    return {
+        "auth_date": str(auth_date or int(time.time())),
+        "query_id": "AAE-suite",
+        "user": json.dumps(user, separators=(",", ":")),
+        **extra,
+    }
 
 
 def _assert_refused(response, code: str) -> None:
@@ -53,18 +58,29 @@ def _assert_refused(response, code: str) -> None:
 
 
 def test_first_request_registers_the_user_with_the_profile(tenant, client_for):
-    client = client_for(tenant, user_id=5001, username="bob", last_name="Builder",
-                        language_code="de", photo_url="https://t.me/i/userpic/bob.jpg",
-                        is_premium=True)
+    client = client_for(
+        tenant,
+        user_id=5001,
+        username="bob",
+        last_name="Builder",
+        language_code="de",
+        photo_url="https://t.me/i/userpic/bob.jpg",
+        is_premium=True,
+    )
     assert not TelegramUser.objects.filter(telegram_id=5001).exists()
 
     response = client.get(ME)
 
     assert response.status_code == 200, response.content
     user = TelegramUser.objects.get(telegram_id=5001)
-    assert (user.username, user.first_name, user.last_name, user.language_code,
-            user.photo_url, user.is_premium) == (
-        "bob", "Bob", "Builder", "de", "https://t.me/i/userpic/bob.jpg", True)
+    assert (
+        user.username,
+        user.first_name,
+        user.last_name,
+        user.language_code,
+        user.photo_url,
+        user.is_premium,
+    ) == ("bob", "Bob", "Builder", "de", "https://t.me/i/userpic/bob.jpg", True)
     assert response.json()["telegram_id"] == 5001
     assert response.json()["username"] == "bob"
     registered = Entry.objects.filter(action="user.registered", target_id="5001")
@@ -97,12 +113,23 @@ def test_repeated_requests_within_a_minute_do_not_rewrite_the_user(tenant, clien
 
 def test_profile_fields_at_their_limits_are_stored(tenant, client_for):
     photo = "https://t.me/i/userpic/" + "p" * 600
-    client = client_for(tenant, user_id=5006, username="u" * 64, first_name="f" * 128,
-                        last_name="l" * 128, language_code="x" * 16, photo_url=photo)
+    client = client_for(
+        tenant,
+        user_id=5006,
+        username="u" * 64,
+        first_name="f" * 128,
+        last_name="l" * 128,
+        language_code="x" * 16,
+        photo_url=photo,
+    )
     assert client.get(ME).status_code == 200
     user = TelegramUser.objects.get(telegram_id=5006)
-    assert (len(user.username), len(user.first_name), len(user.last_name),
-            len(user.language_code)) == (64, 128, 128, 16)
+    assert (
+        len(user.username),
+        len(user.first_name),
+        len(user.last_name),
+        len(user.language_code),
+    ) == (64, 128, 128, 16)
     assert user.photo_url == photo[:512]
 
 
@@ -155,8 +182,11 @@ def test_a_bot_that_is_deactivated_no_longer_authenticates(tenant, nothing_writt
 
 def test_ed25519_signed_initdata_authenticates_a_tokenless_bot(tokenless_tenant, telegram_key):
     tenant = tokenless_tenant(bot_id=8100000001)
-    raw = sign_ed25519(_fields({"id": 5020, "first_name": "Dan", "username": "dan"}),
-                       bot_id=8100000001, private_key=telegram_key)
+    raw = sign_ed25519(
+        _fields({"id": 5020, "first_name": "Dan", "username": "dan"}),
+        bot_id=8100000001,
+        private_key=telegram_key,
+    )
 
     response = _get_me(tenant, "tma " + raw)
 
@@ -169,14 +199,20 @@ def test_ed25519_refusals(tokenless_tenant, telegram_key, nothing_written, case)
     tenant = tokenless_tenant(bot_id=8100000002)
     fields = _fields({"id": 5021, "first_name": "Fay"})
     if case == "other_bot":
-        raw, code = sign_ed25519(fields, bot_id=8100000003, private_key=telegram_key), \
-            "bad_signature"
+        raw, code = (
+            sign_ed25519(fields, bot_id=8100000003, private_key=telegram_key),
+            "bad_signature",
+        )
     elif case == "other_key":
-        raw, code = sign_ed25519(fields, bot_id=8100000002,
-                                 private_key=Ed25519PrivateKey.generate()), "bad_signature"
+        raw, code = (
+            sign_ed25519(fields, bot_id=8100000002, private_key=Ed25519PrivateKey.generate()),
+            "bad_signature",
+        )
     elif case == "hmac_only":
-        raw, code = sign_hmac(fields, "8100000002:AAHsomeguessedtokenthatisnotstoredx"), \
-            "missing_signature"
+        raw, code = (
+            sign_hmac(fields, "8100000002:AAHsomeguessedtokenthatisnotstoredx"),
+            "missing_signature",
+        )
     else:
         signed = sign_ed25519(fields, bot_id=8100000002, private_key=telegram_key)
         raw, code = signed.replace("query_id=AAE-suite", "query_id=AAE-suitf"), "bad_signature"
@@ -185,9 +221,14 @@ def test_ed25519_refusals(tokenless_tenant, telegram_key, nothing_written, case)
     _assert_refused(response, code)
 
 
-PRODUCTION_VECTORS = [v for v in load_vectors()
-                      if v["kind"] == "ed25519" and v.get("public_key") == "production"
-                      and v["clock"] is not None and v["clock"].get("expires_in_s") == 0]
+PRODUCTION_VECTORS = [
+    v
+    for v in load_vectors()
+    if v["kind"] == "ed25519"
+    and v.get("public_key") == "production"
+    and v["clock"] is not None
+    and v["clock"].get("expires_in_s") == 0
+]
 
 
 @pytest.mark.parametrize("vector", PRODUCTION_VECTORS, ids=[v["id"] for v in PRODUCTION_VECTORS])
@@ -204,14 +245,13 @@ def test_real_production_signatures_through_the_api(tokenless_tenant, settings, 
         _assert_refused(response, vector["reason"])
 
 
-def test_tenant_with_a_token_bot_and_a_tokenless_bot_accepts_both(
-    tenant, telegram_key, client_for
-):
+def test_tenant_with_a_token_bot_and_a_tokenless_bot_accepts_both(tenant, telegram_key, client_for):
     Bot.objects.create(tenant=tenant, telegram_id=8100000004, token_encrypted="")
     tenant_bots_forget(tenant_id=tenant.pk)
     # Signed by Telegram for the tokenless bot, without any hash.
-    raw = sign_ed25519(_fields({"id": 5022, "first_name": "Gus"}), bot_id=8100000004,
-                       private_key=telegram_key)
+    raw = sign_ed25519(
+        _fields({"id": 5022, "first_name": "Gus"}), bot_id=8100000004, private_key=telegram_key
+    )
     assert "hash=" not in raw
     assert _get_me(tenant, "tma " + raw).status_code == 200
     assert client_for(tenant, user_id=5023).get(ME).status_code == 200
@@ -227,8 +267,9 @@ def test_public_domain_uses_the_platform_bot(db, settings, nothing_written):
     raw = sign_hmac(_fields({"id": 5030, "first_name": "Ida"}), token)
     client = APIClient()
     with nothing_written():
-        _assert_refused(client.get(ME, HTTP_HOST="testserver", HTTP_AUTHORIZATION="tma " + raw),
-                        "no_bot")
+        _assert_refused(
+            client.get(ME, HTTP_HOST="testserver", HTTP_AUTHORIZATION="tma " + raw), "no_bot"
+        )
     settings.PLATFORM_BOT_TOKEN = token
     response = client.get(ME, HTTP_HOST="testserver", HTTP_AUTHORIZATION="tma " + raw)
     assert response.status_code == 200, response.content
@@ -278,29 +319,47 @@ def _without(raw: str, key: str) -> str:
 MALFORMED = {
     "missing_hash": lambda t: (_without(_signed(t, _fields()), "hash"), "missing_hash"),
     "empty_hash": lambda t: (_without(_signed(t, _fields()), "hash") + "&hash=", "missing_hash"),
-    "bad_hash": lambda t: (_without(_signed(t, _fields()), "hash") + "&hash=" + "0" * 64,
-                           "bad_hash"),
-    "non_ascii_hash": lambda t: (_without(_signed(t, _fields()), "hash") + "&hash=%C3%A9",
-                                 "bad_hash"),
+    "bad_hash": lambda t: (
+        _without(_signed(t, _fields()), "hash") + "&hash=" + "0" * 64,
+        "bad_hash",
+    ),
+    "non_ascii_hash": lambda t: (
+        _without(_signed(t, _fields()), "hash") + "&hash=%C3%A9",
+        "bad_hash",
+    ),
     "bad_percent_escape": lambda t: (_signed(t, _fields()) + "&x=%ZZ", "bad_encoding"),
     "truncated_escape": lambda t: (_signed(t, _fields()) + "&x=%4", "bad_encoding"),
     "not_utf8": lambda t: (_signed(t, _fields()) + "&x=%FF%FE", "bad_encoding"),
     "duplicate_key": lambda t: (_signed(t, _fields()) + "&query_id=AAE-suite", "duplicate_key"),
     "duplicate_hash": lambda t: (_signed(t, _fields()) + "&hash=" + "0" * 64, "duplicate_key"),
-    "missing_auth_date": lambda t: (_signed(t, {k: v for k, v in _fields().items()
-                                                if k != "auth_date"}), "missing_auth_date"),
-    "auth_date_not_a_number": lambda t: (_signed(t, {**_fields(), "auth_date": "1e9"}),
-                                         "invalid_auth_date"),
-    "negative_auth_date": lambda t: (_signed(t, {**_fields(), "auth_date": "-5"}),
-                                     "invalid_auth_date"),
-    "auth_date_superscript": lambda t: (_signed(t, {**_fields(), "auth_date": "\u00b2"}),
-                                        "invalid_auth_date"),
+    "missing_auth_date": lambda t: (
+        _signed(t, {k: v for k, v in _fields().items() if k != "auth_date"}),
+        "missing_auth_date",
+    ),
+    "auth_date_not_a_number": lambda t: (
+        _signed(t, {**_fields(), "auth_date": "1e9"}),
+        "invalid_auth_date",
+    ),
+    "negative_auth_date": lambda t: (
+        _signed(t, {**_fields(), "auth_date": "-5"}),
+        "invalid_auth_date",
+    ),
+    "auth_date_superscript": lambda t: (
+        _signed(t, {**_fields(), "auth_date": "\u00b2"}),
+        "invalid_auth_date",
+    ),
     "auth_date_arabic_digits": lambda t: (
-        _signed(t, {**_fields(), "auth_date": "\u0661\u0667\u0660" * 3}), "invalid_auth_date"),
-    "auth_date_huge": lambda t: (_signed(t, {**_fields(), "auth_date": "9" * 5000}),
-                                 "invalid_auth_date"),
-    "missing_user": lambda t: (_signed(t, {k: v for k, v in _fields().items() if k != "user"}),
-                               "missing_user"),
+        _signed(t, {**_fields(), "auth_date": "\u0661\u0667\u0660" * 3}),
+        "invalid_auth_date",
+    ),
+    "auth_date_huge": lambda t: (
+        _signed(t, {**_fields(), "auth_date": "9" * 5000}),
+        "invalid_auth_date",
+    ),
+    "missing_user": lambda t: (
+        _signed(t, {k: v for k, v in _fields().items() if k != "user"}),
+        "missing_user",
+    ),
     "user_not_json": lambda t: (_signed(t, {**_fields(), "user": "{id: 5}"}), "bad_user"),
     "user_not_object": lambda t: (_signed(t, {**_fields(), "user": "[5050]"}), "bad_user"),
     "user_id_missing": lambda t: (_signed(t, _fields({"first_name": "X"})), "bad_user"),
@@ -310,12 +369,18 @@ MALFORMED = {
     "user_id_float": lambda t: (_signed(t, _fields({"id": 5050.0})), "bad_user"),
     "user_id_bool": lambda t: (_signed(t, _fields({"id": True})), "bad_user"),
     "user_id_too_big": lambda t: (_signed(t, _fields({"id": 2**63})), "bad_user"),
-    "user_name_not_string": lambda t: (_signed(t, _fields({"id": 5050, "username": 7})),
-                                       "bad_user"),
-    "user_name_too_long": lambda t: (_signed(t, _fields({"id": 5050, "first_name": "n" * 129})),
-                                     "bad_user"),
+    "user_name_not_string": lambda t: (
+        _signed(t, _fields({"id": 5050, "username": 7})),
+        "bad_user",
+    ),
+    "user_name_too_long": lambda t: (
+        _signed(t, _fields({"id": 5050, "first_name": "n" * 129})),
+        "bad_user",
+    ),
     "user_language_too_long": lambda t: (
-        _signed(t, _fields({"id": 5050, "language_code": "x" * 17})), "bad_user"),
+        _signed(t, _fields({"id": 5050, "language_code": "x" * 17})),
+        "bad_user",
+    ),
     "wrong_scheme": lambda t: ("Bearer " + _signed(t, _fields())[4:], "bad_scheme"),
     "basic_scheme": lambda t: ("Basic dXNlcjpwYXNz", "bad_scheme"),
     "scheme_only": lambda t: ("tma", "missing_init_data"),

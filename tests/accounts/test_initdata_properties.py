@@ -28,8 +28,16 @@ NOW = int(time.time())
 FIELDS = {
     "auth_date": str(NOW - 10),
     "query_id": "AAHdF6IQAAAAAN0XohDhrOrc",
-    "user": json.dumps({"id": 279058397, "first_name": "Vladislav + - ? /", "username": "vd",
-                        "language_code": "ru", "is_premium": True}, separators=(",", ":")),
+    "user": json.dumps(
+        {
+            "id": 279058397,
+            "first_name": "Vladislav + - ? /",
+            "username": "vd",
+            "language_code": "ru",
+            "is_premium": True,
+        },
+        separators=(",", ":"),
+    ),
     "chat_type": "private",
 }
 HMAC_RAW = sign_hmac(FIELDS, TOKEN)
@@ -58,11 +66,11 @@ def mutations(draw, raw: str) -> str:
             continue
         pos = draw(st.integers(0, max(len(raw) - 1, 0)))
         if op == "replace" and raw:
-            raw = raw[:pos] + draw(ALPHABET) + raw[pos + 1:]
+            raw = raw[:pos] + draw(ALPHABET) + raw[pos + 1 :]
         elif op == "insert":
             raw = raw[:pos] + draw(ALPHABET) + raw[pos:]
         elif raw:
-            raw = raw[:pos] + raw[pos + 1:]
+            raw = raw[:pos] + raw[pos + 1 :]
     return raw
 
 
@@ -89,8 +97,9 @@ def test_mutated_hmac_initdata_never_validates(data) -> None:
 def test_mutated_ed25519_initdata_never_validates(data) -> None:
     mutated = data.draw(mutations(SIGNED_RAW))
     try:
-        initdata.validate_signature(mutated, bot_id=BOT_ID, public_key_hex=KEY_HEX, now=NOW,
-                                    max_age=86400)
+        initdata.validate_signature(
+            mutated, bot_id=BOT_ID, public_key_hex=KEY_HEX, now=NOW, max_age=86400
+        )
     except initdata.InitDataError:
         return
     assert _same_meaning(mutated, SIGNED_RAW), mutated
@@ -99,8 +108,9 @@ def test_mutated_ed25519_initdata_never_validates(data) -> None:
 @given(bot_id=st.integers(1, 2**53).filter(lambda b: b != BOT_ID))
 def test_ed25519_signature_is_bound_to_the_bot(bot_id: int) -> None:
     with pytest.raises(initdata.InitDataError) as err:
-        initdata.validate_signature(SIGNED_RAW, bot_id=bot_id, public_key_hex=KEY_HEX, now=NOW,
-                                    max_age=86400)
+        initdata.validate_signature(
+            SIGNED_RAW, bot_id=bot_id, public_key_hex=KEY_HEX, now=NOW, max_age=86400
+        )
     assert err.value.code == "bad_signature"
 
 
@@ -131,13 +141,17 @@ def test_mutated_initdata_never_authenticates_through_the_api(tenant) -> None:
 @example(auth_date="\u00b2", signature="", hash_="x")
 @example(auth_date="9" * 5000, signature="", hash_="x")
 @example(auth_date="1", signature="\u00e9" * 86, hash_="x")
-@given(auth_date=st.text(min_size=1, max_size=12), signature=st.text(max_size=100),
-       hash_=st.text(min_size=1, max_size=80))
+@given(
+    auth_date=st.text(min_size=1, max_size=12),
+    signature=st.text(max_size=100),
+    hash_=st.text(min_size=1, max_size=80),
+)
 def test_any_field_values_are_refused_cleanly(auth_date: str, signature: str, hash_: str) -> None:
     """Whatever the values, validation ends in an InitDataError, never another exception."""
     raw = urlencode({**FIELDS, "auth_date": auth_date, "signature": signature, "hash": hash_})
     with pytest.raises(InitDataFailed):
         validate_for_bots(raw, [(7000000001, TOKEN)], now=NOW)
     with pytest.raises(initdata.InitDataError):
-        initdata.validate_signature(raw, bot_id=BOT_ID, public_key_hex=KEY_HEX, now=NOW,
-                                    max_age=86400)
+        initdata.validate_signature(
+            raw, bot_id=BOT_ID, public_key_hex=KEY_HEX, now=NOW, max_age=86400
+        )

@@ -23,7 +23,9 @@ def _validate(vector: dict[str, Any]) -> initdata.InitData:
     if vector["kind"] == "hmac":
         return initdata.validate_hmac(vector["init_data"], bot_token=vector["bot_token"], **common)
     return initdata.validate_signature(
-        vector["init_data"], bot_id=vector["bot_id"], public_key_hex=vector["public_key_hex"],
+        vector["init_data"],
+        bot_id=vector["bot_id"],
+        public_key_hex=vector["public_key_hex"],
         **common,
     )
 
@@ -32,8 +34,12 @@ def test_the_vector_file_is_complete() -> None:
     assert len(VECTORS) == 47
     assert len({v["id"] for v in VECTORS}) == 47
     kinds = {(v["kind"], v["expected"]) for v in VECTORS}
-    assert kinds == {("hmac", "valid"), ("hmac", "invalid"),
-                     ("ed25519", "valid"), ("ed25519", "invalid")}
+    assert kinds == {
+        ("hmac", "valid"),
+        ("hmac", "invalid"),
+        ("ed25519", "valid"),
+        ("ed25519", "invalid"),
+    }
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["id"] for v in VECTORS])
@@ -61,8 +67,10 @@ def test_real_production_signatures_verify_with_the_configured_production_key() 
     assert len(valid) == 6
     for vector in valid:
         data = initdata.validate_signature(
-            vector["init_data"], bot_id=vector["bot_id"],
-            public_key_hex=initdata.TELEGRAM_PUBLIC_KEYS["production"], now=int(time.time()),
+            vector["init_data"],
+            bot_id=vector["bot_id"],
+            public_key_hex=initdata.TELEGRAM_PUBLIC_KEYS["production"],
+            now=int(time.time()),
             max_age=0,
         )
         assert data.user()["id"] > 0
@@ -71,8 +79,10 @@ def test_real_production_signatures_verify_with_the_configured_production_key() 
         for bot_id, key in ((vector["bot_id"] + 1, "production"), (vector["bot_id"], "test")):
             with pytest.raises(initdata.InitDataError) as err:
                 initdata.validate_signature(
-                    vector["init_data"], bot_id=bot_id,
-                    public_key_hex=initdata.TELEGRAM_PUBLIC_KEYS[key], now=int(time.time()),
+                    vector["init_data"],
+                    bot_id=bot_id,
+                    public_key_hex=initdata.TELEGRAM_PUBLIC_KEYS[key],
+                    now=int(time.time()),
                     max_age=0,
                 )
             assert err.value.code == "bad_signature"

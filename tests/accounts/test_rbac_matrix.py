@@ -80,8 +80,9 @@ def test_matrix_rules_are_known(db) -> None:
         assert rule in {"authenticated", "owner"} or rule in set(Capability), rule
 
 
-@pytest.mark.parametrize(("name", "method"), sorted(MATRIX), ids=[f"{n}-{m}" for n, m in
-                                                                  sorted(MATRIX)])
+@pytest.mark.parametrize(
+    ("name", "method"), sorted(MATRIX), ids=[f"{n}-{m}" for n, m in sorted(MATRIX)]
+)
 def test_operation_answers_each_role_per_its_rule(role_clients, name: str, method: str) -> None:
     op = api_operation_index().get((name, method))
     if op is None:
@@ -103,8 +104,11 @@ def test_operation_answers_each_role_per_its_rule(role_clients, name: str, metho
 
 def _capability_operations() -> list[tuple[Operation, Capability]]:
     served = api_operation_index()
-    return [(served[key], Capability(rule)) for key, rule in sorted(MATRIX.items())
-            if key in served and rule not in {"authenticated", "owner"}]
+    return [
+        (served[key], Capability(rule))
+        for key, rule in sorted(MATRIX.items())
+        if key in served and rule not in {"authenticated", "owner"}
+    ]
 
 
 def test_revoking_a_capability_from_an_admin_denies_its_operations(
@@ -117,12 +121,14 @@ def test_revoking_a_capability_from_an_admin_denies_its_operations(
     client = client_for(tenant, user_id=6202)
     for op, capability in operations:
         assert call(client, op).status_code not in (401, 403), (op, capability)
-        membership_set_capabilities(tenant=tenant, user=admin, grant=[], revoke=[capability],
-                                    actor=Actor.user(owner))
+        membership_set_capabilities(
+            tenant=tenant, user=admin, grant=[], revoke=[capability], actor=Actor.user(owner)
+        )
         assert call(client, op).status_code == 403, (op, capability)
         assert capability not in client.get("/api/v1/me").json()["capabilities"]
-        membership_set_capabilities(tenant=tenant, user=admin, grant=[capability], revoke=[],
-                                    actor=Actor.user(owner))
+        membership_set_capabilities(
+            tenant=tenant, user=admin, grant=[capability], revoke=[], actor=Actor.user(owner)
+        )
         assert call(client, op).status_code not in (401, 403), (op, capability)
 
 
@@ -132,15 +138,19 @@ def test_granting_a_capability_to_a_moderator_allows_its_operations(
     owner = user_with_role(tenant, "owner", user_id=6301)
     moderator = user_with_role(tenant, "moderator", user_id=6302)
     client = client_for(tenant, user_id=6302)
-    operations = [(op, cap) for op, cap in _capability_operations()
-                  if cap not in DEFAULT_CAPABILITIES[Role.MODERATOR]]
+    operations = [
+        (op, cap)
+        for op, cap in _capability_operations()
+        if cap not in DEFAULT_CAPABILITIES[Role.MODERATOR]
+    ]
     assert operations
     for op, _ in operations:
         assert call(client, op).status_code == 403, op
     granted: set[Capability] = set()
     for capability in sorted({cap for _, cap in operations}):
-        membership_set_capabilities(tenant=tenant, user=moderator, grant=[capability], revoke=[],
-                                    actor=Actor.user(owner))
+        membership_set_capabilities(
+            tenant=tenant, user=moderator, grant=[capability], revoke=[], actor=Actor.user(owner)
+        )
         granted.add(capability)
         # Each operation opens exactly when its own capability is granted.
         for op, needed in operations:
@@ -158,8 +168,9 @@ def test_granting_manage_bots_to_an_admin_shows_in_their_capabilities(
     admin = user_with_role(tenant, "admin", user_id=6402)
     client = client_for(tenant, user_id=6402)
     assert "manage_bots" not in client.get("/api/v1/me").json()["capabilities"]
-    membership_set_capabilities(tenant=tenant, user=admin, grant=["manage_bots"], revoke=[],
-                                actor=Actor.user(owner))
+    membership_set_capabilities(
+        tenant=tenant, user=admin, grant=["manage_bots"], revoke=[], actor=Actor.user(owner)
+    )
     me = client.get("/api/v1/me").json()
     assert me["role"] == "admin"
     assert me["capabilities"] == sorted(Capability)
@@ -211,13 +222,18 @@ def test_owner_revokes_and_grants_through_the_api(tenant, user_with_role, client
 @pytest.mark.urls("tests.accounts.sample_urls")
 def test_the_walker_finds_every_operation_name_method_and_parameter() -> None:
     found = {(op.name, op.method, op.route, op.kwarg_names) for op in api_operations()}
-    plain = {("", method, "/api/v1/plain", ()) for method in
-             ("GET", "POST", "PUT", "PATCH", "DELETE")}
-    assert found == {
-        ("inner:thing", "GET", "/api/v1/things/<int:thing_id>", ("thing_id",)),
-        ("inner:thing", "DELETE", "/api/v1/things/<int:thing_id>", ("thing_id",)),
-        ("widget-list", "GET", "/api/v1/widgets", ()),
-        ("widget-list", "POST", "/api/v1/widgets", ()),
-    } | plain
+    plain = {
+        ("", method, "/api/v1/plain", ()) for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+    }
+    assert (
+        found
+        == {
+            ("inner:thing", "GET", "/api/v1/things/<int:thing_id>", ("thing_id",)),
+            ("inner:thing", "DELETE", "/api/v1/things/<int:thing_id>", ("thing_id",)),
+            ("widget-list", "GET", "/api/v1/widgets", ()),
+            ("widget-list", "POST", "/api/v1/widgets", ()),
+        }
+        | plain
+    )
     thing = api_operation_index()[("inner:thing", "GET")]
     assert thing.url({"thing_id": 7, "unused": 1}) == "/api/v1/things/7"

@@ -57,8 +57,9 @@ def test_empty_language_clears_the_override(tenant, client_for):
     assert TelegramUser.objects.get(telegram_id=7003).language == ""
 
 
-@pytest.mark.parametrize("language", ["english", "EN", "e", "en_US", "en-", "en-abcdefghi", 5,
-                                      "en\nfr", None])
+@pytest.mark.parametrize(
+    "language", ["english", "EN", "e", "en_US", "en-", "en-abcdefghi", 5, "en\nfr", None]
+)
 def test_invalid_language_is_400_and_changes_nothing(tenant, client_for, language):
     client = client_for(tenant, user_id=7004)
     client.get(ME)
@@ -77,18 +78,26 @@ def test_notification_preferences_are_merged(tenant, client_for):
     assert response.json()["notification_preferences"] == {"raids": False, "giveaways": False}
     user = TelegramUser.objects.get(telegram_id=7005)
     assert (user.notification_preferences, user.language) == (
-        {"raids": False, "giveaways": False}, "fr")
+        {"raids": False, "giveaways": False},
+        "fr",
+    )
     changes = Entry.objects.filter(action="user.preferences_updated", actor_id="7005")
     assert changes.count() == 3
 
 
 def test_unchanged_preferences_write_no_history(tenant, client_for):
     client = client_for(tenant, user_id=7006)
-    assert _patch(client, {"notification_preferences": {"raids": True},
-                           "language": "en"}).status_code == 200
+    assert (
+        _patch(client, {"notification_preferences": {"raids": True}, "language": "en"}).status_code
+        == 200
+    )
     before = Entry.objects.count()
-    for body in ({}, {"language": "en"}, {"notification_preferences": {"raids": True}},
-                 {"notification_preferences": {}}):
+    for body in (
+        {},
+        {"language": "en"},
+        {"notification_preferences": {"raids": True}},
+        {"notification_preferences": {}},
+    ):
         assert _patch(client, body).status_code == 200
     assert Entry.objects.count() == before
 
@@ -121,8 +130,9 @@ def test_preferences_cannot_grow_past_the_limit_over_several_requests(tenant, cl
     more = {f"other_{i}": True for i in range(21)}
     _assert_400(_patch(client, {"notification_preferences": more}), "notification_preferences")
     # Changing existing keys is fine at any size.
-    assert _patch(client, {"notification_preferences": dict.fromkeys(first, False)}
-                  ).status_code == 200
+    assert (
+        _patch(client, {"notification_preferences": dict.fromkeys(first, False)}).status_code == 200
+    )
 
 
 @pytest.mark.parametrize("body", ["[]", "not json", '"text"'])
@@ -134,8 +144,16 @@ def test_patch_body_must_be_a_json_object(tenant, client_for, body):
 
 def test_patch_ignores_fields_that_are_not_preferences(tenant, client_for):
     client = client_for(tenant, user_id=7010, username="zed")
-    response = _patch(client, {"is_staff": True, "username": "root", "telegram_id": 1,
-                               "capabilities": ["manage_bots"], "role": "owner"})
+    response = _patch(
+        client,
+        {
+            "is_staff": True,
+            "username": "root",
+            "telegram_id": 1,
+            "capabilities": ["manage_bots"],
+            "role": "owner",
+        },
+    )
     assert response.status_code == 200
     assert (response.json()["role"], response.json()["capabilities"]) == ("member", [])
     user = TelegramUser.objects.get(telegram_id=7010)
@@ -155,8 +173,10 @@ def test_activity_lists_only_my_entries_in_this_tenant(make_tenant, client_for):
     assert response.status_code == 200
     results = response.json()["results"]
     assert [r["action"] for r in results] == ["user.preferences_updated"] * 2
-    assert [r["data"] for r in results] == [{"notification_preferences": {"raids": True}},
-                                            {"language": "de"}]
+    assert [r["data"] for r in results] == [
+        {"notification_preferences": {"raids": True}},
+        {"language": "de"},
+    ]
     assert all(r["target_id"] == "7020" for r in results)
     # Not in the output: where the request came from.
     assert not {"ip", "user_agent", "actor_id"} & set(results[0])
@@ -166,8 +186,11 @@ def test_activity_pages_with_a_cursor(tenant, client_for):
     client = client_for(tenant, user_id=7030)
     for i in range(5):
         assert _patch(client, {"notification_preferences": {f"t{i}": True}}).status_code == 200
-    expected = list(Entry.objects.filter(actor_id="7030", tenant_id=tenant.pk)
-                    .order_by("-id").values_list("id", flat=True))
+    expected = list(
+        Entry.objects.filter(actor_id="7030", tenant_id=tenant.pk)
+        .order_by("-id")
+        .values_list("id", flat=True)
+    )
     assert len(expected) == 5
 
     seen, pages, url = [], 0, f"{ACTIVITY}?page_size=2"
