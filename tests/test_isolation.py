@@ -171,8 +171,10 @@ def test_ed25519_initdata_for_a_bot_is_refused_on_b(
 
 @pytest.mark.parametrize("user_id", [A_OWNER, A_STAFF], ids=["owner", "staff"])
 def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_id):
+    """B's objects look exactly like objects that never existed: same status, same code."""
     a, b = tenants["a"], tenants["b"]
     b_ids = {"chat_id": B_CHAT, "telegram_id": B_ADMIN}
+    nowhere = {"chat_id": -1009999999999, "telegram_id": 999999999}
     client = TenantClient(a, user_id=user_id)
     before = _fingerprint(b)
     addressed = 0
@@ -181,9 +183,15 @@ def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_
             continue
         addressed += 1
         response = _call(client, op, b_ids)
-        assert response.status_code >= 400, (op, response.status_code, response.content)
-        assert response.status_code != 500
+        assert 400 <= response.status_code < 500, (op, response.status_code, response.content)
+        if op.method == "GET":
+            assert response.status_code == 404, (op, response.content)
         assert not _leaks_b(response.content), op
+        missing = _call(client, op, nowhere)
+        assert (response.status_code, response.json().get("code")) == (
+            missing.status_code,
+            missing.json().get("code"),
+        ), op
         # Control: the same endpoint addressed with A's own object does answer.
         if op.method == "GET" and "chat_id" in op.kwarg_names:
             own = _call(client, op, {"chat_id": A_CHAT})
