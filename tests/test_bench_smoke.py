@@ -1,0 +1,76 @@
+"""The benchmarks still run: each one in quick mode (tiny N) as a subprocess must exit 0
+and print its figures. Timings are not checked. The four run side by side to keep this
+under half a minute."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Lines each benchmark must print (its figures and its goal or ratio).
+EXPECTED = {
+    "tenant_create": [
+        "tables in a tenant schema:",
+        "tenant_create ",
+        "clone_schema",
+        "migrate_schemas (new schema)",
+        "goal: tenant_create median",
+    ],
+    "api_me": ["bare Django view", "GET /api/v1/me (routing + auth)", "goal: me / bare"],
+    "history_record": ["history.record ", "plain INSERT", "chains verified", "goal: 4 writer"],
+    "migrate_schemas": [
+        "standard (sequential)",
+        "multiprocessing (parallel)",
+        "sequential / parallel:",
+    ],
+}
+
+
+def _server_url() -> str:
+    """The server the test suite uses (DATABASE_URL, or the embedded one it fell back to),
+    so the children neither start an embedded server each nor race to start one."""
+    db = settings.DATABASES["default"]
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgresql://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/postgres"
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, subprocess.Popen[str]]:
+    env = {**os.environ, "DATABASE_URL": _server_url(), "BENCH_QUICK": "1"}
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "bench", name, "--quick"],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for name in EXPECTED
+    }
+    yield procs
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_benchmark_runs_in_quick_mode(runs, name):
+    try:
+        output, _ = runs[name].communicate(timeout=110)
+    except subprocess.TimeoutExpired:
+        runs[name].kill()
+        output, _ = runs[name].communicate()
+        pytest.fail(f"bench {name} did not finish:\n{output[-3000:]}")
+    assert runs[name].returncode == 0, output[-3000:]
+    for line in EXPECTED[name]:
+        assert line in output, f"{name} printed no {line!r}:\n{output[-3000:]}"
+    assert "[quick]" in output
