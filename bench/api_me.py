@@ -125,6 +125,15 @@ def _check(base: str, segments: list[dict[str, Any]]) -> None:
         raise RuntimeError(f"/api/v1/me answered for someone else: {me}")
 
 
+def _sessions() -> int:
+    """Connections opened to this database so far (PostgreSQL 14+)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        return int(cursor.fetchone()[0])
+
+
 def _error_summary(line: str) -> str:
     """The event and the exception's last line of one JSON log record."""
     try:
@@ -196,10 +205,13 @@ def run() -> None:
         {"name": "me", "path": "/api/v1/me", "headers": auth},
     ]
     port = _free_port()
+    sessions_before = _sessions()
     with tempfile.TemporaryFile() as log:
         results = _drive(port, log, rounds, duration, warmup, segments)
         log.seek(0)
         server_output = log.read().decode(errors="replace")
+    time.sleep(1.0)  # statistics reach pg_stat_database within a second
+    sessions = _sessions() - sessions_before
     errors: Counter[str] = Counter()
     for r in results:
         for status, count in r["statuses"].items():
@@ -231,6 +243,13 @@ def run() -> None:
         )
     if errors:
         say("  (error answers are counted in req/s and latencies above)")
+    # Only /api/v1/me touches the database: a count near its request count means the
+    # server opened a connection per request instead of reusing one.
+    me_requests = 2 + sum(r["count"] + r["warmup_count"] for r in results if r["name"] == "me")
+    say(
+        f"  database connections the server opened: {sessions} "
+        f"for {me_requests} GET /api/v1/me requests (warm-up and checks included)"
+    )
     say(
         f"  routed / bare: {rps['routed'] / rps['bare']:.2f}   "
         f"me / routed: {rps['me'] / rps['routed']:.2f}"

@@ -29,9 +29,10 @@ async def _segment(
     statuses: Counter[int] = Counter()
     measuring = False
     finished_at = 0.0
+    warmup_count = 0
 
     async def client(deadline: float) -> None:
-        nonlocal finished_at
+        nonlocal finished_at, warmup_count
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             async with session.get(url, headers=headers) as response:
@@ -42,6 +43,8 @@ async def _segment(
                 statuses[status] += 1
                 latencies.append((done - started) * 1000)
                 finished_at = max(finished_at, done)
+            else:
+                warmup_count += 1
 
     await asyncio.gather(*(client(time.perf_counter() + warmup) for _ in range(concurrency)))
     measuring = True
@@ -50,6 +53,7 @@ async def _segment(
     elapsed = finished_at - started
     return {
         "count": len(latencies),
+        "warmup_count": warmup_count,
         "seconds": elapsed,
         "rps": len(latencies) / elapsed if elapsed > 0 else 0.0,
         "statuses": {str(k): v for k, v in statuses.items()},
