@@ -38,8 +38,11 @@ def user_touch(*, profile: dict[str, Any]) -> TelegramUser:
                 telegram_id=profile["id"], defaults={**values, "last_seen": now}
             )
             if created:
-                history.record(action="user.registered", actor=Actor.user(user),
-                               target=("user", user.telegram_id))
+                history.record(
+                    action="user.registered",
+                    actor=Actor.user(user),
+                    target=("user", user.telegram_id),
+                )
         return user
     changed = [key for key, value in values.items() if getattr(user, key) != value]
     if changed or now - user.last_seen >= LAST_SEEN_RESOLUTION:
@@ -51,8 +54,11 @@ def user_touch(*, profile: dict[str, Any]) -> TelegramUser:
 
 
 def user_update_preferences(
-    *, user: TelegramUser, language: str | None = None,
-    notification_preferences: dict[str, bool] | None = None, request: Any = None,
+    *,
+    user: TelegramUser,
+    language: str | None = None,
+    notification_preferences: dict[str, bool] | None = None,
+    request: Any = None,
 ) -> TelegramUser:
     changes: dict[str, Any] = {}
     if language is not None and language != user.language:
@@ -67,15 +73,25 @@ def user_update_preferences(
         for key, value in changes.items():
             setattr(user, key, value)
         user.save(update_fields=list(changes))
-        history.record(action="user.preferences_updated", actor=Actor.user(user),
-                       tenant=getattr(request, "tenant", None), target=("user", user.telegram_id),
-                       data=changes, request=request)
+        history.record(
+            action="user.preferences_updated",
+            actor=Actor.user(user),
+            tenant=getattr(request, "tenant", None),
+            target=("user", user.telegram_id),
+            data=changes,
+            request=request,
+        )
     return user
 
 
 def membership_set_role(
-    *, tenant: Any, user: TelegramUser, role: Role | str, actor: Actor = SYSTEM,
-    only_upgrade: bool = False, reason: str = "",
+    *,
+    tenant: Any,
+    user: TelegramUser,
+    role: Role | str,
+    actor: Actor = SYSTEM,
+    only_upgrade: bool = False,
+    reason: str = "",
 ) -> Membership:
     """Give ``user`` ``role`` in ``tenant``. With ``only_upgrade`` a higher existing role
     (an owner who is also a Telegram admin) is kept."""
@@ -91,15 +107,22 @@ def membership_set_role(
             membership.role = role
             membership.save(update_fields=["role", "updated_at"])
         if previous != role:
-            history.record(action="role.assigned", actor=actor, tenant=tenant,
-                           target=("user", user.telegram_id),
-                           data={"role": role.value, "from": previous and previous.value,
-                                 "reason": reason})
+            history.record(
+                action="role.assigned",
+                actor=actor,
+                tenant=tenant,
+                target=("user", user.telegram_id),
+                data={"role": role.value, "from": previous and previous.value, "reason": reason},
+            )
     return membership
 
 
 def membership_demote(
-    *, tenant: Any, user: TelegramUser, from_role: Role | str, actor: Actor = SYSTEM,
+    *,
+    tenant: Any,
+    user: TelegramUser,
+    from_role: Role | str,
+    actor: Actor = SYSTEM,
     reason: str = "",
 ) -> bool:
     """Drop ``user`` back to member if (and only if) they hold ``from_role``."""
@@ -108,34 +131,51 @@ def membership_demote(
             role=Role.MEMBER, granted=[], revoked=[], updated_at=timezone.now()
         )
         if updated:
-            history.record(action="role.revoked", actor=actor, tenant=tenant,
-                           target=("user", user.telegram_id),
-                           data={"role": Role(from_role).value, "reason": reason})
+            history.record(
+                action="role.revoked",
+                actor=actor,
+                tenant=tenant,
+                target=("user", user.telegram_id),
+                data={"role": Role(from_role).value, "reason": reason},
+            )
     return bool(updated)
 
 
 def membership_set_capabilities(
-    *, tenant: Any, user: TelegramUser, grant: list[str], revoke: list[str], actor: Actor,
+    *,
+    tenant: Any,
+    user: TelegramUser,
+    grant: list[str],
+    revoke: list[str],
+    actor: Actor,
     request: Any = None,
 ) -> Membership:
     """An owner grants or revokes single capabilities of one admin (or moderator)."""
     grant_set = {Capability(c) for c in grant}
     revoke_set = {Capability(c) for c in revoke}
     if grant_set & revoke_set:
-        raise ServiceError("a capability cannot be granted and revoked at once",
-                           code="conflicting_capabilities")
+        raise ServiceError(
+            "a capability cannot be granted and revoked at once", code="conflicting_capabilities"
+        )
     with transaction.atomic():
         membership = Membership.objects.select_for_update().filter(tenant=tenant, user=user).first()
         if membership is None or membership.role not in (Role.ADMIN, Role.MODERATOR):
-            raise ServiceError("capabilities can only be changed for admins and moderators",
-                               code="not_an_admin", status=409)
+            raise ServiceError(
+                "capabilities can only be changed for admins and moderators",
+                code="not_an_admin",
+                status=409,
+            )
         granted = (set(membership.granted) | grant_set) - revoke_set
         revoked = (set(membership.revoked) | revoke_set) - grant_set
         membership.granted = sorted(granted)
         membership.revoked = sorted(revoked)
         membership.save(update_fields=["granted", "revoked", "updated_at"])
-        history.record(action="role.capabilities_changed", actor=actor, tenant=tenant,
-                       target=("user", user.telegram_id),
-                       data={"grant": sorted(grant_set), "revoke": sorted(revoke_set)},
-                       request=request)
+        history.record(
+            action="role.capabilities_changed",
+            actor=actor,
+            tenant=tenant,
+            target=("user", user.telegram_id),
+            data={"grant": sorted(grant_set), "revoke": sorted(revoke_set)},
+            request=request,
+        )
     return membership
