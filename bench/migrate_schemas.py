@@ -35,6 +35,8 @@ _total = 0
 
 
 def _on_schema_migrated(sender: Any, schema_name: str, **kwargs: Any) -> None:
+    if not _total:  # the shared-apps migration during setup
+        return
     with _migrated.get_lock():
         _migrated.value += 1
         done = _migrated.value
