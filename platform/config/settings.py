@@ -28,6 +28,8 @@ PLATFORM_APPS = [
     "tenancy",
     "accounts",
     "history",
+    "notifications",
+    "botruntime",
 ]
 COMMUNITY_APPS = [
     "community",

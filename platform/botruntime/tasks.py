@@ -1,0 +1,57 @@
+"""The registry of durable job kinds. Apps declare theirs in ``<app>/jobs.py``:
+
+    from botruntime.tasks import job
+
+    @job("community.admins_refresh", every=timedelta(days=1), per_tenant=True)
+    def admins_refresh_all(*, tenant, payload: dict) -> None: ...
+
+A job function is plain sync Django code. ``per_tenant`` jobs run inside the tenant's
+schema (``tenant`` is a Tenant); platform jobs get ``tenant=None``. ``every`` makes the
+kind recurring: the runtime keeps one pending row per (kind, tenant) scheduled. Raising
+marks the attempt failed (retried with backoff, then dead-lettered).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.apps import apps
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    func: Callable[..., Any]
+    every: timedelta | None = None
+    per_tenant: bool = False
+    max_attempts: int = 5
+
+
+_REGISTRY: dict[str, JobKind] = {}
+
+
+def job(
+    name: str, *, every: timedelta | None = None, per_tenant: bool = False, max_attempts: int = 5
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        if name in _REGISTRY and _REGISTRY[name].func is not func:
+            raise ValueError(f"job kind {name!r} is registered twice")
+        _REGISTRY[name] = JobKind(name, func, every, per_tenant, max_attempts)
+        return func
+
+    return register
+
+
+def job_kinds() -> dict[str, JobKind]:
+    """Every kind, after importing each installed app's ``jobs`` module."""
+    for config in apps.get_app_configs():
+        try:
+            importlib.import_module(f"{config.name}.jobs")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.jobs":
+                raise
+    return dict(_REGISTRY)
