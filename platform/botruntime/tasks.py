@@ -8,7 +8,11 @@
 A job function is plain sync Django code. ``per_tenant`` jobs run inside the tenant's
 schema (``tenant`` is a Tenant); platform jobs get ``tenant=None``. ``every`` makes the
 kind recurring: the runtime keeps one pending row per (kind, tenant) scheduled. Raising
-marks the attempt failed (retried with backoff, then dead-lettered).
+marks the attempt failed (retried with backoff, then dead-lettered). ``lease`` is how long
+one attempt may run before another runtime may assume this one crashed and reclaim it.
+
+Jobs run at least once: a runtime that dies after the work but before recording it runs
+the job again once the lease expires, so job functions must be idempotent.
 """
 
 from __future__ import annotations
@@ -29,18 +33,29 @@ class JobKind:
     every: timedelta | None = None
     per_tenant: bool = False
     max_attempts: int = 5
+    lease: timedelta = timedelta(minutes=5)
 
 
 _REGISTRY: dict[str, JobKind] = {}
 
 
 def job(
-    name: str, *, every: timedelta | None = None, per_tenant: bool = False, max_attempts: int = 5
+    name: str,
+    *,
+    every: timedelta | None = None,
+    per_tenant: bool = False,
+    max_attempts: int = 5,
+    lease: timedelta = timedelta(minutes=5),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    if every is not None and every <= timedelta(0):
+        raise ValueError("every must be a positive interval")
+
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         if name in _REGISTRY and _REGISTRY[name].func is not func:
             raise ValueError(f"job kind {name!r} is registered twice")
-        _REGISTRY[name] = JobKind(name, func, every, per_tenant, max_attempts)
+        _REGISTRY[name] = JobKind(name, func, every, per_tenant, max_attempts, lease)
         return func
 
     return register

@@ -143,11 +143,22 @@ INIT_DATA_MAX_FUTURE_SKEW_SECONDS = 60
 INIT_DATA_MAX_HEADER_BYTES = 8192
 PLATFORM_BOT_TOKEN = os.environ.get("PLATFORM_BOT_TOKEN", "")
 
+# The Mini App the bots open (menu button, /start): "{domain}" is the tenant's primary
+# domain, "{slug}" its slug.
+MINI_APP_URL = os.environ.get("MINI_APP_URL", "https://{domain}/")
+# Bot runtime: public base URL Telegram posts webhooks to (empty: long polling), the port
+# the webhook server listens on, and the threads durable jobs run on.
+BOT_WEBHOOK_URL = os.environ.get("BOT_WEBHOOK_URL", "")
+BOT_WEBHOOK_PORT = int(os.environ.get("BOT_WEBHOOK_PORT", "8081"))
+JOB_WORKERS = int(os.environ.get("JOB_WORKERS", "2"))
+
 # Fernet key for secrets at rest (bot tokens). Derived from SECRET_KEY when unset.
 FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
 
 # --- History -------------------------------------------------------------------------
 HISTORY_ARCHIVE_DIR = Path(os.environ.get("HISTORY_ARCHIVE_DIR", ROOT / ".data" / "archive"))
+# The daily archive job moves audit entries older than this to HISTORY_ARCHIVE_DIR.
+HISTORY_RETENTION_DAYS = int(os.environ.get("HISTORY_RETENTION_DAYS", "90"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 

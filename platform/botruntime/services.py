@@ -1,0 +1,377 @@
+"""Writes of the bot runtime: durable jobs (enqueue, claim, finish, retry, cancel, the
+recurring schedule) and the seen-updates table.
+
+Jobs are rows claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and a lease: any number
+of runtimes can poll the table and each due job is handed to exactly one of them. A
+runtime that dies mid-job leaves a ``running`` row whose lease expires; the next claim
+takes it again (counting the attempt), so jobs survive restarts. Times come from the
+database (``statement_timestamp()``), so runtimes on machines with skewed clocks agree on leases.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Now
+from django_tenants.utils import tenant_context
+
+import history.services as history
+from botruntime.models import WAITING, Job, ProcessedUpdate
+from botruntime.tasks import JobKind, job_kinds
+from config.errors import ServiceError
+from history.services import SYSTEM, Actor
+from tenancy.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_BASE = timedelta(seconds=15)
+BACKOFF_MAX = timedelta(hours=1)
+ERROR_MAX_LENGTH = 4000
+
+_ENQUEUE = """
+INSERT INTO botruntime_job (kind, tenant_id, payload, status, run_at, attempts, locked_by,
+                            last_error, dedupe_key, created_at)
+VALUES (%(kind)s, %(tenant)s, %(payload)s::jsonb, 'pending',
+        COALESCE(%(run_at)s, statement_timestamp()), 0, '', '', %(dedupe_key)s,
+        statement_timestamp())
+ON CONFLICT (dedupe_key) WHERE status IN ('pending', 'failed')
+DO UPDATE SET run_at = LEAST(botruntime_job.run_at, EXCLUDED.run_at)
+RETURNING id
+"""
+
+_UPDATE_ACCEPT = """
+INSERT INTO botruntime_processedupdate (bot_id, update_id, received_at)
+VALUES (%s, %s, statement_timestamp())
+ON CONFLICT (bot_id, update_id) DO NOTHING
+RETURNING id
+"""
+
+
+def recurring_key(kind: str, tenant_id: int | None) -> str:
+    return f"every:{kind}:{tenant_id if tenant_id is not None else 'platform'}"
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before retry number ``attempts`` (1-based): 15 s, 30 s, 1 min, ... ≤ 1 h."""
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+
+
+# ---- enqueue ---------------------------------------------------------------------------
+def job_enqueue(
+    *,
+    kind: str,
+    tenant: Tenant | int | None = None,
+    payload: dict[str, Any] | None = None,
+    run_at: datetime | None = None,
+    dedupe_key: str | None = None,
+) -> Job:
+    """Schedule one run of ``kind`` (at ``run_at``, default now). One statement in the
+    caller's transaction: the job exists exactly when the caller's work commits.
+
+    With ``dedupe_key``, a job with that key already waiting (pending, or failed and
+    waiting to retry) is returned instead of adding another; it keeps its payload and runs
+    at the earlier of the two times."""
+    if kind not in job_kinds():
+        raise ServiceError(f"unknown job kind {kind!r}", code="unknown_job_kind")
+    params = {
+        "kind": kind,
+        "tenant": getattr(tenant, "pk", tenant),
+        "payload": json.dumps(payload or {}),
+        "run_at": run_at,
+        "dedupe_key": dedupe_key,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_ENQUEUE, params)
+        (job_id,) = cursor.fetchone()
+    return Job.objects.get(pk=job_id)
+
+
+# ---- claim and finish ------------------------------------------------------------------
+def jobs_claim(*, worker: str, limit: int = 1, kinds: Iterable[str] | None = None) -> list[Job]:
+    """Take up to ``limit`` due jobs for ``worker``: waiting jobs whose time has come, and
+    running jobs whose lease expired (their runtime died). Rows another runtime is
+    claiming at the same moment are skipped, never waited for or taken twice."""
+    registry = job_kinds()
+    names = [k for k in (kinds if kinds is not None else registry) if k in registry]
+    if limit < 1 or not names:
+        return []
+    due = Q(status__in=WAITING, run_at__lte=Now()) | Q(
+        status=Job.Status.RUNNING, lease_until__lt=Now()
+    )
+    with transaction.atomic():
+        rows = list(
+            Job.objects.select_for_update(skip_locked=True)
+            .filter(due, kind__in=names)
+            .order_by("run_at", "id")
+            .values_list("id", "kind")[:limit]
+        )
+        for job_id, kind in rows:
+            Job.objects.filter(pk=job_id).update(
+                status=Job.Status.RUNNING,
+                attempts=F("attempts") + 1,
+                locked_by=worker[:100],
+                started_at=Now(),
+                lease_until=Now() + registry[kind].lease,
+            )
+    claimed = list(Job.objects.select_related("tenant").filter(pk__in=[r[0] for r in rows]))
+    claimed.sort(key=lambda j: (j.run_at, j.pk))
+    for job in claimed:
+        logger.info(
+            "job.claimed",
+            extra={"job": job.pk, "kind": job.kind, "attempt": job.attempts, "worker": worker},
+        )
+    return claimed
+
+
+def _mine(job: Job, worker: str):
+    """The row, if ``worker`` still holds it (a lease that expired may have been reclaimed
+    by another runtime: then this one's outcome is not recorded)."""
+    return Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, locked_by=worker[:100])
+
+
+def _schedule_next(job: Job, kind: JobKind) -> None:
+    if kind.every is None:
+        return
+    job_enqueue(
+        kind=job.kind,
+        tenant=job.tenant_id,
+        payload=job.payload,
+        run_at=_db_now() + kind.every,
+        dedupe_key=recurring_key(job.kind, job.tenant_id),
+    )
+
+
+def _db_now() -> datetime:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement_timestamp()")
+        return cursor.fetchone()[0]
+
+
+def job_complete(*, job: Job, worker: str) -> bool:
+    """Record a successful run (and schedule the next one of a recurring kind)."""
+    kind = job_kinds().get(job.kind)
+    with transaction.atomic():
+        done = _mine(job, worker).update(
+            status=Job.Status.DONE, finished_at=Now(), lease_until=None, last_error=""
+        )
+        if done and kind is not None:
+            _schedule_next(job, kind)
+    if done:
+        logger.info("job.done", extra={"job": job.pk, "kind": job.kind, "attempt": job.attempts})
+    else:
+        logger.warning("job.lease_lost", extra={"job": job.pk, "kind": job.kind, "worker": worker})
+    return bool(done)
+
+
+def job_fail(*, job: Job, worker: str, error: str) -> str:
+    """Record a failed attempt: retried after ``backoff(attempts)``; after the kind's
+    ``max_attempts`` the job is dead-lettered (and a recurring kind scheduled again).
+    Returns the job's new status ("" if another runtime took the job meanwhile)."""
+    kind = job_kinds().get(job.kind)
+    max_attempts = kind.max_attempts if kind else 1
+    error = error[-ERROR_MAX_LENGTH:]
+    with transaction.atomic():
+        if job.attempts >= max_attempts:
+            status = Job.Status.DEAD
+            changed = _mine(job, worker).update(
+                status=status, finished_at=Now(), lease_until=None, last_error=error
+            )
+            if changed:
+                history.record(
+                    action="job.dead",
+                    actor=Actor.system("botruntime"),
+                    tenant=job.tenant_id,
+                    target=("job", job.pk),
+                    data={"kind": job.kind, "attempts": job.attempts, "error": error[-500:]},
+                )
+                if kind is not None:
+                    _schedule_next(job, kind)
+        else:
+            status = Job.Status.FAILED
+            changed = _mine(job, worker).update(
+                status=status,
+                run_at=Now() + backoff(job.attempts),
+                lease_until=None,
+                last_error=error,
+            )
+    if not changed:
+        logger.warning("job.lease_lost", extra={"job": job.pk, "kind": job.kind, "worker": worker})
+        return ""
+    log = logger.error if status == Job.Status.DEAD else logger.warning
+    log(
+        f"job.{status}",
+        extra={"job": job.pk, "kind": job.kind, "attempt": job.attempts, "error": error[-500:]},
+    )
+    return status
+
+
+def _job_cancel_inactive(job: Job, worker: str, reason: str) -> str:
+    _mine(job, worker).update(
+        status=Job.Status.CANCELLED, finished_at=Now(), lease_until=None, last_error=reason
+    )
+    logger.info("job.cancelled", extra={"job": job.pk, "kind": job.kind, "reason": reason})
+    return Job.Status.CANCELLED
+
+
+def job_run(*, job: Job, worker: str) -> str:
+    """Run a claimed job and record the outcome; returns its new status. ``per_tenant``
+    kinds run inside the tenant's schema; a tenant that is no longer active cancels
+    the job (its recurring jobs are scheduled again when it is resumed)."""
+    kind = job_kinds().get(job.kind)
+    if kind is None:
+        return job_fail(job=job, worker=worker, error=f"unknown job kind {job.kind!r}")
+    if job.attempts > kind.max_attempts:
+        # Claimed again after its lease expired at the last attempt: the job keeps taking
+        # its runtime down (or outlives its lease). Never run it again automatically.
+        return job_fail(
+            job=job, worker=worker, error=job.last_error or "lease expired on the last attempt"
+        )
+    tenant = job.tenant
+    if kind.per_tenant and (tenant is None or tenant.is_public):
+        return job_fail(job=job, worker=worker, error="a per-tenant job needs a community tenant")
+    if tenant is not None and tenant.status != Tenant.Status.ACTIVE:
+        return _job_cancel_inactive(job, worker, f"tenant {tenant.slug} is {tenant.status}")
+    try:
+        if kind.per_tenant:
+            with tenant_context(tenant):
+                kind.func(tenant=tenant, payload=job.payload)
+        else:
+            kind.func(tenant=tenant, payload=job.payload)
+    except Exception as exc:  # any failure is recorded on the job and retried
+        detail = "".join(traceback.format_exception_only(exc)).strip()
+        if not isinstance(exc, ServiceError):
+            detail = traceback.format_exc()
+        return job_fail(job=job, worker=worker, error=detail)
+    job_complete(job=job, worker=worker)
+    return Job.Status.DONE
+
+
+# ---- the recurring schedule ------------------------------------------------------------
+def jobs_schedule_recurring() -> int:
+    """Make sure every recurring kind has one job waiting or running per target (each
+    active community for ``per_tenant`` kinds, else the platform); returns how many were
+    added. Safe to run from several runtimes at once: the dedupe key admits one."""
+    added = 0
+    communities: list[int] | None = None
+    for name, kind in sorted(job_kinds().items()):
+        if kind.every is None:
+            continue
+        if kind.per_tenant:
+            if communities is None:
+                communities = list(
+                    Tenant.objects.filter(status=Tenant.Status.ACTIVE)
+                    .exclude(schema_name="public")
+                    .values_list("pk", flat=True)
+                )
+            targets: list[int | None] = list(communities)
+        else:
+            targets = [None]
+        scheduled = set(
+            Job.objects.filter(kind=name, status__in=(*WAITING, Job.Status.RUNNING)).values_list(
+                "tenant_id", flat=True
+            )
+        )
+        missing = [t for t in targets if t not in scheduled]
+        if missing:
+            Job.objects.bulk_create(
+                [Job(kind=name, tenant_id=t, dedupe_key=recurring_key(name, t)) for t in missing],
+                ignore_conflicts=True,  # another runtime scheduled it first
+            )
+            added += len(missing)
+    if added:
+        logger.info("job.recurring_scheduled", extra={"count": added})
+    return added
+
+
+# ---- operator actions ------------------------------------------------------------------
+def job_retry(*, job_id: int, actor: Actor = SYSTEM) -> Job:
+    """Run a dead, failed or cancelled job again now, with a fresh set of attempts."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None:
+            raise ServiceError(f"no job with id {job_id}", code="job_not_found", status=404)
+        retryable = (Job.Status.DEAD, Job.Status.FAILED, Job.Status.CANCELLED)
+        if job.status not in retryable:
+            raise ServiceError(
+                f"job {job_id} is {job.status}; only dead, failed or cancelled jobs are retried",
+                code="job_not_retryable",
+                status=409,
+            )
+        if (
+            job.dedupe_key
+            and Job.objects.filter(dedupe_key=job.dedupe_key, status__in=WAITING)
+            .exclude(pk=job.pk)
+            .exists()
+        ):
+            raise ServiceError(
+                f"job {job_id}: another job with key {job.dedupe_key!r} is already waiting",
+                code="job_duplicate",
+                status=409,
+            )
+        previous = job.status
+        job.status = Job.Status.PENDING
+        job.attempts = 0
+        job.run_at = _db_now()
+        job.lease_until = None
+        job.finished_at = None
+        job.save(update_fields=["status", "attempts", "run_at", "lease_until", "finished_at"])
+        history.record(
+            action="job.retried",
+            actor=actor,
+            tenant=job.tenant_id,
+            target=("job", job.pk),
+            data={"kind": job.kind, "from": previous},
+        )
+    return job
+
+
+def job_cancel(*, job_id: int, actor: Actor = SYSTEM) -> Job:
+    """Cancel a job that has not run yet (pending, or failed and waiting to retry)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None:
+            raise ServiceError(f"no job with id {job_id}", code="job_not_found", status=404)
+        if job.status not in WAITING:
+            raise ServiceError(
+                f"job {job_id} is {job.status}; only pending or failed jobs can be cancelled",
+                code="job_not_cancellable",
+                status=409,
+            )
+        previous = job.status
+        job.status = Job.Status.CANCELLED
+        job.finished_at = _db_now()
+        job.save(update_fields=["status", "finished_at"])
+        history.record(
+            action="job.cancelled",
+            actor=actor,
+            tenant=job.tenant_id,
+            target=("job", job.pk),
+            data={"kind": job.kind, "from": previous},
+        )
+    return job
+
+
+# ---- updates ---------------------------------------------------------------------------
+def update_accept(*, bot_id: int, update_id: int) -> bool:
+    """Record that ``bot_id`` received ``update_id``; False when it already had it (a
+    redelivery). Raises the database's error when it cannot record it, so the caller
+    can tell Telegram to deliver the update again later."""
+    with connection.cursor() as cursor:
+        cursor.execute(_UPDATE_ACCEPT, [bot_id, update_id])
+        return cursor.fetchone() is not None
+
+
+def updates_prune(*, older_than: timedelta) -> int:
+    """Forget updates received longer ago than ``older_than`` (Telegram keeps undelivered
+    updates for 24 hours, so older ones can no longer come back)."""
+    deleted, _ = ProcessedUpdate.objects.filter(received_at__lt=Now() - older_than).delete()
+    if deleted:
+        logger.info("botruntime.updates_pruned", extra={"count": deleted})
+    return deleted
