@@ -86,7 +86,8 @@ class TelegramInitDataAuthentication(authentication.BaseAuthentication):
             profile = data.user()
         except initdata.InitDataError as exc:
             raise InitDataFailed(exc.code, exc.message) from exc
-        return user_touch(profile=profile), data
+        tenant = getattr(request._request, "tenant", None)
+        return user_touch(profile=profile, tenant=tenant), data
 
     def authenticate_header(self, request) -> str:
         return 'tma realm="api"'

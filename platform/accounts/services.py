@@ -11,6 +11,7 @@ from django.utils import timezone
 import history.services as history
 from accounts.models import Membership, TelegramUser
 from accounts.roles import RANK, Capability, Role
+from accounts.selectors import membership_forget, user_with_membership
 from config.errors import ServiceError
 from history.services import SYSTEM, Actor
 
@@ -26,12 +27,13 @@ def _profile_values(profile: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def user_touch(*, profile: dict[str, Any]) -> TelegramUser:
+def user_touch(*, profile: dict[str, Any], tenant: Any = None) -> TelegramUser:
     """Register a user on first sight; later refresh profile fields and last_seen.
-    ``profile`` is Telegram's user object (already validated)."""
+    ``profile`` is Telegram's user object (already validated). With ``tenant`` the
+    user's membership there is read in the same query."""
     now = timezone.now()
     values = _profile_values(profile)
-    user = TelegramUser.objects.filter(telegram_id=profile["id"]).first()
+    user = user_with_membership(telegram_id=profile["id"], tenant=tenant)
     if user is None:
         with transaction.atomic():
             user, created = TelegramUser.objects.get_or_create(
@@ -96,6 +98,7 @@ def membership_set_role(
     """Give ``user`` ``role`` in ``tenant``. With ``only_upgrade`` a higher existing role
     (an owner who is also a Telegram admin) is kept."""
     role = Role(role)
+    membership_forget(user)
     with transaction.atomic():
         membership, created = Membership.objects.select_for_update().get_or_create(
             tenant=tenant, user=user, defaults={"role": role}
@@ -126,6 +129,7 @@ def membership_demote(
     reason: str = "",
 ) -> bool:
     """Drop ``user`` back to member if (and only if) they hold ``from_role``."""
+    membership_forget(user)
     with transaction.atomic():
         updated = Membership.objects.filter(tenant=tenant, user=user, role=Role(from_role)).update(
             role=Role.MEMBER, granted=[], revoked=[], updated_at=timezone.now()
@@ -157,6 +161,7 @@ def membership_set_capabilities(
         raise ServiceError(
             "a capability cannot be granted and revoked at once", code="conflicting_capabilities"
         )
+    membership_forget(user)
     with transaction.atomic():
         membership = Membership.objects.select_for_update().filter(tenant=tenant, user=user).first()
         if membership is None or membership.role not in (Role.ADMIN, Role.MODERATOR):

@@ -19,7 +19,7 @@ from accounts.selectors import (
     user_role,
 )
 from accounts.services import membership_set_capabilities, user_update_preferences
-from config.api import ApiError, CursorPagination
+from config.api import ApiError, CursorPagination, represent
 from history.selectors import entry_list
 from history.services import Actor
 
@@ -70,17 +70,27 @@ class MeView(APIView):
                 )
             return value
 
+    PROFILE_FIELDS = (
+        "telegram_id",
+        "username",
+        "first_name",
+        "last_name",
+        "language_code",
+        "photo_url",
+        "is_premium",
+        "language",
+        "notification_preferences",
+        "first_seen",
+        "last_seen",
+    )
+
     def _output(self, request) -> dict:
         user = request.user
         tenant = getattr(request._request, "tenant", None)
-        data = {
-            field: getattr(user, field)
-            for field in self.OutputSerializer().fields
-            if hasattr(user, field)
-        }
+        data = {field: getattr(user, field) for field in self.PROFILE_FIELDS}
         data["role"] = user_role(tenant=tenant, user=user).value
         data["capabilities"] = sorted(user_capabilities(tenant=tenant, user=user))
-        return self.OutputSerializer(data).data
+        return represent(self.OutputSerializer, data)
 
     @extend_schema(responses=OutputSerializer, summary="The authenticated user's profile")
     def get(self, request):

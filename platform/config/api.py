@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, pagination, status
+from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -66,3 +66,17 @@ class CursorPagination(pagination.CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+_output_serializers: dict[type[serializers.Serializer], serializers.Serializer] = {}
+
+
+def represent(serializer_class: type[serializers.Serializer], instance: Any) -> dict[str, Any]:
+    """``serializer_class(instance).data`` without DRF's per-instance deep copy of every
+    field: an output serializer holds no per-call state, so one bound instance per class
+    is reused (hot read endpoints such as /api/v1/me)."""
+    serializer = _output_serializers.get(serializer_class)
+    if serializer is None:
+        serializer = _output_serializers.setdefault(serializer_class, serializer_class())
+        serializer.fields  # noqa: B018  build and bind the fields once
+    return serializer.to_representation(instance)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
+from django.core.exceptions import DisallowedHost
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponseNotFound, JsonResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from tenancy.models import Domain, Tenant
@@ -22,12 +23,13 @@ def host_cache_clear() -> None:
 
 class TenantMiddleware(TenantMainMiddleware):
     def get_tenant(self, domain_model: type[Domain], hostname: str) -> Tenant:
-        now = time.monotonic()
         cached = _host_cache.get(hostname)
-        if cached and now - cached[0] < HOST_CACHE_SECONDS:
+        if cached and time.monotonic() - cached[0] < HOST_CACHE_SECONDS:
             return cached[1]
+        # The domain table is public: look it up from the public schema.
+        connection.set_schema_to_public()
         tenant = super().get_tenant(domain_model, hostname)
-        _host_cache[hostname] = (now, tenant)
+        _host_cache[hostname] = (time.monotonic(), tenant)
         return tenant
 
     def no_tenant_found(self, request, hostname):
@@ -37,18 +39,31 @@ class TenantMiddleware(TenantMainMiddleware):
         )
 
     def process_request(self, request):
-        response = super().process_request(request)
-        if response is not None:
-            return response
-        tenant: Tenant = request.tenant
+        # Unlike django-tenants' version, the connection is not reset to public and back
+        # on every request: that forgets the search_path it set and costs a SET per
+        # request. It is switched only when the schema actually changes.
+        try:
+            hostname = self.hostname_from_request(request)
+        except DisallowedHost:
+            return HttpResponseNotFound()
+        try:
+            tenant = self.get_tenant(Domain, hostname)
+        except Domain.DoesNotExist:
+            connection.set_schema_to_public()
+            return self.no_tenant_found(request, hostname)
+        tenant.domain_url = hostname
+        request.tenant = tenant
+        if tenant.status == Tenant.Status.DELETED:
+            connection.set_schema_to_public()
+            return self.no_tenant_found(request, hostname)
         if tenant.status == Tenant.Status.SUSPENDED and not request.path.startswith("/admin/"):
             connection.set_schema_to_public()
             return JsonResponse(
                 {"detail": "this tenant is suspended", "code": "tenant_suspended"}, status=403
             )
-        if tenant.status == Tenant.Status.DELETED:
-            connection.set_schema_to_public()
-            return self.no_tenant_found(request, tenant.domain_url)
+        if connection.schema_name != tenant.schema_name or connection.tenant is not tenant:
+            connection.set_tenant(tenant)
+        self.setup_url_routing(request)
         return None
 
 
