@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class CommunityConfig(AppConfig):
     name = "community"
     verbose_name = "Community"
+
+    def ready(self) -> None:
+        # Connects the signals that keep the message path's group cache current.
+        from community import group_config  # noqa: F401

@@ -94,3 +94,163 @@ class LinkCode(models.Model):
 
     def __str__(self) -> str:
         return f"link code {self.pk} by {self.created_by}"
+
+
+# ---- moderation, captcha, leaderboards ---------------------------------------------------
+class ModerationRules(models.Model):
+    """A group's moderation rules: the validated document of ``community.rules`` (the
+    API's shape). A group without a row has the defaults."""
+
+    group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="moderation_rules")
+    rules = models.JSONField(default=dict)
+    updated_by = models.BigIntegerField(null=True, blank=True)  # Telegram user id
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"moderation rules of {self.group_id}"
+
+
+class ModerationAction(models.Model):
+    """What the bot did about one message and why: the log admins read."""
+
+    class Rule(models.TextChoices):
+        FLOOD = "flood"
+        LINK = "link"
+        FORWARD = "forward"
+        BLOCKLIST = "blocklist"
+
+    class Action(models.TextChoices):
+        DELETE = "delete"
+        WARN = "warn"
+        MUTE = "mute"
+        BAN = "ban"
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="moderation_actions")
+    user_id = models.BigIntegerField()  # Telegram id of the sender
+    user_name = models.CharField(max_length=160, blank=True)
+    rule = models.CharField(max_length=16, choices=Rule.choices)
+    pattern = models.CharField(max_length=64, blank=True)  # the blocklist entry that matched
+    detail = models.CharField(max_length=200, blank=True)  # why, in words
+    excerpt = models.CharField(max_length=200, blank=True)  # the offending text around the match
+    action = models.CharField(max_length=8, choices=Action.choices)
+    # The strike this was on the escalation ladder (1-based); 0 when the rule's action
+    # was not "escalate".
+    strike = models.PositiveSmallIntegerField(default=0)
+    until = models.DateTimeField(null=True, blank=True)  # end of a mute
+    message_id = models.BigIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)  # Telegram refused to carry it out
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["group", "user_id", "created_at"], name="modaction_user_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.user_id} ({self.rule})"
+
+
+class Member(models.Model):
+    """When the bot saw a user join a group: "new member" rules count from here. Members
+    who joined before the bot watched have no row and are not new."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="members")
+    user_id = models.BigIntegerField()
+    joined_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user_id"], name="member_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.group_id}"
+
+
+class Captcha(models.Model):
+    """The welcome check of one member who joined a group: one row per (group, user),
+    re-armed when they join again."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PASSED = "passed"
+        KICKED = "kicked"  # timed out and removed
+        LEFT = "left"  # left before answering
+        FAILED = "failed"  # Telegram refused the removal (e.g. the bot lost its rights)
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="captchas")
+    user_id = models.BigIntegerField()
+    user_name = models.CharField(max_length=160, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    message_id = models.BigIntegerField(null=True, blank=True)  # the welcome with the button
+    bot_id = models.BigIntegerField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user_id"], name="captcha_unique"),
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"], name="captcha_due")]
+
+    def __str__(self) -> str:
+        return f"captcha {self.user_id} in {self.group_id}: {self.status}"
+
+
+class ActivityDay(models.Model):
+    """Messages and XP of one user in one group on one day (the group's local date). The
+    message path bumps it with one upsert; weekly boards sum these, all-time boards add
+    them to ActivityTotal (see community.leaderboard)."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="+")
+    user_id = models.BigIntegerField()
+    day = models.DateField()
+    messages = models.IntegerField(default=0)
+    xp = models.IntegerField(default=0)
+    # The name shown on boards, as of the user's latest message.
+    name = models.CharField(max_length=160, blank=True)
+    username = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user_id", "day"], name="activityday_unique"),
+        ]
+        indexes = [models.Index(fields=["group", "day"], name="activityday_group_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.group_id} on {self.day}"
+
+
+class ActivityTotal(models.Model):
+    """All-time totals of the days the rollup has folded in (up to
+    LeaderboardRollup.rolled_through)."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="+")
+    user_id = models.BigIntegerField()
+    messages = models.BigIntegerField(default=0)
+    xp = models.BigIntegerField(default=0)
+    name = models.CharField(max_length=160, blank=True)
+    username = models.CharField(max_length=64, blank=True)
+    last_day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user_id"], name="activitytotal_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.group_id}: {self.xp} xp"
+
+
+class LeaderboardRollup(models.Model):
+    """One row per schema: every ActivityDay up to ``rolled_through`` is in ActivityTotal."""
+
+    singleton = models.BooleanField(default=True, unique=True)
+    rolled_through = models.DateField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"rolled through {self.rolled_through}"

@@ -1,0 +1,154 @@
+"""What the message path needs to know about a group, cached per process.
+
+Every group message asks: is this chat a bound group of the tenant, which features are
+on, who are its admins (exempt from moderation), what are its rules (compiled), which
+time zone do its days follow. Answering that from the database for each message would
+cost three queries; the answer is cached here for ``TTL_SECONDS``. Changes made through
+this process (rules, settings) drop the entry when their transaction commits; changes in
+other processes (another replica, an admin sync) show within the TTL.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django_tenants.utils import tenant_context
+
+from community.models import Group, GroupAdmin, ModerationRules
+from community.rules import CompiledRules, rules_effective
+
+TTL_SECONDS = 30.0
+_MAX_ENTRIES = 50_000  # past this, the cache starts over rather than grow without bound
+
+
+@dataclass(frozen=True)
+class GroupConfig:
+    schema_name: str
+    group_pk: int
+    chat_id: int
+    title: str
+    bot_id: int | None
+    welcome: bool
+    welcome_text: str
+    leaderboard: bool
+    timezone: tzinfo
+    admin_ids: frozenset[int]
+    rules: CompiledRules
+
+    @property
+    def captcha(self) -> dict[str, Any]:
+        return self.rules.document["captcha"]
+
+    def today(self, now: datetime | None = None) -> Any:
+        """The group's local date: daily boards turn over at its midnight."""
+        return (now or datetime.now(self.timezone)).astimezone(self.timezone).date()
+
+
+_cache: dict[tuple[str, int], tuple[float, GroupConfig | None]] = {}
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def group_config_load(*, tenant: Any, chat_id: int) -> GroupConfig | None:
+    """The config of a bound group, from the database (None if ``chat_id`` is not a
+    bound group of ``tenant``). Runs in the tenant's schema."""
+    with tenant_context(tenant):
+        group = (
+            Group.objects.filter(chat_id=chat_id, is_active=True)
+            .select_related("moderation_rules")
+            .first()
+        )
+        if group is None:
+            return None
+        admin_ids = frozenset(
+            GroupAdmin.objects.filter(group=group).values_list("telegram_id", flat=True)
+        )
+    try:
+        stored = group.moderation_rules.rules
+    except ModerationRules.DoesNotExist:
+        stored = None
+    features = group.effective_features
+    return GroupConfig(
+        schema_name=tenant.schema_name,
+        group_pk=group.pk,
+        chat_id=group.chat_id,
+        title=group.title,
+        bot_id=group.bot_id,
+        welcome=features["welcome"],
+        welcome_text=group.welcome_text,
+        leaderboard=features["leaderboard"],
+        timezone=_zone(group.timezone),
+        admin_ids=admin_ids,
+        rules=CompiledRules.build(rules_effective(stored, enabled=features["moderation"])),
+    )
+
+
+def group_config(*, tenant: Any, chat_id: int) -> GroupConfig | None:
+    """The cached config (loaded on a miss). Sync: call through sync_to_async from async
+    code, or use ``group_config_cached`` first."""
+    key = (tenant.schema_name, chat_id)
+    hit = _cache.get(key)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    config = group_config_load(tenant=tenant, chat_id=chat_id)
+    if len(_cache) >= _MAX_ENTRIES:
+        _cache.clear()
+    _cache[key] = (now + TTL_SECONDS, config)
+    return config
+
+
+_MISS = object()
+
+
+def group_config_cached(*, schema_name: str, chat_id: int) -> Any:
+    """The cached config without touching the database: a GroupConfig, None (known not
+    to be a bound group), or ``MISS`` (not cached or stale). Safe on the event loop."""
+    hit = _cache.get((schema_name, chat_id))
+    if hit is None or hit[0] <= time.monotonic():
+        return _MISS
+    return hit[1]
+
+
+MISS = _MISS
+
+
+def group_config_forget(*, schema_name: str | None = None, chat_id: int | None = None) -> None:
+    """Drop cached configs: one group, one schema's, or all. Call it on commit of a change
+    (``group_config_forget_on_commit``)."""
+    if schema_name is None:
+        _cache.clear()
+        return
+    for key in [k for k in _cache if k[0] == schema_name and chat_id in (None, k[1])]:
+        _cache.pop(key, None)
+
+
+def group_config_forget_on_commit(*, chat_id: int | None = None) -> None:
+    """Inside a tenant's transaction: forget this group's config once the change commits."""
+    schema_name = connection.schema_name
+    transaction.on_commit(lambda: group_config_forget(schema_name=schema_name, chat_id=chat_id))
+
+
+# Settings, bindings and admin syncs are written by community.services; rather than each
+# writer remembering the cache, a save or delete of these rows forgets it (in this
+# process; other processes within the TTL).
+@receiver([post_save, post_delete], sender=Group)
+def _group_changed(sender: Any, instance: Group, **kwargs: Any) -> None:
+    group_config_forget_on_commit(chat_id=instance.chat_id)
+
+
+@receiver([post_save, post_delete], sender=GroupAdmin)
+def _group_admin_changed(sender: Any, instance: GroupAdmin, **kwargs: Any) -> None:
+    group_config_forget_on_commit()  # the row knows its group's pk, not its chat id
