@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
 
+from accounts.models import TelegramUser
+from accounts.selectors import user_capabilities, user_role
 from botruntime.models import Job
 from tenancy.models import Tenant
-from tenancy.selectors import bot_tenant, chat_tenant, tenant_get
+from tenancy.selectors import bot_tenant, chat_tenant, tenant_get, tenant_primary_domain
 
 # Deep-link payloads naming a community (t.me/<bot>?start=<payload>, at most 64 of
 # A-Z a-z 0-9 _ -): "t-<slug>", or "<slug>_<anything>" (e.g. "acme_raid42"), or "<slug>".
@@ -79,3 +82,21 @@ def tenant_resolve(
         if named is not None and not named.is_public:
             return _active(named)
     return owner or Tenant.objects.filter(schema_name="public").first()
+
+
+def mini_app_url(*, tenant: Tenant) -> str | None:
+    """The Mini App URL of ``tenant`` (MINI_APP_URL on its primary domain); None when
+    it has no domain."""
+    domain = tenant_primary_domain(tenant=tenant)
+    if not domain:
+        return None
+    return settings.MINI_APP_URL.format(domain=domain, slug=tenant.slug)
+
+
+def profile_view(*, tenant: Tenant, user: TelegramUser) -> dict[str, Any]:
+    """What /profile shows: the user's role and capabilities in ``tenant``."""
+    return {
+        "role": str(user_role(tenant=tenant, user=user)),
+        "capabilities": sorted(str(c) for c in user_capabilities(tenant=tenant, user=user)),
+        "is_staff": user.is_staff,
+    }

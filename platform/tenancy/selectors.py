@@ -56,6 +56,26 @@ def bot_tenant(*, bot_id: int) -> Tenant | None:
     return bot.tenant if bot else None
 
 
+def bot_tokens(*, bot_ids: list[int] | None = None) -> list[tuple[int, str, Tenant]]:
+    """(bot id, decrypted token, tenant) of every active bot with a token whose tenant is
+    active (the public tenant's platform bot included), optionally only ``bot_ids``: the
+    bots a runtime hosts. Tokens stay in memory only."""
+    qs = (
+        Bot.objects.select_related("tenant")
+        .filter(is_active=True, tenant__status=Tenant.Status.ACTIVE)
+        .exclude(token_encrypted="")
+        .order_by("telegram_id")
+    )
+    if bot_ids is not None:
+        qs = qs.filter(telegram_id__in=bot_ids)
+    return [(bot.telegram_id, decrypt(bot.token_encrypted), bot.tenant) for bot in qs]
+
+
+def tenant_primary_domain(*, tenant: Tenant) -> str | None:
+    """The tenant's primary domain (its Mini App is served there)."""
+    return tenant.domains.order_by("-is_primary", "id").values_list("domain", flat=True).first()
+
+
 def bot_get(*, tenant: Tenant, bot_id: int) -> Bot | None:
     """The tenant's active bot with Telegram id ``bot_id`` (None if another tenant's)."""
     return Bot.objects.filter(tenant=tenant, telegram_id=bot_id, is_active=True).first()

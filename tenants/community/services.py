@@ -497,6 +497,35 @@ def admins_refresh(
         return _admins_sync(tenant=tenant, group=group, admins=admins, actor=actor, request=request)
 
 
+def group_title_refresh(*, tenant: Any, chat_id: int, actor: Actor = SYSTEM) -> Group:
+    """Take a bound group's title from Telegram (getChat); audited when it changed."""
+    community_check(tenant)
+    with tenant_context(tenant):
+        group = Group.objects.filter(chat_id=chat_id, is_active=True).first()
+        if group is None:
+            raise ServiceError(
+                f"no group with chat id {chat_id} is bound to this community",
+                code="group_not_found",
+                status=404,
+            )
+        title = telegram_api.chat_title(token=_bot_token(tenant, group.bot_id), chat_id=chat_id)
+        title = title[:TITLE_MAX_LENGTH]
+        with transaction.atomic():
+            group = Group.objects.select_for_update().get(pk=group.pk)
+            if not title or title == group.title:
+                return group
+            previous, group.title = group.title, title
+            group.save(update_fields=["title", "updated_at"])
+            history.record(
+                action="group.title_changed",
+                actor=actor,
+                tenant=tenant,
+                target=("chat", chat_id),
+                data={"from": previous, "to": title},
+            )
+    return group
+
+
 # ---- settings --------------------------------------------------------------------------
 @cache
 def _timezones() -> frozenset[str]:

@@ -4,8 +4,9 @@
   to the bot's tenant; removed → unbind it;
 - ``/bind CODE`` in a group: bind it with a link code from the Mini App, and reply.
 
-The tenant comes from the bot that received the update. Services are sync Django code:
-they run through ``sync_to_async`` inside the tenant's schema, never on the event loop.
+The tenant comes from ``botruntime.context.tenant_of`` (the bot's own community, or the
+chat's binding for the platform bot). Services are sync Django code: ``in_tenant`` runs
+them through ``sync_to_async`` inside the tenant's schema, never on the event loop.
 """
 
 from __future__ import annotations
@@ -13,34 +14,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from asgiref.sync import sync_to_async
-from django_tenants.utils import tenant_context
 from telegram import Chat, ChatMember, ChatMemberUpdated, Update
 from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, ContextTypes
 
+from botruntime.context import in_tenant, tenant_of
 from community import services
 from config.errors import ServiceError
-from tenancy.selectors import bot_tenant
 
 logger = logging.getLogger(__name__)
 
 GROUP_CHATS = (Chat.GROUP, Chat.SUPERGROUP)
 
 
-def _in_tenant(tenant: Any, func: Any, /, **kwargs: Any) -> Any:
-    with tenant_context(tenant):
-        return func(**kwargs)
-
-
-run_in_tenant = sync_to_async(_in_tenant)
-
-
-async def _community_of(bot_id: int) -> Any | None:
-    """The bot's tenant, if it is a community (the platform's shared bot has no groups of
-    its own; binding through it arrives with a later issue)."""
-    tenant = await sync_to_async(bot_tenant)(bot_id=bot_id)
-    if tenant is None or tenant.schema_name == "public" or tenant.status != "active":
-        logger.info("community.telegram.no_community", extra={"bot_id": bot_id})
+async def _community_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any | None:
+    """The update's tenant, if it is an active community (the platform's shared bot
+    serves the groups bound to a community; binding through it arrives later)."""
+    tenant = await tenant_of(update, context)
+    if tenant is None or tenant.is_public:
+        logger.info("community.telegram.no_community", extra={"bot_id": context.bot.id})
         return None
     return tenant
 
@@ -58,13 +49,13 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     was, now = _present(change.old_chat_member), _present(change.new_chat_member)
     if was == now:  # e.g. promoted to admin: no binding change
         return
-    tenant = await _community_of(context.bot.id)
+    tenant = await _community_of(update, context)
     if tenant is None:
         return
     chat = change.chat
     try:
         if now:
-            await run_in_tenant(
+            await in_tenant(
                 tenant,
                 services.group_bind_on_bot_added,
                 tenant=tenant,
@@ -74,7 +65,7 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
                 added_by_telegram_id=change.from_user.id,
             )
         else:
-            await run_in_tenant(
+            await in_tenant(
                 tenant,
                 services.group_unbind_on_bot_removed,
                 tenant=tenant,
@@ -106,11 +97,11 @@ async def on_bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(context.args or []) != 1:
         await message.reply_text(BIND_USAGE)
         return
-    tenant = await _community_of(context.bot.id)
+    tenant = await _community_of(update, context)
     if tenant is None:
         return
     try:
-        result = await run_in_tenant(
+        result = await in_tenant(
             tenant,
             services.group_bind_with_code,
             tenant=tenant,

@@ -179,3 +179,22 @@ def chat_administrators(*, token: str, chat_id: int) -> list[ChatAdmin]:
         raise _service_error(exc, chat_id=chat_id) from exc
     admin_statuses = (telegram.ChatMember.OWNER, telegram.ChatMember.ADMINISTRATOR)
     return [_chat_admin(m) for m in members if m.status in admin_statuses]
+
+
+async def _chat(token: str, chat_id: int) -> telegram.ChatFullInfo:
+    async with _bot(token) as bot:
+        return await bot.get_chat(chat_id)
+
+
+def chat_title(*, token: str, chat_id: int) -> str:
+    """The chat's current title (getChat)."""
+    try:
+        chat = run_sync(_chat(token, chat_id))
+    except tg_error.TelegramError as exc:
+        detail = "" if isinstance(exc, tg_error.InvalidToken) else exc.message
+        logger.warning(
+            "community.telegram.get_chat_failed",
+            extra={"chat_id": chat_id, "error": type(exc).__name__, "detail": detail},
+        )
+        raise _service_error(exc, chat_id=chat_id) from exc
+    return chat.title or ""

@@ -1,0 +1,67 @@
+"""What every bot handler needs: the update's tenant, and a way to run sync Django code
+inside that tenant's schema without blocking the event loop.
+
+    tenant = await tenant_of(update, context)
+    if tenant is None:
+        return
+    result = await in_tenant(tenant, services.thing_do, tenant=tenant, ...)
+
+``tenant_of`` resolves once per update (``botruntime.selectors.tenant_resolve``: the
+bot's own tenant, else the chat's binding for the platform bot, else a ``/start``
+deep-link payload) and caches the answer on the context, which python-telegram-bot
+shares between the handlers of one update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django_tenants.utils import tenant_context
+from telegram import Update
+from telegram.ext import CallbackContext
+
+from botruntime.selectors import tenant_resolve
+from tenancy.models import Tenant
+
+T = TypeVar("T")
+
+_CACHE_ATTR = "bragabot_tenant"
+_UNSET = object()
+
+
+def start_payload(update: Update) -> str | None:
+    """The deep-link payload of a ``/start <payload>`` message, if this is one."""
+    message = update.effective_message
+    text = (message.text or "") if message is not None else ""
+    command, _, rest = text.partition(" ")
+    if command.split("@", 1)[0] != "/start":
+        return None
+    return rest.strip() or None
+
+
+async def tenant_of(update: Update, context: CallbackContext) -> Tenant | None:
+    """The tenant this update belongs to (None: nobody's, or a suspended tenant's)."""
+    cached = getattr(context, _CACHE_ATTR, _UNSET)
+    if cached is not _UNSET:
+        return cached  # type: ignore[return-value]
+    chat = update.effective_chat
+    tenant = await sync_to_async(tenant_resolve)(
+        bot_id=context.bot.id,
+        chat_id=chat.id if chat is not None else None,
+        start_payload=start_payload(update),
+    )
+    setattr(context, _CACHE_ATTR, tenant)
+    return tenant
+
+
+def _in_tenant(tenant: Tenant, func: Callable[..., T], /, **kwargs: Any) -> T:
+    with tenant_context(tenant):
+        return func(**kwargs)
+
+
+async def in_tenant(tenant: Tenant, func: Callable[..., T], /, **kwargs: Any) -> T:
+    """``func(**kwargs)`` inside ``tenant``'s schema, on Django's database thread (through
+    ``sync_to_async``), never on the event loop."""
+    return await sync_to_async(_in_tenant)(tenant, func, **kwargs)

@@ -1,0 +1,61 @@
+"""The platform's own recurring jobs, run the way the runtime runs them (claim, run):
+history retention, and forgetting old processed updates."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models.functions import Now
+
+from botruntime.models import Job, ProcessedUpdate
+from botruntime.services import (
+    job_enqueue,
+    job_run,
+    jobs_claim,
+    update_accept,
+)
+from history.chain import chain_key
+from history.models import Entry
+from history.services import record
+
+
+def _run_one(kind: str, **enqueue) -> Job:
+    job = job_enqueue(kind=kind, **enqueue)
+    [claimed] = jobs_claim(worker="w", kinds=[kind])
+    assert claimed.pk == job.pk
+    job_run(job=claimed, worker="w")
+    return Job.objects.get(pk=job.pk)
+
+
+def test_history_archive_job_moves_entries_past_the_retention(tenant, settings, tmp_path):
+    settings.HISTORY_ARCHIVE_DIR = tmp_path
+    record(action="thing.done", tenant=tenant, data={"n": 1})
+    chain = chain_key(tenant.pk)
+
+    # The default retention (90 days) keeps today's entries.
+    assert _run_one("history.archive").status == "done"
+    assert not Entry.objects.filter(chain=chain, action="history.archived").exists()
+
+    assert _run_one("history.archive", payload={"retention_days": 0}).status == "done"
+    note = Entry.objects.get(chain=chain, action="history.archived")
+    assert note.actor_type == "system" and note.actor_id == "retention"
+    assert not Entry.objects.filter(chain=chain, action="thing.done").exists()
+    assert list((tmp_path / chain).glob("*.jsonl.gz"))
+    # Recurring: the next run is scheduled a day later.
+    following = Job.objects.get(kind="history.archive", status="pending")
+    assert following.run_at - note.created_at > timedelta(hours=23)
+
+
+def test_updates_are_accepted_once_and_forgotten_after_two_days(db):
+    assert update_accept(bot_id=1, update_id=10) is True
+    assert update_accept(bot_id=1, update_id=10) is False
+    assert update_accept(bot_id=2, update_id=10) is True  # another bot's numbering
+    old = ProcessedUpdate.objects.create(bot_id=1, update_id=9)
+    ProcessedUpdate.objects.filter(pk=old.pk).update(received_at=Now() - timedelta(hours=49))
+
+    assert _run_one("botruntime.updates_prune").status == "done"
+
+    assert sorted(ProcessedUpdate.objects.values_list("bot_id", "update_id")) == [
+        (1, 10),
+        (2, 10),
+    ]
