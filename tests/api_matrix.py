@@ -19,6 +19,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("group-settings", "PATCH"): "manage_settings",
     ("group-link-code", "POST"): "manage_settings",
     ("group-admins-refresh", "POST"): "manage_settings",
+    ("notification-subscriptions", "GET"): "authenticated",
+    ("notification-subscriptions", "PATCH"): "authenticated",
+    ("group-subscriptions", "GET"): "manage_settings",
+    ("group-subscriptions", "PATCH"): "manage_settings",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call

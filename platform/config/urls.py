@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("history.urls")),
     path("", include("community.urls")),
+    path("", include("notifications.urls")),
 ]
 
 urlpatterns = [

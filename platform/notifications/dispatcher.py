@@ -1,0 +1,349 @@
+"""The per-bot dispatcher: sends a bot's outbox within Telegram's limits.
+
+The bot runtime starts one per hosted bot::
+
+    dispatcher = Dispatcher(bot_id=bot.id, bot=bot)   # bot: an initialised telegram.Bot
+    await dispatcher.run(stop)                        # until stop (an asyncio.Event) is set
+
+Each batch: housekeeping (mark sends orphaned by a dead dispatcher ``uncertain``, expand a
+batch of a bulk send, complete finished bulk sends), then claim due rows with a lease and
+send them — one task per chat, in order within a chat. Before each send the rate limiter
+(shared through Redis when ``REDIS_URL`` is set) must grant the bot's window (30/s, or the
+paid 1,000/s), the chat's (1/s) and a group's (20/min). A chat that has no room yet gives
+its rows back with ``not_before`` moved (the dispatcher never holds rows while a chat
+cools down); a short bot-level wait is slept. Every send is marked ``sending`` just before
+its HTTP request and its result recorded right after, each in its own statement.
+
+Setting ``stop`` is the graceful stop: no further claims or sends, in-flight requests
+finish and are recorded, unsent claimed rows are given back. See docs/architecture.md
+("Notifications") for what survives a hard kill.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+import warnings
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+import httpx
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, connection
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from notifications import conf, services
+from notifications.conf import RateLimits
+from notifications.ratelimit import Limiter, Rule, limiter_for
+from notifications.services import Claimed
+
+logger = logging.getLogger(__name__)
+
+# httpx failures that prove the request never left this process.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _ambiguous(exc: NetworkError) -> bool:
+    """Did the request perhaps reach Telegram? A NetworkError with no cause is Telegram's
+    own 5xx answer (it refused the message); a connect/pool failure never left; anything
+    else (a read timeout, a dropped connection) may have been delivered."""
+    cause = exc.__cause__
+    if cause is None:
+        return False
+    return not isinstance(cause, _NOT_SENT)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        bot_id: int,
+        bot: Bot,
+        limits: RateLimits | None = None,
+        limiter: Limiter | None = None,
+        batch_size: int = 100,
+        concurrency: int = 64,
+        lease_seconds: float | None = None,
+        max_sleep: float = 1.0,
+        retry_base: float = 1.0,
+        retry_cap: float = 300.0,
+        resend_ambiguous: bool = False,
+        expand_batch: int = 500,
+        housekeeping_seconds: float = 5.0,
+        idle_seconds: tuple[float, float] = (0.1, 2.0),
+        thread_sensitive: bool = True,
+    ) -> None:
+        self.bot_id = bot_id
+        self.bot = bot
+        self.limits = limits or RateLimits.from_settings()
+        self._limiter = limiter
+        self._owns_limiter = limiter is None
+        self.batch_size = batch_size
+        self.lease_seconds = conf.lease_seconds() if lease_seconds is None else lease_seconds
+        self.max_sleep = max_sleep
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+        self.resend_ambiguous = resend_ambiguous
+        self.expand_batch = expand_batch
+        self.housekeeping_seconds = housekeeping_seconds
+        self.idle_seconds = idle_seconds
+        # True: database calls run on the one thread Django's async bridge keeps for sync
+        # code (what tests need: the test's transaction). False: a thread pool, each thread
+        # with its own connection — more throughput for paid broadcasts.
+        self.thread_sensitive = thread_sensitive
+        self.owner = uuid.uuid4()  # this dispatcher's lease identity
+        self.concurrency = concurrency
+        self._semaphore: asyncio.Semaphore | None = None
+        self._stop: asyncio.Event | None = None
+        self._last_housekeeping = float("-inf")
+        self._last_429: tuple[int, float] | None = None
+        self.expanded = 0  # recipients expanded by the last batch
+        self.uncertain = 0  # sends this dispatcher's housekeeping found orphaned
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def limiter(self) -> Limiter:
+        if self._limiter is None:
+            self._limiter = limiter_for(settings.REDIS_URL)
+        return self._limiter
+
+    async def aclose(self) -> None:
+        if self._owns_limiter and self._limiter is not None:
+            await self._limiter.aclose()
+            self._limiter = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Dispatch until ``stop`` is set; then finish and record what is in flight."""
+        self._stop = stop
+        idle_min, idle_max = self.idle_seconds
+        idle = idle_min
+        logger.info("notifications.dispatcher.started", extra={"bot_id": self.bot_id})
+        try:
+            while not stop.is_set():
+                try:
+                    handled = await self.dispatch_batch()
+                except (DatabaseError, InterfaceError):
+                    logger.exception(
+                        "notifications.dispatcher.database_error", extra={"bot_id": self.bot_id}
+                    )
+                    await self._db(connection.close)
+                    handled = 0
+                    idle = idle_max
+                if handled or self.expanded:
+                    idle = idle_min
+                    continue
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=idle)
+                except TimeoutError:
+                    idle = min(idle * 2, idle_max)
+        finally:
+            await self.aclose()
+            logger.info("notifications.dispatcher.stopped", extra={"bot_id": self.bot_id})
+
+    def _stopping(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
+
+    async def _db(self, func: Callable[..., Any], /, **kwargs: Any) -> Any:
+        return await sync_to_async(func, thread_sensitive=self.thread_sensitive)(**kwargs)
+
+    # --- one batch ---------------------------------------------------------------------
+
+    async def dispatch_batch(self) -> int:
+        """Housekeeping, then claim and send one batch. Returns how many messages were
+        claimed (each one was sent, rescheduled, given back or finally recorded)."""
+        await self._housekeeping()
+        if self._stopping():
+            return 0
+        claimed: list[Claimed] = await self._db(
+            services.outbox_claim,
+            bot_id=self.bot_id,
+            owner=self.owner,
+            limit=self.batch_size,
+            lease_seconds=self.lease_seconds,
+        )
+        if not claimed:
+            return 0
+        # Made per batch: asyncio primitives belong to the loop that first waits on them.
+        self._semaphore = asyncio.Semaphore(self.concurrency)
+        by_chat: dict[int, list[Claimed]] = defaultdict(list)
+        for row in claimed:
+            by_chat[row.chat_id].append(row)
+        results = await asyncio.gather(
+            *(self._chat(rows) for rows in by_chat.values()), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                # The rows' leases run out: unsent ones are claimed again, a send that was
+                # in flight becomes uncertain.
+                logger.error(
+                    "notifications.dispatcher.chat_failed",
+                    exc_info=result,
+                    extra={"bot_id": self.bot_id},
+                )
+        return len(claimed)
+
+    async def _housekeeping(self) -> None:
+        self.expanded = await self._db(
+            services.bulk_send_expand, bot_id=self.bot_id, batch_size=self.expand_batch
+        )
+        now = time.monotonic()
+        if now - self._last_housekeeping < self.housekeeping_seconds:
+            return
+        self._last_housekeeping = now
+        self.uncertain += await self._db(services.outbox_reap, bot_id=self.bot_id)
+        await self._db(services.bulk_send_finish, bot_id=self.bot_id)
+
+    async def _chat(self, rows: list[Claimed]) -> None:
+        """Send one chat's claimed rows in order; give the rest back when the chat has no
+        room yet or the dispatcher stops."""
+        for index, row in enumerate(rows):
+            rest = [r.id for r in rows[index:]]
+            if self._stopping():
+                await self._db(services.outbox_release, message_ids=rest, owner=self.owner)
+                return
+            assert self._semaphore is not None
+            async with self._semaphore:
+                delay = await self._acquire(row)
+                if delay is not None:
+                    await self._db(
+                        services.outbox_release, message_ids=rest, owner=self.owner, delay=delay
+                    )
+                    return
+                started = await self._db(
+                    services.outbox_mark_sending,
+                    message_id=row.id,
+                    owner=self.owner,
+                    lease_seconds=self.lease_seconds,
+                )
+                if not started:  # lease lost or row cancelled meanwhile: not ours to send
+                    continue
+                await self._send(row)
+
+    # --- rate limits -------------------------------------------------------------------
+
+    def _rules(self, row: Claimed) -> tuple[list[Rule], list[str], set[str]]:
+        limits, margin = self.limits, self.limits.margin
+        chat = f"chat:{self.bot_id}:{row.chat_id}"
+        rules = [Rule(chat, max(int(limits.per_chat_per_s), 1), 1.0 + margin)]
+        if row.chat_id < 0:
+            group = f"group:{self.bot_id}:{row.chat_id}"
+            rules.append(Rule(group, max(int(limits.per_group_per_min), 1), 60.0 + margin))
+        chat_keys = {rule.key for rule in rules} | {chat}
+        if row.paid:
+            rules.append(Rule(f"paid:{self.bot_id}", max(int(limits.paid_per_s), 1), 1 + margin))
+        else:
+            rules.append(Rule(f"bot:{self.bot_id}", max(int(limits.per_bot_per_s), 1), 1 + margin))
+        return rules, [chat, f"bot:{self.bot_id}"], chat_keys
+
+    async def _acquire(self, row: Claimed) -> float | None:
+        """None: send now. A number: give the row back for that many seconds (its chat has
+        no room, the bot is paused for long, or the dispatcher is stopping: 0)."""
+        rules, pauses, chat_keys = self._rules(row)
+        while True:
+            verdict = await self.limiter.acquire(rules, pauses)
+            if verdict.ok:
+                return None
+            if verdict.key in chat_keys or verdict.wait > self.max_sleep:
+                return verdict.wait
+            if self._stopping():
+                return 0.0
+            await asyncio.sleep(verdict.wait * random.uniform(1.0, 1.2))  # noqa: S311
+
+    async def _on_retry_after(self, row: Claimed, seconds: float) -> None:
+        """A 429 does not say whether the chat or the whole bot hit a limit. The chat waits
+        the full retry_after; the bot too when a second chat is refused within two seconds
+        (a bot-wide flood wait), otherwise at most a second."""
+        now = time.monotonic()
+        await self.limiter.pause(f"chat:{self.bot_id}:{row.chat_id}", seconds)
+        bot_wide = (
+            self._last_429 is not None
+            and self._last_429[0] != row.chat_id
+            and now - self._last_429[1] < 2.0
+        )
+        await self.limiter.pause(f"bot:{self.bot_id}", seconds if bot_wide else min(seconds, 1.0))
+        self._last_429 = (row.chat_id, now)
+
+    # --- one send ----------------------------------------------------------------------
+
+    def _backoff(self, attempts: int) -> float:
+        delay = min(self.retry_base * 2**attempts, self.retry_cap)
+        return delay * random.uniform(0.8, 1.2)  # noqa: S311
+
+    def _send_kwargs(self, row: Claimed) -> dict[str, Any]:
+        options = row.options
+        kwargs: dict[str, Any] = {"chat_id": row.chat_id, "text": row.text}
+        for key in ("parse_mode", "disable_notification", "protect_content", "message_thread_id"):
+            if key in options:
+                kwargs[key] = options[key]
+        if options.get("link_preview_disabled"):
+            kwargs["link_preview_options"] = LinkPreviewOptions(is_disabled=True)
+        if options.get("reply_markup"):
+            kwargs["reply_markup"] = InlineKeyboardMarkup.de_json(options["reply_markup"], None)
+        if row.paid:
+            kwargs["allow_paid_broadcast"] = True
+        return kwargs
+
+    async def _send(self, row: Claimed) -> None:
+        """One HTTP request, then its result recorded at once."""
+        log = {"bot_id": self.bot_id, "message": row.id, "chat_id": row.chat_id}
+        retry, final = services.outbox_record_retry, services.outbox_record_final
+        try:
+            message = await self.bot.send_message(**self._send_kwargs(row))
+        except RetryAfter as exc:
+            seconds = retry_after_seconds(exc)
+            await self._on_retry_after(row, seconds)
+            record = partial(retry, delay=seconds, error=str(exc), count_attempt=False)
+            logger.info("notifications.retry_after", extra={**log, "seconds": seconds})
+        except Forbidden as exc:
+            record = partial(services.outbox_record_blocked, bot_id=self.bot_id, error=str(exc))
+        except ChatMigrated as exc:
+            record = partial(services.outbox_record_migrated, new_chat_id=exc.new_chat_id)
+        except InvalidToken as exc:
+            # The bot's token was revoked: nothing will go out; keep the messages.
+            await self.limiter.pause(f"bot:{self.bot_id}", 60.0)
+            record = partial(retry, delay=60.0, error=str(exc), count_attempt=False)
+            logger.error("notifications.invalid_token", extra=log)
+        except BadRequest as exc:
+            record = partial(final, status="failed", error=str(exc))
+            logger.warning("notifications.bad_request", extra={**log, "error": str(exc)})
+        except NetworkError as exc:  # TimedOut included
+            error = f"{type(exc).__name__}: {exc}"
+            if _ambiguous(exc) and not self.resend_ambiguous:
+                record = partial(final, status="uncertain", error=error)
+                logger.warning("notifications.uncertain_send", extra={**log, "error": error})
+            else:
+                record = partial(retry, delay=self._backoff(row.attempts), error=error)
+                logger.info("notifications.send_retry", extra={**log, "error": error})
+        except TelegramError as exc:
+            record = partial(final, status="failed", error=str(exc))
+            logger.warning("notifications.send_failed", extra={**log, "error": str(exc)})
+        else:
+            record = partial(services.outbox_record_sent, telegram_message_id=message.message_id)
+        await self._db(record, message_id=row.id, owner=self.owner)

@@ -1,0 +1,131 @@
+"""The registry of notification event types.
+
+Every message the outbox sends belongs to an event type. An event type has an audience
+(``user``: a person's private chat with the bot; ``group``: a bound group chat) and a
+default: subscriptions store only where a user or a group deviates from it. A name
+ending in ``.*`` is a family (``alert.*``): ``alert.low_funds`` is sent and subscribed
+to as ``alert.*``. Apps add their own types with ``event_register``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Audience(StrEnum):
+    USER = "user"
+    GROUP = "group"
+
+
+EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?$")
+MAX_EVENT_NAME = 40  # callback_data of the /settings buttons is at most 64 bytes
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    label: str  # the button text in /settings
+    description: str
+    audience: Audience
+    default: bool
+
+
+_REGISTRY: dict[str, EventType] = {}
+
+
+def event_register(event: EventType) -> EventType:
+    if not EVENT_NAME.match(event.name) or len(event.name) > MAX_EVENT_NAME:
+        raise ValueError(f"event name {event.name!r} must look like 'noun.verb' or 'noun.*'")
+    existing = _REGISTRY.get(event.name)
+    if existing is not None and existing != event:
+        raise ValueError(f"event type {event.name!r} is registered twice")
+    _REGISTRY[event.name] = event
+    return event
+
+
+def event_get(name: str) -> EventType | None:
+    """The event type of ``name``: an exact registration, else its ``prefix.*`` family."""
+    event = _REGISTRY.get(name)
+    if event is not None:
+        return event
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        family = _REGISTRY.get(".".join(parts[:cut]) + ".*")
+        if family is not None:
+            return family
+    return None
+
+
+def event_list(*, audience: Audience | str | None = None) -> list[EventType]:
+    events = sorted(_REGISTRY.values(), key=lambda e: e.name)
+    return [e for e in events if audience is None or e.audience == audience]
+
+
+for _event in (
+    EventType(
+        "announcement",
+        "Announcements",
+        "Announcements the community broadcasts to its members",
+        Audience.USER,
+        True,
+    ),
+    EventType(
+        "raid.created",
+        "New raids",
+        "A raid on an X post started in this group",
+        Audience.GROUP,
+        True,
+    ),
+    EventType(
+        "raid.ending",
+        "Raids ending soon",
+        "A raid of this group is about to end",
+        Audience.GROUP,
+        True,
+    ),
+    EventType(
+        "raid.result",
+        "Raid results",
+        "The results and rewards of a finished raid",
+        Audience.GROUP,
+        True,
+    ),
+    EventType(
+        "deposit.received",
+        "Deposits",
+        "A deposit reached your wallet",
+        Audience.USER,
+        True,
+    ),
+    EventType(
+        "tweet.forwarded",
+        "Posts from X",
+        "The project's new posts on X, forwarded to this group",
+        Audience.GROUP,
+        True,
+    ),
+    EventType(
+        "mention.found",
+        "Mentions on X",
+        "Live mentions of the project on X",
+        Audience.GROUP,
+        False,
+    ),
+    EventType(
+        "bot.status",
+        "Bot status",
+        "The community's bot went offline or came back (for its admins)",
+        Audience.USER,
+        True,
+    ),
+    EventType(
+        "alert.*",
+        "Alerts",
+        "Operational alerts for the community's admins (low funds, failures, ...)",
+        Audience.USER,
+        True,
+    ),
+):
+    event_register(_event)

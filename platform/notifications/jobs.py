@@ -1,0 +1,32 @@
+"""Durable jobs of the notifications app. Each bot's dispatcher does the same work for its
+own bot as it goes; these cover bots whose dispatcher is not running (a bulk send keeps
+expanding, orphaned sends are reported, old rows go)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from botruntime.tasks import job
+from notifications import services
+
+OUTBOX_RETENTION = timedelta(days=30)
+
+
+@job("notifications.bulk_expand", every=timedelta(seconds=30))
+def bulk_expand(*, tenant: Any, payload: dict) -> None:
+    # A bounded amount per run: the dispatchers expand the rest as they send.
+    for _ in range(int(payload.get("batches", 20))):
+        if not services.bulk_send_expand():
+            break
+    services.bulk_send_finish()
+
+
+@job("notifications.outbox_reap", every=timedelta(minutes=1))
+def outbox_reap(*, tenant: Any, payload: dict) -> None:
+    services.outbox_reap()
+
+
+@job("notifications.outbox_purge", every=timedelta(days=1))
+def outbox_purge(*, tenant: Any, payload: dict) -> None:
+    services.outbox_purge(older_than=OUTBOX_RETENTION)

@@ -1,0 +1,168 @@
+"""python-telegram-bot handlers the notifications app contributes to the bot runtime.
+
+- ``/settings`` in a private chat: the user's own notifications from this tenant, as an
+  inline keyboard of switches (and the user becomes reachable by the tenant's bot);
+- ``/settings`` in a group: the group's notifications, for users holding
+  ``manage_settings`` in the tenant;
+- pressing a switch (callback data ``ntf:<event>``) flips it and redraws the keyboard; in
+  a group the presser's capability is checked again (anyone can press a button).
+
+These answers go straight to Telegram: they reply to the user's own message or press,
+which is not the outbox's business. Services run through ``sync_to_async``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from accounts.roles import Capability
+from accounts.selectors import user_capabilities, user_get
+from accounts.services import user_touch
+from config.errors import ServiceError
+from history.services import Actor
+from notifications import services
+from notifications.selectors import SubscriptionState, group_binding_get, subscription_states
+from tenancy.selectors import bot_tenant, chat_tenant
+
+logger = logging.getLogger(__name__)
+
+GROUP_CHATS = (Chat.GROUP, Chat.SUPERGROUP)
+CALLBACK_PREFIX = "ntf:"
+NOT_ALLOWED = (
+    "Only admins of this community with the manage_settings capability can change the "
+    "group's notifications."
+)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """What /settings shows, or why it shows nothing."""
+
+    text: str
+    states: list[SubscriptionState] | None = None
+
+
+def keyboard(states: list[SubscriptionState]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    f"{'✅' if s.enabled else '🔕'} {s.label}",
+                    callback_data=CALLBACK_PREFIX + s.event,
+                )
+            ]
+            for s in states
+        ]
+    )
+
+
+def _tenant_for(bot_id: int, chat_id: int | None) -> Any | None:
+    """The bot's own community, or, for the platform's shared bot in a group, the
+    community the group is bound to."""
+    tenant = bot_tenant(bot_id=bot_id)
+    if tenant is not None and tenant.is_public and chat_id is not None and chat_id < 0:
+        tenant = chat_tenant(chat_id=chat_id)
+    if tenant is None or tenant.status != "active":
+        return None
+    return tenant
+
+
+def _may_manage(tenant: Any, telegram_id: int) -> bool:
+    user = user_get(telegram_id=telegram_id)
+    return user is not None and Capability.MANAGE_SETTINGS in user_capabilities(
+        tenant=tenant, user=user
+    )
+
+
+def _open_private(bot_id: int, profile: dict[str, Any]) -> Panel | None:
+    tenant = _tenant_for(bot_id, None)
+    if tenant is None:
+        return None
+    user = user_touch(profile=profile)
+    services.recipient_register(tenant=tenant, user=user, bot_id=bot_id, private_chat=True)
+    return Panel(
+        f"Notifications from {tenant.name}. Tap a switch to turn it on or off.",
+        subscription_states(tenant=tenant, chat_id=user.telegram_id),
+    )
+
+
+def _open_group(bot_id: int, chat_id: int, telegram_id: int) -> Panel | None:
+    tenant = _tenant_for(bot_id, chat_id)
+    if tenant is None:
+        return None
+    if group_binding_get(tenant=tenant, chat_id=chat_id) is None:
+        return Panel(f"This group is not connected to {tenant.name}.")
+    if not _may_manage(tenant, telegram_id):
+        return Panel(NOT_ALLOWED)
+    return Panel(
+        f"Notifications {tenant.name} posts in this group. Tap a switch to turn it on or off.",
+        subscription_states(tenant=tenant, chat_id=chat_id),
+    )
+
+
+def _toggle(
+    bot_id: int, chat_id: int, telegram_id: int, event: str
+) -> tuple[bool, list[SubscriptionState]]:
+    """Flip ``event`` for the chat the pressed message is in. In a private chat that is the
+    presser's own; in a group the presser needs manage_settings."""
+    tenant = _tenant_for(bot_id, chat_id)
+    if tenant is None:
+        raise ServiceError("this bot serves no active community", code="no_community")
+    if chat_id > 0 and chat_id != telegram_id:
+        raise ServiceError("these are someone else's settings", code="forbidden")
+    if chat_id < 0:
+        if group_binding_get(tenant=tenant, chat_id=chat_id) is None:
+            raise ServiceError("this group is not connected", code="group_not_found")
+        if not _may_manage(tenant, telegram_id):
+            raise ServiceError(NOT_ALLOWED, code="forbidden")
+    enabled = services.subscription_toggle(
+        tenant=tenant, chat_id=chat_id, event=event, actor=Actor.user(telegram_id)
+    )
+    return enabled, subscription_states(tenant=tenant, chat_id=chat_id)
+
+
+async def on_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message, chat, sender = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None or sender is None:
+        return
+    if chat.type == Chat.PRIVATE:
+        panel = await sync_to_async(_open_private)(context.bot.id, sender.to_dict())
+    elif chat.type in GROUP_CHATS:
+        panel = await sync_to_async(_open_group)(context.bot.id, chat.id, sender.id)
+    else:
+        return
+    if panel is None:
+        logger.info("notifications.telegram.no_community", extra={"bot_id": context.bot.id})
+        return
+    markup = keyboard(panel.states) if panel.states is not None else None
+    await message.reply_text(panel.text, reply_markup=markup)
+
+
+async def on_toggle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None or query.message is None or not query.data:
+        return
+    event = query.data.removeprefix(CALLBACK_PREFIX)
+    try:
+        enabled, states = await sync_to_async(_toggle)(
+            context.bot.id, query.message.chat.id, query.from_user.id, event
+        )
+    except ServiceError as exc:
+        await query.answer(exc.message, show_alert=True)
+        return
+    label = next((s.label for s in states if s.event == event), event)
+    await query.edit_message_reply_markup(reply_markup=keyboard(states))
+    await query.answer(f"{label}: {'on' if enabled else 'off'}")
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("settings", on_settings),
+        CallbackQueryHandler(on_toggle, pattern=rf"^{CALLBACK_PREFIX}"),
+    ]

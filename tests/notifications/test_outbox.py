@@ -1,0 +1,157 @@
+"""notify / outbox_enqueue: rows in the caller's transaction, subscription checks,
+idempotency keys."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from config.errors import ServiceError
+from history.services import Actor
+from notifications.models import OutboxMessage
+from notifications.services import notify, subscriptions_update
+from tests.notifications.conftest import bot_id_of
+
+pytestmark = pytest.mark.django_db
+
+
+class Boom(Exception):
+    pass
+
+
+def test_a_notification_rolls_back_with_the_business_operation(tenant, person):
+    user = person(tenant)
+    with pytest.raises(Boom), transaction.atomic():
+        notify(
+            tenant=tenant,
+            event="deposit.received",
+            text="You received 5 TON",
+            user=user,
+            idempotency_key="deposit:1",
+        )
+        assert OutboxMessage.objects.filter(tenant=tenant).count() == 1
+        raise Boom
+    assert not OutboxMessage.objects.filter(tenant=tenant).exists()
+
+
+def test_a_committed_notification_is_pending_for_the_tenants_bot(tenant, person):
+    user = person(tenant)
+    with transaction.atomic():
+        message = notify(
+            tenant=tenant,
+            event="deposit.received",
+            text="You received 5 TON",
+            user=user,
+            idempotency_key="deposit:2",
+            options={"parse_mode": "HTML", "disable_notification": True},
+        )
+    stored = OutboxMessage.objects.get(pk=message.pk)
+    assert (stored.status, stored.chat_id, stored.bot_id) == (
+        "pending",
+        user.telegram_id,
+        bot_id_of(tenant),
+    )
+    assert stored.attempts == 0 and stored.sent_at is None
+    assert stored.options == {"parse_mode": "HTML", "disable_notification": True}
+
+
+def test_a_retried_operation_does_not_enqueue_twice(tenant, person):
+    user = person(tenant)
+    first = notify(
+        tenant=tenant, event="deposit.received", text="a", user=user, idempotency_key="dep:3"
+    )
+    again = notify(
+        tenant=tenant, event="deposit.received", text="a", user=user, idempotency_key="dep:3"
+    )
+    assert first.pk == again.pk
+    assert OutboxMessage.objects.filter(tenant=tenant).count() == 1
+
+
+def test_the_same_key_in_another_tenant_is_another_message(make_tenant, person):
+    first, second = make_tenant(), make_tenant()
+    user = person(first)
+    for tenant in (first, second):
+        notify(tenant=tenant, event="deposit.received", text="a", user=user, idempotency_key="k")
+    assert OutboxMessage.objects.filter(idempotency_key="k").count() == 2
+
+
+def test_an_opted_out_user_gets_no_row(tenant, person):
+    user = person(tenant)
+    subscriptions_update(
+        tenant=tenant,
+        chat_id=user.telegram_id,
+        changes={"deposit.received": False},
+        actor=Actor.user(user),
+    )
+    assert (
+        notify(tenant=tenant, event="deposit.received", text="a", user=user, idempotency_key="x")
+        is None
+    )
+    # Another event still goes out.
+    assert notify(tenant=tenant, event="announcement", text="a", user=user, idempotency_key="y")
+    assert OutboxMessage.objects.filter(tenant=tenant).count() == 1
+
+
+def test_an_alert_follows_its_familys_subscription(tenant, person):
+    user = person(tenant)
+    message = notify(
+        tenant=tenant, event="alert.low_funds", text="low", user=user, idempotency_key="a1"
+    )
+    assert message.event == "alert.low_funds"
+    subscriptions_update(
+        tenant=tenant, chat_id=user.telegram_id, changes={"alert.*": False}, actor=Actor.user(user)
+    )
+    assert (
+        notify(tenant=tenant, event="alert.low_funds", text="low", user=user, idempotency_key="a2")
+        is None
+    )
+
+
+def test_group_notifications_go_to_bound_groups_that_want_them(tenant, group):
+    chat_id = group(tenant)
+    message = notify(
+        tenant=tenant, event="raid.created", text="Raid!", chat_id=chat_id, idempotency_key="r1"
+    )
+    assert (message.chat_id, message.user_id, message.bot_id) == (chat_id, None, bot_id_of(tenant))
+    # Off by default: nothing is queued until the group opts in.
+    assert (
+        notify(
+            tenant=tenant, event="mention.found", text="m", chat_id=chat_id, idempotency_key="m1"
+        )
+        is None
+    )
+
+
+def test_a_group_of_another_tenant_is_refused(make_tenant, group):
+    mine, theirs = make_tenant(), make_tenant()
+    their_chat = group(theirs)
+    with pytest.raises(ServiceError) as caught:
+        notify(tenant=mine, event="raid.created", text="x", chat_id=their_chat, idempotency_key="z")
+    assert caught.value.code == "group_not_found"
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"event": "raid.created", "user": True}, "is for group chats"),
+        ({"event": "deposit.received", "chat_id": True}, "is for user chats"),
+        ({"event": "no.such", "user": True}, "unknown notification event"),
+        ({"event": "deposit.received"}, "exactly one of"),
+        ({"event": "deposit.received", "user": True, "options": {"colour": 1}}, "unknown"),
+    ],
+)
+def test_programming_errors_are_loud(tenant, person, group, kwargs, message):
+    if kwargs.pop("user", None):
+        kwargs["user"] = person(tenant)
+    if kwargs.pop("chat_id", None):
+        kwargs["chat_id"] = group(tenant)
+    with pytest.raises(ValueError, match=message):
+        notify(tenant=tenant, text="x", idempotency_key="p", **kwargs)
+
+
+def test_text_must_fit_a_telegram_message(tenant, person):
+    user = person(tenant)
+    with pytest.raises(ServiceError) as caught:
+        notify(tenant=tenant, event="announcement", text="x" * 4097, user=user, idempotency_key="t")
+    assert caught.value.code == "text_too_long"

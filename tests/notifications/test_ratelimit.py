@@ -1,0 +1,101 @@
+"""The rate limiter's rules, in-process and in Redis: all-or-nothing acquisition, the
+refusing key and its wait, pauses. No sleeping: only what is granted and refused."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import pytest
+
+from notifications.ratelimit import LocalLimiter, RedisLimiter, Rule
+
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+def redis_limiter() -> RedisLimiter:
+    """A limiter on its own key prefix, or a skip when no Redis answers."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
+    except redis.exceptions.RedisError as exc:
+        pytest.skip(f"Redis at {REDIS_URL} is unreachable ({exc}); set REDIS_URL to run this")
+    return RedisLimiter(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
+
+
+@pytest.fixture(params=["local", "redis"])
+def make_limiter(request):
+    return LocalLimiter if request.param == "local" else redis_limiter
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_a_window_grants_its_limit_then_refuses_with_a_wait(make_limiter):
+    async def scenario():
+        limiter = make_limiter()
+        rule = Rule("bot:1", 3, 10.0)
+        granted = [(await limiter.acquire([rule])).ok for _ in range(4)]
+        refused = await limiter.acquire([rule])
+        await limiter.aclose()
+        return granted, refused
+
+    granted, refused = run(scenario())
+    assert granted == [True, True, True, False]
+    assert not refused.ok and refused.key == "bot:1"
+    assert 9.0 < refused.wait <= 10.0
+
+
+def test_acquisition_is_all_or_nothing(make_limiter):
+    async def scenario():
+        limiter = make_limiter()
+        bot = Rule("bot:1", 10, 10.0)
+        chat = Rule("chat:1:5", 1, 10.0)
+        first = await limiter.acquire([chat, bot])
+        second = await limiter.acquire([chat, bot])  # the chat is full: the bot is not counted
+        others = [
+            (await limiter.acquire([Rule(f"chat:1:{n}", 1, 10.0), bot])).ok for n in range(10, 19)
+        ]
+        last = await limiter.acquire([Rule("chat:1:99", 1, 10.0), bot])
+        await limiter.aclose()
+        return first, second, others, last
+
+    first, second, others, last = run(scenario())
+    assert first.ok
+    assert not second.ok and second.key == "chat:1:5"
+    assert all(others)  # 1 + 9 = the bot's 10: the refused send took nothing
+    assert not last.ok and last.key == "bot:1"
+
+
+def test_a_pause_refuses_until_it_runs_out_and_only_grows(make_limiter):
+    async def scenario():
+        limiter = make_limiter()
+        rule = Rule("bot:2", 100, 1.0)
+        await limiter.pause("bot:2", 30)
+        await limiter.pause("bot:2", 5)  # a shorter pause does not cut the longer one
+        paused = await limiter.acquire([rule], ["chat:2:1", "bot:2"])
+        other = await limiter.acquire([Rule("bot:3", 100, 1.0)], ["bot:3"])
+        await limiter.aclose()
+        return paused, other
+
+    paused, other = run(scenario())
+    assert not paused.ok and paused.key == "bot:2" and 29 < paused.wait <= 30
+    assert other.ok
+
+
+def test_two_redis_limiters_share_one_window():
+    async def scenario():
+        first = redis_limiter()
+        second = RedisLimiter(REDIS_URL, prefix=first._prefix)
+        rule = Rule("bot:7", 5, 10.0)
+        grants = []
+        for limiter in (first, second, first, second, first, second, first):
+            grants.append((await limiter.acquire([rule])).ok)
+        await first.aclose()
+        await second.aclose()
+        return grants
+
+    assert run(scenario()) == [True] * 5 + [False, False]
