@@ -37,6 +37,20 @@ ENTRY_FIELDS = (
     "hash",
 )
 
+# The columns an entry's hash covers (with the previous entry's hash).
+CONTENT_FIELDS = (
+    "tenant_id",
+    "actor_type",
+    "actor_id",
+    "action",
+    "target_type",
+    "target_id",
+    "data",
+    "ip",
+    "user_agent",
+    "created_at",
+)
+
 
 def tenant_id_of(tenant: Any) -> int | None:
     """A Tenant, its id or None, as the id entries carry: the public tenant's entries

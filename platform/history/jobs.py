@@ -1,5 +1,6 @@
-"""The audit log's retention job: every day, entries older than HISTORY_RETENTION_DAYS
-move to archive files (``history archive --older-than`` run by the job queue)."""
+"""The audit log's jobs: sealing recorded entries into their chains every few seconds,
+and retention (every day, entries older than HISTORY_RETENTION_DAYS move to archive
+files, as ``history archive --older-than`` does)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from django.conf import settings
 
 from botruntime.tasks import job
-from history.services import Actor, archive_all
+from history.services import Actor, archive_all, history_seal
 
 
 @job("history.archive", every=timedelta(days=1))
@@ -22,3 +23,10 @@ def archive_old_entries(*, tenant: Any, payload: dict) -> None:
         # The other chains were archived; a broken chain is evidence and stays in the
         # table. Failing makes it visible (retried, then dead-lettered: `jobs list`).
         raise RuntimeError("broken chains left unarchived: " + "; ".join(refused.values()))
+
+
+@job("history.seal", every=timedelta(seconds=2))
+def seal_recorded_entries(*, tenant: Any, payload: dict) -> None:
+    # Entries are recorded as plain inserts; this links them into their tenants' hash
+    # chains a moment later (see history.services.chain_seal).
+    history_seal()

@@ -33,7 +33,9 @@ class Entry(models.Model):
         "tenancy.Tenant", null=True, on_delete=models.DO_NOTHING, db_constraint=False
     )
     chain = models.CharField(max_length=40)
-    seq = models.BigIntegerField()
+    # seq, prev_hash and hash are null until the sealer links the entry into its chain
+    # (history.services.chain_seal), shortly after the recording transaction commits.
+    seq = models.BigIntegerField(null=True)
     actor_type = models.CharField(max_length=10, choices=ActorType.choices)
     actor_id = models.CharField(max_length=64, blank=True)
     action = models.CharField(max_length=100)
@@ -43,14 +45,19 @@ class Entry(models.Model):
     ip = models.GenericIPAddressField(null=True)
     user_agent = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField()
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64, null=True)  # noqa: DJ001  null: unsealed
+    hash = models.CharField(max_length=64, null=True)  # noqa: DJ001
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="history_chain_seq")]
         indexes = [
+            models.Index(
+                fields=["chain", "id"],
+                name="history_unsealed",
+                condition=models.Q(seq__isnull=True),
+            ),
             models.Index(fields=["tenant", "action"]),
             models.Index(fields=["tenant", "actor_type", "actor_id"]),
             models.Index(fields=["tenant", "target_type", "target_id"]),
@@ -70,8 +77,8 @@ class Entry(models.Model):
 
 
 class ChainHead(models.Model):
-    """The tip of one tenant's chain. Appends lock this row, so a chain grows in order.
-    ``anchor_*`` is the last archived row: verification resumes from it."""
+    """The tip of one tenant's chain. The sealer locks this row, so a chain grows in
+    order. ``anchor_*`` is the last archived row: verification resumes from it."""
 
     chain = models.CharField(max_length=40, unique=True)
     seq = models.BigIntegerField(default=0)

@@ -73,6 +73,7 @@ class ChainReport:
     last_seq: int  # last seq known good
     last_hash: str
     error: str = ""
+    pending: int = 0  # recorded entries not sealed into the chain yet
 
 
 @contextmanager
@@ -93,7 +94,12 @@ def chain_verify(*, chain: str) -> ChainReport:
     predecessor, carries the hash of its own content, and the last one is the head."""
     with _snapshot():
         head = ChainHead.objects.filter(chain=chain).first()
-        rows = Entry.objects.filter(chain=chain).order_by("seq").values(*ENTRY_FIELDS)
+        pending = Entry.objects.filter(chain=chain, seq__isnull=True).count()
+        rows = (
+            Entry.objects.filter(chain=chain, seq__isnull=False)
+            .order_by("seq")
+            .values(*ENTRY_FIELDS)
+        )
         if head is None:
             exists = rows.exists()
             return ChainReport(
@@ -104,6 +110,7 @@ def chain_verify(*, chain: str) -> ChainReport:
                 last_seq=0,
                 last_hash=GENESIS,
                 error="entries without a chain head" if exists else "",
+                pending=pending,
             )
         if rows.filter(seq__lte=head.anchor_seq).exists():
             return ChainReport(
@@ -114,6 +121,7 @@ def chain_verify(*, chain: str) -> ChainReport:
                 last_seq=head.anchor_seq,
                 last_hash=head.anchor_hash,
                 error="entries at or before the archive anchor are still live",
+                pending=pending,
             )
         seq, last_hash, checked, error = rows_check(
             rows.filter(seq__gt=head.anchor_seq).iterator(chunk_size=2000),
@@ -135,6 +143,7 @@ def chain_verify(*, chain: str) -> ChainReport:
         last_seq=seq,
         last_hash=last_hash,
         error=error,
+        pending=pending,
     )
 
 
@@ -143,8 +152,11 @@ def tenant_chain_verify(*, tenant: Any) -> ChainReport:
 
 
 def chain_keys() -> list[str]:
-    """Every chain with a head: the platform's and each tenant's (deleted ones too)."""
-    return list(ChainHead.objects.order_by("chain").values_list("chain", flat=True))
+    """Every chain: the platform's and each tenant's (deleted ones too), including chains
+    whose entries are not sealed yet."""
+    heads = set(ChainHead.objects.values_list("chain", flat=True))
+    unsealed = Entry.objects.filter(seq__isnull=True).order_by().values_list("chain", flat=True)
+    return sorted(heads | set(unsealed.distinct()))
 
 
 def archive_verify(*, chain: str, directory: Path | None = None) -> ChainReport:

@@ -14,10 +14,12 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Min
+from psycopg2.extras import execute_values
 
 from config.errors import ServiceError
 from history.archive import segment_write
 from history.chain import (
+    CONTENT_FIELDS,
     ENTRY_FIELDS,
     GENESIS,
     canonical,
@@ -25,6 +27,7 @@ from history.chain import (
     chain_tenant_id,
     ip_normalize,
     json_normalize,
+    row_hash,
     rows_check,
     tenant_id_of,
     text_normalize,
@@ -58,27 +61,24 @@ SYSTEM = Actor.system()
 ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _LIMITS = {"actor_id": 64, "action": 100, "target_type": 50, "target_id": 64}
 
-_APPEND = """
-WITH head AS (
-    UPDATE history_chainhead
-       SET seq = seq + 1,
-           prev_hash = last_hash,
-           last_hash = encode(sha256(convert_to(last_hash || %(body)s, 'UTF8')), 'hex')
-     WHERE chain = %(chain)s
- RETURNING seq, prev_hash, last_hash
-)
-INSERT INTO history_entry (tenant_id, chain, seq, actor_type, actor_id, action, target_type,
-                           target_id, data, ip, user_agent, created_at, prev_hash, hash)
-SELECT %(tenant)s, %(chain)s, head.seq, %(actor_type)s, %(actor_id)s, %(action)s,
-       %(target_type)s, %(target_id)s, %(data)s::jsonb, %(ip)s, %(user_agent)s,
-       %(created_at)s, head.prev_hash, head.last_hash
-  FROM head
+_INSERT = """
+INSERT INTO history_entry (tenant_id, chain, actor_type, actor_id, action, target_type,
+                           target_id, data, ip, user_agent, created_at)
+VALUES (%(tenant)s, %(chain)s, %(actor_type)s, %(actor_id)s, %(action)s, %(target_type)s,
+        %(target_id)s, %(data)s::jsonb, %(ip)s, %(user_agent)s, %(created_at)s)
 RETURNING id
 """
 
 _NEW_HEAD = """
 INSERT INTO history_chainhead (chain, seq, prev_hash, last_hash, anchor_seq, anchor_hash)
 VALUES (%s, 0, %s, %s, 0, %s) ON CONFLICT (chain) DO NOTHING
+"""
+
+_SEAL = """
+UPDATE history_entry AS e
+   SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash
+  FROM (VALUES %s) AS v (id, seq, prev_hash, hash)
+ WHERE e.id = v.id AND e.seq IS NULL
 """
 
 
@@ -100,9 +100,9 @@ def record(
     """Append one audit entry in the caller's transaction and return its id.
 
     ``tenant`` is a Tenant (or its id), None for platform-level events. The public
-    tenant's events are platform-level too. Appending locks the chain's head row until
-    the caller's transaction ends, so a tenant's entries get consecutive seq numbers in
-    commit order.
+    tenant's events are platform-level too. The entry is a plain insert: it is linked
+    into its tenant's hash chain by ``chain_seal`` once committed, so concurrent business
+    transactions of one tenant never queue on a chain lock.
     """
     if actor.type not in Entry.ActorType.values:
         raise ValueError(f"unknown actor type {actor.type!r}")
@@ -136,13 +136,46 @@ def record(
         "data": json.dumps(fields["data"]),
     }
     with connection.cursor() as cursor:
-        cursor.execute(_APPEND, params)
-        row = cursor.fetchone()
-        if row is None:
+        cursor.execute(_INSERT, params)
+        return cursor.fetchone()[0]
+
+
+def chain_seal(*, chain: str, limit: int = 20_000) -> int:
+    """Link the chain's committed, unsealed entries (in id order) after its head: each
+    gets the next seq, its predecessor's hash and sha256(prev_hash + canonical row).
+    The head row is locked for the duration, so sealers of one chain take turns.
+    Returns how many entries were sealed."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
             cursor.execute(_NEW_HEAD, [chain, GENESIS, GENESIS, GENESIS])
-            cursor.execute(_APPEND, params)
-            row = cursor.fetchone()
-    return row[0]
+        head = ChainHead.objects.select_for_update().get(chain=chain)
+        rows = list(
+            Entry.objects.filter(chain=chain, seq__isnull=True)
+            .order_by("id")
+            .values("id", *CONTENT_FIELDS)[:limit]
+        )
+        if not rows:
+            return 0
+        seq, prev, sealed = head.seq, head.last_hash, []
+        for row in rows:
+            seq, digest = seq + 1, row_hash(row, prev)
+            sealed.append((row["id"], seq, prev, digest))
+            prev = digest
+        with connection.cursor() as cursor:
+            execute_values(cursor, _SEAL, sealed, page_size=1000)
+        ChainHead.objects.filter(pk=head.pk).update(
+            seq=seq, prev_hash=sealed[-1][2], last_hash=prev
+        )
+    return len(sealed)
+
+
+def history_seal(*, limit_per_chain: int = 20_000) -> int:
+    """Seal every chain that has unsealed entries (the recurring ``history.seal`` job,
+    and before verifying or archiving)."""
+    chains = (
+        Entry.objects.filter(seq__isnull=True).order_by().values_list("chain", flat=True)
+    ).distinct()
+    return sum(chain_seal(chain=chain, limit=limit_per_chain) for chain in list(chains))
 
 
 # --- Retention: archive old entries to files, then remove them from the table ---------
@@ -186,6 +219,8 @@ def chain_archive(
     tenant_id = tenant_id_of(tenant)
     chain = chain_key(tenant_id)
     directory = Path(directory) if directory is not None else archive_directory()
+    while chain_seal(chain=chain):  # archive what is recorded so far, sealed
+        pass
     segments: list[ArchivedSegment] = []
     while True:
         segment = _archive_batch(

@@ -72,7 +72,7 @@ def test_refresh_adds_new_and_removes_gone_admins(bound_group, telegram, tg_user
         _role(tenant, bob),
         _role(tenant, carol),
     ) == ("owner", "admin", "member", "admin")
-    new = Entry.objects.filter(tenant=tenant).order_by("seq")[before:]
+    new = Entry.objects.filter(tenant=tenant).order_by("id")[before:]
     audited = {(e.action, e.target_id) for e in new}
     assert ("group.admin_added", str(carol["id"])) in audited
     assert ("group.admin_removed", str(bob["id"])) in audited

@@ -22,9 +22,7 @@ from tests.community.conftest import bot_id_of
 
 
 def _actions(tenant) -> list[str]:
-    return list(
-        Entry.objects.filter(tenant=tenant).order_by("seq").values_list("action", flat=True)
-    )
+    return list(Entry.objects.filter(tenant=tenant).order_by("id").values_list("action", flat=True))
 
 
 def _groups(tenant) -> list[Group]:

@@ -10,12 +10,13 @@ from history.archive import file_sha256, manifests, segment_rows
 from history.chain import chain_key
 from history.models import ChainHead, Entry
 from history.selectors import archive_verify, chain_verify
-from history.services import archive_all, chain_archive, record
+from history.services import archive_all, chain_archive, history_seal, record
 
 
 def _fill(tenant, n: int, tag: str = "old") -> None:
     for i in range(n):
         record(action="thing.done", tenant=tenant, data={"tag": tag, "i": i})
+    history_seal()
 
 
 def _live_seqs(chain: str) -> list[int]:
@@ -77,6 +78,7 @@ def test_batches_and_later_runs_continue_the_segments(tenant, archive_dir):
     assert chain_verify(chain=chain).ok
     # every entry older than the second cutoff is archived, none is duplicated or lost
     assert not Entry.objects.filter(chain=chain, created_at__lt=second_cutoff).exists()
+    history_seal()  # the history.archived notes are recorded like any entry
     head = ChainHead.objects.get(chain=chain)
     assert report.checked + len(_live_seqs(chain)) == head.seq
 

@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 
 from history.chain import chain_key
 from history.models import ChainHead, Entry
-from history.services import record
+from history.services import history_seal, record
 
 
 def _run(*args: str) -> str:
@@ -18,6 +18,7 @@ def _run(*args: str) -> str:
 def test_verify_prints_each_chain_and_its_head(tenant):
     record(action="thing.done", tenant=tenant)
     record(action="platform.noticed")
+    history_seal()
     head = ChainHead.objects.get(chain=chain_key(tenant.pk))
     out = _run("history", "verify", "--tenant", tenant.slug)
     assert out.strip() == (
@@ -29,6 +30,7 @@ def test_verify_prints_each_chain_and_its_head(tenant):
 
 def test_verify_fails_with_exit_1_on_a_broken_chain(tenant, tamper):
     record(action="thing.done", tenant=tenant, data={"n": 1})
+    history_seal()
     entry = Entry.objects.filter(tenant=tenant).order_by("seq").last()
     tamper("UPDATE history_entry SET data = '{\"n\": 2}' WHERE id = %s", [entry.id])
     out = StringIO()
@@ -83,6 +85,7 @@ def test_archive_with_retention_days_keeps_recent_entries(tenant, archive_dir):
 
 
 def test_archive_reports_broken_chains_with_exit_1(tenant, archive_dir, tamper):
+    history_seal()
     entry = Entry.objects.filter(tenant=tenant).order_by("seq").first()
     tamper("UPDATE history_entry SET action = 'x.y' WHERE id = %s", [entry.id])
     err_out = StringIO()
@@ -109,3 +112,11 @@ def test_archive_needs_a_cutoff_and_a_valid_duration(db):
         call_command(
             "history", "archive", "--older-than", "ninety", stdout=StringIO(), stderr=StringIO()
         )
+
+
+def test_seal_links_pending_entries_and_verify_reports_them(tenant):
+    record(action="thing.done", tenant=tenant)
+    out = _run("history", "verify", "--tenant", tenant.slug, "--no-seal")
+    assert "pending seal" in out
+    assert _run("history", "seal").startswith("sealed ")
+    assert "pending seal" not in _run("history", "verify", "--tenant", tenant.slug, "--no-seal")

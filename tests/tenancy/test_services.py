@@ -67,7 +67,7 @@ def test_suspend_resume_and_api_answers_403(make_tenant, client_for):
     tenant_resume(tenant=tenant)
     assert client.get("/api/v1/me").status_code == 200
     actions = list(
-        Entry.objects.filter(tenant=tenant).order_by("seq").values_list("action", flat=True)
+        Entry.objects.filter(tenant=tenant).order_by("id").values_list("action", flat=True)
     )
     assert actions[-2:] == ["tenant.suspended", "tenant.resumed"]
 

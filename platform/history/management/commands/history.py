@@ -1,8 +1,12 @@
 """``manage.py history verify|archive``: check the audit chains, move old entries to files.
 
-verify [--tenant SLUG | --platform] [--archives] [--archive-dir DIR]
-    One line per chain with its head (seq and hash: worth keeping elsewhere, as a
-    witness). Exits 1 naming the first broken entry when a chain is broken.
+verify [--tenant SLUG | --platform] [--archives] [--archive-dir DIR] [--no-seal]
+    Seals pending entries first, then prints one line per chain with its head (seq and
+    hash: worth keeping elsewhere, as a witness). Exits 1 naming the first broken entry
+    when a chain is broken.
+seal
+    Link every recorded, unsealed entry into its chain (the runtime does this every few
+    seconds through the ``history.seal`` job).
 archive --older-than 90d | --before ISO-TIME  [--tenant SLUG] [--archive-dir DIR]
     Writes entries older than the cut-off to gzip JSON Lines segments with a manifest
     (HISTORY_ARCHIVE_DIR/<chain>/), deletes them from the table, and records the boundary
@@ -22,7 +26,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from config.errors import ServiceError
 from history.chain import PLATFORM_CHAIN, chain_key
 from history.selectors import archive_chain_keys, archive_verify, chain_keys, chain_verify
-from history.services import archive_all, chain_archive
+from history.services import archive_all, chain_archive, history_seal
 from tenancy.selectors import tenant_get
 
 _DURATION = re.compile(r"^(\d+)([wdhms])$")
@@ -55,6 +59,12 @@ class Command(BaseCommand):
             default=None,
             help="archive directory (default: HISTORY_ARCHIVE_DIR)",
         )
+        verify.add_argument(
+            "--no-seal",
+            action="store_true",
+            help="verify only what is sealed; leave pending entries alone",
+        )
+        sub.add_parser("seal", help="link recorded entries into their chains now")
 
         archive = sub.add_parser("archive", help="move old entries to archive files")
         cutoff = archive.add_mutually_exclusive_group(required=True)
@@ -83,7 +93,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["action"] == "verify":
+        action = options["action"]
+        if action == "seal":
+            self.stdout.write(f"sealed {history_seal()} entries")
+        elif action == "verify":
             self._verify(**options)
         else:
             self._archive(**options)
@@ -94,7 +107,11 @@ class Command(BaseCommand):
             raise CommandError(f"no tenant with slug {slug!r}", returncode=2)
         return found
 
-    def _verify(self, *, tenant=None, platform=False, archives=False, archive_dir=None, **_):
+    def _verify(
+        self, *, tenant=None, platform=False, archives=False, archive_dir=None, no_seal=False, **_
+    ):
+        if not no_seal:
+            history_seal()
         if tenant:
             found = self._tenant(tenant)
             chains = [chain_key(None if found.is_public else found.pk)]
@@ -113,9 +130,10 @@ class Command(BaseCommand):
             reports.append(("live", chain_verify(chain=chain)))
             for part, report in reports:
                 if report.ok:
+                    pending = f", {report.pending} pending seal" if report.pending else ""
                     self.stdout.write(
                         f"{chain} {part}: ok, {report.checked} entries checked, "
-                        f"ends at {report.last_seq} {report.last_hash}"
+                        f"ends at {report.last_seq} {report.last_hash}{pending}"
                     )
                 else:
                     broken += 1
