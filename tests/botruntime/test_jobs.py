@@ -237,35 +237,36 @@ def test_the_platform_job_kinds_are_registered():
     assert kinds["history.archive"].every == timedelta(days=1)
     assert not kinds["history.archive"].per_tenant
     assert kinds["botruntime.updates_prune"].every == timedelta(hours=1)
+    assert kinds["botruntime.jobs_prune"].every == timedelta(hours=1)
 
 
-def test_two_runtimes_claiming_at_once_never_get_the_same_job(committed, job_kind):
+def test_two_runtimes_claiming_at_once_never_get_the_same_job(elsewhere, job_kind):
     """Two connections: while one claimer's transaction holds rows, the other skips them
     (no waiting, no double claim); then both drain the rest concurrently."""
     job_kind("test.ping")
-    ids = {job_enqueue(kind="test.ping").pk for _ in range(30)}
+    ids = set(elsewhere(lambda: [job_enqueue(kind="test.ping").pk for _ in range(30)]))
     holding, release = threading.Event(), threading.Event()
     got: dict[str, list[int]] = {"a": [], "b": []}
 
-    def first_claimer() -> None:
-        try:
-            with transaction.atomic():  # the claim's row locks stay until this commits
-                got["a"] += [j.pk for j in jobs_claim(worker="a", limit=5)]
-                holding.set()
-                release.wait(10)
-            while batch := jobs_claim(worker="a", limit=2):
-                got["a"] += [j.pk for j in batch]
-        finally:
-            connection.close()
+    def claimer_a() -> None:
+        with transaction.atomic():  # the claim's row locks stay until this commits
+            got["a"].extend(j.pk for j in jobs_claim(worker="a", limit=5))
+            holding.set()
+            release.wait(10)
+        while batch := jobs_claim(worker="a", limit=2):
+            got["a"].extend(j.pk for j in batch)
 
-    thread = threading.Thread(target=first_claimer)
-    thread.start()
-    assert holding.wait(10)
-    got["b"] += [j.pk for j in jobs_claim(worker="b", limit=5)]
-    release.set()
-    while batch := jobs_claim(worker="b", limit=2):
-        got["b"] += [j.pk for j in batch]
-    thread.join(10)
+    def claimer_b() -> None:
+        assert holding.wait(10)
+        got["b"].extend(j.pk for j in jobs_claim(worker="b", limit=5))
+        release.set()
+        while batch := jobs_claim(worker="b", limit=2):
+            got["b"].extend(j.pk for j in batch)
+
+    first = threading.Thread(target=elsewhere, args=(claimer_a,))
+    first.start()
+    elsewhere(claimer_b)
+    first.join(10)
 
     assert len(got["a"]) >= 5 and len(got["b"]) >= 5
     assert not set(got["a"]) & set(got["b"])

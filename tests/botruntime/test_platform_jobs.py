@@ -16,7 +16,7 @@ from botruntime.services import (
 )
 from history.chain import chain_key
 from history.models import Entry
-from history.services import record
+from history.services import history_seal, record
 
 
 def _run_one(kind: str, **enqueue) -> Job:
@@ -30,6 +30,7 @@ def _run_one(kind: str, **enqueue) -> Job:
 def test_history_archive_job_moves_entries_past_the_retention(tenant, settings, tmp_path):
     settings.HISTORY_ARCHIVE_DIR = tmp_path
     record(action="thing.done", tenant=tenant, data={"n": 1})
+    history_seal()  # what the history.seal job does every few seconds
     chain = chain_key(tenant.pk)
 
     # The default retention (90 days) keeps today's entries.
@@ -59,3 +60,22 @@ def test_updates_are_accepted_once_and_forgotten_after_two_days(db):
         (1, 10),
         (2, 10),
     ]
+
+
+def test_finished_jobs_are_pruned_after_a_week_dead_ones_after_a_month(db, job_kind):
+    job_kind("test.ping")
+    rows = {
+        name: job_enqueue(kind="test.ping", dedupe_key=name).pk
+        for name in ("done_old", "done_new", "cancelled_old", "dead_old", "dead_older", "waiting")
+    }
+    ages = {"done_old": 8, "done_new": 6, "cancelled_old": 8, "dead_old": 8, "dead_older": 31}
+    for name, days in ages.items():
+        status = name.split("_")[0]
+        Job.objects.filter(pk=rows[name]).update(
+            status=status, finished_at=Now() - timedelta(days=days)
+        )
+
+    assert _run_one("botruntime.jobs_prune").status == "done"
+
+    left = set(Job.objects.filter(kind="test.ping").values_list("dedupe_key", flat=True))
+    assert left == {"done_new", "dead_old", "waiting"}

@@ -1,0 +1,603 @@
+"""The bot runtime: one process hosting one or many Telegram bots, plus the durable jobs.
+
+Per bot, one python-telegram-bot ``Application`` (no Updater, no JobQueue of its own),
+all sharing one HTTP connection pool. Updates arrive by long polling (one asyncio task
+per bot) or through one aiohttp webhook server for every bot
+(``/telegram/webhook/<bot_id>``, checked against a per-bot secret). Either way an update
+is first recorded in PostgreSQL (``update_accept``, deduplicated by (bot, update_id))
+and only then handed to the Application; while the database is down the webhook answers
+503 and the poller does not advance its offset, so Telegram delivers the update again.
+
+One PTB ``JobQueue`` ticks every second: it claims due rows of the jobs table and runs
+them on worker threads (``JOB_WORKERS``), off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import hmac
+import importlib
+import itertools
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from asgiref.sync import sync_to_async
+from django.apps import apps
+from django.conf import settings
+from django.db import Error as DatabaseError
+from django.db import close_old_connections, connection
+from telegram import BotCommand, MenuButtonWebApp, Update, WebAppInfo
+from telegram import error as tg_error
+from telegram.ext import Application, ApplicationBuilder, BaseHandler, ContextTypes
+from telegram.request import HTTPXRequest
+
+from botruntime.selectors import mini_app_url
+from botruntime.services import (
+    job_run,
+    jobs_claim,
+    jobs_schedule_recurring,
+    update_accept,
+)
+from tenancy.models import Tenant
+from tenancy.selectors import bot_tokens
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook/{bot_id}"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+POLL_TIMEOUT = 30  # seconds Telegram holds a getUpdates call open
+RETRY_MIN, RETRY_MAX = 1.0, 30.0  # backoff while Telegram or the database is unreachable
+SCHEDULE_EVERY = 60.0  # seconds between passes that keep recurring jobs scheduled
+STARTUP_CONCURRENCY = 16  # bots initialised at once (getMe, commands, webhook)
+
+HandlerFactory = Callable[[], list[tuple[BaseHandler, int]]]
+
+
+def webhook_secret(token: str) -> str:
+    """The ``secret_token`` registered with setWebhook for this bot: an HMAC keyed by the
+    token, so it is stable across restarts and replicas yet reveals nothing of it."""
+    return hmac.new(token.encode(), b"bragabot webhook secret v1", hashlib.sha256).hexdigest()
+
+
+def api_base() -> str:
+    return settings.TELEGRAM_API_BASE.rstrip("/")
+
+
+def _telegram_modules() -> Iterable[Any]:
+    for config in apps.get_app_configs():
+        name = f"{config.name}.telegram"
+        try:
+            yield importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+def collect_handlers() -> list[tuple[BaseHandler, int]]:
+    """Every installed app's handlers: ``<app>/telegram.py`` defines ``handlers()``
+    returning handlers, or ``(handler, group)`` pairs (lower groups run first)."""
+    found: list[tuple[BaseHandler, int]] = []
+    for module in _telegram_modules():
+        factory = getattr(module, "handlers", None)
+        for item in factory() if factory else []:
+            found.append(item if isinstance(item, tuple) else (item, 0))
+    return found
+
+
+def collect_commands() -> list[BotCommand]:
+    """The command menu: each app's optional ``commands()``, first definition wins."""
+    seen: dict[str, BotCommand] = {}
+    for module in _telegram_modules():
+        for command in getattr(module, "commands", list)():
+            seen.setdefault(command.command, command)
+    return list(seen.values())
+
+
+class SharedRequest(HTTPXRequest):
+    """One connection pool for every hosted bot. PTB initialises and shuts down a bot's
+    request objects with the bot; shared ones must outlive any single bot, so only the
+    runtime closes this one (``close``)."""
+
+    __slots__ = ()
+
+    async def shutdown(self) -> None:
+        """Left open for the other bots; see ``close``."""
+
+    async def close(self) -> None:
+        await super().shutdown()
+
+
+@dataclass(eq=False)
+class HostedBot:
+    bot_id: int
+    tenant: Tenant
+    application: Application
+    secret: str = field(repr=False)
+    poller: asyncio.Task | None = None
+
+
+def _db_ready() -> None:
+    """Drop this thread's connection if an earlier error or its age made it unusable, so
+    the runtime recovers by itself once the database is back. Never inside a transaction
+    (a test's, or a caller's): that connection is not ours to close."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+
+
+def _accept(bot_id: int, update_id: int) -> bool:
+    _db_ready()
+    try:
+        return update_accept(bot_id=bot_id, update_id=update_id)
+    except DatabaseError:
+        _db_ready()
+        raise
+
+
+def _fresh_connections(func: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    close_old_connections()
+    try:
+        return func(**kwargs)
+    finally:
+        close_old_connections()
+
+
+class Runtime:
+    """Hosts bots and runs durable jobs until ``stop()``.
+
+    ``bot_ids``: only these bots (default: every active bot with a token, plus the
+    PLATFORM_BOT_TOKEN bot). ``webhook``: serve webhooks on ``listen:port`` and register
+    ``webhook_url`` (default: the local address) with Telegram; else long polling.
+    ``job_threads``: threads durable jobs run on; 0 runs them on Django's database
+    thread like the handlers' queries (tests do, to share their transaction).
+    ``job_kinds``: claim only these kinds (default: every registered kind).
+    """
+
+    def __init__(
+        self,
+        *,
+        bot_ids: list[int] | None = None,
+        webhook: bool = False,
+        webhook_url: str | None = None,
+        listen: str = "127.0.0.1",
+        port: int = 0,
+        jobs: bool = True,
+        job_threads: int | None = None,
+        job_tick: float = 1.0,
+        job_kinds: list[str] | None = None,
+        poll_timeout: int = POLL_TIMEOUT,
+        handlers: HandlerFactory = collect_handlers,
+    ) -> None:
+        self.bot_ids = bot_ids
+        self.webhook = webhook or bool(webhook_url)
+        self.webhook_url = webhook_url.rstrip("/") if webhook_url else None
+        self.listen, self.port = listen, port
+        self.jobs = jobs
+        self.job_threads = settings.JOB_WORKERS if job_threads is None else job_threads
+        self.job_tick = job_tick
+        self.job_kinds = job_kinds
+        self.poll_timeout = poll_timeout
+        self.handlers = handlers
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.bots: dict[int, HostedBot] = {}
+        self.started = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._request: SharedRequest | None = None
+        self._updates_request: SharedRequest | None = None
+        self._site_runner: web.AppRunner | None = None
+        self._jobs_app: Application | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._running_jobs: set[asyncio.Task] = set()
+        self._dispatchers: list[asyncio.Task] = []
+        self._commands: list[BotCommand] = []
+
+    # ---- lifecycle -------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Start, serve until ``stop`` is set, then stop cleanly."""
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+    async def start(self) -> None:
+        specs = await sync_to_async(self._load_bots)()
+        self._request = SharedRequest(connection_pool_size=64, read_timeout=10.0)
+        if not self.webhook:
+            # Each poller holds one connection open for up to poll_timeout seconds.
+            self._updates_request = SharedRequest(
+                connection_pool_size=len(specs) + 4, read_timeout=10.0, pool_timeout=None
+            )
+        self._commands = collect_commands()
+        if self.webhook:
+            await self._serve_webhooks()
+        gate = asyncio.Semaphore(STARTUP_CONCURRENCY)
+        await asyncio.gather(*(self._host(gate, *spec) for spec in specs))
+        await self._start_jobs()
+        self._start_dispatchers()
+        self.started.set()
+        logger.info(
+            "botruntime.started",
+            extra={
+                "bots": sorted(self.bots),
+                "mode": "webhook" if self.webhook else "polling",
+                "worker": self.worker,
+                "webhook_base": self.webhook_base if self.webhook else None,
+            },
+        )
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for hosted in self.bots.values():
+            if hosted.poller is not None:
+                hosted.poller.cancel()
+        await asyncio.gather(
+            *(h.poller for h in self.bots.values() if h.poller), return_exceptions=True
+        )
+        if self._site_runner is not None:
+            await self._site_runner.cleanup()
+        if self._jobs_app is not None and self._jobs_app.job_queue is not None:
+            await self._jobs_app.job_queue.stop(wait=True)
+        if self._running_jobs:
+            # Jobs run on threads and cannot be interrupted; a job still running when the
+            # runtime is gone is reclaimed by the next runtime after its lease.
+            await asyncio.wait(self._running_jobs, timeout=30)
+        await asyncio.gather(*self._dispatchers, return_exceptions=True)
+        for hosted in self.bots.values():
+            app = hosted.application
+            with contextlib.suppress(RuntimeError):  # not running (start failed)
+                await app.stop()
+            await app.shutdown()
+        for request in (self._request, self._updates_request):
+            if request is not None:
+                await request.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        logger.info("botruntime.stopped", extra={"worker": self.worker})
+
+    # ---- bots ------------------------------------------------------------------------
+    def _load_bots(self) -> list[tuple[int, str, Tenant]]:
+        specs = {spec[0]: spec for spec in bot_tokens(bot_ids=self.bot_ids)}
+        platform_token = settings.PLATFORM_BOT_TOKEN
+        head = platform_token.split(":", 1)[0]
+        wanted = self.bot_ids is None or (head.isdigit() and int(head) in self.bot_ids)
+        if head.isdigit() and int(head) not in specs and wanted:
+            public = Tenant.objects.filter(schema_name="public").first()
+            if public is not None:
+                specs[int(head)] = (int(head), platform_token, public)
+        if self.bot_ids is not None:
+            missing = sorted(set(self.bot_ids) - set(specs))
+            if missing:
+                logger.warning("botruntime.bots_not_found", extra={"bot_ids": missing})
+            return [specs[b] for b in self.bot_ids if b in specs]
+        return list(specs.values())
+
+    def _build(self, token: str) -> Application:
+        base = api_base()
+        builder = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(f"{base}/bot")
+            .base_file_url(f"{base}/file/bot")
+            .request(self._request)
+            .updater(None)
+            .job_queue(None)
+        )
+        if self._updates_request is not None:
+            builder = builder.get_updates_request(self._updates_request)
+        else:
+            builder = builder.get_updates_request(self._request)
+        return builder.build()
+
+    async def _host(self, gate: asyncio.Semaphore, bot_id: int, token: str, tenant: Tenant) -> None:
+        async with gate:
+            app = self._build(token)
+            for handler, group in self.handlers():
+                app.add_handler(handler, group)
+            app.add_error_handler(self._on_error)
+            app.bot_data["commands"] = self._commands
+            hosted = HostedBot(bot_id, tenant, app, webhook_secret(token))
+            try:
+                await app.initialize()  # getMe: checks the token
+                await app.start()
+            except tg_error.TelegramError as exc:
+                # InvalidToken's message repeats the token: log the class only.
+                logger.error(
+                    "botruntime.bot_unavailable",
+                    extra={"bot_id": bot_id, "error": type(exc).__name__},
+                )
+                await app.shutdown()
+                return
+            self.bots[bot_id] = hosted
+            await self._configure(hosted)
+            if self.webhook:
+                await self._register_webhook(hosted)
+            else:
+                hosted.poller = asyncio.create_task(self._poll(hosted), name=f"poll:{bot_id}")
+
+    async def _configure(self, hosted: HostedBot) -> None:
+        """The command menu and the Mini App menu button. Failures are logged: a bot
+        without them still answers."""
+        bot = hosted.application.bot
+        try:
+            await bot.set_my_commands(self._commands)
+            url = await sync_to_async(mini_app_url)(tenant=hosted.tenant)
+            if url:
+                await bot.set_chat_menu_button(
+                    menu_button=MenuButtonWebApp(text="App", web_app=WebAppInfo(url))
+                )
+        except tg_error.TelegramError as exc:
+            logger.warning(
+                "botruntime.configure_failed",
+                extra={"bot_id": hosted.bot_id, "error": type(exc).__name__},
+            )
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        update_id = getattr(update, "update_id", None)
+        extra = {"bot_id": context.bot.id, "update_id": update_id, "error": type(error).__name__}
+        if isinstance(error, tg_error.InvalidToken):
+            logger.error("botruntime.handler_failed", extra=extra)
+            return
+        logger.error("botruntime.handler_failed", extra=extra, exc_info=error)
+
+    async def _deliver(self, hosted: HostedBot, update: Update) -> bool:
+        """Record the update, then queue it for its Application. False for a redelivery
+        already handled. Raises the database's error when it cannot be recorded."""
+        fresh = await sync_to_async(_accept)(hosted.bot_id, update.update_id)
+        if not fresh:
+            logger.info(
+                "botruntime.update_duplicate",
+                extra={"bot_id": hosted.bot_id, "update_id": update.update_id},
+            )
+            return False
+        await hosted.application.update_queue.put(update)
+        return True
+
+    # ---- long polling ----------------------------------------------------------------
+    async def _poll(self, hosted: HostedBot) -> None:
+        bot = hosted.application.bot
+        delays = _backoff()
+        try:
+            await bot.delete_webhook()  # getUpdates is refused while a webhook is set
+        except tg_error.TelegramError as exc:
+            logger.warning(
+                "botruntime.delete_webhook_failed",
+                extra={"bot_id": hosted.bot_id, "error": type(exc).__name__},
+            )
+        offset: int | None = None
+        while not self._stopping.is_set():
+            try:
+                updates = await bot.get_updates(
+                    offset=offset, timeout=self.poll_timeout, allowed_updates=Update.ALL_TYPES
+                )
+            except tg_error.InvalidToken:
+                logger.error("botruntime.poll_token_rejected", extra={"bot_id": hosted.bot_id})
+                return
+            except tg_error.RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc.retry_after))
+                continue
+            except tg_error.TelegramError as exc:
+                delay = next(delays)
+                logger.warning(
+                    "botruntime.poll_failed",
+                    extra={"bot_id": hosted.bot_id, "error": type(exc).__name__, "retry_in": delay},
+                )
+                await asyncio.sleep(delay)
+                continue
+            delays = _backoff()
+            for update in updates:
+                while True:
+                    try:
+                        await self._deliver(hosted, update)
+                        break
+                    except DatabaseError as exc:
+                        # Not confirmed to Telegram (offset unchanged): nothing is lost.
+                        delay = next(delays)
+                        logger.error(
+                            "botruntime.database_unavailable",
+                            extra={"bot_id": hosted.bot_id, "error": str(exc)[:200]},
+                        )
+                        await asyncio.sleep(delay)
+                delays = _backoff()
+                offset = update.update_id + 1
+
+    # ---- webhooks --------------------------------------------------------------------
+    @property
+    def webhook_base(self) -> str:
+        return self.webhook_url or f"http://{self.listen}:{self.port}"
+
+    async def _serve_webhooks(self) -> None:
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_post("/telegram/webhook/{bot_id}", self._on_webhook)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.listen, self.port)
+        await site.start()
+        self._site_runner = runner
+        if self.port == 0:
+            self.port = runner.addresses[0][1]
+
+    async def _register_webhook(self, hosted: HostedBot) -> None:
+        url = self.webhook_base + WEBHOOK_PATH.format(bot_id=hosted.bot_id)
+        try:
+            await hosted.application.bot.set_webhook(
+                url=url, secret_token=hosted.secret, allowed_updates=Update.ALL_TYPES
+            )
+        except tg_error.TelegramError as exc:
+            logger.error(
+                "botruntime.set_webhook_failed",
+                extra={"bot_id": hosted.bot_id, "error": type(exc).__name__},
+            )
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        try:
+            hosted = self.bots.get(int(request.match_info["bot_id"]))
+        except ValueError:
+            hosted = None
+        if hosted is None:
+            return web.Response(status=404)
+        secret = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(secret.encode(), hosted.secret.encode()):
+            logger.warning("botruntime.webhook_forbidden", extra={"bot_id": hosted.bot_id})
+            return web.Response(status=403)
+        try:
+            update = Update.de_json(await request.json(), hosted.application.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.Response(status=400)
+        try:
+            await self._deliver(hosted, update)
+        except DatabaseError as exc:
+            logger.error(
+                "botruntime.database_unavailable",
+                extra={"bot_id": hosted.bot_id, "error": str(exc)[:200]},
+            )
+            return web.Response(status=503)  # Telegram retries later
+        return web.Response(status=200)
+
+    # ---- durable jobs ----------------------------------------------------------------
+    async def _start_jobs(self) -> None:
+        if not self.jobs:
+            return
+        if self.job_threads > 0:
+            self._executor = ThreadPoolExecutor(self.job_threads, thread_name_prefix="job")
+        # PTB's JobQueue lives on an Application; this one never connects to Telegram
+        # (the jobs create their own clients), it only carries the scheduler.
+        self._jobs_app = (
+            ApplicationBuilder()
+            .token("0:jobs")
+            .request(self._request)
+            .get_updates_request(self._request)
+            .updater(None)
+            .build()
+        )
+        queue = self._jobs_app.job_queue
+        # A late tick is simply skipped: the next one claims whatever is due.
+        timing = {"coalesce": True, "misfire_grace_time": None}
+        await self._schedule(None)  # recurring jobs exist before the first claim
+        queue.run_repeating(
+            self._schedule, interval=SCHEDULE_EVERY, name="schedule", job_kwargs=timing
+        )
+        queue.run_repeating(self._tick, interval=self.job_tick, name="claim", job_kwargs=timing)
+        await queue.start()
+
+    async def _blocking(self, func: Callable[..., Any], **kwargs: Any) -> Any:
+        if self._executor is None:
+            return await sync_to_async(func)(**kwargs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(_fresh_connections, func, kwargs)
+        )
+
+    async def _schedule(self, context: ContextTypes.DEFAULT_TYPE | None) -> None:
+        try:
+            await self._blocking(jobs_schedule_recurring)
+        except DatabaseError as exc:
+            logger.warning("botruntime.schedule_failed", extra={"error": str(exc)[:200]})
+
+    async def _tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        free = max(self.job_threads, 1) - len(self._running_jobs)
+        if free <= 0 or self._stopping.is_set():
+            return
+        try:
+            claimed = await self._blocking(
+                jobs_claim, worker=self.worker, limit=free, kinds=self.job_kinds
+            )
+        except DatabaseError as exc:
+            logger.warning("botruntime.claim_failed", extra={"error": str(exc)[:200]})
+            return
+        for job in claimed:
+            task = asyncio.create_task(self._run_job(job), name=f"job:{job.pk}")
+            self._running_jobs.add(task)
+            task.add_done_callback(self._running_jobs.discard)
+
+    async def _run_job(self, job: Any) -> None:
+        try:
+            await self._blocking(job_run, job=job, worker=self.worker)
+        except DatabaseError as exc:
+            # The outcome could not be recorded; the lease brings the job back.
+            logger.error(
+                "botruntime.job_unrecorded",
+                extra={"job": job.pk, "kind": job.kind, "error": str(exc)[:200]},
+            )
+
+    # ---- notifications ---------------------------------------------------------------
+    def _start_dispatchers(self) -> None:
+        """One outbox dispatcher per hosted bot, when the notifications app provides it."""
+        try:
+            module = importlib.import_module("notifications.dispatcher")
+        except ModuleNotFoundError as exc:
+            if exc.name != "notifications.dispatcher":
+                raise
+            return
+        dispatcher = getattr(module, "Dispatcher", None)
+        if dispatcher is None:
+            return
+        for hosted in self.bots.values():
+            runner = dispatcher(bot_id=hosted.bot_id, bot=hosted.application.bot)
+            self._dispatchers.append(
+                asyncio.create_task(runner.run(self._stopping), name=f"dispatch:{hosted.bot_id}")
+            )
+
+
+def _backoff() -> Iterator[float]:
+    return itertools.chain(
+        (min(RETRY_MIN * 2**n, RETRY_MAX) for n in range(6)), itertools.repeat(RETRY_MAX)
+    )
+
+
+def _seconds(value: Any) -> float:
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+
+
+class RuntimeThread(threading.Thread):
+    """A runtime on its own event loop in a background thread, for processes whose main
+    thread serves something else (``manage.py run`` serves the web API)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(name="botruntime")
+        self.runtime = runtime
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except Exception as exc:  # reported to the thread that waits in start_and_wait
+            self.error = exc
+            logger.exception("botruntime.crashed")
+        finally:
+            self.ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        await self.runtime.start()
+        self.ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await self.runtime.stop()
+
+    def start_and_wait(self, timeout: float = 60) -> None:
+        self.start()
+        self.ready.wait(timeout)
+        if self.error is not None:
+            raise RuntimeError("the bot runtime failed to start") from self.error
+
+    def stop(self, timeout: float = 60) -> None:
+        if self._loop is not None and self._stop is not None and self.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self.join(timeout)
