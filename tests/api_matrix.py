@@ -23,6 +23,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("notification-subscriptions", "PATCH"): "authenticated",
     ("group-subscriptions", "GET"): "manage_settings",
     ("group-subscriptions", "PATCH"): "manage_settings",
+    ("group-moderation", "GET"): "moderate",
+    ("group-moderation", "PUT"): "moderate",
+    ("group-moderation-actions", "GET"): "moderate",
+    ("group-leaderboard", "GET"): "authenticated",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call

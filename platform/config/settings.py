@@ -131,7 +131,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     # Capability lists appear in several fields (grant, revoke): one shared enum.
-    "ENUM_NAME_OVERRIDES": {"CapabilityEnum": "accounts.roles.ALL_CAPABILITIES"},
+    # Moderation rules share one action set across their sections.
+    "ENUM_NAME_OVERRIDES": {
+        "CapabilityEnum": "accounts.roles.ALL_CAPABILITIES",
+        "RuleActionEnum": "community.rules.ACTIONS",
+    },
 }
 
 # --- Telegram ------------------------------------------------------------------------

@@ -294,9 +294,8 @@ def captcha_expire(*, tenant: Any, chat_id: int, user_id: int, actor: Actor = SY
                 target=("user", user_id),
                 data={
                     "chat_id": chat_id,
-                    "timeout_seconds": round(
-                        (captcha.expires_at - captcha.created_at).total_seconds()
-                    ),
+                    "started_at": captcha.created_at.isoformat(),
+                    "expired_at": captcha.expires_at.isoformat(),
                 },
             )
     logger.info(

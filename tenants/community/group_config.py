@@ -136,8 +136,10 @@ def group_config_forget(*, schema_name: str | None = None, chat_id: int | None =
 
 
 def group_config_forget_on_commit(*, chat_id: int | None = None) -> None:
-    """Inside a tenant's transaction: forget this group's config once the change commits."""
+    """Inside a tenant's transaction: forget this group's config now and again once the
+    change commits (a message handled meanwhile may have cached the old state)."""
     schema_name = connection.schema_name
+    group_config_forget(schema_name=schema_name, chat_id=chat_id)
     transaction.on_commit(lambda: group_config_forget(schema_name=schema_name, chat_id=chat_id))
 
 

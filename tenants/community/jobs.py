@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from botruntime.tasks import job
+from community import captcha, leaderboard
 from community.selectors import group_list
 from community.services import admins_refresh, group_title_refresh
 from config.errors import ServiceError
@@ -38,3 +39,24 @@ def groups_refresh(*, tenant: Any, payload: dict) -> None:
             code="telegram_unavailable",
             status=503,
         )
+
+
+# ---- welcome check and leaderboards (community.captcha, community.leaderboard) -----------
+@job("community.captcha_expire", per_tenant=True)
+def captcha_expire(*, tenant: Any, payload: dict) -> None:
+    """One member's welcome check reached its deadline: remove them unless they passed
+    (enqueued by captcha_start; a transient Telegram failure raises, so it is retried)."""
+    captcha.captcha_expire(tenant=tenant, chat_id=payload["chat_id"], user_id=payload["user_id"])
+
+
+@job("community.captcha_sweep", every=timedelta(minutes=15), per_tenant=True)
+def captcha_sweep(*, tenant: Any, payload: dict) -> None:
+    """Safety net under the one-off expiry jobs (e.g. one dead-lettered): overdue checks
+    are expired, old resolved ones forgotten."""
+    captcha.captcha_sweep(tenant=tenant)
+
+
+@job("community.leaderboard_rollup", every=timedelta(hours=6), per_tenant=True)
+def leaderboard_rollup(*, tenant: Any, payload: dict) -> None:
+    """Fold closed days into the all-time totals; prune old days."""
+    leaderboard.leaderboard_rollup(tenant=tenant)

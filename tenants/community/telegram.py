@@ -18,7 +18,7 @@ from telegram import Chat, ChatMember, ChatMemberUpdated, Update
 from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, ContextTypes
 
 from botruntime.context import in_tenant, tenant_of
-from community import services
+from community import services, telegram_groups
 from config.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -127,4 +127,6 @@ def handlers() -> list[BaseHandler]:
     return [
         ChatMemberHandler(on_my_chat_member, chat_member_types=ChatMemberHandler.MY_CHAT_MEMBER),
         CommandHandler("bind", on_bind),
+        # Welcome check, /leaderboard, and every other group message (last: catch-all).
+        *telegram_groups.handlers(),
     ]

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from community import views
+from community import moderation_views, views
 
 
 class ChatIdConverter:
@@ -30,5 +30,20 @@ urlpatterns = [
         "groups/<signed_int:chat_id>/admins/refresh",
         views.GroupAdminsRefreshView.as_view(),
         name="group-admins-refresh",
+    ),
+    path(
+        "groups/<signed_int:chat_id>/moderation",
+        moderation_views.GroupModerationView.as_view(),
+        name="group-moderation",
+    ),
+    path(
+        "groups/<signed_int:chat_id>/moderation/actions",
+        moderation_views.GroupModerationActionsView.as_view(),
+        name="group-moderation-actions",
+    ),
+    path(
+        "groups/<signed_int:chat_id>/leaderboard",
+        moderation_views.GroupLeaderboardView.as_view(),
+        name="group-leaderboard",
     ),
 ]

@@ -85,3 +85,7 @@ def group_chat(telegram):
         return chat_id
 
     return make
+
+
+# The sandbox Telegram scene of the welcome check, moderation and leaderboard tests.
+from tests.community.moderation_support import make_scene, sandbox, scene, tg  # noqa: E402, F401

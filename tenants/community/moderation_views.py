@@ -1,0 +1,231 @@
+"""API of moderation and leaderboards: a group's rules (``moderate``), its moderation log
+(``moderate``), and its leaderboard (any user of the community)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from accounts.permissions import HasCapability, IsTelegramUser
+from accounts.roles import Capability
+from community import leaderboard, moderation
+from community.models import ModerationAction
+from community.rules import ACTIONS, LADDER_ACTIONS
+from community.views import CHAT_ID, _tenant
+from config.api import CursorPagination
+from history.services import Actor
+
+Moderate = HasCapability.of(Capability.MODERATE)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know (a typo must not silently keep a default)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                error = ErrorDetail(f"unknown field {', '.join(unknown)}", code="unknown_field")
+                raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [error]})
+        return super().to_internal_value(data)
+
+
+def _mute_seconds():
+    return serializers.IntegerField(
+        required=False, help_text="mute length when the action is mute (30 s to 366 days)"
+    )
+
+
+class FloodSerializer(StrictSerializer):
+    enabled = serializers.BooleanField(required=False)
+    messages = serializers.IntegerField(required=False, help_text="at most this many (2-100)")
+    seconds = serializers.IntegerField(required=False, help_text="within this window (1-300)")
+    action = serializers.ChoiceField(ACTIONS, required=False)
+    mute_seconds = _mute_seconds()
+
+
+class NewMembersSerializer(StrictSerializer):
+    enabled = serializers.BooleanField(required=False)
+    hours = serializers.IntegerField(required=False, help_text="how long a member is new (1-720)")
+    block_links = serializers.BooleanField(required=False)
+    block_forwards = serializers.BooleanField(required=False)
+    action = serializers.ChoiceField(ACTIONS, required=False)
+    mute_seconds = _mute_seconds()
+
+
+class BlocklistSerializer(StrictSerializer):
+    enabled = serializers.BooleanField(required=False)
+    words = serializers.ListField(
+        child=serializers.CharField(trim_whitespace=False),
+        required=False,
+        help_text="whole words or phrases, case-insensitive; '*' at the start or end of a "
+        "word for any letters there ('scam*'), alone for any one word; at most 500",
+    )
+    action = serializers.ChoiceField(ACTIONS, required=False)
+    mute_seconds = _mute_seconds()
+
+
+class LadderStepSerializer(StrictSerializer):
+    action = serializers.ChoiceField(LADDER_ACTIONS)
+    mute_seconds = _mute_seconds()
+
+
+class EscalationSerializer(StrictSerializer):
+    ladder = LadderStepSerializer(many=True, required=False, help_text="1 to 10 steps")
+    window_hours = serializers.IntegerField(
+        required=False, help_text="strikes older than this expire (1-8760)"
+    )
+
+
+class CaptchaSerializer(StrictSerializer):
+    enabled = serializers.BooleanField(required=False)
+    timeout_seconds = serializers.IntegerField(
+        required=False, help_text="unverified members are removed after this (30-86400)"
+    )
+
+
+class RulesSerializer(StrictSerializer):
+    enabled = serializers.BooleanField(
+        required=False, help_text="the group's moderation switch (features.moderation)"
+    )
+    flood = FloodSerializer(required=False)
+    new_members = NewMembersSerializer(required=False)
+    blocklist = BlocklistSerializer(required=False)
+    escalation = EscalationSerializer(required=False)
+    captcha = CaptchaSerializer(required=False)
+
+
+class GroupModerationView(APIView):
+    permission_classes = [Moderate]
+    InputSerializer = RulesSerializer
+    OutputSerializer = RulesSerializer
+
+    @extend_schema(
+        parameters=[CHAT_ID], responses=RulesSerializer, summary="A group's moderation rules"
+    )
+    def get(self, request, chat_id: int):
+        rules = moderation.moderation_rules_get(tenant=_tenant(request), chat_id=chat_id)
+        return Response(rules)
+
+    @extend_schema(
+        parameters=[CHAT_ID],
+        request=RulesSerializer,
+        responses=RulesSerializer,
+        summary="Replace a group's moderation rules (omitted parts take the defaults)",
+    )
+    def put(self, request, chat_id: int):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        # The service validates the document itself (ranges, patterns, the ladder):
+        # the same rules hold for every caller, not only this view.
+        rules = moderation.moderation_rules_update(
+            tenant=_tenant(request),
+            chat_id=chat_id,
+            rules=request.data,
+            actor=Actor.user(request.user),
+            request=request._request,
+        )
+        return Response(rules)
+
+
+class ModerationActionOutputSerializer(serializers.ModelSerializer):
+    reason = serializers.CharField(source="detail")
+
+    class Meta:
+        model = ModerationAction
+        fields = [
+            "id",
+            "user_id",
+            "user_name",
+            "rule",
+            "pattern",
+            "reason",
+            "excerpt",
+            "action",
+            "strike",
+            "until",
+            "message_id",
+            "error",
+            "created_at",
+        ]
+
+
+class GroupModerationActionsView(APIView):
+    permission_classes = [Moderate]
+    OutputSerializer = ModerationActionOutputSerializer
+
+    @extend_schema(
+        parameters=[
+            CHAT_ID,
+            OpenApiParameter("user_id", int, description="only this Telegram user"),
+            OpenApiParameter(
+                "rule", str, enum=list(ModerationAction.Rule.values), description="only this rule"
+            ),
+        ],
+        responses=ModerationActionOutputSerializer(many=True),
+        summary="What the bot did in a group and why (newest first)",
+    )
+    def get(self, request, chat_id: int):
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        qs = moderation.moderation_action_list(
+            tenant=_tenant(request), chat_id=chat_id, **params.validated_data
+        )
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+    class FilterSerializer(serializers.Serializer):
+        user_id = serializers.IntegerField(required=False)
+        rule = serializers.ChoiceField(ModerationAction.Rule.values, required=False)
+
+
+class GroupLeaderboardView(APIView):
+    permission_classes = [IsTelegramUser]
+
+    class InputSerializer(serializers.Serializer):
+        period = serializers.ChoiceField(leaderboard.PERIODS, required=False, default="week")
+        limit = serializers.IntegerField(
+            required=False, default=leaderboard.TOP_DEFAULT, min_value=1, max_value=100
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        class EntrySerializer(serializers.Serializer):
+            rank = serializers.IntegerField()
+            user_id = serializers.IntegerField()
+            name = serializers.CharField()
+            username = serializers.CharField()
+            messages = serializers.IntegerField()
+            xp = serializers.IntegerField()
+
+        chat_id = serializers.IntegerField()
+        period = serializers.CharField()
+        since = serializers.DateField(allow_null=True, help_text="first day counted (local)")
+        today = serializers.DateField(help_text="the group's local date")
+        results = EntrySerializer(many=True, source="entries")
+
+    @extend_schema(
+        parameters=[
+            CHAT_ID,
+            OpenApiParameter(
+                "period",
+                str,
+                enum=list(leaderboard.PERIODS),
+                description="day (today), week (last 7 days) or all (all time); default week",
+            ),
+            OpenApiParameter("limit", int, description="how many (1-100, default 10)"),
+        ],
+        responses=OutputSerializer,
+        summary="A group's top members by XP",
+    )
+    def get(self, request, chat_id: int):
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        board = leaderboard.leaderboard_top(
+            tenant=_tenant(request), chat_id=chat_id, **params.validated_data
+        )
+        return Response(self.OutputSerializer(board).data)
