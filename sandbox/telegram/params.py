@@ -1,0 +1,150 @@
+"""Bot API request parameters: query string, form-urlencoded, multipart (with uploaded
+files) or a JSON body, all at once as Telegram accepts them, read with Telegram's typing:
+in forms every value is a string, and objects and arrays are JSON-serialized."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from sandbox.telegram.errors import bad_request, required
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file sent in a multipart request."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+class Params:
+    """One request's parameters with typed accessors that fail like Telegram."""
+
+    def __init__(self, values: dict[str, Any], files: dict[str, Upload] | None = None) -> None:
+        self.values = values
+        self.files = files or {}
+
+    def __contains__(self, name: str) -> bool:
+        return self.values.get(name) not in (None, "") or name in self.files
+
+    def raw(self, name: str) -> Any:
+        return self.values.get(name)
+
+    def str(self, name: str, *, default: str | None = None) -> str | None:
+        value = self.values.get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return value if isinstance(value, str) else str(value)
+
+    def require_str(self, name: str) -> str:
+        value = self.str(name)
+        if value is None or value == "":
+            raise required(name)
+        return value
+
+    def int(self, name: str, *, default: int | None = None) -> int | None:
+        value = self.values.get(name)
+        if value in (None, ""):
+            return default
+        if isinstance(value, bool):
+            raise bad_request(f'field "{name}" must be of type Integer')
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise bad_request(f'field "{name}" must be of type Integer') from None
+
+    def require_int(self, name: str) -> int:
+        value = self.int(name)
+        if value is None:
+            raise required(name)
+        return value
+
+    def bool(self, name: str, *, default: bool = False) -> bool:
+        value = self.values.get(name)
+        if value in (None, ""):
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | float):
+            return value != 0
+        return str(value).strip().lower() in ("true", "1")
+
+    def json(self, name: str) -> Any:
+        """An object or array parameter, JSON-serialized in forms and query strings."""
+        value = self.values.get(name)
+        if isinstance(value, str):
+            if value == "":
+                return None
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise bad_request(f"can't parse {name} JSON object") from None
+        return value
+
+    def user_id(self, name: str = "user_id") -> int:
+        value = self.values.get(name)
+        if value in (None, ""):
+            raise bad_request("invalid user_id specified")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise bad_request("invalid user_id specified") from None
+
+    def chat_id(self, name: str = "chat_id") -> int | str:
+        """An integer id or an ``@username``."""
+        value = self.values.get(name)
+        if value in (None, ""):
+            raise bad_request("chat_id is empty")
+        if isinstance(value, str) and value.startswith("@"):
+            return value
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise bad_request("chat not found") from None
+
+    def loggable(self) -> dict[str, Any]:
+        """The parameters for the call log: objects decoded, files as their names."""
+        logged: dict[str, Any] = {}
+        for key, value in self.values.items():
+            if isinstance(value, str) and value[:1] in ("{", "["):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass
+            logged[key] = value
+        for key, upload in self.files.items():
+            logged[key] = {"filename": upload.filename, "size": len(upload.data)}
+        return logged
+
+
+async def read_params(request: web.Request) -> Params:
+    values: dict[str, Any] = dict(request.query)
+    files: dict[str, Upload] = {}
+    if request.method == "POST" and request.can_read_body:
+        if request.content_type == "application/json":
+            try:
+                body = await request.json()
+            except ValueError:
+                raise bad_request("can't parse JSON object") from None
+            if not isinstance(body, dict):
+                raise bad_request("can't parse JSON object")
+            values.update(body)
+        else:
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, str):
+                    values[key] = value
+                else:  # an uploaded file (aiohttp FileField)
+                    files[key] = Upload(
+                        filename=value.filename or key,
+                        content_type=value.content_type or "application/octet-stream",
+                        data=value.file.read(),
+                    )
+    return Params(values, files)

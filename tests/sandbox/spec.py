@@ -1,0 +1,91 @@
+"""The published Bot API spec (tests/data/telegram_bot_api.json) and a checker that says
+why a JSON value is not a valid object of a Bot API type."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import telegram
+
+SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "telegram_bot_api.json"
+
+
+@cache
+def spec() -> dict[str, Any]:
+    return json.loads(SPEC_PATH.read_text())
+
+
+PRIMITIVES = {
+    "Integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "Float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "String": lambda v: isinstance(v, str),
+    "Boolean": lambda v: isinstance(v, bool),
+    "True": lambda v: v is True,
+}
+
+
+def conformance_errors(value: Any, type_name: str, path: str = "result") -> list[str]:
+    """Why ``value`` is not a valid ``type_name`` (a Bot API type expression such as
+    "Message" or "Array of ChatMember"); [] when it is. Checks every field is documented
+    for its type, required fields are present, values have their documented types, and
+    documented constants ("always "administrator"") hold, recursively."""
+    if type_name.startswith("Array of "):
+        if not isinstance(value, list):
+            return [f"{path}: expected an array"]
+        inner = type_name[len("Array of ") :]
+        return [
+            e
+            for i, item in enumerate(value)
+            for e in conformance_errors(item, inner, f"{path}[{i}]")
+        ]
+    if type_name in PRIMITIVES:
+        return [] if PRIMITIVES[type_name](value) else [f"{path}: expected {type_name}"]
+    definition = spec()["types"][type_name]
+    if definition.get("subtypes"):
+        # An abstract type (ChatMember, MenuButton): the value must be one of its kinds.
+        attempts = [conformance_errors(value, sub, path) for sub in definition["subtypes"]]
+        if any(not attempt for attempt in attempts):
+            return []
+        return [f"{path}: matches no subtype of {type_name}: {min(attempts, key=len)}"]
+    if not isinstance(value, dict):
+        return [f"{path}: expected a {type_name} object"]
+    fields = {f["name"]: f for f in definition.get("fields", [])}
+    errors = [f"{path}.{key}: not a field of {type_name}" for key in value if key not in fields]
+    errors += [
+        f"{path}.{name}: required by {type_name} but missing"
+        for name, f in fields.items()
+        if f["required"] and name not in value
+    ]
+    for key, item in value.items():
+        if key in fields:
+            options = [conformance_errors(item, t, f"{path}.{key}") for t in fields[key]["types"]]
+            if all(options):
+                errors += options[0]
+    for name, f in fields.items():
+        description = f.get("description", "")
+        if name in value and 'always "' in description:
+            constant = description.split('always "', 1)[1].split('"', 1)[0]
+            if value[name] != constant:
+                errors.append(f"{path}.{name}: must always be {constant!r}")
+    return errors
+
+
+def result_errors(method: str, result: Any) -> list[str]:
+    """Why ``result`` is not what the spec says ``method`` returns."""
+    attempts = [conformance_errors(result, t) for t in spec()["methods"][method]["returns"]]
+    return [] if any(not a for a in attempts) else min(attempts, key=len)
+
+
+def unknown_to_ptb(obj: Any, path: str = "result") -> list[str]:
+    """Fields python-telegram-bot did not recognise (its ``api_kwargs``), recursively."""
+    if isinstance(obj, list | tuple):
+        return [e for i, item in enumerate(obj) for e in unknown_to_ptb(item, f"{path}[{i}]")]
+    if not isinstance(obj, telegram.TelegramObject):
+        return []
+    found = [f"{path}.{key}" for key in obj.api_kwargs]
+    for name, value in obj._get_attrs(recursive=False).items():
+        found += unknown_to_ptb(value, f"{path}.{name}")
+    return found
