@@ -26,7 +26,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -329,18 +329,30 @@ class Runtime:
         """The command menu and the Mini App menu button. Failures are logged: a bot
         without them still answers."""
         bot = hosted.application.bot
-        try:
-            await bot.set_my_commands(self._commands)
-            url = await sync_to_async(mini_app_url)(tenant=hosted.tenant)
-            if url:
-                await bot.set_chat_menu_button(
-                    menu_button=MenuButtonWebApp(text="App", web_app=WebAppInfo(url))
-                )
-        except tg_error.TelegramError as exc:
-            logger.warning(
-                "botruntime.configure_failed",
-                extra={"bot_id": hosted.bot_id, "error": type(exc).__name__},
+        url = await sync_to_async(mini_app_url)(tenant=hosted.tenant)
+        steps: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
+            ("setMyCommands", lambda: bot.set_my_commands(self._commands))
+        ]
+        if url:
+            button = MenuButtonWebApp(text="App", web_app=WebAppInfo(url))
+            steps.append(
+                ("setChatMenuButton", lambda: bot.set_chat_menu_button(menu_button=button))
             )
+        for method, call in steps:
+            try:
+                await call()
+            except tg_error.TelegramError as exc:
+                # Real Telegram refuses a Mini App URL that is not https (BUTTON_URL_INVALID).
+                detail = exc.message if isinstance(exc, tg_error.BadRequest) else ""
+                logger.warning(
+                    "botruntime.configure_failed",
+                    extra={
+                        "bot_id": hosted.bot_id,
+                        "method": method,
+                        "error": type(exc).__name__,
+                        "detail": detail,
+                    },
+                )
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
@@ -570,7 +582,7 @@ class RuntimeThread(threading.Thread):
         self.ready = threading.Event()
         self.error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
+        self._stop_event: asyncio.Event | None = None
 
     def run(self) -> None:
         try:
@@ -583,11 +595,11 @@ class RuntimeThread(threading.Thread):
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+        self._stop_event = asyncio.Event()
         await self.runtime.start()
         self.ready.set()
         try:
-            await self._stop.wait()
+            await self._stop_event.wait()
         finally:
             await self.runtime.stop()
 
@@ -598,6 +610,6 @@ class RuntimeThread(threading.Thread):
             raise RuntimeError("the bot runtime failed to start") from self.error
 
     def stop(self, timeout: float = 60) -> None:
-        if self._loop is not None and self._stop is not None and self.is_alive():
-            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._loop is not None and self._stop_event is not None and self.is_alive():
+            self._loop.call_soon_threadsafe(self._stop_event.set)
         self.join(timeout)

@@ -1,9 +1,12 @@
 """``manage.py run``: what ``make run`` starts. Migrates, makes sure the demo tenant and
-its sandbox bot exist, serves the platform on 127.0.0.1 and prints what to open."""
+its sandbox bot exist, starts the sandbox Telegram (unless a real Telegram is configured)
+and the bot runtime, serves the platform on 127.0.0.1 and prints what to open. Ctrl-C
+stops everything."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +20,8 @@ from tenancy.services import bot_register, tenant_create
 # A made-up token for the sandbox bot: it only ever talks to the loopback Telegram.
 DEFAULT_DEMO_BOT_TOKEN = "100000001:DEMO-sandbox-bot-token-not-real-000000"
 DEMO_SLUG, DEMO_DOMAIN = "demo", "demo.localhost"
+SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8081"))
+DEMO_USER_ID = 1001  # a person on the sandbox Telegram to chat with the demo bot as
 
 
 class Command(BaseCommand):
@@ -30,24 +35,31 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("setup", verbosity=options["verbosity"])
         self._demo_tenant()
-        self._start_bot_runtime()
         if options["no_serve"]:
             return
         port, host = options["port"], options["host"]
-        self.stdout.write(self.style.SUCCESS("\nBragabot is running. Open:"))
-        self.stdout.write(f"  API docs (demo tenant):  http://{DEMO_DOMAIN}:{port}/api/docs/")
-        self.stdout.write(f"  OpenAPI schema:          http://{DEMO_DOMAIN}:{port}/api/schema/")
-        self.stdout.write(
-            f"  Platform API docs:       http://{settings.PUBLIC_DOMAIN}:{port}/api/docs/"
-        )
-        self.stdout.write(
-            f"  Django admin (staff):    http://{settings.PUBLIC_DOMAIN}:{port}/admin/"
-            "  (python manage.py createsuperuser)"
-        )
-        self.stdout.write("  Press Ctrl-C to stop.\n")
-        import uvicorn
+        stop_bots = self._start_bot_runtime(port=port)
+        try:
+            self.stdout.write(self.style.SUCCESS("\nBragabot is running. Open:"))
+            self.stdout.write(f"  API docs (demo tenant):  http://{DEMO_DOMAIN}:{port}/api/docs/")
+            self.stdout.write(f"  OpenAPI schema:          http://{DEMO_DOMAIN}:{port}/api/schema/")
+            self.stdout.write(
+                f"  Platform API docs:       http://{settings.PUBLIC_DOMAIN}:{port}/api/docs/"
+            )
+            self.stdout.write(
+                f"  Django admin (staff):    http://{settings.PUBLIC_DOMAIN}:{port}/admin/"
+                "  (python manage.py createsuperuser)"
+            )
+            self.stdout.write("  Press Ctrl-C to stop.\n")
+            import uvicorn
 
-        uvicorn.run("config.asgi:application", host=host, port=port, log_level="warning", workers=1)
+            uvicorn.run(
+                "config.asgi:application", host=host, port=port, log_level="warning", workers=1
+            )
+        except KeyboardInterrupt:
+            pass  # uvicorn hands Ctrl-C back once it has shut down
+        finally:
+            stop_bots()
 
     def _demo_tenant(self) -> None:
         token = os.environ.get("DEMO_BOT_TOKEN", DEFAULT_DEMO_BOT_TOKEN)
@@ -67,7 +79,47 @@ class Command(BaseCommand):
             bot_register(tenant=tenant, token=token, actor=actor, audit=False)
             self.stdout.write(f"demo tenant {DEMO_SLUG!r} at {DEMO_DOMAIN} is ready")
 
-    def _start_bot_runtime(self) -> None:
-        # The bot runtime (platform/botruntime: sandbox Telegram, polling/webhooks, the
-        # durable JobQueue) starts here once it exists; until then only the web API runs.
-        self.stdout.write("bot runtime: not started (it arrives with platform/botruntime)")
+    def _start_bot_runtime(self, *, port: int) -> Callable[[], None]:
+        """Start the bot runtime (every bot, durable jobs) in a background thread; unless
+        a real Telegram is configured (TELEGRAM_API_BASE set, or a real DEMO_BOT_TOKEN),
+        first start the sandbox Telegram with the demo bot and point the platform at it.
+        Returns what stops both."""
+        from botruntime.runtime import Runtime, RuntimeThread
+
+        token = os.environ.get("DEMO_BOT_TOKEN", DEFAULT_DEMO_BOT_TOKEN)
+        sandbox = None
+        if "TELEGRAM_API_BASE" not in os.environ and token == DEFAULT_DEMO_BOT_TOKEN:
+            from sandbox.telegram import SandboxTelegram
+
+            try:
+                sandbox = SandboxTelegram(port=SANDBOX_PORT)
+                base = sandbox.start()
+            except OSError:  # the port is taken: any free one will do
+                sandbox = SandboxTelegram(port=0)
+                base = sandbox.start()
+            bot = sandbox.add_bot(token, username="demo_bot", first_name="Demo community")
+            sandbox.add_user(DEMO_USER_ID, "Alice", username="alice", language_code="en")
+            settings.TELEGRAM_API_BASE = os.environ["TELEGRAM_API_BASE"] = base
+            if "MINI_APP_URL" not in os.environ:  # the sandbox opens plain-http Mini Apps
+                settings.MINI_APP_URL = f"http://{{domain}}:{port}/"
+            self.stdout.write(
+                f"sandbox Telegram: {base}/sandbox/ (chat with @{bot['username']} as Alice)"
+            )
+        thread = RuntimeThread(Runtime())
+        try:
+            thread.start_and_wait()
+        except RuntimeError as exc:
+            self.stderr.write(f"bot runtime: not started ({exc.__cause__!r})")
+        else:
+            runtime = thread.runtime
+            self.stdout.write(
+                f"bot runtime: hosting {len(runtime.bots)} bot(s) by long polling against "
+                f"{settings.TELEGRAM_API_BASE}; durable jobs on"
+            )
+
+        def stop() -> None:
+            thread.stop()
+            if sandbox is not None:
+                sandbox.stop()
+
+        return stop
