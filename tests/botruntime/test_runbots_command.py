@@ -1,0 +1,88 @@
+"""``manage.py runbots`` in its own process: it hosts the platform bot against the
+sandbox, answers, and stops cleanly on SIGINT (what Ctrl-C and process managers send)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from django.db import connection
+
+from botruntime.models import ProcessedUpdate
+
+ROOT = Path(__file__).resolve().parents[2]
+PLATFORM_TOKEN = "690000003:AAHplatform-bot-token-for-runbots-test"
+PLATFORM_BOT = 690000003
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    host = db["HOST"] or "localhost"
+    return f"postgresql://{db['USER']}{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _lines(stream, into: queue.Queue) -> None:
+    for line in iter(stream.readline, ""):
+        into.put(line)
+
+
+def _wait_for(lines: queue.Queue, text: str, timeout: float = 30) -> str:
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if text in line:
+            return line
+    raise AssertionError(f"{text!r} not printed; got {seen!r}")
+
+
+def test_runbots_hosts_answers_and_stops_on_sigint(elsewhere, tg, person):
+    tg.add_bot(PLATFORM_TOKEN, username="bragabot")
+    alice = person("alice")
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "TELEGRAM_API_BASE": tg.base_url,
+        "PLATFORM_BOT_TOKEN": PLATFORM_TOKEN,
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runbots", "--bot", str(PLATFORM_BOT)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
+    try:
+        started = _wait_for(lines, "bot runtime:")
+        assert "hosting 1 bot(s) by long polling; durable jobs on" in started
+
+        tg.send_message(PLATFORM_BOT, alice, alice, "/help")
+        deadline = time.monotonic() + 15
+        while not tg.sent(PLATFORM_BOT, alice) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [reply] = tg.sent(PLATFORM_BOT, alice)
+        assert reply["text"].startswith("Commands:\n/start")
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        _wait_for(lines, "bot runtime stopped", timeout=5)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert ProcessedUpdate.objects.filter(bot_id=PLATFORM_BOT).count() == 1
