@@ -30,7 +30,7 @@ from django_tenants.utils import tenant_context
 import history.services as history
 from botruntime.services import job_enqueue
 from community.group_config import GroupConfig
-from community.models import Captcha
+from community.models import Captcha, Member
 from community.moderation import duration_text, member_joined
 from community.telegram_members import member_kick
 from config.errors import ServiceError
@@ -47,6 +47,8 @@ RETRY_AFTER = timedelta(minutes=1)  # a removal Telegram could not do is tried a
 TRANSIENT = {"telegram_unavailable", "telegram_rate_limited"}
 SWEEP_BATCH = 200
 KEEP_RESOLVED = timedelta(days=30)
+# Join times matter for "new member" rules only (at most 720 h): older ones are dropped.
+KEEP_JOINS = timedelta(days=31)
 
 
 @dataclass(frozen=True)
@@ -306,9 +308,9 @@ def captcha_expire(*, tenant: Any, chat_id: int, user_id: int, actor: Actor = SY
 
 
 def captcha_sweep(*, tenant: Any, limit: int = SWEEP_BATCH) -> dict[str, int]:
-    """Expire every overdue check of the tenant (the safety net under the one-off jobs)
-    and forget resolved checks older than KEEP_RESOLVED. Transient failures are counted
-    and left for the next sweep."""
+    """Expire every overdue check of the tenant (the safety net under the one-off jobs),
+    forget resolved checks older than KEEP_RESOLVED and joins older than KEEP_JOINS.
+    Transient failures are counted and left for the next sweep."""
     now = dj_timezone.now()
     counts = {"kicked": 0, "failed": 0, "nothing": 0, "retry": 0}
     with tenant_context(tenant):
@@ -325,4 +327,5 @@ def captcha_sweep(*, tenant: Any, limit: int = SWEEP_BATCH) -> dict[str, int]:
         Captcha.objects.exclude(status=Captcha.Status.PENDING).filter(
             resolved_at__lt=now - KEEP_RESOLVED
         ).delete()
+        Member.objects.filter(joined_at__lt=now - KEEP_JOINS).delete()
     return counts

@@ -160,15 +160,24 @@ def test_press_after_the_deadline_is_too_late(scene):
     assert _captcha(scene, newcomer).status == "pending"
 
 
-def test_the_sweep_removes_overdue_members_the_jobs_missed(scene):
+def test_the_sweep_removes_overdue_members_the_jobs_missed_and_forgets_old_rows(scene):
     late = scene.user("lea", join=True)
     early = scene.user("eve", join=True)
     _overdue(scene, late)
+    long_ago = timezone.now() - timedelta(days=40)
+    with tenant_context(scene.tenant):
+        Member.objects.filter(user_id=early["id"]).update(joined_at=long_ago)
 
     _run_job("community.captcha_sweep", scene.tenant)
 
     assert scene.member(late)["status"] == "left"
     assert scene.member(early)["status"] == "restricted"
+    with tenant_context(scene.tenant):
+        assert list(Member.objects.values_list("user_id", flat=True)) == [late["id"]]
+        Captcha.objects.filter(user_id=late["id"]).update(resolved_at=long_ago)
+    _run_job("community.captcha_sweep", scene.tenant)
+    with tenant_context(scene.tenant):
+        assert list(Captcha.objects.values_list("user_id", flat=True)) == [early["id"]]
 
 
 def test_timeout_is_a_group_setting(scene):
