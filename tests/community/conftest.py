@@ -1,5 +1,5 @@
-"""Fixtures for the community app: the loopback Telegram, a community whose bot it knows,
-and Telegram groups with admins."""
+"""Fixtures for the community app: the sandbox Telegram (``tg``, from moderation_support),
+a community whose bot it knows, and Telegram groups with admins."""
 
 from __future__ import annotations
 
@@ -7,36 +7,27 @@ import itertools
 
 import pytest
 
-from sandbox.telegram_loopback import TelegramLoopback
+from tests.community import moderation_support
 from tests.conftest import tenant_bot_token
+
+# The sandbox Telegram (``sandbox`` for the session, ``tg`` emptied per test) and the scene
+# of the welcome check, moderation and leaderboard tests.
+sandbox = moderation_support.sandbox
+tg = moderation_support.tg
+make_scene = moderation_support.make_scene
+scene = moderation_support.scene
 
 _chat_ids = itertools.count(1)
 _user_ids = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
-def telegram_server():
-    server = TelegramLoopback()
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def telegram(telegram_server, settings):
-    """The loopback Telegram, empty, and the platform pointed at it."""
-    telegram_server.reset()
-    settings.TELEGRAM_API_BASE = telegram_server.base_url
-    return telegram_server
-
-
-@pytest.fixture
-def community(make_tenant, telegram):
-    """A tenant whose bot exists on the loopback Telegram."""
+def community(make_tenant, tg):
+    """A tenant whose bot exists on the sandbox Telegram."""
 
     def make(**kwargs):
         tenant = make_tenant(**kwargs)
-        telegram.add_bot(tenant_bot_token(tenant), username=f"{tenant.slug.replace('-', '_')}_bot")
+        tg.add_bot(tenant_bot_token(tenant), username=f"{tenant.slug.replace('-', '_')}_bot")
         return tenant
 
     return make
@@ -47,20 +38,20 @@ def bot_id_of(tenant) -> int:
 
 
 @pytest.fixture
-def tg_user(telegram):
-    """``tg_user(name)``: a Telegram user known to the loopback; returns its User object."""
+def tg_user(tg):
+    """``tg_user(name)``: a Telegram user known to the sandbox; returns its User object."""
 
     def make(name: str = "user", user_id: int | None = None) -> dict:
         user_id = user_id or 5_000_000 + next(_user_ids)
-        return telegram.add_user(user_id, name.title(), username=name)
+        return tg.add_user(user_id, name.title(), username=name)
 
     return make
 
 
 @pytest.fixture
-def group_chat(telegram):
+def group_chat(tg):
     """``group_chat(tenant, creator=..., admins=[...], members=[...])``: a supergroup on the
-    loopback with the tenant's bot in it (an administrator); returns its chat id."""
+    sandbox with the tenant's bot in it (an administrator); returns its chat id."""
 
     def make(
         tenant,
@@ -72,20 +63,14 @@ def group_chat(telegram):
         title: str | None = None,
     ) -> int:
         chat_id = -1_009_000_000_000 - next(_chat_ids)
-        entries = [telegram.owner(creator), *(telegram.administrator(a) for a in admins)]
+        tg.add_group(chat_id, title=title or f"Group {chat_id}")
+        tg.set_member(chat_id, creator["id"], "creator")
+        for admin in admins:
+            tg.set_member(chat_id, admin["id"], "administrator")
         if bot_in_chat:
-            bot_user = telegram.bot_user(tenant_bot_token(tenant))
-            entries.append(telegram.administrator(bot_user))
-        telegram.add_chat(
-            chat_id,
-            title=title or f"Group {chat_id}",
-            admins=entries,
-            members=[telegram.member(m) for m in members],
-        )
+            tg.set_member(chat_id, bot_id_of(tenant), "administrator")
+        for member in members:
+            tg.set_member(chat_id, member["id"], "member")
         return chat_id
 
     return make
-
-
-# The sandbox Telegram scene of the welcome check, moderation and leaderboard tests.
-from tests.community.moderation_support import make_scene, sandbox, scene, tg  # noqa: E402, F401

@@ -7,7 +7,6 @@ from community.services import admins_refresh, group_bind_on_bot_added
 from config.errors import ServiceError
 from history.models import Entry
 from tests.community.conftest import bot_id_of
-from tests.conftest import tenant_bot_token
 
 
 @pytest.fixture
@@ -40,19 +39,13 @@ def _rows(tenant, chat_id) -> dict[int, GroupAdmin]:
         return {r.telegram_id: r for r in GroupAdmin.objects.filter(group__chat_id=chat_id)}
 
 
-def test_refresh_adds_new_and_removes_gone_admins(bound_group, telegram, tg_user):
+def test_refresh_adds_new_and_removes_gone_admins(bound_group, tg, tg_user):
     alice, bob, carol = tg_user("alice"), tg_user("bob"), tg_user("carol")
     tenant, chat_id, owner = bound_group(admins=[alice, bob])
-    bot_user = telegram.bot_user(tenant_bot_token(tenant))
     # On Telegram: bob loses his rights, carol is promoted with a title.
-    telegram.set_admins(
-        chat_id,
-        [
-            telegram.owner(owner),
-            telegram.administrator(alice),
-            telegram.administrator(carol, custom_title="Raid lead", can_restrict_members=False),
-            telegram.administrator(bot_user),
-        ],
+    tg.set_member(chat_id, bob["id"], "member")
+    tg.set_member(
+        chat_id, carol["id"], "administrator", custom_title="Raid lead", can_restrict_members=False
     )
     before = Entry.objects.filter(tenant=tenant).count()
 
@@ -92,14 +85,12 @@ def test_refresh_is_idempotent(bound_group, tg_user):
     assert Entry.objects.filter(tenant=tenant).count() == before
 
 
-def test_owner_who_is_telegram_admin_stays_owner_and_is_not_demoted(bound_group, telegram):
+def test_owner_who_is_telegram_admin_stays_owner_and_is_not_demoted(bound_group, tg):
     tenant, chat_id, owner = bound_group()
     assert _role(tenant, owner) == "owner"
     assert owner["id"] in _rows(tenant, chat_id)
     # The owner hands the group over and leaves the admin list.
-    telegram.set_admins(
-        chat_id, [telegram.administrator(telegram.bot_user(tenant_bot_token(tenant)))]
-    )
+    tg.set_member(chat_id, owner["id"], "member")
 
     summary = admins_refresh(tenant=tenant, chat_id=chat_id)
 
@@ -107,15 +98,12 @@ def test_owner_who_is_telegram_admin_stays_owner_and_is_not_demoted(bound_group,
     assert _role(tenant, owner) == "owner"
 
 
-def test_admin_of_two_groups_keeps_role_until_gone_from_both(
-    bound_group, telegram, tg_user, group_chat
-):
+def test_admin_of_two_groups_keeps_role_until_gone_from_both(bound_group, tg, tg_user):
     alice = tg_user("alice")
     tenant, first_chat, owner = bound_group(admins=[alice])
     _, second_chat, _ = bound_group(admins=[alice], tenant=tenant, owner=owner)
-    bot_user = telegram.bot_user(tenant_bot_token(tenant))
     for chat_id in (first_chat, second_chat):
-        telegram.set_admins(chat_id, [telegram.owner(owner), telegram.administrator(bot_user)])
+        tg.set_member(chat_id, alice["id"], "member")
 
     admins_refresh(tenant=tenant, chat_id=first_chat)
     assert _role(tenant, alice) == "admin"  # still an admin of the second group
@@ -130,10 +118,10 @@ def test_refresh_of_unknown_chat_is_404(community):
     assert (err.value.code, err.value.status) == ("group_not_found", 404)
 
 
-def test_refresh_api_syncs_and_reports(bound_group, client_for, telegram, tg_user):
+def test_refresh_api_syncs_and_reports(bound_group, client_for, tg, tg_user):
     alice = tg_user("alice")
     tenant, chat_id, owner = bound_group()
-    telegram.set_member(chat_id, telegram.administrator(alice))
+    tg.set_member(chat_id, alice["id"], "administrator")
     client = client_for(tenant, user_id=owner["id"], username="owner")
 
     response = client.post(f"/api/v1/groups/{chat_id}/admins/refresh")
@@ -146,9 +134,9 @@ def test_refresh_api_syncs_and_reports(bound_group, client_for, telegram, tg_use
     assert entry.actor_id == str(owner["id"])  # the admin who asked for the refresh
 
 
-def test_refresh_api_answers_telegram_failure_as_error(bound_group, client_for, telegram):
+def test_refresh_api_answers_telegram_failure_as_error(bound_group, client_for, tg):
     tenant, chat_id, owner = bound_group()
-    telegram.remove_member(chat_id, bot_id_of(tenant), kicked=True)
+    tg.set_member(chat_id, bot_id_of(tenant), "kicked")
     client = client_for(tenant, user_id=owner["id"], username="owner")
 
     response = client.post(f"/api/v1/groups/{chat_id}/admins/refresh")

@@ -138,9 +138,7 @@ def test_bot_of_another_tenant_cannot_bind_for_this_one(community, tg_user, grou
     assert err.value.code == "unknown_bot"
 
 
-def test_binding_stands_when_telegram_fails_during_admin_sync(
-    community, tg_user, group_chat, telegram
-):
+def test_binding_stands_when_telegram_fails_during_admin_sync(community, tg_user, group_chat):
     tenant = community()
     creator = tg_user("creator")
     chat_id = group_chat(tenant, creator=creator, bot_in_chat=False)
@@ -324,12 +322,10 @@ def test_code_for_chat_bound_to_another_tenant_is_refused_and_kept(
         ("unreachable", "telegram_unavailable"),
     ],
 )
-def test_telegram_failures_become_clear_errors(
-    setup_code, telegram, settings, break_telegram, code
-):
+def test_telegram_failures_become_clear_errors(setup_code, tg, settings, break_telegram, code):
     tenant, chat_id, link, admin, _ = setup_code()
     if break_telegram == "kick_bot":
-        telegram.remove_member(chat_id, bot_id_of(tenant), kicked=True)
+        tg.set_member(chat_id, bot_id_of(tenant), "kicked")
     elif break_telegram == "unknown_chat":
         chat_id = -1_000_000_000_001
     else:

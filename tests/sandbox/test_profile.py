@@ -60,8 +60,12 @@ def test_menu_button_default_and_per_chat(world):
     assert result(world, "getChatMenuButton") == {"type": "commands"}
     result(world, "setChatMenuButton", {"chat_id": ALICE})  # no button: back to the default
     assert result(world, "getChatMenuButton", {"chat_id": ALICE}) == {"type": "default"}
-    insecure = {**web_app, "web_app": {"url": "http://app.example.org"}}
-    assert error(world, "setChatMenuButton", {"menu_button": insecure}) == (
+    # Plain http is accepted for the demo's local Mini App; anything else is not a URL.
+    local = {**web_app, "web_app": {"url": "http://demo.localhost:8000/"}}
+    assert result(world, "setChatMenuButton", {"menu_button": local}) is True
+    assert result(world, "getChatMenuButton") == local
+    script = {**web_app, "web_app": {"url": "javascript:alert(1)"}}
+    assert error(world, "setChatMenuButton", {"menu_button": script}) == (
         400,
         "Bad Request: BUTTON_URL_INVALID",
     )

@@ -224,9 +224,13 @@ def test_every_method_answers_with_documented_fields(world):
     run("getFile", {"file_id": photo["photo"][-1]["file_id"]})
     run("sendPhoto", {"chat_id": ALICE, "photo": photo["photo"][-1]["file_id"]})
     muted = {"chat_id": GROUP, "user_id": CAROL, "permissions": {"can_send_messages": False}}
+    carol = {"chat_id": GROUP, "user_id": CAROL}
     run("restrictChatMember", muted)
-    run("banChatMember", {"chat_id": GROUP, "user_id": CAROL})
-    run("unbanChatMember", {"chat_id": GROUP, "user_id": CAROL})
+    assert run("getChatMember", carol)["status"] == "restricted"
+    run("banChatMember", carol)
+    assert run("getChatMember", carol)["status"] == "kicked"
+    run("unbanChatMember", carol)
+    assert run("getChatMember", carol)["status"] == "left"
     [query] = world.pay_stars(BOT_ID, ALICE, "boost-1", 50)
     query_id = query["pre_checkout_query"]["id"]
     run("answerPreCheckoutQuery", {"pre_checkout_query_id": query_id, "ok": True})
