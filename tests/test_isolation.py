@@ -12,15 +12,17 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import schema_context
 from rest_framework.test import APIClient
 
 import history.services as history
 from accounts import initdata
 from accounts.models import Membership, TelegramUser
-from community.models import Group, GroupAdmin
+from community.models import ActivityDay, Group, GroupAdmin, ModerationAction
+from community.moderation import moderation_rules_update
 from history.models import Entry
-from history.services import Actor
+from history.services import SYSTEM, Actor
 from tenancy.models import Bot, ChatBinding, Domain
 from tenancy.selectors import tenant_bots_forget
 from tenancy.services import chat_bind
@@ -55,6 +57,16 @@ def _seed(tenant, *, marker: str, owner: int, admin: int | None, chat: int, user
         )
         GroupAdmin.objects.create(
             group=group, telegram_id=admin or owner, status="creator", custom_title=marker[:60]
+        )
+        # Moderation rules, a logged action and a leaderboard row, each carrying the marker.
+        moderation_rules_update(
+            tenant=tenant, chat_id=chat, rules={"blocklist": {"words": [marker]}}, actor=SYSTEM
+        )
+        ModerationAction.objects.create(
+            group=group, user_id=owner, user_name=marker, rule="blocklist", action="delete"
+        )
+        ActivityDay.objects.create(
+            group=group, user_id=owner, day=timezone.now().date(), messages=1, xp=1, name=marker
         )
 
 
