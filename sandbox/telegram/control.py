@@ -25,6 +25,7 @@ errors answer ``{"detail": ..., "code": ...}`` like the platform's API.
     GET  /sandbox/api/bots/{bot_id}/sent             sent(?chat_id=)
     GET  /sandbox/api/bots/{bot_id}/calls            calls(?method=)
     GET  /sandbox/api/bots/{bot_id}/updates          pending_updates()
+    POST /sandbox/api/bots/{bot_id}/web-app          web_app_url(user_id, url): open a Mini App
 """
 
 from __future__ import annotations
@@ -215,6 +216,15 @@ def control_routes(tg: SandboxTelegram) -> list[web.RouteDef]:
     def calls(request, body):
         return tg.calls(_path_int(request, "bot_id"), method=request.query.get("method"))
 
+    def web_app_url(request, body):
+        url = tg.web_app_url(
+            _path_int(request, "bot_id"),
+            _int(body["user_id"]),
+            str(body["url"]),
+            chat_type=str(body.get("chat_type") or "private"),
+        )
+        return {"url": url}
+
     def pending_updates(request, body):
         return tg.pending_updates(_path_int(request, "bot_id"))
 
@@ -247,4 +257,5 @@ def control_routes(tg: SandboxTelegram) -> list[web.RouteDef]:
         web.get(f"{api}/bots/{{bot_id}}/sent", _endpoint(sent)),
         web.get(f"{api}/bots/{{bot_id}}/calls", _endpoint(calls)),
         web.get(f"{api}/bots/{{bot_id}}/updates", _endpoint(pending_updates)),
+        web.post(f"{api}/bots/{{bot_id}}/web-app", _endpoint(web_app_url)),
     ]

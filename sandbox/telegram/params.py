@@ -12,6 +12,24 @@ from aiohttp import web
 
 from sandbox.telegram.errors import bad_request, required
 
+# Parameters whose values are JSON-serialized objects or arrays in forms.
+OBJECT_PARAMETERS = frozenset(
+    {
+        "allowed_updates",
+        "commands",
+        "entities",
+        "caption_entities",
+        "link_preview_options",
+        "menu_button",
+        "permissions",
+        "prices",
+        "reply_markup",
+        "reply_parameters",
+        "scope",
+        "suggested_tip_amounts",
+    }
+)
+
 
 @dataclass(frozen=True)
 class Upload:
@@ -110,10 +128,11 @@ class Params:
             raise bad_request("chat not found") from None
 
     def loggable(self) -> dict[str, Any]:
-        """The parameters for the call log: objects decoded, files as their names."""
+        """The parameters for the call log: object parameters decoded, files as their
+        names, everything else as it arrived (form values stay strings)."""
         logged: dict[str, Any] = {}
         for key, value in self.values.items():
-            if isinstance(value, str) and value[:1] in ("{", "["):
+            if isinstance(value, str) and key in OBJECT_PARAMETERS:
                 try:
                     value = json.loads(value)
                 except ValueError:

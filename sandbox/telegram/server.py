@@ -11,6 +11,7 @@ import asyncio
 import copy
 import json
 import logging
+import re
 import threading
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.telegram import actions
+from sandbox.telegram import actions, webapp
 from sandbox.telegram.control import control_routes
 from sandbox.telegram.delivery import Delivery
 from sandbox.telegram.errors import ApiError, SandboxError
@@ -151,7 +152,6 @@ class SandboxTelegram:
     # ---- the Bot API ------------------------------------------------------------------
     async def _handle_api(self, request: web.Request) -> web.Response:
         token, name = request.match_info["token"], request.match_info["method"]
-        method = lookup(name)
         try:
             params = await read_params(request)
         except ApiError as exc:
@@ -167,7 +167,7 @@ class SandboxTelegram:
                 else ApiError(404, "Not Found")
             )
             return web.json_response(error.body(), status=error.error_code)
-        status, body = await self._call(bot, method.name if method else name, params)
+        status, body = await self._call(bot, name, params)
         return web.json_response(body, status=status, dumps=_dumps)
 
     async def _call(self, bot: BotState, name: str, params: Params) -> tuple[int, JSONDict]:
@@ -413,6 +413,26 @@ class SandboxTelegram:
                 self.world, int(bot_id), int(user_id), payload, amount, self.clock
             )
 
+    def web_app_url(
+        self, bot_id: int, user_id: int, url: str, *, chat_type: str = "private"
+    ) -> str:
+        """The URL a Telegram app opens for the bot's Mini App at ``url``: signed initData
+        for the user in the fragment, as python-side validators and telegram-web-app.js
+        expect it."""
+        with self.world.lock:
+            bot = self.world.bot(bot_id)
+            user = self.world.person(user_id)
+            data = webapp.init_data(
+                bot_token=bot.token,
+                user=user,
+                auth_date=self.world.now(),
+                query_id=f"AAE{self.world.serial():012d}",
+                chat_type=chat_type,
+            )
+        if not re.match(r"https?://\S+$", url):
+            raise SandboxError("a Mini App URL is an http(s) URL", code="invalid_url")
+        return webapp.launch_url(url, data)
+
     def file(self, file_id: str) -> tuple[bytes, str] | None:
         """The bytes and content type of a file a bot uploaded (None for URL photos)."""
         with self.world.lock:
@@ -480,10 +500,14 @@ class SandboxTelegram:
             return self.world.member_or_left(group, int(user_id))
 
     def snapshot(self) -> JSONDict:
-        """Bots (without tokens), people and groups with their members, for the page."""
+        """Bots (without tokens, with their default menu button if one was set), people,
+        and groups with their members, for the page."""
         with self.world.lock:
             return {
-                "bots": [copy.deepcopy(b.user) for b in self.world.bots.values()],
+                "bots": [
+                    {**copy.deepcopy(b.user), "menu_button": b.menu_buttons.get(None)}
+                    for b in self.world.bots.values()
+                ],
                 "users": [copy.deepcopy(u) for u in self.world.users.values() if not u["is_bot"]],
                 "groups": [
                     {

@@ -373,9 +373,10 @@ class World:
         if isinstance(chat, Private):
             update = self.enqueue(self.bots[chat.bot_id], kind, message)
             return {chat.bot_id: update} if update else {}
+        assert isinstance(chat, Group)
         updates = {}
-        for bot in self.bots_in(chat):  # type: ignore[arg-type]
-            if bot.id != message["from"]["id"] and self.sees(bot, chat, message):  # type: ignore[arg-type]
+        for bot in self.bots_in(chat):
+            if bot.id != message["from"]["id"] and self.sees(bot, chat, message):
                 update = self.enqueue(bot, kind, message)
                 if update:
                     updates[bot.id] = update

@@ -5,13 +5,16 @@ press a button, pay) do what the page shows. Also ``python -m sandbox.telegram``
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qsl
 
+import pytest
 import telegram
 
 from tests.sandbox.conftest import http, ptb
@@ -245,3 +248,39 @@ def test_python_dash_m_runs_the_sandbox_with_preregistered_bots():
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_a_mini_app_opens_with_initdata_the_platform_accepts(tg):
+    """The page opens the bot's menu-button Mini App with signed initData in the URL
+    fragment, as Telegram's apps do; the platform's own validator accepts it."""
+    from accounts.initdata import validate_hmac
+
+    user = api(tg, "/users", {"first_name": "Mia", "username": "mia", "language_code": "en"})
+    bot = api(tg, "/bots", {"token": TOKEN})
+    button = {"type": "web_app", "text": "App", "web_app": {"url": "http://demo.localhost:8000/"}}
+    assert (
+        http()
+        .post(f"{tg.base_url}/bot{TOKEN}/setChatMenuButton", json={"menu_button": button})
+        .json()["result"]
+    )
+    assert api(tg, "/state")["bots"][0]["menu_button"] == button
+
+    opened = api(
+        tg,
+        f"/bots/{bot['id']}/web-app",
+        {"user_id": user["id"], "url": "http://demo.localhost:8000/"},
+    )
+
+    page, _, fragment = opened["url"].partition("#")
+    assert page == "http://demo.localhost:8000/"
+    params = dict(parse_qsl(fragment))
+    assert params["tgWebAppPlatform"] == "web"
+    data = validate_hmac(params["tgWebAppData"], bot_token=TOKEN, now=int(time.time()), max_age=60)
+    assert json.loads(data.fields["user"])["username"] == "mia"
+    with pytest.raises(Exception, match="hash"):
+        validate_hmac(
+            params["tgWebAppData"],
+            bot_token=TOKEN.replace("AAH", "AAX"),
+            now=int(time.time()),
+            max_age=60,
+        )

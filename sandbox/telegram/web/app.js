@@ -70,6 +70,13 @@ async function refresh() {
       ? pending.length + " update(s) waiting for the bot (is it running?)"
       : "The bot has taken every update.";
   }
+  const bot = world.bots.find((b) => b.id === view.botId);
+  const menu = bot && bot.menu_button && bot.menu_button.type === "web_app" ? bot.menu_button : null;
+  $("menu-button").hidden = !menu;
+  if (menu) {
+    $("menu-button").textContent = menu.text;
+    $("menu-button").dataset.url = menu.web_app.url;
+  }
   $("status").textContent =
     world.bots.length + " bot(s), " + world.users.length + " user(s), " + world.groups.length + " group(s)";
   await renderChat();
@@ -218,6 +225,8 @@ function renderKeyboard(message, chatId) {
         element.addEventListener("click", () => press(message, chatId, button.callback_data));
       } else if (button.url) {
         element.addEventListener("click", () => window.open(button.url, "_blank", "noopener"));
+      } else if (button.web_app) {
+        element.addEventListener("click", () => openWebApp(button.web_app.url, view.tab === "private" ? "private" : "supergroup"));
       } else if (button.pay) {
         element.addEventListener("click", () => pay(message, chatId));
       } else {
@@ -272,6 +281,15 @@ async function awaitAnswer(queryId, tries) {
   if (tries < 20) {
     setTimeout(() => awaitAnswer(queryId, tries + 1), 500);
   }
+}
+
+// A Mini App opens with signed initData in its URL fragment, as Telegram's apps open it.
+async function openWebApp(url, chatType) {
+  await attempt(async () => {
+    requireSelection();
+    const opened = await api("/bots/" + view.botId + "/web-app", { user_id: view.userId, url, chat_type: chatType });
+    window.open(opened.url, "_blank", "noopener");
+  });
 }
 
 async function pay(message, chatId) {
@@ -357,6 +375,8 @@ for (const tab of ["private", "group"]) {
     renderChat().catch((error) => toast(error.message, true));
   });
 }
+
+$("menu-button").addEventListener("click", (e) => openWebApp(e.target.dataset.url, "private"));
 
 $("composer").addEventListener("submit", (e) => {
   e.preventDefault();
