@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import Chat, ChatMember, ChatMemberUpdated, Update
+from telegram import BotCommand, Chat, ChatMember, ChatMemberUpdated, Update
 from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, ContextTypes
 
 from botruntime.context import in_tenant, tenant_of
@@ -121,6 +121,11 @@ async def on_bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state = "is now" if result.newly_bound else "was already"
     text = f"This group {state} connected to {tenant.name}.{synced}"
     await message.reply_text(text)
+
+
+def commands() -> list[BotCommand]:
+    """The bot's command menu entries of this app (/bind stays off it: admins only)."""
+    return telegram_groups.commands()
 
 
 def handlers() -> list[BaseHandler]:

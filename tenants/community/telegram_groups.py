@@ -16,6 +16,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from telegram import (
+    BotCommand,
     Chat,
     ChatMember,
     ChatPermissions,
@@ -403,6 +404,10 @@ async def on_leaderboard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await message.reply_text(exc.message[:1].upper() + exc.message[1:] + ".")
         return
     await message.reply_text(leaderboard.board_text(board, title=config.title))
+
+
+def commands() -> list[BotCommand]:
+    return [BotCommand("leaderboard", "Top members of this group: day, week or all")]
 
 
 def handlers() -> list[BaseHandler]:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from botruntime.models import Job
+from botruntime.services import job_run, jobs_claim
 from botruntime.tasks import job_kinds
 from community.models import Captcha, Member
 from community.moderation import moderation_rules_update
@@ -118,8 +119,14 @@ def test_unanswered_check_removes_the_member_at_the_deadline(scene):
     _run_job("community.captcha_expire", scene.tenant, payload)
     assert scene.member(newcomer)["status"] == "restricted"
 
+    # The deadline passes: the runtime claims the durable job and runs it.
     _overdue(scene, newcomer)
-    _run_job("community.captcha_expire", scene.tenant, payload)
+    Job.objects.filter(kind="community.captcha_expire").update(
+        run_at=timezone.now() - timedelta(seconds=1)
+    )
+    [job] = jobs_claim(worker="test", kinds=["community.captcha_expire"])
+    assert job.payload == payload
+    assert job_run(job=job, worker="test") == "done"
 
     # Kicked (ban + unban): gone, and free to join again.
     assert scene.member(newcomer)["status"] == "left"
@@ -135,9 +142,12 @@ def test_unanswered_check_removes_the_member_at_the_deadline(scene):
     _run_job("community.captcha_sweep", scene.tenant)
     assert Entry.objects.filter(tenant=scene.tenant, action="captcha.kicked").count() == 1
 
-    # Pressing the old button now is too late.
+    # Coming back starts a new check: restricted again, a new welcome, a new job.
     scene.process(*scene.tg.join(scene.chat_id, newcomer["id"], scene.bot_id))
-    assert _captcha(scene, newcomer).status == "pending"  # a new join re-arms the check
+    assert _captcha(scene, newcomer).status == "pending"
+    assert scene.member(newcomer)["status"] == "restricted"
+    assert _welcome(scene)["message_id"] != welcome["message_id"]
+    assert Job.objects.filter(kind="community.captcha_expire", status="pending").count() == 1
 
 
 def test_press_after_the_deadline_is_too_late(scene):
