@@ -223,7 +223,11 @@ async def on_captcha_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if result.outcome == "none":
         await query.answer()
         return
-    # Also for "already_passed": lifting again heals a lift that Telegram refused before.
+    if result.outcome == "already_passed":
+        # Never lift again here: the member may have been muted since (by moderation or
+        # an admin), and an old button must not undo that.
+        await query.answer("You are already verified.")
+        return
     try:
         await context.bot.restrict_chat_member(
             config.chat_id, target, ChatPermissions.all_permissions()
@@ -233,10 +237,10 @@ async def on_captcha_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
             "community.captcha.unrestrict_failed",
             extra={"tenant": tenant.slug, "chat_id": config.chat_id, "detail": str(exc)},
         )
-        await query.answer("Verified, but the bot could not lift the restriction yet.")
+        await query.answer("Verified, but the bot could not lift the restriction; ask an admin.")
         return
     await query.answer("Welcome! You can write in the group now.")
-    if result.outcome == "passed" and query.message is not None:
+    if query.message is not None:
         try:
             await context.bot.edit_message_reply_markup(
                 config.chat_id, query.message.message_id, reply_markup=None
@@ -249,9 +253,6 @@ async def on_captcha_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 # ---- ingestion and moderation --------------------------------------------------------------
-_LINK_ENTITIES = (MessageEntity.URL, MessageEntity.TEXT_LINK)
-
-
 def _facts(message: Message) -> MessageFacts:
     text = message.text or message.caption or ""
     entities = message.entities or message.caption_entities or ()
