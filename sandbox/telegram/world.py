@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,7 @@ UPDATE_TYPES = (
     "message_reaction",
     "message_reaction_count",
 )
+CALL_LOG_LIMIT = 100_000  # Bot API calls kept per bot for calls()
 # Without allowed_updates a bot gets every kind except these (Bot API getUpdates).
 OPT_IN_UPDATES = ("chat_member", "message_reaction", "message_reaction_count")
 
@@ -71,7 +73,8 @@ class BotState:
     commands: dict[tuple[str, str], list[JSONDict]] = field(default_factory=dict)
     menu_buttons: dict[int | None, JSONDict] = field(default_factory=dict)  # None: default
     star_balance: int = 0
-    calls: list[JSONDict] = field(default_factory=list)
+    # The newest calls only, so a long-running demo does not grow without bound.
+    calls: deque[JSONDict] = field(default_factory=lambda: deque(maxlen=CALL_LOG_LIMIT))
 
     @property
     def id(self) -> int:
