@@ -294,6 +294,12 @@ def test_updates_of_every_kind_are_documented(world):
     world.change_member(GROUP, BOT_ID, "member", ALICE)
     world.pay_stars(BOT_ID, ALICE, "p", 5)
     updates = result(world, "getUpdates")
+    [query] = [u["pre_checkout_query"] for u in updates if "pre_checkout_query" in u]
+    result(world, "answerPreCheckoutQuery", {"pre_checkout_query_id": query["id"], "ok": True})
+    paid = world.chat_messages(ALICE, bot_id=BOT_ID)[-1]["successful_payment"]
+    refund = {"user_id": ALICE, "telegram_payment_charge_id": paid["telegram_payment_charge_id"]}
+    result(world, "refundStarPayment", refund)
+    updates += result(world, "getUpdates", {"offset": updates[-1]["update_id"] + 1})
 
     kinds = {key for update in updates for key in update if key != "update_id"}
     assert kinds == {
@@ -304,6 +310,7 @@ def test_updates_of_every_kind_are_documented(world):
         "pre_checkout_query",
     }
     messages = [u["message"] for u in updates if "message" in u]
+    assert {"successful_payment", "refunded_payment"} <= {k for m in messages for k in m}
     assert {
         k
         for m in messages

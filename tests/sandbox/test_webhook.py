@@ -15,6 +15,7 @@ from aiohttp import web
 
 from sandbox.telegram.delivery import retry_delay
 from tests.sandbox.conftest import ALICE, BOT_ID, error, result
+from tests.sandbox.spec import conformance_errors, result_errors
 
 
 class Receiver:
@@ -93,6 +94,7 @@ def test_updates_are_posted_with_the_secret_token(world, receiver):
     assert response is True
     wait_until(lambda: len(receiver.requests) == 3)
     assert receiver.texts() == ["/start", "waiting before the webhook", "after"]
+    assert [conformance_errors(update, "Update") for _, update in receiver.requests] == [[]] * 3
     headers = [h for h, _ in receiver.requests]
     assert {h["X-Telegram-Bot-Api-Secret-Token"] for h in headers} == {"s3cret_token-1"}
     assert {h["Content-Type"] for h in headers} == {"application/json"}
@@ -146,6 +148,7 @@ def test_an_unreachable_webhook_keeps_the_update_and_says_why(world):
     wait_until(lambda: "last_error_message" in result(world, "getWebhookInfo"))
 
     info = result(world, "getWebhookInfo")
+    assert result_errors("getWebhookInfo", info) == []
     assert info["last_error_message"] == "Connection refused"
     assert info["pending_update_count"] == 1  # Alice's /start, still waiting
 
