@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from aiohttp import web
 from asgiref.sync import sync_to_async
 from django.apps import apps
@@ -60,6 +61,7 @@ POLL_TIMEOUT = 30  # seconds Telegram holds a getUpdates call open
 RETRY_MIN, RETRY_MAX = 1.0, 30.0  # backoff while Telegram or the database is unreachable
 SCHEDULE_EVERY = 60.0  # seconds between passes that keep recurring jobs scheduled
 STARTUP_CONCURRENCY = 16  # bots initialised at once (getMe, commands, webhook)
+BOTS_REFRESH_EVERY = 60.0  # seconds between checks for added, removed or changed bots
 
 HandlerFactory = Callable[[], list[tuple[BaseHandler, int]]]
 
@@ -123,8 +125,10 @@ class HostedBot:
     bot_id: int
     tenant: Tenant
     application: Application
+    token: str = field(repr=False)
     secret: str = field(repr=False)
-    poller: asyncio.Task | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task] = field(default_factory=list)  # its poller, its dispatcher
 
 
 def _db_ready() -> None:
@@ -198,8 +202,9 @@ class Runtime:
         self._jobs_app: Application | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._running_jobs: set[asyncio.Task] = set()
-        self._dispatchers: list[asyncio.Task] = []
+        self._dispatcher: Any = None
         self._commands: list[BotCommand] = []
+        self._refreshing = asyncio.Lock()
 
     # ---- lifecycle -------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -214,17 +219,19 @@ class Runtime:
         specs = await sync_to_async(self._load_bots)()
         self._request = SharedRequest(connection_pool_size=64, read_timeout=10.0)
         if not self.webhook:
-            # Each poller holds one connection open for up to poll_timeout seconds.
+            # Each poller holds one connection open for up to poll_timeout seconds, and
+            # bots come and go: no upper bound on this pool.
+            unbounded = httpx.Limits(max_connections=None, max_keepalive_connections=None)
             self._updates_request = SharedRequest(
-                connection_pool_size=len(specs) + 4, read_timeout=10.0, pool_timeout=None
+                read_timeout=10.0, pool_timeout=None, httpx_kwargs={"limits": unbounded}
             )
         self._commands = collect_commands()
+        self._dispatcher = _dispatcher_class()
         if self.webhook:
             await self._serve_webhooks()
         gate = asyncio.Semaphore(STARTUP_CONCURRENCY)
         await asyncio.gather(*(self._host(gate, *spec) for spec in specs))
-        await self._start_jobs()
-        self._start_dispatchers()
+        await self._start_queue()
         self.started.set()
         logger.info(
             "botruntime.started",
@@ -238,26 +245,16 @@ class Runtime:
 
     async def stop(self) -> None:
         self._stopping.set()
-        for hosted in self.bots.values():
-            if hosted.poller is not None:
-                hosted.poller.cancel()
-        await asyncio.gather(
-            *(h.poller for h in self.bots.values() if h.poller), return_exceptions=True
-        )
         if self._site_runner is not None:
-            await self._site_runner.cleanup()
+            await self._site_runner.cleanup()  # no new webhook deliveries
         if self._jobs_app is not None and self._jobs_app.job_queue is not None:
             await self._jobs_app.job_queue.stop(wait=True)
         if self._running_jobs:
             # Jobs run on threads and cannot be interrupted; a job still running when the
             # runtime is gone is reclaimed by the next runtime after its lease.
             await asyncio.wait(self._running_jobs, timeout=30)
-        await asyncio.gather(*self._dispatchers, return_exceptions=True)
-        for hosted in self.bots.values():
-            app = hosted.application
-            with contextlib.suppress(RuntimeError):  # not running (start failed)
-                await app.stop()
-            await app.shutdown()
+        async with self._refreshing:
+            await asyncio.gather(*(self._unhost(h) for h in list(self.bots.values())))
         for request in (self._request, self._updates_request):
             if request is not None:
                 await request.close()
@@ -306,7 +303,7 @@ class Runtime:
                 app.add_handler(handler, group)
             app.add_error_handler(self._on_error)
             app.bot_data["commands"] = self._commands
-            hosted = HostedBot(bot_id, tenant, app, webhook_secret(token))
+            hosted = HostedBot(bot_id, tenant, app, token, webhook_secret(token))
             try:
                 await app.initialize()  # getMe: checks the token
                 await app.start()
@@ -323,7 +320,54 @@ class Runtime:
             if self.webhook:
                 await self._register_webhook(hosted)
             else:
-                hosted.poller = asyncio.create_task(self._poll(hosted), name=f"poll:{bot_id}")
+                hosted.tasks.append(asyncio.create_task(self._poll(hosted), name=f"poll:{bot_id}"))
+            if self._dispatcher is not None:
+                # The notifications outbox of this bot, sent at Telegram's pace.
+                runner = self._dispatcher(bot_id=bot_id, bot=app.bot)
+                hosted.tasks.append(
+                    asyncio.create_task(runner.run(hosted.stop), name=f"dispatch:{bot_id}")
+                )
+            logger.info("botruntime.bot_hosted", extra={"bot_id": bot_id, "tenant": tenant.slug})
+
+    async def _unhost(self, hosted: HostedBot) -> None:
+        """Stop serving one bot: its poller and dispatcher end, updates in hand finish."""
+        hosted.stop.set()
+        for task in hosted.tasks:
+            if task.get_name().startswith("poll:"):
+                task.cancel()  # a long poll in flight: nothing to finish
+        await asyncio.gather(*hosted.tasks, return_exceptions=True)
+        app = hosted.application
+        with contextlib.suppress(RuntimeError):  # not running
+            await app.stop()
+        await app.shutdown()
+        self.bots.pop(hosted.bot_id, None)
+        logger.info("botruntime.bot_released", extra={"bot_id": hosted.bot_id})
+
+    async def refresh_bots(self) -> None:
+        """Follow the database: host bots added since (a new community), release removed
+        ones (a suspended or deleted community, a deactivated bot), re-host a bot whose
+        token changed. Runs every minute."""
+        async with self._refreshing:
+            if self._stopping.is_set():
+                return
+            specs = {spec[0]: spec for spec in await sync_to_async(self._load_bots)()}
+            changed = [
+                hosted
+                for bot_id, hosted in self.bots.items()
+                if bot_id not in specs or specs[bot_id][1] != hosted.token
+            ]
+            await asyncio.gather(*(self._unhost(hosted) for hosted in changed))
+            for bot_id in specs.keys() & self.bots.keys():
+                self.bots[bot_id].tenant = specs[bot_id][2]  # name, status, domain
+            gate = asyncio.Semaphore(STARTUP_CONCURRENCY)
+            added = [spec for bot_id, spec in specs.items() if bot_id not in self.bots]
+            await asyncio.gather(*(self._host(gate, *spec) for spec in added))
+
+    async def _refresh(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            await self.refresh_bots()
+        except DatabaseError as exc:
+            logger.warning("botruntime.refresh_failed", extra={"error": str(exc)[:200]})
 
     async def _configure(self, hosted: HostedBot) -> None:
         """The command menu and the Mini App menu button. Failures are logged: a bot
@@ -388,7 +432,7 @@ class Runtime:
                 extra={"bot_id": hosted.bot_id, "error": type(exc).__name__},
             )
         offset: int | None = None
-        while not self._stopping.is_set():
+        while not hosted.stop.is_set():
             try:
                 updates = await bot.get_updates(
                     offset=offset, timeout=self.poll_timeout, allowed_updates=Update.ALL_TYPES
@@ -465,7 +509,9 @@ class Runtime:
             return web.Response(status=403)
         try:
             update = Update.de_json(await request.json(), hosted.application.bot)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
+            update = None
+        if update is None:
             return web.Response(status=400)
         try:
             await self._deliver(hosted, update)
@@ -478,13 +524,10 @@ class Runtime:
         return web.Response(status=200)
 
     # ---- durable jobs ----------------------------------------------------------------
-    async def _start_jobs(self) -> None:
-        if not self.jobs:
-            return
-        if self.job_threads > 0:
-            self._executor = ThreadPoolExecutor(self.job_threads, thread_name_prefix="job")
-        # PTB's JobQueue lives on an Application; this one never connects to Telegram
-        # (the jobs create their own clients), it only carries the scheduler.
+    async def _start_queue(self) -> None:
+        """PTB's JobQueue: the bot list refresh, and (with jobs on) the durable job ticks."""
+        # The queue lives on an Application; this one never connects to Telegram (jobs
+        # create their own clients), it only carries the scheduler.
         self._jobs_app = (
             ApplicationBuilder()
             .token("0:jobs")
@@ -496,11 +539,17 @@ class Runtime:
         queue = self._jobs_app.job_queue
         # A late tick is simply skipped: the next one claims whatever is due.
         timing = {"coalesce": True, "misfire_grace_time": None}
-        await self._schedule(None)  # recurring jobs exist before the first claim
         queue.run_repeating(
-            self._schedule, interval=SCHEDULE_EVERY, name="schedule", job_kwargs=timing
+            self._refresh, interval=BOTS_REFRESH_EVERY, name="bots", job_kwargs=timing
         )
-        queue.run_repeating(self._tick, interval=self.job_tick, name="claim", job_kwargs=timing)
+        if self.jobs:
+            if self.job_threads > 0:
+                self._executor = ThreadPoolExecutor(self.job_threads, thread_name_prefix="job")
+            await self._schedule(None)  # recurring jobs exist before the first claim
+            queue.run_repeating(
+                self._schedule, interval=SCHEDULE_EVERY, name="schedule", job_kwargs=timing
+            )
+            queue.run_repeating(self._tick, interval=self.job_tick, name="claim", job_kwargs=timing)
         await queue.start()
 
     async def _blocking(self, func: Callable[..., Any], **kwargs: Any) -> Any:
@@ -543,23 +592,16 @@ class Runtime:
                 extra={"job": job.pk, "kind": job.kind, "error": str(exc)[:200]},
             )
 
-    # ---- notifications ---------------------------------------------------------------
-    def _start_dispatchers(self) -> None:
-        """One outbox dispatcher per hosted bot, when the notifications app provides it."""
-        try:
-            module = importlib.import_module("notifications.dispatcher")
-        except ModuleNotFoundError as exc:
-            if exc.name != "notifications.dispatcher":
-                raise
-            return
-        dispatcher = getattr(module, "Dispatcher", None)
-        if dispatcher is None:
-            return
-        for hosted in self.bots.values():
-            runner = dispatcher(bot_id=hosted.bot_id, bot=hosted.application.bot)
-            self._dispatchers.append(
-                asyncio.create_task(runner.run(self._stopping), name=f"dispatch:{hosted.bot_id}")
-            )
+
+def _dispatcher_class() -> Any:
+    """``notifications.dispatcher.Dispatcher`` when the notifications app provides it."""
+    try:
+        module = importlib.import_module("notifications.dispatcher")
+    except ModuleNotFoundError as exc:
+        if exc.name != "notifications.dispatcher":
+            raise
+        return None
+    return getattr(module, "Dispatcher", None)
 
 
 def _backoff() -> Iterator[float]:

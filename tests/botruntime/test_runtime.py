@@ -21,7 +21,7 @@ from botruntime.context import in_tenant, tenant_of
 from botruntime.models import Job, ProcessedUpdate
 from botruntime.runtime import Runtime, collect_handlers, webhook_secret
 from botruntime.services import job_enqueue
-from tenancy.services import chat_bind
+from tenancy.services import chat_bind, tenant_suspend
 from tests.botruntime.conftest import sent, serve
 from tests.conftest import tenant_bot_token
 
@@ -208,13 +208,13 @@ def test_the_platform_bot_serves_bound_groups_and_deep_links(bot_community, pers
     runtime = Runtime(jobs=False, poll_timeout=1, handlers=with_probe, bot_ids=[PLATFORM_BOT])
 
     async def scenario():
+        assert sorted(runtime.bots) == [PLATFORM_BOT]
         tg.send_message(PLATFORM_BOT, chat, alice, "/probe@bragabot")
         tg.send_message(PLATFORM_BOT, alice, alice, f"/start t-{linked.slug}")
         return await sent(tg, PLATFORM_BOT, chat), await sent(tg, PLATFORM_BOT, alice)
 
     [in_group], [greeting] = serve(runtime, scenario)
 
-    assert sorted(runtime.bots) == [PLATFORM_BOT]
     assert in_group["text"] == f"{grouped.slug} {grouped.schema_name}"
     assert greeting["text"].startswith("Welcome to Linked Club, Alice!")
     [[button]] = greeting["reply_markup"]["inline_keyboard"]
@@ -230,11 +230,12 @@ def test_a_bot_telegram_rejects_is_skipped_and_the_others_are_served(
     runtime = Runtime(jobs=False, poll_timeout=1)
 
     async def scenario():
+        assert sorted(runtime.bots) == [good_bot]
         tg.send_message(good_bot, alice, alice, "/help")
         return await sent(tg, good_bot, alice)
 
-    serve(runtime, scenario)
-    assert sorted(runtime.bots) == [good_bot]
+    [reply] = serve(runtime, scenario)
+    assert reply["text"].startswith("Commands:")
 
 
 def test_the_job_queue_ticks_claim_and_run_due_jobs(tg, job_kind, tenant):
@@ -277,3 +278,30 @@ def test_stop_ends_every_task_the_runtime_started(bot_community, tg, mode):
     assert any(name.startswith("poll:") for name in started) == (mode == "polling")
     assert left == set()
     assert all(not h.application.running for h in runtime.bots.values())
+
+
+def test_bots_added_suspended_or_rotated_are_followed_without_a_restart(bot_community, person, tg):
+    _, first_bot = bot_community()
+    alice = person("alice")
+    runtime = Runtime(jobs=False, poll_timeout=1)
+
+    async def scenario():
+        assert sorted(runtime.bots) == [first_bot]
+        # A community created while the runtime runs gets its bot served.
+        later, later_bot = await sync_to_async(bot_community)(name="Late Club")
+        await runtime.refresh_bots()
+        assert sorted(runtime.bots) == sorted([first_bot, later_bot])
+        tg.send_message(later_bot, alice, alice, "/start")
+        [greeting] = await sent(tg, later_bot, alice)
+        # Suspended: its bot is released (poller and application stopped).
+        hosted = runtime.bots[later_bot]
+        await sync_to_async(tenant_suspend)(tenant=later)
+        await runtime.refresh_bots()
+        return greeting, hosted
+
+    greeting, released = serve(runtime, scenario)
+
+    assert greeting["text"].startswith("Welcome to Late Club, Alice!")
+    assert sorted(runtime.bots) == []  # all released by stop()
+    assert released.stop.is_set() and all(t.done() for t in released.tasks)
+    assert not released.application.running

@@ -59,7 +59,14 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await runtime.start()
+        try:
+            await runtime.start()
+        except OSError as exc:  # the webhook port is taken, or the address is wrong
+            await runtime.stop()
+            raise CommandError(
+                f"cannot serve webhooks on {runtime.listen}:{runtime.port}: {exc.strerror}",
+                returncode=2,
+            ) from exc
         mode = f"webhooks at {runtime.webhook_base}" if runtime.webhook else "long polling"
         jobs = "durable jobs on" if runtime.jobs else "durable jobs off"
         self.stdout.write(
