@@ -297,8 +297,10 @@ class SandboxTelegram:
             raise SandboxError(f"unknown chat type {type!r}", code="invalid_type")
         with self.world.lock:
             if chat_id is None:
-                base = -1_001_000_000_000 if type != "group" else -4_000_000
-                chat_id = min([*self.world.groups, base]) - 1
+                # Supergroup and channel ids start at -100..., basic groups' are short.
+                big = type != "group"
+                taken = [g for g in self.world.groups if (g <= -(10**12)) == big]
+                chat_id = min([*taken, -1_001_000_000_000 if big else -4_000_000]) - 1
             if chat_id >= 0:
                 raise SandboxError("group ids are negative", code="invalid_id")
             chat: JSONDict = {"id": chat_id, "type": type, "title": title}
