@@ -389,3 +389,11 @@ def updates_prune(*, older_than: timedelta) -> int:
     if deleted:
         logger.info("botruntime.updates_pruned", extra={"count": deleted})
     return deleted
+
+
+def updates_forget(*, bot_id: int) -> int:
+    """Forget every update ``bot_id`` received: for a Telegram that starts its numbering
+    over (a fresh sandbox Telegram under ``make run``), else its first updates would be
+    taken for redeliveries."""
+    deleted, _ = ProcessedUpdate.objects.filter(bot_id=bot_id).delete()
+    return deleted

@@ -13,6 +13,7 @@ from botruntime.services import (
     job_run,
     jobs_claim,
     update_accept,
+    updates_forget,
 )
 from history.chain import chain_key
 from history.models import Entry
@@ -60,6 +61,10 @@ def test_updates_are_accepted_once_and_forgotten_after_two_days(db):
         (1, 10),
         (2, 10),
     ]
+    # A Telegram that numbers from scratch again (a fresh sandbox): forget one bot's.
+    assert updates_forget(bot_id=1) == 1
+    assert update_accept(bot_id=1, update_id=10) is True
+    assert update_accept(bot_id=2, update_id=10) is False
 
 
 def test_finished_jobs_are_pruned_after_a_week_dead_ones_after_a_month(db, job_kind):

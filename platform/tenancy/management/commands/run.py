@@ -85,6 +85,7 @@ class Command(BaseCommand):
         first start the sandbox Telegram with the demo bot and point the platform at it.
         Returns what stops both."""
         from botruntime.runtime import Runtime, RuntimeThread
+        from botruntime.services import updates_forget
 
         token = os.environ.get("DEMO_BOT_TOKEN", DEFAULT_DEMO_BOT_TOKEN)
         sandbox = None
@@ -98,6 +99,8 @@ class Command(BaseCommand):
                 sandbox = SandboxTelegram(port=0)
                 base = sandbox.start()
             bot = sandbox.add_bot(token, username="demo_bot", first_name="Demo community")
+            # A fresh sandbox numbers updates from 1 again: forget the last run's.
+            updates_forget(bot_id=bot["id"])
             sandbox.add_user(DEMO_USER_ID, "Alice", username="alice", language_code="en")
             settings.TELEGRAM_API_BASE = os.environ["TELEGRAM_API_BASE"] = base
             if "MINI_APP_URL" not in os.environ:  # the sandbox opens plain-http Mini Apps
