@@ -176,11 +176,17 @@ class OutboxMessage(models.Model):
             )
         ]
         indexes = [
-            # The claim: a bot's due pending rows in priority order.
+            # The claim: a bot's pending rows in sending order (not_before filters).
             models.Index(
-                fields=["bot_id", "priority", "not_before", "id"],
+                fields=["bot_id", "priority", "id"],
                 name="ntf_outbox_due",
                 condition=models.Q(status="pending"),
+            ),
+            # The head of each chat's queue (the claim's "no older unfinished message").
+            models.Index(
+                fields=["bot_id", "chat_id", "id"],
+                name="ntf_outbox_chat_queue",
+                condition=models.Q(status__in=["pending", "sending"]),
             ),
             # The reaper: rows whose send may be in flight.
             models.Index(

@@ -2,8 +2,8 @@
 ``REDIS_URL`` is set, in-process otherwise.
 
 ``acquire(rules, pauses)`` is all-or-nothing: either every rule has room and one send is
-counted in each window, or nothing is counted and the verdict names the first rule (or
-pause) that refused, with how long until it would have room. Windows are logs of send
+counted in each window, or nothing is counted and the verdict names the refusing rule (or
+pause) with the longest wait, and that wait: no send fits before it. Windows are logs of send
 times (a Redis sorted set per key, trimmed on each call), so a limit holds over *every*
 window of its length, not just aligned buckets. Pauses (429 ``retry_after``) are keys that
 refuse until they expire. Redis runs all of this in one Lua script with Redis' own clock,
@@ -55,12 +55,14 @@ class LocalLimiter:
         self._lock = threading.Lock()
 
     def _check(self, rules: Sequence[Rule], pauses: Sequence[str], now: float) -> Verdict:
+        worst = Verdict(True)
         for key in pauses:
             until = self._paused.get(key)
             if until is not None:
-                if until > now:
-                    return Verdict(False, until - now, key)
-                del self._paused[key]
+                if until > now and until - now > worst.wait:
+                    worst = Verdict(False, until - now, key)
+                elif until <= now:
+                    del self._paused[key]
         for rule in rules:
             log = self._logs.setdefault(rule.key, deque())
             while log and log[0] <= now - rule.window:
@@ -68,8 +70,10 @@ class LocalLimiter:
             if len(log) >= rule.limit:
                 # The entry that must leave the window before one more send fits.
                 oldest = log[len(log) - rule.limit]
-                return Verdict(False, max(oldest + rule.window - now, 0.001), rule.key)
-        return Verdict(True)
+                wait = max(oldest + rule.window - now, 0.001)
+                if wait > worst.wait:
+                    worst = Verdict(False, wait, rule.key)
+        return worst
 
     async def acquire(self, rules: Sequence[Rule], pauses: Sequence[str] = ()) -> Verdict:
         with self._lock:
@@ -90,14 +94,16 @@ class LocalLimiter:
 
 
 # KEYS: pause keys, then rule keys. ARGV: number of pause keys, a unique member, then
-# (limit, window in ms) per rule. Returns {0} or {index (1-based over KEYS), wait ms}.
+# (limit, window in ms) per rule. Returns {0}, or the refusing key with the longest wait:
+# {index (1-based over KEYS), wait ms}.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local npause = tonumber(ARGV[1])
+local worst, worst_wait = 0, 0
 for i = 1, npause do
   local ttl = redis.call('PTTL', KEYS[i])
-  if ttl > 0 then return {i, ttl} end
+  if ttl > worst_wait then worst, worst_wait = i, ttl end
 end
 for i = npause + 1, #KEYS do
   local j = 3 + (i - npause - 1) * 2
@@ -109,9 +115,10 @@ for i = npause + 1, #KEYS do
     local entry = redis.call('ZRANGE', KEYS[i], count - limit, count - limit, 'WITHSCORES')
     local wait = tonumber(entry[2]) + window - now
     if wait < 1 then wait = 1 end
-    return {i, wait}
+    if wait > worst_wait then worst, worst_wait = i, wait end
   end
 end
+if worst > 0 then return {worst, worst_wait} end
 for i = npause + 1, #KEYS do
   local j = 3 + (i - npause - 1) * 2
   redis.call('ZADD', KEYS[i], now, ARGV[2] .. ':' .. i)

@@ -614,7 +614,13 @@ WITH picked AS (
        AND o.not_before <= clock_timestamp()
        AND (o.lease_until IS NULL OR o.lease_until < clock_timestamp())
        AND EXISTS (SELECT 1 FROM tenancy_tenant t WHERE t.id = o.tenant_id AND t.status = 'active')
-     ORDER BY o.priority, o.not_before, o.id
+       -- Only the head of each chat's queue: a chat's messages go out in order, one at a
+       -- time, and one that waits (rate limit, retry) holds back the ones after it.
+       AND NOT EXISTS (
+           SELECT 1 FROM {TABLE} e
+            WHERE e.bot_id = o.bot_id AND e.chat_id = o.chat_id AND e.id < o.id
+              AND e.status IN ('pending', 'sending'))
+     ORDER BY o.priority, o.id
      LIMIT %(limit)s
        FOR UPDATE OF o SKIP LOCKED
 )
@@ -624,21 +630,22 @@ UPDATE {TABLE} o
   FROM picked
  WHERE o.id = picked.id
 RETURNING o.id, o.tenant_id, o.chat_id, o.user_id, o.event, o.text, o.options, o.paid,
-          o.attempts, o.priority, o.bulk_id, o.not_before
+          o.attempts, o.priority, o.bulk_id
 """  # noqa: S608 - the table name is ours, values are parameters
 
 
 def outbox_claim(
     *, bot_id: int, owner: uuid.UUID, limit: int, lease_seconds: float | None = None
 ) -> list[Claimed]:
-    """Lease up to ``limit`` due messages of the bot to ``owner``, in sending order. A
-    leased row is still ``pending``: if its dispatcher dies now, the lease runs out and
-    another dispatcher claims it; nothing was sent."""
+    """Lease up to ``limit`` due messages of the bot to ``owner``: the oldest unfinished
+    message of each chat (so a chat's messages go out in order, one at a time), transactional
+    before bulk, then oldest first. A leased row is still ``pending``: if its dispatcher dies
+    now, the lease runs out and another dispatcher claims it; nothing was sent."""
     lease = conf.lease_seconds() if lease_seconds is None else lease_seconds
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_CLAIM, {"bot_id": bot_id, "owner": owner, "limit": limit, "lease": lease})
         rows = cursor.fetchall()
-    rows.sort(key=lambda r: (r[9], r[11], r[0]))
+    rows.sort(key=lambda r: (r[9], r[0]))
     return [
         Claimed(
             id=r[0],

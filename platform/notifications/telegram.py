@@ -7,8 +7,10 @@
 - pressing a switch (callback data ``ntf:<event>``) flips it and redraws the keyboard; in
   a group the presser's capability is checked again (anyone can press a button).
 
-These answers go straight to Telegram: they reply to the user's own message or press,
-which is not the outbox's business. Services run through ``sync_to_async``.
+The tenant comes from ``botruntime.context.tenant_of`` (the bot's own community, or the
+group's community for the platform bot). These answers go straight to Telegram: they
+reply to the user's own message or press, which is not the outbox's business. Services run
+through ``sync_to_async``, never on the event loop.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 from accounts.roles import Capability
 from accounts.selectors import user_capabilities, user_get
 from accounts.services import user_touch
+from botruntime.context import tenant_of
 from config.errors import ServiceError
 from history.services import Actor
 from notifications import services
 from notifications.selectors import SubscriptionState, group_binding_get, subscription_states
-from tenancy.selectors import bot_tenant, chat_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -62,17 +64,6 @@ def keyboard(states: list[SubscriptionState]) -> InlineKeyboardMarkup:
     )
 
 
-def _tenant_for(bot_id: int, chat_id: int | None) -> Any | None:
-    """The bot's own community, or, for the platform's shared bot in a group, the
-    community the group is bound to."""
-    tenant = bot_tenant(bot_id=bot_id)
-    if tenant is not None and tenant.is_public and chat_id is not None and chat_id < 0:
-        tenant = chat_tenant(chat_id=chat_id)
-    if tenant is None or tenant.status != "active":
-        return None
-    return tenant
-
-
 def _may_manage(tenant: Any, telegram_id: int) -> bool:
     user = user_get(telegram_id=telegram_id)
     return user is not None and Capability.MANAGE_SETTINGS in user_capabilities(
@@ -80,10 +71,7 @@ def _may_manage(tenant: Any, telegram_id: int) -> bool:
     )
 
 
-def _open_private(bot_id: int, profile: dict[str, Any]) -> Panel | None:
-    tenant = _tenant_for(bot_id, None)
-    if tenant is None:
-        return None
+def _open_private(tenant: Any, bot_id: int, profile: dict[str, Any]) -> Panel:
     user = user_touch(profile=profile)
     services.recipient_register(tenant=tenant, user=user, bot_id=bot_id, private_chat=True)
     return Panel(
@@ -92,10 +80,7 @@ def _open_private(bot_id: int, profile: dict[str, Any]) -> Panel | None:
     )
 
 
-def _open_group(bot_id: int, chat_id: int, telegram_id: int) -> Panel | None:
-    tenant = _tenant_for(bot_id, chat_id)
-    if tenant is None:
-        return None
+def _open_group(tenant: Any, chat_id: int, telegram_id: int) -> Panel:
     if group_binding_get(tenant=tenant, chat_id=chat_id) is None:
         return Panel(f"This group is not connected to {tenant.name}.")
     if not _may_manage(tenant, telegram_id):
@@ -107,13 +92,10 @@ def _open_group(bot_id: int, chat_id: int, telegram_id: int) -> Panel | None:
 
 
 def _toggle(
-    bot_id: int, chat_id: int, telegram_id: int, event: str
+    tenant: Any, chat_id: int, telegram_id: int, event: str
 ) -> tuple[bool, list[SubscriptionState]]:
     """Flip ``event`` for the chat the pressed message is in. In a private chat that is the
     presser's own; in a group the presser needs manage_settings."""
-    tenant = _tenant_for(bot_id, chat_id)
-    if tenant is None:
-        raise ServiceError("this bot serves no active community", code="no_community")
     if chat_id > 0 and chat_id != telegram_id:
         raise ServiceError("these are someone else's settings", code="forbidden")
     if chat_id < 0:
@@ -131,15 +113,16 @@ async def on_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     message, chat, sender = update.effective_message, update.effective_chat, update.effective_user
     if message is None or chat is None or sender is None:
         return
+    if chat.type not in (Chat.PRIVATE, *GROUP_CHATS):
+        return
+    tenant = await tenant_of(update, context)
+    if tenant is None:
+        logger.info("notifications.telegram.no_tenant", extra={"bot_id": context.bot.id})
+        return
     if chat.type == Chat.PRIVATE:
-        panel = await sync_to_async(_open_private)(context.bot.id, sender.to_dict())
-    elif chat.type in GROUP_CHATS:
-        panel = await sync_to_async(_open_group)(context.bot.id, chat.id, sender.id)
+        panel = await sync_to_async(_open_private)(tenant, context.bot.id, sender.to_dict())
     else:
-        return
-    if panel is None:
-        logger.info("notifications.telegram.no_community", extra={"bot_id": context.bot.id})
-        return
+        panel = await sync_to_async(_open_group)(tenant, chat.id, sender.id)
     markup = keyboard(panel.states) if panel.states is not None else None
     await message.reply_text(panel.text, reply_markup=markup)
 
@@ -149,9 +132,13 @@ async def on_toggle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None or query.message is None or not query.data:
         return
     event = query.data.removeprefix(CALLBACK_PREFIX)
+    tenant = await tenant_of(update, context)
+    if tenant is None:
+        await query.answer()
+        return
     try:
         enabled, states = await sync_to_async(_toggle)(
-            context.bot.id, query.message.chat.id, query.from_user.id, event
+            tenant, query.message.chat.id, query.from_user.id, event
         )
     except ServiceError as exc:
         await query.answer(exc.message, show_alert=True)

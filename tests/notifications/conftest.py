@@ -49,3 +49,39 @@ def person(db):
         return user
 
     return make
+
+
+@pytest.fixture
+def sandbox():
+    """``sandbox(limits)``: a started sandbox Telegram (stopped after the test)."""
+    from sandbox.telegram import Limits, SandboxTelegram
+
+    started = []
+
+    def make(limits=None):
+        tg = SandboxTelegram(limits=limits or Limits.off())
+        tg.start()
+        started.append(tg)
+        return tg
+
+    yield make
+    for tg in started:
+        tg.stop()
+
+
+@pytest.fixture
+def faulty_proxy():
+    """``faulty_proxy(upstream, mode=..., failures=...)``: see sandbox_kit.FaultyProxy."""
+    from tests.notifications.sandbox_kit import FaultyProxy
+
+    started = []
+
+    def make(upstream: str, **kwargs):
+        proxy = FaultyProxy(upstream, **kwargs)
+        proxy.start()
+        started.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in started:
+        proxy.stop()

@@ -65,15 +65,29 @@ def test_a_lease_keeps_other_dispatchers_off_and_runs_out(tenant, person):
     assert outbox_mark_sending(message_id=claimed[0].id, owner=second)
 
 
-def test_claims_follow_priority_then_age_and_only_the_bots_own_rows(make_tenant, person):
+def test_claims_take_each_chats_oldest_message_transactional_first(make_tenant, person, group):
     tenant, other = make_tenant(), make_tenant()
-    users = [person(tenant) for _ in range(2)]
-    bulk_send_create(tenant=tenant, text="to all", idempotency_key="b", actor=Actor.user(1))
+    chat = group(tenant)
+    fans = [person(tenant, f"fan{i}", groups=[chat]) for i in range(2)]
+    others = [person(tenant, f"other{i}") for i in range(2)]
+    bulk_send_create(
+        tenant=tenant,
+        text="to the group's fans",
+        audience="group",
+        chat_id=chat,
+        idempotency_key="b",
+        actor=Actor.user(1),
+    )
     bulk_send_expand(bot_id=bot_id_of(tenant))
-    _queue(tenant, users, event="deposit.received")
+    _queue(tenant, [*others, fans[0]], event="deposit.received")  # fans[0]: after the bulk
     _queue(other, [person(other)])
     claimed = outbox_claim(bot_id=bot_id_of(tenant), owner=uuid.uuid4(), limit=10)
-    assert [r.priority for r in claimed] == [0, 0, 1, 1]
+    assert [(r.chat_id, r.priority) for r in claimed] == [
+        (others[0].telegram_id, 0),
+        (others[1].telegram_id, 0),
+        (fans[0].telegram_id, 1),  # its deposit note waits behind the older bulk message
+        (fans[1].telegram_id, 1),
+    ]
     assert {r.tenant_id for r in claimed} == {tenant.pk}
 
 

@@ -1,0 +1,233 @@
+"""The dispatcher against the sandbox Telegram, through python-telegram-bot over HTTP:
+delivery and its record, Telegram's limits, 429 retry_after, 403, paid broadcasts."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.db import connection
+
+from history.models import Entry
+from history.services import Actor
+from notifications.models import OutboxMessage, Recipient, Subscription
+from notifications.services import (
+    bulk_send_create,
+    notification_settings_update,
+    notify,
+)
+from tests.notifications.sandbox_kit import (
+    dispatcher,
+    fast_limits,
+    group_with_bot,
+    nothing_left,
+    on_sandbox,
+    refused,
+    run_until,
+    sends,
+    started_bot,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _note(tenant, user, key, text="hello", event="deposit.received", **kwargs):
+    return notify(tenant=tenant, event=event, text=text, user=user, idempotency_key=key, **kwargs)
+
+
+def test_messages_are_delivered_once_and_their_delivery_recorded(tenant, person, sandbox, group):
+    limits, rates = fast_limits()
+    tg = sandbox(limits)
+    bot = on_sandbox(tg, tenant)
+    alice, bob = person(tenant, "alice"), person(tenant, "bob")
+    chat = group(tenant)
+    for user in (alice, bob):
+        started_bot(tg, tenant, user)
+    group_with_bot(tg, tenant, chat)
+    button = {"inline_keyboard": [[{"text": "Open", "url": "https://example.org/"}]]}
+    _note(tenant, alice, "a", "<b>5 TON</b> received", options={"parse_mode": "HTML"})
+    _note(tenant, bob, "b", "quiet", options={"reply_markup": button, "disable_notification": True})
+    notify(tenant=tenant, event="raid.created", text="Raid!", chat_id=chat, idempotency_key="r")
+
+    run_until([dispatcher(tg.base_url, tenant, rates)], nothing_left(bot))
+
+    [to_alice] = tg.sent(bot, alice.telegram_id)
+    assert to_alice["text"] == "5 TON received"
+    assert to_alice["entities"] == [{"type": "bold", "offset": 0, "length": 5}]
+    [to_bob] = tg.sent(bot, bob.telegram_id)
+    assert to_bob["reply_markup"] == button
+    [call] = sends(tg, bot, bob.telegram_id)
+    assert call["params"]["disable_notification"] == "true"
+    assert [m["text"] for m in tg.sent(bot, chat)] == ["Raid!"]
+    for row in OutboxMessage.objects.filter(tenant=tenant):
+        assert (row.status, row.attempts, row.lease_owner) == ("sent", 1, None)
+        assert row.sent_at is not None and row.last_error == ""
+        [message] = tg.sent(bot, row.chat_id)
+        assert row.telegram_message_id == message["message_id"]
+
+
+def test_limits_hold_under_load_without_a_single_429(tenant, person, sandbox, group):
+    limits, rates = fast_limits(per_bot_per_s=8, per_group_per_min=3, per_chat_per_s=4)
+    tg = sandbox(limits)
+    bot = on_sandbox(tg, tenant)
+    users = [person(tenant, f"u{i}") for i in range(10)]
+    for user in users:
+        started_bot(tg, tenant, user)
+    chat = group(tenant)
+    group_with_bot(tg, tenant, chat)
+    for i, user in enumerate(users):
+        _note(tenant, user, f"u{i}")
+    _note(tenant, users[0], "again", text="again")  # one chat, twice
+    for n in range(5):  # a group: 3 a minute
+        notify(
+            tenant=tenant,
+            event="raid.created",
+            text=f"raid {n}",
+            chat_id=chat,
+            idempotency_key=f"g{n}",
+        )
+
+    def group_waits_a_minute() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM notifications_outboxmessage WHERE chat_id = %s "
+                "AND status = 'pending' AND not_before > clock_timestamp() + interval '30s'",
+                [chat],
+            )
+            return cursor.fetchone()[0] == 1
+
+    def done() -> bool:
+        private = OutboxMessage.objects.filter(tenant=tenant, chat_id__gt=0)
+        return not private.exclude(status="sent").exists() and group_waits_a_minute()
+
+    run_until([dispatcher(tg.base_url, tenant, rates, batch_size=8)], done)
+
+    assert refused(tg, bot) == []
+    assert [m["text"] for m in tg.sent(bot, users[0].telegram_id)] == ["hello", "again"]
+    # The group's other two wait for its minute, in order, without being tried.
+    assert [m["text"] for m in tg.sent(bot, chat)] == ["raid 0", "raid 1", "raid 2"]
+    waiting = OutboxMessage.objects.filter(chat_id=chat, status="pending").order_by("id")
+    assert [(m.text, m.attempts) for m in waiting] == [("raid 3", 0), ("raid 4", 0)]
+    assert len(sends(tg, bot, chat)) == 3
+
+
+def test_retry_after_pauses_the_chat_and_does_not_count_as_a_failure(tenant, person, sandbox):
+    # Telegram is stricter than the dispatcher believes: one message per chat a second.
+    limits, _ = fast_limits(per_chat_per_s=1)
+    _, optimistic = fast_limits(per_chat_per_s=20)
+    tg = sandbox(limits)
+    bot = on_sandbox(tg, tenant)
+    user = person(tenant)
+    started_bot(tg, tenant, user)
+    for n in range(2):
+        _note(tenant, user, f"m{n}", text=f"message {n}")
+
+    run_until([dispatcher(tg.base_url, tenant, optimistic)], nothing_left(bot))
+
+    calls = sends(tg, bot)
+    assert [c["status"] for c in calls].count(429) >= 1
+    for before, after in itertools.pairwise(calls):
+        if before["status"] == 429:  # retry_after is at least a second: nothing came sooner
+            assert after["ts"] - before["ts"] >= 1.0, calls
+    assert [m["text"] for m in tg.sent(bot, user.telegram_id)] == ["message 0", "message 1"]
+    rows = OutboxMessage.objects.filter(tenant=tenant)
+    assert {(r.status, r.attempts) for r in rows} == {("sent", 1)}
+
+
+def test_a_user_who_blocked_the_bot_is_marked_and_unsubscribed(tenant, person, sandbox):
+    limits, rates = fast_limits()
+    tg = sandbox(limits)
+    bot = on_sandbox(tg, tenant)
+    quitter, fan = person(tenant, "quitter"), person(tenant, "fan")
+    for user in (quitter, fan):
+        started_bot(tg, tenant, user)
+    tg.block_bot(quitter.telegram_id, bot)
+    first = _note(tenant, quitter, "q1")
+    second = _note(tenant, quitter, "q2", event="announcement")
+    _note(tenant, fan, "f1")
+
+    run_until([dispatcher(tg.base_url, tenant, rates)], nothing_left(bot))
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == "blocked" and "blocked" in first.last_error
+    assert second.status == "cancelled"
+    assert [c["status"] for c in sends(tg, bot, quitter.telegram_id)] == [403]
+    recipient = Recipient.objects.get(tenant=tenant, user=quitter)
+    assert recipient.status == "blocked" and recipient.blocked_at is not None
+    off = dict(
+        Subscription.objects.filter(tenant=tenant, chat_id=quitter.telegram_id).values_list(
+            "event", "enabled"
+        )
+    )
+    assert off and not any(off.values())
+    assert {"deposit.received", "announcement", "alert.*"} <= set(off)
+    entry = Entry.objects.get(tenant=tenant, action="notifications.recipient_blocked")
+    assert (entry.actor_type, entry.actor_id) == ("bot", str(bot))
+    assert entry.target_id == str(quitter.telegram_id)
+    assert _note(tenant, quitter, "q3") is None  # nothing more is queued for them
+    assert len(tg.sent(bot, fan.telegram_id)) == 1
+    assert not Recipient.objects.filter(tenant=tenant, user=fan, status="blocked").exists()
+
+
+def test_paid_broadcasts_go_past_the_free_rate_without_429s(tenant, person, sandbox):
+    limits, rates = fast_limits(per_bot_per_s=2)
+    tg = sandbox(limits)
+    bot = on_sandbox(tg, tenant)
+    users = [person(tenant, f"p{i}") for i in range(12)]
+    for user in users:
+        started_bot(tg, tenant, user)
+    notification_settings_update(tenant=tenant, allow_paid_broadcast=True, actor=Actor.user(1))
+    bulk = bulk_send_create(
+        tenant=tenant, text="Big news", idempotency_key="n", actor=Actor.user(1)
+    )
+    assert bulk.paid
+
+    run_until([dispatcher(tg.base_url, tenant, rates)], nothing_left(bot))
+
+    calls = sends(tg, bot)
+    assert len(calls) == 12 and refused(tg, bot) == []
+    assert all(c["params"]["allow_paid_broadcast"] == "true" for c in calls)
+    times = sorted(c["ts"] for c in calls)
+    # More than the free 2 a second went out within one second, and none was refused.
+    assert max(sum(1 for t in times if s <= t < s + 1.0) for s in times) > 2
+    assert sorted(m["chat"]["id"] for m in tg.sent(bot)) == sorted(u.telegram_id for u in users)
+
+
+def test_server_errors_are_retried_with_backoff_and_sent_once(
+    tenant, person, sandbox, faulty_proxy
+):
+    limits, rates = fast_limits(per_chat_per_s=20)  # the retries need not wait for the chat
+    tg = sandbox(limits)
+    bot = on_sandbox(tg, tenant)
+    user = person(tenant)
+    started_bot(tg, tenant, user)
+    proxy = faulty_proxy(tg.base_url, mode="5xx", failures=2)
+    message = _note(tenant, user, "m")
+
+    run_until([dispatcher(proxy.base_url, tenant, rates)], nothing_left(bot))
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("sent", 3)  # two refusals, then delivered
+    assert len(sends(tg, bot)) == 1  # Telegram itself saw the one that went through
+    assert len(tg.sent(bot, user.telegram_id)) == 1
+
+
+def test_a_send_whose_answer_was_lost_is_uncertain_and_not_resent(
+    tenant, person, sandbox, faulty_proxy
+):
+    limits, rates = fast_limits()
+    tg = sandbox(limits)
+    bot = on_sandbox(tg, tenant)
+    user = person(tenant)
+    started_bot(tg, tenant, user)
+    proxy = faulty_proxy(tg.base_url, mode="drop", failures=1)
+    message = _note(tenant, user, "m")
+
+    run_until([dispatcher(proxy.base_url, tenant, rates)], nothing_left(bot))
+
+    message.refresh_from_db()
+    assert message.status == "uncertain" and message.last_error.startswith("NetworkError")
+    # Telegram did deliver it: resending blindly would have sent it twice.
+    assert len(tg.sent(bot, user.telegram_id)) == 1
+    assert len(sends(tg, bot)) == 1
