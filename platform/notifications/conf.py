@@ -53,4 +53,6 @@ def max_attempts() -> int:
 
 
 def redis_prefix() -> str:
-    return str(getattr(settings, "NOTIFICATIONS_REDIS_PREFIX", None) or "bragabot:ntf:")
+    """Prefix of the limiter's Redis keys (installations sharing one Redis differ here)."""
+    configured = getattr(settings, "NOTIFICATIONS_REDIS_PREFIX", None)
+    return str(configured or os.environ.get("NOTIFICATIONS_REDIS_PREFIX") or "bragabot:ntf:")
