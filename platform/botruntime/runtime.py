@@ -638,7 +638,11 @@ class RuntimeThread(threading.Thread):
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
-        await self.runtime.start()
+        try:
+            await self.runtime.start()
+        except BaseException:
+            await self.runtime.stop()  # whatever did start (a pool, some bots)
+            raise
         self.ready.set()
         try:
             await self._stop_event.wait()
