@@ -6,5 +6,6 @@ class CommunityConfig(AppConfig):
     verbose_name = "Community"
 
     def ready(self) -> None:
-        # Connects the signals that keep the message path's group cache current.
-        from community import group_config  # noqa: F401
+        # Connects the signals that keep the message path's group cache current, and
+        # registers the moderation notices' event type with the notifications outbox.
+        from community import group_config, moderation  # noqa: F401

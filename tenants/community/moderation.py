@@ -12,6 +12,10 @@ handler carries it out with its own bot and reports a refusal back
 
 The audit entry names the rule, the pattern and the action, not the message text: the
 audit trail is permanent, the action log (with its excerpt) is not.
+
+What the bot says about a warning, mute or ban goes through the notifications outbox
+(event ``moderation.notice``), queued in the same transaction: it respects the group's
+send limits during a spam wave, and a group can turn the notices off.
 """
 
 from __future__ import annotations
@@ -33,8 +37,20 @@ from community.rules import Violation, rules_effective, rules_validate
 from community.selectors import _schema_check, community_check
 from config.errors import ServiceError
 from history.services import Actor
+from notifications.events import Audience, EventType, event_register
+from notifications.services import notify
 
 logger = logging.getLogger(__name__)
+
+NOTICE_EVENT = event_register(
+    EventType(
+        "moderation.notice",
+        "Moderation notices",
+        "The bot says in the group when it warns, mutes or bans someone",
+        Audience.GROUP,
+        True,
+    )
+)
 
 AUDIT_ACTIONS = {
     "delete": "moderation.message_deleted",
@@ -181,14 +197,14 @@ def _is_new_member(group_pk: int, user_id: int, hours: int, now: datetime) -> bo
 # ---- violations --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Enforcement:
-    """What to do at Telegram about one message (the message is always deleted)."""
+    """What to do at Telegram about one message (the message is always deleted; the
+    notice, if any, is already queued in the outbox)."""
 
     action_id: int
     action: str  # delete | warn | mute | ban
     rule: str
     until: datetime | None
     strike: int
-    notice: str  # what the bot says in the group ("" for a silent delete)
 
 
 def _ladder_step(ladder: list[dict[str, Any]], index: int) -> dict[str, Any]:
@@ -286,6 +302,15 @@ def moderation_violation_handle(
                 "moderation_action_id": row.pk,
             },
         )
+        notice = _notice(action, user_name or str(user_id), reason, mute_seconds, next_step)
+        if notice:
+            notify(
+                tenant=tenant,
+                event=NOTICE_EVENT.name,
+                text=notice,
+                chat_id=config.chat_id,
+                idempotency_key=f"moderation:{config.chat_id}:{row.pk}",
+            )
     logger.info(
         "community.moderation.action",
         extra={
@@ -298,12 +323,7 @@ def moderation_violation_handle(
         },
     )
     return Enforcement(
-        action_id=row.pk,
-        action=action,
-        rule=violation.rule,
-        until=until,
-        strike=strike,
-        notice=_notice(action, user_name or str(user_id), reason, mute_seconds, next_step),
+        action_id=row.pk, action=action, rule=violation.rule, until=until, strike=strike
     )
 
 

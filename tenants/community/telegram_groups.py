@@ -305,8 +305,6 @@ async def _carry_out(
         )
     elif enforcement.action == "ban":
         calls.append(("ban", bot.ban_chat_member(chat_id, user_id)))
-    if enforcement.notice:
-        calls.append(("notice", bot.send_message(chat_id, enforcement.notice)))
     for what, call in calls:
         try:
             await call
