@@ -98,9 +98,11 @@ def collect_handlers() -> list[tuple[BaseHandler, int]]:
 
 
 def collect_commands() -> list[BotCommand]:
-    """The command menu: each app's optional ``commands()``, first definition wins."""
+    """The command menu: the core commands (/start, /help, /profile) first, then each
+    app's optional ``commands()`` in app order; the first definition of a name wins."""
     seen: dict[str, BotCommand] = {}
-    for module in _telegram_modules():
+    modules = sorted(_telegram_modules(), key=lambda m: m.__name__ != "botruntime.telegram")
+    for module in modules:
         for command in getattr(module, "commands", list)():
             seen.setdefault(command.command, command)
     return list(seen.values())
