@@ -1,23 +1,7 @@
-from django.urls import path, register_converter
-from django.urls.converters import get_converters
+from django.urls import path
 
+import config.converters  # noqa: F401  registers signed_int (negative group chat ids)
 from notifications import views
-
-
-class ChatIdConverter:
-    """Group chat ids are negative; the same ``signed_int`` the community URLs use."""
-
-    regex = r"-?[0-9]{1,20}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value: int) -> str:
-        return str(int(value))
-
-
-if "signed_int" not in get_converters():  # registered by community.urls when loaded first
-    register_converter(ChatIdConverter, "signed_int")
 
 urlpatterns = [
     path(

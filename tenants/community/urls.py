@@ -1,22 +1,7 @@
-from django.urls import path, register_converter
+from django.urls import path
 
+import config.converters  # noqa: F401  registers signed_int (negative group chat ids)
 from community import moderation_views, views
-
-
-class ChatIdConverter:
-    """Telegram chat ids of groups are negative (-100...); Django's int converter only
-    matches non-negative numbers."""
-
-    regex = r"-?[0-9]{1,20}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value: int) -> str:
-        return str(int(value))
-
-
-register_converter(ChatIdConverter, "signed_int")
 
 urlpatterns = [
     path("groups", views.GroupListView.as_view(), name="group-list"),
