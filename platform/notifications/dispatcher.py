@@ -312,6 +312,10 @@ class Dispatcher:
 
     # --- one send ----------------------------------------------------------------------
 
+    def _text(self, exc: Exception) -> str:
+        """An error's message for logs and last_error, never with the bot's token."""
+        return str(exc).replace(self.bot.token, "<token>")
+
     def _backoff(self, attempts: int) -> float:
         delay = min(self.retry_base * 2**attempts, self.retry_cap)
         return delay * random.uniform(0.8, 1.2)  # noqa: S311
@@ -337,25 +341,28 @@ class Dispatcher:
         retry, final = services.outbox_record_retry, services.outbox_record_final
         try:
             message = await self.bot.send_message(**self._send_kwargs(row))
+        except InvalidToken:
+            # The bot's token was revoked: nothing will go out; keep the messages. (Its
+            # error message may quote the token: only the class is kept.)
+            await self.limiter.pause(f"bot:{self.bot_id}", 60.0)
+            record = partial(retry, delay=60.0, error="InvalidToken", count_attempt=False)
+            logger.error("notifications.invalid_token", extra=log)
         except RetryAfter as exc:
             seconds = retry_after_seconds(exc)
             await self._on_retry_after(row, seconds)
-            record = partial(retry, delay=seconds, error=str(exc), count_attempt=False)
+            record = partial(retry, delay=seconds, error=self._text(exc), count_attempt=False)
             logger.info("notifications.retry_after", extra={**log, "seconds": seconds})
         except Forbidden as exc:
-            record = partial(services.outbox_record_blocked, bot_id=self.bot_id, error=str(exc))
+            record = partial(
+                services.outbox_record_blocked, bot_id=self.bot_id, error=self._text(exc)
+            )
         except ChatMigrated as exc:
             record = partial(services.outbox_record_migrated, new_chat_id=exc.new_chat_id)
-        except InvalidToken as exc:
-            # The bot's token was revoked: nothing will go out; keep the messages.
-            await self.limiter.pause(f"bot:{self.bot_id}", 60.0)
-            record = partial(retry, delay=60.0, error=str(exc), count_attempt=False)
-            logger.error("notifications.invalid_token", extra=log)
         except BadRequest as exc:
-            record = partial(final, status="failed", error=str(exc))
-            logger.warning("notifications.bad_request", extra={**log, "error": str(exc)})
+            record = partial(final, status="failed", error=self._text(exc))
+            logger.warning("notifications.bad_request", extra={**log, "error": self._text(exc)})
         except NetworkError as exc:  # TimedOut included
-            error = f"{type(exc).__name__}: {exc}"
+            error = f"{type(exc).__name__}: {self._text(exc)}"
             if _ambiguous(exc) and not self.resend_ambiguous:
                 record = partial(final, status="uncertain", error=error)
                 logger.warning("notifications.uncertain_send", extra={**log, "error": error})
@@ -363,8 +370,8 @@ class Dispatcher:
                 record = partial(retry, delay=self._backoff(row.attempts), error=error)
                 logger.info("notifications.send_retry", extra={**log, "error": error})
         except TelegramError as exc:
-            record = partial(final, status="failed", error=str(exc))
-            logger.warning("notifications.send_failed", extra={**log, "error": str(exc)})
+            record = partial(final, status="failed", error=self._text(exc))
+            logger.warning("notifications.send_failed", extra={**log, "error": self._text(exc)})
         else:
             record = partial(services.outbox_record_sent, telegram_message_id=message.message_id)
             self.sent += 1

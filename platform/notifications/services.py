@@ -318,9 +318,31 @@ def recipient_register(
     return recipient
 
 
-def _recipient_block(*, tenant: Any, user_id: int, chat_id: int, bot_id: int) -> None:
-    """The user blocked the bot: mark them, switch their notifications off (audited) and
-    cancel what is still queued for them. Runs inside the caller's transaction."""
+def recipient_seen_in_group(*, tenant: Any, telegram_id: int, chat_id: int) -> bool:
+    """A user wrote in one of the tenant's groups: if the tenant's bot can reach them (they
+    are a recipient), note the group, so bulk sends to its subscribers include them. One
+    statement; nothing for people who never used the bot."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Recipient._meta.db_table} SET groups = array_append(groups, %s),"  # noqa: S608
+            " updated_at = clock_timestamp()"
+            " WHERE tenant_id = %s AND chat_id = %s AND NOT (groups @> ARRAY[%s]::bigint[])",
+            [chat_id, tenant.pk, telegram_id, chat_id],
+        )
+        return cursor.rowcount > 0
+
+
+# Telegram's 403 descriptions that mean the person is gone for this bot: they blocked it
+# or deleted their account. Others ("bot can't initiate conversation with a user": they
+# never started it) only mean the bot cannot write to them yet.
+_BLOCKED_BY_USER = ("blocked by the user", "user is deactivated")
+
+
+def _recipient_block(*, tenant: Any, user_id: int, chat_id: int, bot_id: int, error: str) -> None:
+    """The bot may not write to this user: mark them and cancel what is queued for them.
+    When they blocked the bot (or deleted their account), also switch all their
+    notifications off. Audited; runs inside the caller's transaction."""
+    blocked = any(reason in error for reason in _BLOCKED_BY_USER)
     recipient, _ = Recipient.objects.select_for_update().get_or_create(
         tenant=tenant, user_id=user_id, defaults={"chat_id": chat_id, "bot_id": bot_id}
     )
@@ -328,7 +350,7 @@ def _recipient_block(*, tenant: Any, user_id: int, chat_id: int, bot_id: int) ->
         tenant=tenant, chat_id=chat_id, status=Status.PENDING
     ).update(
         status=Status.CANCELLED,
-        last_error="the user blocked the bot",
+        last_error=error[:1000],
         lease_owner=None,
         lease_until=None,
         updated_at=timezone.now(),
@@ -338,18 +360,21 @@ def _recipient_block(*, tenant: Any, user_id: int, chat_id: int, bot_id: int) ->
     recipient.status = Recipient.Status.BLOCKED
     recipient.blocked_at = timezone.now()
     recipient.save(update_fields=["status", "blocked_at", "updated_at"])
-    states = subscription_states(tenant=tenant, chat_id=chat_id)
-    off = {s.event: False for s in states if s.enabled}
-    _subscriptions_write(tenant=tenant, chat_id=chat_id, changes=off)
+    off: dict[str, bool] = {}
+    if blocked:
+        states = subscription_states(tenant=tenant, chat_id=chat_id)
+        off = {s.event: False for s in states if s.enabled}
+        _subscriptions_write(tenant=tenant, chat_id=chat_id, changes=off)
+    action = "recipient_blocked" if blocked else "recipient_unreachable"
     history.record(
-        action="notifications.recipient_blocked",
+        action=f"notifications.{action}",
         actor=Actor.bot(bot_id),
         tenant=tenant,
         target=("user", chat_id),
-        data={"unsubscribed": sorted(off), "cancelled": cancelled},
+        data={"unsubscribed": sorted(off), "cancelled": cancelled, "reason": error[:200]},
     )
     logger.info(
-        "notifications.recipient_blocked",
+        f"notifications.{action}",
         extra={"tenant": tenant.pk, "chat_id": chat_id, "bot_id": bot_id},
     )
 
@@ -768,8 +793,9 @@ def outbox_record_migrated(*, message_id: int, owner: uuid.UUID, new_chat_id: in
 
 
 def outbox_record_blocked(*, message_id: int, owner: uuid.UUID, bot_id: int, error: str) -> bool:
-    """403: the user blocked the bot (or the bot is no longer in the group). The message
-    is ``blocked``; a user is marked blocked and unsubscribed, audited."""
+    """403: the user blocked the bot or never started it, or the bot is no longer in the
+    group. The message is ``blocked``; a user is marked blocked (and, if they blocked the
+    bot, unsubscribed), audited."""
     with transaction.atomic():
         updated = _update(
             f"UPDATE {TABLE} SET status = 'blocked', attempts = attempts + 1,"  # noqa: S608
@@ -787,6 +813,7 @@ def outbox_record_blocked(*, message_id: int, owner: uuid.UUID, bot_id: int, err
                 user_id=message.user_id,
                 chat_id=message.chat_id,
                 bot_id=bot_id,
+                error=error,
             )
         else:
             cancelled = OutboxMessage.objects.filter(

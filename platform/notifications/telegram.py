@@ -5,7 +5,9 @@
 - ``/settings`` in a group: the group's notifications, for users holding
   ``manage_settings`` in the tenant;
 - pressing a switch (callback data ``ntf:<event>``) flips it and redraws the keyboard; in
-  a group the presser's capability is checked again (anyone can press a button).
+  a group the presser's capability is checked again (anyone can press a button);
+- in a handler group of its own, messages in bound groups note that their senders (when
+  the bot can reach them) are in that group: bulk sends to a group's subscribers go to them.
 
 The tenant comes from ``botruntime.context.tenant_of`` (the bot's own community, or the
 group's community for the platform bot). These answers go straight to Telegram: they
@@ -16,12 +18,20 @@ through ``sync_to_async``, never on the event loop.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from accounts.roles import Capability
 from accounts.selectors import user_capabilities, user_get
@@ -148,8 +158,38 @@ async def on_toggle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer(f"{label}: {'on' if enabled else 'off'}")
 
 
-def handlers() -> list[BaseHandler]:
+# (tenant id, chat id, user id) -> when it was last noted: a busy group costs one
+# statement per member an hour, not one per message.
+_SEEN: dict[tuple[int, int, int], float] = {}
+SEEN_TTL = 3600.0
+SEEN_MAX = 100_000
+OBSERVER_GROUP = 90  # after every app's own handlers, which it never shadows
+
+
+def _note_member(tenant: Any, chat_id: int, telegram_id: int) -> None:
+    if group_binding_get(tenant=tenant, chat_id=chat_id) is not None:
+        services.recipient_seen_in_group(tenant=tenant, telegram_id=telegram_id, chat_id=chat_id)
+
+
+async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, sender = update.effective_chat, update.effective_user
+    if chat is None or sender is None or sender.is_bot or chat.type not in GROUP_CHATS:
+        return
+    tenant = await tenant_of(update, context)
+    if tenant is None:
+        return
+    key, now = (tenant.pk, chat.id, sender.id), time.monotonic()
+    if now - _SEEN.get(key, float("-inf")) < SEEN_TTL:
+        return
+    if len(_SEEN) >= SEEN_MAX:
+        _SEEN.clear()
+    _SEEN[key] = now
+    await sync_to_async(_note_member)(tenant, chat.id, sender.id)
+
+
+def handlers() -> list[BaseHandler | tuple[BaseHandler, int]]:
     return [
         CommandHandler("settings", on_settings),
         CallbackQueryHandler(on_toggle, pattern=rf"^{CALLBACK_PREFIX}"),
+        (MessageHandler(filters.ChatType.GROUPS, on_group_message), OBSERVER_GROUP),
     ]

@@ -231,3 +231,23 @@ def test_a_send_whose_answer_was_lost_is_uncertain_and_not_resent(
     # Telegram did deliver it: resending blindly would have sent it twice.
     assert len(tg.sent(bot, user.telegram_id)) == 1
     assert len(sends(tg, bot)) == 1
+
+
+def test_a_user_who_never_started_the_bot_is_unreachable_but_keeps_their_choices(
+    tenant, person, sandbox
+):
+    limits, rates = fast_limits()
+    tg = sandbox(limits)
+    bot = on_sandbox(tg, tenant)
+    user = person(tenant, "newcomer")
+    tg.add_user(user.telegram_id, user.first_name, username=user.username)  # no /start
+    message = _note(tenant, user, "n1")
+
+    run_until([dispatcher(tg.base_url, tenant, rates)], nothing_left(bot))
+
+    message.refresh_from_db()
+    assert message.status == "blocked" and "initiate" in message.last_error
+    assert Recipient.objects.get(tenant=tenant, user=user).status == "blocked"
+    assert not Subscription.objects.filter(tenant=tenant).exists()  # nothing switched off
+    entry = Entry.objects.get(tenant=tenant, action="notifications.recipient_unreachable")
+    assert entry.data["unsubscribed"] == []

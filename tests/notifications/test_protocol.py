@@ -228,3 +228,28 @@ def test_paid_broadcasts_need_the_tenant_setting(tenant, person):
     assert bulk.paid  # the tenant's setting is the default
     bulk_send_expand(bot_id=bot_id_of(tenant))
     assert set(OutboxMessage.objects.values_list("paid", flat=True)) == {True}
+
+
+def test_bulk_sends_to_a_group_reach_the_recipients_seen_there(tenant, person, group):
+    from notifications.services import recipient_seen_in_group
+
+    chat, elsewhere = group(tenant), group(tenant)
+    seen, unseen = person(tenant, "seen"), person(tenant, "unseen")
+    assert recipient_seen_in_group(tenant=tenant, telegram_id=seen.telegram_id, chat_id=chat)
+    assert not recipient_seen_in_group(  # already noted
+        tenant=tenant, telegram_id=seen.telegram_id, chat_id=chat
+    )
+    assert not recipient_seen_in_group(tenant=tenant, telegram_id=424242, chat_id=chat)
+    recipient_seen_in_group(tenant=tenant, telegram_id=unseen.telegram_id, chat_id=elsewhere)
+    bulk = bulk_send_create(
+        tenant=tenant,
+        text="for the group",
+        audience="group",
+        chat_id=chat,
+        idempotency_key="g",
+        actor=Actor.user(1),
+    )
+    bulk_send_expand(bot_id=bot_id_of(tenant))
+    assert list(OutboxMessage.objects.filter(bulk=bulk).values_list("chat_id", flat=True)) == [
+        seen.telegram_id
+    ]

@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from history.models import Entry
+from notifications import telegram as ntf_telegram
 from notifications.models import Recipient, Subscription
 from notifications.telegram import handlers
 from tests.conftest import tenant_bot_token
@@ -26,8 +27,9 @@ def _process(tg, tenant, *updates: dict) -> None:
         .updater(None)
         .build()
     )
-    for handler in handlers():
-        application.add_handler(handler)
+    for item in handlers():
+        handler, group = item if isinstance(item, tuple) else (item, 0)
+        application.add_handler(handler, group)
 
     async def run() -> None:
         async with application:
@@ -119,3 +121,26 @@ def test_settings_in_a_group_of_another_community_changes_nothing(
     [answer] = tg.sent(bot, chat)
     assert answer["text"] == f"This group is not connected to {mine.name}."
     assert not Subscription.objects.exists()
+
+
+def test_a_recipient_writing_in_a_bound_group_is_noted_as_its_member(
+    tenant, sandbox, person, group
+):
+    tg = sandbox()
+    bot = on_sandbox(tg, tenant)
+    chat = group(tenant)
+    fan = person(tenant, "fan")  # reachable by the bot
+    stranger = person(None, "stranger")  # never used the bot
+    group_with_bot(tg, tenant, chat, fan, stranger)
+    ntf_telegram._SEEN.clear()
+    # The sandbox's bots run in privacy mode: they see commands and replies in groups.
+    updates = [
+        tg.send_message(bot, chat, fan.telegram_id, "/leaderboard"),
+        tg.send_message(bot, chat, stranger.telegram_id, "/leaderboard"),
+        tg.send_message(bot, chat, fan.telegram_id, "/leaderboard"),
+    ]
+
+    _process(tg, tenant, *updates)
+
+    assert Recipient.objects.get(tenant=tenant, user=fan).groups == [chat]
+    assert not Recipient.objects.filter(tenant=tenant, user=stranger).exists()
