@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import BotCommand, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -185,6 +185,10 @@ async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         _SEEN.clear()
     _SEEN[key] = now
     await sync_to_async(_note_member)(tenant, chat.id, sender.id)
+
+
+def commands() -> list[BotCommand]:
+    return [BotCommand("settings", "Notification settings")]
 
 
 def handlers() -> list[BaseHandler | tuple[BaseHandler, int]]:
