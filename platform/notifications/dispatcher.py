@@ -153,9 +153,15 @@ class Dispatcher:
                     logger.exception(
                         "notifications.dispatcher.database_error", extra={"bot_id": self.bot_id}
                     )
-                    await self._db(connection.close)
-                    handled = 0
-                    idle = idle_max
+                    await self._db(connection.close)  # reconnect on the next call
+                    handled, idle = 0, idle_max
+                except Exception:
+                    # Redis unreachable, a bug: this bot's notifications must not stop for
+                    # good. Claimed rows come back when their lease runs out.
+                    logger.exception(
+                        "notifications.dispatcher.error", extra={"bot_id": self.bot_id}
+                    )
+                    handled, idle = 0, idle_max
                 if handled or self.expanded:
                     idle = idle_min
                     continue
@@ -340,7 +346,14 @@ class Dispatcher:
         log = {"bot_id": self.bot_id, "outbox_id": row.id, "chat_id": row.chat_id}
         retry, final = services.outbox_record_retry, services.outbox_record_final
         try:
-            message = await self.bot.send_message(**self._send_kwargs(row))
+            kwargs = self._send_kwargs(row)
+        except (ValueError, TypeError, KeyError) as exc:  # e.g. a malformed reply_markup
+            await self._db(
+                final, message_id=row.id, owner=self.owner, status="failed", error=repr(exc)
+            )
+            return None
+        try:
+            message = await self.bot.send_message(**kwargs)
         except InvalidToken:
             # The bot's token was revoked: nothing will go out; keep the messages. (Its
             # error message may quote the token: only the class is kept.)
