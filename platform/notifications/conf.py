@@ -22,14 +22,15 @@ def _value(name: str, default: float) -> float:
 class RateLimits:
     """Telegram's documented limits (Bots FAQ): about 30 messages per second per bot,
     20 per minute in one group, about one per second in one chat; paid broadcasts up to
-    1,000 per second. ``margin`` widens each window a little so that network jitter
-    between our clock and Telegram's arrival times never lets a window overflow."""
+    1,000 per second. ``margin`` widens each window a little so that the time between
+    taking a send's place in a window and its arrival at Telegram (which varies with the
+    network and a busy process) never lets a window overflow."""
 
     per_bot_per_s: float = 30
     per_group_per_min: float = 20
     per_chat_per_s: float = 1
     paid_per_s: float = 1000
-    margin: float = 0.05
+    margin: float = 0.1
 
     @classmethod
     def from_settings(cls) -> RateLimits:

@@ -8,6 +8,10 @@ times (a Redis sorted set per key, trimmed on each call), so a limit holds over 
 window of its length, not just aligned buckets. Pauses (429 ``retry_after``) are keys that
 refuse until they expire. Redis runs all of this in one Lua script with Redis' own clock,
 so dispatchers in different processes or hosts count against the same windows.
+
+A granted send gets a token; ``acquire(..., release=token)`` first takes that send's
+earlier places out of the windows (in the same atomic step): a send that was held up
+after it was counted is counted again at its real time, not twice.
 """
 
 from __future__ import annotations
@@ -35,10 +39,13 @@ class Verdict:
     ok: bool
     wait: float = 0.0  # seconds until the refusing key has room
     key: str = ""  # the refusing rule's or pause's key
+    token: str = ""  # a granted send's places in the windows (for ``release``)
 
 
 class Limiter(Protocol):
-    async def acquire(self, rules: Sequence[Rule], pauses: Sequence[str] = ()) -> Verdict: ...
+    async def acquire(
+        self, rules: Sequence[Rule], pauses: Sequence[str] = (), *, release: str = ""
+    ) -> Verdict: ...
 
     async def pause(self, key: str, seconds: float) -> None: ...
 
@@ -49,7 +56,7 @@ class LocalLimiter:
     """In-process windows: enough when one process runs every dispatcher of a bot."""
 
     def __init__(self) -> None:
-        self._logs: dict[str, deque[float]] = {}
+        self._logs: dict[str, deque[tuple[float, str]]] = {}
         self._paused: dict[str, float] = {}
         # Dispatchers of one process may run on different threads' event loops.
         self._lock = threading.Lock()
@@ -65,23 +72,32 @@ class LocalLimiter:
                     del self._paused[key]
         for rule in rules:
             log = self._logs.setdefault(rule.key, deque())
-            while log and log[0] <= now - rule.window:
+            while log and log[0][0] <= now - rule.window:
                 log.popleft()
             if len(log) >= rule.limit:
                 # The entry that must leave the window before one more send fits.
-                oldest = log[len(log) - rule.limit]
+                oldest = log[len(log) - rule.limit][0]
                 wait = max(oldest + rule.window - now, 0.001)
                 if wait > worst.wait:
                     worst = Verdict(False, wait, rule.key)
         return worst
 
-    async def acquire(self, rules: Sequence[Rule], pauses: Sequence[str] = ()) -> Verdict:
+    async def acquire(
+        self, rules: Sequence[Rule], pauses: Sequence[str] = (), *, release: str = ""
+    ) -> Verdict:
         with self._lock:
             now = time.monotonic()
+            if release:
+                for rule in rules:
+                    log = self._logs.get(rule.key)
+                    if log:
+                        self._logs[rule.key] = deque(e for e in log if e[1] != release)
             verdict = self._check(rules, pauses, now)
             if verdict.ok:
+                token = uuid.uuid4().hex
                 for rule in rules:
-                    self._logs[rule.key].append(now)
+                    self._logs[rule.key].append((now, token))
+                return Verdict(True, token=token)
             return verdict
 
     async def pause(self, key: str, seconds: float) -> None:
@@ -93,20 +109,25 @@ class LocalLimiter:
         return None
 
 
-# KEYS: pause keys, then rule keys. ARGV: number of pause keys, a unique member, then
-# (limit, window in ms) per rule. Returns {0}, or the refusing key with the longest wait:
-# {index (1-based over KEYS), wait ms}.
+# KEYS: pause keys, then rule keys. ARGV: number of pause keys, this send's token, the
+# token to release ("" for none), then (limit, window in ms) per rule. Returns {0}, or the
+# refusing key with the longest wait: {index (1-based over KEYS), wait ms}.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local npause = tonumber(ARGV[1])
+if ARGV[3] ~= '' then
+  for i = npause + 1, #KEYS do
+    redis.call('ZREM', KEYS[i], ARGV[3])
+  end
+end
 local worst, worst_wait = 0, 0
 for i = 1, npause do
   local ttl = redis.call('PTTL', KEYS[i])
   if ttl > worst_wait then worst, worst_wait = i, ttl end
 end
 for i = npause + 1, #KEYS do
-  local j = 3 + (i - npause - 1) * 2
+  local j = 4 + (i - npause - 1) * 2
   local limit = tonumber(ARGV[j])
   local window = tonumber(ARGV[j + 1])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
@@ -120,8 +141,8 @@ for i = npause + 1, #KEYS do
 end
 if worst > 0 then return {worst, worst_wait} end
 for i = npause + 1, #KEYS do
-  local j = 3 + (i - npause - 1) * 2
-  redis.call('ZADD', KEYS[i], now, ARGV[2] .. ':' .. i)
+  local j = 4 + (i - npause - 1) * 2
+  redis.call('ZADD', KEYS[i], now, ARGV[2])
   redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[j + 1]) + 1000)
 end
 return {0}
@@ -148,16 +169,19 @@ class RedisLimiter:
         self._acquire = self._redis.register_script(_ACQUIRE)
         self._pause = self._redis.register_script(_PAUSE)
 
-    async def acquire(self, rules: Sequence[Rule], pauses: Sequence[str] = ()) -> Verdict:
+    async def acquire(
+        self, rules: Sequence[Rule], pauses: Sequence[str] = (), *, release: str = ""
+    ) -> Verdict:
         keys = [f"{self._prefix}pause:{key}" for key in pauses]
         keys += [f"{self._prefix}rl:{rule.key}" for rule in rules]
-        args: list[Any] = [len(pauses), uuid.uuid4().hex]
+        token = uuid.uuid4().hex
+        args: list[Any] = [len(pauses), token, release]
         for rule in rules:
             args += [int(rule.limit), int(rule.window * 1000)]
         result = await self._acquire(keys=keys, args=args)
         index = int(result[0])
         if index == 0:
-            return Verdict(True)
+            return Verdict(True, token=token)
         names = [*pauses, *(rule.key for rule in rules)]
         return Verdict(False, int(result[1]) / 1000, names[index - 1])
 
@@ -174,8 +198,10 @@ _local = LocalLimiter()
 class _SharedLocal:
     """The process-wide LocalLimiter behind a handle whose aclose() does not close it."""
 
-    async def acquire(self, rules: Sequence[Rule], pauses: Sequence[str] = ()) -> Verdict:
-        return await _local.acquire(rules, pauses)
+    async def acquire(
+        self, rules: Sequence[Rule], pauses: Sequence[str] = (), *, release: str = ""
+    ) -> Verdict:
+        return await _local.acquire(rules, pauses, release=release)
 
     async def pause(self, key: str, seconds: float) -> None:
         await _local.pause(key, seconds)

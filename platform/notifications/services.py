@@ -832,6 +832,20 @@ def outbox_record_blocked(*, message_id: int, owner: uuid.UUID, bot_id: int, err
     return True
 
 
+def outbox_unmark(*, message_id: int, owner: uuid.UUID, delay: float) -> bool:
+    """Take back a ``sending`` mark whose request was never made (the rate limiter said
+    wait after all): pending again after ``delay`` seconds, no attempt counted."""
+    return bool(
+        _update(
+            f"UPDATE {TABLE} SET status = 'pending', lease_owner = NULL, lease_until = NULL,"  # noqa: S608
+            " not_before = clock_timestamp() + %(delay)s * interval '1 second',"
+            " updated_at = clock_timestamp()"
+            " WHERE id = %(id)s AND lease_owner = %(owner)s AND status = 'sending'",
+            {"id": message_id, "owner": owner, "delay": delay},
+        )
+    )
+
+
 def outbox_release(*, message_ids: list[int], owner: uuid.UUID, delay: float = 0.0) -> int:
     """Give claimed, never-started messages back (graceful stop, or deferred by a chat's
     rate limit for ``delay`` seconds). No attempt is counted."""

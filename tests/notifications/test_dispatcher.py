@@ -3,7 +3,9 @@ delivery and its record, Telegram's limits, 429 retry_after, 403, paid broadcast
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import time
 
 import pytest
 from django.db import connection
@@ -251,3 +253,39 @@ def test_a_user_who_never_started_the_bot_is_unreachable_but_keeps_their_choices
     assert not Subscription.objects.filter(tenant=tenant).exists()  # nothing switched off
     entry = Entry.objects.get(tenant=tenant, action="notifications.recipient_unreachable")
     assert entry.data["unsubscribed"] == []
+
+
+def test_a_send_held_up_by_the_database_is_counted_at_its_real_time(
+    tenant, person, sandbox, monkeypatch
+):
+    from notifications import services
+    from notifications.ratelimit import LocalLimiter
+
+    limits, rates = fast_limits(per_bot_per_s=4)
+    rates = dataclasses.replace(rates, margin=0.04)
+    tg = sandbox(limits)
+    bot = on_sandbox(tg, tenant)
+    users = [person(tenant, f"s{i}") for i in range(6)]
+    for user in users:
+        started_bot(tg, tenant, user)
+        _note(tenant, user, f"s{user.pk}")
+    mark = services.outbox_mark_sending
+
+    def slow_mark(**kwargs):  # a database that takes longer than half the margin
+        time.sleep(0.05)
+        return mark(**kwargs)
+
+    monkeypatch.setattr(services, "outbox_mark_sending", slow_mark)
+
+    class Counting(LocalLimiter):
+        recounted = 0
+
+        async def acquire(self, rules, pauses=(), *, release=""):
+            Counting.recounted += bool(release)
+            return await super().acquire(rules, pauses, release=release)
+
+    run_until([dispatcher(tg.base_url, tenant, rates, limiter=Counting())], nothing_left(bot))
+
+    assert Counting.recounted >= len(users)
+    assert refused(tg, bot) == []
+    assert sorted(m["chat"]["id"] for m in tg.sent(bot)) == sorted(u.telegram_id for u in users)

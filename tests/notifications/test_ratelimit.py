@@ -99,3 +99,24 @@ def test_two_redis_limiters_share_one_window():
         return grants
 
     assert run(scenario()) == [True] * 5 + [False, False]
+
+
+def test_a_send_counted_again_gives_up_its_earlier_places(make_limiter):
+    async def scenario():
+        limiter = make_limiter()
+        chat, bot = Rule("chat:1:1", 1, 10.0), Rule("bot:9", 2, 10.0)
+        first = await limiter.acquire([chat, bot])
+        again = await limiter.acquire([chat, bot], release=first.token)  # its own place
+        other = await limiter.acquire([Rule("chat:1:2", 1, 10.0), bot])
+        full = await limiter.acquire([Rule("chat:1:3", 1, 10.0), bot])
+        # Released but refused: the earlier places are gone all the same (no send happened).
+        refused = await limiter.acquire([Rule("chat:1:2", 1, 10.0), bot], release=other.token)
+        await limiter.aclose()
+        return first, again, other, full, refused
+
+    first, again, other, full, refused = run(scenario())
+    assert first.ok and first.token
+    assert again.ok and again.token != first.token  # not refused by its own chat place
+    assert other.ok
+    assert not full.ok and full.key == "bot:9"  # 2 places: again and other, not 3
+    assert refused.ok  # other's place released: there was room for it again
