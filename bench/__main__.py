@@ -18,7 +18,15 @@ import traceback
 
 from bench import common
 
-BENCHMARKS = ["tenant_create", "api_me", "history_record", "migrate_schemas"]
+BENCHMARKS = [
+    "tenant_create",
+    "api_me",
+    "history_record",
+    "migrate_schemas",
+    "runtime_updates",
+    "bulk_send",
+    "runtime_memory",
+]
 
 
 def run_one(name: str) -> int:
