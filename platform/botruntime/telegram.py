@@ -21,6 +21,7 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 from accounts.services import user_touch
 from botruntime.context import tenant_of
 from botruntime.selectors import mini_app_url, profile_view
+from botruntime.services import user_started
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +55,15 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     tenant = await tenant_of(update, context)
     if tenant is None:
         return  # nobody's bot, or a suspended community: stay silent
-    await sync_to_async(user_touch)(profile=profile)
+    private = bool(update.effective_chat and update.effective_chat.type == Chat.PRIVATE)
+    await sync_to_async(user_started)(
+        tenant=tenant, profile=profile, bot_id=context.bot.id, private_chat=private
+    )
     url = await sync_to_async(mini_app_url)(tenant=tenant)
     lines = [f"Welcome to {_name(tenant)}, {profile.get('first_name') or 'friend'}!"]
     markup = None
     # Telegram allows web_app buttons in private chats only.
-    if url and update.effective_chat and update.effective_chat.type == Chat.PRIVATE:
+    if url and private:
         lines.append("Open the app to join raids, climb the leaderboard and track rewards.")
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(OPEN_APP, web_app=WebAppInfo(url))]])
     lines.append("Send /help to see what I can do.")

@@ -21,6 +21,7 @@ from botruntime.context import in_tenant, tenant_of
 from botruntime.models import Job, ProcessedUpdate
 from botruntime.runtime import Runtime, collect_handlers, webhook_secret
 from botruntime.services import job_enqueue
+from notifications.models import Recipient
 from tenancy.services import chat_bind, tenant_suspend
 from tests.botruntime.conftest import sent, serve
 from tests.conftest import tenant_bot_token
@@ -77,6 +78,9 @@ def test_long_polling_start_greets_registers_and_offers_the_mini_app(bot_communi
     [[button]] = reply["reply_markup"]["inline_keyboard"]
     assert button["web_app"]["url"] == f"https://{tenant.slug}.test/"
     assert user_get(telegram_id=alice).username == "alice"
+    # Starting the community's bot in private makes Alice reachable by its bulk sends.
+    recipient = Recipient.objects.get(tenant=tenant, user__telegram_id=alice)
+    assert (recipient.chat_id, recipient.bot_id) == (alice, bot_id)
     [commands] = tg.calls(bot_id, "setMyCommands")
     names = [c["command"] for c in commands["params"]["commands"]]
     assert names[:3] == ["start", "help", "profile"]
