@@ -180,6 +180,7 @@ def run() -> None:
             runtime.kill()
         tg.stop()
 
+    from notifications.conf import RateLimits
     from notifications.models import BulkSend, OutboxMessage
 
     bulk = BulkSend.objects.get(pk=bulk.pk)
@@ -227,6 +228,14 @@ def run() -> None:
             f"  runtime process {n}: {sent_n} sent in {span:.1f} s first to last, "
             f"(sent - {CEILING:.0f}) / time = {rate}; 429 answers {refused}"
         )
+    # What the dispatcher allows itself: its bot window is widened by the margin.
+    limits = RateLimits.from_settings()
+    own = limits.per_bot_per_s / (1.0 + limits.margin)
+    say(
+        f"  the dispatcher's own window: {limits.per_bot_per_s:g} per {1 + limits.margin:g} s "
+        f"(margin {limits.margin:g} s) = at most {own:.2f} msg/s ({own / CEILING:.1%} of the "
+        "ceiling)"
+    )
     say(
         f"  ceiling (the sandbox's limit, same run): {CEILING:.0f} msg/s; sustained while "
         f"sending: {sustained:.2f} msg/s ({sustained / CEILING:.1%}); end to end including "

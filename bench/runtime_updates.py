@@ -12,7 +12,9 @@ the same run.
   webhook front minus dedupe (path, secret check, ``Update.de_json``, ``update_queue``);
   its own process, pinned to the same core.
 
-The Update JSON is what the sandbox produces for each message (then dropped from its
+The members of each group write in turn (one message each before anyone writes again:
+moderation's flood rule stays quiet, and per-member caches see each member rarely). The
+Update JSON is what the sandbox produces for each message (then dropped from its
 queues), POSTed with the bot's ``X-Telegram-Bot-Api-Secret-Token`` by a driver process
 on another core over keep-alive connections. Throughput is end to end: from the first
 POST until every update was handled (the leaderboard rows sum to what was sent, or the
@@ -357,8 +359,8 @@ class Scene:
         items = []
         for _ in range(count):
             i = next(self._sequence)
-            bot = self.bots[i % len(self.bots)]
             n = i % len(self.bots)
+            bot = self.bots[n]
             member = (i // len(self.bots)) % self.members
             # Every fifth message is long (2 XP): both sizes go through the handler.
             text = f"gm {i}" if i % 5 else f"message {i}: " + "long enough to earn double xp " * 2
