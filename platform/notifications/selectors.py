@@ -15,8 +15,7 @@ from notifications.models import (
     Recipient,
     Subscription,
 )
-from tenancy.models import ChatBinding
-from tenancy.selectors import tenant_bots
+from tenancy.selectors import chat_binding_get, tenant_bots
 
 
 @dataclass(frozen=True)
@@ -73,8 +72,7 @@ def group_binding_get(*, tenant: Any, chat_id: int) -> Any | None:
     """The tenant's binding of the group ``chat_id`` (None for another tenant's)."""
     if tenant is None or getattr(tenant, "schema_name", "public") == "public":
         return None
-    # A read of tenancy's table: its selectors have no lookup by (tenant, chat) with the bot.
-    return ChatBinding.objects.select_related("bot").filter(tenant=tenant, chat_id=chat_id).first()
+    return chat_binding_get(tenant=tenant, chat_id=chat_id)
 
 
 def tenant_default_bot_id(*, tenant: Any) -> int | None:

@@ -51,6 +51,11 @@ def chat_tenant(*, chat_id: int) -> Tenant | None:
     return binding.tenant if binding else None
 
 
+def chat_binding_get(*, tenant: Tenant, chat_id: int) -> ChatBinding | None:
+    """The tenant's binding of ``chat_id`` (with its bot), None if unbound or another's."""
+    return ChatBinding.objects.select_related("bot").filter(tenant=tenant, chat_id=chat_id).first()
+
+
 def bot_tenant(*, bot_id: int) -> Tenant | None:
     bot = Bot.objects.select_related("tenant").filter(telegram_id=bot_id).first()
     return bot.tenant if bot else None
