@@ -4,9 +4,11 @@ and resumable, idempotent bulk expansion."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from history.models import Entry
 from history.services import Actor
@@ -89,6 +91,84 @@ def test_claims_take_each_chats_oldest_message_transactional_first(make_tenant, 
         (fans[1].telegram_id, 1),
     ]
     assert {r.tenant_id for r in claimed} == {tenant.pk}
+
+
+def _chat_queue(tenant, user, n, prefix="c"):
+    return [
+        notify(
+            tenant=tenant,
+            event="deposit.received",
+            text=f"{prefix}{i}",
+            user=user,
+            idempotency_key=f"{prefix}{user.pk}:{i}",
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_chats_next_message_is_claimable_only_once_its_head_is_finished(tenant, person):
+    alice, bob = person(tenant, "alice"), person(tenant, "bob")
+    first, second, third = _chat_queue(tenant, alice, 3)
+    [bobs] = _chat_queue(tenant, bob, 1)
+    bot, owner = bot_id_of(tenant), uuid.uuid4()
+
+    def claim():
+        return [r.id for r in outbox_claim(bot_id=bot, owner=uuid.uuid4(), limit=10)]
+
+    assert sorted(r.id for r in outbox_claim(bot_id=bot, owner=owner, limit=10)) == [
+        first.id,
+        bobs.id,
+    ]
+    assert claim() == []  # both heads are leased; the messages behind alice's wait
+    assert outbox_mark_sending(message_id=first.id, owner=owner)
+    _expire_leases([first.id])
+    assert claim() == []  # in flight (even with its lease run out): still her head
+    assert outbox_record_sent(message_id=first.id, owner=owner, telegram_message_id=1)
+    assert claim() == [second.id]
+    _expire_leases([second.id])
+    assert outbox_release(message_ids=[second.id], owner=owner) == 0  # not this owner's
+    OutboxMessage.objects.filter(pk=second.id).update(lease_owner=None, lease_until=None)
+    OutboxMessage.objects.filter(pk=second.id).update(
+        not_before=timezone.now() + timedelta(minutes=1)
+    )
+    assert claim() == []  # a head that waits holds back the ones after it
+    OutboxMessage.objects.filter(pk=second.id).update(status="failed")
+    assert claim() == [third.id]  # a finished (failed) head does not
+
+
+def test_heads_are_found_behind_long_queues_transactional_first_then_oldest(tenant, person):
+    chatty, quiet = person(tenant, "chatty"), person(tenant, "quiet")
+    fans = [person(tenant, f"fan{i}") for i in range(3)]
+    chattys = _chat_queue(tenant, chatty, 200)  # transactional, before the bulk send
+    bulk_send_create(tenant=tenant, text="to all", idempotency_key="all", actor=Actor.user(1))
+    bulk_send_expand(bot_id=bot_id_of(tenant))  # one bulk row each, by recipient
+    [quiets] = _chat_queue(tenant, quiet, 1, prefix="late")  # behind quiet's bulk row
+    bulk_rows = dict(OutboxMessage.objects.filter(bulk__isnull=False).values_list("chat_id", "id"))
+
+    claimed = outbox_claim(bot_id=bot_id_of(tenant), owner=uuid.uuid4(), limit=4)
+
+    # chatty's 199 later messages and quiet's transactional one are not heads: skipped,
+    # whatever their priority; the bulk heads follow in the order they were queued.
+    assert [(r.id, r.priority) for r in claimed] == [
+        (chattys[0].id, 0),
+        (bulk_rows[quiet.telegram_id], 1),
+        (bulk_rows[fans[0].telegram_id], 1),
+        (bulk_rows[fans[1].telegram_id], 1),
+    ]
+    assert quiets.id not in {r.id for r in claimed}
+
+
+def test_the_claim_looks_up_each_candidates_head_in_the_chat_queue_index(tenant):
+    """One index probe per candidate row, never a join of the candidates with every
+    queued row of the bot (857 ms per claim with 13,700 rows queued)."""
+    from notifications.services import _CLAIM
+
+    params = {"bot_id": bot_id_of(tenant), "owner": uuid.uuid4(), "limit": 100, "lease": 60}
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + _CLAIM, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "SubPlan" in plan and "ntf_outbox_chat_queue" in plan, plan
+    assert "Anti Join" not in plan, plan
 
 
 def test_a_suspended_tenants_messages_wait(tenant, person):
