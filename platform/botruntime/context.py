@@ -9,11 +9,15 @@ inside that tenant's schema without blocking the event loop.
 ``tenant_of`` resolves once per update (``botruntime.selectors.tenant_resolve``: the
 bot's own tenant, else the chat's binding for the platform bot, else a ``/start``
 deep-link payload) and caches the answer on the context, which python-telegram-bot
-shares between the handlers of one update.
+shares between the handlers of one update. Every group message asks, and the answer
+changes rarely: a community's answer is also kept per (bot, chat) for
+``TENANT_TTL_SECONDS`` (a suspension silences the bot within that time; the runtime
+also releases a suspended community's bot within a minute).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -41,17 +45,37 @@ def start_payload(update: Update) -> str | None:
     return rest.strip() or None
 
 
+TENANT_TTL_SECONDS = 30.0
+_TENANTS_MAX = 50_000
+_tenants: dict[tuple[int, int | None], tuple[float, Tenant | None]] = {}
+
+
+def tenants_forget() -> None:
+    """Drop the (bot, chat) answers kept by ``tenant_of``."""
+    _tenants.clear()
+
+
 async def tenant_of(update: Update, context: CallbackContext) -> Tenant | None:
     """The tenant this update belongs to (None: nobody's, or a suspended tenant's)."""
     cached = getattr(context, _CACHE_ATTR, _UNSET)
     if cached is not _UNSET:
         return cached  # type: ignore[return-value]
     chat = update.effective_chat
-    tenant = await sync_to_async(tenant_resolve)(
-        bot_id=context.bot.id,
-        chat_id=chat.id if chat is not None else None,
-        start_payload=start_payload(update),
-    )
+    chat_id = chat.id if chat is not None else None
+    payload = start_payload(update)
+    key, now = (context.bot.id, chat_id), time.monotonic()
+    hit = _tenants.get(key) if payload is None else None
+    if hit is not None and hit[0] > now:
+        tenant = hit[1]
+    else:
+        tenant = await sync_to_async(tenant_resolve)(
+            bot_id=context.bot.id, chat_id=chat_id, start_payload=payload
+        )
+        # Not the public tenant: a group the platform bot serves may be bound any moment.
+        if payload is None and tenant is not None and not tenant.is_public:
+            if len(_tenants) >= _TENANTS_MAX:
+                _tenants.clear()
+            _tenants[key] = (now + TENANT_TTL_SECONDS, tenant)
     setattr(context, _CACHE_ATTR, tenant)
     return tenant
 

@@ -4,9 +4,13 @@ Per bot, one python-telegram-bot ``Application`` (no Updater, no JobQueue of its
 all sharing one HTTP connection pool. Updates arrive by long polling (one asyncio task
 per bot) or through one aiohttp webhook server for every bot
 (``/telegram/webhook/<bot_id>``, checked against a per-bot secret). Either way an update
-is first recorded in PostgreSQL (``update_accept``, deduplicated by (bot, update_id))
-and only then handed to the Application; while the database is down the webhook answers
-503 and the poller does not advance its offset, so Telegram delivers the update again.
+is first recorded in PostgreSQL (``updates_accept``, deduplicated by (bot, update_id);
+updates arriving together share one statement, see ``batching.GroupCommit``) and only
+then handed to the Application; while the database is down the webhook answers 503 and
+the poller does not advance its offset, so Telegram delivers the update again.
+
+Handlers buffer their hot-path writes (``batching.WriteBehind``); the runtime applies
+them every ``BOT_WRITE_BEHIND_S`` seconds and once more when it stops.
 
 One PTB ``JobQueue`` ticks every second: it claims due rows of the jobs table and runs
 them on worker threads (``JOB_WORKERS``), off the event loop.
@@ -43,12 +47,13 @@ from telegram import error as tg_error
 from telegram.ext import Application, ApplicationBuilder, BaseHandler, ContextTypes
 from telegram.request import HTTPXRequest
 
+from botruntime.batching import GroupCommit, buffers, flush_all
 from botruntime.selectors import mini_app_url
 from botruntime.services import (
     job_run,
     jobs_claim,
     jobs_schedule_recurring,
-    update_accept,
+    updates_accept,
 )
 from tenancy.models import Tenant
 from tenancy.selectors import bot_tokens
@@ -141,13 +146,18 @@ def _db_ready() -> None:
         connection.close_if_unusable_or_obsolete()
 
 
-def _accept(bot_id: int, update_id: int) -> bool:
+def _accept(updates: list[tuple[int, int]]) -> list[bool]:
     _db_ready()
     try:
-        return update_accept(bot_id=bot_id, update_id=update_id)
+        return updates_accept(updates=updates)
     except DatabaseError:
         _db_ready()
         raise
+
+
+def _flush() -> int:
+    _db_ready()
+    return flush_all()
 
 
 def _fresh_connections(func: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
@@ -207,6 +217,8 @@ class Runtime:
         self._dispatcher: Any = None
         self._commands: list[BotCommand] = []
         self._refreshing = asyncio.Lock()
+        self._accepts = GroupCommit(_accept)
+        self._flusher: asyncio.Task | None = None
 
     # ---- lifecycle -------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -234,6 +246,7 @@ class Runtime:
         gate = asyncio.Semaphore(STARTUP_CONCURRENCY)
         await asyncio.gather(*(self._host(gate, *spec) for spec in specs))
         await self._start_queue()
+        self._flusher = asyncio.create_task(self._flush_every(), name="write-behind")
         self.started.set()
         logger.info(
             "botruntime.started",
@@ -257,6 +270,9 @@ class Runtime:
             await asyncio.wait(self._running_jobs, timeout=30)
         async with self._refreshing:
             await asyncio.gather(*(self._unhost(h) for h in list(self.bots.values())))
+        if self._flusher is not None:
+            await self._flusher
+        await self.flush()  # what the released bots' last updates wrote
         for request in (self._request, self._updates_request):
             if request is not None:
                 await request.close()
@@ -409,10 +425,27 @@ class Runtime:
             return
         logger.error("botruntime.handler_failed", extra=extra, exc_info=error)
 
+    async def flush(self) -> int:
+        """Apply the handlers' buffered writes now; the keys written."""
+        if not any(len(buffer) for buffer in buffers()):
+            return 0
+        try:
+            return await sync_to_async(_flush)()
+        except DatabaseError as exc:
+            logger.warning("botruntime.flush_failed", extra={"error": str(exc)[:200]})
+            return 0
+
+    async def _flush_every(self) -> None:
+        every = settings.BOT_WRITE_BEHIND_S
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), every)
+            await self.flush()
+
     async def _deliver(self, hosted: HostedBot, update: Update) -> bool:
         """Record the update, then queue it for its Application. False for a redelivery
         already handled. Raises the database's error when it cannot be recorded."""
-        fresh = await sync_to_async(_accept)(hosted.bot_id, update.update_id)
+        fresh = await self._accepts.submit((hosted.bot_id, update.update_id))
         if not fresh:
             logger.info(
                 "botruntime.update_duplicate",
@@ -454,21 +487,22 @@ class Runtime:
                 await asyncio.sleep(delay)
                 continue
             delays = _backoff()
-            for update in updates:
-                while True:
-                    try:
-                        await self._deliver(hosted, update)
-                        break
-                    except DatabaseError as exc:
-                        # Not confirmed to Telegram (offset unchanged): nothing is lost.
-                        delay = next(delays)
-                        logger.error(
-                            "botruntime.database_unavailable",
-                            extra={"bot_id": hosted.bot_id, "error": str(exc)[:200]},
-                        )
-                        await asyncio.sleep(delay)
+            while updates:
+                try:
+                    # One batch: every update of the answer recorded in one statement.
+                    await asyncio.gather(*(self._deliver(hosted, u) for u in updates))
+                    break
+                except DatabaseError as exc:
+                    # Not confirmed to Telegram (offset unchanged): nothing is lost.
+                    delay = next(delays)
+                    logger.error(
+                        "botruntime.database_unavailable",
+                        extra={"bot_id": hosted.bot_id, "error": str(exc)[:200]},
+                    )
+                    await asyncio.sleep(delay)
+            if updates:
                 delays = _backoff()
-                offset = update.update_id + 1
+                offset = updates[-1].update_id + 1
 
     # ---- webhooks --------------------------------------------------------------------
     @property

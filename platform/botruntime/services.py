@@ -46,13 +46,6 @@ DO UPDATE SET run_at = LEAST(botruntime_job.run_at, EXCLUDED.run_at)
 RETURNING id
 """
 
-_UPDATE_ACCEPT = """
-INSERT INTO botruntime_processedupdate (bot_id, update_id, received_at)
-VALUES (%s, %s, statement_timestamp())
-ON CONFLICT (bot_id, update_id) DO NOTHING
-RETURNING id
-"""
-
 
 def recurring_key(kind: str, tenant_id: int | None) -> str:
     return f"every:{kind}:{tenant_id if tenant_id is not None else 'platform'}"
@@ -377,9 +370,31 @@ def update_accept(*, bot_id: int, update_id: int) -> bool:
     """Record that ``bot_id`` received ``update_id``; False when it already had it (a
     redelivery). Raises the database's error when it cannot record it, so the caller
     can tell Telegram to deliver the update again later."""
+    return updates_accept(updates=[(bot_id, update_id)])[0]
+
+
+_UPDATES_ACCEPT = """
+INSERT INTO botruntime_processedupdate (bot_id, update_id, received_at)
+SELECT DISTINCT bot_id, update_id, statement_timestamp()
+  FROM unnest(%s::bigint[], %s::bigint[]) AS u (bot_id, update_id)
+ON CONFLICT (bot_id, update_id) DO NOTHING
+RETURNING bot_id, update_id
+"""
+
+
+def updates_accept(*, updates: list[tuple[int, int]]) -> list[bool]:
+    """``update_accept`` for many (bot_id, update_id) pairs in one statement: True for each
+    pair seen for the first time (only its first occurrence, if it is listed twice)."""
+    if not updates:
+        return []
     with connection.cursor() as cursor:
-        cursor.execute(_UPDATE_ACCEPT, [bot_id, update_id])
-        return cursor.fetchone() is not None
+        cursor.execute(_UPDATES_ACCEPT, [[b for b, _ in updates], [u for _, u in updates]])
+        fresh = set(cursor.fetchall())
+    accepted = []
+    for pair in updates:
+        accepted.append(pair in fresh)
+        fresh.discard(pair)
+    return accepted
 
 
 def updates_prune(*, older_than: timedelta) -> int:

@@ -155,6 +155,9 @@ MINI_APP_URL = os.environ.get("MINI_APP_URL", "https://{domain}/")
 BOT_WEBHOOK_URL = os.environ.get("BOT_WEBHOOK_URL", "")
 BOT_WEBHOOK_PORT = int(os.environ.get("BOT_WEBHOOK_PORT", "8081"))
 JOB_WORKERS = int(os.environ.get("JOB_WORKERS", "2"))
+# Seconds between the runtime's batched writes of counters and "seen" marks (see
+# botruntime.batching); what a crashed process had not written yet is lost.
+BOT_WRITE_BEHIND_S = float(os.environ.get("BOT_WRITE_BEHIND_S", "0.25"))
 
 # Fernet key for secrets at rest (bot tokens). Derived from SECRET_KEY when unset.
 FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")

@@ -24,6 +24,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 import history.services as history
+from botruntime.batching import WriteBehind
 from config.errors import ServiceError
 from history.services import SYSTEM, Actor
 from notifications import conf
@@ -43,6 +44,7 @@ from notifications.selectors import (
     subscription_states,
     tenant_default_bot_id,
 )
+from tenancy.selectors import chat_binding_get
 
 logger = logging.getLogger(__name__)
 
@@ -318,18 +320,53 @@ def recipient_register(
     return recipient
 
 
+def _note_in_group(cursor: Any, *, tenant_id: int, chat_id: int, telegram_ids: list[int]) -> int:
+    cursor.execute(
+        f"UPDATE {Recipient._meta.db_table} SET groups = array_append(groups, %s),"  # noqa: S608
+        " updated_at = clock_timestamp()"
+        " WHERE tenant_id = %s AND chat_id = ANY(%s::bigint[])"
+        " AND NOT (groups @> ARRAY[%s]::bigint[])",
+        [chat_id, tenant_id, sorted(set(telegram_ids)), chat_id],
+    )
+    return cursor.rowcount
+
+
 def recipient_seen_in_group(*, tenant: Any, telegram_id: int, chat_id: int) -> bool:
     """A user wrote in one of the tenant's groups: if the tenant's bot can reach them (they
     are a recipient), note the group, so bulk sends to its subscribers include them. One
     statement; nothing for people who never used the bot."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Recipient._meta.db_table} SET groups = array_append(groups, %s),"  # noqa: S608
-            " updated_at = clock_timestamp()"
-            " WHERE tenant_id = %s AND chat_id = %s AND NOT (groups @> ARRAY[%s]::bigint[])",
-            [chat_id, tenant.pk, telegram_id, chat_id],
+        noted = _note_in_group(
+            cursor, tenant_id=tenant.pk, chat_id=chat_id, telegram_ids=[telegram_id]
         )
-        return cursor.rowcount > 0
+    return noted > 0
+
+
+SeenKey = tuple[int, int, int]  # (tenant id, group chat id, telegram id)
+
+
+def recipients_seen_in_groups(seen: dict[SeenKey, Any]) -> int:
+    """``recipient_seen_in_group`` for many people at once (the bot runtime's batches):
+    one statement per group, for the groups still bound to that tenant. Returns how many
+    recipients were noted."""
+    by_group: dict[tuple[int, int], list[int]] = {}
+    for tenant_id, chat_id, telegram_id in seen:
+        by_group.setdefault((tenant_id, chat_id), []).append(telegram_id)
+    noted = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        for (tenant_id, chat_id), telegram_ids in sorted(by_group.items()):
+            if chat_binding_get(tenant=tenant_id, chat_id=chat_id) is None:
+                continue  # unbound since (or bound to another community)
+            noted += _note_in_group(
+                cursor, tenant_id=tenant_id, chat_id=chat_id, telegram_ids=telegram_ids
+            )
+    return noted
+
+
+# Group members seen by the bots, noted in batches by the bot runtime.
+SEEN_IN_GROUPS: WriteBehind[SeenKey, bool] = WriteBehind(
+    "notifications.seen_in_groups", recipients_seen_in_groups, lambda old, new: new
+)
 
 
 # Telegram's 403 descriptions that mean the person is gone for this bot: they blocked it

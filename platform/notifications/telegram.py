@@ -158,33 +158,29 @@ async def on_toggle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer(f"{label}: {'on' if enabled else 'off'}")
 
 
-# (tenant id, chat id, user id) -> when it was last noted: a busy group costs one
-# statement per member an hour, not one per message.
+# (bot id, chat id, user id) -> when it was last noted: a busy group costs one noting per
+# member an hour, not one per message; the notings themselves are batched
+# (services.SEEN_IN_GROUPS, written by the bot runtime).
 _SEEN: dict[tuple[int, int, int], float] = {}
 SEEN_TTL = 3600.0
 SEEN_MAX = 100_000
 OBSERVER_GROUP = 90  # after every app's own handlers, which it never shadows
 
 
-def _note_member(tenant: Any, chat_id: int, telegram_id: int) -> None:
-    if group_binding_get(tenant=tenant, chat_id=chat_id) is not None:
-        services.recipient_seen_in_group(tenant=tenant, telegram_id=telegram_id, chat_id=chat_id)
-
-
 async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat, sender = update.effective_chat, update.effective_user
     if chat is None or sender is None or sender.is_bot or chat.type not in GROUP_CHATS:
         return
-    tenant = await tenant_of(update, context)
-    if tenant is None:
-        return
-    key, now = (tenant.pk, chat.id, sender.id), time.monotonic()
+    key, now = (context.bot.id, chat.id, sender.id), time.monotonic()
     if now - _SEEN.get(key, float("-inf")) < SEEN_TTL:
+        return
+    tenant = await tenant_of(update, context)
+    if tenant is None or tenant.is_public:
         return
     if len(_SEEN) >= SEEN_MAX:
         _SEEN.clear()
     _SEEN[key] = now
-    await sync_to_async(_note_member)(tenant, chat.id, sender.id)
+    services.SEEN_IN_GROUPS.add((tenant.pk, chat.id, sender.id), True)
 
 
 def commands() -> list[BotCommand]:

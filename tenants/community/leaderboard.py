@@ -2,10 +2,12 @@
 
 Storage (tenant schema):
 
-- ``ActivityDay`` — one row per (group, user, local day). Every counted group message
-  bumps it with ONE statement (``INSERT ... ON CONFLICT DO UPDATE SET messages =
-  messages + 1, xp = xp + N``): no read, no lock held beyond the row, and concurrent
-  messages never lose an increment. The day is the group's local date (its time zone
+- ``ActivityDay`` — one row per (group, user, local day). Counted group messages are
+  merged in memory per row (``ACTIVITY``, a write-behind buffer the bot runtime applies
+  every ``BOT_WRITE_BEHIND_S`` seconds) and added with ONE statement per tenant schema
+  (``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE SET messages = messages +
+  N, xp = xp + M``): no read, no lock held beyond the rows, and concurrent writers never
+  lose an increment. The day is the group's local date (its time zone
   setting), so "today" turns over at the group's midnight.
 - ``ActivityTotal`` — all-time totals of the days already rolled up, and
   ``LeaderboardRollup.rolled_through`` — the last day included in them.
@@ -32,6 +34,7 @@ from typing import Any
 from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
+from botruntime.batching import WriteBehind
 from community.group_config import GroupConfig, group_config_load
 from community.selectors import community_check
 from config.errors import ServiceError
@@ -61,11 +64,83 @@ def display_name(first_name: str | None, last_name: str | None = None) -> str:
 _INCREMENT = """
 INSERT INTO {schema}.community_activityday AS a
     (group_id, user_id, day, messages, xp, name, username)
-VALUES (%s, %s, %s, 1, %s, %s, %s)
+SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::int[], %s::int[],
+                     %s::text[], %s::text[])
 ON CONFLICT (group_id, user_id, day) DO UPDATE
-SET messages = a.messages + 1, xp = a.xp + EXCLUDED.xp,
+SET messages = a.messages + EXCLUDED.messages, xp = a.xp + EXCLUDED.xp,
     name = EXCLUDED.name, username = EXCLUDED.username
 """
+
+# (tenant schema, group pk, user id, local day): one ActivityDay row.
+ActivityKey = tuple[str, int, int, date]
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Messages and XP to add to one ActivityDay row, and the name to show."""
+
+    messages: int
+    xp: int
+    name: str = ""
+    username: str = ""
+
+    def merged(self, later: Activity) -> Activity:
+        return Activity(
+            self.messages + later.messages, self.xp + later.xp, later.name, later.username
+        )
+
+
+def activity_apply(pending: dict[ActivityKey, Activity]) -> None:
+    """Add ``pending`` to the leaderboards in one transaction: one upsert per tenant schema
+    for all its rows. Increments are additive (``messages = messages + N``), so
+    concurrent writers never lose one; rows go in key order, so two writers lock shared
+    rows in the same order and cannot deadlock. Safe outside tenant_context: each
+    statement names its schema."""
+    by_schema: dict[str, list[tuple[ActivityKey, Activity]]] = {}
+    for key, activity in sorted(pending.items()):
+        by_schema.setdefault(key[0], []).append((key, activity))
+    with transaction.atomic(), connection.cursor() as cursor:
+        for schema, rows in by_schema.items():
+            cursor.execute(
+                _INCREMENT.format(schema=connection.ops.quote_name(schema)),
+                [
+                    [key[1] for key, _ in rows],
+                    [key[2] for key, _ in rows],
+                    [key[3] for key, _ in rows],
+                    [a.messages for _, a in rows],
+                    [a.xp for _, a in rows],
+                    [a.name[:NAME_MAX_LENGTH] for _, a in rows],
+                    [a.username[:64] for _, a in rows],
+                ],
+            )
+
+
+# The message handler's increments, applied in batches by the bot runtime.
+ACTIVITY: WriteBehind[ActivityKey, Activity] = WriteBehind(
+    "community.activity", activity_apply, Activity.merged
+)
+
+
+def _activity(
+    config: GroupConfig, user_id: int, xp: int, name: str, username: str, day: date | None
+) -> tuple[ActivityKey, Activity]:
+    key = (config.schema_name, config.group_pk, user_id, day or config.today())
+    return key, Activity(1, xp, name, username or "")
+
+
+def activity_count(
+    *,
+    config: GroupConfig,
+    user_id: int,
+    xp: int,
+    name: str = "",
+    username: str = "",
+    day: date | None = None,
+) -> None:
+    """Count one message of ``user_id`` in the group, buffered: the bot runtime writes it
+    with the others of the last ``BOT_WRITE_BEHIND_S`` seconds (``activity_apply``).
+    No database access: safe on the event loop."""
+    ACTIVITY.add(*_activity(config, user_id, xp, name, username, day))
 
 
 def activity_record(
@@ -77,22 +152,9 @@ def activity_record(
     username: str = "",
     day: date | None = None,
 ) -> None:
-    """Count one message of ``user_id`` in the group: one SQL statement. The table is
-    named with the tenant's schema, so no ``SET search_path`` is needed either (entering
-    tenant_context costs one before the first query); safe outside tenant_context."""
-    sql = _INCREMENT.format(schema=connection.ops.quote_name(config.schema_name))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [
-                config.group_pk,
-                user_id,
-                day or config.today(),
-                xp,
-                name[:NAME_MAX_LENGTH],
-                (username or "")[:64],
-            ],
-        )
+    """Count one message of ``user_id`` in the group now: one SQL statement."""
+    key, activity = _activity(config, user_id, xp, name, username, day)
+    activity_apply({key: activity})
 
 
 # ---- boards ------------------------------------------------------------------------------

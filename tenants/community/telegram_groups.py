@@ -11,7 +11,6 @@ breaks a rule, a cache miss, or a join costs more. Sync services run through
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -51,35 +50,13 @@ GROUP_CHATS = (Chat.GROUP, Chat.SUPERGROUP)
 # Telegram posts for anonymous admins as this bot, and linked-channel forwards as 777000.
 GROUP_ANONYMOUS_BOT_ID = 1087968824
 TELEGRAM_SERVICE_ID = 777000
-TENANT_TTL_SECONDS = 30.0
 
 
 # ---- tenant and group, cached --------------------------------------------------------------
-_tenants: dict[tuple[int, int | None], tuple[float, Any]] = {}
-_TENANTS_MAX = 50_000
-
-
 async def _tenant(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any | None:
-    """The community the update belongs to (botruntime's resolution), cached per (bot,
-    chat) for TENANT_TTL_SECONDS: every group message asks, and the answer (a binding, a
-    suspension) changes rarely."""
-    chat = update.effective_chat
-    key = (context.bot.id, chat.id if chat is not None else None)
-    now = time.monotonic()
-    hit = _tenants.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
+    """The community the update belongs to (botruntime's resolution, cached there)."""
     tenant = await tenant_of(update, context)
-    if tenant is not None and tenant.is_public:
-        tenant = None
-    if len(_tenants) >= _TENANTS_MAX:
-        _tenants.clear()
-    _tenants[key] = (now + TENANT_TTL_SECONDS, tenant)
-    return tenant
-
-
-def tenants_forget() -> None:
-    _tenants.clear()
+    return None if tenant is None or tenant.is_public else tenant
 
 
 async def _config(tenant: Any, chat_id: int) -> GroupConfig | None:
@@ -360,8 +337,8 @@ async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
                 return
     if config.leaderboard and not edited:
         text_length = len(message.text or message.caption or "")
-        # No tenant_context needed: the statement names the tenant's schema itself.
-        await sync_to_async(leaderboard.activity_record)(
+        # Buffered: the runtime writes the counts of many messages in one statement.
+        leaderboard.activity_count(
             config=config,
             user_id=sender.id,
             xp=leaderboard.message_xp(text_length=text_length),

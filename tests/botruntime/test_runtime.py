@@ -117,7 +117,7 @@ def test_webhook_mode_secret_checks_database_down_and_dedupe(
     token = tenant_bot_token(tenant)
     alice = person("alice")
     runtime = Runtime(webhook=True, jobs=False)
-    real_accept = botruntime.runtime.update_accept
+    real_accept = botruntime.runtime.updates_accept
     database = {"down": False}
 
     def accept(**kwargs):
@@ -125,7 +125,7 @@ def test_webhook_mode_secret_checks_database_down_and_dedupe(
             raise OperationalError("could not connect to server")
         return real_accept(**kwargs)
 
-    monkeypatch.setattr(botruntime.runtime, "update_accept", accept)
+    monkeypatch.setattr(botruntime.runtime, "updates_accept", accept)
 
     async def scenario():
         url = f"{runtime.webhook_base}/telegram/webhook/{bot_id}"

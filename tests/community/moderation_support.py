@@ -21,14 +21,15 @@ from telegram import Update
 from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
+from botruntime.context import tenants_forget
 from community.group_config import group_config_forget
 from community.models import Group
 from community.rules import FLOOD
 from community.services import group_bind_on_bot_added
 from community.telegram import handlers
 from community.telegram_api import _ssl_context
-from community.telegram_groups import tenants_forget
 from sandbox.telegram import Limits, SandboxTelegram
+from tests.botruntime.support import flush_all_strictly
 from tests.conftest import tenant_bot_token
 
 _ids = itertools.count(1)
@@ -79,7 +80,9 @@ class Scene:
             self.tg.set_member(self.chat_id, user["id"], "member")
         return user
 
-    def process(self, *updates: dict) -> None:
+    def process(self, *updates: dict, flush: bool = True) -> None:
+        """The bot handles ``updates``; then (``flush``) the runtime's write-behind
+        buffers are applied, as the runtime does every BOT_WRITE_BEHIND_S seconds."""
         updates = tuple(u for u in updates if u)
 
         async def run() -> None:
@@ -90,6 +93,8 @@ class Scene:
                     )
 
         async_to_sync(run)()
+        if flush:
+            flush_all_strictly()
 
     def say(self, user: dict, text: str, **extra: Any) -> dict:
         """``user`` writes in the group; the bot processes it. Returns the Update."""

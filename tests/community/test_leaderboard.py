@@ -1,4 +1,4 @@
-"""Leaderboards: the one-statement increment (also under concurrency), day / week /
+"""Leaderboards: the buffered, one-statement increment (also under concurrency), day / week /
 all-time boards, the rollup that keeps all-time totals, /leaderboard in the bot and
 the API."""
 
@@ -9,12 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
 from community.group_config import GroupConfig, group_config_load
 from community.leaderboard import (
+    ACTIVITY,
     KEEP_DAYS,
     activity_record,
     leaderboard_rollup,
@@ -43,19 +44,56 @@ def _board(scene, period: str, today: date, **kwargs) -> list[tuple[int, int, in
     return [(e.user_id, e.messages, e.xp) for e in board.entries]
 
 
-def test_a_message_is_counted_with_one_statement(scene):
-    user = scene.user("counter")
+def test_messages_are_counted_in_memory_and_written_in_one_statement(scene):
+    user, other = scene.user("counter"), scene.user("other")
     scene.say(user, "warm up the caches")
+    scene.say(other, "warm up the caches")
+    say = scene.tg.send_message
 
-    with CaptureQueriesContext(connection) as queries:
-        scene.say(user, "a" * 60)
+    with CaptureQueriesContext(connection) as handling:
+        scene.process(
+            say(scene.bot_id, scene.chat_id, user["id"], "a" * 60),
+            say(scene.bot_id, scene.chat_id, other["id"], "hi"),
+            say(scene.bot_id, scene.chat_id, user["id"], "again"),
+            flush=False,
+        )
+    with CaptureQueriesContext(connection) as flushing:
+        assert ACTIVITY.flush() == 2  # two rows: one per member
 
-    statements = [q["sql"] for q in queries.captured_queries]
+    assert handling.captured_queries == []  # the message path never waits on the database
+    statements = [
+        q["sql"] for q in flushing.captured_queries if "SAVEPOINT" not in q["sql"].upper()
+    ]
     assert len(statements) == 1, statements
     assert statements[0].lstrip().startswith("INSERT INTO") and "ON CONFLICT" in statements[0]
     with tenant_context(scene.tenant):
-        row = ActivityDay.objects.get(user_id=user["id"])
-    assert (row.messages, row.xp, row.name, row.username) == (2, 1 + 2, "Counter", "counter")
+        rows = {r.user_id: r for r in ActivityDay.objects.all()}
+    assert (rows[user["id"]].messages, rows[user["id"]].xp) == (3, 1 + 2 + 1)
+    assert (rows[other["id"]].messages, rows[other["id"]].xp) == (2, 2)
+    assert (rows[user["id"]].name, rows[user["id"]].username) == ("Counter", "counter")
+
+
+def test_a_batch_that_cannot_be_written_is_kept_for_the_next_flush(scene, monkeypatch):
+    user = scene.user("kept")
+    scene.say(user, "warm up the caches")
+    scene.process(scene.tg.send_message(scene.bot_id, scene.chat_id, user["id"], "x"), flush=False)
+    failing = {"on": True}
+    real_apply = ACTIVITY._apply
+
+    def apply(pending):
+        if failing["on"]:
+            raise OperationalError("the database is down")
+        real_apply(pending)
+
+    monkeypatch.setattr(ACTIVITY, "_apply", apply)
+    with pytest.raises(OperationalError):
+        ACTIVITY.flush()
+    scene.process(scene.tg.send_message(scene.bot_id, scene.chat_id, user["id"], "y"), flush=False)
+    failing["on"] = False
+    assert ACTIVITY.flush() == 1
+
+    with tenant_context(scene.tenant):
+        assert ActivityDay.objects.get(user_id=user["id"]).messages == 3
 
 
 def test_xp_rewards_longer_messages_a_little():

@@ -12,8 +12,9 @@ def test_schema_generates_without_warnings_and_validates():
     out = io.StringIO()
     # --fail-on-warn turns every unresolved serializer, name clash or missing
     # authenticator description into a failure.
-    call_command("spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json",
-                 stdout=out)
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", stdout=out
+    )
     assert '"telegramInitData"' in out.getvalue()
 
 

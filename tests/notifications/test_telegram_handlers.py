@@ -13,6 +13,7 @@ from history.models import Entry
 from notifications import telegram as ntf_telegram
 from notifications.models import Recipient, Subscription
 from notifications.telegram import handlers
+from tests.botruntime.support import flush_all_strictly
 from tests.conftest import tenant_bot_token
 from tests.notifications.sandbox_kit import group_with_bot, on_sandbox
 
@@ -37,6 +38,7 @@ def _process(tg, tenant, *updates: dict) -> None:
                 await application.process_update(Update.de_json(update, application.bot))
 
     async_to_sync(run)()
+    flush_all_strictly()  # what the bot runtime writes behind the handlers
 
 
 def _buttons(message: dict) -> dict[str, str]:

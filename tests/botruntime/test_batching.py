@@ -1,0 +1,148 @@
+"""The runtime's hot-path batching: dedupe records of updates arriving together share one
+statement (GroupCommit), handlers' counters and "seen" marks are written behind
+(WriteBehind) and applied by the runtime, also when it stops."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.db import OperationalError
+from django_tenants.utils import tenant_context
+
+from botruntime import batching
+from botruntime.batching import GroupCommit, WriteBehind, flush_all
+from botruntime.models import ProcessedUpdate
+from botruntime.runtime import Runtime
+from botruntime.services import updates_accept
+from community.leaderboard import ACTIVITY
+from community.models import ActivityDay
+from notifications.models import Recipient
+from notifications.services import SEEN_IN_GROUPS, recipient_register
+from tests.botruntime.conftest import serve
+from tests.botruntime.test_community_jobs import _bound_group
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """Buffers made by a test stay out of the process-wide registry."""
+    monkeypatch.setattr(batching, "_buffers", [])
+
+
+def test_items_submitted_together_are_written_in_one_batch():
+    batches: list[list[int]] = []
+
+    def write(items: list[int]) -> list[int]:
+        batches.append(items)
+        return [item * 10 for item in items]
+
+    async def main() -> tuple[list[int], list[int]]:
+        commit = GroupCommit(write, max_batch=30)
+        together = await asyncio.gather(*(commit.submit(n) for n in range(50)))
+        alone = [await commit.submit(99)]
+        return together, alone
+
+    together, alone = async_to_sync(main)()
+
+    assert together == [n * 10 for n in range(50)] and alone == [990]
+    assert batches == [list(range(30)), list(range(30, 50)), [99]]
+
+
+def test_a_failed_batch_fails_each_of_its_callers_and_the_next_batch_runs():
+    down = {"now": True}
+
+    def write(items: list[int]) -> list[bool]:
+        if down["now"]:
+            raise OperationalError("could not connect to server")
+        return [True for _ in items]
+
+    async def main() -> tuple[list[object], bool]:
+        commit = GroupCommit(write)
+        failed = await asyncio.gather(*(commit.submit(n) for n in range(3)), return_exceptions=True)
+        down["now"] = False
+        return failed, await commit.submit(4)
+
+    failed, later = async_to_sync(main)()
+
+    assert [type(f) for f in failed] == [OperationalError] * 3
+    assert later is True
+
+
+def test_updates_are_accepted_once_within_a_batch_and_across_batches(db):
+    assert updates_accept(updates=[(1, 10), (1, 11), (1, 10), (2, 10)]) == [
+        True,
+        True,
+        False,  # the same update twice in one batch: handled once
+        True,  # another bot's numbering
+    ]
+    assert updates_accept(updates=[(1, 11), (1, 12)]) == [False, True]
+    assert ProcessedUpdate.objects.count() == 4
+    assert updates_accept(updates=[]) == []
+
+
+def test_write_behind_merges_by_key_and_keeps_a_failed_batch(registry):
+    written: list[dict] = []
+    down = {"now": False}
+
+    def apply(pending: dict) -> None:
+        if down["now"]:
+            raise OperationalError("could not connect to server")
+        written.append(dict(pending))
+
+    buffer = WriteBehind("test.counts", apply, lambda old, new: old + new)
+    healthy = WriteBehind("test.healthy", written.append, lambda old, new: new)
+    buffer.add("a", 1)
+    buffer.add("b", 1)
+    buffer.add("a", 2)
+    down["now"] = True
+    healthy.add("x", 7)
+    assert flush_all() == 1  # the healthy buffer still flushes beside the failing one
+    buffer.add("a", 4)  # arrives while the batch is out
+    assert len(buffer) == 2
+    down["now"] = False
+
+    assert buffer.flush() == 2
+    assert written == [{"x": 7}, {"a": 7, "b": 1}]
+    assert buffer.flush() == 0
+
+
+def test_the_runtime_writes_counts_and_members_behind_and_on_stop(
+    bot_community, person, tg, settings
+):
+    settings.BOT_WRITE_BEHIND_S = 3600  # only the final flush of stop() writes
+    tenant, bot_id = bot_community()
+    owner, fan, quiet = person("olga"), person("fan"), person("quiet")
+    chat_id = _bound_group(tg, tenant, bot_id, owner, "Fans")
+    for user in (fan, quiet):
+        tg.set_member(chat_id, user, "member")
+    recipient_register(tenant=tenant, user=_user(fan), bot_id=bot_id, private_chat=True)
+    runtime = Runtime(bot_ids=[bot_id], jobs=False, poll_timeout=1)
+
+    async def scenario() -> tuple[int, int]:
+        for text in ("one", "two", "three"):
+            tg.send_message(bot_id, chat_id, fan, text)
+        tg.send_message(bot_id, chat_id, quiet, "hello")
+        while tg.pending_updates(bot_id):
+            await asyncio.sleep(0.02)
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(ACTIVITY) < 2 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
+        return len(ACTIVITY), len(SEEN_IN_GROUPS)
+
+    buffered, seen = serve(runtime, scenario)
+
+    assert (buffered, seen) == (2, 2)  # held in memory while the runtime ran
+    assert len(ACTIVITY) == 0 and len(SEEN_IN_GROUPS) == 0
+    with tenant_context(tenant):
+        counted = dict(ActivityDay.objects.values_list("user_id", "messages"))
+    assert counted == {fan: 3, quiet: 1}
+    # Only people the bot can reach are noted as the group's members.
+    assert Recipient.objects.get(tenant=tenant, chat_id=fan).groups == [chat_id]
+    assert not Recipient.objects.filter(tenant=tenant, chat_id=quiet).exists()
+
+
+def _user(telegram_id: int):
+    from accounts.services import user_touch
+
+    return user_touch(profile={"id": telegram_id, "first_name": "Fan"})
