@@ -52,6 +52,7 @@ class GroupCommit(Generic[T, R]):
 
     async def _drain(self) -> None:
         while self._pending:
+            await asyncio.sleep(0)  # requests already received join this batch
             batch = self._pending[: self._max_batch]
             del self._pending[: self._max_batch]
             try:
