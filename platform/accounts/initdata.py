@@ -9,7 +9,7 @@ Two checks, in the order Telegram's reference libraries apply them:
    - Ed25519 (third-party validation, no bot token needed): Telegram's public key over
      ``"{bot_id}:WebAppData\\n"`` + the sorted lines of every field except ``hash`` and
      ``signature``; the signature is unpadded base64url.
-Pure functions: no Django, no database.
+Pure functions (one memo of verified strings): no Django, no database.
 """
 
 from __future__ import annotations
@@ -165,6 +165,13 @@ def check_signature(data: InitData, bot_id: int, public_key_hex: str) -> None:
         raise InitDataError("bad_signature", "initData signature does not verify") from exc
 
 
+# (initData, bot token) -> its parsed fields, once the HMAC matched: a Mini App sends the
+# same initData with every request of a session, and the answer for a given string and
+# token never changes. Only successes are kept; bounded by clearing.
+VERIFIED_MAX = 10_000
+_verified: dict[tuple[str, str], InitData] = {}
+
+
 def validate_hmac(
     raw: str,
     *,
@@ -174,6 +181,13 @@ def validate_hmac(
     future_skew: int | None = 60,
     require_auth_date: bool = True,
 ) -> InitData:
+    key = (raw, bot_token)
+    data = _verified.get(key)
+    if data is not None:  # signed for this token: only its age can have changed
+        check_auth_date(
+            data, now=now, max_age=max_age, future_skew=future_skew, required=require_auth_date
+        )
+        return data
     data = parse(raw)
     if not data.fields.get("hash"):
         raise InitDataError("missing_hash", "initData has no hash")
@@ -181,6 +195,9 @@ def validate_hmac(
         data, now=now, max_age=max_age, future_skew=future_skew, required=require_auth_date
     )
     check_hmac(data, bot_token)
+    if len(_verified) >= VERIFIED_MAX:
+        _verified.clear()
+    _verified[key] = data
     return data
 
 

@@ -8,6 +8,7 @@ from django.db import connection
 
 from accounts.models import Membership, TelegramUser
 from accounts.roles import ALL_CAPABILITIES, Capability, Role, effective_capabilities
+from config.prepared import execute_prepared
 
 
 def user_get(*, telegram_id: int) -> TelegramUser | None:
@@ -36,10 +37,11 @@ _MEMBERSHIP_FIELDS = Membership._meta.concrete_fields
 _SELECT_COLUMNS = ", ".join(
     [f"u.{f.column}" for f in _USER_FIELDS] + [f"m.{f.column}" for f in _MEMBERSHIP_FIELDS]
 )
+# Shared tables live in public: named so, the plan does not depend on search_path.
 _USER_WITH_MEMBERSHIP = (
-    f"SELECT {_SELECT_COLUMNS} FROM accounts_telegramuser u "  # noqa: S608
-    "LEFT JOIN accounts_membership m ON m.user_id = u.id AND m.tenant_id = %s "
-    "WHERE u.telegram_id = %s"
+    f"SELECT {_SELECT_COLUMNS} FROM public.accounts_telegramuser u "  # noqa: S608
+    "LEFT JOIN public.accounts_membership m ON m.user_id = u.id AND m.tenant_id = $1 "
+    "WHERE u.telegram_id = $2"
 )
 
 
@@ -60,7 +62,13 @@ def user_with_membership(*, telegram_id: int, tenant: Any) -> TelegramUser | Non
     if tenant_id is None:
         return user_get(telegram_id=telegram_id)
     with connection.cursor() as cursor:
-        cursor.execute(_USER_WITH_MEMBERSHIP, [tenant_id, telegram_id])
+        execute_prepared(
+            cursor,
+            "accounts_user_with_membership",
+            _USER_WITH_MEMBERSHIP,
+            ("bigint", "bigint"),
+            (tenant_id, telegram_id),
+        )
         row = cursor.fetchone()
     if row is None:
         return None

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, pagination, serializers, status
+from rest_framework import exceptions, negotiation, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -80,3 +80,25 @@ def represent(serializer_class: type[serializers.Serializer], instance: Any) -> 
         serializer = _output_serializers.setdefault(serializer_class, serializer_class())
         serializer.fields  # noqa: B018  build and bind the fields once
     return serializer.to_representation(instance)
+
+
+# Accept headers every JSON renderer satisfies as they are.
+_ACCEPTS_JSON = frozenset({"", "*/*", "application/json", "application/json, */*"})
+
+
+class JsonFirstNegotiation(negotiation.DefaultContentNegotiation):
+    """The API answers JSON. A request that takes JSON or anything (no Accept header,
+    ``*/*``, ``application/json``) of a view with one renderer gets it without parsing
+    the Accept header; every other request is negotiated as DRF does (406 included)."""
+
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
+        accept = request.META.get("HTTP_ACCEPT", "")
+        if (
+            len(renderers) == 1
+            and format_suffix is None
+            and accept in _ACCEPTS_JSON
+            and renderers[0].media_type == "application/json"
+            and self.settings.URL_FORMAT_OVERRIDE not in request.GET
+        ):
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)

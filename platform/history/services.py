@@ -17,12 +17,12 @@ from django.db.models import Min
 from psycopg2.extras import execute_values
 
 from config.errors import ServiceError
+from config.prepared import execute_prepared
 from history.archive import segment_write
 from history.chain import (
     CONTENT_FIELDS,
     ENTRY_FIELDS,
     GENESIS,
-    canonical,
     chain_key,
     chain_tenant_id,
     ip_normalize,
@@ -61,13 +61,18 @@ SYSTEM = Actor.system()
 ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _LIMITS = {"actor_id": 64, "action": 100, "target_type": 50, "target_id": 64}
 
+# A prepared statement (config.prepared): parsing and planning it cost as much as running
+# it. The table is shared (public), named so whatever the search_path.
 _INSERT = """
-INSERT INTO history_entry (tenant_id, chain, actor_type, actor_id, action, target_type,
-                           target_id, data, ip, user_agent, created_at)
-VALUES (%(tenant)s, %(chain)s, %(actor_type)s, %(actor_id)s, %(action)s, %(target_type)s,
-        %(target_id)s, %(data)s::jsonb, %(ip)s, %(user_agent)s, %(created_at)s)
+INSERT INTO public.history_entry (tenant_id, chain, actor_type, actor_id, action,
+                                  target_type, target_id, data, ip, user_agent, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11)
 RETURNING id
 """
+_INSERT_TYPES = (
+    "bigint", "varchar", "varchar", "varchar", "varchar", "varchar", "varchar", "text",
+    "inet", "varchar", "timestamptz",
+)  # fmt: skip
 
 _NEW_HEAD = """
 INSERT INTO history_chainhead (chain, seq, prev_hash, last_hash, anchor_seq, anchor_hash)
@@ -127,16 +132,21 @@ def record(
     for name, limit in _LIMITS.items():
         if len(fields[name]) > limit:
             raise ValueError(f"history {name} is longer than {limit} characters")
-    chain = chain_key(tenant_id)
-    params = {
-        **fields,
-        "tenant": tenant_id,
-        "chain": chain,
-        "body": canonical(**fields),
-        "data": json.dumps(fields["data"]),
-    }
+    params = (
+        tenant_id,
+        chain_key(tenant_id),
+        fields["actor_type"],
+        fields["actor_id"],
+        action,
+        fields["target_type"],
+        fields["target_id"],
+        json.dumps(fields["data"]),
+        fields["ip"],
+        fields["user_agent"],
+        fields["created_at"],
+    )
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT, params)
+        execute_prepared(cursor, "history_record", _INSERT, _INSERT_TYPES, params)
         return cursor.fetchone()[0]
 
 
