@@ -393,7 +393,8 @@ def handlers() -> list[BaseHandler]:
         filters.ChatType.GROUPS
         & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE)
         & ~filters.COMMAND
-        & ~filters.StatusUpdate.ALL
+        # Service messages never carry text: a text message skips the ~30 status checks.
+        & (filters.TEXT | ~filters.StatusUpdate.ALL)
     )
     return [
         CommandHandler("leaderboard", on_leaderboard),
