@@ -1,6 +1,6 @@
 """Update throughput of the bot runtime: group messages POSTed to its webhook server, each
-recorded for dedupe, resolved to its community and counted on the leaderboard (one upsert
-in PostgreSQL), against a bare python-telegram-bot bot behind the same webhook front, in
+recorded for dedupe, resolved to its community and counted on the leaderboard (buffered
+and written to PostgreSQL by the runtime in batches), against a bare python-telegram-bot bot behind the same webhook front, in
 the same run.
 
 - runtime: ``manage.py runbots --webhook ...`` hosting one bot per community, each bot an
@@ -484,7 +484,7 @@ def run() -> None:
     warmup = pick(1000, 0)  # quick mode only checks that it all works
     rounds = pick(3, 1)
     redeliver = pick(500, 20)
-    header("runtime_updates: webhook -> dedupe -> tenant -> leaderboard upsert vs a bare PTB bot")
+    header("runtime_updates: webhook -> dedupe -> tenant -> leaderboard count vs a bare PTB bot")
     platform_ready()
     tg = SandboxTelegram(limits=Limits())
     api_base = tg.start()
@@ -580,7 +580,7 @@ def run() -> None:
     log.close()
     labels = {
         "bare": "bare PTB bot (handler does nothing)",
-        "runtime": "runtime (dedupe, tenant, upsert)",
+        "runtime": "runtime (dedupe, tenant, count)",
     }
     rates: dict[str, float] = {}
     bad_status: Counter[str] = Counter()
