@@ -1,7 +1,7 @@
 """Update throughput of the bot runtime: group messages POSTed to its webhook server, each
 recorded for dedupe, resolved to its community and counted on the leaderboard (buffered
-and written to PostgreSQL by the runtime in batches), against a bare python-telegram-bot bot behind the same webhook front, in
-the same run.
+and written to PostgreSQL by the runtime in batches), against a bare python-telegram-bot
+bot behind the same webhook front, in the same run.
 
 - runtime: ``manage.py runbots --webhook ...`` hosting one bot per community, each bot an
   administrator of one bound supergroup on the sandbox Telegram (real default flood
