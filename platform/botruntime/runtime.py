@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -50,11 +51,13 @@ from telegram.request import HTTPXRequest
 from botruntime.batching import GroupCommit, buffers, flush_all
 from botruntime.selectors import mini_app_url
 from botruntime.services import (
+    job_renew,
     job_run,
     jobs_claim,
     jobs_schedule_recurring,
     updates_accept,
 )
+from botruntime.tasks import job_kinds
 from tenancy.models import Tenant
 from tenancy.selectors import bot_tokens
 
@@ -67,6 +70,7 @@ RETRY_MIN, RETRY_MAX = 1.0, 30.0  # backoff while Telegram or the database is un
 SCHEDULE_EVERY = 60.0  # seconds between passes that keep recurring jobs scheduled
 STARTUP_CONCURRENCY = 16  # bots initialised at once (getMe, commands, webhook)
 BOTS_REFRESH_EVERY = 60.0  # seconds between checks for added, removed or changed bots
+LEASE_RENEWALS = 3  # a running job's lease is renewed this many times per lease period
 
 HandlerFactory = Callable[[], list[tuple[BaseHandler, int]]]
 
@@ -160,6 +164,26 @@ def _flush() -> int:
     return flush_all()
 
 
+def _close_connections(executor: ThreadPoolExecutor, threads: int) -> None:
+    """Close the database connection of each of the executor's ``threads`` threads: one
+    task per thread, each held at a barrier until all run, so no thread takes two."""
+    barrier = threading.Barrier(threads)
+
+    def close() -> None:
+        connection.close()
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=5)  # a thread still running a job never arrives
+
+    for future in [executor.submit(close) for _ in range(threads)]:
+        with contextlib.suppress(Exception):
+            future.result(timeout=10)
+
+
+def _renew(*, job: Any, worker: str, lease: timedelta) -> bool:
+    _db_ready()
+    return job_renew(job=job, worker=worker, lease=lease)
+
+
 def _fresh_connections(func: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
     close_old_connections()
     try:
@@ -213,6 +237,7 @@ class Runtime:
         self._site_runner: web.AppRunner | None = None
         self._jobs_app: Application | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._lease_executor: ThreadPoolExecutor | None = None
         self._running_jobs: set[asyncio.Task] = set()
         self._dispatcher: Any = None
         self._commands: list[BotCommand] = []
@@ -276,8 +301,10 @@ class Runtime:
         for request in (self._request, self._updates_request):
             if request is not None:
                 await request.close()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        for executor, threads in ((self._executor, self.job_threads), (self._lease_executor, 1)):
+            if executor is not None:
+                await asyncio.to_thread(_close_connections, executor, threads)
+                executor.shutdown(wait=False, cancel_futures=True)
         logger.info("botruntime.stopped", extra={"worker": self.worker})
 
     # ---- bots ------------------------------------------------------------------------
@@ -581,6 +608,7 @@ class Runtime:
         if self.jobs:
             if self.job_threads > 0:
                 self._executor = ThreadPoolExecutor(self.job_threads, thread_name_prefix="job")
+                self._lease_executor = ThreadPoolExecutor(1, thread_name_prefix="lease")
             await self._schedule(None)  # recurring jobs exist before the first claim
             queue.run_repeating(
                 self._schedule, interval=SCHEDULE_EVERY, name="schedule", job_kwargs=timing
@@ -619,6 +647,8 @@ class Runtime:
             task.add_done_callback(self._running_jobs.discard)
 
     async def _run_job(self, job: Any) -> None:
+        kind = job_kinds().get(job.kind)
+        heartbeat = asyncio.create_task(self._keep_lease(job, kind.lease)) if kind else None
         try:
             await self._blocking(job_run, job=job, worker=self.worker)
         except DatabaseError as exc:
@@ -627,6 +657,37 @@ class Runtime:
                 "botruntime.job_unrecorded",
                 extra={"job": job.pk, "kind": job.kind, "error": str(exc)[:200]},
             )
+        finally:
+            if heartbeat is not None:
+                heartbeat.cancel()
+
+    async def _keep_lease(self, job: Any, lease: timedelta) -> None:
+        """Renew a running job's lease every third of it, on a thread of its own (the job
+        threads may all be busy), until the job ends. If this runtime dies, renewals
+        stop and the lease runs out: the job is taken again, as for any crash."""
+        every = lease.total_seconds() / LEASE_RENEWALS
+        while True:
+            await asyncio.sleep(every)
+            try:
+                if self._lease_executor is None:
+                    renewed = await sync_to_async(_renew)(job=job, worker=self.worker, lease=lease)
+                else:
+                    loop = asyncio.get_running_loop()
+                    renewed = await loop.run_in_executor(
+                        self._lease_executor,
+                        functools.partial(
+                            _fresh_connections,
+                            _renew,
+                            {"job": job, "worker": self.worker, "lease": lease},
+                        ),
+                    )
+                if not renewed:
+                    return
+            except DatabaseError as exc:
+                logger.warning(
+                    "botruntime.lease_renewal_failed",
+                    extra={"job": job.pk, "kind": job.kind, "error": str(exc)[:200]},
+                )
 
 
 def _dispatcher_class() -> Any:

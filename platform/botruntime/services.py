@@ -129,6 +129,16 @@ def _mine(job: Job, worker: str):
     return Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, locked_by=worker[:100])
 
 
+def job_renew(*, job: Job, worker: str, lease: timedelta) -> bool:
+    """Extend the lease of a job ``worker`` is still running: a job that outlives its
+    first lease is not taken for a crashed runtime's and run a second time elsewhere.
+    False when the lease was already lost (expired and claimed by another runtime)."""
+    renewed = _mine(job, worker).update(lease_until=Now() + lease)
+    if not renewed:
+        logger.warning("job.lease_lost", extra={"job": job.pk, "kind": job.kind, "worker": worker})
+    return bool(renewed)
+
+
 def _schedule_next(job: Job, kind: JobKind) -> None:
     if kind.every is None:
         return

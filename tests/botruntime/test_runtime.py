@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
+from datetime import timedelta
 
 import aiohttp
 import pytest
@@ -20,7 +22,7 @@ from accounts.selectors import user_get
 from botruntime.context import in_tenant, tenant_of
 from botruntime.models import Job, ProcessedUpdate
 from botruntime.runtime import Runtime, collect_handlers, webhook_secret
-from botruntime.services import job_enqueue
+from botruntime.services import job_enqueue, jobs_claim
 from notifications.models import Recipient
 from tenancy.services import chat_bind, tenant_suspend
 from tests.botruntime.conftest import sent, serve
@@ -263,6 +265,41 @@ def test_the_job_queue_ticks_claim_and_run_due_jobs(tg, job_kind, tenant):
     assert Job.objects.filter(
         kind="community.groups_refresh", tenant=tenant, status="pending"
     ).exists()
+
+
+def test_a_job_outliving_its_lease_keeps_it_and_runs_once(tg, job_kind, elsewhere):
+    """The runtime renews a running job's lease: another runtime never takes it for a
+    crashed one's while it still runs (without renewal it would after 0.6 s)."""
+    started = threading.Event()
+
+    def long_job(*, tenant, payload) -> None:
+        started.set()
+        time.sleep(2.0)
+
+    job_kind("test.long", long_job, lease=timedelta(seconds=0.6))
+    job_id = elsewhere(lambda: job_enqueue(kind="test.long").pk)
+    runtime = Runtime(bot_ids=[], job_threads=1, job_tick=0.05, job_kinds=["test.long"])
+    attempts_by_others: list[list[int]] = []
+
+    async def scenario() -> str:
+        assert await asyncio.to_thread(started.wait, 10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            status = await asyncio.to_thread(elsewhere, lambda: Job.objects.get(pk=job_id).status)
+            if status != "running":
+                return status
+            claimed = await asyncio.to_thread(
+                elsewhere, lambda: jobs_claim(worker="other", limit=5, kinds=["test.long"])
+            )
+            attempts_by_others.append([j.pk for j in claimed])
+            await asyncio.sleep(0.15)
+        return status
+
+    assert serve(runtime, scenario) == "done"
+    assert len(attempts_by_others) >= 5  # asked well past the first lease...
+    assert all(got == [] for got in attempts_by_others)  # ...and never handed it out
+    row = elsewhere(lambda: Job.objects.values("attempts", "locked_by").get(pk=job_id))
+    assert row == {"attempts": 1, "locked_by": runtime.worker[:100]}
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
