@@ -163,6 +163,8 @@ JOB_WORKERS = int(os.environ.get("JOB_WORKERS", "2"))
 # Seconds between the runtime's batched writes of counters and "seen" marks (see
 # botruntime.batching); what a crashed process had not written yet is lost.
 BOT_WRITE_BEHIND_S = float(os.environ.get("BOT_WRITE_BEHIND_S", "0.25"))
+# Days a group's moderation log keeps its actions (longer when its escalation window is).
+MODERATION_LOG_RETENTION_DAYS = int(os.environ.get("MODERATION_LOG_RETENTION_DAYS", "180"))
 
 # Fernet key for secrets at rest (bot tokens). Derived from SECRET_KEY when unset.
 FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from botruntime.tasks import job
-from community import captcha, leaderboard
+from community import captcha, leaderboard, moderation
 from community.selectors import group_list
 from community.services import admins_refresh, group_title_refresh
 from config.errors import ServiceError
@@ -60,3 +60,9 @@ def captcha_sweep(*, tenant: Any, payload: dict) -> None:
 def leaderboard_rollup(*, tenant: Any, payload: dict) -> None:
     """Fold closed days into the all-time totals; prune old days."""
     leaderboard.leaderboard_rollup(tenant=tenant)
+
+
+@job("community.moderation_prune", every=timedelta(days=1), per_tenant=True)
+def moderation_prune(*, tenant: Any, payload: dict) -> None:
+    """Forget moderation actions past their retention (and past every escalation window)."""
+    moderation.moderation_log_prune(tenant=tenant)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone as dj_timezone
@@ -363,3 +364,30 @@ def moderation_action_list(
     if rule:
         qs = qs.filter(rule=rule)
     return qs
+
+
+def moderation_log_prune(*, tenant: Any, now: datetime | None = None) -> int:
+    """Forget moderation actions older than ``MODERATION_LOG_RETENTION_DAYS``, but never
+    within a group's escalation window (those strikes still count). Returns how many rows
+    were deleted."""
+    now = now or dj_timezone.now()
+    keep = timedelta(days=settings.MODERATION_LOG_RETENTION_DAYS)
+    deleted = 0
+    with tenant_context(tenant):
+        for group in Group.objects.select_related("moderation_rules"):
+            try:
+                stored = group.moderation_rules.rules
+            except ModerationRules.DoesNotExist:
+                stored = None
+            window = timedelta(
+                hours=rules_effective(stored, enabled=True)["escalation"]["window_hours"]
+            )
+            gone, _ = ModerationAction.objects.filter(
+                group=group, created_at__lt=now - max(keep, window)
+            ).delete()
+            deleted += gone
+    if deleted:
+        logger.info(
+            "community.moderation_log_pruned", extra={"tenant": tenant.slug, "count": deleted}
+        )
+    return deleted

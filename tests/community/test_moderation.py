@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from community.models import ActivityDay, GroupAdmin, ModerationAction
-from community.moderation import moderation_rules_update
+from community.moderation import moderation_log_prune, moderation_rules_update
 from history.models import Entry
 from history.services import Actor
 from notifications.models import OutboxMessage
@@ -317,3 +317,31 @@ def test_edited_messages_are_checked_but_not_counted(scene):
     assert not scene.live(_message_id(update))
     assert _counted(scene, user) == 1
     assert [a.rule for a in _actions(scene)] == ["blocklist"]
+
+
+def test_the_log_forgets_old_actions_but_never_strikes_inside_the_window(make_scene, settings):
+    settings.MODERATION_LOG_RETENTION_DAYS = 30
+    short, long = make_scene(title="Short"), make_scene(title="Long")
+    _rules(long, escalation={"window_hours": 24 * 90})  # strikes count for 90 days
+    now = timezone.now()
+    ages = [5, 45, 120]  # days
+    for scene in (short, long):
+        with tenant_context(scene.tenant):
+            group = scene.group()
+            for days in ages:
+                row = ModerationAction.objects.create(
+                    group=group, user_id=7, rule="blocklist", action="warn", strike=1
+                )
+                ModerationAction.objects.filter(pk=row.pk).update(
+                    created_at=now - timedelta(days=days)
+                )
+
+    assert moderation_log_prune(tenant=short.tenant, now=now) == 2
+    assert moderation_log_prune(tenant=long.tenant, now=now) == 1
+
+    def ages_left(scene) -> list[int]:
+        with tenant_context(scene.tenant):
+            return sorted((now - a.created_at).days for a in ModerationAction.objects.all())
+
+    assert ages_left(short) == [5]  # past the 30 days kept
+    assert ages_left(long) == [5, 45]  # the 90-day window keeps the 45-day strike
