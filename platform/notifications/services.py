@@ -515,6 +515,19 @@ def bulk_send_create(
     return bulk
 
 
+# A bulk send's outbox rows for a batch of its recipients; the key bulk:<id>:<chat id> makes
+# a repeated batch insert nothing. Columns left out take their defaults (now(), NULL).
+_EXPAND = f"""
+INSERT INTO {OutboxMessage._meta.db_table}
+       (tenant_id, bot_id, chat_id, user_id, event, text, options, paid, priority, bulk_id,
+        idempotency_key, status, attempts, last_error)
+SELECT %(tenant)s, %(bot)s, r.chat_id, r.user_id, %(event)s, %(text)s, %(options)s::jsonb,
+       %(paid)s, %(priority)s, %(bulk)s, %(key)s || r.chat_id, 'pending', 0, ''
+  FROM unnest(%(chats)s::bigint[], %(users)s::bigint[]) AS r(chat_id, user_id)
+ON CONFLICT DO NOTHING
+"""  # noqa: S608 - the table name is ours, values are parameters
+
+
 def bulk_send_expand(*, bot_id: int | None = None, batch_size: int = 500) -> int:
     """Expand the next batch of one bulk send (of ``bot_id``'s, or any) into outbox rows.
     The rows and the advanced cursor commit together, so a crash anywhere resumes at the
@@ -544,24 +557,27 @@ def bulk_send_expand(*, bot_id: int | None = None, batch_size: int = 500) -> int
                 chat_id__in=[r["chat_id"] for r in batch],
             ).values_list("chat_id", "enabled")
         )
-        rows = [
-            OutboxMessage(
-                tenant_id=bulk.tenant_id,
-                bot_id=bulk.bot_id,
-                chat_id=r["chat_id"],
-                user_id=r["user_id"],
-                event=bulk.event,
-                text=bulk.text,
-                options=bulk.options,
-                paid=bulk.paid,
-                priority=OutboxMessage.Priority.BULK,
-                bulk=bulk,
-                idempotency_key=f"bulk:{bulk.pk}:{r['chat_id']}",
-            )
-            for r in batch
-            if overrides.get(r["chat_id"], default)
-        ]
-        OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+        rows = [r for r in batch if overrides.get(r["chat_id"], default)]
+        if rows:
+            # One statement over two arrays: the ORM's bulk_create spent ~0.5 s of Python
+            # per 500 rows (on the thread the dispatcher's sends wait for).
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _EXPAND,
+                    {
+                        "tenant": bulk.tenant_id,
+                        "bot": bulk.bot_id,
+                        "event": bulk.event,
+                        "text": bulk.text,
+                        "options": json.dumps(bulk.options),
+                        "paid": bulk.paid,
+                        "priority": OutboxMessage.Priority.BULK,
+                        "bulk": bulk.pk,
+                        "key": f"bulk:{bulk.pk}:",
+                        "chats": [r["chat_id"] for r in rows],
+                        "users": [r["user_id"] for r in rows],
+                    },
+                )
         fields = ["cursor", "expanded"]
         if batch:
             bulk.cursor = batch[-1]["id"]

@@ -333,3 +333,31 @@ def test_bulk_sends_to_a_group_reach_the_recipients_seen_there(tenant, person, g
     assert list(OutboxMessage.objects.filter(bulk=bulk).values_list("chat_id", flat=True)) == [
         seen.telegram_id
     ]
+
+
+def test_expanded_rows_carry_the_bulk_sends_message(tenant, person):
+    users = [person(tenant, f"e{i}") for i in range(3)]
+    settings_update(tenant=tenant, allow_paid_broadcast=True, actor=Actor.user(1))
+    options = {"parse_mode": "HTML", "disable_notification": True}
+    bulk = bulk_send_create(
+        tenant=tenant,
+        text="<b>New</b> season",
+        idempotency_key="e",
+        actor=Actor.user(1),
+        options=options,
+    )
+    assert bulk_send_expand(bot_id=bot_id_of(tenant)) == 3
+    rows = list(OutboxMessage.objects.filter(bulk=bulk).order_by("id"))
+    assert [(r.chat_id, r.user_id) for r in rows] == [(u.telegram_id, u.pk) for u in users]
+    for row in rows:
+        assert (row.tenant_id, row.bot_id, row.event, row.text) == (
+            tenant.pk,
+            bot_id_of(tenant),
+            "announcement",
+            "<b>New</b> season",
+        )
+        assert (row.options, row.paid, row.priority) == (options, True, 1)
+        assert (row.status, row.attempts, row.last_error) == ("pending", 0, "")
+        assert row.idempotency_key == f"bulk:{bulk.pk}:{row.chat_id}"
+        assert row.not_before is not None and row.created_at is not None
+        assert row.lease_owner is None and row.sent_at is None
