@@ -5,14 +5,17 @@ The bot runtime starts one per hosted bot::
     dispatcher = Dispatcher(bot_id=bot.id, bot=bot)   # bot: an initialised telegram.Bot
     await dispatcher.run(stop)                        # until stop (an asyncio.Event) is set
 
-Each batch: housekeeping (mark sends orphaned by a dead dispatcher ``uncertain``, expand a
-batch of a bulk send, complete finished bulk sends), then claim due rows with a lease and
-send them — one task per chat, in order within a chat. Before each send the rate limiter
-(shared through Redis when ``REDIS_URL`` is set) must grant the bot's window (30/s, or the
-paid 1,000/s), the chat's (1/s) and a group's (20/min). A chat that has no room yet gives
-its rows back with ``not_before`` moved (the dispatcher never holds rows while a chat
-cools down); a short bot-level wait is slept. Every send is marked ``sending`` just before
-its HTTP request and its result recorded right after, each in its own statement.
+A pipeline: the dispatcher keeps up to ``batch_size`` claimed rows in hand and claims more
+(after housekeeping: mark sends orphaned by a dead dispatcher ``uncertain``, expand a batch
+of a bulk send, complete finished bulk sends) as soon as half of them are done, so the
+sends never wait for the database. One task per chat sends its rows in order. Before each
+send the rate limiter (shared through Redis when ``REDIS_URL`` is set) must grant the
+bot's window (30/s, or the paid 1,000/s), the chat's (1/s) and a group's (20/min); one
+task at a time waits for the bot's window (the others queue behind it in claim order), and
+free sends are spread over the window rather than sent in bursts. A chat that has no room
+yet gives its rows back with ``not_before`` moved (the dispatcher never holds rows while a
+chat cools down); a short bot-level wait is slept. Every send is marked ``sending`` just
+before its HTTP request and its result recorded right after, each in its own statement.
 
 Setting ``stop`` is the graceful stop: no further claims or sends, in-flight requests
 finish and are recorded, unsent claimed rows are given back. See docs/architecture.md
@@ -22,6 +25,7 @@ finish and are recorded, unsent claimed rows are given back. See docs/architectu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -96,13 +100,18 @@ class Dispatcher:
         housekeeping_seconds: float = 5.0,
         idle_seconds: tuple[float, float] = (0.1, 2.0),
         thread_sensitive: bool = True,
+        spacing: float = 0.9,
+        isolated_429_pause: float = 0.1,
     ) -> None:
         self.bot_id = bot_id
         self.bot = bot
         self.limits = limits or RateLimits.from_settings()
         self._limiter = limiter
         self._owns_limiter = limiter is None
+        # Rows claimed and not yet done: at most batch_size; more are claimed once no more
+        # than half of them are left, while the rest are being sent.
         self.batch_size = batch_size
+        self.refill_at = batch_size // 2
         self.lease_seconds = conf.lease_seconds() if lease_seconds is None else lease_seconds
         self.max_sleep = max_sleep
         self.retry_base = retry_base
@@ -115,14 +124,28 @@ class Dispatcher:
         # code (what tests need: the test's transaction). False: a thread pool, each thread
         # with its own connection — more throughput for paid broadcasts.
         self.thread_sensitive = thread_sensitive
+        # Free sends of the bot are at least spacing * window / limit apart: spread over
+        # the window instead of a burst of 30 at once, so no send queues behind the others
+        # (in the database, the HTTP client, Telegram) and arrives later than it was
+        # counted. Below 1, so a send held up a moment can be caught up with; the window
+        # itself stays the limit. 0: no spacing.
+        self.spacing = spacing
+        # How long one 429 (no other chat refused within two seconds) pauses the whole bot.
+        self.isolated_429_pause = isolated_429_pause
         self.owner = uuid.uuid4()  # this dispatcher's lease identity
         self.concurrency = concurrency
         self._semaphore: asyncio.Semaphore | None = None
+        self._gate: asyncio.Lock | None = None  # one task at a time waits for the bot
+        self._nudge: asyncio.Event | None = None  # wakes the claiming loop
+        self._want_room = False  # the loop waits until few enough rows are in hand
+        self._tasks: set[asyncio.Task] = set()
+        self._in_hand = 0  # claimed rows whose chat task has not finished
+        self._returned: list[int] = []  # claimed rows not started when the stop came
         self._stop: asyncio.Event | None = None
         self._last_housekeeping = float("-inf")
         self._last_429: tuple[int, float] | None = None
         self._wake_at = float("inf")  # when the earliest message this one put back is due
-        self.expanded = 0  # recipients expanded by the last batch
+        self.expanded = 0  # recipients expanded by the last housekeeping
         self.uncertain = 0  # sends this dispatcher's housekeeping found orphaned
         self.sent = 0  # messages this dispatcher delivered
 
@@ -140,41 +163,83 @@ class Dispatcher:
             self._limiter = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Dispatch until ``stop`` is set; then finish and record what is in flight."""
+        """Dispatch until ``stop`` is set; then finish and record what is in flight and give
+        back what was claimed but not started. Cancelled (a hard stop), it cancels its
+        sends where they are."""
         self._stop = stop
-        idle_min, idle_max = self.idle_seconds
-        idle = idle_min
+        # Made per run: asyncio primitives belong to the loop that first waits on them.
+        self._semaphore = asyncio.Semaphore(self.concurrency)
+        self._gate = asyncio.Lock()
+        self._nudge = asyncio.Event()
+        watcher = asyncio.create_task(self._watch(stop))
         logger.info("notifications.dispatcher.started", extra={"bot_id": self.bot_id})
         try:
-            while not stop.is_set():
-                try:
-                    handled = await self.dispatch_batch()
-                except (DatabaseError, InterfaceError):
-                    logger.exception(
-                        "notifications.dispatcher.database_error", extra={"bot_id": self.bot_id}
-                    )
-                    await self._db(connection.close)  # reconnect on the next call
-                    handled, idle = 0, idle_max
-                except Exception:
-                    # Redis unreachable, a bug: this bot's notifications must not stop for
-                    # good. Claimed rows come back when their lease runs out.
-                    logger.exception(
-                        "notifications.dispatcher.error", extra={"bot_id": self.bot_id}
-                    )
-                    handled, idle = 0, idle_max
-                if handled or self.expanded:
-                    idle = idle_min
-                    continue
+            await self._loop(stop)
+            await self._finish()
+        except BaseException:
+            for task in list(self._tasks):
+                task.cancel()
+            raise
+        finally:
+            watcher.cancel()
+            await self.aclose()
+            logger.info("notifications.dispatcher.stopped", extra={"bot_id": self.bot_id})
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        assert self._nudge is not None
+        self._nudge.set()
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        idle_min, idle_max = self.idle_seconds
+        idle = idle_min
+        assert self._nudge is not None
+        while not stop.is_set():
+            try:
+                claimed = await self._refill()
+            except (DatabaseError, InterfaceError):
+                logger.exception(
+                    "notifications.dispatcher.database_error", extra={"bot_id": self.bot_id}
+                )
+                await self._db(connection.close)  # reconnect on the next call
+                claimed, idle, self.expanded = 0, idle_max, 0
+            except Exception:
+                # Redis unreachable, a bug: this bot's notifications must not stop for
+                # good. Claimed rows come back when their lease runs out.
+                logger.exception("notifications.dispatcher.error", extra={"bot_id": self.bot_id})
+                claimed, idle, self.expanded = 0, idle_max, 0
+            if claimed or self.expanded:
+                idle = idle_min
+                if self._in_hand <= self.refill_at:
+                    continue  # room for more right away
+                # Busy: claim again once half of what is in hand is done (housekeeping at
+                # the latest when it is due).
+                timeout, self._want_room = self.housekeeping_seconds, True
+            else:
                 # Idle: poll less and less often, but wake for a message this dispatcher
                 # put back until a known time.
                 timeout = min(idle, max(self._wake_at - time.monotonic(), 0.01))
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=timeout)
-                except TimeoutError:
-                    idle = min(idle * 2, idle_max)
-        finally:
-            await self.aclose()
-            logger.info("notifications.dispatcher.stopped", extra={"bot_id": self.bot_id})
+                idle = min(idle * 2, idle_max)
+            self._nudge.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._nudge.wait(), timeout=timeout)
+            self._want_room = False
+
+    async def _finish(self) -> None:
+        """The graceful end: wait for the chat tasks (in-flight sends finish and are
+        recorded), then give back every claimed row that was not started."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        returned, self._returned = self._returned, []
+        if returned:
+            try:
+                await self._db(
+                    services.outbox_release, message_ids=returned, owner=self.owner, delay=0.0
+                )
+            except (DatabaseError, InterfaceError):  # their leases run out instead
+                logger.exception(
+                    "notifications.dispatcher.database_error", extra={"bot_id": self.bot_id}
+                )
 
     def _stopping(self) -> bool:
         return self._stop is not None and self._stop.is_set()
@@ -182,13 +247,14 @@ class Dispatcher:
     async def _db(self, func: Callable[..., Any], /, **kwargs: Any) -> Any:
         return await sync_to_async(func, thread_sensitive=self.thread_sensitive)(**kwargs)
 
-    # --- one batch ---------------------------------------------------------------------
+    # --- claiming ----------------------------------------------------------------------
 
-    async def dispatch_batch(self) -> int:
-        """Housekeeping, then claim and send one batch. Returns how many messages were
-        claimed (each one was sent, rescheduled, given back or finally recorded)."""
+    async def _refill(self) -> int:
+        """Housekeeping, then claim up to what is missing from a full hand and start a task
+        for each chat. Returns how many rows were claimed."""
         await self._housekeeping()
-        if self._stopping():
+        wanted = self.batch_size - self._in_hand
+        if self._stopping() or wanted <= 0:
             return 0
         if self._wake_at <= time.monotonic():
             self._wake_at = float("inf")
@@ -196,31 +262,34 @@ class Dispatcher:
             services.outbox_claim,
             bot_id=self.bot_id,
             owner=self.owner,
-            limit=self.batch_size,
+            limit=wanted,
             lease_seconds=self.lease_seconds,
         )
-        if not claimed:
-            return 0
-        # Made per batch: asyncio primitives belong to the loop that first waits on them.
-        self._semaphore = asyncio.Semaphore(self.concurrency)
+        # Only a chat's head is claimable, and a claimed head is not claimed again while
+        # it is in hand: a chat never has rows in two tasks, so its order holds.
         by_chat: dict[int, list[Claimed]] = defaultdict(list)
         for row in claimed:
             by_chat[row.chat_id].append(row)
-        results = await asyncio.gather(
-            *(self._chat(rows) for rows in by_chat.values()), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                if isinstance(result, asyncio.CancelledError):
-                    raise result
-                # The rows' leases run out: unsent ones are claimed again, a send that was
-                # in flight becomes uncertain.
-                logger.error(
-                    "notifications.dispatcher.chat_failed",
-                    exc_info=result,
-                    extra={"bot_id": self.bot_id},
-                )
+        for rows in by_chat.values():
+            self._in_hand += len(rows)
+            task = asyncio.create_task(self._chat(rows))
+            self._tasks.add(task)
+            task.add_done_callback(self._chat_done)
         return len(claimed)
+
+    def _chat_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            # The rows' leases run out: unsent ones are claimed again, a send that was in
+            # flight becomes uncertain.
+            logger.error(
+                "notifications.dispatcher.chat_failed",
+                exc_info=error,
+                extra={"bot_id": self.bot_id},
+            )
 
     async def _housekeeping(self) -> None:
         self.expanded = await self._db(
@@ -236,14 +305,28 @@ class Dispatcher:
     async def _put_back(self, message_ids: list[int], delay: float) -> None:
         if not message_ids:
             return
+        if self._stopping() and not delay:  # given back together when the dispatcher ends
+            self._returned += message_ids
+            return
         await self._db(
             services.outbox_release, message_ids=message_ids, owner=self.owner, delay=delay
         )
         self._wake_at = min(self._wake_at, time.monotonic() + delay)
 
+    # --- one chat ----------------------------------------------------------------------
+
     async def _chat(self, rows: list[Claimed]) -> None:
         """Send one chat's claimed rows in order; give the rest back when the chat has no
         room yet or the dispatcher stops."""
+        try:
+            await self._chat_rows(rows)
+        finally:
+            self._in_hand -= len(rows)
+            if self._want_room and self._in_hand <= self.refill_at:
+                assert self._nudge is not None
+                self._nudge.set()
+
+    async def _chat_rows(self, rows: list[Claimed]) -> None:
         for index, row in enumerate(rows):
             rest = [r.id for r in rows[index:]]
             if self._stopping():
@@ -267,8 +350,9 @@ class Dispatcher:
                 if time.monotonic() - acquired > self.limits.margin / 2:
                     # The database held us up: the send would land later than its windows
                     # counted it. Count it again at its real time (the earlier places are
-                    # released in the same step). Rare, so the row may wait marked.
-                    delay, _ = await self._acquire(row, release=token)
+                    # released in the same step). Rare, so the row may wait marked; not
+                    # behind the gate, where the next send may be waiting for the window.
+                    delay, _ = await self._acquire(row, release=token, gated=False)
                     if delay is not None:
                         await self._db(
                             services.outbox_unmark, message_id=row.id, owner=self.owner, delay=delay
@@ -296,29 +380,46 @@ class Dispatcher:
         chat_keys = {rule.key for rule in rules} | {chat}
         # One log of the bot's sends, as Telegram counts them: a paid broadcast may fill it
         # up to 1,000 a second, any other send only while it holds fewer than 30.
-        rate = limits.paid_per_s if row.paid else limits.per_bot_per_s
-        rules.append(Rule(f"bot:{self.bot_id}", max(int(rate), 1), 1.0 + margin))
+        rate = max(int(limits.paid_per_s if row.paid else limits.per_bot_per_s), 1)
+        window = 1.0 + margin
+        rules.append(Rule(f"bot:{self.bot_id}", rate, window))
+        if not row.paid and self.spacing > 0:
+            rules.append(Rule(f"pace:{self.bot_id}", 1, self.spacing * window / rate))
         return rules, [chat, f"bot:{self.bot_id}"], chat_keys
 
-    async def _acquire(self, row: Claimed, *, release: str = "") -> tuple[float | None, str]:
+    async def _acquire(
+        self, row: Claimed, *, release: str = "", gated: bool = True
+    ) -> tuple[float | None, str]:
         """(None, token): send now. (seconds, ""): give the row back for that long (its
-        chat has no room, the bot is paused for long, or the dispatcher is stopping: 0)."""
+        chat has no room, the bot is paused for long, or the dispatcher is stopping: 0).
+
+        Gated, the wait for the bot's window happens behind this dispatcher's gate: one
+        task asks the limiter and sleeps until the window has room, the others queue in
+        the order they were claimed (no herd of tasks polling the limiter, no send jumping
+        the queue)."""
         rules, pauses, chat_keys = self._rules(row)
-        while True:
-            verdict = await self.limiter.acquire(rules, pauses, release=release)
-            release = ""  # released by the first call, granted or not
-            if verdict.ok:
-                return None, verdict.token
-            if verdict.key in chat_keys or verdict.wait > self.max_sleep:
-                return verdict.wait, ""
-            if self._stopping():
-                return 0.0, ""
-            await asyncio.sleep(verdict.wait * random.uniform(1.0, 1.2))  # noqa: S311
+        assert self._gate is not None
+        async with self._gate if gated else contextlib.nullcontext():
+            while True:
+                if self._stopping():
+                    return 0.0, ""
+                verdict = await self.limiter.acquire(rules, pauses, release=release)
+                release = ""  # released by the first call, granted or not
+                if verdict.ok:
+                    return None, verdict.token
+                if verdict.key in chat_keys or verdict.wait > self.max_sleep:
+                    return verdict.wait, ""
+                await asyncio.sleep(verdict.wait)
 
     async def _on_retry_after(self, row: Claimed, seconds: float) -> None:
         """A 429 does not say whether the chat or the whole bot hit a limit. The chat waits
         the full retry_after; the bot too when a second chat is refused within two seconds
-        (a bot-wide flood wait), otherwise at most a second."""
+        (a bot-wide flood wait). Otherwise the bot waits only ``isolated_429_pause`` (100
+        ms): a lone 429 is most often one send that arrived a few milliseconds too early
+        for Telegram's window (the time to Telegram varied by more than the margin), and
+        that window has room again within milliseconds. Pausing the bot for retry_after's
+        whole second each time cost about 30 sends; if it was the bot's limit after all,
+        the next refusal makes it a bot-wide wait."""
         now = time.monotonic()
         await self.limiter.pause(f"chat:{self.bot_id}:{row.chat_id}", seconds)
         bot_wide = (
@@ -326,7 +427,8 @@ class Dispatcher:
             and self._last_429[0] != row.chat_id
             and now - self._last_429[1] < 2.0
         )
-        await self.limiter.pause(f"bot:{self.bot_id}", seconds if bot_wide else min(seconds, 1.0))
+        pause = seconds if bot_wide else min(seconds, self.isolated_429_pause)
+        await self.limiter.pause(f"bot:{self.bot_id}", pause)
         self._last_429 = (row.chat_id, now)
 
     # --- one send ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ import itertools
 import time
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.db import connection
 
 from history.models import Entry
@@ -289,3 +290,131 @@ def test_a_send_held_up_by_the_database_is_counted_at_its_real_time(
     assert Counting.recounted >= len(users)
     assert refused(tg, bot) == []
     assert sorted(m["chat"]["id"] for m in tg.sent(bot)) == sorted(u.telegram_id for u in users)
+
+
+def test_free_sends_are_spread_out_in_claim_order_and_never_exceed_the_window(
+    tenant, person, sandbox, monkeypatch
+):
+    from notifications import services
+
+    limits, rates = fast_limits(per_bot_per_s=10, per_chat_per_s=1)
+    tg = sandbox(limits)
+    bot = on_sandbox(tg, tenant)
+    users = [person(tenant, f"w{i}") for i in range(25)]
+    for user in users:
+        started_bot(tg, tenant, user)
+    bulk_send_create(tenant=tenant, text="Spread", idempotency_key="w", actor=Actor.user(1))
+    claim = services.outbox_claim
+    in_hand_at_claims = []
+
+    def recording_claim(**kwargs):
+        in_hand_at_claims.append(spread._in_hand)
+        return claim(**kwargs)
+
+    monkeypatch.setattr(services, "outbox_claim", recording_claim)
+    spread = dispatcher(tg.base_url, tenant, rates, batch_size=6)
+
+    run_until([spread], nothing_left(bot))
+
+    assert refused(tg, bot) == []
+    calls = sends(tg, bot)
+    # In the order they were claimed (expanded by recipient), one each.
+    assert [int(c["params"]["chat_id"]) for c in calls] == [u.telegram_id for u in users]
+    times = [c["ts"] for c in calls]
+    # Never more than the bot's limit within any second, as the sandbox counts them ...
+    assert max(sum(1 for t in times if s <= t < s + 1.0) for s in times) <= 10
+    # ... and spread over the window (spacing 0.9 x 1.25 s / 10), not sent in bursts: the
+    # sends keep the dispatcher's spacing, less the jitter of an HTTP request or two.
+    spacing = spread.spacing * (1.0 + rates.margin) / 10
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert sorted(gaps)[1] >= spacing - 0.03, gaps
+    # The next rows were claimed while the last ones were still being sent.
+    assert any(n > 0 for n in in_hand_at_claims[1:]), in_hand_at_claims
+
+
+def test_paid_broadcasts_are_not_spread_out(tenant):
+    from notifications.services import Claimed
+
+    d = dispatcher("http://127.0.0.1:9", tenant, fast_limits(per_bot_per_s=30)[1])
+
+    def row(paid: bool) -> Claimed:
+        return Claimed(1, tenant.pk, 42, None, "announcement", "x", {}, paid, 0, 1, None)
+
+    free, _, _ = d._rules(row(False))
+    paid, _, _ = d._rules(row(True))
+    pace = [r for r in free if r.key.startswith("pace:")]
+    assert [(r.limit, round(r.window, 4)) for r in pace] == [(1, round(0.9 * 1.25 / 30, 4))]
+    assert not [r for r in paid if r.key.startswith("pace:")]
+    assert [r.limit for r in paid if r.key.startswith("bot:")] == [1000]
+
+
+def test_the_dispatcher_survives_a_failing_claim_and_a_failing_chat(
+    tenant, person, sandbox, monkeypatch
+):
+    from notifications import services
+    from notifications.ratelimit import LocalLimiter
+
+    limits, rates = fast_limits()
+    tg = sandbox(limits)
+    bot = on_sandbox(tg, tenant)
+    users = [person(tenant, f"f{i}") for i in range(3)]
+    for user in users:
+        started_bot(tg, tenant, user)
+        _note(tenant, user, f"f{user.pk}")
+    claim, failures = services.outbox_claim, {"claim": 1, "limiter": 1}
+
+    def flaky_claim(**kwargs):
+        if failures["claim"]:
+            failures["claim"] -= 1
+            raise RuntimeError("claim failed")
+        return claim(**kwargs)
+
+    class FlakyLimiter(LocalLimiter):  # Redis went away for a moment
+        async def acquire(self, rules, pauses=(), *, release=""):
+            if failures["limiter"]:
+                failures["limiter"] -= 1
+                raise ConnectionError("limiter unreachable")
+            return await super().acquire(rules, pauses, release=release)
+
+    monkeypatch.setattr(services, "outbox_claim", flaky_claim)
+    flaky = dispatcher(
+        tg.base_url,
+        tenant,
+        rates,
+        limiter=FlakyLimiter(),
+        lease_seconds=1.0,  # the failed chat's row comes back after its lease
+        idle_seconds=(0.05, 0.2),
+    )
+
+    run_until([flaky], nothing_left(bot))
+
+    assert failures == {"claim": 0, "limiter": 0}
+    assert sorted(m["chat"]["id"] for m in tg.sent(bot)) == sorted(u.telegram_id for u in users)
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_lone_429_pauses_the_bot_briefly_a_second_chat_refused_makes_it_bot_wide(tenant):
+    from notifications.services import Claimed
+
+    class Recording:
+        def __init__(self):
+            self.pauses = []
+
+        async def pause(self, key, seconds):
+            self.pauses.append((key.split(":")[0], seconds))
+
+        async def aclose(self):
+            return None
+
+    limiter = Recording()
+    d = dispatcher("http://127.0.0.1:9", tenant, fast_limits()[1], limiter=limiter)
+
+    def row(chat_id: int) -> Claimed:
+        return Claimed(1, tenant.pk, chat_id, None, "announcement", "x", {}, False, 0, 1, None)
+
+    async def scenario():
+        await d._on_retry_after(row(41), 3.0)  # alone: the chat waits, the bot only briefly
+        await d._on_retry_after(row(42), 3.0)  # another chat within 2 s: the whole bot waits
+
+    async_to_sync(scenario)()
+    assert limiter.pauses == [("chat", 3.0), ("bot", 0.1), ("chat", 3.0), ("bot", 3.0)]
