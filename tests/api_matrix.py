@@ -23,6 +23,12 @@ MATRIX: dict[tuple[str, str], str] = {
     ("notification-subscriptions", "PATCH"): "authenticated",
     ("group-subscriptions", "GET"): "manage_settings",
     ("group-subscriptions", "PATCH"): "manage_settings",
+    ("notification-settings", "GET"): "manage_settings",
+    ("notification-settings", "PATCH"): "manage_settings",
+    ("broadcast-list", "GET"): "manage_bots",
+    ("broadcast-list", "POST"): "manage_bots",
+    ("broadcast-detail", "GET"): "manage_bots",
+    ("broadcast-cancel", "POST"): "manage_bots",
     ("group-moderation", "GET"): "moderate",
     ("group-moderation", "PUT"): "moderate",
     ("group-moderation-actions", "GET"): "moderate",
@@ -31,4 +37,4 @@ MATRIX: dict[tuple[str, str], str] = {
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
 # answers 404, a refused one 403, so the two are told apart).
-URL_KWARGS = {"telegram_id": 424242, "chat_id": -1001234567890}
+URL_KWARGS = {"telegram_id": 424242, "chat_id": -1001234567890, "bulk_id": 424242}

@@ -23,6 +23,13 @@ from community.models import ActivityDay, Group, GroupAdmin, ModerationAction
 from community.moderation import moderation_rules_update
 from history.models import Entry
 from history.services import SYSTEM, Actor
+from notifications.models import BulkSend, NotificationSettings, OutboxMessage
+from notifications.services import (
+    bulk_send_create,
+    bulk_send_expand,
+    notification_settings_update,
+    recipient_register,
+)
 from tenancy.models import Bot, ChatBinding, Domain
 from tenancy.selectors import tenant_bots_forget
 from tenancy.services import chat_bind
@@ -38,8 +45,11 @@ A_CHAT, B_CHAT = -1008800000001, -1008800000011
 
 
 def _seed(tenant, *, marker: str, owner: int, admin: int | None, chat: int, user_with_role):
-    """Owner (and admin) with marker names, an audit entry, a bound group with its admin."""
-    user_with_role(tenant, "owner", user_id=owner, username=f"{marker}_owner".replace("-", "_"))
+    """Owner (and admin) with marker names, an audit entry, a bound group with its admin, a
+    broadcast with its message to the owner. Returns the broadcast's id."""
+    owner_user = user_with_role(
+        tenant, "owner", user_id=owner, username=f"{marker}_owner".replace("-", "_")
+    )
     TelegramUser.objects.filter(telegram_id=owner).update(last_name=marker)
     if admin is not None:
         user_with_role(tenant, "admin", user_id=admin, username=f"{marker}_admin".replace("-", "_"))
@@ -68,18 +78,32 @@ def _seed(tenant, *, marker: str, owner: int, admin: int | None, chat: int, user
         ActivityDay.objects.create(
             group=group, user_id=owner, day=timezone.now().date(), messages=1, xp=1, name=marker
         )
+    connection.set_schema_to_public()
+    recipient_register(tenant=tenant, user=owner_user)
+    bulk = bulk_send_create(
+        tenant=tenant,
+        text=f"{marker} announcement",
+        idempotency_key=f"isolation-{marker}",
+        actor=Actor.user(owner),
+    )
+    bulk_send_expand(bot_id=bulk.bot_id)
+    assert OutboxMessage.objects.filter(bulk=bulk).count() == 1
+    return bulk.pk
 
 
 @pytest.fixture
 def tenants(make_tenant, user_with_role) -> dict[str, Any]:
     a, b = make_tenant(), make_tenant()
-    _seed(a, marker=A_MARKER, owner=A_OWNER, admin=None, chat=A_CHAT, user_with_role=user_with_role)
-    _seed(
+    a_bulk = _seed(
+        a, marker=A_MARKER, owner=A_OWNER, admin=None, chat=A_CHAT, user_with_role=user_with_role
+    )
+    b_bulk = _seed(
         b, marker=B_MARKER, owner=B_OWNER, admin=B_ADMIN, chat=B_CHAT, user_with_role=user_with_role
     )
+    notification_settings_update(tenant=b, allow_paid_broadcast=True, actor=SYSTEM)
     user_with_role(a, "staff", user_id=A_STAFF, username="staff_user")
     connection.set_schema_to_public()
-    return {"a": a, "b": b}
+    return {"a": a, "b": b, "a_bulk": a_bulk, "b_bulk": b_bulk}
 
 
 def _host(tenant) -> str:
@@ -114,6 +138,11 @@ def _fingerprint(tenant) -> dict[str, Any]:
     state["chats"] = list(ChatBinding.objects.filter(tenant=tenant).values())
     state["bots"] = list(Bot.objects.filter(tenant=tenant).values())
     state["domains"] = list(Domain.objects.filter(tenant=tenant).values())
+    state["bulk_sends"] = list(BulkSend.objects.filter(tenant=tenant).order_by("id").values())
+    state["outbox"] = list(OutboxMessage.objects.filter(tenant=tenant).order_by("id").values())
+    state["notification_settings"] = list(
+        NotificationSettings.objects.filter(tenant=tenant).values()
+    )
     return state
 
 
@@ -185,8 +214,8 @@ def test_ed25519_initdata_for_a_bot_is_refused_on_b(
 def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_id):
     """B's objects look exactly like objects that never existed: same status, same code."""
     a, b = tenants["a"], tenants["b"]
-    b_ids = {"chat_id": B_CHAT, "telegram_id": B_ADMIN}
-    nowhere = {"chat_id": -1009999999999, "telegram_id": 999999999}
+    b_ids = {"chat_id": B_CHAT, "telegram_id": B_ADMIN, "bulk_id": tenants["b_bulk"]}
+    nowhere = {"chat_id": -1009999999999, "telegram_id": 999999999, "bulk_id": 999999999}
     client = TenantClient(a, user_id=user_id)
     before = _fingerprint(b)
     addressed = 0
@@ -207,6 +236,9 @@ def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_
         # Control: the same endpoint addressed with A's own object does answer.
         if op.method == "GET" and "chat_id" in op.kwarg_names:
             own = _call(client, op, {"chat_id": A_CHAT})
+            assert own.status_code == 200 and A_MARKER.encode() in own.content, op
+        if op.method == "GET" and "bulk_id" in op.kwarg_names:
+            own = _call(client, op, {"bulk_id": tenants["a_bulk"]})
             assert own.status_code == 200 and A_MARKER.encode() in own.content, op
     assert _fingerprint(b) == before
     if addressed == 0:
@@ -232,6 +264,11 @@ def test_no_list_endpoint_of_a_shows_anything_of_b(tenants, user_id):
     assert "audit" in shows_a
     if "group-list" in {op.name for op in lists}:
         assert "group-list" in shows_a
+    if "broadcast-list" in {op.name for op in lists}:
+        assert "broadcast-list" in shows_a
+    # B switched paid broadcasts on; A's settings are still A's own.
+    settings = client.get("/api/v1/notifications/settings")
+    assert settings.json()["allow_paid_broadcast"] is False, settings.content
     # Writes without parameters (creating things in A) leave B alone as well.
     for op in _operations():
         if op.method != "GET" and not op.kwarg_names:

@@ -100,3 +100,27 @@ def outbox_list(*, tenant: Any, status: str | None = None, bulk: BulkSend | None
 
 def bulk_send_get(*, tenant: Any, bulk_id: int) -> BulkSend | None:
     return BulkSend.objects.filter(tenant=tenant, pk=bulk_id).first()
+
+
+def bulk_send_get_by_key(*, tenant: Any, idempotency_key: str) -> BulkSend | None:
+    return BulkSend.objects.filter(tenant=tenant, idempotency_key=idempotency_key).first()
+
+
+def bulk_send_list(*, tenant: Any):
+    """The tenant's bulk sends (the API pages them newest first)."""
+    return BulkSend.objects.filter(tenant=tenant)
+
+
+def bulk_send_counts(*, tenant: Any, bulk_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Messages per delivery status of each of ``bulk_ids``, in one query (a page of the
+    list). A bulk send without rows (not expanded yet, or purged) is absent."""
+    rows = (
+        OutboxMessage.objects.filter(tenant=tenant, bulk_id__in=bulk_ids)
+        .values("bulk_id", "status")
+        .annotate(n=Count("id"))
+        .values_list("bulk_id", "status", "n")
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for bulk_id, status, n in rows:
+        counts.setdefault(bulk_id, {})[status] = n
+    return counts

@@ -1,5 +1,6 @@
-"""Notification subscriptions API: the user's own (any authenticated user of the
-tenant), and a bound group's (manage_settings)."""
+"""Notifications API: the user's own subscriptions (any authenticated user of the tenant),
+a bound group's and the community's notification settings (manage_settings). Broadcasts
+are in broadcast_views.py."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from accounts.roles import Capability
 from config.api import ApiError
 from history.services import Actor
 from notifications import services
-from notifications.selectors import group_binding_get, subscription_states
+from notifications.selectors import (
+    group_binding_get,
+    notification_settings_get,
+    subscription_states,
+)
 
 ManageSettings = HasCapability.of(Capability.MANAGE_SETTINGS)
 CHAT_ID = OpenApiParameter(
@@ -23,6 +28,27 @@ CHAT_ID = OpenApiParameter(
 
 def _tenant(request):
     return getattr(request._request, "tenant", None)
+
+
+def _community(request):
+    """The request's tenant, which must be a community (not the platform's own domain)."""
+    tenant = _tenant(request)
+    if tenant is None or getattr(tenant, "schema_name", "public") == "public":
+        raise ApiError(
+            "this belongs to a community; use the community's own domain",
+            code="not_a_community",
+            status_code=404,
+        )
+    return tenant
+
+
+def _refuse_unknown_fields(serializer: serializers.Serializer) -> None:
+    """A misspelt field must not silently keep its default."""
+    unknown = sorted(set(serializer.initial_data) - set(serializer.fields))
+    if unknown:
+        raise serializers.ValidationError(
+            f"unknown field {', '.join(unknown)}", code="unknown_field"
+        )
 
 
 class SubscriptionSerializer(serializers.Serializer):
@@ -41,11 +67,7 @@ class SubscriptionsInputSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs):
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError(
-                f"unknown field {', '.join(unknown)}", code="unknown_field"
-            )
+        _refuse_unknown_fields(self)
         return attrs
 
 
@@ -139,3 +161,50 @@ class GroupSubscriptionsView(APIView):
             request=request._request,
         )
         return self._output(binding, states)
+
+
+class NotificationSettingsView(APIView):
+    """The community's notification settings: whether its bulk sends go out as Telegram
+    paid broadcasts (up to 1,000 messages a second, paid in Stars from the bot's balance)."""
+
+    permission_classes = [ManageSettings]
+
+    class OutputSerializer(serializers.Serializer):
+        allow_paid_broadcast = serializers.BooleanField(
+            help_text="bulk sends are paid broadcasts unless a broadcast says paid=false"
+        )
+        updated_at = serializers.DateTimeField(
+            allow_null=True, help_text="null while the defaults were never changed"
+        )
+
+    class InputSerializer(serializers.Serializer):
+        allow_paid_broadcast = serializers.BooleanField(required=False)
+
+        def validate(self, attrs):
+            _refuse_unknown_fields(self)
+            return attrs
+
+    @extend_schema(responses=OutputSerializer, summary="The community's notification settings")
+    def get(self, request):
+        found = notification_settings_get(tenant=_community(request))
+        return Response(self.OutputSerializer(found).data)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=OutputSerializer,
+        summary="Change the community's notification settings (only the fields given)",
+    )
+    def patch(self, request):
+        tenant = _community(request)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if "allow_paid_broadcast" in serializer.validated_data:
+            found = services.notification_settings_update(
+                tenant=tenant,
+                allow_paid_broadcast=serializer.validated_data["allow_paid_broadcast"],
+                actor=Actor.user(request.user),
+                request=request._request,
+            )
+        else:
+            found = notification_settings_get(tenant=tenant)
+        return Response(self.OutputSerializer(found).data)

@@ -119,6 +119,11 @@ def test_revoking_a_capability_from_an_admin_denies_its_operations(
     owner = user_with_role(tenant, "owner", user_id=6201)
     admin = user_with_role(tenant, "admin", user_id=6202)
     client = client_for(tenant, user_id=6202)
+    # An admin holds every capability but manage_bots by default: grant it, so each
+    # operation is open before its own capability is revoked.
+    membership_set_capabilities(
+        tenant=tenant, user=admin, grant=["manage_bots"], revoke=[], actor=Actor.user(owner)
+    )
     for op, capability in operations:
         assert call(client, op).status_code not in (401, 403), (op, capability)
         membership_set_capabilities(

@@ -1,0 +1,208 @@
+"""Broadcasts API (manage_bots): start a bulk send to the community's members or to the
+members seen in one of its groups, list them, follow one's delivery, cancel it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import HasCapability
+from accounts.roles import Capability
+from config.api import ApiError, CursorPagination
+from history.services import Actor
+from notifications import services
+from notifications.broadcasts import broadcast_start
+from notifications.events import Audience, event_get
+from notifications.models import BulkSend, OutboxMessage
+from notifications.selectors import (
+    bulk_send_counts,
+    bulk_send_get,
+    bulk_send_list,
+    outbox_counts,
+)
+from notifications.views import _community, _refuse_unknown_fields
+
+ManageBots = HasCapability.of(Capability.MANAGE_BOTS)
+BULK_ID = OpenApiParameter("bulk_id", int, OpenApiParameter.PATH, description="broadcast id")
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="a unique key per broadcast (e.g. a UUID), at most 200 characters; the same "
+    "key again answers 200 with the broadcast it started instead of starting another",
+)
+DELIVERY_STATUSES = [s.value for s in OutboxMessage.Status]
+FIELDS = (
+    "id",
+    "status",
+    "audience",
+    "chat_id",
+    "event",
+    "text",
+    "paid",
+    "expanded",
+    "idempotency_key",
+    "created_by",
+    "created_at",
+    "expanded_at",
+    "completed_at",
+)
+
+
+class DeliveryCountsSerializer(serializers.Serializer):
+    pending = serializers.IntegerField(help_text="queued")
+    sending = serializers.IntegerField(help_text="the request to Telegram is in flight")
+    sent = serializers.IntegerField()
+    failed = serializers.IntegerField(help_text="Telegram refused it, or retries ran out")
+    blocked = serializers.IntegerField(help_text="the user blocked the bot or never started it")
+    cancelled = serializers.IntegerField()
+    uncertain = serializers.IntegerField(
+        help_text="the sender stopped mid-request: maybe delivered, never resent"
+    )
+
+
+class BroadcastOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(
+        BulkSend.Status.choices,
+        help_text="expanding (creating a message per recipient), sending, completed, cancelled",
+    )
+    audience = serializers.ChoiceField(BulkSend.Audience.choices)
+    chat_id = serializers.IntegerField(allow_null=True, help_text="the group, for audience group")
+    event = serializers.CharField()
+    text = serializers.CharField()
+    paid = serializers.BooleanField(help_text="sent as Telegram paid broadcasts")
+    expanded = serializers.IntegerField(
+        help_text="messages created so far: recipients who had not switched the event off"
+    )
+    counts = DeliveryCountsSerializer(help_text="messages per delivery status, live")
+    idempotency_key = serializers.CharField()
+    created_by = serializers.CharField(help_text='who started it, e.g. "user:123456"')
+    created_at = serializers.DateTimeField()
+    expanded_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(
+        allow_null=True, help_text="when it completed or was cancelled"
+    )
+
+
+def _output(bulk: BulkSend, live: dict[str, int] | None) -> dict[str, Any]:
+    # Live counts while its messages exist; once they are purged, those stored when it
+    # completed.
+    counts = live or bulk.counts or {}
+    data = {field: getattr(bulk, field) for field in FIELDS}
+    data["counts"] = {s: counts.get(s, 0) for s in DELIVERY_STATUSES}
+    return BroadcastOutputSerializer(data).data
+
+
+class BroadcastListView(APIView):
+    permission_classes = [ManageBots]
+
+    class InputSerializer(serializers.Serializer):
+        text = serializers.CharField(
+            trim_whitespace=False,
+            allow_blank=True,
+            help_text=f"the message, 1-{services.MAX_TEXT} characters (Telegram's limit)",
+        )
+        audience = serializers.ChoiceField(
+            BulkSend.Audience.choices,
+            default=BulkSend.Audience.TENANT,
+            help_text="tenant: every member the bot can reach in private; group: those of "
+            "them seen writing in the group chat_id",
+        )
+        chat_id = serializers.IntegerField(
+            required=False, allow_null=True, help_text="a bound group, for audience group"
+        )
+        event = serializers.CharField(
+            default="announcement",
+            help_text="the notification type members can switch off (a private-chat type)",
+        )
+        paid = serializers.BooleanField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="as Telegram paid broadcasts; default: the community's "
+            "allow_paid_broadcast, which true also needs",
+        )
+
+        def validate_event(self, value: str) -> str:
+            kind = event_get(value)
+            if kind is None or kind.audience != Audience.USER:
+                raise serializers.ValidationError(
+                    f"{value!r} is not a notification for private chats", code="unknown_event"
+                )
+            return value
+
+        def validate(self, attrs):
+            _refuse_unknown_fields(self)
+            return attrs
+
+    @extend_schema(
+        responses=BroadcastOutputSerializer(many=True),
+        summary="The community's broadcasts, newest first",
+    )
+    def get(self, request):
+        tenant = _community(request)
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(bulk_send_list(tenant=tenant), request, view=self)
+        counts = bulk_send_counts(tenant=tenant, bulk_ids=[b.pk for b in page])
+        return paginator.get_paginated_response([_output(b, counts.get(b.pk)) for b in page])
+
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: BroadcastOutputSerializer, 200: BroadcastOutputSerializer},
+        summary="Start a broadcast (201; 200 with the same one for a key used before)",
+    )
+    def post(self, request):
+        tenant = _community(request)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        started = broadcast_start(
+            tenant=tenant,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            actor=Actor.user(request.user),
+            request=request._request,
+            **serializer.validated_data,
+        )
+        return Response(
+            _output(started.bulk, None),
+            status=status.HTTP_201_CREATED if started.created else status.HTTP_200_OK,
+        )
+
+
+class BroadcastDetailView(APIView):
+    permission_classes = [ManageBots]
+
+    @extend_schema(
+        parameters=[BULK_ID],
+        responses=BroadcastOutputSerializer,
+        summary="A broadcast with its live delivery counts",
+    )
+    def get(self, request, bulk_id: int):
+        tenant = _community(request)
+        bulk = bulk_send_get(tenant=tenant, bulk_id=bulk_id)
+        if bulk is None:
+            raise ApiError("no such bulk send", code="bulk_send_not_found", status_code=404)
+        return Response(_output(bulk, outbox_counts(tenant=tenant, bulk=bulk)))
+
+
+class BroadcastCancelView(APIView):
+    permission_classes = [ManageBots]
+
+    @extend_schema(
+        request=None,
+        parameters=[BULK_ID],
+        responses=BroadcastOutputSerializer,
+        summary="Cancel a broadcast: nothing more is queued, unsent messages are cancelled",
+    )
+    def post(self, request, bulk_id: int):
+        tenant = _community(request)
+        bulk = services.bulk_send_cancel(
+            tenant=tenant, bulk_id=bulk_id, actor=Actor.user(request.user), request=request._request
+        )
+        return Response(_output(bulk, outbox_counts(tenant=tenant, bulk=bulk)))
