@@ -32,7 +32,7 @@ EXPECTED = {
     ],
     "runtime_updates": [
         "bare PTB bot",
-        "runtime (dedupe, tenant, upsert)",
+        "runtime (dedupe, tenant, count)",
         "missing 0, counted twice 0",
         "goal: runtime / bare",
     ],
