@@ -135,7 +135,17 @@ def job_renew(*, job: Job, worker: str, lease: timedelta) -> bool:
     False when the lease was already lost (expired and claimed by another runtime)."""
     renewed = _mine(job, worker).update(lease_until=Now() + lease)
     if not renewed:
-        logger.warning("job.lease_lost", extra={"job": job.pk, "kind": job.kind, "worker": worker})
+        # Either the job just finished (a renewal racing its completion: nothing to say) or
+        # another runtime holds it now.
+        taken = (
+            Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING)
+            .exclude(locked_by=worker[:100])
+            .exists()
+        )
+        if taken:
+            logger.warning(
+                "job.lease_lost", extra={"job": job.pk, "kind": job.kind, "worker": worker}
+            )
     return bool(renewed)
 
 

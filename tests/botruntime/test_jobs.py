@@ -18,6 +18,7 @@ from botruntime.services import (
     job_complete,
     job_enqueue,
     job_fail,
+    job_renew,
     job_retry,
     job_run,
     jobs_claim,
@@ -138,6 +139,29 @@ def test_an_expired_lease_is_reclaimed_and_the_crashed_worker_cannot_finish_it(d
     assert Job.objects.get(pk=job.pk).status == "running"
     assert job_run(job=reclaimed, worker="w2") == "done"
     assert len(calls) == 1 and Job.objects.get(pk=job.pk).status == "done"
+
+
+def test_renewing_extends_only_a_lease_still_held(db, job_kind, caplog):
+    job_kind("test.renew")
+    job_enqueue(kind="test.renew")
+    [job] = jobs_claim(worker="w1", limit=1)
+
+    assert job_renew(job=job, worker="w1", lease=timedelta(minutes=30))
+    lease = Job.objects.get(pk=job.pk).lease_until - _db_now()
+    assert timedelta(minutes=29) < lease <= timedelta(minutes=30)
+
+    caplog.clear()
+    job_complete(job=job, worker="w1")
+    assert not job_renew(job=job, worker="w1", lease=timedelta(minutes=5))  # finished
+    assert "job.lease_lost" not in caplog.text  # a renewal racing completion is not news
+
+    job_enqueue(kind="test.renew")
+    [other] = jobs_claim(worker="w1", limit=1)
+    Job.objects.filter(pk=other.pk).update(lease_until=Now() - timedelta(seconds=1))
+    jobs_claim(worker="w2", limit=1)  # the lease ran out: taken by another runtime
+    assert not job_renew(job=other, worker="w1", lease=timedelta(minutes=5))
+    assert "job.lease_lost" in caplog.text
+    assert Job.objects.get(pk=other.pk).locked_by == "w2"
 
 
 def test_a_job_whose_lease_expired_on_its_last_attempt_is_dead_without_running(db, job_kind):
