@@ -16,7 +16,6 @@ from config.api import ApiError, CursorPagination
 from history.services import Actor
 from notifications import services
 from notifications.broadcasts import broadcast_start
-from notifications.events import Audience, event_get
 from notifications.models import BulkSend, OutboxMessage
 from notifications.selectors import (
     bulk_send_counts,
@@ -128,14 +127,6 @@ class BroadcastListView(APIView):
             help_text="as Telegram paid broadcasts; default: the community's "
             "allow_paid_broadcast, which true also needs",
         )
-
-        def validate_event(self, value: str) -> str:
-            kind = event_get(value)
-            if kind is None or kind.audience != Audience.USER:
-                raise serializers.ValidationError(
-                    f"{value!r} is not a notification for private chats", code="unknown_event"
-                )
-            return value
 
         def validate(self, attrs):
             _refuse_unknown_fields(self)

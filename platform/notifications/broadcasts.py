@@ -1,10 +1,9 @@
 """Broadcasts started by a community's admins (the API): a bulk send keyed by the client's
 ``Idempotency-Key``, so a retried request returns the bulk send it already started.
 
-``bulk_send_create`` (services.py) owns the bulk send; this module adds what a request
-from outside needs on top of it: the key's checks, telling a first request from a replay
-(201 or 200), refusing a key reused for a different message, and a 404 for a group that
-is not the community's.
+``bulk_send_create`` (services.py) owns the bulk send and checks its input; this module
+adds what a retried request needs on top of it: a key is required, a first request is told
+from a replay (201 or 200), and a key reused for a different message is refused.
 """
 
 from __future__ import annotations
@@ -19,9 +18,7 @@ from history.services import Actor
 from notifications import services
 from notifications.events import event_get
 from notifications.models import BulkSend
-from notifications.selectors import bulk_send_get_by_key, group_binding_get
-
-MAX_KEY = services.MAX_KEY
+from notifications.selectors import bulk_send_get_by_key
 
 
 @dataclass(frozen=True)
@@ -74,11 +71,6 @@ def broadcast_start(
             "twice",
             code="idempotency_key_required",
         )
-    if len(idempotency_key) > MAX_KEY:
-        raise ServiceError(
-            f"the Idempotency-Key is at most {MAX_KEY} characters",
-            code="invalid_idempotency_key",
-        )
     with transaction.atomic():
         _key_lock(tenant, idempotency_key)
         existing = bulk_send_get_by_key(tenant=tenant, idempotency_key=idempotency_key)
@@ -92,17 +84,6 @@ def broadcast_start(
                     status=422,
                 )
             return Started(bulk=existing, created=False)
-        if audience == BulkSend.Audience.GROUP:
-            if chat_id is None:
-                raise ServiceError(
-                    "a broadcast to a group needs the group's chat_id", code="chat_id_required"
-                )
-            if group_binding_get(tenant=tenant, chat_id=chat_id) is None:
-                raise ServiceError(
-                    f"no group with chat id {chat_id} is bound to this community",
-                    code="group_not_found",
-                    status=404,
-                )
         bulk = services.bulk_send_create(
             tenant=tenant,
             text=text,

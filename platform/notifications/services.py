@@ -458,18 +458,32 @@ def bulk_send_create(
     ``chat_id``, who did not switch ``event`` off. The dispatcher of the tenant's bot
     expands it into outbox rows in batches. ``paid`` (default: the tenant's setting) sends
     it as a paid broadcast; it needs ``allow_paid_broadcast``."""
+    # An admin's request (the broadcasts API): every input is checked as user input.
     _text_check(text)
-    _key_check(idempotency_key)
+    if not idempotency_key or len(idempotency_key) > MAX_KEY:
+        raise ServiceError(
+            f"the idempotency key is 1-{MAX_KEY} characters", code="invalid_idempotency_key"
+        )
     options = _options_check(options)
-    kind = _event(event, Audience.USER)
+    kind = event_get(event)
+    if kind is None or kind.audience != Audience.USER:
+        raise ServiceError(
+            f"{event!r} is not a notification for private chats", code="unknown_event"
+        )
     if audience not in BulkSend.Audience.values:
         raise ServiceError(f"audience must be one of {BulkSend.Audience.values}", code="invalid")
     bot_id = tenant_default_bot_id(tenant=tenant)
     if audience == BulkSend.Audience.GROUP:
-        binding = None if chat_id is None else group_binding_get(tenant=tenant, chat_id=chat_id)
+        if chat_id is None:
+            raise ServiceError(
+                "a broadcast to a group needs the group's chat_id", code="chat_id_required"
+            )
+        binding = group_binding_get(tenant=tenant, chat_id=chat_id)
         if binding is None:
             raise ServiceError(
-                f"chat {chat_id} is not a group of this community", code="group_not_found"
+                f"no group with chat id {chat_id} is bound to this community",
+                code="group_not_found",
+                status=404,
             )
         if binding.bot is not None and binding.bot.is_active:
             bot_id = binding.bot.telegram_id
