@@ -19,6 +19,7 @@ from notifications.selectors import (
     notification_settings_get,
     subscription_states,
 )
+from tenancy.selectors import community_check
 
 ManageSettings = HasCapability.of(Capability.MANAGE_SETTINGS)
 CHAT_ID = OpenApiParameter(
@@ -32,14 +33,7 @@ def _tenant(request):
 
 def _community(request):
     """The request's tenant, which must be a community (not the platform's own domain)."""
-    tenant = _tenant(request)
-    if tenant is None or getattr(tenant, "schema_name", "public") == "public":
-        raise ApiError(
-            "this belongs to a community; use the community's own domain",
-            code="not_a_community",
-            status_code=404,
-        )
-    return tenant
+    return community_check(_tenant(request))
 
 
 def _refuse_unknown_fields(serializer: serializers.Serializer) -> None:

@@ -7,6 +7,7 @@ import time
 from django.db.models import QuerySet
 
 from config.encryption import decrypt
+from config.errors import ServiceError
 from tenancy.models import Bot, ChatBinding, Tenant
 
 _TOKEN_CACHE_SECONDS = 30.0
@@ -16,6 +17,18 @@ _token_cache: dict[int, tuple[float, list[tuple[int, str]]]] = {}
 def tenant_list(*, status: str | None = None) -> QuerySet[Tenant]:
     qs = Tenant.all_objects.exclude(schema_name="public").prefetch_related("domains")
     return qs.filter(status=status) if status else qs
+
+
+def community_check(tenant: Tenant | None, *, what: str = "this belongs") -> Tenant:
+    """``tenant`` if it is a community; the platform's own (public) tenant has no community
+    data: 404 ``not_a_community``."""
+    if tenant is None or getattr(tenant, "schema_name", "public") == "public":
+        raise ServiceError(
+            f"{what} to a community; use the community's own domain",
+            code="not_a_community",
+            status=404,
+        )
+    return tenant
 
 
 def tenant_get(*, slug: str) -> Tenant | None:

@@ -10,17 +10,12 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from community.models import Group, GroupAdmin
-from config.errors import ServiceError
+from tenancy.selectors import community_check as tenancy_community_check
 
 
 def community_check(tenant: Any) -> None:
     """Group data lives only in community tenants' schemas (the public tenant has none)."""
-    if tenant is None or getattr(tenant, "schema_name", "public") == "public":
-        raise ServiceError(
-            "groups belong to a community; use the community's own domain",
-            code="not_a_community",
-            status=404,
-        )
+    tenancy_community_check(tenant, what="groups belong")
 
 
 def _schema_check(tenant: Any) -> None:
