@@ -320,35 +320,14 @@ def recipient_register(
     return recipient
 
 
-def _note_in_group(cursor: Any, *, tenant_id: int, chat_id: int, telegram_ids: list[int]) -> int:
-    cursor.execute(
-        f"UPDATE {Recipient._meta.db_table} SET groups = array_append(groups, %s),"  # noqa: S608
-        " updated_at = clock_timestamp()"
-        " WHERE tenant_id = %s AND chat_id = ANY(%s::bigint[])"
-        " AND NOT (groups @> ARRAY[%s]::bigint[])",
-        [chat_id, tenant_id, sorted(set(telegram_ids)), chat_id],
-    )
-    return cursor.rowcount
-
-
-def recipient_seen_in_group(*, tenant: Any, telegram_id: int, chat_id: int) -> bool:
-    """A user wrote in one of the tenant's groups: if the tenant's bot can reach them (they
-    are a recipient), note the group, so bulk sends to its subscribers include them. One
-    statement; nothing for people who never used the bot."""
-    with connection.cursor() as cursor:
-        noted = _note_in_group(
-            cursor, tenant_id=tenant.pk, chat_id=chat_id, telegram_ids=[telegram_id]
-        )
-    return noted > 0
-
-
 SeenKey = tuple[int, int, int]  # (tenant id, group chat id, telegram id)
 
 
 def recipients_seen_in_groups(seen: dict[SeenKey, Any]) -> int:
-    """``recipient_seen_in_group`` for many people at once (the bot runtime's batches):
-    one statement per group, for the groups still bound to that tenant. Returns how many
-    recipients were noted."""
+    """People wrote in the tenants' groups: those the tenant's bot can reach (recipients)
+    get the group noted, so bulk sends to its subscribers include them; nothing for people
+    who never used the bot. The bot runtime's batches: one statement per group, for the
+    groups still bound to that tenant. Returns how many recipients were noted."""
     by_group: dict[tuple[int, int], list[int]] = {}
     for tenant_id, chat_id, telegram_id in seen:
         by_group.setdefault((tenant_id, chat_id), []).append(telegram_id)
@@ -357,9 +336,14 @@ def recipients_seen_in_groups(seen: dict[SeenKey, Any]) -> int:
         for (tenant_id, chat_id), telegram_ids in sorted(by_group.items()):
             if chat_binding_get(tenant=tenant_id, chat_id=chat_id) is None:
                 continue  # unbound since (or bound to another community)
-            noted += _note_in_group(
-                cursor, tenant_id=tenant_id, chat_id=chat_id, telegram_ids=telegram_ids
+            cursor.execute(
+                f"UPDATE {Recipient._meta.db_table}"  # noqa: S608
+                " SET groups = array_append(groups, %s), updated_at = clock_timestamp()"
+                " WHERE tenant_id = %s AND chat_id = ANY(%s::bigint[])"
+                " AND NOT (groups @> ARRAY[%s]::bigint[])",
+                [chat_id, tenant_id, sorted(set(telegram_ids)), chat_id],
             )
+            noted += cursor.rowcount
     return noted
 
 
