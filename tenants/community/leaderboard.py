@@ -121,13 +121,6 @@ ACTIVITY: WriteBehind[ActivityKey, Activity] = WriteBehind(
 )
 
 
-def _activity(
-    config: GroupConfig, user_id: int, xp: int, name: str, username: str, day: date | None
-) -> tuple[ActivityKey, Activity]:
-    key = (config.schema_name, config.group_pk, user_id, day or config.today())
-    return key, Activity(1, xp, name, username or "")
-
-
 def activity_count(
     *,
     config: GroupConfig,
@@ -140,21 +133,8 @@ def activity_count(
     """Count one message of ``user_id`` in the group, buffered: the bot runtime writes it
     with the others of the last ``BOT_WRITE_BEHIND_S`` seconds (``activity_apply``).
     No database access: safe on the event loop."""
-    ACTIVITY.add(*_activity(config, user_id, xp, name, username, day))
-
-
-def activity_record(
-    *,
-    config: GroupConfig,
-    user_id: int,
-    xp: int,
-    name: str = "",
-    username: str = "",
-    day: date | None = None,
-) -> None:
-    """Count one message of ``user_id`` in the group now: one SQL statement."""
-    key, activity = _activity(config, user_id, xp, name, username, day)
-    activity_apply({key: activity})
+    key = (config.schema_name, config.group_pk, user_id, day or config.today())
+    ACTIVITY.add(key, Activity(1, xp, name, username or ""))
 
 
 # ---- boards ------------------------------------------------------------------------------
