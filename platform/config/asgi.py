@@ -3,9 +3,9 @@
 Django's own ASGI handler runs every sync view in a new thread per request, so each
 request opened (and leaked until garbage collection) its own database connection:
 persistent connections never work there. The platform's views are sync, so the ASGI
-server hands requests to Django's WSGI handler on a fixed pool of threads (a2wsgi):
-each thread keeps its connection (CONN_MAX_AGE) and no request pays for a connect or a
-sync/async switch per middleware.
+server hands requests to Django's WSGI handler on a fixed pool of threads
+(config.asgi_bridge): each thread keeps its connection (CONN_MAX_AGE), and a request
+costs one hand-off to a thread and one back, not a sync/async switch per middleware.
 """
 
 import os
@@ -17,11 +17,16 @@ for _root in ("platform", "tenants"):
     if str(_ROOT / _root) not in sys.path:
         sys.path.insert(0, str(_ROOT / _root))
 
-from a2wsgi import WSGIMiddleware  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
+
+from config.asgi_bridge import WSGIBridge  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # At most this many requests run at once per process, each thread with its own
 # database connection: keep it below the server's max_connections / processes.
 WEB_THREADS = int(os.environ.get("WEB_THREADS", "8"))
-application = WSGIMiddleware(get_wsgi_application(), workers=WEB_THREADS)
+# Request bodies are read whole before a thread takes the request; the API takes JSON.
+WEB_MAX_BODY_BYTES = int(os.environ.get("WEB_MAX_BODY_BYTES", str(10 * 1024 * 1024)))
+application = WSGIBridge(
+    get_wsgi_application(), workers=WEB_THREADS, max_body_bytes=WEB_MAX_BODY_BYTES
+)
