@@ -46,9 +46,9 @@ from django.db import close_old_connections, connection
 from telegram import BotCommand, MenuButtonWebApp, Update, WebAppInfo
 from telegram import error as tg_error
 from telegram.ext import Application, ApplicationBuilder, BaseHandler, ContextTypes
-from telegram.request import HTTPXRequest
 
 from botruntime.batching import GroupCommit, buffers, flush_all
+from botruntime.gate import GatedRequest
 from botruntime.selectors import mini_app_url
 from botruntime.services import (
     job_renew,
@@ -117,10 +117,11 @@ def collect_commands() -> list[BotCommand]:
     return list(seen.values())
 
 
-class SharedRequest(HTTPXRequest):
-    """One connection pool for every hosted bot. PTB initialises and shuts down a bot's
-    request objects with the bot; shared ones must outlive any single bot, so only the
-    runtime closes this one (``close``)."""
+class SharedRequest(GatedRequest):
+    """One connection pool for every hosted bot, gated (the dispatchers mark each send as
+    started right before its request leaves: botruntime.gate). PTB initialises and shuts
+    down a bot's request objects with the bot; shared ones must outlive any single bot, so
+    only the runtime closes this one (``close``)."""
 
     __slots__ = ()
 

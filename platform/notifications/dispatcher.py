@@ -53,6 +53,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from botruntime.gate import gated, is_gated
 from notifications import conf, services
 from notifications.conf import RateLimits
 from notifications.ratelimit import Limiter, Rule, limiter_for
@@ -81,6 +82,53 @@ def _ambiguous(exc: NetworkError) -> bool:
     return not isinstance(cause, _NOT_SENT)
 
 
+class _NotStarted(Exception):
+    """Raised by a send's start: its request must not leave."""
+
+
+class _Start:
+    """The start of one send, run by the HTTP client right before the request leaves
+    (botruntime.gate): commit the row as ``sending``, so a kill from then on leaves it
+    ``uncertain``, never resent. The request is built by then, so the window between that
+    commit and the request on the wire is a hand-off from the database thread and a
+    socket write. Outcomes: LOST (the lease was lost or the row cancelled: not ours to
+    send), LATE (the database held the send up past its rate windows: given back for
+    ``delay``), SENDING (the request went out)."""
+
+    PENDING, SENDING, LOST, LATE = "pending", "sending", "lost", "late"
+
+    def __init__(self, dispatcher: Dispatcher, row: Claimed, token: str) -> None:
+        self.dispatcher = dispatcher
+        self.row = row
+        self.token = token  # the rate limiter's grant for this send
+        self.counted_at = time.monotonic()
+        self.outcome = self.PENDING
+        self.delay = 0.0
+
+    async def __call__(self) -> None:
+        d, row = self.dispatcher, self.row
+        started = await d._db(
+            services.outbox_mark_sending,
+            message_id=row.id,
+            owner=d.owner,
+            lease_seconds=d.lease_seconds,
+        )
+        if not started:
+            self.outcome = self.LOST
+            raise _NotStarted
+        self.outcome = self.SENDING
+        if time.monotonic() - self.counted_at > d.limits.margin / 2:
+            # The database held us up: the send would land later than its windows counted
+            # it. Count it again at its real time (the earlier places are released in the
+            # same step). Rare, so the row may wait marked; not behind the gate, where the
+            # next send may be waiting for the window.
+            delay, _ = await d._acquire(row, release=self.token, gated=False)
+            if delay is not None:
+                await d._db(services.outbox_unmark, message_id=row.id, owner=d.owner, delay=delay)
+                self.outcome, self.delay = self.LATE, delay
+                raise _NotStarted
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -103,6 +151,11 @@ class Dispatcher:
         spacing: float = 0.9,
         isolated_429_pause: float = 0.1,
     ) -> None:
+        if not is_gated(bot.request):
+            raise TypeError(
+                "the dispatcher's bot must use botruntime.gate.GatedRequest, which marks "
+                "each send as started right before its request leaves"
+            )
         self.bot_id = bot_id
         self.bot = bot
         self.limits = limits or RateLimits.from_settings()
@@ -338,28 +391,13 @@ class Dispatcher:
                 if delay is not None:
                     await self._put_back(rest, delay)
                     return
-                acquired = time.monotonic()
-                started = await self._db(
-                    services.outbox_mark_sending,
-                    message_id=row.id,
-                    owner=self.owner,
-                    lease_seconds=self.lease_seconds,
-                )
-                if not started:  # lease lost or row cancelled meanwhile: not ours to send
+                start = _Start(self, row, token)
+                retry_in = await self._send(row, start)
+                if start.outcome == _Start.LOST:
                     continue
-                if time.monotonic() - acquired > self.limits.margin / 2:
-                    # The database held us up: the send would land later than its windows
-                    # counted it. Count it again at its real time (the earlier places are
-                    # released in the same step). Rare, so the row may wait marked; not
-                    # behind the gate, where the next send may be waiting for the window.
-                    delay, _ = await self._acquire(row, release=token, gated=False)
-                    if delay is not None:
-                        await self._db(
-                            services.outbox_unmark, message_id=row.id, owner=self.owner, delay=delay
-                        )
-                        await self._put_back(rest[1:], delay)
-                        return
-                retry_in = await self._send(row)
+                if start.outcome == _Start.LATE:
+                    await self._put_back(rest[1:], start.delay)
+                    return
             if retry_in is not None:
                 # Later messages to this chat wait as long, so they keep their order.
                 self._wake_at = min(self._wake_at, time.monotonic() + retry_in)
@@ -455,20 +493,38 @@ class Dispatcher:
             kwargs["allow_paid_broadcast"] = True
         return kwargs
 
-    async def _send(self, row: Claimed) -> float | None:
-        """One HTTP request, then its result recorded at once. Returns the delay when the
-        message goes back to pending (a 429 or a retryable error), else None."""
+    async def _send(self, row: Claimed, start: _Start) -> float | None:
+        """One HTTP request, marked as started by ``start`` right before it leaves, then its
+        result recorded at once. Returns the delay when the message goes back to pending
+        (a 429 or a retryable error), else None."""
         log = {"bot_id": self.bot_id, "outbox_id": row.id, "chat_id": row.chat_id}
         retry, final = services.outbox_record_retry, services.outbox_record_final
         try:
             kwargs = self._send_kwargs(row)
         except (ValueError, TypeError, KeyError) as exc:  # e.g. a malformed reply_markup
-            await self._db(
-                final, message_id=row.id, owner=self.owner, status="failed", error=repr(exc)
-            )
+            with contextlib.suppress(_NotStarted):
+                await start()  # recorded like any send: marked first
+                await self._db(
+                    final, message_id=row.id, owner=self.owner, status="failed", error=repr(exc)
+                )
             return None
         try:
-            message = await self.bot.send_message(**kwargs)
+            try:
+                async with gated(start):
+                    message = await self.bot.send_message(**kwargs)
+            except Exception as exc:
+                if start.outcome == _Start.SENDING:
+                    raise
+                if start.outcome == _Start.PENDING:
+                    # Refused before the request was built: nothing left, the row is
+                    # still pending and ours. It waits, and the chat's next rows after it.
+                    delay = self._backoff(row.attempts)
+                    logger.warning(
+                        "notifications.send_not_started", extra={**log, "error": repr(exc)}
+                    )
+                    await self._put_back([row.id], delay)
+                    return delay
+                return None  # LOST or LATE: the caller reads start.outcome
         except InvalidToken:
             # The bot's token was revoked: nothing will go out; keep the messages. (Its
             # error message may quote the token: only the class is kept.)

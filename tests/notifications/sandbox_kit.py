@@ -18,8 +18,8 @@ import aiohttp
 from aiohttp import web
 from asgiref.sync import async_to_sync, sync_to_async
 from telegram import Bot
-from telegram.request import HTTPXRequest
 
+from botruntime.gate import GatedRequest
 from notifications.conf import RateLimits
 from notifications.dispatcher import Dispatcher
 from notifications.models import BulkSend, OutboxMessage
@@ -60,7 +60,7 @@ def ptb_bot(base_url: str, tenant, **request: Any) -> Bot:
     return Bot(
         tenant_bot_token(tenant),
         base_url=f"{base_url}/bot",
-        request=HTTPXRequest(connection_pool_size=64, **request),
+        request=GatedRequest(connection_pool_size=64, **request),
     )
 
 

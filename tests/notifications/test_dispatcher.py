@@ -418,3 +418,76 @@ def test_a_lone_429_pauses_the_bot_briefly_a_second_chat_refused_makes_it_bot_wi
 
     async_to_sync(scenario)()
     assert limiter.pauses == [("chat", 3.0), ("bot", 0.1), ("chat", 3.0), ("bot", 3.0)]
+
+
+def test_a_send_is_marked_right_before_its_request_leaves_and_a_lost_lease_sends_nothing(
+    tenant, person, sandbox, monkeypatch
+):
+    """The row becomes 'sending' inside the HTTP client, when the request is built and
+    the sandbox has not seen it yet; a lease lost at that moment keeps the request home."""
+    from botruntime.gate import GatedRequest
+    from notifications import services
+
+    limits, rates = fast_limits(per_bot_per_s=20)
+    tg = sandbox(limits)
+    bot = on_sandbox(tg, tenant)
+    users = [person(tenant, f"m{i}") for i in range(4)]
+    for user in users:
+        started_bot(tg, tenant, user)
+        _note(tenant, user, f"m{user.pk}")
+    unlucky = OutboxMessage.objects.get(tenant=tenant, chat_id=users[0].telegram_id).pk
+    mark = services.outbox_mark_sending
+    seen: list[tuple[int, int, bool]] = []  # (row, sandbox sends to its chat, marked)
+    events: list[str] = []
+    do_request = GatedRequest.do_request
+
+    async def built(self, url, method, request_data=None, *args, **kwargs):
+        if url.endswith("/sendMessage"):
+            events.append(f"built {request_data.parameters['chat_id']}")
+        return await do_request(self, url, method, request_data, *args, **kwargs)
+
+    monkeypatch.setattr(GatedRequest, "do_request", built)
+
+    def watching_mark(**kwargs):
+        row = OutboxMessage.objects.get(pk=kwargs["message_id"])
+        events.append(f"mark {row.chat_id}")
+        before = len(sends(tg, bot, row.chat_id))
+        if row.pk == unlucky and not any(r == unlucky for r, _, _ in seen):
+            seen.append((row.pk, before, False))
+            return False  # as if the lease had run out and another dispatcher took it
+        result = mark(**kwargs)
+        seen.append((row.pk, before, result))
+        return result
+
+    monkeypatch.setattr(services, "outbox_mark_sending", watching_mark)
+    run_until(
+        [dispatcher(tg.base_url, tenant, rates, lease_seconds=0.5, housekeeping_seconds=0.1)],
+        nothing_left(bot),
+    )
+
+    assert all(before == 0 for _, before, _ in seen)  # the mark always came first
+    # ... and python-telegram-bot had built the request by then: at every mark, the
+    # chat's requests built outnumber its marks so far.
+    assert sum(e.startswith("mark") for e in events) == len(users) + 1
+    for i, event in enumerate(events):
+        if event.startswith("mark"):
+            chat = event.split()[1]
+            assert events[: i + 1].count(f"built {chat}") >= events[: i + 1].count(event)
+    assert [r for r, _, ok in seen if not ok] == [unlucky]
+    for user in users:
+        assert len(sends(tg, bot, user.telegram_id)) == 1  # the refused start sent nothing
+    assert set(OutboxMessage.objects.filter(tenant=tenant).values_list("status", flat=True)) == {
+        "sent"
+    }
+
+
+def test_the_dispatcher_refuses_a_bot_whose_requests_are_not_gated(tenant):
+    from telegram import Bot
+    from telegram.request import HTTPXRequest
+
+    from notifications.dispatcher import Dispatcher
+    from tests.conftest import tenant_bot_token
+
+    plain = Bot(tenant_bot_token(tenant), request=HTTPXRequest())
+    with pytest.raises(TypeError, match="GatedRequest"):
+        Dispatcher(bot_id=1, bot=plain)
