@@ -188,6 +188,51 @@ def _drive(
             server.wait()
 
 
+def _in_process(segments: list[dict[str, Any]], rounds: int, count: int) -> dict[str, float]:
+    """Wall µs per request with Django's WSGI handler called directly, one thread, no
+    server: what each endpoint itself costs (median of ``rounds``)."""
+    import io
+
+    from django.core.wsgi import get_wsgi_application
+    from django.db import connections
+
+    app = get_wsgi_application()
+
+    def call(path: str, headers: dict[str, str]) -> None:
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": HOST,
+            "SERVER_PORT": "80",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+        }
+        for name, value in headers.items():
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
+        statuses: list[str] = []
+        body = app(environ, lambda status, _headers: statuses.append(status))
+        b"".join(body)
+        body.close()
+        if not statuses[0].startswith("200"):
+            raise RuntimeError(f"{path}: {statuses[0]} in process")
+
+    timings: dict[str, list[float]] = {s["name"]: [] for s in segments}
+    for segment in segments:  # warm-up
+        for _ in range(max(count // 10, 1)):
+            call(segment["path"], segment["headers"])
+    for _ in range(rounds):
+        for segment in segments:
+            start = time.perf_counter()
+            for _ in range(count):
+                call(segment["path"], segment["headers"])
+            timings[segment["name"]].append((time.perf_counter() - start) / count * 1e6)
+    connections.close_all()
+    return {name: median(values) for name, values in timings.items()}
+
+
 def run() -> None:
     from tenancy.services import tenant_create
 
@@ -253,6 +298,21 @@ def run() -> None:
     say(
         f"  routed / bare: {rps['routed'] / rps['bare']:.2f}   "
         f"me / routed: {rps['me'] / rps['routed']:.2f}"
+    )
+    inside = _in_process(segments, rounds, 200 if quick() else 2000)
+    say(
+        "  in this process, one thread, no server (Django's WSGI handler called directly), "
+        "µs per request: "
+        + ", ".join(f"{name} {inside[name]:.0f}" for name in ("bare", "routed", "me"))
+    )
+    # What the server itself adds per request, and the most /me could cost for the goal
+    # if the server added nothing more to it than to the bare view.
+    server_cost = 1e6 / rps["bare"] - inside["bare"]
+    budget = (server_cost + inside["bare"]) / GOAL_RATIO - server_cost
+    say(
+        f"  the server's own cost per request: {server_cost:.0f} µs (1 / bare req/s, less the "
+        f"bare view); at that cost me / bare >= {GOAL_RATIO} needs /me <= {budget:.0f} µs "
+        f"in process at best (it takes {inside['me']:.0f})"
     )
     ratio = rps["me"] / rps["bare"]
     goal(
