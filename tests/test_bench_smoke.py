@@ -4,7 +4,9 @@ under a minute."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -66,14 +68,17 @@ def runs() -> dict[str, subprocess.Popen[str]]:
             text=True,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own: its children go with it
         )
         for name in EXPECTED
     }
     yield procs
     for proc in procs.values():
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        # A benchmark still running (a subset of these tests was selected, or one failed)
+        # is stopped with the runtimes and servers it started, not only itself.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
