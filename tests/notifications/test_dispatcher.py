@@ -38,6 +38,16 @@ def _note(tenant, user, key, text="hello", event="deposit.received", **kwargs):
     return notify(tenant=tenant, event=event, text=text, user=user, idempotency_key=key, **kwargs)
 
 
+def _fans(tg, tenant, person, prefix: str, count: int, *, noted: bool = False) -> list:
+    """``count`` recipients who started the bot; ``noted``: each with one message queued."""
+    users = [person(tenant, f"{prefix}{i}") for i in range(count)]
+    for user in users:
+        started_bot(tg, tenant, user)
+        if noted:
+            _note(tenant, user, f"{prefix}{user.pk}")
+    return users
+
+
 def test_messages_are_delivered_once_and_their_delivery_recorded(tenant, person, sandbox, group):
     limits, rates = fast_limits()
     tg = sandbox(limits)
@@ -73,9 +83,7 @@ def test_limits_hold_under_load_without_a_single_429(tenant, person, sandbox, gr
     limits, rates = fast_limits(per_bot_per_s=8, per_group_per_min=3, per_chat_per_s=4)
     tg = sandbox(limits)
     bot = on_sandbox(tg, tenant)
-    users = [person(tenant, f"u{i}") for i in range(10)]
-    for user in users:
-        started_bot(tg, tenant, user)
+    users = _fans(tg, tenant, person, "u", 10)
     chat = group(tenant)
     group_with_bot(tg, tenant, chat)
     for i, user in enumerate(users):
@@ -177,9 +185,7 @@ def test_paid_broadcasts_go_past_the_free_rate_without_429s(tenant, person, sand
     limits, rates = fast_limits(per_bot_per_s=2)
     tg = sandbox(limits)
     bot = on_sandbox(tg, tenant)
-    users = [person(tenant, f"p{i}") for i in range(12)]
-    for user in users:
-        started_bot(tg, tenant, user)
+    users = _fans(tg, tenant, person, "p", 12)
     notification_settings_update(tenant=tenant, allow_paid_broadcast=True, actor=Actor.user(1))
     bulk = bulk_send_create(
         tenant=tenant, text="Big news", idempotency_key="n", actor=Actor.user(1)
@@ -266,10 +272,7 @@ def test_a_send_held_up_by_the_database_is_counted_at_its_real_time(
     rates = dataclasses.replace(rates, margin=0.04)
     tg = sandbox(limits)
     bot = on_sandbox(tg, tenant)
-    users = [person(tenant, f"s{i}") for i in range(6)]
-    for user in users:
-        started_bot(tg, tenant, user)
-        _note(tenant, user, f"s{user.pk}")
+    users = _fans(tg, tenant, person, "s", 6, noted=True)
     mark = services.outbox_mark_sending
 
     def slow_mark(**kwargs):  # a database that takes longer than half the margin
@@ -300,9 +303,7 @@ def test_free_sends_are_spread_out_in_claim_order_and_never_exceed_the_window(
     limits, rates = fast_limits(per_bot_per_s=10, per_chat_per_s=1)
     tg = sandbox(limits)
     bot = on_sandbox(tg, tenant)
-    users = [person(tenant, f"w{i}") for i in range(25)]
-    for user in users:
-        started_bot(tg, tenant, user)
+    users = _fans(tg, tenant, person, "w", 25)
     bulk_send_create(tenant=tenant, text="Spread", idempotency_key="w", actor=Actor.user(1))
     claim = services.outbox_claim
     in_hand_at_claims = []
@@ -357,10 +358,7 @@ def test_the_dispatcher_survives_a_failing_claim_and_a_failing_chat(
     limits, rates = fast_limits()
     tg = sandbox(limits)
     bot = on_sandbox(tg, tenant)
-    users = [person(tenant, f"f{i}") for i in range(3)]
-    for user in users:
-        started_bot(tg, tenant, user)
-        _note(tenant, user, f"f{user.pk}")
+    users = _fans(tg, tenant, person, "f", 3, noted=True)
     claim, failures = services.outbox_claim, {"claim": 1, "limiter": 1}
 
     def flaky_claim(**kwargs):
@@ -431,10 +429,7 @@ def test_a_send_is_marked_right_before_its_request_leaves_and_a_lost_lease_sends
     limits, rates = fast_limits(per_bot_per_s=20)
     tg = sandbox(limits)
     bot = on_sandbox(tg, tenant)
-    users = [person(tenant, f"m{i}") for i in range(4)]
-    for user in users:
-        started_bot(tg, tenant, user)
-        _note(tenant, user, f"m{user.pk}")
+    users = _fans(tg, tenant, person, "m", 4, noted=True)
     unlucky = OutboxMessage.objects.get(tenant=tenant, chat_id=users[0].telegram_id).pk
     mark = services.outbox_mark_sending
     seen: list[tuple[int, int, bool]] = []  # (row, sandbox sends to its chat, marked)
