@@ -36,6 +36,10 @@ class BodyTooLarge(Exception):
     pass
 
 
+class ClientGone(Exception):
+    """The client disconnected before its request body was complete."""
+
+
 def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
     """PEP 3333 environ for an ASGI HTTP scope (strings are latin-1 "bytes as str")."""
     root_path = scope.get("root_path", "")
@@ -96,7 +100,7 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -180,6 +184,8 @@ class WSGIBridge:
         except BodyTooLarge:
             await self._refuse_large(send)
             return
+        except ClientGone:
+            return  # a half-received request is never handed to the application
         loop = asyncio.get_running_loop()
         exchange = _Exchange(loop, send)
         environ = wsgi_environ(scope, body)

@@ -135,6 +135,31 @@ def test_a_body_over_the_limit_is_refused_before_the_app_runs():
     assert sent[0]["status"] == 200 and len(called) == 1
 
 
+def test_a_client_gone_before_its_body_is_complete_never_reaches_the_app():
+    called = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        called.append(environ)
+        start_response("200 OK", [])
+        return [b""]
+
+    # Half the body arrives, announced as more to come; then the connection closes.
+    pending = [{"type": "http.request", "body": b"12345", "more_body": True}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    bridge = WSGIBridge(app, workers=1, max_body_bytes=100)
+    scope = _scope(method="POST", headers=[(b"content-length", b"10")])
+    asyncio.run(bridge(scope, receive, send))
+    bridge.executor.shutdown(wait=True)
+    assert called == [] and sent == []
+
+
 def test_a_streaming_response_is_sent_as_it_is_produced():
     produced: list[str] = []
 
