@@ -11,6 +11,7 @@ costs one hand-off to a thread and one back, not a sync/async switch per middlew
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 _ROOT = Path(__file__).resolve().parents[2]
 for _root in ("platform", "tenants"):
@@ -27,6 +28,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 WEB_THREADS = int(os.environ.get("WEB_THREADS", "8"))
 # Request bodies are read whole before a thread takes the request; the API takes JSON.
 WEB_MAX_BODY_BYTES = int(os.environ.get("WEB_MAX_BODY_BYTES", str(10 * 1024 * 1024)))
-application = WSGIBridge(
-    get_wsgi_application(), workers=WEB_THREADS, max_body_bytes=WEB_MAX_BODY_BYTES
-)
+
+wsgi_app: Any = get_wsgi_application()
+if os.environ.get("WEB_SERVE_STATIC") == "1":
+    # `make run` serves the admin's CSS and JS itself, as runserver would; production
+    # serves STATIC_ROOT (collectstatic) from the proxy in front.
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+
+    wsgi_app = StaticFilesHandler(wsgi_app)
+application = WSGIBridge(wsgi_app, workers=WEB_THREADS, max_body_bytes=WEB_MAX_BODY_BYTES)

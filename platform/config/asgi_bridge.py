@@ -112,7 +112,12 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
 
 
 def _encode_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    # Stripped: Django renders Set-Cookie as " name=value" (a leading space), which HTTP
+    # servers refuse as an illegal header value.
+    return [
+        (name.strip().lower().encode("latin-1"), value.strip().encode("latin-1"))
+        for name, value in headers
+    ]
 
 
 class _Exchange:

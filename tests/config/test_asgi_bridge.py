@@ -211,6 +211,44 @@ def test_lifespan_and_websocket():
     assert sent == [{"type": "websocket.close", "code": 1000}]
 
 
+def test_cookies_from_django_go_out_as_valid_header_values(db):
+    from django.core.wsgi import get_wsgi_application
+    from django.db import connections
+
+    bridge = WSGIBridge(get_wsgi_application(), workers=1, max_body_bytes=1024)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = _scope("/admin/login/", headers=[(b"host", b"testserver")])
+    try:
+        asyncio.run(bridge(scope, receive, send))
+    finally:
+        bridge.executor.submit(connections.close_all).result()
+        bridge.executor.shutdown(wait=True)
+    assert sent[0]["status"] == 200
+    cookies = [value for name, value in sent[0]["headers"] if name == b"set-cookie"]
+    assert cookies and cookies[0].startswith(b"csrftoken=")  # no leading space
+    assert all(value == value.strip() for _, value in sent[0]["headers"])
+
+
+def test_make_run_serves_the_admin_static_files_streamed():
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.wsgi import get_wsgi_application
+
+    app = StaticFilesHandler(get_wsgi_application())  # what WEB_SERVE_STATIC=1 adds
+    sent = _serve(app, _scope("/static/admin/css/base.css"))
+    assert sent[0]["status"] == 200
+    assert (b"content-type", b"text/css") in sent[0]["headers"]
+    body = b"".join(m["body"] for m in sent[1:])
+    assert b"font-family" in body and not sent[-1].get("more_body", False)
+    assert len(sent) >= 3  # a FileResponse streams: start, chunk(s), end
+
+
 @pytest.mark.django_db(transaction=True)
 def test_django_through_the_bridge_keeps_the_worker_connection(tenant):
     from django.core.wsgi import get_wsgi_application

@@ -53,6 +53,7 @@ class Command(BaseCommand):
             self.stdout.write("  Press Ctrl-C to stop.\n")
             import uvicorn
 
+            os.environ.setdefault("WEB_SERVE_STATIC", "1")  # the admin's CSS and JS
             uvicorn.run(
                 "config.asgi:application", host=host, port=port, log_level="warning", workers=1
             )
