@@ -115,14 +115,20 @@ def test_a_body_in_chunks_reaches_the_app_whole_and_the_answer_goes_out_in_one_p
     assert seen["CONTENT_LENGTH"] == "11" and seen["HTTP_HOST"] == "demo.localhost"
 
 
-def test_a_body_over_the_limit_is_refused_before_the_app_runs():
-    called = []
+def _recording_app(called: list[dict[str, Any]]) -> Any:
+    """An application that notes each environ it is given and answers 200."""
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         called.append(environ)
         start_response("200 OK", [])
         return [b""]
 
+    return app
+
+
+def test_a_body_over_the_limit_is_refused_before_the_app_runs():
+    called: list[dict[str, Any]] = []
+    app = _recording_app(called)
     declared = _scope(method="POST", headers=[(b"content-length", b"5000")])
     sent = _serve(app, declared, [b"x"], max_body_bytes=100)
     assert sent[0]["status"] == 413
@@ -136,13 +142,8 @@ def test_a_body_over_the_limit_is_refused_before_the_app_runs():
 
 
 def test_a_client_gone_before_its_body_is_complete_never_reaches_the_app():
-    called = []
-
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        called.append(environ)
-        start_response("200 OK", [])
-        return [b""]
-
+    called: list[dict[str, Any]] = []
+    app = _recording_app(called)
     # Half the body arrives, announced as more to come; then the connection closes.
     pending = [{"type": "http.request", "body": b"12345", "more_body": True}]
     sent: list[dict[str, Any]] = []
