@@ -7,7 +7,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, negotiation, pagination, serializers, status
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.errors import ServiceError
@@ -69,6 +71,19 @@ class CursorPagination(pagination.CursorPagination):
 
 
 _output_serializers: dict[type[serializers.Serializer], serializers.Serializer] = {}
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know (a typo must not silently keep a default): 400
+    ``unknown_field``. Nested strict serializers refuse theirs too."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                error = ErrorDetail(f"unknown field {', '.join(unknown)}", code="unknown_field")
+                raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [error]})
+        return super().to_internal_value(data)
 
 
 def represent(serializer_class: type[serializers.Serializer], instance: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import HasCapability
 from accounts.roles import Capability
-from config.api import ApiError, CursorPagination
+from config.api import ApiError, CursorPagination, StrictSerializer
 from history.services import Actor
 from notifications import services
 from notifications.broadcasts import broadcast_start
@@ -23,7 +23,7 @@ from notifications.selectors import (
     bulk_send_list,
     outbox_counts,
 )
-from notifications.views import _community, _refuse_unknown_fields
+from notifications.views import _community
 
 ManageBots = HasCapability.of(Capability.MANAGE_BOTS)
 BULK_ID = OpenApiParameter("bulk_id", int, OpenApiParameter.PATH, description="broadcast id")
@@ -101,7 +101,7 @@ def _output(bulk: BulkSend, live: dict[str, int] | None) -> dict[str, Any]:
 class BroadcastListView(APIView):
     permission_classes = [ManageBots]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         text = serializers.CharField(
             trim_whitespace=False,
             allow_blank=True,
@@ -127,10 +127,6 @@ class BroadcastListView(APIView):
             help_text="as Telegram paid broadcasts; default: the community's "
             "allow_paid_broadcast, which true also needs",
         )
-
-        def validate(self, attrs):
-            _refuse_unknown_fields(self)
-            return attrs
 
     @extend_schema(
         responses=BroadcastOutputSerializer(many=True),

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import HasCapability
 from accounts.roles import Capability
-from config.api import ApiError
+from config.api import ApiError, StrictSerializer
 from history.services import Actor
 from notifications import services
 from notifications.selectors import (
@@ -36,15 +36,6 @@ def _community(request):
     return community_check(_tenant(request))
 
 
-def _refuse_unknown_fields(serializer: serializers.Serializer) -> None:
-    """A misspelt field must not silently keep its default."""
-    unknown = sorted(set(serializer.initial_data) - set(serializer.fields))
-    if unknown:
-        raise serializers.ValidationError(
-            f"unknown field {', '.join(unknown)}", code="unknown_field"
-        )
-
-
 class SubscriptionSerializer(serializers.Serializer):
     event = serializers.CharField()
     label = serializers.CharField()
@@ -53,16 +44,12 @@ class SubscriptionSerializer(serializers.Serializer):
     enabled = serializers.BooleanField()
 
 
-class SubscriptionsInputSerializer(serializers.Serializer):
+class SubscriptionsInputSerializer(StrictSerializer):
     subscriptions = serializers.DictField(
         child=serializers.BooleanField(),
         required=False,
         help_text='event type -> on/off, e.g. {"raid.created": false}; others unchanged',
     )
-
-    def validate(self, attrs):
-        _refuse_unknown_fields(self)
-        return attrs
 
 
 class MySubscriptionsView(APIView):
@@ -171,12 +158,8 @@ class NotificationSettingsView(APIView):
             allow_null=True, help_text="null while the defaults were never changed"
         )
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         allow_paid_broadcast = serializers.BooleanField(required=False)
-
-        def validate(self, attrs):
-            _refuse_unknown_fields(self)
-            return attrs
 
     @extend_schema(responses=OutputSerializer, summary="The community's notification settings")
     def get(self, request):

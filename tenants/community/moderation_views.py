@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.permissions import HasCapability, IsTelegramUser
@@ -16,22 +14,10 @@ from community import leaderboard, moderation
 from community.models import ModerationAction
 from community.rules import ACTIONS, LADDER_ACTIONS
 from community.views import CHAT_ID, _tenant
-from config.api import CursorPagination
+from config.api import CursorPagination, StrictSerializer
 from history.services import Actor
 
 Moderate = HasCapability.of(Capability.MODERATE)
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know (a typo must not silently keep a default)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                error = ErrorDetail(f"unknown field {', '.join(unknown)}", code="unknown_field")
-                raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [error]})
-        return super().to_internal_value(data)
 
 
 def _mute_seconds():

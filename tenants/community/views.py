@@ -16,7 +16,7 @@ from accounts.roles import Capability
 from community import services
 from community.models import FEATURE_DEFAULTS, Group
 from community.selectors import community_check, group_get, group_list
-from config.api import ApiError, CursorPagination
+from config.api import ApiError, CursorPagination, StrictSerializer
 from history.services import Actor
 
 ManageSettings = HasCapability.of(Capability.MANAGE_SETTINGS)
@@ -60,7 +60,7 @@ class GroupSettingsView(APIView):
     permission_classes = [ManageSettings]
     OutputSerializer = GroupOutputSerializer
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         title = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
         language = serializers.CharField(required=False)
         timezone = serializers.CharField(required=False)
@@ -70,14 +70,6 @@ class GroupSettingsView(APIView):
         features = serializers.DictField(
             required=False, help_text="switches to change: " + ", ".join(FEATURE_DEFAULTS)
         )
-
-        def validate(self, attrs):
-            unknown = sorted(set(self.initial_data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    f"unknown field {', '.join(unknown)}", code="unknown_field"
-                )
-            return attrs
 
     def _group(self, request, chat_id: int) -> Group:
         group = group_get(tenant=_tenant(request), chat_id=chat_id)
