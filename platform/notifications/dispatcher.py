@@ -520,7 +520,7 @@ class Dispatcher:
                     # still pending and ours. It waits, and the chat's next rows after it.
                     delay = self._backoff(row.attempts)
                     logger.warning(
-                        "notifications.send_not_started", extra={**log, "error": repr(exc)}
+                        "notifications.send_not_started", extra={**log, "error": self._text(exc)}
                     )
                     await self._put_back([row.id], delay)
                     return delay
