@@ -10,6 +10,7 @@ costs one hand-off to a thread and one back, not a sync/async switch per middlew
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +24,23 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 from config.asgi_bridge import WSGIBridge  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-# At most this many requests run at once per process, each thread with its own
-# database connection: keep it below the server's max_connections / processes.
-WEB_THREADS = int(os.environ.get("WEB_THREADS", "8"))
-# Request bodies are read whole before a thread takes the request; the API takes JSON.
-WEB_MAX_BODY_BYTES = int(os.environ.get("WEB_MAX_BODY_BYTES", str(10 * 1024 * 1024)))
 
-wsgi_app: Any = get_wsgi_application()
-if os.environ.get("WEB_SERVE_STATIC") == "1":
-    # `make run` serves the admin's CSS and JS itself, as runserver would; production
-    # serves STATIC_ROOT (collectstatic) from the proxy in front.
-    from django.contrib.staticfiles.handlers import StaticFilesHandler
 
-    wsgi_app = StaticFilesHandler(wsgi_app)
-application = WSGIBridge(wsgi_app, workers=WEB_THREADS, max_body_bytes=WEB_MAX_BODY_BYTES)
+def build_application(env: Mapping[str, str]) -> WSGIBridge:
+    """The web application as configured by ``env`` (the process environment)."""
+    # At most WEB_THREADS requests run at once per process, each thread with its own
+    # database connection: keep it below the server's max_connections / processes.
+    threads = int(env.get("WEB_THREADS", "8"))
+    # Request bodies are read whole before a thread takes the request; the API takes JSON.
+    max_body = int(env.get("WEB_MAX_BODY_BYTES", str(10 * 1024 * 1024)))
+    wsgi_app: Any = get_wsgi_application()
+    if env.get("WEB_SERVE_STATIC") == "1":
+        # `make run` serves the admin's CSS and JS itself, as runserver would; production
+        # serves STATIC_ROOT (collectstatic) from the proxy in front.
+        from django.contrib.staticfiles.handlers import StaticFilesHandler
+
+        wsgi_app = StaticFilesHandler(wsgi_app)
+    return WSGIBridge(wsgi_app, workers=threads, max_body_bytes=max_body)
+
+
+application = build_application(os.environ)

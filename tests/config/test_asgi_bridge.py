@@ -239,10 +239,16 @@ def test_cookies_from_django_go_out_as_valid_header_values(db):
 
 def test_make_run_serves_the_admin_static_files_streamed():
     from django.contrib.staticfiles.handlers import StaticFilesHandler
-    from django.core.wsgi import get_wsgi_application
 
-    app = StaticFilesHandler(get_wsgi_application())  # what WEB_SERVE_STATIC=1 adds
-    sent = _serve(app, _scope("/static/admin/css/base.css"))
+    from config.asgi import build_application
+
+    served = build_application({"WEB_SERVE_STATIC": "1", "WEB_THREADS": "1"})
+    served.executor.shutdown()
+    plain = build_application({"WEB_MAX_BODY_BYTES": "5"})
+    plain.executor.shutdown()
+    assert plain.max_body_bytes == 5 and not isinstance(plain.app, StaticFilesHandler)
+    assert isinstance(served.app, StaticFilesHandler)
+    sent = _serve(served.app, _scope("/static/admin/css/base.css"))
     assert sent[0]["status"] == 200
     assert (b"content-type", b"text/css") in sent[0]["headers"]
     body = b"".join(m["body"] for m in sent[1:])
