@@ -157,6 +157,10 @@ def check_signature(data: InitData, bot_id: int, public_key_hex: str) -> None:
         signature = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
     except (binascii.Error, ValueError) as exc:
         raise InitDataError("bad_signature", "initData signature is not base64url") from exc
+    # Only the canonical spelling: the decoder skips characters outside the alphabet and
+    # ignores the last character's spare bits, so other strings decode to the same bytes.
+    if base64.urlsafe_b64encode(signature).rstrip(b"=").decode() != raw:
+        raise InitDataError("bad_signature", "initData signature is not canonical base64url")
     message = f"{bot_id}:WebAppData\n" + _check_string(data.fields, {"hash", "signature"})
     key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex))
     try:

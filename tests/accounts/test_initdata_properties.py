@@ -4,6 +4,7 @@ same thing (same decoded fields), for HMAC and Ed25519 alike."""
 from __future__ import annotations
 
 import json
+import string
 import time
 from urllib.parse import urlencode
 
@@ -155,3 +156,26 @@ def test_any_field_values_are_refused_cleanly(auth_date: str, signature: str, ha
         initdata.validate_signature(
             raw, bot_id=BOT_ID, public_key_hex=KEY_HEX, now=NOW, max_age=86400
         )
+
+
+_B64URL = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+
+
+@pytest.mark.parametrize(
+    "respell",
+    [
+        # The last character of 64 bytes carries 2 bits and 4 spare ones: flip a spare one.
+        lambda sig: sig[:-1] + _B64URL[_B64URL.index(sig[-1]) ^ 1],
+        lambda sig: sig[:10] + "." + sig[10:],  # a character outside the alphabet
+        lambda sig: sig + "==",  # padding Telegram does not send
+    ],
+)
+def test_an_ed25519_signature_is_accepted_only_as_telegram_spells_it(respell) -> None:
+    fields = initdata.parse(SIGNED_RAW).fields
+    respelt = SIGNED_RAW.replace(fields["signature"], respell(fields["signature"]))
+    assert respelt != SIGNED_RAW
+    with pytest.raises(initdata.InitDataError) as err:
+        initdata.validate_signature(
+            respelt, bot_id=BOT_ID, public_key_hex=KEY_HEX, now=NOW, max_age=86400
+        )
+    assert err.value.code == "bad_signature"
