@@ -1,46 +1,43 @@
-"""The baselines of the api_me benchmark, served only under bench/settings.py.
+"""What the api_me benchmark serves beside the product, under bench/settings.py only.
 
-- ``/bench/bare``: a bare (sync) Django view answered by the first middleware, so it
-  skips tenant routing, every other middleware, URL resolving, DRF and auth: what Django
-  itself costs per request on this server.
-- ``/bench/routed``: the same view behind the full middleware stack (tenant routing
-  included) and the URL resolver, to split the overhead into routing and DRF + auth.
+``bench_front`` is the first middleware of the product's stack. It answers:
+- ``/bench/bare``: a bare Django view, before tenant routing, every other middleware, URL
+  resolving, DRF and auth: what Django itself costs per request on this server;
+- ``/peer/...``: the conventional peer of /api/v1/me (bench/peer_me.py), through the
+  peer's own middleware stack and Django's handler, not the product's middleware.
 
-The shortcut middleware is async-capable: a sync-only one would put one more
-sync/async switch in front of every other request, and /api/v1/me would pay for it.
+Everything else, ``/bench/routed`` (the bare view behind the full stack and the URL
+resolver) and ``/api/v1/me`` included, goes on through the product's stack: ours and
+the peer both pass this front, so neither pays for it alone. It is sync only: the
+server runs Django's WSGI handler (config.asgi's bridge).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import Callable
 
-from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.decorators import sync_and_async_middleware
+
+from bench.peer_me import PEER_PREFIX, PeerHandler
 
 BARE_PATH = "/bench/bare"
 
 
 def bare_view(request: HttpRequest) -> HttpResponse:
-    return JsonResponse({"ok": True})
+    # The pid tells the benchmark which uvicorn worker answered.
+    return JsonResponse({"ok": True, "pid": os.getpid()})
 
 
-@sync_and_async_middleware
-def bare_shortcut(get_response: Callable) -> Callable:
-    if iscoroutinefunction(get_response):
-        async_response: Callable[[HttpRequest], Awaitable[HttpResponse]] = get_response
+def bench_front(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable:
+    peer = PeerHandler()
 
-        async def middleware(request: HttpRequest) -> HttpResponse:
-            if request.path == BARE_PATH:
-                # In a worker thread, as Django runs any sync view under ASGI.
-                return await sync_to_async(bare_view)(request)
-            return await async_response(request)
-
-        return middleware
-
-    def sync_middleware(request: HttpRequest) -> HttpResponse:
-        if request.path == BARE_PATH:
+    def middleware(request: HttpRequest) -> HttpResponse:
+        path = request.path
+        if path == BARE_PATH:
             return bare_view(request)
+        if path.startswith(PEER_PREFIX):
+            return peer.get_response(request)
         return get_response(request)
 
-    return sync_middleware
+    return middleware

@@ -2,7 +2,8 @@
 plan on stdin, runs it with keep-alive aiohttp clients, writes JSON results to stdout.
 
 It runs in a process of its own so the client's CPU is not the server's. Segments are
-run round by round (A, B, C, A, B, C, ...) so each sees the same machine noise.
+run round by round so each sees the same machine noise, and each round starts one
+segment later (A B C, B C A, C A B, ...) so none always follows the same neighbour.
 """
 
 from __future__ import annotations
@@ -65,8 +66,10 @@ async def main(plan: dict[str, Any]) -> list[dict[str, Any]]:
     results = []
     connector = aiohttp.TCPConnector(limit=plan["concurrency"], force_close=False)
     async with aiohttp.ClientSession(plan["base_url"], connector=connector) as session:
+        segments = plan["segments"]
         for round_no in range(1, plan["rounds"] + 1):
-            for segment in plan["segments"]:
+            shift = (round_no - 1) % len(segments)
+            for segment in segments[shift:] + segments[:shift]:
                 result = await _segment(
                     session,
                     segment["path"],

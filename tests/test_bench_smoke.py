@@ -25,7 +25,14 @@ EXPECTED = {
         "migrate_schemas (new schema)",
         "goal: tenant_create median",
     ],
-    "api_me": ["bare Django view", "GET /api/v1/me (routing + auth)", "goal: me / bare"],
+    "api_me": [
+        "ours: GET /api/v1/me",
+        "peer: TenantMainMiddleware",
+        "info: bare Django view",
+        "database connections of the server during the load",
+        "req/s with 1 / 2 worker(s)",
+        "goal: me / peer",
+    ],
     "history_record": ["history.record ", "plain INSERT", "chains verified", "goal: 4 writer"],
     "migrate_schemas": [
         "standard (sequential)",
