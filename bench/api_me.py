@@ -284,6 +284,8 @@ def _drive(
 
 def _report(workers: int, run: dict[str, Any], names: list[str]) -> dict[str, dict[str, float]]:
     """Print one server's figures; return req/s and p99 per endpoint."""
+    from django.conf import settings
+
     results = run["results"]
     errors: Counter[str] = Counter()
     for r in results:
@@ -299,7 +301,10 @@ def _report(workers: int, run: dict[str, Any], names: list[str]) -> dict[str, di
         say(f"  SERVER ERRORS under load: {dict(errors)}; first logged error (cut):")
         say("    " + _error_summary(first))
     figures: dict[str, dict[str, float]] = {}
-    say(f"    {'endpoint':<40} {'req/s (median)':>14} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9}")
+    say(
+        f"    {'endpoint':<40} {'req/s (median)':>14} {'(rounds)':>11} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'requests':>9}"
+    )
     for name in names:
         mine = [r for r in results if r["name"] == name]
         latencies = [x for r in mine for x in r["latencies_ms"]]
@@ -308,8 +313,9 @@ def _report(workers: int, run: dict[str, Any], names: list[str]) -> dict[str, di
             "p99": percentile(latencies, 99),
             "errors": sum(n for key, n in errors.items() if key.startswith(name + " ")),
         }
+        spread = f"{min(r['rps'] for r in mine):.0f}-{max(r['rps'] for r in mine):.0f}"
         say(
-            f"    {LABELS[name]:<40} {figures[name]['rps']:>14.0f} "
+            f"    {LABELS[name]:<40} {figures[name]['rps']:>14.0f} {spread:>11} "
             f"{percentile(latencies, 50):>8.2f} {figures[name]['p99']:>8.2f} {len(latencies):>9}"
         )
     if errors:
@@ -320,7 +326,8 @@ def _report(workers: int, run: dict[str, Any], names: list[str]) -> dict[str, di
     say(
         f"    database connections of the server during the load (pg_stat_activity, "
         f"{len(run['connections'])} samples): peak {max(samples)}, median "
-        f"{median(samples):.0f}; opened in all: {run['sessions']} (pg_stat_database)"
+        f"{median(samples):.0f}; opened in all: {run['sessions']} (pg_stat_database; one "
+        f"lives at most CONN_MAX_AGE = {settings.DATABASES['default']['CONN_MAX_AGE']} s)"
     )
     return figures
 
@@ -425,7 +432,7 @@ def run() -> None:
             for name in segments
         )
     )
-    inside = _in_process(segments, rounds, 200 if quick() else 2000)
+    inside = _in_process(segments, rounds, 200 if quick() else 500)
     say(
         "  in this process, one thread, no server (Django's WSGI handler called directly), "
         "µs per request: " + ", ".join(f"{name} {inside[name]:.0f}" for name in segments)
