@@ -282,19 +282,16 @@ def _archive_batch(
             extra={"archived_at": datetime.now(UTC).isoformat(), "before": before.isoformat()},
         )
         with connection.cursor() as cursor:
-            # The append-only trigger lets DELETE through only while this is on.
-            cursor.execute("SELECT set_config('history.archiving', 'on', true)")
+            # The only way rows leave (migration 0004): it deletes the prefix up to
+            # ``last`` and moves the head's anchor to it, or raises.
             cursor.execute(
-                "DELETE FROM history_entry WHERE chain = %s AND seq > %s AND seq <= %s",
-                [chain, head.anchor_seq, last],
+                "SELECT public.history_archive_delete(%s, %s, %s)", [chain, last, last_hash]
             )
-            deleted = cursor.rowcount
-            cursor.execute("SELECT set_config('history.archiving', 'off', true)")
+            deleted = cursor.fetchone()[0]
         if deleted != checked:
             raise ServiceError(
                 f"chain {chain} changed while archiving", code="conflict", status=409
             )
-        ChainHead.objects.filter(pk=head.pk).update(anchor_seq=last, anchor_hash=last_hash)
         record(
             action="history.archived",
             actor=actor,
