@@ -1,5 +1,5 @@
 """Writing the audit log. ``record`` is the only way rows get in; ``chain_archive`` is
-the only way they leave."""
+the only way they leave; ``anchors_publish`` puts the chains' heads outside the database."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from psycopg2.extras import execute_values
 
 from config.errors import ServiceError
 from config.prepared import execute_prepared
+from history.anchors import ANCHOR_FOLDER, anchors_append
 from history.archive import segment_write
 from history.chain import (
     CONTENT_FIELDS,
@@ -351,3 +352,79 @@ def archive_all(
                 raise
             refused[chain] = exc.message
     return segments, refused
+
+
+# --- Anchors: the chains' heads, published outside the database every day -------------
+
+
+@dataclass(frozen=True)
+class AnchorPublication:
+    path: Path
+    count: int
+    sha256: str  # of the lines this publication appended
+    announced: int  # staff messages queued
+
+
+def anchors_publish(*, directory: Path | None = None, actor: Actor = SYSTEM) -> AnchorPublication:
+    """Seal what is recorded, then append every chain's head to today's anchor file
+    (``<HISTORY_ARCHIVE_DIR>/anchors/``, see ``history.anchors``), record
+    ``history.anchored`` in the platform chain and send the publication's digest to
+    platform staff. Running it twice appends the heads twice: harmless, anchors of one
+    chain never disagree unless the chain was rewritten."""
+    history_seal()
+    directory = Path(directory) if directory is not None else archive_directory() / ANCHOR_FOLDER
+    heads = [
+        {"chain": chain, "tenant_id": chain_tenant_id(chain), "seq": seq, "hash": last_hash}
+        for chain, seq, last_hash in ChainHead.objects.filter(seq__gt=0)
+        .order_by("chain")
+        .values_list("chain", "seq", "last_hash")
+    ]
+    published_at = datetime.now(UTC)
+    path, digest = anchors_append(directory=directory, heads=heads, published_at=published_at)
+    with transaction.atomic():
+        record(
+            action="history.anchored",
+            actor=actor,
+            target=("anchors", path.name),
+            data={"file": path.name, "chains": len(heads), "sha256": digest},
+        )
+        announced = _anchors_announce(file=path.name, count=len(heads), digest=digest)
+    logger.info(
+        "history.anchored",
+        extra={"file": str(path), "chains": len(heads), "sha256": digest, "announced": announced},
+    )
+    return AnchorPublication(path=path, count=len(heads), sha256=digest, announced=announced)
+
+
+def _anchors_announce(*, file: str, count: int, digest: str) -> int:
+    """Queue the publication's digest to every platform staff user, through the platform
+    bot (the public tenant's notifications, family ``alert.*``): a copy of the anchors
+    outside the machine's reach. Returns how many messages were queued."""
+    # Imported here: notifications and accounts record history themselves.
+    from accounts.models import TelegramUser
+    from notifications.services import notify
+    from tenancy.selectors import tenant_get
+
+    platform = tenant_get(slug="public")
+    staff = list(TelegramUser.objects.filter(is_staff=True).order_by("telegram_id"))
+    text = (
+        f"Audit anchors published: {count} chain heads appended to anchors/{file}.\n"
+        f"sha256 of these lines: {digest}\n"
+        "Keep this message: `history verify --anchors` proves the audit trail against them."
+    )
+    queued = 0
+    for user in staff if platform is not None else []:
+        message = notify(
+            tenant=platform,
+            event="alert.history_anchors",
+            text=text,
+            user=user,
+            idempotency_key=f"history.anchors:{digest}:{user.telegram_id}",
+        )
+        queued += message is not None
+    if not queued:
+        logger.warning(
+            "history.anchors_unannounced",
+            extra={"file": file, "sha256": digest, "staff": len(staff)},
+        )
+    return queued
