@@ -388,7 +388,9 @@ def anchors_publish(*, directory: Path | None = None, actor: Actor = SYSTEM) -> 
             target=("anchors", path.name),
             data={"file": path.name, "chains": len(heads), "sha256": digest},
         )
-        announced = _anchors_announce(file=path.name, count=len(heads), digest=digest)
+        announced = _anchors_announce(
+            file=path.name, count=len(heads), digest=digest, published_at=published_at
+        )
     logger.info(
         "history.anchored",
         extra={"file": str(path), "chains": len(heads), "sha256": digest, "announced": announced},
@@ -396,10 +398,10 @@ def anchors_publish(*, directory: Path | None = None, actor: Actor = SYSTEM) -> 
     return AnchorPublication(path=path, count=len(heads), sha256=digest, announced=announced)
 
 
-def _anchors_announce(*, file: str, count: int, digest: str) -> int:
+def _anchors_announce(*, file: str, count: int, digest: str, published_at: datetime) -> int:
     """Queue the publication's digest to every platform staff user, through the platform
-    bot (the public tenant's notifications, family ``alert.*``): a copy of the anchors
-    outside the machine's reach. Returns how many messages were queued."""
+    bot (the public tenant's notifications, family ``alert.*``): a witness of the anchor
+    lines outside the machine's reach. Returns how many messages were queued."""
     # Imported here: notifications and accounts record history themselves.
     from accounts.models import TelegramUser
     from notifications.services import notify
@@ -407,10 +409,13 @@ def _anchors_announce(*, file: str, count: int, digest: str) -> int:
 
     platform = tenant_get(slug="public")
     staff = list(TelegramUser.objects.filter(is_staff=True).order_by("telegram_id"))
+    at = published_at.isoformat(timespec="microseconds")
     text = (
-        f"Audit anchors published: {count} chain heads appended to anchors/{file}.\n"
-        f"sha256 of these lines: {digest}\n"
-        "Keep this message: `history verify --anchors` proves the audit trail against them."
+        f"Audit anchors published: {count} chain heads appended to anchors/{file} "
+        f"with published_at {at}.\n"
+        f"sha256 of those lines: {digest}\n"
+        "Keep this message: it proves the anchor file was not changed later, and "
+        "`history verify --anchors` proves the audit trail against the file."
     )
     queued = 0
     for user in staff if platform is not None else []:

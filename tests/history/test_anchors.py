@@ -1,8 +1,10 @@
 """Chain heads published outside the database: a chain rewritten with consistent hashes
 (triggers off, as the table's owner can) passes the plain check and fails against them."""
 
+import hashlib
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from io import StringIO
 
@@ -195,6 +197,15 @@ def test_the_digest_goes_to_platform_staff_through_the_outbox(tenant, anchor_dir
     assert (message.chat_id, message.bot_id) == (platform_staff.telegram_id, PLATFORM_BOT_ID)
     assert message.tenant.schema_name == "public"
     assert published.sha256 in message.text and published.path.name in message.text
+    # The recipe of docs/operations.md: the lines of that publication hash to the digest.
+    at = re.search(r"published_at (\S+)\.\n", message.text).group(1)
+    lines = [
+        line
+        for line in published.path.read_bytes().splitlines(keepends=True)
+        if f'"published_at":"{at}"'.encode() in line
+    ]
+    assert len(lines) == published.count
+    assert hashlib.sha256(b"".join(lines)).hexdigest() == published.sha256
 
 
 def test_no_staff_to_tell_is_logged(tenant, anchor_dir, caplog):
