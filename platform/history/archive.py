@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from history.chain import ENTRY_FIELDS
+from history.chain import ENTRY_FIELDS, chain_tenant_id
 
 FORMAT = 1
 DATA_SUFFIX = ".jsonl.gz"
@@ -109,10 +109,20 @@ def manifests(*, directory: Path, chain: str) -> list[tuple[Path, dict[str, Any]
 
 
 def archived_chains(*, directory: Path) -> list[str]:
+    """The chains with a folder in ``directory`` (other folders, such as ``anchors``, are
+    not chains)."""
     root = Path(directory)
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir())
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and _is_chain_key(p.name))
+
+
+def _is_chain_key(name: str) -> bool:
+    try:
+        chain_tenant_id(name)
+    except ValueError:
+        return False
+    return True
 
 
 def segment_rows(data_path: Path) -> Iterator[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """The audit log's jobs: sealing recorded entries into their chains every few seconds,
 and retention (every day, entries older than HISTORY_RETENTION_DAYS move to archive
-files, as ``history archive --older-than`` does)."""
+files, as ``history archive --older-than`` does), and publishing the chains' heads
+outside the database every day (``history anchor``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from django.conf import settings
 
 from botruntime.tasks import job
-from history.services import Actor, archive_all, history_seal
+from history.services import Actor, anchors_publish, archive_all, history_seal
 
 
 @job("history.archive", every=timedelta(days=1))
@@ -30,3 +31,10 @@ def seal_recorded_entries(*, tenant: Any, payload: dict) -> None:
     # Entries are recorded as plain inserts; this links them into their tenants' hash
     # chains a moment later (see history.services.chain_seal).
     history_seal()
+
+
+@job("history.anchors", every=timedelta(days=1))
+def publish_anchors(*, tenant: Any, payload: dict) -> None:
+    # Each chain's head goes to a file outside the database and to platform staff:
+    # the witness that a chain rewritten later (triggers disabled) no longer matches.
+    anchors_publish(actor=Actor.system("anchors"))

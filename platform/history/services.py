@@ -1,5 +1,5 @@
 """Writing the audit log. ``record`` is the only way rows get in; ``chain_archive`` is
-the only way they leave."""
+the only way they leave; ``anchors_publish`` puts the chains' heads outside the database."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from psycopg2.extras import execute_values
 
 from config.errors import ServiceError
 from config.prepared import execute_prepared
+from history.anchors import ANCHOR_FOLDER, anchors_append
 from history.archive import segment_write
 from history.chain import (
     CONTENT_FIELDS,
@@ -282,19 +283,16 @@ def _archive_batch(
             extra={"archived_at": datetime.now(UTC).isoformat(), "before": before.isoformat()},
         )
         with connection.cursor() as cursor:
-            # The append-only trigger lets DELETE through only while this is on.
-            cursor.execute("SELECT set_config('history.archiving', 'on', true)")
+            # The only way rows leave (migration 0004): it deletes the prefix up to
+            # ``last`` and moves the head's anchor to it, or raises.
             cursor.execute(
-                "DELETE FROM history_entry WHERE chain = %s AND seq > %s AND seq <= %s",
-                [chain, head.anchor_seq, last],
+                "SELECT public.history_archive_delete(%s, %s, %s)", [chain, last, last_hash]
             )
-            deleted = cursor.rowcount
-            cursor.execute("SELECT set_config('history.archiving', 'off', true)")
+            deleted = cursor.fetchone()[0]
         if deleted != checked:
             raise ServiceError(
                 f"chain {chain} changed while archiving", code="conflict", status=409
             )
-        ChainHead.objects.filter(pk=head.pk).update(anchor_seq=last, anchor_hash=last_hash)
         record(
             action="history.archived",
             actor=actor,
@@ -354,3 +352,84 @@ def archive_all(
                 raise
             refused[chain] = exc.message
     return segments, refused
+
+
+# --- Anchors: the chains' heads, published outside the database every day -------------
+
+
+@dataclass(frozen=True)
+class AnchorPublication:
+    path: Path
+    count: int
+    sha256: str  # of the lines this publication appended
+    announced: int  # staff messages queued
+
+
+def anchors_publish(*, directory: Path | None = None, actor: Actor = SYSTEM) -> AnchorPublication:
+    """Seal what is recorded, then append every chain's head to today's anchor file
+    (``<HISTORY_ARCHIVE_DIR>/anchors/``, see ``history.anchors``), record
+    ``history.anchored`` in the platform chain and send the publication's digest to
+    platform staff. Running it twice appends the heads twice: harmless, anchors of one
+    chain never disagree unless the chain was rewritten."""
+    history_seal()
+    directory = Path(directory) if directory is not None else archive_directory() / ANCHOR_FOLDER
+    heads = [
+        {"chain": chain, "tenant_id": chain_tenant_id(chain), "seq": seq, "hash": last_hash}
+        for chain, seq, last_hash in ChainHead.objects.filter(seq__gt=0)
+        .order_by("chain")
+        .values_list("chain", "seq", "last_hash")
+    ]
+    published_at = datetime.now(UTC)
+    path, digest = anchors_append(directory=directory, heads=heads, published_at=published_at)
+    with transaction.atomic():
+        record(
+            action="history.anchored",
+            actor=actor,
+            target=("anchors", path.name),
+            data={"file": path.name, "chains": len(heads), "sha256": digest},
+        )
+        announced = _anchors_announce(
+            file=path.name, count=len(heads), digest=digest, published_at=published_at
+        )
+    logger.info(
+        "history.anchored",
+        extra={"file": str(path), "chains": len(heads), "sha256": digest, "announced": announced},
+    )
+    return AnchorPublication(path=path, count=len(heads), sha256=digest, announced=announced)
+
+
+def _anchors_announce(*, file: str, count: int, digest: str, published_at: datetime) -> int:
+    """Queue the publication's digest to every platform staff user, through the platform
+    bot (the public tenant's notifications, family ``alert.*``): a witness of the anchor
+    lines outside the machine's reach. Returns how many messages were queued."""
+    # Imported here: notifications and accounts record history themselves.
+    from accounts.models import TelegramUser
+    from notifications.services import notify
+    from tenancy.selectors import tenant_get
+
+    platform = tenant_get(slug="public")
+    staff = list(TelegramUser.objects.filter(is_staff=True).order_by("telegram_id"))
+    at = published_at.isoformat(timespec="microseconds")
+    text = (
+        f"Audit anchors published: {count} chain heads appended to anchors/{file} "
+        f"with published_at {at}.\n"
+        f"sha256 of those lines: {digest}\n"
+        "Keep this message: it proves the anchor file was not changed later, and "
+        "`history verify --anchors` proves the audit trail against the file."
+    )
+    queued = 0
+    for user in staff if platform is not None else []:
+        message = notify(
+            tenant=platform,
+            event="alert.history_anchors",
+            text=text,
+            user=user,
+            idempotency_key=f"history.anchors:{digest}:{user.telegram_id}",
+        )
+        queued += message is not None
+    if not queued:
+        logger.warning(
+            "history.anchors_unannounced",
+            extra={"file": file, "sha256": digest, "staff": len(staff)},
+        )
+    return queued

@@ -1,9 +1,15 @@
 """``manage.py history verify|archive``: check the audit chains, move old entries to files.
 
-verify [--tenant SLUG | --platform] [--archives] [--archive-dir DIR] [--no-seal]
+verify [--tenant SLUG | --platform] [--archives] [--archive-dir DIR] [--anchors DIR]
+       [--no-seal]
     Seals pending entries first, then prints one line per chain with its head (seq and
     hash: worth keeping elsewhere, as a witness). Exits 1 naming the first broken entry
-    when a chain is broken.
+    when a chain is broken. With ``--anchors DIR`` (published heads, see ``anchor``) each
+    chain must also still hold the hashes its anchors published: a chain rewritten with
+    consistent hashes passes the plain check and fails this one.
+anchor [--anchor-dir DIR]
+    Append every chain's head to today's file in HISTORY_ARCHIVE_DIR/anchors/ and send
+    its digest to platform staff (the daily ``history.anchors`` job does this).
 seal
     Link every recorded, unsealed entry into its chain (the runtime does this every few
     seconds through the ``history.seal`` job).
@@ -24,9 +30,16 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from config.errors import ServiceError
+from history.anchors import Anchor, anchors_check, anchors_read
 from history.chain import PLATFORM_CHAIN, chain_key
 from history.selectors import archive_chain_keys, archive_verify, chain_keys, chain_verify
-from history.services import archive_all, chain_archive, history_seal
+from history.services import (
+    anchors_publish,
+    archive_all,
+    archive_directory,
+    chain_archive,
+    history_seal,
+)
 from tenancy.selectors import tenant_get
 
 _DURATION = re.compile(r"^(\d+)([wdhms])$")
@@ -60,11 +73,25 @@ class Command(BaseCommand):
             help="archive directory (default: HISTORY_ARCHIVE_DIR)",
         )
         verify.add_argument(
+            "--anchors",
+            type=Path,
+            default=None,
+            metavar="DIR",
+            help="also check each chain against the heads published in DIR (anchor files)",
+        )
+        verify.add_argument(
             "--no-seal",
             action="store_true",
             help="verify only what is sealed; leave pending entries alone",
         )
         sub.add_parser("seal", help="link recorded entries into their chains now")
+        anchor = sub.add_parser("anchor", help="publish every chain's head outside the database")
+        anchor.add_argument(
+            "--anchor-dir",
+            type=Path,
+            default=None,
+            help="where anchor files go (default: HISTORY_ARCHIVE_DIR/anchors)",
+        )
 
         archive = sub.add_parser("archive", help="move old entries to archive files")
         cutoff = archive.add_mutually_exclusive_group(required=True)
@@ -98,6 +125,12 @@ class Command(BaseCommand):
             self.stdout.write(f"sealed {history_seal()} entries")
         elif action == "verify":
             self._verify(**options)
+        elif action == "anchor":
+            published = anchors_publish(directory=options["anchor_dir"])
+            self.stdout.write(
+                f"{published.count} chain heads appended to {published.path} "
+                f"(sha256 {published.sha256}), {published.announced} staff message(s) queued"
+            )
         else:
             self._archive(**options)
 
@@ -108,10 +141,27 @@ class Command(BaseCommand):
         return found
 
     def _verify(
-        self, *, tenant=None, platform=False, archives=False, archive_dir=None, no_seal=False, **_
+        self,
+        *,
+        tenant=None,
+        platform=False,
+        archives=False,
+        archive_dir=None,
+        anchors=None,
+        no_seal=False,
+        **_,
     ):
         if not no_seal:
             history_seal()
+        published: dict[str, list[Anchor]] = {}
+        broken = 0
+        if anchors is not None:
+            if not anchors.is_dir():
+                raise CommandError(f"no anchor directory {anchors}", returncode=2)
+            published, bad_lines = anchors_read(directory=anchors)
+            for line in bad_lines:
+                broken += 1
+                self.stdout.write(f"anchors: BROKEN: {line}")
         if tenant:
             found = self._tenant(tenant)
             chains = [chain_key(None if found.is_public else found.pk)]
@@ -121,8 +171,8 @@ class Command(BaseCommand):
             chains = sorted(
                 set(chain_keys())
                 | (set(archive_chain_keys(directory=archive_dir)) if archives else set())
+                | set(published)
             )
-        broken = 0
         for chain in chains:
             reports = []
             if archives:
@@ -138,8 +188,25 @@ class Command(BaseCommand):
                 else:
                     broken += 1
                     self.stdout.write(f"{chain} {part}: BROKEN: {report.error}")
+            if anchors is not None:
+                broken += self._verify_anchors(chain, published.get(chain, []), archive_dir)
         if broken:
             raise CommandError(f"{broken} chain part(s) broken", returncode=1)
+
+    def _verify_anchors(self, chain: str, published: list[Anchor], archive_dir) -> int:
+        if not published:
+            self.stdout.write(f"{chain} anchors: none published yet")
+            return 0
+        report = anchors_check(
+            chain=chain,
+            anchors=published,
+            archive_dir=archive_dir if archive_dir is not None else archive_directory(),
+        )
+        if not report.ok:
+            self.stdout.write(f"{chain} anchors: BROKEN: {report.error}")
+            return 1
+        self.stdout.write(f"{chain} anchors: ok, {report.checked} published heads match")
+        return 0
 
     def _archive(
         self, *, older_than=None, before=None, tenant=None, archive_dir=None, batch_size=10_000, **_
