@@ -218,9 +218,21 @@ def test_a_chat_the_bot_is_not_in_binds_nothing(community, tg_user, group_chat, 
     assert err.value.code == "bot_not_in_chat"
 
 
-def test_an_adder_who_is_a_plain_member_of_the_chat_binds_nothing(
-    community, tg_user, group_chat
-):
+def test_the_bot_must_be_a_member_or_administrator_itself(community, tg_user, group_chat, tg):
+    owner = tg_user("owner")
+    tenant = community(owner_telegram_id=owner["id"])
+    chat_id = group_chat(tenant, creator=owner)
+    # Still in the chat, but restricted: getChat answers, getChatMember says so.
+    tg.set_member(chat_id, bot_id_of(tenant), "restricted", is_member=True)
+
+    with pytest.raises(ServiceError) as err:
+        _bind_by_adding(tenant, chat_id, owner)
+
+    assert err.value.code == "bot_not_in_chat"
+    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+
+
+def test_an_adder_who_is_a_plain_member_of_the_chat_binds_nothing(community, tg_user, group_chat):
     owner, creator = tg_user("owner"), tg_user("creator")
     tenant = community(owner_telegram_id=owner["id"])
     # The community's owner is only a member of someone else's group: adding the bot
