@@ -108,7 +108,12 @@ def membership_set_role(
             if only_upgrade and RANK[previous] >= RANK[role]:
                 return membership
             membership.role = role
-            membership.save(update_fields=["role", "updated_at"])
+            fields = ["role", "updated_at"]
+            if role == Role.OWNER and membership.revoked:
+                # Owners lift revocations; none would be left to lift an owner's own.
+                membership.revoked = []
+                fields.append("revoked")
+            membership.save(update_fields=fields)
         if previous != role:
             history.record(
                 action="role.assigned",

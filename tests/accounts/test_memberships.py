@@ -53,3 +53,14 @@ def test_the_owner_may_lift_a_demoted_members_revocation_but_grant_nothing(tenan
     assert _caps(tenant, 9102) == set()  # lifting gives a member nothing
     membership_set_role(tenant=tenant, user=user_get(telegram_id=9102), role="admin")
     assert "manage_funds" in _caps(tenant, 9102)
+
+
+def test_a_limited_admin_made_owner_holds_every_owner_capability(tenant, user_with_role):
+    user = user_with_role(tenant, "admin", user_id=9103)
+    membership_set_capabilities(
+        tenant=tenant, user=user, grant=[], revoke=["manage_funds"], actor=SYSTEM
+    )
+
+    membership_set_role(tenant=tenant, user=user_get(telegram_id=9103), role="owner")
+
+    assert "manage_funds" in _caps(tenant, 9103)

@@ -13,6 +13,7 @@ from telegram.request import HTTPXRequest
 from botruntime.selectors import tenant_resolve
 from community.models import ActivityDay, ModerationAction
 from community.moderation import moderation_rules_update
+from community.services import group_bind_on_bot_added, group_unbind_on_bot_removed
 from community.telegram import handlers
 from community.telegram_api import _ssl_context
 from history.services import Actor
@@ -111,3 +112,30 @@ def test_the_platform_bot_in_the_same_chat_leaves_the_group_alone(scene, tg, set
 
     assert _untouched(scene, update, spammer)
     assert tg.sent(platform["id"], scene.chat_id) == []
+
+
+def test_bound_again_through_another_of_the_tenants_bots_that_bot_serves_it(scene, tg):
+    _rules(scene)
+    bot_register(tenant=scene.tenant, token=SECOND_TOKEN, audit=False)
+    second = _other_bot_in_chat(scene, tg, SECOND_TOKEN, "second_bot")
+
+    group_bind_on_bot_added(
+        tenant=scene.tenant,
+        bot_id=second["id"],
+        chat_id=scene.chat_id,
+        title="Fans",
+        added_by_telegram_id=scene.owner["id"],
+    )
+
+    assert ChatBinding.objects.get(chat_id=scene.chat_id).bot.telegram_id == second["id"]
+    assert scene.group().bot_id == second["id"]
+    spammer = scene.user("spammy")
+    # The first bot no longer applies the rules; removing it leaves the group bound.
+    first = scene.say(spammer, "a scam link")
+    assert _untouched(scene, first, spammer)
+    assert not group_unbind_on_bot_removed(
+        tenant=scene.tenant, bot_id=scene.bot_id, chat_id=scene.chat_id
+    )
+    update = tg.send_message(second["id"], scene.chat_id, spammer["id"], "another scam")
+    _process(_application(tg, SECOND_TOKEN), update)
+    assert not scene.live(update["message"]["message_id"])
