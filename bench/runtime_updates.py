@@ -316,13 +316,17 @@ class Scene:
         self.bots: list[dict[str, Any]] = []
         for n in range(bots):
             token = bot_token_for(FIRST_BOT + n)
+            owner = tg.add_user(USER_BASE + n * 100_000, "Owner", username=f"owner{n}")
             tenant = tenant_create(
-                slug=f"bench-rt-{n}", name=f"Bench RT {n}", domain=f"rt-{n}.bench", bot_token=token
+                slug=f"bench-rt-{n}",
+                name=f"Bench RT {n}",
+                domain=f"rt-{n}.bench",
+                owner_telegram_id=owner["id"],
+                bot_token=token,
             )
             bot = tg.add_bot(token, username=f"bench_rt_{n}_bot")
             chat_id = CHAT_BASE - n
             tg.add_group(chat_id, title=f"Bench group {n}")
-            owner = tg.add_user(USER_BASE + n * 100_000, "Owner", username=f"owner{n}")
             tg.set_member(chat_id, owner["id"], "creator")
             tg.set_member(chat_id, bot["id"], "administrator", can_delete_messages=True)
             for m in range(members):

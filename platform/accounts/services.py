@@ -108,7 +108,12 @@ def membership_set_role(
             if only_upgrade and RANK[previous] >= RANK[role]:
                 return membership
             membership.role = role
-            membership.save(update_fields=["role", "updated_at"])
+            fields = ["role", "updated_at"]
+            if role == Role.OWNER and membership.revoked:
+                # Owners lift revocations; none would be left to lift an owner's own.
+                membership.revoked = []
+                fields.append("revoked")
+            membership.save(update_fields=fields)
         if previous != role:
             history.record(
                 action="role.assigned",
@@ -128,11 +133,13 @@ def membership_demote(
     actor: Actor = SYSTEM,
     reason: str = "",
 ) -> bool:
-    """Drop ``user`` back to member if (and only if) they hold ``from_role``."""
+    """Drop ``user`` back to member if (and only if) they hold ``from_role``. Grants go
+    with the role; revocations stay, so leaving and rejoining a group (demoted, then
+    promoted again by the next admin sync) never lifts what the owner took away."""
     membership_forget(user)
     with transaction.atomic():
         updated = Membership.objects.filter(tenant=tenant, user=user, role=Role(from_role)).update(
-            role=Role.MEMBER, granted=[], revoked=[], updated_at=timezone.now()
+            role=Role.MEMBER, granted=[], updated_at=timezone.now()
         )
         if updated:
             history.record(
@@ -154,7 +161,9 @@ def membership_set_capabilities(
     actor: Actor,
     request: Any = None,
 ) -> Membership:
-    """An owner grants or revokes single capabilities of one admin (or moderator)."""
+    """An owner grants or revokes single capabilities of one admin (or moderator). A
+    demoted member keeps their revocations (see ``membership_demote``): the owner may
+    lift or add revocations for them, but grants nothing beyond their role."""
     grant_set = {Capability(c) for c in grant}
     revoke_set = {Capability(c) for c in revoke}
     if grant_set & revoke_set:
@@ -164,13 +173,20 @@ def membership_set_capabilities(
     membership_forget(user)
     with transaction.atomic():
         membership = Membership.objects.select_for_update().filter(tenant=tenant, user=user).first()
-        if membership is None or membership.role not in (Role.ADMIN, Role.MODERATOR):
+        lifting_only = (
+            membership is not None
+            and membership.role == Role.MEMBER
+            and grant_set <= set(membership.revoked)
+        )
+        if membership is None or (
+            membership.role not in (Role.ADMIN, Role.MODERATOR) and not lifting_only
+        ):
             raise ServiceError(
                 "capabilities can only be changed for admins and moderators",
                 code="not_an_admin",
                 status=409,
             )
-        granted = (set(membership.granted) | grant_set) - revoke_set
+        granted = (set(membership.granted) | (set() if lifting_only else grant_set)) - revoke_set
         revoked = (set(membership.revoked) | revoke_set) - grant_set
         membership.granted = sorted(granted)
         membership.revoked = sorted(revoked)

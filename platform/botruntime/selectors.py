@@ -12,7 +12,12 @@ from accounts.models import TelegramUser
 from accounts.selectors import user_capabilities, user_role
 from botruntime.models import Job
 from tenancy.models import Tenant
-from tenancy.selectors import bot_tenant, chat_tenant, tenant_get, tenant_primary_domain
+from tenancy.selectors import (
+    bot_tenant,
+    chat_tenant_for_bot,
+    tenant_get,
+    tenant_primary_domain,
+)
 
 # Deep-link payloads naming a community (t.me/<bot>?start=<payload>, at most 64 of
 # A-Z a-z 0-9 _ -): "t-<slug>", or "<slug>_<anything>" (e.g. "acme_raid42"), or "<slug>".
@@ -61,7 +66,8 @@ def tenant_resolve(
 
     1. A community's own bot serves only that community.
     2. The platform bot (public tenant) serves the communities whose groups it is in:
-       the chat's binding decides.
+       the chat's binding decides, if the group was bound through the platform bot
+       (not through a community's own bot that shares the chat).
     3. Else, for the platform bot, a deep-link payload on /start names the community
        (``t-<slug>`` or ``<slug>_...``).
     The public tenant itself is returned for the platform bot when nothing names a
@@ -73,7 +79,7 @@ def tenant_resolve(
     if owner is None and bot_id != platform_bot_id():
         return None
     if chat_id is not None:
-        bound = chat_tenant(chat_id=chat_id)
+        bound = chat_tenant_for_bot(chat_id=chat_id, bot_id=bot_id)
         if bound is not None:
             return _active(bound)
     slug = deep_link_slug(start_payload or "")

@@ -64,6 +64,17 @@ def chat_tenant(*, chat_id: int) -> Tenant | None:
     return binding.tenant if binding else None
 
 
+def chat_tenant_for_bot(*, chat_id: int, bot_id: int) -> Tenant | None:
+    """The tenant of ``chat_id`` as far as bot ``bot_id`` is concerned: only a binding
+    made through that bot, or through none recorded (the platform bot, configured by
+    its token, has no Bot row). A group bound through a community's own bot is not the
+    platform bot's to serve, though the platform bot may sit in the same chat."""
+    binding = ChatBinding.objects.select_related("tenant", "bot").filter(chat_id=chat_id).first()
+    if binding is None or (binding.bot is not None and binding.bot.telegram_id != bot_id):
+        return None
+    return binding.tenant
+
+
 def chat_binding_get(*, tenant: Tenant, chat_id: int) -> ChatBinding | None:
     """The tenant's binding of ``chat_id`` (with its bot), None if unbound or another's."""
     return ChatBinding.objects.select_related("bot").filter(tenant=tenant, chat_id=chat_id).first()

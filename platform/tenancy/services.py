@@ -10,6 +10,9 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 import history.services as history
+from accounts.roles import Role
+from accounts.selectors import user_get
+from accounts.services import membership_set_role, user_touch
 from config.encryption import encrypt
 from config.errors import ServiceError
 from history.services import SYSTEM, Actor
@@ -66,19 +69,44 @@ def _validate_new_tenant(*, slug: str, name: str, kind: str, domain: str) -> Non
         raise ServiceError(f"domain {domain!r} is already in use", code="duplicate_domain")
 
 
+def _owner_id_check(owner_telegram_id: int | None) -> None:
+    if owner_telegram_id is not None and (
+        isinstance(owner_telegram_id, bool)
+        or not isinstance(owner_telegram_id, int)
+        or owner_telegram_id <= 0
+    ):
+        raise ServiceError(
+            "the owner's Telegram id is a positive number (a user id, not a chat id)",
+            code="invalid_owner",
+        )
+
+
+def _owner_set(*, tenant: Tenant, owner_telegram_id: int, actor: Actor, reason: str) -> None:
+    """Make ``owner_telegram_id`` an owner of ``tenant``; inside the caller's transaction.
+    A user never seen before is registered by id; Telegram fills in the profile on
+    their first visit."""
+    user = user_get(telegram_id=owner_telegram_id) or user_touch(profile={"id": owner_telegram_id})
+    membership_set_role(tenant=tenant, user=user, role=Role.OWNER, actor=actor, reason=reason)
+
+
 def tenant_create(
     *,
     slug: str,
     name: str,
     kind: str = Tenant.Kind.GROUP,
     domain: str,
+    owner_telegram_id: int | None = None,
     bot_token: str | None = None,
     plan: str = "free",
     actor: Actor = SYSTEM,
 ) -> Tenant:
-    """Create a tenant, its schema (from the template), its domain and optionally its bot."""
+    """Create a tenant, its schema (from the template), its domain, its first owner and
+    optionally its bot. The owner is the only way into a new community: adding its bot
+    to a group binds only for someone who already manages it. Without an owner nobody can
+    connect a group until staff name one (``tenant_owner_set``)."""
     slug, domain = slug.strip().lower(), domain.strip().lower()
     _validate_new_tenant(slug=slug, name=name, kind=kind, domain=domain)
+    _owner_id_check(owner_telegram_id)
     bot_id = bot_token_parse(bot_token) if bot_token else None
     if bot_id is not None and Bot.objects.filter(telegram_id=bot_id).exists():
         raise ServiceError(f"bot {bot_id} already serves another tenant", code="duplicate_bot")
@@ -100,8 +128,21 @@ def tenant_create(
                 actor=actor,
                 tenant=tenant,
                 target=("tenant", tenant.pk),
-                data={"slug": slug, "kind": kind, "domain": domain, "bot_id": bot_id},
+                data={
+                    "slug": slug,
+                    "kind": kind,
+                    "domain": domain,
+                    "bot_id": bot_id,
+                    "owner_telegram_id": owner_telegram_id,
+                },
             )
+            if owner_telegram_id is not None:
+                _owner_set(
+                    tenant=tenant,
+                    owner_telegram_id=owner_telegram_id,
+                    actor=actor,
+                    reason="named owner at creation",
+                )
     except IntegrityError as exc:
         # A concurrent creation won the unique constraint between our check and insert.
         raise ServiceError(
@@ -109,6 +150,23 @@ def tenant_create(
         ) from exc
     logger.info("tenant.created", extra={"tenant": slug, "kind": kind})
     return tenant
+
+
+def tenant_owner_set(*, tenant: Tenant, owner_telegram_id: int, actor: Actor = SYSTEM) -> None:
+    """Staff name an owner of an existing community (one created without, or whose owner
+    lost their Telegram account). Audited as ``role.assigned``."""
+    if tenant.is_public:
+        raise ServiceError("the public tenant has no owners", code="invalid")
+    _owner_id_check(owner_telegram_id)
+    if owner_telegram_id is None:
+        raise ServiceError("name the owner's Telegram id", code="invalid_owner")
+    with transaction.atomic():
+        _owner_set(
+            tenant=tenant, owner_telegram_id=owner_telegram_id, actor=actor, reason="named by staff"
+        )
+    logger.info(
+        "tenant.owner_set", extra={"tenant": tenant.slug, "owner_telegram_id": owner_telegram_id}
+    )
 
 
 def bot_register(
@@ -233,6 +291,10 @@ def chat_bind(
             raise ServiceError(
                 "this chat is already bound to another tenant", code="chat_bound_elsewhere"
             )
+        if not created and bot is not None and binding.bot_id != bot.pk:
+            # Bound again through another of the tenant's bots: that bot serves it now.
+            binding.bot = bot
+            binding.save(update_fields=["bot"])
         if created:
             history.record(
                 action="chat.bound",

@@ -42,6 +42,11 @@ class GroupConfig:
     admin_ids: frozenset[int]
     rules: CompiledRules
 
+    def served_by(self, bot_id: int) -> bool:
+        """Is ``bot_id`` the bot this group was bound through (the one whose updates
+        its config applies to)?"""
+        return self.bot_id is not None and self.bot_id == bot_id
+
     @property
     def captcha(self) -> dict[str, Any]:
         return self.rules.document["captcha"]

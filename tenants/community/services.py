@@ -7,11 +7,16 @@ waiting on the network.
 
 Who may bind a group by adding the bot: a Telegram admin of a bound group becomes an
 ``admin`` of the whole community (funds, raids, settings), so adding the bot is not
-enough on its own: the person who adds it must already manage this community's settings,
-unless the community has nobody who does yet (a brand-new community is set up by adding
-its bot to its first group). Everyone else binds with a link code from the Mini App,
-which proves both sides: the code's creator manages the community, and the sender is
-verified as an administrator of the chat through Telegram.
+enough on its own: the person who adds it must already hold ``manage_settings`` here
+(the owner is named when the community is created; nobody claims an ownerless one).
+Everyone else binds with a link code from the Mini App, which proves both sides: the
+code's creator still manages the community when it is used, and the sender is verified
+as an administrator of the chat through Telegram.
+
+Nothing in an update is believed: before either way binds, Telegram confirms that the
+chat is a group or supergroup (getChat), that the bot is in it (getChatMember of the bot
+itself) and who administers it (getChatAdministrators), so a forged ``my_chat_member``
+or a member adding a brand's bot to someone else's group binds nothing.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from django_tenants.utils import tenant_context
 import history.services as history
 from accounts.models import TelegramUser
 from accounts.roles import Capability, Role
-from accounts.selectors import membership_list, user_capabilities, user_get
+from accounts.selectors import user_capabilities, user_get
 from accounts.services import membership_demote, membership_set_role, user_touch
 from community import telegram_api
 from community.models import FEATURE_DEFAULTS, Group, GroupAdmin, LinkCode
@@ -72,10 +77,7 @@ class AdminsSummary:
 class BindResult:
     group: Group
     newly_bound: bool
-    # None when the admin sync after binding could not reach Telegram (admins_error says
-    # why); the binding stands and the next refresh syncs them.
-    admins: AdminsSummary | None
-    admins_error: str = ""
+    admins: AdminsSummary
 
 
 # ---- helpers ---------------------------------------------------------------------------
@@ -261,30 +263,56 @@ def _admins_sync(
     return summary
 
 
-def _sync_after_bind(
-    *, tenant: Any, group: Group, actor: Actor
-) -> tuple[AdminsSummary | None, str]:
-    """Sync admins right after a bind; a Telegram failure leaves the binding in place."""
-    try:
-        admins = telegram_api.chat_administrators(
-            token=_bot_token(tenant, group.bot_id, strict=True), chat_id=group.chat_id
-        )
-        return _admins_sync(tenant=tenant, group=group, admins=admins, actor=actor), ""
-    except ServiceError as exc:
-        logger.warning(
-            "community.admins.sync_after_bind_failed",
-            extra={"tenant": tenant.slug, "chat_id": group.chat_id, "code": exc.code},
-        )
-        return None, exc.message
-
-
 def _may_bind_by_adding_bot(tenant: Any, telegram_id: int) -> bool:
+    """Only someone who already manages this community's settings (its owner, named at
+    creation, or an admin the owner has not limited). There is no first-come bootstrap:
+    a community nobody manages cannot be claimed by adding its bot."""
     user = user_get(telegram_id=telegram_id)
-    if user is not None and Capability.MANAGE_SETTINGS in user_capabilities(
+    return user is not None and Capability.MANAGE_SETTINGS in user_capabilities(
         tenant=tenant, user=user
-    ):
-        return True
-    return not membership_list(tenant=tenant, roles=[Role.OWNER, Role.ADMIN]).exists()
+    )
+
+
+def _group_confirm(
+    *, tenant: Any, bot: Bot, chat_id: int, admin_telegram_id: int
+) -> telegram_api.GroupFacts:
+    """Ask Telegram, not the update, before binding: the chat is a group or supergroup,
+    ``bot`` is in it, and ``admin_telegram_id`` is its creator or an administrator."""
+    facts = telegram_api.group_facts(
+        token=_bot_token(tenant, bot.telegram_id, strict=True), chat_id=chat_id
+    )
+    if not facts.is_group:
+        raise ServiceError(
+            f"only groups and supergroups can be connected, not a {facts.chat_type} chat",
+            code="not_a_group",
+            status=409,
+        )
+    if not facts.bot_present:
+        raise ServiceError(
+            "the bot is not in this chat (it was removed or never added)",
+            code="bot_not_in_chat",
+            status=409,
+        )
+    if not facts.administers(admin_telegram_id):
+        raise ServiceError(
+            "only an administrator of this group can bind it", code="not_chat_admin", status=403
+        )
+    return facts
+
+
+def _bind_refused(*, tenant: Any, chat_id: int, via: str, by: int, exc: ServiceError) -> None:
+    # Logged, not audited: anyone can add a bot to a chat, and the audit trail is the
+    # community's record of what changed, not of what strangers tried.
+    logger.warning(
+        "community.group.bind_refused",
+        extra={
+            "tenant": tenant.slug,
+            "chat_id": chat_id,
+            "via": via,
+            "by": by,
+            "code": exc.code,
+        },
+    )
 
 
 # ---- binding ---------------------------------------------------------------------------
@@ -292,25 +320,40 @@ def group_bind_on_bot_added(
     *, tenant: Any, bot_id: int, chat_id: int, title: str, added_by_telegram_id: int
 ) -> BindResult:
     """The tenant's bot was added to a group: bind the chat, create the group, sync its
-    admins. Refused when another tenant holds the chat, or when the person who added the
-    bot does not manage this community (see the module docstring)."""
+    admins. Refused when another tenant holds the chat, when the person who added the bot
+    does not manage this community's settings, or when Telegram does not confirm that the
+    chat is a group, that the bot is in it and that the adder administers it (the update
+    itself proves none of that)."""
     community_check(tenant)
-    bot = _tenant_bot(tenant, bot_id)
-    _bound_elsewhere_check(tenant, chat_id)
-    if not _may_bind_by_adding_bot(tenant, added_by_telegram_id):
-        raise ServiceError(
-            "only this community's admins can connect a group by adding its bot; "
-            "an admin can create a /bind code in the Mini App instead",
-            code="not_allowed_to_bind",
-            status=403,
-        )
-    actor = Actor.user(added_by_telegram_id)
-    with tenant_context(tenant):
-        with transaction.atomic():
-            group, newly_bound = _group_bind(
-                tenant=tenant, bot=bot, chat_id=chat_id, title=title, actor=actor, via="bot_added"
+    try:
+        bot = _tenant_bot(tenant, bot_id)
+        _bound_elsewhere_check(tenant, chat_id)
+        if not _may_bind_by_adding_bot(tenant, added_by_telegram_id):
+            raise ServiceError(
+                "only this community's admins can connect a group by adding its bot; "
+                "an admin can create a /bind code in the Mini App instead",
+                code="not_allowed_to_bind",
+                status=403,
             )
-        admins, admins_error = _sync_after_bind(tenant=tenant, group=group, actor=actor)
+        facts = _group_confirm(
+            tenant=tenant, bot=bot, chat_id=chat_id, admin_telegram_id=added_by_telegram_id
+        )
+    except ServiceError as exc:
+        _bind_refused(
+            tenant=tenant, chat_id=chat_id, via="bot_added", by=added_by_telegram_id, exc=exc
+        )
+        raise
+    actor = Actor.user(added_by_telegram_id)
+    with tenant_context(tenant), transaction.atomic():
+        group, newly_bound = _group_bind(
+            tenant=tenant,
+            bot=bot,
+            chat_id=chat_id,
+            title=facts.title or title,
+            actor=actor,
+            via="bot_added",
+        )
+        summary = _admins_sync(tenant=tenant, group=group, admins=facts.admins, actor=actor)
     logger.info(
         "community.group.bound",
         extra={
@@ -320,9 +363,7 @@ def group_bind_on_bot_added(
             "newly_bound": newly_bound,
         },
     )
-    return BindResult(
-        group=group, newly_bound=newly_bound, admins=admins, admins_error=admins_error
-    )
+    return BindResult(group=group, newly_bound=newly_bound, admins=summary)
 
 
 def group_unbind_on_bot_removed(
@@ -419,12 +460,28 @@ def _link_code_check(link: LinkCode | None) -> LinkCode:
     return link
 
 
+def _link_code_creator_check(tenant: Any, link: LinkCode) -> None:
+    """A code carries its creator's authority only while they still hold it: demoted,
+    or with ``manage_settings`` revoked, their unused codes bind nothing."""
+    creator = user_get(telegram_id=link.created_by)
+    if creator is None or Capability.MANAGE_SETTINGS not in user_capabilities(
+        tenant=tenant, user=creator
+    ):
+        raise ServiceError(
+            "the admin who created this code can no longer connect groups; "
+            "ask a current admin for a new code",
+            code="link_code_creator_not_allowed",
+            status=403,
+        )
+
+
 def group_bind_with_code(
     *, tenant: Any, code: str, chat_id: int, title: str, from_telegram_id: int, bot_id: int
 ) -> BindResult:
-    """``/bind CODE`` in a group, received by one of ``tenant``'s bots: check the code,
-    verify through Telegram that the sender administers the chat, bind it, use the code
-    up, and sync the group's admins from the list already fetched."""
+    """``/bind CODE`` in a group, received by one of ``tenant``'s bots: check the code and
+    that its creator still manages the community, confirm through Telegram that the chat
+    is a group with the bot in it and that the sender administers it, bind it, use the
+    code up, and sync the group's admins from the list already fetched."""
     community_check(tenant)
     bot = _tenant_bot(tenant, bot_id)
     if from_telegram_id == GROUP_ANONYMOUS_BOT_ID:
@@ -436,15 +493,18 @@ def group_bind_with_code(
         )
     normalized = link_code_normalize(code)
     with tenant_context(tenant):
-        link = _link_code_check(LinkCode.objects.filter(code=normalized).first())
-        _bound_elsewhere_check(tenant, chat_id)
-        admins = telegram_api.chat_administrators(
-            token=_bot_token(tenant, bot.telegram_id, strict=True), chat_id=chat_id
-        )
-        if not any(a.telegram_id == from_telegram_id and not a.is_bot for a in admins):
-            raise ServiceError(
-                "only an administrator of this group can bind it", code="not_chat_admin", status=403
+        try:
+            link = _link_code_check(LinkCode.objects.filter(code=normalized).first())
+            _link_code_creator_check(tenant, link)
+            _bound_elsewhere_check(tenant, chat_id)
+            facts = _group_confirm(
+                tenant=tenant, bot=bot, chat_id=chat_id, admin_telegram_id=from_telegram_id
             )
+        except ServiceError as exc:
+            _bind_refused(
+                tenant=tenant, chat_id=chat_id, via="link_code", by=from_telegram_id, exc=exc
+            )
+            raise
         actor = Actor.user(from_telegram_id)
         with transaction.atomic():
             # Checked again under the row lock: two /bind with one code, one wins.
@@ -453,7 +513,7 @@ def group_bind_with_code(
                 tenant=tenant,
                 bot=bot,
                 chat_id=chat_id,
-                title=title,
+                title=facts.title or title,
                 actor=actor,
                 via="link_code",
                 data={"link_code_id": link.pk, "code_created_by": link.created_by},
@@ -462,7 +522,7 @@ def group_bind_with_code(
             link.used_in_chat = chat_id
             link.used_by = from_telegram_id
             link.save(update_fields=["used_at", "used_in_chat", "used_by"])
-            summary = _admins_sync(tenant=tenant, group=group, admins=admins, actor=actor)
+            summary = _admins_sync(tenant=tenant, group=group, admins=facts.admins, actor=actor)
     logger.info(
         "community.group.bound",
         extra={

@@ -114,12 +114,9 @@ async def on_bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except ServiceError as exc:
         await message.reply_text(f"Could not connect this group: {exc.message}")
         return
-    synced = ""
-    if result.admins is not None:
-        count = len(result.admins.added) + len(result.admins.unchanged)
-        synced = f" Admins synced: {count}."
+    synced = len(result.admins.added) + len(result.admins.unchanged)
     state = "is now" if result.newly_bound else "was already"
-    text = f"This group {state} connected to {tenant.name}.{synced}"
+    text = f"This group {state} connected to {tenant.name}. Admins synced: {synced}."
     await message.reply_text(text)
 
 

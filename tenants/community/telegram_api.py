@@ -181,6 +181,60 @@ def chat_administrators(*, token: str, chat_id: int) -> list[ChatAdmin]:
     return [_chat_admin(m) for m in members if m.status in admin_statuses]
 
 
+@dataclass(frozen=True)
+class GroupFacts:
+    """What Telegram says about a chat before anything is bound to it: its type and
+    title, the asking bot's own status in it, and (for groups) its administrators."""
+
+    chat_type: str
+    title: str
+    bot_status: str
+    admins: list[ChatAdmin]
+
+    @property
+    def is_group(self) -> bool:
+        return self.chat_type in (telegram.Chat.GROUP, telegram.Chat.SUPERGROUP)
+
+    @property
+    def bot_present(self) -> bool:
+        return self.bot_status in (telegram.ChatMember.ADMINISTRATOR, telegram.ChatMember.MEMBER)
+
+    def administers(self, telegram_id: int) -> bool:
+        return any(a.telegram_id == telegram_id and not a.is_bot for a in self.admins)
+
+
+async def _group_facts(token: str, chat_id: int) -> GroupFacts:
+    async with _bot(token) as bot:
+        chat = await bot.get_chat(chat_id)
+        if chat.type not in (telegram.Chat.GROUP, telegram.Chat.SUPERGROUP):
+            # A channel or a private chat: nothing more to ask (private chats have no admins).
+            return GroupFacts(chat_type=chat.type, title=chat.title or "", bot_status="", admins=[])
+        me = await bot.get_chat_member(chat_id, bot.id)
+        admins = await bot.get_chat_administrators(chat_id)
+    admin_statuses = (telegram.ChatMember.OWNER, telegram.ChatMember.ADMINISTRATOR)
+    return GroupFacts(
+        chat_type=chat.type,
+        title=chat.title or "",
+        bot_status=me.status,
+        admins=[_chat_admin(m) for m in admins if m.status in admin_statuses],
+    )
+
+
+def group_facts(*, token: str, chat_id: int) -> GroupFacts:
+    """getChat, then (for groups) getChatMember of the bot itself and
+    getChatAdministrators, in one session. A bot that is not in the chat gets
+    Telegram's refusal: ServiceError ``bot_not_in_chat`` or ``telegram_chat_not_found``."""
+    try:
+        return run_sync(_group_facts(token, chat_id))
+    except tg_error.TelegramError as exc:
+        detail = "" if isinstance(exc, tg_error.InvalidToken) else exc.message
+        logger.warning(
+            "community.telegram.group_facts_failed",
+            extra={"chat_id": chat_id, "error": type(exc).__name__, "detail": detail},
+        )
+        raise _service_error(exc, chat_id=chat_id) from exc
+
+
 async def _chat(token: str, chat_id: int) -> telegram.ChatFullInfo:
     async with _bot(token) as bot:
         return await bot.get_chat(chat_id)

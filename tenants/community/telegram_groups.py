@@ -74,7 +74,9 @@ async def _context(update: Update, context: ContextTypes.DEFAULT_TYPE):
     if tenant is None:
         return None, None
     config = await _config(tenant, chat.id)
-    if config is None:
+    # A group's rules, captcha and leaderboard belong to the bot that bound it: another
+    # bot in the same chat (the platform bot, another of the tenant's bots) stays out.
+    if config is None or not config.served_by(context.bot.id):
         return None, None
     return tenant, config
 

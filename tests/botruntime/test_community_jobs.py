@@ -11,9 +11,12 @@ from botruntime.services import job_enqueue, job_run, jobs_claim
 from community.models import Group, GroupAdmin
 from community.services import group_bind_on_bot_added
 from history.models import Entry
+from tenancy.services import tenant_owner_set
 
 
 def _bound_group(tg, tenant, bot_id: int, creator: int, title: str) -> int:
+    # The creator owns the community: only someone who manages it binds by adding the bot.
+    tenant_owner_set(tenant=tenant, owner_telegram_id=creator)
     chat_id = tg.add_group(title=title)["id"]
     tg.set_member(chat_id, creator, "creator")
     tg.set_member(chat_id, bot_id, "administrator", can_delete_messages=True)

@@ -127,10 +127,11 @@ class Scene:
 @pytest.fixture
 def make_scene(make_tenant, tg):
     def make(*, bot_rights: dict | None = None, title: str = "Fans") -> Scene:
-        tenant = make_tenant()
+        owner = tg.add_user(6_000_000 + next(_ids), "Olga", username="olga")
+        # Olga owns the community: she may bind a group by adding its bot.
+        tenant = make_tenant(owner_telegram_id=owner["id"])
         token = tenant_bot_token(tenant)
         bot = tg.add_bot(token, username=f"{tenant.slug.replace('-', '_')}_bot")
-        owner = tg.add_user(6_000_000 + next(_ids), "Olga", username="olga")
         chat_id = -1_002_000_000_000 - next(_ids)
         tg.add_group(chat_id, title=title)
         tg.set_member(chat_id, owner["id"], "creator")

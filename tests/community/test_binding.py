@@ -4,7 +4,8 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from accounts.selectors import user_get, user_role
+from accounts.selectors import user_capabilities, user_get, user_role
+from accounts.services import membership_demote, membership_set_capabilities
 from community.models import Group, GroupAdmin, LinkCode
 from community.services import (
     GROUP_ANONYMOUS_BOT_ID,
@@ -53,7 +54,7 @@ def test_bot_added_by_owner_binds_group_and_syncs_admins(
     tenant = community()
     owner, mod = tg_user("owner"), tg_user("mod")
     user_with_role(tenant, "owner", user_id=owner["id"], username="owner")
-    chat_id = group_chat(tenant, creator=owner, admins=[mod])
+    chat_id = group_chat(tenant, creator=owner, admins=[mod], title="Fans")
 
     result = _bind_by_adding(tenant, chat_id, owner)
 
@@ -96,22 +97,81 @@ def test_bot_added_by_stranger_is_refused_once_the_community_has_admins(
     assert user_get(telegram_id=stranger["id"]) is None
 
 
-def test_first_group_of_a_new_community_can_be_bound_by_adding_the_bot(
+def test_the_owner_named_at_creation_binds_the_first_group_by_adding_the_bot(
     community, tg_user, group_chat
 ):
-    tenant = community()
     founder = tg_user("founder")
+    tenant = community(owner_telegram_id=founder["id"])
     chat_id = group_chat(tenant, creator=founder)
 
     result = _bind_by_adding(tenant, chat_id, founder)
 
     assert result.newly_bound
-    assert user_role(tenant=tenant, user=user_get(telegram_id=founder["id"])) == "admin"
+    assert user_role(tenant=tenant, user=user_get(telegram_id=founder["id"])) == "owner"
+
+
+def test_a_community_without_an_owner_is_not_claimed_by_the_first_to_add_its_bot(
+    community, tg_user, group_chat
+):
+    tenant = community()  # created without an owner
+    stranger = tg_user("stranger")
+    chat_id = group_chat(tenant, creator=stranger)
+
+    with pytest.raises(ServiceError) as err:
+        _bind_by_adding(tenant, chat_id, stranger)
+
+    assert err.value.code == "not_allowed_to_bind"
+    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    assert user_get(telegram_id=stranger["id"]) is None
+
+
+def test_the_bootstrap_does_not_reopen_when_the_last_admin_is_gone(
+    community, tg_user, group_chat, user_with_role
+):
+    owner, stranger = tg_user("owner"), tg_user("stranger")
+    tenant = community(owner_telegram_id=owner["id"])
+    first = group_chat(tenant, creator=owner)
+    _bind_by_adding(tenant, first, owner)
+    # The owner steps down: nobody manages the community any more.
+    membership_demote(tenant=tenant, user=user_get(telegram_id=owner["id"]), from_role="owner")
+    chat_id = group_chat(tenant, creator=stranger)
+
+    with pytest.raises(ServiceError) as err:
+        _bind_by_adding(tenant, chat_id, stranger)
+
+    assert err.value.code == "not_allowed_to_bind"
+    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+
+
+@pytest.mark.parametrize("who", ["moderator", "admin_without_manage_settings"])
+def test_adding_the_bot_needs_manage_settings_not_just_a_role(
+    community, tg_user, group_chat, user_with_role, who
+):
+    owner, person = tg_user("owner"), tg_user(who)
+    tenant = community(owner_telegram_id=owner["id"])
+    user = user_with_role(
+        tenant, "moderator" if who == "moderator" else "admin", user_id=person["id"]
+    )
+    if who != "moderator":
+        membership_set_capabilities(
+            tenant=tenant, user=user, grant=[], revoke=["manage_settings"], actor=SYSTEM
+        )
+    # Both still hold ``moderate``; neither manages the community's settings.
+    assert "moderate" in user_capabilities(tenant=tenant, user=user_get(telegram_id=person["id"]))
+    chat_id = group_chat(tenant, creator=person)
+
+    with pytest.raises(ServiceError) as err:
+        _bind_by_adding(tenant, chat_id, person)
+
+    assert err.value.code == "not_allowed_to_bind"
+    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    assert _groups(tenant) == []
 
 
 def test_chat_bound_to_another_tenant_is_refused(community, tg_user, group_chat):
-    first, second = community(), community()
     creator = tg_user("creator")
+    first = community(owner_telegram_id=creator["id"])
+    second = community(owner_telegram_id=creator["id"])
     chat_id = group_chat(first, creator=creator)
     _bind_by_adding(first, chat_id, creator)
 
@@ -138,16 +198,87 @@ def test_bot_of_another_tenant_cannot_bind_for_this_one(community, tg_user, grou
     assert err.value.code == "unknown_bot"
 
 
-def test_binding_stands_when_telegram_fails_during_admin_sync(community, tg_user, group_chat):
-    tenant = community()
-    creator = tg_user("creator")
-    chat_id = group_chat(tenant, creator=creator, bot_in_chat=False)
+# ---- Telegram confirms before anything is bound ------------------------------------------
+def test_a_chat_the_bot_is_not_in_binds_nothing(community, tg_user, group_chat, tg):
+    owner = tg_user("owner")
+    tenant = community(owner_telegram_id=owner["id"])
+    # The owner administers the group, but the bot was never added (a forged update).
+    chat_id = group_chat(tenant, creator=owner, bot_in_chat=False)
 
-    result = _bind_by_adding(tenant, chat_id, creator)
+    with pytest.raises(ServiceError) as err:
+        _bind_by_adding(tenant, chat_id, owner)
 
-    assert result.newly_bound and result.admins is None
-    assert "not in this chat" in result.admins_error
-    assert ChatBinding.objects.filter(chat_id=chat_id, tenant=tenant).exists()
+    assert err.value.code == "bot_not_in_chat"
+    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    assert _groups(tenant) == []
+    # Kicked counts as absent too.
+    tg.set_member(chat_id, bot_id_of(tenant), "kicked")
+    with pytest.raises(ServiceError) as err:
+        _bind_by_adding(tenant, chat_id, owner)
+    assert err.value.code == "bot_not_in_chat"
+
+
+def test_the_bot_must_be_a_member_or_administrator_itself(community, tg_user, group_chat, tg):
+    owner = tg_user("owner")
+    tenant = community(owner_telegram_id=owner["id"])
+    chat_id = group_chat(tenant, creator=owner)
+    # Still in the chat, but restricted: getChat answers, getChatMember says so.
+    tg.set_member(chat_id, bot_id_of(tenant), "restricted", is_member=True)
+
+    with pytest.raises(ServiceError) as err:
+        _bind_by_adding(tenant, chat_id, owner)
+
+    assert err.value.code == "bot_not_in_chat"
+    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+
+
+def test_an_adder_who_is_a_plain_member_of_the_chat_binds_nothing(community, tg_user, group_chat):
+    owner, creator = tg_user("owner"), tg_user("creator")
+    tenant = community(owner_telegram_id=owner["id"])
+    # The community's owner is only a member of someone else's group: adding the bot
+    # there must not take the group away from its creator.
+    chat_id = group_chat(tenant, creator=creator, members=[owner])
+
+    with pytest.raises(ServiceError) as err:
+        _bind_by_adding(tenant, chat_id, owner)
+
+    assert err.value.code == "not_chat_admin"
+    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    assert _groups(tenant) == []
+    assert user_get(telegram_id=creator["id"]) is None
+
+
+@pytest.mark.parametrize("kind", ["channel", "private"])
+def test_a_channel_or_a_private_chat_is_not_bound(community, tg_user, tg, kind):
+    owner = tg_user("owner")
+    tenant = community(owner_telegram_id=owner["id"])
+    bot_id = bot_id_of(tenant)
+    if kind == "channel":
+        chat_id = tg.add_group(title="News", type="channel")["id"]
+        tg.set_member(chat_id, owner["id"], "creator")
+        tg.set_member(chat_id, bot_id, "administrator")
+    else:
+        chat_id = owner["id"]
+        tg.send_message(bot_id, chat_id, owner["id"], "hi")  # opens the private chat
+
+    with pytest.raises(ServiceError) as err:
+        _bind_by_adding(tenant, chat_id, owner)
+
+    assert err.value.code == "not_a_group"
+    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    assert _groups(tenant) == []
+
+
+def test_a_refused_bind_is_logged_with_its_reason(community, tg_user, group_chat, caplog):
+    owner = tg_user("owner")
+    tenant = community(owner_telegram_id=owner["id"])
+    chat_id = group_chat(tenant, creator=owner, bot_in_chat=False)
+
+    with pytest.raises(ServiceError):
+        _bind_by_adding(tenant, chat_id, owner)
+
+    [record] = [r for r in caplog.records if r.getMessage() == "community.group.bind_refused"]
+    assert (record.chat_id, record.code, record.by) == (chat_id, "bot_not_in_chat", owner["id"])
 
 
 def test_bot_removed_unbinds_keeps_settings_and_demotes_its_admins(
@@ -336,3 +467,52 @@ def test_telegram_failures_become_clear_errors(setup_code, tg, settings, break_t
 
     assert err.value.code == code
     assert _link(tenant, link.pk).used_at is None
+
+
+def test_code_sent_in_a_channel_binds_nothing(setup_code, tg):
+    tenant, _, link, admin, _ = setup_code()
+    channel = tg.add_group(title="News", type="channel")["id"]
+    tg.set_member(channel, admin["id"], "creator")
+    tg.set_member(channel, bot_id_of(tenant), "administrator")
+
+    with pytest.raises(ServiceError) as err:
+        _bind_with(tenant, link, channel, admin)
+
+    assert err.value.code == "not_a_group"
+    assert _link(tenant, link.pk).used_at is None
+    assert not ChatBinding.objects.filter(chat_id=channel).exists()
+
+
+def test_code_in_a_chat_the_bot_has_left_binds_nothing(setup_code, tg):
+    tenant, chat_id, link, admin, _ = setup_code()
+    tg.set_member(chat_id, bot_id_of(tenant), "left")
+
+    with pytest.raises(ServiceError) as err:
+        _bind_with(tenant, link, chat_id, admin)
+
+    assert err.value.code == "bot_not_in_chat"
+    assert _link(tenant, link.pk).used_at is None
+
+
+@pytest.mark.parametrize("change", ["manage_settings_revoked", "demoted"])
+def test_code_of_a_creator_who_no_longer_manages_settings_binds_nothing(
+    community, tg_user, group_chat, user_with_role, change
+):
+    owner, creator, admin = tg_user("owner"), tg_user("creator"), tg_user("groupadmin")
+    tenant = community(owner_telegram_id=owner["id"])
+    creator_user = user_with_role(tenant, "admin", user_id=creator["id"])
+    link = group_link_code_create(tenant=tenant, created_by=creator_user)
+    chat_id = group_chat(tenant, creator=admin)
+    if change == "demoted":
+        membership_demote(tenant=tenant, user=creator_user, from_role="admin")
+    else:
+        membership_set_capabilities(
+            tenant=tenant, user=creator_user, grant=[], revoke=["manage_settings"], actor=SYSTEM
+        )
+
+    with pytest.raises(ServiceError) as err:
+        _bind_with(tenant, link, chat_id, admin)
+
+    assert err.value.code == "link_code_creator_not_allowed"
+    assert _link(tenant, link.pk).used_at is None
+    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()

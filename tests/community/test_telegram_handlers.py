@@ -142,3 +142,73 @@ def test_bot_added_by_a_stranger_binds_nothing(scene, tg, tg_user):
     _process(tg, tenant, tg.add_bot_to_group(bot_id, chat_id, stranger["id"]))
 
     assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+
+
+# ---- squatting: updates are claims, Telegram is asked -------------------------------------
+def _forged_bot_added(tenant, chat_id: int, chat_type: str, by: dict) -> dict:
+    """A my_chat_member update nobody on Telegram sent: whoever holds the bot's token
+    (its webhook secret derives from it) can post this to the bot's webhook."""
+    bot = {"id": bot_id_of(tenant), "is_bot": True, "first_name": "Bot", "username": "b_bot"}
+    return {
+        "update_id": 900_001,
+        "my_chat_member": {
+            "chat": {"id": chat_id, "type": chat_type, "title": "Mine now"},
+            "from": {"id": by["id"], "is_bot": False, "first_name": by["first_name"]},
+            "date": 0,
+            "old_chat_member": {"status": "left", "user": bot},
+            "new_chat_member": {"status": "member", "user": bot},
+        },
+    }
+
+
+def _refusals(caplog) -> list[str]:
+    return [r.code for r in caplog.records if r.getMessage() == "community.group.bind_refused"]
+
+
+def test_a_forged_bot_added_for_a_chat_the_bot_is_not_in_binds_nothing(scene, tg, tg_user, caplog):
+    tenant, _, _, owner, _, _ = scene
+    victim_chat = tg.add_group(title="Someone else's group")["id"]
+    tg.set_member(victim_chat, owner["id"], "creator")  # even their own: the bot is absent
+
+    _process(tg, tenant, _forged_bot_added(tenant, victim_chat, "supergroup", owner))
+
+    assert not ChatBinding.objects.filter(chat_id=victim_chat).exists()
+    with tenant_context(tenant):
+        assert not Group.objects.filter(chat_id=victim_chat).exists()
+    assert _refusals(caplog) == ["bot_not_in_chat"]
+
+
+def test_a_brands_bot_added_by_a_plain_member_does_not_take_the_group(
+    scene, tg, tg_user, community, group_chat
+):
+    tenant, _, _, owner, _, bot_id = scene
+    # A community owner who is only a member of another community's group adds their
+    # brand's bot there.
+    rightful_owner = tg_user("rightful")
+    rightful = community(owner_telegram_id=rightful_owner["id"])
+    chat_id = group_chat(rightful, creator=rightful_owner, members=[owner])
+
+    _process(tg, tenant, tg.add_bot_to_group(bot_id, chat_id, owner["id"]))
+
+    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    # The group's rightful community is not blocked (no chat_bound_elsewhere).
+    tg.set_member(chat_id, bot_id_of(rightful), "left")
+    _process(tg, rightful, tg.add_bot_to_group(bot_id_of(rightful), chat_id, rightful_owner["id"]))
+    assert ChatBinding.objects.get(chat_id=chat_id).tenant_id == rightful.pk
+
+
+@pytest.mark.parametrize("kind", ["channel", "private"])
+def test_a_channel_or_private_chat_claimed_to_be_a_group_binds_nothing(scene, tg, caplog, kind):
+    tenant, _, _, owner, _, bot_id = scene
+    if kind == "channel":
+        chat_id = tg.add_group(title="News", type="channel")["id"]
+        tg.set_member(chat_id, owner["id"], "creator")
+        tg.set_member(chat_id, bot_id, "administrator")
+    else:
+        chat_id = owner["id"]
+        tg.send_message(bot_id, chat_id, owner["id"], "hi")  # their private chat with the bot
+
+    _process(tg, tenant, _forged_bot_added(tenant, chat_id, "supergroup", owner))
+
+    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    assert _refusals(caplog) == ["not_a_group"]

@@ -84,3 +84,41 @@ def test_delete_needs_confirmation_then_drops_schema(make_tenant, client_for):
     assert _schema_tables("t_gone") == set()
     assert not Domain.objects.filter(tenant=tenant).exists()
     assert Entry.objects.filter(tenant=tenant, action="tenant.deleted").exists()
+
+
+def test_create_names_the_first_owner_in_the_same_transaction(make_tenant, user_with_role):
+    from accounts.selectors import user_get, user_role
+
+    known = user_with_role(None, "member", user_id=7070, username="known")
+    tenant = make_tenant(owner_telegram_id=7070)
+    fresh = make_tenant(owner_telegram_id=7071)
+
+    assert user_role(tenant=tenant, user=user_get(telegram_id=7070)) == "owner"
+    assert user_get(telegram_id=7070).username == known.username == "known"  # profile kept
+    assert user_role(tenant=fresh, user=user_get(telegram_id=7071)) == "owner"
+    created = Entry.objects.get(tenant=tenant, action="tenant.created")
+    assert created.data["owner_telegram_id"] == 7070
+    assigned = Entry.objects.get(tenant=tenant, action="role.assigned")
+    assert assigned.data["role"] == "owner" and assigned.target_id == "7070"
+
+
+@pytest.mark.parametrize("owner", [0, -100123, "7070", True])
+def test_create_refuses_an_owner_that_is_not_a_user_id(db, owner):
+    before = Tenant.objects.count()
+    with pytest.raises(ServiceError) as err:
+        tenant_create(slug="owned", name="Owned", domain="owned.test", owner_telegram_id=owner)
+    assert err.value.code == "invalid_owner"
+    assert Tenant.objects.count() == before
+
+
+def test_staff_name_an_owner_of_a_community_created_without_one(make_tenant):
+    from accounts.selectors import user_get, user_role
+    from tenancy.services import tenant_owner_set
+
+    tenant = make_tenant()
+    tenant_owner_set(tenant=tenant, owner_telegram_id=8080)
+
+    assert user_role(tenant=tenant, user=user_get(telegram_id=8080)) == "owner"
+    assert Entry.objects.get(tenant=tenant, action="role.assigned").data["reason"] == (
+        "named by staff"
+    )

@@ -68,3 +68,27 @@ def test_duplicates_exit_2(db):
     code, _, err = run("create", "--slug", "thrice", "--name", "T", "--domain", "twice.test")
     assert code == 2 and "already in use" in err
     assert run("suspend", "nobody")[0] == 2
+
+
+def test_create_with_an_owner_and_name_one_later(db):
+    from accounts.selectors import user_get, user_role
+
+    code, out, _ = run(
+        "create", "--slug", "owned", "--name", "Owned", "--domain", "owned.test",
+        "--owner-telegram-id", "4141",
+    )  # fmt: skip
+    assert code == 0 and "owned by 4141" in out
+    owned = Tenant.objects.get(slug="owned")
+    assert user_role(tenant=owned, user=user_get(telegram_id=4141)) == "owner"
+
+    code, out, _ = run("create", "--slug", "ownerless", "--name", "X", "--domain", "x.test")
+    assert code == 0 and "with no owner (name one: tenant owner SLUG" in out
+    code, out, _ = run("owner", "ownerless", "--telegram-id", "4242")
+    assert code == 0 and "4242 is now an owner of ownerless" in out
+    ownerless = Tenant.objects.get(slug="ownerless")
+    assert user_role(tenant=ownerless, user=user_get(telegram_id=4242)) == "owner"
+
+    code, _, err = run("owner", "ownerless", "--telegram-id", "-5")
+    assert code == 2 and "positive number" in err
+    code, _, err = run("owner", "no-such", "--telegram-id", "5")
+    assert code == 2 and "no tenant with slug 'no-such'" in err

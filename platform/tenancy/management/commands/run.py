@@ -72,6 +72,8 @@ class Command(BaseCommand):
                 name="Demo community",
                 kind="client",
                 domain=DEMO_DOMAIN,
+                # Alice, the sandbox's person, owns the demo: she can add its bot to a group.
+                owner_telegram_id=DEMO_USER_ID,
                 bot_token=token,
                 actor=actor,
             )

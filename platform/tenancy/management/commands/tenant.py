@@ -1,4 +1,5 @@
-"""``manage.py tenant create|list|suspend|resume|delete``: the tenant lifecycle from a shell.
+"""``manage.py tenant create|owner|list|suspend|resume|delete``: the tenant lifecycle from
+a shell.
 
 Errors print one clear line to stderr and exit with status 2; nothing is created.
 """
@@ -14,13 +15,19 @@ from config.errors import ServiceError
 from history.services import Actor
 from tenancy.models import Tenant
 from tenancy.selectors import tenant_get, tenant_list
-from tenancy.services import tenant_create, tenant_delete, tenant_resume, tenant_suspend
+from tenancy.services import (
+    tenant_create,
+    tenant_delete,
+    tenant_owner_set,
+    tenant_resume,
+    tenant_suspend,
+)
 
 CLI = Actor.system("cli")
 
 
 class Command(BaseCommand):
-    help = "Create, list, suspend, resume or delete tenants."
+    help = "Create, list, suspend, resume or delete tenants, or name a tenant's owner."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -29,8 +36,18 @@ class Command(BaseCommand):
         create.add_argument("--name", required=True)
         create.add_argument("--kind", choices=Tenant.Kind.values, default=Tenant.Kind.GROUP)
         create.add_argument("--domain", required=True)
+        create.add_argument(
+            "--owner-telegram-id",
+            type=int,
+            default=None,
+            help="the Telegram user id of the tenant's first owner; without one, nobody can "
+            "connect a group by adding the bot until staff name an owner (tenant owner)",
+        )
         create.add_argument("--bot-token", default=None, help="the tenant's Telegram bot token")
         create.add_argument("--plan", default="free")
+        owner = sub.add_parser("owner", help="make a Telegram user an owner of a tenant")
+        owner.add_argument("slug")
+        owner.add_argument("--telegram-id", type=int, required=True)
         listing = sub.add_parser("list", help="list tenants")
         listing.add_argument("--status", choices=Tenant.Status.values, default=None)
         for name, text in (
@@ -69,6 +86,7 @@ class Command(BaseCommand):
             name=options["name"],
             kind=options["kind"],
             domain=options["domain"],
+            owner_telegram_id=options["owner_telegram_id"],
             bot_token=options["bot_token"],
             plan=options["plan"],
             actor=CLI,
@@ -78,7 +96,19 @@ class Command(BaseCommand):
                 f"created tenant {tenant.slug} ({tenant.kind}) schema={tenant.schema_name} "
                 f"domain={options['domain'].lower()}"
                 + (" with its bot" if options["bot_token"] else "")
+                + (
+                    f" owned by {options['owner_telegram_id']}"
+                    if options["owner_telegram_id"] is not None
+                    else " with no owner (name one: tenant owner SLUG --telegram-id ID)"
+                )
             )
+        )
+
+    def _owner(self, options: dict[str, Any]) -> None:
+        tenant = self._tenant(options["slug"])
+        tenant_owner_set(tenant=tenant, owner_telegram_id=options["telegram_id"], actor=CLI)
+        self.stdout.write(
+            self.style.SUCCESS(f"{options['telegram_id']} is now an owner of {tenant.slug}")
         )
 
     def _list(self, options: dict[str, Any]) -> None:
