@@ -20,7 +20,7 @@ from tests.conftest import init_data_for, tenant_bot_token
 
 ME = "/api/v1/me"
 ADMINS = "/api/v1/admins"
-PLATFORM_TOKEN = "7999999997:AAHplatformbottokenforprofiles0001"
+PLATFORM_TOKEN = "7999999996:AAHplatformbottokenforprofiles00001"
 ALICE, A_OWNER, B_OWNER = 9101, 9102, 9103
 ALICE_PROFILE = {
     "username": "alice",
