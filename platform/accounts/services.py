@@ -240,3 +240,18 @@ def user_authenticate(*, profile: dict[str, Any], tenant: Any, trusted: bool) ->
         user.last_seen = now
         user.save(update_fields=["last_seen"])
     return user
+
+
+def user_set_staff(*, user: TelegramUser, is_staff: bool, actor: Actor) -> TelegramUser:
+    """Staff hold every capability in every tenant: granting it is a platform event."""
+    with transaction.atomic():
+        locked = TelegramUser.objects.select_for_update().get(pk=user.pk)
+        if locked.is_staff != is_staff:
+            locked.is_staff = is_staff
+            locked.save(update_fields=["is_staff"])
+            history.record(
+                action="user.staff_granted" if is_staff else "user.staff_revoked",
+                actor=actor,
+                target=("user", locked.telegram_id),
+            )
+    return locked
