@@ -126,7 +126,7 @@ class TelegramInitDataAuthentication(authentication.BaseAuthentication):
         # On the public domain every bot is the platform's own.
         trusted = (
             by_telegram
-            or getattr(tenant, "schema_name", "public") == "public"
+            or (tenant is not None and tenant.is_public)
             or signed_by_telegram(raw, data, bot_id)
         )
         return user_authenticate(profile=profile, tenant=tenant, trusted=trusted), data

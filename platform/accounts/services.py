@@ -207,12 +207,13 @@ def photo_url_clean(url: str) -> str:
 
 
 def user_authenticate(*, profile: dict[str, Any], tenant: Any, trusted: bool) -> TelegramUser:
-    """The user a verified initData names. ``trusted``: the platform's own bot or
-    Telegram's Ed25519 signature vouches for ``profile``, which refreshes the global
-    profile (user_touch). Otherwise only the tenant's bot signed it (its owner holds the
-    token and can sign any user id): the profile is kept for this tenant alone
-    (TenantProfile) and a new user is registered with an empty global profile."""
-    if trusted or tenant is None or getattr(tenant, "schema_name", "public") == "public":
+    """The user a verified initData names. ``trusted`` (accounts.authentication decides):
+    the platform's own bot or Telegram's Ed25519 signature vouches for ``profile``, which
+    refreshes the global profile (user_touch). Otherwise only the tenant's bot signed it
+    (its owner holds the token and can sign any user id): the profile is kept for this
+    tenant alone (TenantProfile) and a new user is registered with an empty global
+    profile."""
+    if trusted:
         user = user_touch(profile=profile, tenant=tenant)
         if tenant is not None and tenant_profile_get(tenant=tenant, user=user) is not None:
             # Genuine data supersedes what this tenant's bot said before.
@@ -233,7 +234,8 @@ def user_authenticate(*, profile: dict[str, Any], tenant: Any, trusted: bool) ->
                     actor=Actor.user(user),
                     target=("user", user.telegram_id),
                 )
-    if user_profile(tenant=tenant, user=user) != values:
+    # Without a tenant the unvouched profile has nowhere to go: it is dropped.
+    if tenant is not None and user_profile(tenant=tenant, user=user) != values:
         TenantProfile.objects.update_or_create(tenant=tenant, user=user, defaults=values)
         tenant_profile_forget(user)
     if now - user.last_seen >= LAST_SEEN_RESOLUTION:

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.initdata import sign_hmac
 from accounts.models import TelegramUser, TenantProfile
-from accounts.services import membership_set_role
+from accounts.services import membership_set_role, user_authenticate
 from tests.accounts.helpers import sign_ed25519
 from tests.conftest import init_data_for, tenant_bot_token
 
@@ -201,3 +201,11 @@ def test_photo_urls_other_than_https_are_dropped(db, settings, tenant, url, kept
     local = {**user, "id": 9121}
     shown = _me(_host(tenant), sign_hmac(_fields(local), tenant_bot_token(tenant)))
     assert shown["photo_url"] == expected
+
+
+def test_unvouched_data_without_a_tenant_changes_no_profile(alice):
+    user = user_authenticate(profile={"id": ALICE, **FORGED}, tenant=None, trusted=False)
+    assert user.pk == alice.pk
+    alice.refresh_from_db()
+    assert _names(alice) == ALICE_PROFILE
+    assert not TenantProfile.objects.exists()
