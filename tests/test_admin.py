@@ -243,3 +243,15 @@ def test_the_admin_is_served_on_the_platform_domain_only(staff, tenant):
 def test_users_are_not_added_in_the_admin(staff):
     assert staff.get("/admin/accounts/telegramuser/add/").status_code == 403
     assert not TelegramUser.objects.exists()
+
+
+def test_a_domain_the_service_refuses_is_not_added_and_the_reason_is_shown(staff, tenant):
+    before = Entry.objects.count()
+    response = staff.post(
+        "/admin/tenancy/domain/add/",
+        {"domain": "not a domain!", "tenant": tenant.pk},
+        follow=True,
+    )
+    assert b"is not a valid domain name" in response.content
+    assert not Domain.objects.filter(domain="not a domain!").exists()
+    assert Entry.objects.count() == before

@@ -33,6 +33,9 @@ class TenantAdmin(ServiceAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # manage.py tenant delete: asks for the slug
 
+    def save_model(self, request, obj, form, change) -> None:
+        pass  # every field is read-only; status changes are the actions below
+
     def _each(self, request, queryset, change, done: str) -> None:
         for tenant in queryset.exclude(schema_name="public"):
             try:
