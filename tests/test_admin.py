@@ -255,3 +255,11 @@ def test_a_domain_the_service_refuses_is_not_added_and_the_reason_is_shown(staff
     assert b"is not a valid domain name" in response.content
     assert not Domain.objects.filter(domain="not a domain!").exists()
     assert Entry.objects.count() == before
+
+
+def test_tenant_profiles_are_visible_and_read_only(staff, tenant):
+    forged = TenantClient(tenant, user_id=9408, username="forged_name")
+    assert forged.get("/api/v1/me").status_code == 200
+    listing = staff.get("/admin/accounts/tenantprofile/")
+    assert listing.status_code == 200 and b"forged_name" in listing.content
+    assert staff.get("/admin/accounts/tenantprofile/add/").status_code == 403
