@@ -13,9 +13,18 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if sys.argv[1:2] == ["run"]:
+        # `make run` is the local demo: the built-in keys are fine there, and it says so.
+        os.environ.setdefault("BRAGABOT_ENV", "development")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from config.checks import SettingsError
+
+    try:
+        execute_from_command_line(sys.argv)
+    except SettingsError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

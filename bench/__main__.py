@@ -18,6 +18,10 @@ import traceback
 
 from bench import common
 
+# Benchmarks run on scratch databases with the built-in development keys (config.checks);
+# the processes they start inherit this.
+os.environ.setdefault("BRAGABOT_ENV", "development")
+
 BENCHMARKS = [
     "tenant_create",
     "api_me",

@@ -32,7 +32,7 @@ from notifications.services import (
 )
 from tenancy.models import Bot, ChatBinding, Domain
 from tenancy.selectors import tenant_bots_forget
-from tenancy.services import chat_bind
+from tenancy.services import chat_bind, tenant_delete, tenant_resume, tenant_suspend
 from tests.accounts.helpers import Operation, api_operations, sign_ed25519
 from tests.api_matrix import URL_KWARGS
 from tests.conftest import TenantClient, init_data_for
@@ -303,3 +303,55 @@ def test_tenant_b_still_sees_its_own_data(tenants):
     assert response.status_code == 200
     assert B_MARKER in response.content.decode()
     assert A_MARKER not in response.content.decode()
+
+
+# ---- suspended and deleted tenants: every path of their domains ------------------------
+EVERY_PATH_ALSO = ("/api/schema/", "/api/docs/", "/admin/", "/admin/login/", "/nowhere")
+
+
+def _every_request(client: APIClient, host: str):
+    """(what, response) for every API operation and the other paths a domain serves."""
+    for op in _operations():
+        yield op, _call(client, op, {}, HTTP_HOST=host)
+    for path in EVERY_PATH_ALSO:
+        yield path, client.get(path, HTTP_HOST=host)
+        yield path, client.post(path, {}, HTTP_HOST=host)
+
+
+def test_a_suspended_tenant_answers_403_on_every_path_and_changes_nothing(
+    make_tenant, user_with_role
+):
+    tenant = make_tenant()
+    user_with_role(tenant, "owner", user_id=B_OWNER)
+    owner = TenantClient(tenant, user_id=B_OWNER)
+    assert owner.get("/api/v1/me").status_code == 200
+    tenant_suspend(tenant=tenant, reason="unpaid")
+    connection.set_schema_to_public()
+    before = _fingerprint(tenant)
+    for client in (owner, APIClient()):
+        for what, response in _every_request(client, _host(tenant)):
+            assert response.status_code == 403, (what, response.status_code)
+            assert response.json() == {
+                "detail": "this tenant is suspended",
+                "code": "tenant_suspended",
+            }, what
+    assert _fingerprint(tenant) == before
+    tenant_resume(tenant=tenant)
+    assert owner.get("/api/v1/me").status_code == 200
+
+
+def test_a_deleted_tenant_answers_404_on_every_path(make_tenant, user_with_role):
+    tenant = make_tenant()
+    host = _host(tenant)
+    user_with_role(tenant, "owner", user_id=B_OWNER)
+    owner = TenantClient(tenant, user_id=B_OWNER)
+    assert owner.get("/api/v1/me").status_code == 200  # the host is cached now
+    tenant_delete(tenant=tenant, confirm=tenant.slug)
+    # Also when a domain row still names the deleted tenant (restored by hand, or another
+    # process's lookup): a deleted tenant has no schema to serve.
+    Domain.objects.create(tenant=tenant, domain="leftover-" + host, is_primary=True)
+    for check_host in (host, "leftover-" + host):
+        for client in (owner, APIClient()):
+            for what, response in _every_request(client, check_host):
+                assert response.status_code == 404, (check_host, what, response.status_code)
+                assert response.json()["code"] == "tenant_not_found", (check_host, what)

@@ -15,7 +15,7 @@ from django.db import connection
 from rest_framework import authentication, exceptions
 
 from accounts import initdata
-from accounts.services import user_touch
+from accounts.services import user_authenticate
 from tenancy.selectors import tenant_bots
 
 
@@ -38,6 +38,14 @@ _PER_BOT_ERRORS = frozenset({"bad_hash", "bad_signature", "missing_hash", "missi
 
 def validate_for_bots(raw: str, bots: list[tuple[int, str]], *, now: int) -> initdata.InitData:
     """Accept ``raw`` if it is signed for any of ``bots``; raise the most telling error."""
+    return verify_for_bots(raw, bots, now=now)[0]
+
+
+def verify_for_bots(
+    raw: str, bots: list[tuple[int, str]], *, now: int
+) -> tuple[initdata.InitData, int, bool]:
+    """(the data, the bot it is signed for, whether Telegram's Ed25519 signature proved
+    it rather than an HMAC with the bot's token)."""
     if not bots:
         raise InitDataFailed("no_bot", "this tenant has no bot to verify initData against")
     common = {
@@ -50,10 +58,11 @@ def validate_for_bots(raw: str, bots: list[tuple[int, str]], *, now: int) -> ini
     for bot_id, token in bots:
         try:
             if token:
-                return initdata.validate_hmac(raw, bot_token=token, **common)
-            return initdata.validate_signature(
+                return initdata.validate_hmac(raw, bot_token=token, **common), bot_id, False
+            data = initdata.validate_signature(
                 raw, bot_id=bot_id, public_key_hex=public_key, **common
             )
+            return data, bot_id, True
         except initdata.InitDataError as exc:
             # A structural problem is the same for every bot: stop at once. A missing or
             # wrong hash/signature only means "not this bot" when the tenant has several
@@ -64,6 +73,31 @@ def validate_for_bots(raw: str, bots: list[tuple[int, str]], *, now: int) -> ini
     # Prefer "signed, but not for this tenant" over "lacks the field another bot needs".
     error = next((e for e in errors if e.code in {"bad_hash", "bad_signature"}), errors[0])
     raise InitDataFailed(error.code, error.message)
+
+
+# (initData, bot id) -> does Telegram's signature verify: a Mini App sends the same string
+# with every request of a session, so it is checked once. Bounded by clearing.
+_signed_by_telegram: dict[tuple[str, int], bool] = {}
+
+
+def signed_by_telegram(raw: str, data: initdata.InitData, bot_id: int) -> bool:
+    """Whether HMAC-verified initData also carries Telegram's valid Ed25519 signature
+    for ``bot_id`` (Telegram adds one to every initData it issues today)."""
+    if not data.fields.get("signature"):
+        return False
+    key = (raw, bot_id)
+    found = _signed_by_telegram.get(key)
+    if found is None:
+        public_key = initdata.TELEGRAM_PUBLIC_KEYS[settings.TELEGRAM_ENVIRONMENT]
+        try:
+            initdata.check_signature(data, bot_id, public_key)
+            found = True
+        except initdata.InitDataError:
+            found = False
+        if len(_signed_by_telegram) >= initdata.VERIFIED_MAX:
+            _signed_by_telegram.clear()
+        _signed_by_telegram[key] = found
+    return found
 
 
 class TelegramInitDataAuthentication(authentication.BaseAuthentication):
@@ -81,13 +115,21 @@ class TelegramInitDataAuthentication(authentication.BaseAuthentication):
         raw = raw.strip()
         if not raw:
             raise InitDataFailed("missing_init_data", "Authorization: tma needs the initData")
-        data = validate_for_bots(raw, _bots_for_request(request._request), now=int(time.time()))
+        data, bot_id, by_telegram = verify_for_bots(
+            raw, _bots_for_request(request._request), now=int(time.time())
+        )
         try:
             profile = data.user()
         except initdata.InitDataError as exc:
             raise InitDataFailed(exc.code, exc.message) from exc
         tenant = getattr(request._request, "tenant", None)
-        return user_touch(profile=profile, tenant=tenant), data
+        # On the public domain every bot is the platform's own.
+        trusted = (
+            by_telegram
+            or (tenant is not None and tenant.is_public)
+            or signed_by_telegram(raw, data, bot_id)
+        )
+        return user_authenticate(profile=profile, tenant=tenant, trusted=trusted), data
 
     def authenticate_header(self, request) -> str:
         return 'tma realm="api"'

@@ -60,3 +60,28 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} is {self.role} in {self.tenant_id}"
+
+
+class TenantProfile(models.Model):
+    """A user's profile as one tenant's bot signed it (initData HMAC with the tenant's own
+    token). The tenant's owner holds that token and can sign anything for any user id, so
+    these fields are shown in this tenant only and never reach the global TelegramUser,
+    which only the platform bot or Telegram's own Ed25519 signature may change."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(TelegramUser, on_delete=models.CASCADE, related_name="tenant_profiles")
+    username = models.CharField(max_length=64, blank=True)
+    first_name = models.CharField(max_length=128, blank=True)
+    last_name = models.CharField(max_length=128, blank=True)
+    language_code = models.CharField(max_length=16, blank=True)
+    photo_url = models.URLField(max_length=512, blank=True)
+    is_premium = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="tenantprofile_tenant_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"profile of {self.user_id} in {self.tenant_id}"

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
+from django.db.models import FilteredRelation, Q
+from django.db.models.functions import Coalesce
 
-from accounts.models import Membership, TelegramUser
+from accounts.models import Membership, TelegramUser, TenantProfile
 from accounts.roles import ALL_CAPABILITIES, Capability, Role, effective_capabilities
 from config.prepared import execute_prepared
 
@@ -32,15 +34,19 @@ def membership_get(*, tenant: Any, user: TelegramUser) -> Membership | None:
 
 _USER_FIELDS = TelegramUser._meta.concrete_fields
 _MEMBERSHIP_FIELDS = Membership._meta.concrete_fields
+_PROFILE_FIELDS = TenantProfile._meta.concrete_fields
 # Hand-written: it runs on every authenticated request, and the ORM's query building
 # cost more than the query itself. Column names come from the models, not from input.
 _SELECT_COLUMNS = ", ".join(
-    [f"u.{f.column}" for f in _USER_FIELDS] + [f"m.{f.column}" for f in _MEMBERSHIP_FIELDS]
+    [f"u.{f.column}" for f in _USER_FIELDS]
+    + [f"m.{f.column}" for f in _MEMBERSHIP_FIELDS]
+    + [f"p.{f.column}" for f in _PROFILE_FIELDS]
 )
 # Shared tables live in public: named so, the plan does not depend on search_path.
 _USER_WITH_MEMBERSHIP = (
     f"SELECT {_SELECT_COLUMNS} FROM public.accounts_telegramuser u "  # noqa: S608
     "LEFT JOIN public.accounts_membership m ON m.user_id = u.id AND m.tenant_id = $1 "
+    "LEFT JOIN public.accounts_tenantprofile p ON p.user_id = u.id AND p.tenant_id = $1 "
     "WHERE u.telegram_id = $2"
 )
 
@@ -56,8 +62,9 @@ def _instance(model: Any, fields: Any, values: tuple) -> Any:
 
 
 def user_with_membership(*, telegram_id: int, tenant: Any) -> TelegramUser | None:
-    """The user and their membership in ``tenant`` in one query (every authenticated
-    request needs both); the membership is memoised for membership_get."""
+    """The user, their membership and their tenant-local profile in ``tenant`` in one
+    query (every authenticated request needs them); the membership is memoised for
+    membership_get, the profile for tenant_profile_get."""
     tenant_id = getattr(tenant, "pk", tenant)
     if tenant_id is None:
         return user_get(telegram_id=telegram_id)
@@ -73,16 +80,51 @@ def user_with_membership(*, telegram_id: int, tenant: Any) -> TelegramUser | Non
     if row is None:
         return None
     split = len(_USER_FIELDS)
+    profile_at = split + len(_MEMBERSHIP_FIELDS)
     user = _instance(TelegramUser, _USER_FIELDS, row[:split])
     membership: Any = _NOT_FOUND
     if row[split] is not None:
-        membership = _instance(Membership, _MEMBERSHIP_FIELDS, row[split:])
+        membership = _instance(Membership, _MEMBERSHIP_FIELDS, row[split:profile_at])
+    profile: Any = _NOT_FOUND
+    if row[profile_at] is not None:
+        profile = _instance(TenantProfile, _PROFILE_FIELDS, row[profile_at:])
     user.__dict__["_memberships"] = {tenant_id: membership}
+    user.__dict__["_tenant_profiles"] = {tenant_id: profile}
     return user
 
 
 def membership_forget(user: TelegramUser) -> None:
     user.__dict__.pop("_memberships", None)
+
+
+# What a tenant shows of a user: its own profile row if its bot signed one, else the
+# global profile (accounts.models.TenantProfile says why).
+PROFILE_FIELDS = ("username", "first_name", "last_name", "language_code", "photo_url", "is_premium")
+
+
+def tenant_profile_get(*, tenant: Any, user: TelegramUser) -> TenantProfile | None:
+    """The user's profile as ``tenant``'s bot signed it (None: it signed nothing that
+    differs from the global profile). Memoised on the user object like membership_get."""
+    tenant_id = getattr(tenant, "pk", tenant)
+    if tenant_id is None:
+        return None
+    cache = user.__dict__.setdefault("_tenant_profiles", {})
+    found = cache.get(tenant_id)
+    if found is None:
+        found = TenantProfile.objects.filter(tenant_id=tenant_id, user=user).first() or _NOT_FOUND
+        cache[tenant_id] = found
+    return None if found is _NOT_FOUND else found
+
+
+def tenant_profile_forget(user: TelegramUser) -> None:
+    user.__dict__.pop("_tenant_profiles", None)
+
+
+def user_profile(*, tenant: Any, user: TelegramUser) -> dict[str, Any]:
+    """The profile fields ``tenant`` shows for ``user``."""
+    local = tenant_profile_get(tenant=tenant, user=user)
+    source = local if local is not None else user
+    return {field: getattr(source, field) for field in PROFILE_FIELDS}
 
 
 def user_role(*, tenant: Any, user: TelegramUser) -> Role:
@@ -103,5 +145,21 @@ def user_capabilities(*, tenant: Any, user: TelegramUser) -> frozenset[Capabilit
 
 
 def membership_list(*, tenant: Any, roles: list[str] | None = None):
-    qs = Membership.objects.filter(tenant=tenant).select_related("user").order_by("id")
+    """Memberships with their users; ``profile_<field>`` carries the name this tenant
+    shows (its own profile row when it has one, else the global profile)."""
+    local = FilteredRelation(
+        "user__tenant_profiles", condition=Q(user__tenant_profiles__tenant=tenant)
+    )
+    qs = (
+        Membership.objects.filter(tenant=tenant)
+        .select_related("user")
+        .annotate(
+            local_profile=local,
+            **{
+                f"profile_{field}": Coalesce(f"local_profile__{field}", f"user__{field}")
+                for field in ("username", "first_name", "last_name")
+            },
+        )
+        .order_by("id")
+    )
     return qs.filter(role__in=roles) if roles else qs

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.utils import timezone
 
 import history.services as history
-from accounts.models import Membership, TelegramUser
+from accounts.models import Membership, TelegramUser, TenantProfile
 from accounts.roles import RANK, Capability, Role
-from accounts.selectors import membership_forget, user_with_membership
+from accounts.selectors import (
+    membership_forget,
+    tenant_profile_forget,
+    tenant_profile_get,
+    user_profile,
+    user_with_membership,
+)
 from config.errors import ServiceError
 from history.services import SYSTEM, Actor
 
@@ -23,7 +30,7 @@ PROFILE_FIELDS = ("username", "first_name", "last_name", "language_code", "photo
 def _profile_values(profile: dict[str, Any]) -> dict[str, Any]:
     values = {key: profile.get(key) or "" for key in PROFILE_FIELDS if key != "is_premium"}
     values["is_premium"] = bool(profile.get("is_premium", False))
-    values["photo_url"] = values["photo_url"][:512]
+    values["photo_url"] = photo_url_clean(values["photo_url"])
     return values
 
 
@@ -200,3 +207,69 @@ def membership_set_capabilities(
             request=request,
         )
     return membership
+
+
+# ---- profiles: global only from sources the platform trusts --------------------------
+def photo_url_clean(url: str) -> str:
+    """An https URL with a host (cut to the column's size), or "": the Mini App puts it
+    in an <img src>, and http:, javascript: or data: URLs have no business there."""
+    try:
+        parsed = urlsplit(url)
+    except ValueError:
+        return ""
+    if parsed.scheme.lower() != "https" or not parsed.hostname:
+        return ""
+    return url[:512]
+
+
+def user_authenticate(*, profile: dict[str, Any], tenant: Any, trusted: bool) -> TelegramUser:
+    """The user a verified initData names. ``trusted`` (accounts.authentication decides):
+    the platform's own bot or Telegram's Ed25519 signature vouches for ``profile``, which
+    refreshes the global profile (user_touch). Otherwise only the tenant's bot signed it
+    (its owner holds the token and can sign any user id): the profile is kept for this
+    tenant alone (TenantProfile) and a new user is registered with an empty global
+    profile."""
+    if trusted:
+        user = user_touch(profile=profile, tenant=tenant)
+        if tenant is not None and tenant_profile_get(tenant=tenant, user=user) is not None:
+            # Genuine data supersedes what this tenant's bot said before.
+            TenantProfile.objects.filter(tenant=tenant, user=user).delete()
+            tenant_profile_forget(user)
+        return user
+    now = timezone.now()
+    values = _profile_values(profile)
+    user = user_with_membership(telegram_id=profile["id"], tenant=tenant)
+    if user is None:
+        with transaction.atomic():
+            user, created = TelegramUser.objects.get_or_create(
+                telegram_id=profile["id"], defaults={"last_seen": now}
+            )
+            if created:
+                history.record(
+                    action="user.registered",
+                    actor=Actor.user(user),
+                    target=("user", user.telegram_id),
+                )
+    # Without a tenant the unvouched profile has nowhere to go: it is dropped.
+    if tenant is not None and user_profile(tenant=tenant, user=user) != values:
+        TenantProfile.objects.update_or_create(tenant=tenant, user=user, defaults=values)
+        tenant_profile_forget(user)
+    if now - user.last_seen >= LAST_SEEN_RESOLUTION:
+        user.last_seen = now
+        user.save(update_fields=["last_seen"])
+    return user
+
+
+def user_set_staff(*, user: TelegramUser, is_staff: bool, actor: Actor) -> TelegramUser:
+    """Staff hold every capability in every tenant: granting it is a platform event."""
+    with transaction.atomic():
+        locked = TelegramUser.objects.select_for_update().get(pk=user.pk)
+        if locked.is_staff != is_staff:
+            locked.is_staff = is_staff
+            locked.save(update_fields=["is_staff"])
+            history.record(
+                action="user.staff_granted" if is_staff else "user.staff_revoked",
+                actor=actor,
+                target=("user", locked.telegram_id),
+            )
+    return locked

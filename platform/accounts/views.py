@@ -16,6 +16,7 @@ from accounts.selectors import (
     membership_list,
     user_capabilities,
     user_get,
+    user_profile,
     user_role,
 )
 from accounts.services import membership_set_capabilities, user_update_preferences
@@ -70,24 +71,14 @@ class MeView(APIView):
                 )
             return value
 
-    PROFILE_FIELDS = (
-        "telegram_id",
-        "username",
-        "first_name",
-        "last_name",
-        "language_code",
-        "photo_url",
-        "is_premium",
-        "language",
-        "notification_preferences",
-        "first_seen",
-        "last_seen",
-    )
+    USER_FIELDS = ("telegram_id", "language", "notification_preferences", "first_seen", "last_seen")
 
     def _output(self, request) -> dict:
         user = request.user
         tenant = getattr(request._request, "tenant", None)
-        data = {field: getattr(user, field) for field in self.PROFILE_FIELDS}
+        # Names and photo as this tenant knows them (accounts.models.TenantProfile).
+        data = user_profile(tenant=tenant, user=user)
+        data.update({field: getattr(user, field) for field in self.USER_FIELDS})
         data["role"] = user_role(tenant=tenant, user=user).value
         data["capabilities"] = sorted(user_capabilities(tenant=tenant, user=user))
         return represent(self.OutputSerializer, data)
@@ -139,9 +130,10 @@ MANAGING_ROLES = [Role.OWNER, Role.ADMIN, Role.MODERATOR]
 
 class AdminOutputSerializer(serializers.Serializer):
     telegram_id = serializers.IntegerField(source="user.telegram_id")
-    username = serializers.CharField(source="user.username")
-    first_name = serializers.CharField(source="user.first_name")
-    last_name = serializers.CharField(source="user.last_name")
+    # As this tenant knows them (accounts.selectors.membership_list).
+    username = serializers.CharField(source="profile_username")
+    first_name = serializers.CharField(source="profile_first_name")
+    last_name = serializers.CharField(source="profile_last_name")
     role = serializers.CharField()
     capabilities = serializers.SerializerMethodField()
     granted = serializers.ListField(child=serializers.CharField())
@@ -212,4 +204,5 @@ class AdminCapabilitiesView(APIView):
             request=request._request,
             **serializer.validated_data,
         )
-        return Response(AdminOutputSerializer(membership).data)
+        shown = membership_list(tenant=tenant).get(pk=membership.pk)
+        return Response(AdminOutputSerializer(shown).data)

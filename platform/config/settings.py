@@ -8,20 +8,43 @@ from pathlib import Path
 
 import dj_database_url
 
+from config.checks import DEVELOPMENT_SECRET_KEY, settings_verify
 from config.dbserver import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_DIR = ROOT
 TESTING = "pytest" in sys.modules
+if TESTING:
+    # Processes the suite starts (manage.py runbots, python -m bench) are part of the run.
+    os.environ.setdefault("BRAGABOT_ENV", "development")
 
 
 def env_bool(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-secret-key-change-me-in-production")
+SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 DEBUG = env_bool("DEBUG", False)
+# Production unless said otherwise: DEBUG=1, BRAGABOT_ENV=development (manage.py run sets
+# it), or the test suite. Production refuses the built-in keys (config.checks).
+BRAGABOT_ENV = os.environ.get("BRAGABOT_ENV", "production").strip().lower()
+DEVELOPMENT = DEBUG or TESTING or BRAGABOT_ENV == "development"
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h.strip()]
+
+# --- HTTPS (production behind a TLS proxy; `manage.py check --deploy` passes) --------
+# The proxy must set (overwrite) this header; empty: the process itself terminates TLS.
+_PROXY_SSL_HEADER = os.environ.get(
+    "SECURE_PROXY_SSL_HEADER", "" if DEVELOPMENT else "X-Forwarded-Proto"
+).strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
+)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEVELOPMENT)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEVELOPMENT
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEVELOPMENT else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEVELOPMENT)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEVELOPMENT)
+X_FRAME_OPTIONS = "DENY"  # the admin is never framed
 
 # --- Tenancy (django-tenants): the folder tells the schema --------------------------
 PLATFORM_APPS = [
@@ -88,6 +111,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "config.middleware.AuthenticationMiddleware",
     "config.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 TEMPLATES = [
@@ -166,7 +190,8 @@ BOT_WRITE_BEHIND_S = float(os.environ.get("BOT_WRITE_BEHIND_S", "0.25"))
 # Days a group's moderation log keeps its actions (longer when its escalation window is).
 MODERATION_LOG_RETENTION_DAYS = int(os.environ.get("MODERATION_LOG_RETENTION_DAYS", "180"))
 
-# Fernet key for secrets at rest (bot tokens). Derived from SECRET_KEY when unset.
+# Fernet key for secrets at rest (bot tokens). Derived from SECRET_KEY when unset, which
+# only development may do.
 FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
 
 # --- History -------------------------------------------------------------------------
@@ -191,3 +216,12 @@ LOGGING = {
         "apscheduler": {"level": "WARNING"},
     },
 }
+
+settings_verify(
+    development=DEVELOPMENT,
+    quiet=TESTING,
+    environment=BRAGABOT_ENV,
+    secret_key=SECRET_KEY,
+    field_encryption_key=FIELD_ENCRYPTION_KEY,
+    platform_bot_token=PLATFORM_BOT_TOKEN,
+)

@@ -58,6 +58,20 @@ def entry_list(
     return qs.order_by("-id")
 
 
+# Entry data shown to platform staff only: a dead job's error is a traceback (file
+# paths, SQL, library internals) that helps whoever runs the platform and tells a
+# tenant's admins nothing they can act on, or more about the platform than they should.
+STAFF_ONLY_DATA = {"job.dead": ("error",)}
+
+
+def entry_data_shown(entry: Entry, *, staff: bool) -> dict[str, Any]:
+    """``entry.data`` as the reader may see it (the stored row, and its hash, unchanged)."""
+    hidden = () if staff else STAFF_ONLY_DATA.get(entry.action, ())
+    if not any(key in entry.data for key in hidden):
+        return entry.data
+    return {key: value for key, value in entry.data.items() if key not in hidden}
+
+
 def chain_head(*, tenant: Any) -> ChainHead | None:
     """The chain's tip: publishing (seq, last_hash) somewhere else lets anyone prove
     later that nothing up to that point was rewritten."""

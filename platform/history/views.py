@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.views import APIView
 
@@ -10,13 +11,14 @@ from accounts.permissions import HasCapability
 from accounts.roles import Capability
 from config.api import CursorPagination
 from history.models import Entry
-from history.selectors import entry_list
+from history.selectors import entry_data_shown, entry_list
 
 
 class AuditListView(APIView):
     """The request's tenant's entries, newest first (on the platform's own domain: the
     platform-level entries, for staff). Client IPs and user agents are not shown:
-    they are the users' personal data, kept for investigations only."""
+    they are the users' personal data, kept for investigations only; job tracebacks
+    are shown to platform staff only (history.selectors.STAFF_ONLY_DATA)."""
 
     permission_classes = [HasCapability.of(Capability.VIEW_AUDIT)]
 
@@ -48,9 +50,13 @@ class AuditListView(APIView):
         action = serializers.CharField()
         target_type = serializers.CharField()
         target_id = serializers.CharField()
-        data = serializers.JSONField()
+        data = serializers.SerializerMethodField()
         created_at = serializers.DateTimeField()
         hash = serializers.CharField()
+
+        @extend_schema_field(OpenApiTypes.OBJECT)
+        def get_data(self, entry) -> dict:
+            return entry_data_shown(entry, staff=self.context["staff"])
 
     @extend_schema(
         parameters=[InputSerializer],
@@ -65,4 +71,5 @@ class AuditListView(APIView):
         )
         paginator = CursorPagination()
         page = paginator.paginate_queryset(entries, request, view=self)
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        output = self.OutputSerializer(page, many=True, context={"staff": request.user.is_staff})
+        return paginator.get_paginated_response(output.data)

@@ -1,4 +1,6 @@
-"""Host → tenant → schema, with JSON answers for unknown, suspended and deleted tenants."""
+"""Host → tenant → schema, with JSON answers for unknown, suspended and deleted tenants.
+A suspended tenant's domain answers 403 on every path, a deleted or unknown one 404, and
+the Django admin exists on the platform's own domain only."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from tenancy.models import Domain, Tenant
 # Host lookups are cached briefly per process; status changes made in this process
 # clear the cache at once (tenancy.services), other processes see them within the TTL.
 HOST_CACHE_SECONDS = 5.0
+ADMIN_PREFIX = "/admin/"
 _host_cache: dict[str, tuple[float, Tenant]] = {}
 
 
@@ -56,10 +59,18 @@ class TenantMiddleware(TenantMainMiddleware):
         if tenant.status == Tenant.Status.DELETED:
             connection.set_schema_to_public()
             return self.no_tenant_found(request, hostname)
-        if tenant.status == Tenant.Status.SUSPENDED and not request.path.startswith("/admin/"):
+        if tenant.status == Tenant.Status.SUSPENDED:
             connection.set_schema_to_public()
             return JsonResponse(
                 {"detail": "this tenant is suspended", "code": "tenant_suspended"}, status=403
+            )
+        if request.path.startswith(ADMIN_PREFIX) and not tenant.is_public:
+            # Staff sign in on the platform's own domain only: a tenant's domain is in its
+            # owner's hands (DNS, certificates), and a login typed there would be theirs.
+            connection.set_schema_to_public()
+            return JsonResponse(
+                {"detail": "the admin is served on the platform's domain", "code": "not_found"},
+                status=404,
             )
         if connection.schema_name != tenant.schema_name or connection.tenant is not tenant:
             connection.set_tenant(tenant)

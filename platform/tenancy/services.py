@@ -267,6 +267,90 @@ def tenant_delete(*, tenant: Tenant, confirm: str, actor: Actor = SYSTEM) -> Ten
     return locked
 
 
+# ---- domains and bots, as staff change them (the Django admin) ------------------------
+def domain_add(*, tenant: Tenant, domain: str, is_primary: bool = False, actor: Actor) -> Domain:
+    """Serve ``tenant`` at one more host name as well."""
+    domain = domain.strip().lower()
+    if not DOMAIN.match(domain):
+        raise ServiceError(f"{domain!r} is not a valid domain name", code="invalid_domain")
+    if tenant.status == Tenant.Status.DELETED:
+        raise ServiceError(f"tenant {tenant.slug!r} is deleted", code="tenant_deleted")
+    try:
+        with transaction.atomic():
+            added = Domain.objects.create(tenant=tenant, domain=domain, is_primary=is_primary)
+            history.record(
+                action="domain.added",
+                actor=actor,
+                tenant=tenant,
+                target=("domain", domain),
+                data={"is_primary": added.is_primary},
+            )
+    except IntegrityError as exc:
+        raise ServiceError(f"domain {domain!r} is already in use", code="duplicate_domain") from exc
+    _hosts_changed()
+    return added
+
+
+def domain_set_primary(*, domain: Domain, actor: Actor) -> Domain:
+    """Make ``domain`` its tenant's primary one (links and the Mini App URL use it)."""
+    with transaction.atomic():
+        locked = Domain.objects.select_for_update().get(pk=domain.pk)
+        if not locked.is_primary:
+            locked.is_primary = True
+            locked.save()  # DomainMixin.save takes the flag from the others
+            history.record(
+                action="domain.primary_set",
+                actor=actor,
+                tenant=locked.tenant_id,
+                target=("domain", locked.domain),
+            )
+    _hosts_changed()
+    return locked
+
+
+def domain_remove(*, domain: Domain, actor: Actor) -> None:
+    """Stop serving a tenant at ``domain``; its primary domain stays until another is."""
+    with transaction.atomic():
+        locked = Domain.objects.select_for_update().get(pk=domain.pk)
+        if locked.is_primary:
+            raise ServiceError(
+                "a tenant's primary domain cannot be removed; make another one primary first",
+                code="primary_domain",
+                status=409,
+            )
+        locked.delete()
+        history.record(
+            action="domain.removed",
+            actor=actor,
+            tenant=locked.tenant_id,
+            target=("domain", locked.domain),
+        )
+    _hosts_changed()
+
+
+def _hosts_changed() -> None:
+    transaction.on_commit(host_cache_clear)
+    host_cache_clear()
+
+
+def bot_set_active(*, bot: Bot, is_active: bool, actor: Actor) -> Bot:
+    """An inactive bot neither authenticates Mini App users nor is hosted by a runtime."""
+    with transaction.atomic():
+        locked = Bot.objects.select_for_update().get(pk=bot.pk)
+        if locked.is_active != is_active:
+            locked.is_active = is_active
+            locked.save(update_fields=["is_active"])
+            history.record(
+                action="bot.activated" if is_active else "bot.deactivated",
+                actor=actor,
+                tenant=locked.tenant_id,
+                target=("bot", locked.telegram_id),
+            )
+    transaction.on_commit(lambda: tenant_bots_forget(tenant_id=locked.tenant_id))
+    tenant_bots_forget(tenant_id=locked.tenant_id)
+    return locked
+
+
 def public_tenant_ensure(*, domain: str | None = None) -> Tenant:
     """The public tenant owns the platform's own domain and platform bot."""
     domain = domain or settings.PUBLIC_DOMAIN

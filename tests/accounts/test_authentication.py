@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.initdata import sign_hmac
-from accounts.models import TelegramUser
+from accounts.models import TelegramUser, TenantProfile
 from history.models import Entry
 from tenancy.models import Bot
 from tenancy.selectors import tenant_bots_forget
@@ -47,6 +47,16 @@ def _fields(
     }
 
 
+PROFILE = ("username", "first_name", "last_name", "language_code", "photo_url", "is_premium")
+
+
+def _profile(source: Any) -> tuple:
+    """The profile fields of a response body, a TelegramUser or a TenantProfile."""
+    if isinstance(source, dict):
+        return tuple(source[field] for field in PROFILE)
+    return tuple(getattr(source, field) for field in PROFILE)
+
+
 def _assert_refused(response, code: str) -> None:
     assert response.status_code == 401, response.content
     assert response.json() == {"detail": response.json()["detail"], "code": code}
@@ -72,17 +82,20 @@ def test_first_request_registers_the_user_with_the_profile(tenant, client_for):
     response = client.get(ME)
 
     assert response.status_code == 200, response.content
-    user = TelegramUser.objects.get(telegram_id=5001)
-    assert (
-        user.username,
-        user.first_name,
-        user.last_name,
-        user.language_code,
-        user.photo_url,
-        user.is_premium,
-    ) == ("bob", "Bob", "Builder", "de", "https://t.me/i/userpic/bob.jpg", True)
+    # Signed by the tenant's own bot: the tenant shows it, the global profile stays empty.
+    assert _profile(response.json()) == (
+        "bob",
+        "Bob",
+        "Builder",
+        "de",
+        "https://t.me/i/userpic/bob.jpg",
+        True,
+    )
+    assert _profile(TelegramUser.objects.get(telegram_id=5001)) == ("", "", "", "", "", False)
+    assert _profile(TenantProfile.objects.get(tenant=tenant, user__telegram_id=5001)) == (
+        _profile(response.json())
+    )
     assert response.json()["telegram_id"] == 5001
-    assert response.json()["username"] == "bob"
     registered = Entry.objects.filter(action="user.registered", target_id="5001")
     assert registered.count() == 1
     assert (registered[0].actor_type, registered[0].actor_id) == ("user", "5001")
@@ -96,8 +109,8 @@ def test_later_request_refreshes_profile_and_last_seen(tenant, client_for):
     response = client_for(tenant, user_id=5002, username="carol_new", last_name="Lee").get(ME)
 
     assert response.status_code == 200
+    assert (response.json()["username"], response.json()["last_name"]) == ("carol_new", "Lee")
     user = TelegramUser.objects.get(telegram_id=5002)
-    assert (user.username, user.last_name) == ("carol_new", "Lee")
     assert user.last_seen > hour_ago + timedelta(minutes=59)
     assert TelegramUser.objects.filter(telegram_id=5002).count() == 1
     assert Entry.objects.filter(action="user.registered", target_id="5002").count() == 1
@@ -123,7 +136,7 @@ def test_profile_fields_at_their_limits_are_stored(tenant, client_for):
         photo_url=photo,
     )
     assert client.get(ME).status_code == 200
-    user = TelegramUser.objects.get(telegram_id=5006)
+    user = TenantProfile.objects.get(user__telegram_id=5006)
     assert (
         len(user.username),
         len(user.first_name),
