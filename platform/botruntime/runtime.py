@@ -21,8 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hashlib
-import hmac
 import importlib
 import itertools
 import logging
@@ -58,6 +56,7 @@ from botruntime.services import (
     updates_accept,
 )
 from botruntime.tasks import job_kinds
+from botruntime.webhook_keys import webhook_secret, webhook_secret_accepted
 from tenancy.models import Tenant
 from tenancy.selectors import bot_tokens
 
@@ -73,12 +72,6 @@ BOTS_REFRESH_EVERY = 60.0  # seconds between checks for added, removed or change
 LEASE_RENEWALS = 3  # a running job's lease is renewed this many times per lease period
 
 HandlerFactory = Callable[[], list[tuple[BaseHandler, int]]]
-
-
-def webhook_secret(token: str) -> str:
-    """The ``secret_token`` registered with setWebhook for this bot: an HMAC keyed by the
-    token, so it is stable across restarts and replicas yet reveals nothing of it."""
-    return hmac.new(token.encode(), b"bragabot webhook secret v1", hashlib.sha256).hexdigest()
 
 
 def api_base() -> str:
@@ -349,7 +342,7 @@ class Runtime:
                 app.add_handler(handler, group)
             app.add_error_handler(self._on_error)
             app.bot_data["commands"] = self._commands
-            hosted = HostedBot(bot_id, tenant, app, token, webhook_secret(token))
+            hosted = HostedBot(bot_id, tenant, app, token, webhook_secret(bot_id))
             try:
                 await app.initialize()  # getMe: checks the token
                 await app.start()
@@ -567,8 +560,8 @@ class Runtime:
             hosted = None
         if hosted is None:
             return web.Response(status=404)
-        secret = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(secret.encode(), hosted.secret.encode()):
+        # The current key's secret, or the previous key's during a rollover (webhook_keys).
+        if not webhook_secret_accepted(hosted.bot_id, request.headers.get(SECRET_HEADER, "")):
             logger.warning("botruntime.webhook_forbidden", extra={"bot_id": hosted.bot_id})
             return web.Response(status=403)
         try:
