@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from config.encryption import decrypt
@@ -87,6 +88,20 @@ def bot_tokens(*, bot_ids: list[int] | None = None) -> list[tuple[int, str, Tena
     if bot_ids is not None:
         qs = qs.filter(telegram_id__in=bot_ids)
     return [(bot.telegram_id, decrypt(bot.token_encrypted), bot.tenant) for bot in qs]
+
+
+def tenant_schemas_live(*, schema_names: list[str]) -> set[str]:
+    """Which of ``schema_names`` still take writes: the schema exists and its tenant is
+    active (the public schema included). Writers behind (botruntime.batching) drop what
+    they held for the others."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.schema_name FROM {Tenant._meta.db_table} t"  # noqa: S608
+            " JOIN pg_namespace n ON n.nspname = t.schema_name"
+            " WHERE t.status = %s AND t.schema_name = ANY(%s)",
+            [Tenant.Status.ACTIVE, list(schema_names)],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def tenant_primary_domain(*, tenant: Tenant) -> str | None:
