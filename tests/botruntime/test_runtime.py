@@ -17,6 +17,7 @@ from datetime import timedelta
 import aiohttp
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from cryptography.fernet import Fernet
 from django.db import OperationalError, connection
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
@@ -26,11 +27,13 @@ from accounts.selectors import user_get
 from botruntime import webhook_keys
 from botruntime.checks import webhook_secret_key_check
 from botruntime.context import in_tenant, tenant_of
+from botruntime.management.commands.runbots import status_lines
 from botruntime.models import Job, ProcessedUpdate
 from botruntime.runtime import Runtime, collect_handlers
 from botruntime.services import job_enqueue, jobs_claim
 from botruntime.webhook_keys import webhook_secret, webhook_secret_for
 from notifications.models import Recipient
+from tenancy.models import Bot
 from tenancy.services import chat_bind, tenant_suspend
 from tests.botruntime.conftest import sent, serve
 from tests.conftest import tenant_bot_token
@@ -303,7 +306,7 @@ def test_a_bot_telegram_rejects_is_skipped_and_the_others_are_served(
     bot_community, person, tg, make_tenant
 ):
     _, good_bot = bot_community()
-    make_tenant()  # its bot is not on the sandbox: getMe answers 401
+    refused = make_tenant()  # its bot is not on the sandbox: getMe answers 401
     alice = person("alice")
     runtime = Runtime(jobs=False, poll_timeout=1)
 
@@ -314,6 +317,45 @@ def test_a_bot_telegram_rejects_is_skipped_and_the_others_are_served(
 
     [reply] = serve(runtime, scenario)
     assert reply["text"].startswith("Commands:")
+    assert runtime.skipped == {_bot_id(refused): "telegram_refused"}
+
+
+def test_a_bot_whose_token_cannot_be_decrypted_is_skipped_visibly_and_the_others_run(
+    bot_community, person, tg, caplog
+):
+    _, good_bot = bot_community()
+    broken, broken_bot = bot_community()
+    # Encrypted under another key (FIELD_ENCRYPTION_KEY rotated without re-encrypting).
+    token = tenant_bot_token(broken)
+    other_key = Fernet(Fernet.generate_key())
+    Bot.objects.filter(telegram_id=broken_bot).update(
+        token_encrypted=other_key.encrypt(token.encode()).decode()
+    )
+    alice = person("alice")
+    runtime = Runtime(jobs=False, poll_timeout=1)
+
+    async def scenario():
+        tg.send_message(good_bot, alice, alice, "/help")
+        replies = await sent(tg, good_bot, alice)
+        await runtime.refresh_bots()  # still skipped, not logged again
+        return replies
+
+    with caplog.at_level(logging.INFO):
+        [reply] = serve(runtime, scenario)
+
+    assert reply["text"].startswith("Commands:")
+    assert runtime.skipped == {broken_bot: "token_unreadable"}
+    assert status_lines(runtime)[1] == f"bot runtime: not serving {broken_bot} (token_unreadable)"
+    assert not tg.calls(broken_bot, "getMe")
+    skipped = [r for r in caplog.records if r.getMessage() == "botruntime.bot_skipped"]
+    assert [(r.bot_id, r.reason) for r in skipped] == [(broken_bot, "token_unreadable")]
+    [started] = [r for r in caplog.records if r.getMessage() == "botruntime.started"]
+    assert (started.bots, started.skipped) == ([good_bot], {str(broken_bot): "token_unreadable"})
+    assert not any(token in str(vars(r)) for r in caplog.records)
+
+
+def _bot_id(tenant) -> int:
+    return Bot.objects.get(tenant=tenant).telegram_id
 
 
 def test_the_job_queue_ticks_claim_and_run_due_jobs(tg, job_kind, tenant):
