@@ -122,6 +122,26 @@ def test_limits_hold_under_load_without_a_single_429(tenant, person, sandbox, gr
     assert len(sends(tg, bot, chat)) == 3
 
 
+def test_one_private_chat_gets_its_messages_no_faster_than_the_chat_limit(tenant, person, sandbox):
+    """Telegram's ~1 message a second per chat holds in a private chat as in a group: its
+    messages go out back to back only as fast as the chat's limit allows."""
+    limits, rates = fast_limits(per_bot_per_s=30, per_chat_per_s=4)
+    tg = sandbox(limits)
+    bot = on_sandbox(tg, tenant)
+    user = person(tenant)
+    started_bot(tg, tenant, user)
+    for n in range(4):
+        _note(tenant, user, f"p{n}", text=f"message {n}")
+
+    run_until([dispatcher(tg.base_url, tenant, rates)], nothing_left(bot))
+
+    calls = sends(tg, bot, user.telegram_id)
+    assert [c["status"] for c in calls] == [200] * 4, calls  # none refused by Telegram
+    assert [m["text"] for m in tg.sent(bot, user.telegram_id)] == [f"message {n}" for n in range(4)]
+    gaps = [b["ts"] - a["ts"] for a, b in itertools.pairwise(calls)]
+    assert min(gaps) >= 1 / 4, gaps
+
+
 def test_retry_after_pauses_the_chat_and_does_not_count_as_a_failure(tenant, person, sandbox):
     # Telegram is stricter than the dispatcher believes: one message per chat a second.
     limits, _ = fast_limits(per_chat_per_s=1)
