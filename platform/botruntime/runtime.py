@@ -362,7 +362,8 @@ class Runtime:
                 app.add_handler(handler, group)
             app.add_error_handler(self._on_error)
             app.bot_data["commands"] = self._commands
-            hosted = HostedBot(bot_id, tenant, app, token, webhook_secret(bot_id))
+            secret = webhook_secret(bot_id) if self.webhook else ""  # polling needs none
+            hosted = HostedBot(bot_id, tenant, app, token, secret)
             try:
                 await app.initialize()  # getMe: checks the token
                 await app.start()
