@@ -305,7 +305,7 @@ class Scene:
     def __init__(self, tg: Any, bots: int, members: int) -> None:
         from django.conf import settings
 
-        from botruntime.runtime import webhook_secret
+        from botruntime.webhook_keys import webhook_secret
         from community.services import group_bind_on_bot_added
         from tenancy.services import tenant_create
 
@@ -343,7 +343,7 @@ class Scene:
                 {
                     "id": bot["id"],
                     "token": token,
-                    "secret": webhook_secret(token),
+                    "secret": webhook_secret(bot["id"]),
                     "chat_id": chat_id,
                     "schema": tenant.schema_name,
                 }

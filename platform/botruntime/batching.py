@@ -8,8 +8,11 @@ round trip of its own.
 - ``WriteBehind``: writes whose order does not matter (counter increments, "seen in this
   group" marks) are merged by key in memory and applied in batches by the runtime every
   ``BOT_WRITE_BEHIND_S`` seconds and when it stops. A failed batch is merged back and
-  retried with the next one. A process that dies without stopping loses what it had not
-  applied yet, as it loses the updates still queued in memory.
+  retried with the next one; a buffer that knows each key's tenant schema isolates
+  tenants (a gone tenant's keys are dropped, the others written). Memory is bounded: new
+  keys beyond ``max_pending`` are dropped and counted. A process that dies without
+  stopping loses what it had not applied yet, as it loses the updates still queued in
+  memory.
 
 Both run their sync database work through ``sync_to_async``, on Django's database thread.
 """
@@ -74,7 +77,14 @@ _registry_lock = threading.Lock()
 class WriteBehind(Generic[K, V]):
     """Pending writes merged by key: ``add(key, value)`` combines ``value`` with what is
     pending for ``key`` through ``merge``; ``apply(pending)`` (sync, one transaction)
-    writes a batch. Every instance is registered: the runtime flushes them all."""
+    writes a batch. Every instance is registered: the runtime flushes them all.
+
+    ``schema_of(key)``: the tenant schema a key writes into. With it, one tenant's failure
+    is not another's: a batch that fails is applied again one schema at a time (one
+    transaction each), the keys of a tenant that is gone (schema dropped, tenant no longer
+    active) are dropped, those of a schema that failed otherwise are kept for the next
+    flush. At most ``max_pending`` keys are held (pending and being written): a new key
+    beyond that is dropped and counted, never buffered."""
 
     def __init__(
         self,
@@ -82,13 +92,19 @@ class WriteBehind(Generic[K, V]):
         apply: Callable[[dict[K, V]], None],
         merge: Callable[[V, V], V],
         *,
+        schema_of: Callable[[K], str] | None = None,
         max_pending: int = 200_000,
     ) -> None:
         self.name = name
         self._apply = apply
         self._merge = merge
+        self._schema_of = schema_of
         self._max_pending = max_pending
         self._pending: dict[K, V] = {}
+        self._in_flight = 0  # keys taken by the flush under way
+        self._overflow = 0  # new keys refused since the last flush
+        self._gone: set[str] = set()  # schemas whose writes were dropped (logged once)
+        self.dropped = 0  # keys dropped since start: buffer full, or their tenant gone
         self._lock = threading.Lock()  # add() runs on the loop, a sync flush on a thread
         self._flushing = threading.Lock()
         with _registry_lock:
@@ -97,10 +113,20 @@ class WriteBehind(Generic[K, V]):
     def add(self, key: K, value: V) -> None:
         with self._lock:
             old = self._pending.get(key)
-            self._pending[key] = value if old is None else self._merge(old, value)
-            full = len(self._pending) >= self._max_pending
-        if full:
-            logger.warning("botruntime.write_behind_full", extra={"buffer": self.name})
+            if old is None and len(self._pending) + self._in_flight >= self._max_pending:
+                # The database is not keeping up (or is down): counts are lost rather than
+                # the process's memory.
+                self._overflow += 1
+                self.dropped += 1
+                first = self._overflow == 1
+            else:
+                self._pending[key] = value if old is None else self._merge(old, value)
+                first = False
+        if first:
+            logger.warning(
+                "botruntime.write_behind_full",
+                extra={"buffer": self.name, "max_pending": self._max_pending},
+            )
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -108,6 +134,13 @@ class WriteBehind(Generic[K, V]):
     def _take(self) -> dict[K, V]:
         with self._lock:
             taken, self._pending = self._pending, {}
+            self._in_flight = len(taken)
+            overflow, self._overflow = self._overflow, 0
+        if overflow:
+            logger.warning(
+                "botruntime.write_behind_overflowed",
+                extra={"buffer": self.name, "dropped": overflow, "max_pending": self._max_pending},
+            )
         return taken
 
     def _restore(self, taken: dict[K, V]) -> None:
@@ -117,10 +150,12 @@ class WriteBehind(Generic[K, V]):
                 old = taken.get(key)
                 taken[key] = value if old is None else self._merge(old, value)
             self._pending = taken
+            self._in_flight = 0
 
     def flush(self) -> int:
         """Write everything pending now (sync). Returns how many keys were written; raises
-        the database's error after putting the batch back."""
+        the database's error after putting the batch back (with ``schema_of``: when every
+        schema failed alike, e.g. the database is down)."""
         with self._flushing:  # batches in order, never two at once
             taken = self._take()
             if not taken:
@@ -128,9 +163,67 @@ class WriteBehind(Generic[K, V]):
             try:
                 self._apply(taken)
             except Exception:
-                self._restore(taken)
-                raise
+                if self._schema_of is None:
+                    self._restore(taken)
+                    raise
+                return self._apply_by_schema(taken)
+            with self._lock:
+                self._in_flight = 0
             return len(taken)
+
+    def _apply_by_schema(self, taken: dict[K, V]) -> int:
+        """A batch failed: apply it one schema at a time, dropping gone tenants' keys."""
+        from tenancy.selectors import tenant_schemas_live
+
+        assert self._schema_of is not None
+        by_schema: dict[str, dict[K, V]] = {}
+        for key, value in taken.items():
+            by_schema.setdefault(self._schema_of(key), {})[key] = value
+        try:
+            live = tenant_schemas_live(schema_names=list(by_schema))
+        except Exception:
+            self._restore(taken)
+            raise
+        written, dropped = 0, 0
+        kept: dict[K, V] = {}
+        failures: list[tuple[str, int, Exception]] = []
+        for schema, part in by_schema.items():
+            if schema not in live:
+                self._drop(schema, part)
+                dropped += len(part)
+                continue
+            try:
+                self._apply(part)
+            except Exception as exc:
+                kept.update(part)
+                failures.append((schema, len(part), exc))
+            else:
+                written += len(part)
+        self._restore(kept)
+        if failures and not (written or dropped):
+            raise failures[-1][2]  # every tenant failed alike: the caller logs it once
+        for schema, pending, exc in failures:
+            logger.warning(
+                "botruntime.write_behind_failed",
+                extra={
+                    "buffer": self.name,
+                    "schema": schema,
+                    "pending": pending,
+                    "error": str(exc)[:200],
+                },
+            )
+        return written
+
+    def _drop(self, schema: str, part: dict[K, V]) -> None:
+        with self._lock:
+            self.dropped += len(part)
+            first = schema not in self._gone
+            self._gone.add(schema)
+        if first:
+            logger.warning(
+                "botruntime.write_behind_dropped",
+                extra={"buffer": self.name, "schema": schema, "keys": len(part)},
+            )
 
 
 def buffers() -> list[WriteBehind[Any, Any]]:

@@ -21,8 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hashlib
-import hmac
 import importlib
 import itertools
 import logging
@@ -58,6 +56,7 @@ from botruntime.services import (
     updates_accept,
 )
 from botruntime.tasks import job_kinds
+from botruntime.webhook_keys import webhook_secret, webhook_secret_accepted
 from tenancy.models import Tenant
 from tenancy.selectors import bot_tokens
 
@@ -71,14 +70,11 @@ SCHEDULE_EVERY = 60.0  # seconds between passes that keep recurring jobs schedul
 STARTUP_CONCURRENCY = 16  # bots initialised at once (getMe, commands, webhook)
 BOTS_REFRESH_EVERY = 60.0  # seconds between checks for added, removed or changed bots
 LEASE_RENEWALS = 3  # a running job's lease is renewed this many times per lease period
+# Why a bot is not served: its stored token cannot be decrypted with FIELD_ENCRYPTION_KEY,
+# or Telegram refused it (getMe) at start.
+TOKEN_UNREADABLE, TELEGRAM_REFUSED = "token_unreadable", "telegram_refused"
 
 HandlerFactory = Callable[[], list[tuple[BaseHandler, int]]]
-
-
-def webhook_secret(token: str) -> str:
-    """The ``secret_token`` registered with setWebhook for this bot: an HMAC keyed by the
-    token, so it is stable across restarts and replicas yet reveals nothing of it."""
-    return hmac.new(token.encode(), b"bragabot webhook secret v1", hashlib.sha256).hexdigest()
 
 
 def api_base() -> str:
@@ -231,6 +227,8 @@ class Runtime:
         self.handlers = handlers
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.bots: dict[int, HostedBot] = {}
+        # Bots not served, and why (TOKEN_UNREADABLE, TELEGRAM_REFUSED): runbots prints it.
+        self.skipped: dict[int, str] = {}
         self.started = asyncio.Event()
         self._stopping = asyncio.Event()
         self._request: SharedRequest | None = None
@@ -278,6 +276,7 @@ class Runtime:
             "botruntime.started",
             extra={
                 "bots": sorted(self.bots),
+                "skipped": {str(bot_id): why for bot_id, why in sorted(self.skipped.items())},
                 "mode": "webhook" if self.webhook else "polling",
                 "worker": self.worker,
                 "webhook_base": self.webhook_base if self.webhook else None,
@@ -310,7 +309,8 @@ class Runtime:
 
     # ---- bots ------------------------------------------------------------------------
     def _load_bots(self) -> list[tuple[int, str, Tenant]]:
-        specs = {spec[0]: spec for spec in bot_tokens(bot_ids=self.bot_ids)}
+        loaded = bot_tokens(bot_ids=self.bot_ids)
+        specs = {spec[0]: spec for spec in loaded if spec[1]}
         platform_token = settings.PLATFORM_BOT_TOKEN
         head = platform_token.split(":", 1)[0]
         wanted = self.bot_ids is None or (head.isdigit() and int(head) in self.bot_ids)
@@ -318,12 +318,25 @@ class Runtime:
             public = Tenant.objects.filter(schema_name="public").first()
             if public is not None:
                 specs[int(head)] = (int(head), platform_token, public)
+        unreadable = {bot_id for bot_id, token, _ in loaded if not token} - specs.keys()
+        self._note_unreadable(unreadable, known=specs.keys() | unreadable)
         if self.bot_ids is not None:
-            missing = sorted(set(self.bot_ids) - set(specs))
+            missing = sorted(set(self.bot_ids) - set(specs) - unreadable)
             if missing:
                 logger.warning("botruntime.bots_not_found", extra={"bot_ids": missing})
             return [specs[b] for b in self.bot_ids if b in specs]
         return list(specs.values())
+
+    def _note_unreadable(self, unreadable: set[int], *, known: set[int]) -> None:
+        """Skip the bots whose token cannot be decrypted, each logged once, so the others
+        run; forget skipped bots that are gone or readable again."""
+        before = {b for b, why in self.skipped.items() if why == TOKEN_UNREADABLE}
+        for bot_id in sorted(unreadable - before):
+            logger.error(
+                "botruntime.bot_skipped", extra={"bot_id": bot_id, "reason": TOKEN_UNREADABLE}
+            )
+        kept = {b: why for b, why in self.skipped.items() if b in known and b not in before}
+        self.skipped = kept | dict.fromkeys(unreadable, TOKEN_UNREADABLE)
 
     def _build(self, token: str) -> Application:
         base = api_base()
@@ -349,7 +362,8 @@ class Runtime:
                 app.add_handler(handler, group)
             app.add_error_handler(self._on_error)
             app.bot_data["commands"] = self._commands
-            hosted = HostedBot(bot_id, tenant, app, token, webhook_secret(token))
+            secret = webhook_secret(bot_id) if self.webhook else ""  # polling needs none
+            hosted = HostedBot(bot_id, tenant, app, token, secret)
             try:
                 await app.initialize()  # getMe: checks the token
                 await app.start()
@@ -359,8 +373,10 @@ class Runtime:
                     "botruntime.bot_unavailable",
                     extra={"bot_id": bot_id, "error": type(exc).__name__},
                 )
+                self.skipped[bot_id] = TELEGRAM_REFUSED
                 await app.shutdown()
                 return
+            self.skipped.pop(bot_id, None)
             self.bots[bot_id] = hosted
             await self._configure(hosted)
             if self.webhook:
@@ -567,8 +583,8 @@ class Runtime:
             hosted = None
         if hosted is None:
             return web.Response(status=404)
-        secret = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(secret.encode(), hosted.secret.encode()):
+        # The current key's secret, or the previous key's during a rollover (webhook_keys).
+        if not webhook_secret_accepted(hosted.bot_id, request.headers.get(SECRET_HEADER, "")):
             logger.warning("botruntime.webhook_forbidden", extra={"bot_id": hosted.bot_id})
             return web.Response(status=403)
         try:

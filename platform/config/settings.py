@@ -183,6 +183,10 @@ MINI_APP_URL = os.environ.get("MINI_APP_URL", "https://{domain}/")
 # the webhook server listens on, and the threads durable jobs run on.
 BOT_WEBHOOK_URL = os.environ.get("BOT_WEBHOOK_URL", "")
 BOT_WEBHOOK_PORT = int(os.environ.get("BOT_WEBHOOK_PORT", "8081"))
+# Server-side key of the webhooks' secret tokens (botruntime.webhook_keys); the previous
+# key stays accepted during a rollover. Unset: derived from SECRET_KEY (development only).
+BOT_WEBHOOK_SECRET_KEY = os.environ.get("BOT_WEBHOOK_SECRET_KEY", "")
+BOT_WEBHOOK_SECRET_KEY_PREVIOUS = os.environ.get("BOT_WEBHOOK_SECRET_KEY_PREVIOUS", "")
 JOB_WORKERS = int(os.environ.get("JOB_WORKERS", "2"))
 # Seconds between the runtime's batched writes of counters and "seen" marks (see
 # botruntime.batching); what a crashed process had not written yet is lost.

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from config.encryption import decrypt
 from config.errors import ServiceError
 from tenancy.models import Bot, ChatBinding, Tenant
+
+logger = logging.getLogger(__name__)
 
 _TOKEN_CACHE_SECONDS = 30.0
 _token_cache: dict[int, tuple[float, list[tuple[int, str]]]] = {}
@@ -35,15 +39,33 @@ def tenant_get(*, slug: str) -> Tenant | None:
     return Tenant.all_objects.filter(slug=slug).first()
 
 
+def _token_read(*, bot_id: int, tenant_id: int, encrypted: str) -> str:
+    """The bot's token, or "" when none is stored or it cannot be decrypted with the
+    configured key (rotated without re-encrypting, corrupted): then the bot stays known by
+    its id, no caller gets a token for it, and the error is logged without the ciphertext."""
+    if not encrypted:
+        return ""
+    try:
+        return decrypt(encrypted)
+    except ValueError:
+        logger.error(
+            "tenancy.bot_token_unreadable",
+            extra={"bot_id": bot_id, "tenant_id": tenant_id, "key": "FIELD_ENCRYPTION_KEY"},
+        )
+        return ""
+
+
 def tenant_bots(*, tenant: Tenant) -> list[tuple[int, str]]:
-    """(bot id, decrypted token or "") of the tenant's active bots. Cached briefly in
-    memory: this runs on every authenticated request."""
+    """(bot id, decrypted token or "") of the tenant's active bots; "" for a bot whose
+    token is not stored or cannot be decrypted (initData for it is then checked by
+    Telegram's signature only). Cached briefly in memory: this runs on every
+    authenticated request."""
     now = time.monotonic()
     cached = _token_cache.get(tenant.pk)
     if cached and now - cached[0] < _TOKEN_CACHE_SECONDS:
         return cached[1]
     bots = [
-        (bot_id, decrypt(token) if token else "")
+        (bot_id, _token_read(bot_id=bot_id, tenant_id=tenant.pk, encrypted=token))
         for bot_id, token in Bot.objects.filter(tenant=tenant, is_active=True).values_list(
             "telegram_id", "token_encrypted"
         )
@@ -88,7 +110,8 @@ def bot_tenant(*, bot_id: int) -> Tenant | None:
 def bot_tokens(*, bot_ids: list[int] | None = None) -> list[tuple[int, str, Tenant]]:
     """(bot id, decrypted token, tenant) of every active bot with a token whose tenant is
     active (the public tenant's platform bot included), optionally only ``bot_ids``: the
-    bots a runtime hosts. Tokens stay in memory only."""
+    bots a runtime hosts. The token is "" when it cannot be decrypted (the runtime skips
+    that bot and says so). Tokens stay in memory only."""
     qs = (
         Bot.objects.select_related("tenant")
         .filter(is_active=True, tenant__status=Tenant.Status.ACTIVE)
@@ -97,7 +120,30 @@ def bot_tokens(*, bot_ids: list[int] | None = None) -> list[tuple[int, str, Tena
     )
     if bot_ids is not None:
         qs = qs.filter(telegram_id__in=bot_ids)
-    return [(bot.telegram_id, decrypt(bot.token_encrypted), bot.tenant) for bot in qs]
+    return [
+        (
+            bot.telegram_id,
+            _token_read(
+                bot_id=bot.telegram_id, tenant_id=bot.tenant_id, encrypted=bot.token_encrypted
+            ),
+            bot.tenant,
+        )
+        for bot in qs
+    ]
+
+
+def tenant_schemas_live(*, schema_names: list[str]) -> set[str]:
+    """Which of ``schema_names`` still take writes: the schema exists and its tenant is
+    active (the public schema included). Writers behind (botruntime.batching) drop what
+    they held for the others."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.schema_name FROM {Tenant._meta.db_table} t"  # noqa: S608
+            " JOIN pg_namespace n ON n.nspname = t.schema_name"
+            " WHERE t.status = %s AND t.schema_name = ANY(%s)",
+            [Tenant.Status.ACTIVE, list(schema_names)],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def tenant_primary_domain(*, tenant: Tenant) -> str | None:

@@ -117,7 +117,7 @@ def activity_apply(pending: dict[ActivityKey, Activity]) -> None:
 
 # The message handler's increments, applied in batches by the bot runtime.
 ACTIVITY: WriteBehind[ActivityKey, Activity] = WriteBehind(
-    "community.activity", activity_apply, Activity.merged
+    "community.activity", activity_apply, Activity.merged, schema_of=lambda key: key[0]
 )
 
 

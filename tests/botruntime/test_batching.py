@@ -1,14 +1,17 @@
 """The runtime's hot-path batching: dedupe records of updates arriving together share one
 statement (GroupCommit), handlers' counters and "seen" marks are written behind
-(WriteBehind) and applied by the runtime, also when it stops."""
+(WriteBehind) and applied by the runtime, also when it stops; one tenant's failure (its
+schema dropped or broken) is not another's, and a full buffer drops rather than grows."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import date
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django_tenants.utils import tenant_context
 
 from botruntime import batching
@@ -16,10 +19,11 @@ from botruntime.batching import GroupCommit, WriteBehind, flush_all
 from botruntime.models import ProcessedUpdate
 from botruntime.runtime import Runtime
 from botruntime.services import updates_accept
-from community.leaderboard import ACTIVITY
-from community.models import ActivityDay
+from community.leaderboard import ACTIVITY, Activity
+from community.models import ActivityDay, Group
 from notifications.models import Recipient
 from notifications.services import SEEN_IN_GROUPS, recipient_register
+from tenancy.services import tenant_delete
 from tests.botruntime.conftest import serve
 from tests.botruntime.test_community_jobs import _bound_group
 
@@ -146,3 +150,123 @@ def _user(telegram_id: int):
     from accounts.services import user_touch
 
     return user_touch(profile={"id": telegram_id, "first_name": "Fan"})
+
+
+# ---- one tenant's failure is not another's ---------------------------------------------
+DAY = date(2026, 1, 5)
+
+
+def _group(tenant, chat_id: int) -> int:
+    with tenant_context(tenant):
+        return Group.objects.create(chat_id=chat_id, title="Fans").pk
+
+
+def _counted(tenant) -> list[tuple[int, int, int]]:
+    with tenant_context(tenant):
+        return list(ActivityDay.objects.values_list("user_id", "messages", "xp"))
+
+
+@pytest.fixture
+def activity():
+    """The leaderboard's buffer, empty before and after the test."""
+    ACTIVITY._take()
+    ACTIVITY._in_flight = 0
+    yield ACTIVITY
+    ACTIVITY._take()
+    ACTIVITY._in_flight = 0
+
+
+def test_a_deleted_tenants_counts_are_dropped_and_the_others_still_written(
+    make_tenant, activity, caplog
+):
+    alive, gone = make_tenant(), make_tenant()
+    groups = {t.schema_name: _group(t, -100_500 - n) for n, t in enumerate((alive, gone))}
+
+    def count(tenant, user_id: int) -> None:
+        activity.add((tenant.schema_name, groups[tenant.schema_name], user_id, DAY), Activity(1, 2))
+
+    for user_id in (7, 8):
+        count(alive, user_id)
+        count(gone, user_id)
+    count(alive, 7)
+    tenant_delete(tenant=gone, confirm=gone.slug)  # its schema is dropped
+    dropped = activity.dropped
+
+    with caplog.at_level(logging.WARNING, logger="botruntime.batching"):
+        assert activity.flush() == 2
+        # The gone tenant's bot may still count a message before it is released.
+        count(gone, 9)
+        count(alive, 9)
+        assert activity.flush() == 1
+
+    assert sorted(_counted(alive)) == [(7, 2, 4), (8, 1, 2), (9, 1, 2)]
+    assert len(activity) == 0  # nothing kept for the dead tenant: memory does not grow
+    assert activity.dropped - dropped == 3
+    assert caplog.messages.count("botruntime.write_behind_dropped") == 1  # logged once
+
+
+def test_a_schema_whose_write_fails_keeps_its_counts_and_the_others_are_written(
+    make_tenant, activity, caplog
+):
+    healthy, broken = make_tenant(), make_tenant()
+    groups = [_group(healthy, -100_600), _group(broken, -100_601)]
+    with connection.cursor() as cursor:  # a schema left half-migrated, say
+        cursor.execute(f'DROP TABLE "{broken.schema_name}".community_activityday')
+    activity.add((healthy.schema_name, groups[0], 7, DAY), Activity(1, 1))
+    activity.add((broken.schema_name, groups[1], 7, DAY), Activity(1, 1))
+
+    with caplog.at_level(logging.WARNING, logger="botruntime.batching"):
+        assert activity.flush() == 1
+
+    assert _counted(healthy) == [(7, 1, 1)]
+    assert list(activity._pending) == [(broken.schema_name, groups[1], 7, DAY)]  # tried again
+    [failed] = [r for r in caplog.records if r.getMessage() == "botruntime.write_behind_failed"]
+    assert failed.schema == broken.schema_name
+
+
+def test_with_the_database_down_every_tenants_batch_is_kept(registry, monkeypatch):
+    import tenancy.selectors
+
+    def down(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(tenancy.selectors, "tenant_schemas_live", down)
+    buffer = WriteBehind("test.tenants", down, lambda old, new: old + new, schema_of=lambda k: k[0])
+    buffer.add(("t_a", 1), 1)
+    buffer.add(("t_b", 1), 1)
+
+    with pytest.raises(OperationalError):
+        buffer.flush()
+
+    assert dict(buffer._pending) == {("t_a", 1): 1, ("t_b", 1): 1}
+    assert buffer.dropped == 0
+
+
+def test_a_full_buffer_drops_new_keys_counts_them_and_logs_once(registry, caplog):
+    written: list[dict] = []
+    buffer: WriteBehind[str, int] = WriteBehind(
+        "test.capped",
+        lambda pending: written.append(dict(pending)),
+        lambda a, b: a + b,
+        max_pending=3,
+    )
+
+    with caplog.at_level(logging.WARNING, logger="botruntime.batching"):
+        for key in "abcde":
+            buffer.add(key, 1)
+        buffer.add("a", 5)  # a key already held still merges
+        assert (len(buffer), buffer.dropped) == (3, 2)
+        assert caplog.messages.count("botruntime.write_behind_full") == 1
+
+        def apply_while_adding(pending: dict) -> None:
+            buffer.add("f", 1)  # the batch in flight still counts against the bound
+            written.append(dict(pending))
+
+        buffer._apply = apply_while_adding
+        assert buffer.flush() == 3
+
+    assert written == [{"a": 6, "b": 1, "c": 1}]
+    assert buffer.dropped == 3
+    assert "botruntime.write_behind_overflowed" in caplog.messages
+    buffer.add("g", 1)  # room again once the batch is written
+    assert len(buffer) == 1

@@ -282,8 +282,14 @@ def test_two_runtimes_claiming_at_once_never_get_the_same_job(elsewhere, job_kin
 
     def claimer_b() -> None:
         assert holding.wait(10)
-        got["b"].extend(j.pk for j in jobs_claim(worker="b", limit=5))
-        release.set()
+        with connection.cursor() as cursor:
+            # A claimer that waited for a's locks (FOR UPDATE without SKIP LOCKED) would get
+            # "lock timeout" here rather than its jobs 10 s later.
+            cursor.execute("SET lock_timeout = '1s'")
+        try:
+            got["b"].extend(j.pk for j in jobs_claim(worker="b", limit=5))
+        finally:  # a holds its locks until now
+            release.set()
         while batch := jobs_claim(worker="b", limit=2):
             got["b"].extend(j.pk for j in batch)
 

@@ -5,7 +5,11 @@ bot's tenant resolution, and durable jobs ticking inside the runtime."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import itertools
+import logging
+import re
 import threading
 import time
 from datetime import timedelta
@@ -13,17 +17,23 @@ from datetime import timedelta
 import aiohttp
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from cryptography.fernet import Fernet
 from django.db import OperationalError, connection
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
 import botruntime.runtime
 from accounts.selectors import user_get
+from botruntime import webhook_keys
+from botruntime.checks import webhook_secret_key_check
 from botruntime.context import in_tenant, tenant_of
+from botruntime.management.commands.runbots import status_lines
 from botruntime.models import Job, ProcessedUpdate
-from botruntime.runtime import Runtime, collect_handlers, webhook_secret
+from botruntime.runtime import Runtime, collect_handlers
 from botruntime.services import job_enqueue, jobs_claim
+from botruntime.webhook_keys import webhook_secret, webhook_secret_for
 from notifications.models import Recipient
+from tenancy.models import Bot
 from tenancy.services import chat_bind, tenant_suspend
 from tests.botruntime.conftest import sent, serve
 from tests.conftest import tenant_bot_token
@@ -134,7 +144,7 @@ def test_webhook_mode_secret_checks_database_down_and_dedupe(
         [registered] = tg.calls(bot_id, "setWebhook")
         assert registered["params"]["url"] == url
         secret = registered["params"]["secret_token"]
-        assert secret == webhook_secret(token) and token.split(":")[1] not in secret
+        assert secret == webhook_secret(bot_id) and token.split(":")[1] not in secret
 
         # Through the sandbox: delivered to the webhook, answered.
         first = tg.send_message(bot_id, alice, alice, "/help")
@@ -152,6 +162,7 @@ def test_webhook_mode_secret_checks_database_down_and_dedupe(
                 "wrong secret": await post(probe, "x" * 64),
                 "no secret": await post(probe, None),
                 "the token as secret": await post(probe, token),
+                "the token's HMAC (v1)": await post(probe, _token_derived_secret(token)),
                 "unknown bot": await post(
                     probe, secret, f"{runtime.webhook_base}/telegram/webhook/1"
                 ),
@@ -173,6 +184,7 @@ def test_webhook_mode_secret_checks_database_down_and_dedupe(
         "wrong secret": 403,
         "no secret": 403,
         "the token as secret": 403,
+        "the token's HMAC (v1)": 403,
         "unknown bot": 404,
         "redelivery": 200,
         "database down": 503,
@@ -181,6 +193,69 @@ def test_webhook_mode_secret_checks_database_down_and_dedupe(
     assert replies[0]["text"].startswith("Commands:")
     assert replies[1]["text"].startswith("Alice (@alice)")
     assert ProcessedUpdate.objects.filter(bot_id=bot_id).count() == 2
+
+
+def _token_derived_secret(token: str) -> str:
+    """The secret of old, computable by whoever holds the bot's token."""
+    return hmac.new(token.encode(), b"bragabot webhook secret v1", hashlib.sha256).hexdigest()
+
+
+def test_webhook_secrets_rotate_and_the_previous_key_works_only_while_listed(
+    bot_community, person, tg, settings
+):
+    old_key, new_key = "old-webhook-key-" + "o" * 32, "new-webhook-key-" + "n" * 32
+    settings.BOT_WEBHOOK_SECRET_KEY = new_key
+    settings.BOT_WEBHOOK_SECRET_KEY_PREVIOUS = old_key
+    _, bot_id = bot_community()
+    alice = person("alice")
+    old, new = (webhook_secret_for(bot_id, key.encode()) for key in (old_key, new_key))
+    runtime = Runtime(webhook=True, jobs=False)
+
+    async def scenario():
+        [registered] = tg.calls(bot_id, "setWebhook")
+        url = f"{runtime.webhook_base}/telegram/webhook/{bot_id}"
+        async with aiohttp.ClientSession() as http:
+
+            async def post(secret: str) -> int:
+                update = _command_update(alice, alice, "/help")
+                headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+                async with http.post(url, json=update, headers=headers) as response:
+                    return response.status
+
+            during = {"new": await post(new), "old": await post(old)}
+            settings.BOT_WEBHOOK_SECRET_KEY_PREVIOUS = ""  # the rollover is over
+            after = {"new": await post(new), "old": await post(old)}
+        return registered["params"]["secret_token"], during, after
+
+    registered, during, after = serve(runtime, scenario)
+
+    assert registered == new  # bots are (re-)registered with the current key's secret
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,256}", registered)
+    assert during == {"new": 200, "old": 200}
+    assert after == {"new": 200, "old": 403}
+
+
+def test_without_a_key_of_its_own_the_secret_is_derived_with_a_warning_and_deploy_refuses(
+    settings, caplog
+):
+    settings.BOT_WEBHOOK_SECRET_KEY = ""
+    settings.BOT_WEBHOOK_SECRET_KEY_PREVIOUS = ""
+    settings.BOT_WEBHOOK_URL = "https://bots.example.org"
+    webhook_keys._keys.cache_clear()
+    token = "690000009:AAH" + "t" * 32
+
+    with caplog.at_level(logging.WARNING, logger="botruntime.webhook_keys"):
+        secret = webhook_secret(690000009)
+
+    assert "botruntime.webhook_key_derived" in caplog.messages
+    assert secret == webhook_secret(690000009) != _token_derived_secret(token)
+    settings.SECRET_KEY = "another-secret-key-for-this-test-only-000000000000"
+    assert webhook_secret(690000009) != secret  # a server-side key, not the bot's token
+    assert [e.id for e in webhook_secret_key_check()] == ["botruntime.E001"]
+    settings.BOT_WEBHOOK_SECRET_KEY = "short"
+    assert [e.id for e in webhook_secret_key_check()] == ["botruntime.E002"]
+    settings.BOT_WEBHOOK_SECRET_KEY = "k" * 40
+    assert webhook_secret_key_check() == []
 
 
 def test_two_communities_bots_in_one_process_each_in_its_own_schema(bot_community, person, tg):
@@ -231,7 +306,7 @@ def test_a_bot_telegram_rejects_is_skipped_and_the_others_are_served(
     bot_community, person, tg, make_tenant
 ):
     _, good_bot = bot_community()
-    make_tenant()  # its bot is not on the sandbox: getMe answers 401
+    refused = make_tenant()  # its bot is not on the sandbox: getMe answers 401
     alice = person("alice")
     runtime = Runtime(jobs=False, poll_timeout=1)
 
@@ -242,6 +317,45 @@ def test_a_bot_telegram_rejects_is_skipped_and_the_others_are_served(
 
     [reply] = serve(runtime, scenario)
     assert reply["text"].startswith("Commands:")
+    assert runtime.skipped == {_bot_id(refused): "telegram_refused"}
+
+
+def test_a_bot_whose_token_cannot_be_decrypted_is_skipped_visibly_and_the_others_run(
+    bot_community, person, tg, caplog
+):
+    _, good_bot = bot_community()
+    broken, broken_bot = bot_community()
+    # Encrypted under another key (FIELD_ENCRYPTION_KEY rotated without re-encrypting).
+    token = tenant_bot_token(broken)
+    other_key = Fernet(Fernet.generate_key())
+    Bot.objects.filter(telegram_id=broken_bot).update(
+        token_encrypted=other_key.encrypt(token.encode()).decode()
+    )
+    alice = person("alice")
+    runtime = Runtime(jobs=False, poll_timeout=1)
+
+    async def scenario():
+        tg.send_message(good_bot, alice, alice, "/help")
+        replies = await sent(tg, good_bot, alice)
+        await runtime.refresh_bots()  # still skipped, not logged again
+        return replies
+
+    with caplog.at_level(logging.INFO):
+        [reply] = serve(runtime, scenario)
+
+    assert reply["text"].startswith("Commands:")
+    assert runtime.skipped == {broken_bot: "token_unreadable"}
+    assert status_lines(runtime)[1] == f"bot runtime: not serving {broken_bot} (token_unreadable)"
+    assert not tg.calls(broken_bot, "getMe")
+    skipped = [r for r in caplog.records if r.getMessage() == "botruntime.bot_skipped"]
+    assert [(r.bot_id, r.reason) for r in skipped] == [(broken_bot, "token_unreadable")]
+    [started] = [r for r in caplog.records if r.getMessage() == "botruntime.started"]
+    assert (started.bots, started.skipped) == ([good_bot], {str(broken_bot): "token_unreadable"})
+    assert not any(token in str(vars(r)) for r in caplog.records)
+
+
+def _bot_id(tenant) -> int:
+    return Bot.objects.get(tenant=tenant).telegram_id
 
 
 def test_the_job_queue_ticks_claim_and_run_due_jobs(tg, job_kind, tenant):

@@ -67,14 +67,22 @@ class Command(BaseCommand):
                 f"cannot serve webhooks on {runtime.listen}:{runtime.port}: {exc.strerror}",
                 returncode=2,
             ) from exc
-        mode = f"webhooks at {runtime.webhook_base}" if runtime.webhook else "long polling"
-        jobs = "durable jobs on" if runtime.jobs else "durable jobs off"
-        self.stdout.write(
-            f"bot runtime: hosting {len(runtime.bots)} bot(s) by {mode}; {jobs}. Ctrl-C to stop."
-        )
+        hosting, skipped = status_lines(runtime)
+        self.stdout.write(hosting)
+        if skipped:
+            self.stdout.write(self.style.WARNING(skipped))
         self.stdout.flush()
         try:
             await stop.wait()
         finally:
             await runtime.stop()
         self.stdout.write("bot runtime stopped")
+
+
+def status_lines(runtime: Runtime) -> tuple[str, str]:
+    """What the runtime serves, and which bots it does not and why ("" if none)."""
+    mode = f"webhooks at {runtime.webhook_base}" if runtime.webhook else "long polling"
+    jobs = "durable jobs on" if runtime.jobs else "durable jobs off"
+    hosting = f"bot runtime: hosting {len(runtime.bots)} bot(s) by {mode}; {jobs}. Ctrl-C to stop."
+    skipped = ", ".join(f"{b} ({why})" for b, why in sorted(runtime.skipped.items()))
+    return hosting, f"bot runtime: not serving {skipped}" if skipped else ""
