@@ -80,6 +80,8 @@ DB_PREPARED_STATEMENTS = os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 MIDDLEWARE = [
+    # First: every error under /api/ (a failing middleware's too) answers {"detail", "code"}.
+    "config.middleware.ApiErrorMiddleware",
     "tenancy.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Django's session, user and messages middleware, skipped for /api/ (initData auth).
@@ -124,6 +126,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.JsonParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.api.JsonFirstNegotiation",
 }
 SPECTACULAR_SETTINGS = {
