@@ -99,6 +99,26 @@ class CursorPagination(pagination.CursorPagination):
         self._model = queryset.model
         return super().paginate_queryset(queryset, request, view)
 
+    def get_page_size(self, request: Any) -> int:
+        # DRF ignored a page_size it could not use (false, 0, 5000) and answered the
+        # default: the client never learnt that its page size was not applied.
+        raw = request.query_params.get(self.page_size_query_param)
+        if not raw:  # absent, or empty as an optional form value: the default
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            raise ApiError(
+                f"page_size must be a whole number from 1 to {self.max_page_size}",
+                code="invalid_page_size",
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
+
     def decode_cursor(self, request: Any) -> Any:
         try:
             cursor = super().decode_cursor(request)

@@ -165,3 +165,46 @@ def test_json_nested_to_the_limit_is_still_parsed(tenant):
     body = json.dumps({"notification_preferences": nested})
     response = _client(tenant).patch(ME, data=body, content_type="application/json")
     assert response.json()["code"] != "invalid_json"
+
+
+@pytest.mark.parametrize("page_size", ["0", "201", "false", "-1", "1.5", "\u0661"])
+def test_a_page_size_the_list_cannot_use_answers_400(tenant, page_size):
+    # DRF answered the default page for these: the client never learnt it was ignored.
+    response = _client(tenant).get(ACTIVITY, {"page_size": page_size})
+    _error(response, 400, "invalid_page_size")
+
+
+def test_page_size_within_bounds_or_empty_is_used(tenant, client_for):
+    client = client_for(tenant, user_id=9103)
+    for i in range(3):
+        client.patch(ME, {"notification_preferences": {f"t{i}": True}})
+    assert len(client.get(ACTIVITY, {"page_size": "2"}).json()["results"]) == 2
+    # Empty, as any optional query parameter: not given.
+    assert len(client.get(ACTIVITY, {"page_size": ""}).json()["results"]) == 3
+
+
+def test_the_api_takes_json_bodies_only(tenant):
+    client = _client(tenant)
+    form = client.patch(ME, data="language=de", content_type="application/x-www-form-urlencoded")
+    _error(form, 415, "unsupported_media_type")
+    multipart = client.generic(
+        "PATCH", ME, b"--x\r\n\r\n--x--\r\n", content_type="multipart/form-data; boundary=x"
+    )
+    _error(multipart, 415, "unsupported_media_type")
+
+
+def test_the_schema_documents_errors_pages_and_empty_query_values(client):
+    schema = client.get("/api/schema/?format=json", HTTP_HOST="testserver").json()
+    activity = schema["paths"]["/api/v1/me/activity"]["get"]
+    error_ref = {"$ref": "#/components/schemas/Error"}
+    for status in ("400", "401", "403", "404", "default"):
+        assert activity["responses"][status]["content"]["application/json"]["schema"] == (error_ref)
+    assert set(schema["components"]["schemas"]["Error"]["required"]) == {"detail", "code"}
+    page = activity["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert page == "#/components/schemas/PaginatedMyActivityOutputList"
+    parameters = {p["name"]: p for p in activity["parameters"]}
+    assert parameters["page_size"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 200}
+    assert parameters["cursor"]["allowEmptyValue"] is True
+    # Request bodies are JSON only.
+    patch_me = schema["paths"]["/api/v1/me"]["patch"]["requestBody"]["content"]
+    assert set(patch_me) == {"application/json"}
