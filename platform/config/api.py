@@ -126,9 +126,9 @@ class CursorPagination(pagination.CursorPagination):
             raise _invalid_cursor() from None
         if cursor is None or cursor.position is None:
             return cursor
-        field = _ordering_field(self._model, self.ordering[0].lstrip("-"))
         if "\x00" in cursor.position:  # PostgreSQL stores no NUL in any text
             raise _invalid_cursor()
+        field = _ordering_field(self._model, self.ordering[0].lstrip("-"))
         if field is not None:
             try:
                 field.get_prep_value(field.to_python(cursor.position))
