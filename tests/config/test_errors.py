@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from rest_framework.test import APIClient
 
+from config.logging import JsonFormatter
 from tests.conftest import TenantClient
 
 pytestmark = pytest.mark.django_db
@@ -85,8 +86,20 @@ def test_an_uncaught_exception_answers_a_request_id_and_logs_the_traceback_under
     [line] = _unhandled_lines(caplog)
     assert line.request_id == request_id
     assert (line.method, line.path, line.status) == ("GET", ACTIVITY, 500)
-    assert "secret detail of the failure" in caplog.text
     assert line.exc_info and line.exc_info[0] is RuntimeError
+    # The line as the operator reads it: one JSON object with the id and the traceback.
+    logged = json.loads(JsonFormatter().format(line))
+    assert (logged["event"], logged["request_id"]) == ("api.unhandled_error", request_id)
+    assert "RuntimeError: secret detail of the failure" in logged["exc"]
+
+
+def test_with_debug_on_the_api_still_shows_no_technical_page(tenant, monkeypatch, settings):
+    settings.DEBUG = True  # Django's technical 404 and 500 pages show code and settings
+    monkeypatch.setattr("accounts.views.entry_list", lambda **kwargs: 1 / 0)
+    client = _client(tenant)
+    _error(client.get("/api/nope"), 404, "not_found")
+    body = _error(client.get(ACTIVITY), 500, "internal_error")
+    assert set(body) == {"detail", "code", "request_id"}
 
 
 def test_each_failure_gets_its_own_request_id(tenant, monkeypatch, caplog):
