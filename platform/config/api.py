@@ -1,12 +1,17 @@
-"""API conventions shared by every app: error shape, pagination, the error type."""
+"""API conventions shared by every app: error shape, pagination, the JSON parser, the
+error type."""
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import Field, Model
 from django.http import Http404
-from rest_framework import exceptions, negotiation, pagination, serializers, status
+from rest_framework import exceptions, negotiation, pagination, parsers, serializers, status
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -63,11 +68,121 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+def _invalid_cursor() -> ApiError:
+    return ApiError("the cursor is not one this list gave out", code="invalid_cursor")
+
+
+def _ordering_field(model: type[Model], name: str) -> Field | None:
+    field = None
+    for part in name.split("__"):
+        if model is None:
+            return None
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None
+        model = field.related_model
+    return field
+
+
 class CursorPagination(pagination.CursorPagination):
+    """DRF's cursor pagination, refusing a cursor it did not give out with 400
+    ``invalid_cursor``: one that does not decode (DRF answers 404), and one whose position
+    is no value of the ordering field (DRF filtered by it, and the query failed: 500)."""
+
     ordering = "-id"
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        self._model = queryset.model
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_page_size(self, request: Any) -> int:
+        # DRF ignored a page_size it could not use (false, 0, 5000) and answered the
+        # default: the client never learnt that its page size was not applied.
+        raw = request.query_params.get(self.page_size_query_param)
+        if not raw:  # absent, or empty as an optional form value: the default
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            raise ApiError(
+                f"page_size must be a whole number from 1 to {self.max_page_size}",
+                code="invalid_page_size",
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
+
+    def decode_cursor(self, request: Any) -> Any:
+        try:
+            cursor = super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise _invalid_cursor() from None
+        if cursor is None or cursor.position is None:
+            return cursor
+        if "\x00" in cursor.position:  # PostgreSQL stores no NUL in any text
+            raise _invalid_cursor()
+        field = _ordering_field(self._model, self.ordering[0].lstrip("-"))
+        if field is not None:
+            try:
+                field.get_prep_value(field.to_python(cursor.position))
+            except (ValidationError, ValueError, TypeError):
+                raise _invalid_cursor() from None
+        return cursor
+
+
+# Deeper JSON is refused before anything walks it recursively (validation, rendering,
+# the database driver); no request body of the API comes near it.
+MAX_JSON_DEPTH = 32
+# What PostgreSQL cannot store in text or jsonb: NUL, and halves of surrogate pairs
+# (JSON's "\ud800" escape decodes to one, which no UTF-8 encoder accepts).
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _json_refusal(data: Any) -> str | None:
+    """Why a parsed JSON body cannot be accepted, or None. Walks with its own stack."""
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+            if isinstance(value, dict):
+                pending.extend((key, depth) for key in value)
+                value = value.values()
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                return "a JSON string holds a NUL character or an unpaired surrogate"
+        elif isinstance(value, float) and not math.isfinite(value):
+            return "a JSON number is out of range"
+    return None
+
+
+class JsonParser(parsers.JSONParser):
+    """DRF's JSON parser, answering 400 ``invalid_json`` for every body it cannot take:
+    malformed JSON, JSON nested so deep that the decoder's recursion fails (100,000 ``[``
+    raised RecursionError: a 500), and values that would fail later, deeper than any
+    view checks (see ``_json_refusal``)."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except exceptions.ParseError as exc:
+            raise exceptions.ParseError(str(exc.detail), code="invalid_json") from None
+        except RecursionError:
+            refusal = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+            raise exceptions.ParseError(refusal, code="invalid_json") from None
+        refusal = _json_refusal(data)
+        if refusal is not None:
+            raise exceptions.ParseError(refusal, code="invalid_json")
+        return data
 
 
 _output_serializers: dict[type[serializers.Serializer], serializers.Serializer] = {}

@@ -33,6 +33,11 @@ def build_application(env: Mapping[str, str]) -> WSGIBridge:
     threads = int(env.get("WEB_THREADS", "8"))
     # Request bodies are read whole before a thread takes the request; the API takes JSON.
     max_body = int(env.get("WEB_MAX_BODY_BYTES", str(10 * 1024 * 1024)))
+    # A client that has not sent its whole body by then gets 408 and loses the connection.
+    body_timeout = float(env.get("WEB_BODY_TIMEOUT_S", "30"))
+    # Requests waiting for a thread beyond this are refused (503 overloaded, Retry-After)
+    # rather than queued until they time out anyway.
+    max_queue = int(env.get("WEB_MAX_QUEUE", "64"))
     wsgi_app: Any = get_wsgi_application()
     if env.get("WEB_SERVE_STATIC") == "1":
         # `make run` serves the admin's CSS and JS itself, as runserver would; production
@@ -40,7 +45,13 @@ def build_application(env: Mapping[str, str]) -> WSGIBridge:
         from django.contrib.staticfiles.handlers import StaticFilesHandler
 
         wsgi_app = StaticFilesHandler(wsgi_app)
-    return WSGIBridge(wsgi_app, workers=threads, max_body_bytes=max_body)
+    return WSGIBridge(
+        wsgi_app,
+        workers=threads,
+        max_body_bytes=max_body,
+        body_timeout_s=body_timeout,
+        max_queue=max_queue,
+    )
 
 
 application = build_application(os.environ)

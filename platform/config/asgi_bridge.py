@@ -10,8 +10,16 @@ bridge serves a bare Django view about 2.6x and ``GET /api/v1/me`` about 1.5x as
 
 Each worker thread keeps its database connection across requests (``CONN_MAX_AGE``).
 Streaming responses (Django's ``StreamingHttpResponse``, ``FileResponse``) are still sent
-chunk by chunk as the application yields them. A body larger than ``max_body_bytes`` is
-refused with 413 before the application sees it.
+chunk by chunk as the application yields them.
+
+What a client cannot do to it: a body larger than ``max_body_bytes`` is refused with 413,
+and one not received whole within ``body_timeout_s`` with 408 (the connection is closed),
+both before the application sees them; with more than ``max_queue`` requests already
+waiting for a thread, a request is refused at once with 503 ``overloaded`` and
+Retry-After instead of queueing without bound. Every refusal is ``{"detail", "code"}``.
+Header names holding ``_`` are dropped, as gunicorn and nginx drop them: CGI spells ``-``
+as ``_``, so ``X_Forwarded_For`` would otherwise arrive as ``HTTP_X_FORWARDED_FOR`` beside
+(or instead of) the header the proxy in front set.
 """
 
 from __future__ import annotations
@@ -69,6 +77,8 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
         environ["REMOTE_PORT"] = str(port)
     for raw_name, raw_value in scope.get("headers", []):
         name = raw_name.decode("latin-1").lower()
+        if "_" in name:
+            continue  # would impersonate the header spelt with "-" (see the module's doc)
         if name == "content-length":
             key = "CONTENT_LENGTH"
         elif name == "content-type":
@@ -160,10 +170,24 @@ class _Exchange:
 class WSGIBridge:
     """ASGI application running ``app`` on ``workers`` threads, one hop per request."""
 
-    def __init__(self, app: WSGIApp, *, workers: int, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        workers: int,
+        max_body_bytes: int,
+        body_timeout_s: float = 30.0,
+        max_queue: int = 64,
+    ) -> None:
         self.app = app
+        self.workers = workers
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
+        self.max_queue = max_queue
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="web")
+        # Requests handed to the pool and not finished, running or queued. Only the event
+        # loop's thread changes it.
+        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -185,17 +209,31 @@ class WSGIBridge:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            body = await _read_body(scope, receive, self.max_body_bytes)
+            async with asyncio.timeout(self.body_timeout_s):
+                body = await _read_body(scope, receive, self.max_body_bytes)
         except BodyTooLarge:
-            await self._refuse_large(send)
+            detail = f"request body is larger than {self.max_body_bytes} bytes"
+            await _refuse(send, 413, "body_too_large", detail)
+            return
+        except TimeoutError:
+            detail = f"request body not received within {self.body_timeout_s:g} s"
+            await _refuse(send, 408, "body_timeout", detail)
             return
         except ClientGone:
             return  # a half-received request is never handed to the application
+        if self.in_flight - self.workers >= self.max_queue:
+            detail = "too many requests are waiting; retry shortly"
+            await _refuse(send, 503, "overloaded", detail, ((b"retry-after", b"1"),))
+            return
         loop = asyncio.get_running_loop()
         exchange = _Exchange(loop, send)
         environ = wsgi_environ(scope, body)
         run = contextvars.copy_context().run
-        await loop.run_in_executor(self.executor, run, self._respond, environ, exchange)
+        self.in_flight += 1
+        try:
+            await loop.run_in_executor(self.executor, run, self._respond, environ, exchange)
+        finally:
+            self.in_flight -= 1
         if exchange.streamed:
             await send({"type": "http.response.body", "body": b""})
             return
@@ -219,18 +257,22 @@ class WSGIBridge:
             if close is not None:
                 close()  # Django sends request_finished here
 
-    async def _refuse_large(self, send: Send) -> None:
-        detail = f"request body is larger than {self.max_body_bytes} bytes"
-        body = json.dumps({"detail": detail, "code": "body_too_large"}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+
+async def _refuse(
+    send: Send, status: int, code: str, detail: str, headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    """Answer ``{"detail", "code"}`` without the application, and close the connection."""
+    body = json.dumps({"detail": detail, "code": code}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -103,6 +103,8 @@ DB_PREPARED_STATEMENTS = os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 MIDDLEWARE = [
+    # First: every error under /api/ (a failing middleware's too) answers {"detail", "code"}.
+    "config.middleware.ApiErrorMiddleware",
     "tenancy.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Django's session, user and messages middleware, skipped for /api/ (initData auth).
@@ -148,6 +150,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # The API takes JSON only: a form or multipart body answers 415.
+    "DEFAULT_PARSER_CLASSES": ["config.api.JsonParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.api.JsonFirstNegotiation",
 }
 SPECTACULAR_SETTINGS = {

@@ -207,10 +207,14 @@ def test_activity_pages_with_a_cursor(tenant, client_for):
     assert (seen, pages) == (expected, 3)
 
 
-def test_activity_rejects_a_forged_cursor(tenant, client_for):
-    response = client_for(tenant, user_id=7031).get(f"{ACTIVITY}?cursor=bz14")
-    assert response.status_code == 404
-    assert set(response.json()) == {"detail", "code"}
+@pytest.mark.parametrize("cursor", ["bz14", "cD1hYmM%3D"])  # "o=x"; "p=abc", no id
+def test_activity_rejects_a_forged_cursor(tenant, client_for, cursor):
+    response = client_for(tenant, user_id=7031).get(f"{ACTIVITY}?cursor={cursor}")
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "the cursor is not one this list gave out",
+        "code": "invalid_cursor",
+    }
 
 
 def test_me_endpoints_need_authentication(tenant, client):

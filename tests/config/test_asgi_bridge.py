@@ -1,6 +1,6 @@
-"""config.asgi_bridge: the WSGI environ it builds, bodies in and out (buffered and
-streamed), the body limit, lifespan, and Django served through it keeping each thread's
-database connection."""
+"""config.asgi_bridge: the WSGI environ it builds (headers spelt with "_" dropped), bodies
+in and out (buffered and streamed), the body limit and timeout, the bounded queue,
+lifespan, and Django served through it keeping each thread's database connection."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _serve(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    server = WSGIBridge(app, workers=2, max_body_bytes=bridge.get("max_body_bytes", 1024))
+    server = WSGIBridge(app, **{"workers": 2, "max_body_bytes": 1024, **bridge})
     try:
         asyncio.run(server(scope, receive, send))
     finally:
@@ -95,6 +95,23 @@ def test_environ_follows_pep_3333():
     assert environ["CONTENT_TYPE"] == "text/plain"
     assert (environ["REMOTE_ADDR"], environ["REMOTE_PORT"]) == ("10.0.0.7", "51234")
     assert environ["SERVER_PORT"] == "8000" and environ["SERVER_PROTOCOL"] == "HTTP/1.1"
+
+
+def test_header_names_with_an_underscore_are_dropped():
+    # CGI spells "-" as "_": X_Forwarded_For would arrive as the proxy's X-Forwarded-For.
+    headers = [
+        (b"x_forwarded_for", b"6.6.6.6"),
+        (b"x-forwarded-for", b"203.0.113.9"),
+        (b"X_Real_IP", b"6.6.6.6"),
+        (b"content_type", b"text/evil"),
+        (b"x-tag", b"kept"),
+    ]
+    environ = wsgi_environ(_scope(headers=headers), b"")
+    assert environ["HTTP_X_FORWARDED_FOR"] == "203.0.113.9"
+    assert "HTTP_X_REAL_IP" not in environ and "CONTENT_TYPE" not in environ
+    assert environ["HTTP_X_TAG"] == "kept"
+    sent = _serve(_echo_environ, _scope(headers=[(b"x_tag", b"forged")]))
+    assert json.loads(sent[1]["body"])["HTTP_X_TAG"] is None
 
 
 def test_a_body_in_chunks_reaches_the_app_whole_and_the_answer_goes_out_in_one_piece():
@@ -159,6 +176,120 @@ def test_a_client_gone_before_its_body_is_complete_never_reaches_the_app():
     asyncio.run(bridge(scope, receive, send))
     bridge.executor.shutdown(wait=True)
     assert called == [] and sent == []
+
+
+def test_a_body_not_received_in_time_gets_408_and_never_reaches_the_app():
+    called: list[dict[str, Any]] = []
+    sent: list[dict[str, Any]] = []
+    calls = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return {"type": "http.request", "body": b"12345", "more_body": True}
+        await asyncio.Event().wait()  # the client stops sending, connection open
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    bridge = WSGIBridge(_recording_app(called), workers=1, max_body_bytes=100, body_timeout_s=0.2)
+    scope = _scope(method="POST", headers=[(b"content-length", b"10")])
+    try:
+        asyncio.run(asyncio.wait_for(bridge(scope, receive, send), timeout=5))
+    finally:
+        bridge.executor.shutdown(wait=True)
+    assert called == []
+    assert sent[0]["status"] == 408
+    assert (b"connection", b"close") in sent[0]["headers"]
+    assert json.loads(sent[1]["body"]) == {
+        "detail": "request body not received within 0.2 s",
+        "code": "body_timeout",
+    }
+
+
+def test_a_slow_client_is_dropped_by_a_real_server():
+    import socket
+    import time
+
+    import uvicorn
+
+    called: list[dict[str, Any]] = []
+    bridge = WSGIBridge(_recording_app(called), workers=1, max_body_bytes=100, body_timeout_s=0.3)
+    config = uvicorn.Config(bridge, host="127.0.0.1", port=0, lifespan="off", log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+            started = time.monotonic()
+            client.sendall(b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345")
+            received = b""
+            while chunk := client.recv(4096):  # b"" once the server closes
+                received += chunk
+            elapsed = time.monotonic() - started
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        bridge.executor.shutdown(wait=True)
+    assert received.startswith(b"HTTP/1.1 408 ")
+    assert b'"code": "body_timeout"' in received
+    assert 0.3 <= elapsed < 3 and called == []
+
+
+def test_requests_beyond_the_queue_are_refused_with_503_at_once():
+    release = threading.Event()
+    running: list[str] = []
+
+    def slow(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        running.append(environ["PATH_INFO"])
+        release.wait(timeout=10)
+        start_response("200 OK", [])
+        return [b"done"]
+
+    bridge = WSGIBridge(slow, workers=1, max_body_bytes=100, max_queue=1)
+
+    async def request(path: str) -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await bridge(_scope(path), receive, send)
+        return sent
+
+    async def scenario() -> tuple[list[Any], list[dict[str, Any]], int, list[dict[str, Any]]]:
+        first = asyncio.create_task(request("/running"))
+        second = asyncio.create_task(request("/queued"))
+        while bridge.in_flight < 2:
+            await asyncio.sleep(0.01)
+        refused = await asyncio.wait_for(request("/refused"), timeout=2)
+        in_flight = bridge.in_flight
+        release.set()
+        served = await asyncio.gather(first, second)
+        after = await request("/after")
+        return served, refused, in_flight, after
+
+    try:
+        served, refused, in_flight, after = asyncio.run(scenario())
+    finally:
+        release.set()
+        bridge.executor.shutdown(wait=True)
+    assert refused[0]["status"] == 503 and in_flight == 2
+    assert (b"retry-after", b"1") in refused[0]["headers"]
+    assert (b"content-type", b"application/json") in refused[0]["headers"]
+    assert json.loads(refused[1]["body"])["code"] == "overloaded"
+    assert [sent[0]["status"] for sent in served] == [200, 200]
+    assert after[0]["status"] == 200 and bridge.in_flight == 0
+    assert running == ["/running", "/queued", "/after"]  # the refused one never ran
 
 
 def test_a_streaming_response_is_sent_as_it_is_produced():
@@ -244,9 +375,13 @@ def test_make_run_serves_the_admin_static_files_streamed():
 
     served = build_application({"WEB_SERVE_STATIC": "1", "WEB_THREADS": "1"})
     served.executor.shutdown()
-    plain = build_application({"WEB_MAX_BODY_BYTES": "5"})
+    plain = build_application(
+        {"WEB_MAX_BODY_BYTES": "5", "WEB_BODY_TIMEOUT_S": "2.5", "WEB_MAX_QUEUE": "7"}
+    )
     plain.executor.shutdown()
     assert plain.max_body_bytes == 5 and not isinstance(plain.app, StaticFilesHandler)
+    assert (plain.body_timeout_s, plain.max_queue) == (2.5, 7)
+    assert (served.body_timeout_s, served.max_queue) == (30.0, 64)
     assert isinstance(served.app, StaticFilesHandler)
     sent = _serve(served.app, _scope("/static/admin/css/base.css"))
     assert sent[0]["status"] == 200
