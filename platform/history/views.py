@@ -44,7 +44,8 @@ class AuditListView(APIView):
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
-        seq = serializers.IntegerField()
+        # Null until the sealer has chained the entry (see history.services.chain_seal).
+        seq = serializers.IntegerField(allow_null=True)
         actor_type = serializers.CharField()
         actor_id = serializers.CharField()
         action = serializers.CharField()
@@ -52,7 +53,7 @@ class AuditListView(APIView):
         target_id = serializers.CharField()
         data = serializers.SerializerMethodField()
         created_at = serializers.DateTimeField()
-        hash = serializers.CharField()
+        hash = serializers.CharField(allow_null=True)
 
         @extend_schema_field(OpenApiTypes.OBJECT)
         def get_data(self, entry) -> dict:
