@@ -31,8 +31,17 @@ def community_check(tenant: Tenant | None, *, what: str = "this belongs") -> Ten
     return tenant
 
 
-def tenant_get(*, slug: str) -> Tenant | None:
-    return Tenant.all_objects.filter(slug=slug).first()
+def tenant_get(*, slug: str, include_deleted: bool = False) -> Tenant | None:
+    """The tenant with ``slug``. A deleted tenant (its row kept as its audit trail's
+    subject) only with ``include_deleted``: nothing else should act on it. Slugs are never
+    reused, so there is at most one."""
+    manager = Tenant.all_objects if include_deleted else Tenant.objects
+    return manager.filter(slug=slug).first()
+
+
+def tenant_for_domain(*, domain: str) -> Tenant | None:
+    """The tenant serving ``domain``; never a deleted one (deleting removes its domains)."""
+    return Tenant.objects.filter(domains__domain=domain).first()
 
 
 def tenant_bots(*, tenant: Tenant) -> list[tuple[int, str]]:

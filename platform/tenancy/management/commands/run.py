@@ -14,8 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from history.services import Actor
-from tenancy.selectors import tenant_get
-from tenancy.services import bot_register, tenant_create
+from tenancy.services import demo_tenant_ensure
 
 # A made-up token for the sandbox bot: it only ever talks to the loopback Telegram.
 DEFAULT_DEMO_BOT_TOKEN = "100000001:DEMO-sandbox-bot-token-not-real-000000"
@@ -63,22 +62,17 @@ class Command(BaseCommand):
             stop_bots()
 
     def _demo_tenant(self) -> None:
-        token = os.environ.get("DEMO_BOT_TOKEN", DEFAULT_DEMO_BOT_TOKEN)
-        actor = Actor.system("make-run")
-        tenant = tenant_get(slug=DEMO_SLUG)
-        if tenant is None:
-            tenant_create(
-                slug=DEMO_SLUG,
-                name="Demo community",
-                kind="client",
-                domain=DEMO_DOMAIN,
-                bot_token=token,
-                actor=actor,
-            )
-            self.stdout.write(f"created the demo tenant {DEMO_SLUG!r} at {DEMO_DOMAIN}")
+        tenant, created = demo_tenant_ensure(
+            slug=DEMO_SLUG,
+            name="Demo community",
+            domain=DEMO_DOMAIN,
+            bot_token=os.environ.get("DEMO_BOT_TOKEN", DEFAULT_DEMO_BOT_TOKEN),
+            actor=Actor.system("make-run"),
+        )
+        if created:
+            self.stdout.write(f"created the demo tenant {tenant.slug!r} at {DEMO_DOMAIN}")
         else:
-            bot_register(tenant=tenant, token=token, actor=actor, audit=False)
-            self.stdout.write(f"demo tenant {DEMO_SLUG!r} at {DEMO_DOMAIN} is ready")
+            self.stdout.write(f"demo tenant {tenant.slug!r} at {DEMO_DOMAIN} is ready")
 
     def _start_bot_runtime(self, *, port: int) -> Callable[[], None]:
         """Start the bot runtime (every bot, durable jobs) in a background thread; unless
