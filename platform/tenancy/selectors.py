@@ -103,6 +103,16 @@ def tenant_primary_domain(*, tenant: Tenant) -> str | None:
     return tenant.domains.order_by("-is_primary", "id").values_list("domain", flat=True).first()
 
 
+def tenant_bot_username(*, tenant: Tenant) -> str:
+    """The username (without the @) of the bot people reach ``tenant`` through: its own
+    bot, else the platform's shared bot; "" when not known."""
+    bots = Bot.objects.filter(tenant=tenant, is_active=True)
+    if not bots.exists():
+        bots = Bot.objects.filter(tenant__schema_name="public", is_active=True)
+    username = bots.exclude(username="").order_by("id").values_list("username", flat=True)
+    return username.first() or ""
+
+
 def bot_get(*, tenant: Tenant, bot_id: int) -> Bot | None:
     """The tenant's active bot with Telegram id ``bot_id`` (None if another tenant's)."""
     return Bot.objects.filter(tenant=tenant, telegram_id=bot_id, is_active=True).first()

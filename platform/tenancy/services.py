@@ -222,29 +222,39 @@ def public_tenant_ensure(*, domain: str | None = None) -> Tenant:
 
 
 def demo_tenant_ensure(
-    *, slug: str, name: str, domain: str, bot_token: str, actor: Actor = SYSTEM
+    *,
+    slug: str,
+    name: str,
+    domain: str,
+    bot_token: str,
+    bot_username: str = "",
+    actor: Actor = SYSTEM,
 ) -> tuple[Tenant, bool]:
     """The tenant at ``domain`` with its bot ``bot_token`` (re)registered, created as a
     client brand when no live tenant serves ``domain`` (at first, and after the demo was
     deleted). Slugs are never reused, so old ``t-<slug>`` deep links and the audit trail
     keep naming one tenant: when a deleted tenant holds ``slug``, the new one takes
     ``<slug>-2``, ``<slug>-3``, ... Returns (tenant, created)."""
-    tenant = tenant_for_domain(domain=domain)
-    if tenant is not None:
-        bot_register(tenant=tenant, token=bot_token, actor=actor, audit=False)
-        return tenant, False
-    taken = set(Tenant.all_objects.filter(slug__startswith=slug).values_list("slug", flat=True))
-    candidates = itertools.chain([slug], (f"{slug}-{n}" for n in itertools.count(2)))
-    free = next(candidate for candidate in candidates if candidate not in taken)
-    tenant = tenant_create(
-        slug=free,
-        name=name,
-        kind=Tenant.Kind.CLIENT,
-        domain=domain,
-        bot_token=bot_token,
-        actor=actor,
-    )
-    return tenant, True
+    with transaction.atomic():
+        tenant = tenant_for_domain(domain=domain)
+        created = tenant is None
+        if created:
+            taken = set(
+                Tenant.all_objects.filter(slug__startswith=slug).values_list("slug", flat=True)
+            )
+            candidates = itertools.chain([slug], (f"{slug}-{n}" for n in itertools.count(2)))
+            tenant = tenant_create(
+                slug=next(candidate for candidate in candidates if candidate not in taken),
+                name=name,
+                kind=Tenant.Kind.CLIENT,
+                domain=domain,
+                bot_token=bot_token,
+                actor=actor,
+            )
+        bot_register(
+            tenant=tenant, token=bot_token, username=bot_username, actor=actor, audit=False
+        )
+    return tenant, created
 
 
 def chat_bind(

@@ -20,7 +20,18 @@ from tenancy.services import demo_tenant_ensure
 DEFAULT_DEMO_BOT_TOKEN = "100000001:DEMO-sandbox-bot-token-not-real-000000"
 DEMO_SLUG, DEMO_DOMAIN = "demo", "demo.localhost"
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8081"))
+DEMO_BOT_USERNAME = "demo_bot"  # on the sandbox Telegram
 DEMO_USER_ID = 1001  # a person on the sandbox Telegram to chat with the demo bot as
+
+
+def _demo_token() -> str:
+    return os.environ.get("DEMO_BOT_TOKEN", DEFAULT_DEMO_BOT_TOKEN)
+
+
+def _sandboxed() -> bool:
+    """No real Telegram configured (TELEGRAM_API_BASE, or a real DEMO_BOT_TOKEN): the
+    demo runs against the sandbox Telegram."""
+    return "TELEGRAM_API_BASE" not in os.environ and _demo_token() == DEFAULT_DEMO_BOT_TOKEN
 
 
 class Command(BaseCommand):
@@ -40,6 +51,7 @@ class Command(BaseCommand):
         stop_bots = self._start_bot_runtime(port=port)
         try:
             self.stdout.write(self.style.SUCCESS("\nBragabot is running. Open:"))
+            self.stdout.write(f"  Demo community:          http://{DEMO_DOMAIN}:{port}/")
             self.stdout.write(f"  API docs (demo tenant):  http://{DEMO_DOMAIN}:{port}/api/docs/")
             self.stdout.write(f"  OpenAPI schema:          http://{DEMO_DOMAIN}:{port}/api/schema/")
             self.stdout.write(
@@ -66,7 +78,8 @@ class Command(BaseCommand):
             slug=DEMO_SLUG,
             name="Demo community",
             domain=DEMO_DOMAIN,
-            bot_token=os.environ.get("DEMO_BOT_TOKEN", DEFAULT_DEMO_BOT_TOKEN),
+            bot_token=_demo_token(),
+            bot_username=DEMO_BOT_USERNAME if _sandboxed() else "",
             actor=Actor.system("make-run"),
         )
         if created:
@@ -82,9 +95,8 @@ class Command(BaseCommand):
         from botruntime.runtime import Runtime, RuntimeThread
         from botruntime.services import updates_forget
 
-        token = os.environ.get("DEMO_BOT_TOKEN", DEFAULT_DEMO_BOT_TOKEN)
         sandbox = None
-        if "TELEGRAM_API_BASE" not in os.environ and token == DEFAULT_DEMO_BOT_TOKEN:
+        if _sandboxed():
             from sandbox.telegram import SandboxTelegram
 
             try:
@@ -93,7 +105,9 @@ class Command(BaseCommand):
             except OSError:  # the port is taken: any free one will do
                 sandbox = SandboxTelegram(port=0)
                 base = sandbox.start()
-            bot = sandbox.add_bot(token, username="demo_bot", first_name="Demo community")
+            bot = sandbox.add_bot(
+                _demo_token(), username=DEMO_BOT_USERNAME, first_name="Demo community"
+            )
             # A fresh sandbox numbers updates from 1 again: forget the last run's.
             updates_forget(bot_id=bot["id"])
             sandbox.add_user(DEMO_USER_ID, "Alice", username="alice", language_code="en")
