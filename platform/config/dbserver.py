@@ -88,3 +88,11 @@ def connection_url(alias: str = "default", *, database: str | None = None) -> st
     from django.db import connections
 
     return settings_url(connections[alias].settings_dict, database=database)
+
+
+def connection_url_export() -> str:
+    """Set DATABASE_URL to ``connection_url()`` for every process this one starts from
+    now on (migration workers, bots): they use this database instead of resolving one
+    of their own (a second embedded server handle, or a URL that did not answer)."""
+    url = os.environ["DATABASE_URL"] = connection_url()
+    return url

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from config.dbserver import connection_url_export
 from history.services import Actor
 from tenancy.services import demo_tenant_ensure
 
@@ -43,6 +44,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="set up, then exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        connection_url_export()
         call_command("setup", verbosity=options["verbosity"])
         self._demo_tenant()
         if options["no_serve"]:
