@@ -37,6 +37,17 @@ def embedded_url() -> str:
     return url
 
 
+def embedded_server_running() -> bool:
+    """Whether the embedded server of this checkout is up (its postmaster.pid names a
+    live process)."""
+    try:
+        pid = int((EMBEDDED_PGDATA / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
 def is_reachable(url: str, timeout: int = 3) -> bool:
     import psycopg2
 

@@ -10,17 +10,8 @@ from psycopg2.extensions import parse_dsn
 from config import dbserver
 
 
-def _embedded_server_running() -> bool:
-    try:
-        pid = int((dbserver.EMBEDDED_PGDATA / "postmaster.pid").read_text().split()[0])
-        os.kill(pid, 0)
-    except (OSError, ValueError, IndexError):
-        return False
-    return True
-
-
 def test_a_command_on_the_embedded_server_prints_only_its_output_and_stops_it():
-    running_before = _embedded_server_running()  # e.g. this suite's own server
+    running_before = dbserver.embedded_server_running()  # e.g. this suite's own server
     env = {k: v for k, v in os.environ.items() if k not in {"XDG_RUNTIME_DIR", "DATABASE_URL"}}
     done = subprocess.run(
         [sys.executable, "manage.py", "check"],
@@ -34,7 +25,7 @@ def test_a_command_on_the_embedded_server_prints_only_its_output_and_stops_it():
     assert done.stdout == "System check identified no issues (0 silenced).\n"
     assert done.stderr == ""  # no RuntimeDirWarning from platformdirs
     if not running_before:  # the command started the server: it stopped it on exit
-        assert not _embedded_server_running()
+        assert not dbserver.embedded_server_running()
 
 
 def test_set_and_reachable_database_url_is_used(monkeypatch):

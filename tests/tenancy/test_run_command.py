@@ -22,7 +22,7 @@ import psycopg2
 import pytest
 from django.core.management import call_command
 
-from config.dbserver import connection_url
+from config.dbserver import connection_url, embedded_server_running
 from tenancy.management.commands.run import DEFAULT_DEMO_BOT_TOKEN, DEMO_DOMAIN
 from tenancy.models import Bot, Tenant
 from tenancy.selectors import tenant_bots, tenant_for_domain
@@ -105,16 +105,20 @@ def scratch_url(django_db_blocker):
     _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _start(args: list[str], database_url: str, log) -> subprocess.Popen[str]:
+def _start(args: list[str], database_url: str | None, log) -> subprocess.Popen[str]:
+    """``manage.py ARGS`` on ``database_url`` (None: DATABASE_URL unset, the embedded
+    server, as on a fresh clone)."""
     env = {
         **os.environ,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": database_url or "",
         "SANDBOX_PORT": str(_free_port()),
         "PUBLIC_DOMAIN": "localhost",
         "LOG_LEVEL": "WARNING",
     }
     for name in ("TELEGRAM_API_BASE", "DEMO_BOT_TOKEN", "PLATFORM_BOT_TOKEN", "MINI_APP_URL"):
         env.pop(name, None)
+    if database_url is None:
+        del env["DATABASE_URL"]
     return subprocess.Popen(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -202,14 +206,20 @@ def test_setup_migrates_a_fresh_database_and_leaves_nothing_running(scratch_url,
         done.close()
 
 
-def test_run_serves_and_stops_on_ctrl_c_with_nothing_left_running(scratch_url, tmp_path):
+@pytest.mark.parametrize("database", ["scratch", "embedded"])
+def test_run_serves_and_stops_on_ctrl_c_with_nothing_left_running(database, scratch_url, tmp_path):
+    """On a scratch database of the suite's server, and on the embedded server as ``make
+    run`` on a fresh clone (its ``postgres`` database): an embedded server the command
+    started is stopped too (when this suite runs on it, it stays up for the suite)."""
+    embedded_before = embedded_server_running()
     port = _free_port()
     with open(tmp_path / "stderr", "w+") as log:
-        process = _start(["run", "--port", str(port)], scratch_url, log)
+        url = scratch_url if database == "scratch" else None
+        process = _start(["run", "--port", str(port)], url, log)
         lines = _lines(process)
         try:
             printed = _wait_for(lines, "Press Ctrl-C to stop.", timeout=180)
-            assert any("bot runtime: hosting 1 bot(s)" in line for line in printed)
+            assert any("bot runtime: hosting " in line for line in printed)
             base = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 30
             while True:  # uvicorn listens a moment after the banner
@@ -227,6 +237,8 @@ def test_run_serves_and_stops_on_ctrl_c_with_nothing_left_running(scratch_url, t
             os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole job
             assert process.wait(timeout=60) == 0
             _assert_nothing_left(process.pid)
+            if not embedded_before:  # pg_ctl runs it in a session of its own
+                assert not embedded_server_running()
         finally:  # whatever the outcome, nothing outlives the test
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
