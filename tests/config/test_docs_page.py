@@ -46,6 +46,7 @@ def browser(server):
                 "--no-sandbox",
                 "--disable-gpu",
                 "--disable-background-networking",
+                "--disable-dev-shm-usage",  # containers give /dev/shm little room
                 f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
             ],
         )
