@@ -233,8 +233,8 @@ def demo_tenant_ensure(
     """The tenant at ``domain`` with its bot ``bot_token`` (re)registered, created as a
     client brand when no live tenant serves ``domain`` (at first, and after the demo was
     deleted). Slugs are never reused, so old ``t-<slug>`` deep links and the audit trail
-    keep naming one tenant: when a deleted tenant holds ``slug``, the new one takes
-    ``<slug>-2``, ``<slug>-3``, ... Returns (tenant, created)."""
+    keep naming one tenant: when another tenant (a deleted one too) holds ``slug``, the
+    new one takes ``<slug>-2``, ``<slug>-3``, ... Returns (tenant, created)."""
     with transaction.atomic():
         tenant = tenant_for_domain(domain=domain)
         created = tenant is None
