@@ -95,8 +95,12 @@ def free_port() -> int:
 
 
 def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a child process: on this process's (scratch) database."""
+    from config.dbserver import connection_url
+
     return {
         **os.environ,
+        "DATABASE_URL": connection_url(),
         "PYTHONPATH": os.pathsep.join(str(p) for p in SOURCE_ROOTS),
         "LOG_LEVEL": "WARNING",
         **extra,

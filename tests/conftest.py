@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from accounts.initdata import sign_hmac
+from tests.service_policy import pytest_runtest_makereport  # noqa: F401 (a hook)
 
 _counter = itertools.count(1)
 

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+
+from config.dbserver import connection_url
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,17 +57,11 @@ EXPECTED = {
 }
 
 
-def _server_url() -> str:
-    """The server the test suite uses (DATABASE_URL, or the embedded one it fell back to),
-    so the children neither start an embedded server each nor race to start one."""
-    db = settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgresql://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/postgres"
-
-
 @pytest.fixture(scope="module")
 def runs() -> dict[str, subprocess.Popen[str]]:
-    env = {**os.environ, "DATABASE_URL": _server_url(), "BENCH_QUICK": "1"}
+    # The server the suite uses (the embedded one included): the children neither start an
+    # embedded server each nor race to start one; they create their scratch databases on it.
+    env = {**os.environ, "DATABASE_URL": connection_url(database="postgres"), "BENCH_QUICK": "1"}
     procs = {
         name: subprocess.Popen(
             [sys.executable, "-m", "bench", name, "--quick"],

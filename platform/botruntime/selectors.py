@@ -84,7 +84,7 @@ def tenant_resolve(
             return _active(bound)
     slug = deep_link_slug(start_payload or "")
     if slug is not None:
-        named = tenant_get(slug=slug)
+        named = tenant_get(slug=slug, include_deleted=True)  # a deleted one: silence
         if named is not None and not named.is_public:
             return _active(named)
     return owner or Tenant.objects.filter(schema_name="public").first()

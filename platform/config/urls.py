@@ -5,6 +5,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from tenancy.views import home
+
+admin.site.site_header = admin.site.site_title = "Bragabot"
+admin.site.index_title = "Platform administration"
+
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("history.urls")),
@@ -13,6 +18,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", home, name="home"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

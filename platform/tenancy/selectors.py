@@ -35,8 +35,17 @@ def community_check(tenant: Tenant | None, *, what: str = "this belongs") -> Ten
     return tenant
 
 
-def tenant_get(*, slug: str) -> Tenant | None:
-    return Tenant.all_objects.filter(slug=slug).first()
+def tenant_get(*, slug: str, include_deleted: bool = False) -> Tenant | None:
+    """The tenant with ``slug``. A deleted tenant (its row kept as its audit trail's
+    subject) only with ``include_deleted``: nothing else should act on it. Slugs are never
+    reused, so there is at most one."""
+    manager = Tenant.all_objects if include_deleted else Tenant.objects
+    return manager.filter(slug=slug).first()
+
+
+def tenant_for_domain(*, domain: str) -> Tenant | None:
+    """The tenant serving ``domain``; never a deleted one (deleting removes its domains)."""
+    return Tenant.objects.filter(domains__domain=domain).first()
 
 
 def _token_read(*, bot_id: int, tenant_id: int, encrypted: str) -> str:
@@ -149,6 +158,16 @@ def tenant_schemas_live(*, schema_names: list[str]) -> set[str]:
 def tenant_primary_domain(*, tenant: Tenant) -> str | None:
     """The tenant's primary domain (its Mini App is served there)."""
     return tenant.domains.order_by("-is_primary", "id").values_list("domain", flat=True).first()
+
+
+def tenant_bot_username(*, tenant: Tenant) -> str:
+    """The username (without the @) of the bot people reach ``tenant`` through: its own
+    bot, else the platform's shared bot; "" when not known."""
+    bots = Bot.objects.filter(tenant=tenant, is_active=True)
+    if not bots.exists():
+        bots = Bot.objects.filter(tenant__schema_name="public", is_active=True)
+    username = bots.exclude(username="").order_by("id").values_list("username", flat=True)
+    return username.first() or ""
 
 
 def bot_get(*, tenant: Tenant, bot_id: int) -> Bot | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from typing import Any
@@ -19,7 +20,7 @@ from history.services import SYSTEM, Actor
 from tenancy.middleware import host_cache_clear
 from tenancy.models import Bot, ChatBinding, Domain, Tenant
 from tenancy.schema_template import schema_create_from_template
-from tenancy.selectors import tenant_bots_forget
+from tenancy.selectors import tenant_bots_forget, tenant_for_domain
 
 logger = logging.getLogger(__name__)
 
@@ -360,6 +361,44 @@ def public_tenant_ensure(*, domain: str | None = None) -> Tenant:
     )
     Domain.objects.get_or_create(domain=domain, defaults={"tenant": tenant, "is_primary": True})
     return tenant
+
+
+def demo_tenant_ensure(
+    *,
+    slug: str,
+    name: str,
+    domain: str,
+    bot_token: str,
+    bot_username: str = "",
+    owner_telegram_id: int | None = None,
+    actor: Actor = SYSTEM,
+) -> tuple[Tenant, bool]:
+    """The tenant at ``domain`` with its bot ``bot_token`` (re)registered, created as a
+    client brand when no live tenant serves ``domain`` (at first, and after the demo was
+    deleted). Slugs are never reused, so old ``t-<slug>`` deep links and the audit trail
+    keep naming one tenant: when another tenant (a deleted one too) holds ``slug``, the
+    new one takes ``<slug>-2``, ``<slug>-3``, ... Returns (tenant, created)."""
+    with transaction.atomic():
+        tenant = tenant_for_domain(domain=domain)
+        created = tenant is None
+        if created:
+            taken = set(
+                Tenant.all_objects.filter(slug__startswith=slug).values_list("slug", flat=True)
+            )
+            candidates = itertools.chain([slug], (f"{slug}-{n}" for n in itertools.count(2)))
+            tenant = tenant_create(
+                slug=next(candidate for candidate in candidates if candidate not in taken),
+                name=name,
+                kind=Tenant.Kind.CLIENT,
+                domain=domain,
+                owner_telegram_id=owner_telegram_id,
+                bot_token=bot_token,
+                actor=actor,
+            )
+        bot_register(
+            tenant=tenant, token=bot_token, username=bot_username, actor=actor, audit=False
+        )
+    return tenant, created
 
 
 def chat_bind(

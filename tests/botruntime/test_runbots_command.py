@@ -12,20 +12,12 @@ import threading
 import time
 from pathlib import Path
 
-from django.db import connection
-
 from botruntime.models import ProcessedUpdate
+from config.dbserver import connection_url
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_TOKEN = "690000003:AAHplatform-bot-token-for-runbots-test"
 PLATFORM_BOT = 690000003
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    host = db["HOST"] or "localhost"
-    return f"postgresql://{db['USER']}{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def _lines(stream, into: queue.Queue) -> None:
@@ -52,7 +44,7 @@ def test_runbots_hosts_answers_and_stops_on_sigint(elsewhere, tg, person):
     alice = person("alice")
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": connection_url(),
         "TELEGRAM_API_BASE": tg.base_url,
         "PLATFORM_BOT_TOKEN": PLATFORM_TOKEN,
         "LOG_LEVEL": "WARNING",

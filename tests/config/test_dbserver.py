@@ -1,6 +1,31 @@
+import os
+import subprocess
+import sys
+
+import dj_database_url
 import psycopg2
+from django.db import connection
+from psycopg2.extensions import parse_dsn
 
 from config import dbserver
+
+
+def test_a_command_on_the_embedded_server_prints_only_its_output_and_stops_it():
+    running_before = dbserver.embedded_server_running()  # e.g. this suite's own server
+    env = {k: v for k, v in os.environ.items() if k not in {"XDG_RUNTIME_DIR", "DATABASE_URL"}}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=dbserver.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "System check identified no issues (0 silenced).\n"
+    assert done.stderr == ""  # no RuntimeDirWarning from platformdirs
+    if not running_before:  # the command started the server: it stopped it on exit
+        assert not dbserver.embedded_server_running()
 
 
 def test_set_and_reachable_database_url_is_used(monkeypatch):
@@ -26,3 +51,42 @@ def test_unreachable_database_url_falls_back_to_embedded_server(monkeypatch):
 def test_unset_database_url_uses_embedded_server(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert str(dbserver.EMBEDDED_PGDATA) in dbserver.database_url()
+
+
+def test_settings_url_of_the_embedded_socket_keeps_socket_and_test_database():
+    # What settings hold for the embedded server once pytest-django has switched to the
+    # test database: no HOST, the socket directory as an option.
+    db = {
+        **dj_database_url.parse("postgresql://postgres:@/postgres?host=/srv/app/.data/pg"),
+        "NAME": "test_postgres",
+    }
+    parsed = parse_dsn(dbserver.settings_url(db))
+    assert parsed == {"user": "postgres", "dbname": "test_postgres", "host": "/srv/app/.data/pg"}
+
+
+def test_settings_url_quotes_credentials_and_keeps_port_and_options():
+    db = dj_database_url.parse("postgresql://bot:p%40ss%2Fw@db.example:6543/app?sslmode=require")
+    url = dbserver.settings_url(db, database="postgres")
+    assert parse_dsn(url) == {
+        "user": "bot",
+        "password": "p@ss/w",
+        "host": "db.example",
+        "port": "6543",
+        "dbname": "postgres",
+        "sslmode": "require",
+    }
+
+
+def test_connection_url_reaches_the_database_this_process_uses(db):
+    probe = "SELECT current_database(), current_setting('data_directory')"
+    with connection.cursor() as cursor:
+        cursor.execute(probe)
+        here = cursor.fetchone()
+    child = psycopg2.connect(dbserver.connection_url())
+    try:
+        with child.cursor() as cursor:
+            cursor.execute(probe)
+            assert cursor.fetchone() == here
+    finally:
+        child.close()
+    assert here[0] == connection.settings_dict["NAME"]  # the test database, not its origin

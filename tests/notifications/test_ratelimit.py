@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from notifications.ratelimit import LocalLimiter, RedisLimiter, Rule
+from tests.service_policy import skip_service_missing
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
@@ -21,7 +22,7 @@ def redis_limiter() -> RedisLimiter:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
     except redis.exceptions.RedisError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} is unreachable ({exc}); set REDIS_URL to run this")
+        skip_service_missing("Redis", f"{REDIS_URL} is unreachable ({exc}); set REDIS_URL")
     return RedisLimiter(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
 
 

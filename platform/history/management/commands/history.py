@@ -135,7 +135,7 @@ class Command(BaseCommand):
             self._archive(**options)
 
     def _tenant(self, slug: str):
-        found = tenant_get(slug=slug)
+        found = tenant_get(slug=slug, include_deleted=True)  # its audit trail outlives it
         if found is None:
             raise CommandError(f"no tenant with slug {slug!r}", returncode=2)
         return found

@@ -13,15 +13,26 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from config.dbserver import connection_url_export
 from history.services import Actor
-from tenancy.selectors import tenant_get
-from tenancy.services import bot_register, tenant_create
+from tenancy.services import demo_tenant_ensure
 
 # A made-up token for the sandbox bot: it only ever talks to the loopback Telegram.
 DEFAULT_DEMO_BOT_TOKEN = "100000001:DEMO-sandbox-bot-token-not-real-000000"
 DEMO_SLUG, DEMO_DOMAIN = "demo", "demo.localhost"
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8081"))
+DEMO_BOT_USERNAME = "demo_bot"  # on the sandbox Telegram
 DEMO_USER_ID = 1001  # a person on the sandbox Telegram to chat with the demo bot as
+
+
+def _demo_token() -> str:
+    return os.environ.get("DEMO_BOT_TOKEN", DEFAULT_DEMO_BOT_TOKEN)
+
+
+def _sandboxed() -> bool:
+    """No real Telegram configured (TELEGRAM_API_BASE, or a real DEMO_BOT_TOKEN): the
+    demo runs against the sandbox Telegram."""
+    return "TELEGRAM_API_BASE" not in os.environ and _demo_token() == DEFAULT_DEMO_BOT_TOKEN
 
 
 class Command(BaseCommand):
@@ -33,6 +44,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="set up, then exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        connection_url_export()
         call_command("setup", verbosity=options["verbosity"])
         self._demo_tenant()
         if options["no_serve"]:
@@ -41,6 +53,7 @@ class Command(BaseCommand):
         stop_bots = self._start_bot_runtime(port=port)
         try:
             self.stdout.write(self.style.SUCCESS("\nBragabot is running. Open:"))
+            self.stdout.write(f"  Demo community:          http://{DEMO_DOMAIN}:{port}/")
             self.stdout.write(f"  API docs (demo tenant):  http://{DEMO_DOMAIN}:{port}/api/docs/")
             self.stdout.write(f"  OpenAPI schema:          http://{DEMO_DOMAIN}:{port}/api/schema/")
             self.stdout.write(
@@ -63,24 +76,20 @@ class Command(BaseCommand):
             stop_bots()
 
     def _demo_tenant(self) -> None:
-        token = os.environ.get("DEMO_BOT_TOKEN", DEFAULT_DEMO_BOT_TOKEN)
-        actor = Actor.system("make-run")
-        tenant = tenant_get(slug=DEMO_SLUG)
-        if tenant is None:
-            tenant_create(
-                slug=DEMO_SLUG,
-                name="Demo community",
-                kind="client",
-                domain=DEMO_DOMAIN,
-                # Alice, the sandbox's person, owns the demo: she can add its bot to a group.
-                owner_telegram_id=DEMO_USER_ID,
-                bot_token=token,
-                actor=actor,
-            )
-            self.stdout.write(f"created the demo tenant {DEMO_SLUG!r} at {DEMO_DOMAIN}")
+        tenant, created = demo_tenant_ensure(
+            slug=DEMO_SLUG,
+            name="Demo community",
+            domain=DEMO_DOMAIN,
+            bot_token=_demo_token(),
+            bot_username=DEMO_BOT_USERNAME if _sandboxed() else "",
+            # Alice, the sandbox's person, owns the demo: she can add its bot to a group.
+            owner_telegram_id=DEMO_USER_ID,
+            actor=Actor.system("make-run"),
+        )
+        if created:
+            self.stdout.write(f"created the demo tenant {tenant.slug!r} at {DEMO_DOMAIN}")
         else:
-            bot_register(tenant=tenant, token=token, actor=actor, audit=False)
-            self.stdout.write(f"demo tenant {DEMO_SLUG!r} at {DEMO_DOMAIN} is ready")
+            self.stdout.write(f"demo tenant {tenant.slug!r} at {DEMO_DOMAIN} is ready")
 
     def _start_bot_runtime(self, *, port: int) -> Callable[[], None]:
         """Start the bot runtime (every bot, durable jobs) in a background thread; unless
@@ -90,9 +99,8 @@ class Command(BaseCommand):
         from botruntime.runtime import Runtime, RuntimeThread
         from botruntime.services import updates_forget
 
-        token = os.environ.get("DEMO_BOT_TOKEN", DEFAULT_DEMO_BOT_TOKEN)
         sandbox = None
-        if "TELEGRAM_API_BASE" not in os.environ and token == DEFAULT_DEMO_BOT_TOKEN:
+        if _sandboxed():
             from sandbox.telegram import SandboxTelegram
 
             try:
@@ -101,7 +109,9 @@ class Command(BaseCommand):
             except OSError:  # the port is taken: any free one will do
                 sandbox = SandboxTelegram(port=0)
                 base = sandbox.start()
-            bot = sandbox.add_bot(token, username="demo_bot", first_name="Demo community")
+            bot = sandbox.add_bot(
+                _demo_token(), username=DEMO_BOT_USERNAME, first_name="Demo community"
+            )
             # A fresh sandbox numbers updates from 1 again: forget the last run's.
             updates_forget(bot_id=bot["id"])
             sandbox.add_user(DEMO_USER_ID, "Alice", username="alice", language_code="en")

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from config.dbserver import connection_url_export
 from tenancy.schema_template import template_build
 from tenancy.selectors import tenant_list
 from tenancy.services import public_tenant_ensure
@@ -32,6 +33,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         verbosity = options["verbosity"]
         started = time.monotonic()
+        connection_url_export()  # the parallel executor's workers
         self.stdout.write("migrating the public schema ...")
         call_command(
             "migrate_schemas", shared=True, interactive=False, verbosity=max(verbosity - 1, 0)

@@ -75,7 +75,8 @@ class Command(BaseCommand):
             sys.exit(2)
 
     def _tenant(self, slug: str) -> Tenant:
-        tenant = tenant_get(slug=slug)
+        # A deleted tenant is found so that the service says it is deleted.
+        tenant = tenant_get(slug=slug, include_deleted=True)
         if tenant is None or tenant.is_public:
             raise ServiceError(f"no tenant with slug {slug!r}", code="not_found")
         return tenant

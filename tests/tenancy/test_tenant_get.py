@@ -1,0 +1,54 @@
+"""``tenant_get`` finds live tenants; the callers that must see a deleted tenant (its
+audit trail, a clear "is deleted" error, a deep link that stays silent) ask for it."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from botruntime.selectors import tenant_resolve
+from history.services import history_seal
+from tenancy.selectors import tenant_for_domain, tenant_get
+from tenancy.services import tenant_delete
+
+
+@pytest.fixture
+def deleted(make_tenant):
+    tenant = make_tenant()
+    return tenant_delete(tenant=tenant, confirm=tenant.slug)
+
+
+def test_tenant_get_finds_a_deleted_tenant_only_when_asked(deleted, tenant):
+    assert tenant_get(slug=tenant.slug) == tenant
+    assert tenant_get(slug=deleted.slug) is None
+    assert tenant_get(slug=deleted.slug, include_deleted=True) == deleted
+
+
+def test_tenant_for_domain_finds_the_live_tenant_of_a_domain(make_tenant):
+    live = make_tenant(domain="live.example")
+    gone = make_tenant(domain="gone.example")
+    tenant_delete(tenant=gone, confirm=gone.slug)
+    assert tenant_for_domain(domain="live.example") == live
+    assert tenant_for_domain(domain="gone.example") is None
+
+
+def test_history_verify_still_checks_a_deleted_tenants_chain(deleted):
+    history_seal()
+    out = io.StringIO()
+    call_command("history", "verify", "--tenant", deleted.slug, stdout=out)
+    assert out.getvalue().startswith(f"t{deleted.pk} live: ok, 2 entries checked")
+
+
+def test_the_tenant_command_says_a_deleted_tenant_is_deleted(deleted):
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("tenant", "suspend", deleted.slug, stdout=io.StringIO(), stderr=err)
+    assert exit_.value.code == 2
+    assert f"tenant {deleted.slug!r} is deleted" in err.getvalue()
+
+
+def test_a_deep_link_to_a_deleted_community_stays_silent(deleted, settings):
+    settings.PLATFORM_BOT_TOKEN = "690000077:AAHplatform-bot-token-deleted-deep-link"
+    assert tenant_resolve(bot_id=690000077, start_payload=f"t-{deleted.slug}") is None
