@@ -17,13 +17,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import warnings
 from collections.abc import Callable, Coroutine, Iterator
 from contextvars import ContextVar
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +44,10 @@ def handling() -> Iterator[None]:
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
-    value = exc.retry_after
-    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+    with warnings.catch_warnings():  # PTB announces a timedelta here; both are read
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class ReplyRetry(BaseRateLimiter[None]):

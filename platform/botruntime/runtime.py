@@ -51,7 +51,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseHandler, ContextTy
 from botruntime.batching import GroupCommit, buffers
 from botruntime.gate import GatedRequest
 from botruntime.pipeline import HandledReporter
-from botruntime.replies import ReplyRetry
+from botruntime.replies import ReplyRetry, retry_after_seconds
 from botruntime.selectors import mini_app_url
 from botruntime.services import (
     job_renew,
@@ -637,7 +637,7 @@ class Runtime:
                 logger.error("botruntime.poll_token_rejected", extra={"bot_id": hosted.bot_id})
                 return
             except tg_error.RetryAfter as exc:
-                await asyncio.sleep(_seconds(exc.retry_after))
+                await asyncio.sleep(retry_after_seconds(exc))
                 continue
             except tg_error.TelegramError as exc:
                 delay = next(delays)
@@ -846,10 +846,6 @@ def _backoff() -> Iterator[float]:
     return itertools.chain(
         (min(RETRY_MIN * 2**n, RETRY_MAX) for n in range(6)), itertools.repeat(RETRY_MAX)
     )
-
-
-def _seconds(value: Any) -> float:
-    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
 
 
 class RuntimeThread(threading.Thread):
