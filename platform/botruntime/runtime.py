@@ -4,13 +4,18 @@ Per bot, one python-telegram-bot ``Application`` (no Updater, no JobQueue of its
 all sharing one HTTP connection pool. Updates arrive by long polling (one asyncio task
 per bot) or through one aiohttp webhook server for every bot
 (``/telegram/webhook/<bot_id>``, checked against a per-bot secret). Either way an update
-is first recorded in PostgreSQL (``updates_accept``, deduplicated by (bot, update_id);
-updates arriving together share one statement, see ``batching.GroupCommit``) and only
-then handed to the Application; while the database is down the webhook answers 503 and
-the poller does not advance its offset, so Telegram delivers the update again.
+is first recorded in PostgreSQL as ``received``, with its JSON and a lease
+(``updates_accept``, deduplicated by (bot, update_id); updates arriving together share
+one statement, see ``batching.GroupCommit``) and only then handed to the Application;
+while the database is down the webhook answers 503 and the poller does not advance its
+offset, so Telegram delivers the update again.
 
 Handlers buffer their hot-path writes (``batching.WriteBehind``); the runtime applies
-them every ``BOT_WRITE_BEHIND_S`` seconds and once more when it stops.
+them every ``BOT_WRITE_BEHIND_S`` seconds and once more when it stops, and in the same
+transaction marks ``done`` the updates whose handlers had returned (``pipeline``). It
+renews the leases of the updates it holds; a ``received`` update whose lease ran out (its
+runtime died) is run again by the runtime hosting its bot (``rerun_updates``). Replies
+that meet Telegram's flood control wait and go again (``replies``).
 
 One PTB ``JobQueue`` ticks every second: it claims due rows of the jobs table and runs
 them on worker threads (``JOB_WORKERS``), off the event loop.

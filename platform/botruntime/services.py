@@ -1,5 +1,5 @@
 """Writes of the bot runtime: durable jobs (enqueue, claim, finish, retry, cancel, the
-recurring schedule) and the seen-updates table.
+recurring schedule) and the updates table (received, done, re-run after a crash).
 
 Jobs are rows claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and a lease: any number
 of runtimes can poll the table and each due job is handed to exactly one of them. A

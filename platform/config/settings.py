@@ -161,7 +161,8 @@ BOT_WEBHOOK_URL = os.environ.get("BOT_WEBHOOK_URL", "")
 BOT_WEBHOOK_PORT = int(os.environ.get("BOT_WEBHOOK_PORT", "8081"))
 JOB_WORKERS = int(os.environ.get("JOB_WORKERS", "2"))
 # Seconds between the runtime's batched writes of counters and "seen" marks (see
-# botruntime.batching); what a crashed process had not written yet is lost.
+# botruntime.batching), which also record the updates behind them done: what a crashed
+# process had not written yet is counted again when its updates are re-run.
 BOT_WRITE_BEHIND_S = float(os.environ.get("BOT_WRITE_BEHIND_S", "0.25"))
 # Seconds an accepted update stays leased to the runtime handling it (renewed while it is
 # queued or in a handler); past it, another runtime re-runs it (botruntime.services).
