@@ -240,13 +240,16 @@ def _flush(updates: HandledUpdates) -> int:
     try:
         with transaction.atomic():
             written, ok, wrote = _flush_buffers()
+            if connection.needs_rollback:  # a savepoint could not be rolled back
+                raise DatabaseError("the write-behind flush lost its transaction")
             if ok:
                 updates_done(updates=handled)
     except DatabaseError:
         _db_ready()
         if wrote:
             # The transaction that held their counts is gone: no longer held, they are
-            # re-run once their lease runs out, and count again.
+            # re-run once their lease runs out, and count again. (A buffer that failed in
+            # that flush put its batch back: its counts for them are then written twice.)
             updates.release(handled)
         else:
             updates.put_back(handled)

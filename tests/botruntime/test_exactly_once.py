@@ -24,6 +24,7 @@ from django.db.models.functions import Now
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
+import botruntime.runtime
 from botruntime import batching
 from botruntime.batching import WriteBehind
 from botruntime.context import in_tenant_once, tenant_of
@@ -269,3 +270,28 @@ def test_in_tenant_once_records_the_update_done_in_the_writes_transaction(
 
     assert reply["text"] == "done"  # before its handler returned
     assert Entry.objects.filter(action="test.append").count() == 1
+
+
+def test_a_flush_whose_transaction_is_lost_leaves_its_updates_to_be_run_again(
+    db, registry, monkeypatch
+):
+    written: list[dict] = []
+    counts = WriteBehind("test.counts", lambda pending: written.append(dict(pending)), operator.add)
+    updates_accept(updates=[(1, 11, "{}")])
+    updates = HandledUpdates()
+    updates.hold((1, 11))
+    counts.add("alice", 1)
+    updates.handled((1, 11))
+
+    def lost(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(botruntime.runtime, "updates_done", lost)
+    with pytest.raises(OperationalError):
+        _flush(updates)
+
+    # Its count went down with the transaction: the update is no longer held, so its lease
+    # runs out and it is run again (counting again), instead of being marked done later.
+    assert written == [{"alice": 1}] and len(counts) == 0
+    assert updates.holding() == [] and len(updates) == 0
+    assert ProcessedUpdate.objects.get(update_id=11).status == "received"
