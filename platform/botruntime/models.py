@@ -86,8 +86,10 @@ class ProcessedUpdate(models.Model):
     update_id = models.BigIntegerField()
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DONE)
-    # The update as Telegram sent it, kept until it is done: what a re-run starts from.
-    payload = models.JSONField(null=True, blank=True)
+    # The update's JSON as Telegram sent it, kept until it is done: what a re-run starts
+    # from. Text, not jsonb: stored as received, never parsed by the database (jsonb
+    # refuses some valid JSON, such as a \u0000 escape, and would refuse the whole batch).
+    payload = models.TextField(null=True, blank=True)  # noqa: DJ001
     lease_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=1)
 

@@ -178,13 +178,13 @@ class HandledUpdates:
     takes them on Django's database thread: a lock between."""
 
     def __init__(self) -> None:
-        self.held: set[tuple[int, int]] = set()
+        self._held: set[tuple[int, int]] = set()
         self._handled: list[tuple[int, int]] = []
         self._lock = threading.Lock()
 
     def hold(self, key: tuple[int, int]) -> None:
         with self._lock:
-            self.held.add(key)
+            self._held.add(key)
 
     def handled(self, key: tuple[int, int]) -> None:
         with self._lock:
@@ -204,11 +204,11 @@ class HandledUpdates:
 
     def release(self, keys: list[tuple[int, int]]) -> None:
         with self._lock:
-            self.held.difference_update(keys)
+            self._held.difference_update(keys)
 
     def holding(self) -> list[tuple[int, int]]:
         with self._lock:
-            return sorted(self.held)
+            return sorted(self._held)
 
 
 def _flush_buffers() -> tuple[int, bool, bool]:

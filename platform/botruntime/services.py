@@ -407,7 +407,7 @@ _UPDATES_ACCEPT = """
 INSERT INTO botruntime_processedupdate
        (bot_id, update_id, received_at, status, payload, lease_until, attempts)
 SELECT DISTINCT ON (bot_id, update_id) bot_id, update_id, statement_timestamp(), 'received',
-       payload::jsonb, statement_timestamp() + %s * interval '1 second', 1
+       payload, statement_timestamp() + %s * interval '1 second', 1
   FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS u (bot_id, update_id, payload)
 ON CONFLICT (bot_id, update_id) DO NOTHING
 RETURNING bot_id, update_id
@@ -521,9 +521,7 @@ def updates_reclaim(
             logger.error("botruntime.update_dropped", extra=extra)
             continue
         logger.warning("botruntime.update_rerun", extra=extra)
-        # Django reads jsonb as text (its JSONField decodes it).
-        data = json.loads(payload) if isinstance(payload, str) else payload
-        again.append((bot_id, update_id, data))
+        again.append((bot_id, update_id, json.loads(payload)))
     return again
 
 

@@ -6,6 +6,7 @@ holds it, and given up after ``UPDATE_ATTEMPTS`` runs."""
 from __future__ import annotations
 
 import asyncio
+import json
 import operator
 import os
 import queue
@@ -179,7 +180,7 @@ def test_updates_a_dead_runtime_left_are_run_again_and_a_poisonous_one_is_given_
             bot_id=bot_id,
             update_id=payload["update_id"],
             status="received",
-            payload=payload,
+            payload=json.dumps(payload),
             lease_until=Now() - timedelta(seconds=1),
             attempts=attempts,
         )
