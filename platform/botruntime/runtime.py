@@ -210,6 +210,9 @@ class HandledUpdates:
         with self._lock:
             return sorted(self._held)
 
+    def holds(self, key: tuple[int, int]) -> bool:
+        return key in self._held
+
 
 def _flush_buffers() -> tuple[int, bool, bool]:
     """Flush every write-behind buffer, each in a savepoint of the caller's transaction.
@@ -594,6 +597,8 @@ class Runtime:
             logger.warning("botruntime.rerun_failed", extra={"error": str(exc)[:200]})
             return 0
         for bot_id, update_id, payload in due:
+            if self._updates.holds((bot_id, update_id)):
+                continue  # still queued here (its renewal came late): it runs once
             hosted = self.bots.get(bot_id)
             update = Update.de_json(payload, hosted.application.bot) if hosted else None
             if update is None:

@@ -296,3 +296,30 @@ def test_a_flush_whose_transaction_is_lost_leaves_its_updates_to_be_run_again(
     assert written == [{"alice": 1}] and len(counts) == 0
     assert updates.holding() == [] and len(updates) == 0
     assert ProcessedUpdate.objects.get(update_id=11).status == "received"
+
+
+def test_an_update_still_held_is_not_queued_twice_when_its_renewal_came_late(
+    bot_community, person, tg, settings, monkeypatch
+):
+    settings.BOT_UPDATE_LEASE_S = 0.3
+    monkeypatch.setattr(botruntime.runtime, "updates_renew", lambda **kwargs: 0)  # always late
+    _, bot_id = bot_community()
+    alice = person("alice")
+    runtime = Runtime(
+        jobs=False,
+        poll_timeout=1,
+        handlers=lambda: [*collect_handlers(), (CommandHandler("slow", on_slow), 0)],
+    )
+
+    async def scenario():
+        tg.send_message(bot_id, alice, alice, "/slow")
+        await sent(tg, bot_id, alice)
+        await asyncio.sleep(2.5)  # a second run would reply again
+
+    serve(runtime, scenario)
+
+    assert [r["text"] for r in tg.sent(bot_id, alice)] == ["slow done"]
+    # This runtime took its own update back from the database (its lease ran out, again
+    # and again: given up after UPDATE_ATTEMPTS), and ran only the copy it held.
+    [(status, attempts)] = ProcessedUpdate.objects.values_list("status", "attempts")
+    assert status in ("done", "dropped") and attempts > 1
