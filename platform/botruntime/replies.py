@@ -7,9 +7,9 @@ bot carries ``ReplyRetry`` as its python-telegram-bot rate limiter: a request ma
 an update is being handled (``handling()``) that is refused with 429 waits ``retry_after``
 (``asyncio.sleep``: the event loop stays free) and goes again, at most
 ``BOT_REPLY_RETRIES`` times; a ``retry_after`` above ``BOT_REPLY_WAIT_MAX_S`` is logged
-and dropped, since the bot's next updates wait behind it. Requests made outside a handler
-(the notifications dispatcher's sends, the poller, start-up calls) pass through untouched:
-the dispatcher paces and reschedules its own sends.
+and dropped, since the chat's next updates wait behind it (``pipeline``). Requests made
+outside a handler (the notifications dispatcher's sends, the poller, start-up calls) pass
+through untouched: the dispatcher paces and reschedules its own sends.
 """
 
 from __future__ import annotations

@@ -169,7 +169,7 @@ BOT_WRITE_BEHIND_S = float(os.environ.get("BOT_WRITE_BEHIND_S", "0.25"))
 BOT_UPDATE_LEASE_S = float(os.environ.get("BOT_UPDATE_LEASE_S", "60"))
 # A handler's reply refused with 429 waits retry_after and is sent again, at most
 # BOT_REPLY_RETRIES times and only when retry_after is at most BOT_REPLY_WAIT_MAX_S (the
-# bot's next updates wait meanwhile); else it is logged and dropped.
+# chat's next updates wait meanwhile); else it is logged and dropped.
 BOT_REPLY_RETRIES = int(os.environ.get("BOT_REPLY_RETRIES", "3"))
 BOT_REPLY_WAIT_MAX_S = float(os.environ.get("BOT_REPLY_WAIT_MAX_S", "10"))
 # Days a group's moderation log keeps its actions (longer when its escalation window is).

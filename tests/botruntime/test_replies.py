@@ -46,14 +46,15 @@ def alice(limited_tg):
     return 6_100_000_001
 
 
-def test_a_burst_of_commands_gets_every_answer_in_order(limited_tg, community_bot, alice):
+@pytest.mark.parametrize("gap", [0.7, 0.0])
+def test_a_burst_of_commands_gets_every_answer_in_order(limited_tg, community_bot, alice, gap):
     _, bot_id = community_bot
     runtime = Runtime(jobs=False, poll_timeout=1)
 
     async def scenario():
         for command in BURST:
             limited_tg.send_message(bot_id, alice, alice, command)
-            await asyncio.sleep(0.7)
+            await asyncio.sleep(gap)
         replies = await sent(limited_tg, bot_id, alice, count=len(BURST), timeout=15)
         # Outside a handler (the dispatcher's sends) a 429 is the caller's to handle.
         bot = runtime.bots[bot_id].application.bot
@@ -106,3 +107,33 @@ def test_a_retry_after_beyond_the_bound_is_logged_and_dropped(
     assert not [r for r in caplog.records if r.getMessage() == "botruntime.reply_retry_after"]
     # The update was handled (its handler failed): it is not run again.
     assert ProcessedUpdate.objects.filter(bot_id=bot_id, status="done").count() == 4
+
+
+def test_a_reply_waiting_out_one_chats_limit_holds_up_only_that_chat(
+    limited_tg, community_bot, alice
+):
+    _, bot_id = community_bot
+    bob = 6_100_000_002
+    limited_tg.add_user(bob, "Bob", username="bob", language_code="en")
+    runtime = Runtime(jobs=False, poll_timeout=1)
+
+    async def scenario():
+        for _ in range(4):  # a burst of three fits; the fourth waits about a second
+            limited_tg.send_message(bot_id, alice, alice, "/help")
+        await sent(limited_tg, bot_id, alice, count=3)
+        limited_tg.send_message(bot_id, bob, bob, "/help")
+        await sent(limited_tg, bot_id, bob)
+        await sent(limited_tg, bot_id, alice, count=4)
+
+    serve(runtime, scenario)
+
+    def delivered(chat_id: int) -> list[float]:
+        calls = limited_tg.calls(bot_id, "sendMessage")
+        return [
+            c["ts"]
+            for c in calls
+            if c["status"] == 200 and str(c["params"].get("chat_id")) == str(chat_id)
+        ]
+
+    [to_bob] = delivered(bob)
+    assert to_bob < delivered(alice)[-1]  # Bob was answered while Alice's reply waited
