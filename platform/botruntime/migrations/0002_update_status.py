@@ -4,34 +4,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('botruntime', '0001_initial'),
+        ("botruntime", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='processedupdate',
-            name='attempts',
+            model_name="processedupdate",
+            name="attempts",
             field=models.PositiveSmallIntegerField(default=1),
         ),
         migrations.AddField(
-            model_name='processedupdate',
-            name='lease_until',
+            model_name="processedupdate",
+            name="lease_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='processedupdate',
-            name='payload',
+            model_name="processedupdate",
+            name="payload",
             field=models.TextField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='processedupdate',
-            name='status',
-            field=models.CharField(choices=[('received', 'Received'), ('done', 'Done'), ('dropped', 'Dropped')], default='done', max_length=10),
+            model_name="processedupdate",
+            name="status",
+            field=models.CharField(
+                choices=[("received", "Received"), ("done", "Done"), ("dropped", "Dropped")],
+                default="done",
+                max_length=10,
+            ),
         ),
         migrations.AddIndex(
-            model_name='processedupdate',
-            index=models.Index(condition=models.Q(('status', 'received')), fields=['lease_until'], name='botruntime_update_leased'),
+            model_name="processedupdate",
+            index=models.Index(
+                condition=models.Q(("status", "received")),
+                fields=["lease_until"],
+                name="botruntime_update_leased",
+            ),
         ),
     ]
