@@ -22,6 +22,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import OperationalError
 from django.db.models.functions import Now
+from django_tenants.utils import tenant_context
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
@@ -323,3 +324,55 @@ def test_an_update_still_held_is_not_queued_twice_when_its_renewal_came_late(
     # and again: given up after UPDATE_ATTEMPTS), and ran only the copy it held.
     [(status, attempts)] = ProcessedUpdate.objects.values_list("status", "attempts")
     assert status in ("done", "dropped") and attempts > 1
+
+
+def test_a_group_message_whose_count_died_with_its_runtime_is_counted_once_by_the_next(
+    bot_community, person, tg, settings
+):
+    from community.models import ActivityDay
+    from community.services import group_bind_on_bot_added
+
+    settings.BOT_WRITE_BEHIND_S = 3600  # the count stays in memory until the "crash"
+    settings.BOT_UPDATE_LEASE_S = 0.3
+    tenant, bot_id = bot_community()
+    owner, alice = person("owner"), person("alice")
+    chat = tg.add_group(title="Fans")["id"]
+    tg.set_member(chat, owner, "creator")
+    tg.set_member(chat, alice, "member")
+    tg.set_member(chat, bot_id, "administrator")
+    group_bind_on_bot_added(
+        tenant=tenant, bot_id=bot_id, chat_id=chat, title="Fans", added_by_telegram_id=owner
+    )
+    dead = Runtime(jobs=False, poll_timeout=1)
+
+    def row() -> tuple[str, int]:
+        return ProcessedUpdate.objects.values_list("status", "attempts").get()
+
+    async def until_handled():
+        update_id = tg.send_message(bot_id, chat, alice, "gm everyone")["update_id"]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while (bot_id, update_id) not in dead._updates.take() and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        # The process dies here: what it held in memory (the buffered count, the handled
+        # mark just taken) is gone; its stop() below flushes nothing of it.
+        for buffer in batching.buffers():
+            buffer._take()
+        return await sync_to_async(row)()
+
+    assert serve(dead, until_handled) == ("received", 1)
+    with tenant_context(tenant):
+        assert not ActivityDay.objects.exists()  # the count died with it
+
+    async def settle():
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while (found := await sync_to_async(row)())[0] != "done" and loop.time() < deadline:
+            await asyncio.sleep(0.05)  # its lease runs out, it is run again...
+            await runtime_next.flush()  # ...and its count written with its done-mark
+        return found
+
+    runtime_next = Runtime(jobs=False, poll_timeout=1)
+    assert serve(runtime_next, settle) == ("done", 2)
+    with tenant_context(tenant):
+        assert list(ActivityDay.objects.values_list("user_id", "messages")) == [(alice, 1)]
