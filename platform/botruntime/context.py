@@ -6,6 +6,10 @@ inside that tenant's schema without blocking the event loop.
         return
     result = await in_tenant(tenant, services.thing_do, tenant=tenant, ...)
 
+A write that must not happen twice when the update is run again after a crash (a toggle,
+an append) goes through ``in_tenant_once``: the update is recorded done in the write's
+own transaction.
+
 ``tenant_of`` resolves once per update (``botruntime.selectors.tenant_resolve``: the
 bot's own tenant, else the chat's binding for the platform bot, else a ``/start``
 deep-link payload) and caches the answer on the context, which python-telegram-bot
@@ -22,11 +26,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
+from django.db import transaction
 from django_tenants.utils import tenant_context
 from telegram import Update
 from telegram.ext import CallbackContext
 
 from botruntime.selectors import tenant_resolve
+from botruntime.services import updates_done
 from tenancy.models import Tenant
 
 T = TypeVar("T")
@@ -89,3 +95,22 @@ async def in_tenant(tenant: Tenant, func: Callable[..., T], /, **kwargs: Any) ->
     """``func(**kwargs)`` inside ``tenant``'s schema, on Django's database thread (through
     ``sync_to_async``), never on the event loop."""
     return await sync_to_async(_in_tenant)(tenant, func, **kwargs)
+
+
+def _in_tenant_once(
+    tenant: Tenant, bot_id: int, update_id: int, func: Callable[..., T], /, **kwargs: Any
+) -> T:
+    with tenant_context(tenant), transaction.atomic():
+        updates_done(updates=[(bot_id, update_id)])
+        return func(**kwargs)
+
+
+async def in_tenant_once(
+    tenant: Tenant, update: Update, func: Callable[..., T], /, **kwargs: Any
+) -> T:
+    """``in_tenant``, with ``update`` recorded done in the same transaction as ``func``'s
+    writes: if the process dies before that commits, the update is run again and so is
+    ``func``; once it has committed, the update is never run again. What the handler does
+    after it (its reply) is then at most once."""
+    bot_id = update.get_bot().id
+    return await sync_to_async(_in_tenant_once)(tenant, bot_id, update.update_id, func, **kwargs)

@@ -69,17 +69,42 @@ class Job(models.Model):
 
 
 class ProcessedUpdate(models.Model):
-    """A Telegram update a bot already accepted: Telegram redelivers (webhook retries, a
-    restarted poller), the runtime handles each (bot, update_id) once."""
+    """A Telegram update a bot accepted: Telegram redelivers (webhook retries, a restarted
+    poller), the runtime handles each (bot, update_id) once.
+
+    Accepted as ``received`` with its JSON and a lease; ``done`` once its handlers ran and
+    what they buffered was written. A ``received`` row whose lease ran out belongs to a
+    runtime that died: the next runtime hosting the bot runs it again (``attempts``), and
+    gives up after ``UPDATE_ATTEMPTS`` (``dropped``)."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received"
+        DONE = "done"
+        DROPPED = "dropped"
 
     bot_id = models.BigIntegerField()
     update_id = models.BigIntegerField()
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DONE)
+    # The update's JSON as Telegram sent it, kept until it is done: what a re-run starts
+    # from. Text, not jsonb: stored as received, never parsed by the database (jsonb
+    # refuses some valid JSON, such as a \u0000 escape, and would refuse the whole batch).
+    payload = models.TextField(null=True, blank=True)  # noqa: DJ001
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["bot_id", "update_id"], name="botruntime_update_once")
         ]
+        indexes = [
+            # The re-run query: received rows whose lease ran out.
+            models.Index(
+                fields=["lease_until"],
+                condition=models.Q(status="received"),
+                name="botruntime_update_leased",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"update {self.update_id} of bot {self.bot_id}"
+        return f"update {self.update_id} of bot {self.bot_id} ({self.status})"

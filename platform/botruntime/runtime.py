@@ -4,13 +4,18 @@ Per bot, one python-telegram-bot ``Application`` (no Updater, no JobQueue of its
 all sharing one HTTP connection pool. Updates arrive by long polling (one asyncio task
 per bot) or through one aiohttp webhook server for every bot
 (``/telegram/webhook/<bot_id>``, checked against a per-bot secret). Either way an update
-is first recorded in PostgreSQL (``updates_accept``, deduplicated by (bot, update_id);
-updates arriving together share one statement, see ``batching.GroupCommit``) and only
-then handed to the Application; while the database is down the webhook answers 503 and
-the poller does not advance its offset, so Telegram delivers the update again.
+is first recorded in PostgreSQL as ``received``, with its JSON and a lease
+(``updates_accept``, deduplicated by (bot, update_id); updates arriving together share
+one statement, see ``batching.GroupCommit``) and only then handed to the Application;
+while the database is down the webhook answers 503 and the poller does not advance its
+offset, so Telegram delivers the update again.
 
 Handlers buffer their hot-path writes (``batching.WriteBehind``); the runtime applies
-them every ``BOT_WRITE_BEHIND_S`` seconds and once more when it stops.
+them every ``BOT_WRITE_BEHIND_S`` seconds and once more when it stops, and in the same
+transaction marks ``done`` the updates whose handlers had returned (``pipeline``). It
+renews the leases of the updates it holds; a ``received`` update whose lease ran out (its
+runtime died) is run again by the runtime hosting its bot (``rerun_updates``). Replies
+that meet Telegram's flood control wait and go again (``replies``).
 
 One PTB ``JobQueue`` ticks every second: it claims due rows of the jobs table and runs
 them on worker threads (``JOB_WORKERS``), off the event loop.
@@ -23,6 +28,7 @@ import contextlib
 import functools
 import importlib
 import itertools
+import json
 import logging
 import os
 import socket
@@ -40,13 +46,15 @@ from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.conf import settings
 from django.db import Error as DatabaseError
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from telegram import BotCommand, MenuButtonWebApp, Update, WebAppInfo
 from telegram import error as tg_error
 from telegram.ext import Application, ApplicationBuilder, BaseHandler, ContextTypes
 
-from botruntime.batching import GroupCommit, buffers, flush_all
+from botruntime.batching import GroupCommit, buffers
 from botruntime.gate import GatedRequest
+from botruntime.pipeline import HandledReporter
+from botruntime.replies import ReplyRetry, retry_after_seconds
 from botruntime.selectors import mini_app_url
 from botruntime.services import (
     job_renew,
@@ -54,6 +62,9 @@ from botruntime.services import (
     jobs_claim,
     jobs_schedule_recurring,
     updates_accept,
+    updates_done,
+    updates_reclaim,
+    updates_renew,
 )
 from botruntime.tasks import job_kinds
 from botruntime.webhook_keys import webhook_secret, webhook_secret_accepted
@@ -147,7 +158,7 @@ def _db_ready() -> None:
         connection.close_if_unusable_or_obsolete()
 
 
-def _accept(updates: list[tuple[int, int]]) -> list[bool]:
+def _accept(updates: list[tuple[int, int, str | None]]) -> list[bool]:
     _db_ready()
     try:
         return updates_accept(updates=updates)
@@ -156,9 +167,97 @@ def _accept(updates: list[tuple[int, int]]) -> list[bool]:
         raise
 
 
-def _flush() -> int:
+class HandledUpdates:
+    """Updates this runtime accepted and has not yet recorded as done (``held``: their
+    leases are renewed), and those of them whose handlers returned (``handled``: recorded
+    done with the next write-behind flush). Handlers report on the event loop, the flush
+    takes them on Django's database thread: a lock between."""
+
+    def __init__(self) -> None:
+        self._held: set[tuple[int, int]] = set()
+        self._handled: list[tuple[int, int]] = []
+        self._lock = threading.Lock()
+
+    def hold(self, key: tuple[int, int]) -> None:
+        with self._lock:
+            self._held.add(key)
+
+    def handled(self, key: tuple[int, int]) -> None:
+        with self._lock:
+            self._handled.append(key)
+
+    def __len__(self) -> int:
+        return len(self._handled)
+
+    def take(self) -> list[tuple[int, int]]:
+        with self._lock:
+            taken, self._handled = self._handled, []
+        return taken
+
+    def put_back(self, keys: list[tuple[int, int]]) -> None:
+        with self._lock:
+            self._handled[:0] = keys
+
+    def release(self, keys: list[tuple[int, int]]) -> None:
+        with self._lock:
+            self._held.difference_update(keys)
+
+    def holding(self) -> list[tuple[int, int]]:
+        with self._lock:
+            return sorted(self._held)
+
+    def holds(self, key: tuple[int, int]) -> bool:
+        return key in self._held
+
+
+def _flush_buffers() -> tuple[int, bool, bool]:
+    """Flush every write-behind buffer, each in a savepoint of the caller's transaction.
+    (keys written, whether all succeeded, whether any wrote something)."""
+    written, ok = 0, True
+    for buffer in buffers():
+        try:
+            with transaction.atomic():
+                written += buffer.flush()
+        except Exception as exc:  # put back by the buffer; the others still flush
+            ok = False
+            logger.warning(
+                "botruntime.write_behind_failed",
+                extra={"buffer": buffer.name, "pending": len(buffer), "error": str(exc)[:200]},
+            )
+    return written, ok, written > 0
+
+
+def _flush(updates: HandledUpdates) -> int:
+    """Write what the handlers buffered and, in the same transaction, mark done the
+    updates whose handlers had returned before it started: a buffered count is committed
+    exactly when its update stops being re-runnable. Updates are taken first, so every
+    count they buffered is in this flush (counts of updates handled meanwhile may ride
+    along and are marked done with the next flush)."""
     _db_ready()
-    return flush_all()
+    handled = updates.take()
+    wrote = False
+    try:
+        with transaction.atomic():
+            written, ok, wrote = _flush_buffers()
+            if connection.needs_rollback:  # a savepoint could not be rolled back
+                raise DatabaseError("the write-behind flush lost its transaction")
+            if ok:
+                updates_done(updates=handled)
+    except DatabaseError:
+        _db_ready()
+        if wrote:
+            # The transaction that held their counts is gone: no longer held, they are
+            # re-run once their lease runs out, and count again. (A buffer that failed in
+            # that flush put its batch back: its counts for them are then written twice.)
+            updates.release(handled)
+        else:
+            updates.put_back(handled)
+        raise
+    if ok:
+        updates.release(handled)
+    else:
+        updates.put_back(handled)  # done with the flush that writes their counts
+    return written
 
 
 def _close_connections(executor: ThreadPoolExecutor, threads: int) -> None:
@@ -174,6 +273,15 @@ def _close_connections(executor: ThreadPoolExecutor, threads: int) -> None:
     for future in [executor.submit(close) for _ in range(threads)]:
         with contextlib.suppress(Exception):
             future.result(timeout=10)
+
+
+def _db_call(func: Callable[..., Any], /, **kwargs: Any) -> Any:
+    _db_ready()
+    try:
+        return func(**kwargs)
+    except DatabaseError:
+        _db_ready()
+        raise
 
 
 def _renew(*, job: Any, worker: str, lease: timedelta) -> bool:
@@ -243,6 +351,9 @@ class Runtime:
         self._refreshing = asyncio.Lock()
         self._accepts = GroupCommit(_accept)
         self._flusher: asyncio.Task | None = None
+        self._replies = ReplyRetry()
+        self._updates = HandledUpdates()
+        self.update_lease = timedelta(seconds=settings.BOT_UPDATE_LEASE_S)
 
     # ---- lifecycle -------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -269,6 +380,7 @@ class Runtime:
             await self._serve_webhooks()
         gate = asyncio.Semaphore(STARTUP_CONCURRENCY)
         await asyncio.gather(*(self._host(gate, *spec) for spec in specs))
+        await self.rerun_updates()  # what a runtime that died left half done
         await self._start_queue()
         self._flusher = asyncio.create_task(self._flush_every(), name="write-behind")
         self.started.set()
@@ -348,6 +460,8 @@ class Runtime:
             .request(self._request)
             .updater(None)
             .job_queue(None)
+            .rate_limiter(self._replies)
+            .concurrent_updates(HandledReporter(self._handled))
         )
         if self._updates_request is not None:
             builder = builder.get_updates_request(self._updates_request)
@@ -470,14 +584,44 @@ class Runtime:
         logger.error("botruntime.handler_failed", extra=extra, exc_info=error)
 
     async def flush(self) -> int:
-        """Apply the handlers' buffered writes now; the keys written."""
-        if not any(len(buffer) for buffer in buffers()):
+        """Apply the handlers' buffered writes now and record their updates done; the
+        keys written."""
+        if not len(self._updates) and not any(len(buffer) for buffer in buffers()):
             return 0
         try:
-            return await sync_to_async(_flush)()
+            return await sync_to_async(_flush)(self._updates)
         except DatabaseError as exc:
             logger.warning("botruntime.flush_failed", extra={"error": str(exc)[:200]})
             return 0
+
+    def _handled(self, update: Any) -> None:
+        if isinstance(update, Update):  # PTB also runs other objects put on its queue
+            self._updates.handled((update.get_bot().id, update.update_id))
+
+    async def rerun_updates(self, context: ContextTypes.DEFAULT_TYPE | None = None) -> int:
+        """Renew the leases of the updates this runtime holds, then take the hosted bots'
+        updates whose lease ran out (their runtime died inside a handler, or before) and
+        queue them again. Runs at start and every third of the lease. The updates re-run."""
+        try:
+            held = self._updates.holding()
+            if held:
+                await sync_to_async(_db_call)(updates_renew, updates=held, lease=self.update_lease)
+            due = await sync_to_async(_db_call)(
+                updates_reclaim, bot_ids=sorted(self.bots), lease=self.update_lease
+            )
+        except DatabaseError as exc:
+            logger.warning("botruntime.rerun_failed", extra={"error": str(exc)[:200]})
+            return 0
+        for bot_id, update_id, payload in due:
+            if self._updates.holds((bot_id, update_id)):
+                continue  # still queued here (its renewal came late): it runs once
+            hosted = self.bots.get(bot_id)
+            update = Update.de_json(payload, hosted.application.bot) if hosted else None
+            if update is None:
+                continue  # released meanwhile: its lease runs out again
+            self._updates.hold((bot_id, update_id))
+            await hosted.application.update_queue.put(update)
+        return len(due)
 
     async def _flush_every(self) -> None:
         every = settings.BOT_WRITE_BEHIND_S
@@ -486,16 +630,18 @@ class Runtime:
                 await asyncio.wait_for(self._stopping.wait(), every)
             await self.flush()
 
-    async def _deliver(self, hosted: HostedBot, update: Update) -> bool:
-        """Record the update, then queue it for its Application. False for a redelivery
-        already handled. Raises the database's error when it cannot be recorded."""
-        fresh = await self._accepts.submit((hosted.bot_id, update.update_id))
+    async def _deliver(self, hosted: HostedBot, update: Update, payload: str) -> bool:
+        """Record the update (``payload``: its JSON) as received, then queue it for its
+        Application. False for a redelivery. Raises the database's error when it cannot be
+        recorded."""
+        fresh = await self._accepts.submit((hosted.bot_id, update.update_id, payload))
         if not fresh:
             logger.info(
                 "botruntime.update_duplicate",
                 extra={"bot_id": hosted.bot_id, "update_id": update.update_id},
             )
             return False
+        self._updates.hold((hosted.bot_id, update.update_id))
         await hosted.application.update_queue.put(update)
         return True
 
@@ -520,7 +666,7 @@ class Runtime:
                 logger.error("botruntime.poll_token_rejected", extra={"bot_id": hosted.bot_id})
                 return
             except tg_error.RetryAfter as exc:
-                await asyncio.sleep(_seconds(exc.retry_after))
+                await asyncio.sleep(retry_after_seconds(exc))
                 continue
             except tg_error.TelegramError as exc:
                 delay = next(delays)
@@ -534,7 +680,7 @@ class Runtime:
             while updates:
                 try:
                     # One batch: every update of the answer recorded in one statement.
-                    await asyncio.gather(*(self._deliver(hosted, u) for u in updates))
+                    await asyncio.gather(*(self._deliver(hosted, u, u.to_json()) for u in updates))
                     break
                 except DatabaseError as exc:
                     # Not confirmed to Telegram (offset unchanged): nothing is lost.
@@ -587,14 +733,15 @@ class Runtime:
         if not webhook_secret_accepted(hosted.bot_id, request.headers.get(SECRET_HEADER, "")):
             logger.warning("botruntime.webhook_forbidden", extra={"bot_id": hosted.bot_id})
             return web.Response(status=403)
+        body = await request.text()
         try:
-            update = Update.de_json(await request.json(), hosted.application.bot)
+            update = Update.de_json(json.loads(body), hosted.application.bot)
         except (ValueError, TypeError, KeyError, AttributeError):
             update = None
         if update is None:
             return web.Response(status=400)
         try:
-            await self._deliver(hosted, update)
+            await self._deliver(hosted, update, body)
         except DatabaseError as exc:
             logger.error(
                 "botruntime.database_unavailable",
@@ -621,6 +768,12 @@ class Runtime:
         timing = {"coalesce": True, "misfire_grace_time": None}
         queue.run_repeating(
             self._refresh, interval=BOTS_REFRESH_EVERY, name="bots", job_kwargs=timing
+        )
+        queue.run_repeating(
+            self.rerun_updates,
+            interval=self.update_lease.total_seconds() / LEASE_RENEWALS,
+            name="updates",
+            job_kwargs=timing,
         )
         if self.jobs:
             if self.job_threads > 0:
@@ -722,10 +875,6 @@ def _backoff() -> Iterator[float]:
     return itertools.chain(
         (min(RETRY_MIN * 2**n, RETRY_MAX) for n in range(6)), itertools.repeat(RETRY_MAX)
     )
-
-
-def _seconds(value: Any) -> float:
-    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
 
 
 class RuntimeThread(threading.Thread):

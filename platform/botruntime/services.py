@@ -1,5 +1,5 @@
 """Writes of the bot runtime: durable jobs (enqueue, claim, finish, retry, cancel, the
-recurring schedule) and the seen-updates table.
+recurring schedule) and the updates table (received, done, re-run after a crash).
 
 Jobs are rows claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and a lease: any number
 of runtimes can poll the table and each due job is handed to exactly one of them. A
@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
@@ -386,35 +387,142 @@ def job_cancel(*, job_id: int, actor: Actor = SYSTEM) -> Job:
 
 
 # ---- updates ---------------------------------------------------------------------------
-def update_accept(*, bot_id: int, update_id: int) -> bool:
+# A re-run that fails this many times (the process dies inside the handler each time) is
+# given up: logged and marked dropped, so one poisonous update cannot crash-loop a bot.
+UPDATE_ATTEMPTS = 3
+
+Accepted = tuple[int, int, str | None]  # (bot_id, update_id, the update's JSON)
+
+
+def update_accept(
+    *, bot_id: int, update_id: int, payload: str | None = None, lease: timedelta | None = None
+) -> bool:
     """Record that ``bot_id`` received ``update_id``; False when it already had it (a
     redelivery). Raises the database's error when it cannot record it, so the caller
     can tell Telegram to deliver the update again later."""
-    return updates_accept(updates=[(bot_id, update_id)])[0]
+    return updates_accept(updates=[(bot_id, update_id, payload)], lease=lease)[0]
 
 
 _UPDATES_ACCEPT = """
-INSERT INTO botruntime_processedupdate (bot_id, update_id, received_at)
-SELECT DISTINCT bot_id, update_id, statement_timestamp()
-  FROM unnest(%s::bigint[], %s::bigint[]) AS u (bot_id, update_id)
+INSERT INTO botruntime_processedupdate
+       (bot_id, update_id, received_at, status, payload, lease_until, attempts)
+SELECT DISTINCT ON (bot_id, update_id) bot_id, update_id, statement_timestamp(), 'received',
+       payload, statement_timestamp() + %s * interval '1 second', 1
+  FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS u (bot_id, update_id, payload)
 ON CONFLICT (bot_id, update_id) DO NOTHING
 RETURNING bot_id, update_id
 """
 
 
-def updates_accept(*, updates: list[tuple[int, int]]) -> list[bool]:
-    """``update_accept`` for many (bot_id, update_id) pairs in one statement: True for each
-    pair seen for the first time (only its first occurrence, if it is listed twice)."""
+def _lease(lease: timedelta | None) -> float:
+    """Seconds of an update's lease (default: ``BOT_UPDATE_LEASE_S``)."""
+    return lease.total_seconds() if lease is not None else settings.BOT_UPDATE_LEASE_S
+
+
+def updates_accept(*, updates: list[Accepted], lease: timedelta | None = None) -> list[bool]:
+    """``update_accept`` for many (bot_id, update_id, payload) in one statement: True for
+    each update seen for the first time (only its first occurrence, if listed twice). A
+    first sighting is ``received`` under a lease (``BOT_UPDATE_LEASE_S``) until
+    ``updates_done``."""
     if not updates:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(_UPDATES_ACCEPT, [[b for b, _ in updates], [u for _, u in updates]])
+        cursor.execute(
+            _UPDATES_ACCEPT,
+            [
+                _lease(lease),
+                [b for b, _, _ in updates],
+                [u for _, u, _ in updates],
+                [p for _, _, p in updates],
+            ],
+        )
         fresh = set(cursor.fetchall())
     accepted = []
-    for pair in updates:
-        accepted.append(pair in fresh)
-        fresh.discard(pair)
+    for bot_id, update_id, _ in updates:
+        accepted.append((bot_id, update_id) in fresh)
+        fresh.discard((bot_id, update_id))
     return accepted
+
+
+_UPDATES_DONE = """
+UPDATE botruntime_processedupdate AS p
+   SET status = 'done', payload = NULL, lease_until = NULL
+  FROM unnest(%s::bigint[], %s::bigint[]) AS u (bot_id, update_id)
+ WHERE p.bot_id = u.bot_id AND p.update_id = u.update_id AND p.status = 'received'
+"""
+
+
+def updates_done(*, updates: list[tuple[int, int]]) -> int:
+    """Mark (bot_id, update_id) pairs handled, in the caller's transaction: the runtime
+    calls it in the transaction that writes what their handlers buffered, a handler with a
+    non-idempotent write in that write's transaction (``botruntime.context.
+    in_tenant_once``). A row already done is left as it is. Returns the rows marked."""
+    if not updates:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(_UPDATES_DONE, [[b for b, _ in updates], [u for _, u in updates]])
+        return cursor.rowcount
+
+
+_UPDATES_RENEW = """
+UPDATE botruntime_processedupdate AS p
+   SET lease_until = statement_timestamp() + %s * interval '1 second'
+  FROM unnest(%s::bigint[], %s::bigint[]) AS u (bot_id, update_id)
+ WHERE p.bot_id = u.bot_id AND p.update_id = u.update_id AND p.status = 'received'
+"""
+
+
+def updates_renew(*, updates: list[tuple[int, int]], lease: timedelta | None = None) -> int:
+    """Extend the lease of updates a live runtime still holds (queued or in a handler), so
+    no runtime takes them for a dead one's and runs them twice."""
+    if not updates:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UPDATES_RENEW, [_lease(lease), [b for b, _ in updates], [u for _, u in updates]]
+        )
+        return cursor.rowcount
+
+
+_UPDATES_RECLAIM = """
+UPDATE botruntime_processedupdate AS p
+   SET attempts = p.attempts + 1,
+       lease_until = statement_timestamp() + %(lease)s * interval '1 second',
+       status = CASE WHEN p.attempts >= %(max)s THEN 'dropped' ELSE 'received' END,
+       payload = CASE WHEN p.attempts >= %(max)s THEN NULL ELSE p.payload END
+  FROM (SELECT id FROM botruntime_processedupdate
+         WHERE status = 'received' AND lease_until < statement_timestamp()
+           AND bot_id = ANY(%(bots)s::bigint[])
+         ORDER BY bot_id, update_id
+         LIMIT %(limit)s
+           FOR UPDATE SKIP LOCKED) AS due
+ WHERE p.id = due.id
+RETURNING p.bot_id, p.update_id, p.status, p.attempts, p.payload
+"""
+
+
+def updates_reclaim(
+    *, bot_ids: list[int], lease: timedelta | None = None, limit: int = 1000
+) -> list[tuple[int, int, dict[str, Any]]]:
+    """Take the ``received`` updates of ``bot_ids`` whose lease ran out (the runtime that
+    accepted them died before their handlers finished) to run them again, in update order,
+    under a new lease. One that already ran ``UPDATE_ATTEMPTS`` times is dropped instead.
+    Rows another runtime is taking at the same moment are skipped."""
+    if not bot_ids:
+        return []
+    params = {"lease": _lease(lease), "max": UPDATE_ATTEMPTS, "bots": bot_ids, "limit": limit}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_UPDATES_RECLAIM, params)
+        rows = cursor.fetchall()
+    again = []
+    for bot_id, update_id, status, attempts, payload in sorted(rows, key=lambda r: r[:2]):
+        extra = {"bot_id": bot_id, "update_id": update_id, "attempt": attempts}
+        if status == ProcessedUpdate.Status.DROPPED:
+            logger.error("botruntime.update_dropped", extra=extra)
+            continue
+        logger.warning("botruntime.update_rerun", extra=extra)
+        again.append((bot_id, update_id, json.loads(payload)))
+    return again
 
 
 def updates_prune(*, older_than: timedelta) -> int:

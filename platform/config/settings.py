@@ -201,8 +201,17 @@ BOT_WEBHOOK_SECRET_KEY = os.environ.get("BOT_WEBHOOK_SECRET_KEY", "")
 BOT_WEBHOOK_SECRET_KEY_PREVIOUS = os.environ.get("BOT_WEBHOOK_SECRET_KEY_PREVIOUS", "")
 JOB_WORKERS = int(os.environ.get("JOB_WORKERS", "2"))
 # Seconds between the runtime's batched writes of counters and "seen" marks (see
-# botruntime.batching); what a crashed process had not written yet is lost.
+# botruntime.batching), which also record the updates behind them done: what a crashed
+# process had not written yet is counted again when its updates are re-run.
 BOT_WRITE_BEHIND_S = float(os.environ.get("BOT_WRITE_BEHIND_S", "0.25"))
+# Seconds an accepted update stays leased to the runtime handling it (renewed while it is
+# queued or in a handler); past it, another runtime re-runs it (botruntime.services).
+BOT_UPDATE_LEASE_S = float(os.environ.get("BOT_UPDATE_LEASE_S", "60"))
+# A handler's reply refused with 429 waits retry_after and is sent again, at most
+# BOT_REPLY_RETRIES times and only when retry_after is at most BOT_REPLY_WAIT_MAX_S (the
+# chat's next updates wait meanwhile); else it is logged and dropped.
+BOT_REPLY_RETRIES = int(os.environ.get("BOT_REPLY_RETRIES", "3"))
+BOT_REPLY_WAIT_MAX_S = float(os.environ.get("BOT_REPLY_WAIT_MAX_S", "10"))
 # Days a group's moderation log keeps its actions (longer when its escalation window is).
 MODERATION_LOG_RETENTION_DAYS = int(os.environ.get("MODERATION_LOG_RETENTION_DAYS", "180"))
 

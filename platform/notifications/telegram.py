@@ -36,7 +36,7 @@ from telegram.ext import (
 from accounts.roles import Capability
 from accounts.selectors import user_capabilities, user_get
 from accounts.services import user_touch
-from botruntime.context import tenant_of
+from botruntime.context import in_tenant_once, tenant_of
 from config.errors import ServiceError
 from history.services import Actor
 from notifications import services
@@ -147,8 +147,16 @@ async def on_toggle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()
         return
     try:
-        enabled, states = await sync_to_async(_toggle)(
-            tenant, query.message.chat.id, query.from_user.id, event
+        # A flip is not idempotent: the update is recorded done with it, so a runtime that
+        # dies right after never flips it back by running the press again.
+        enabled, states = await in_tenant_once(
+            tenant,
+            update,
+            _toggle,
+            tenant=tenant,
+            chat_id=query.message.chat.id,
+            telegram_id=query.from_user.id,
+            event=event,
         )
     except ServiceError as exc:
         await query.answer(exc.message, show_alert=True)

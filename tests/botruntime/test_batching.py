@@ -74,15 +74,24 @@ def test_a_failed_batch_fails_each_of_its_callers_and_the_next_batch_runs():
 
 
 def test_updates_are_accepted_once_within_a_batch_and_across_batches(db):
-    assert updates_accept(updates=[(1, 10), (1, 11), (1, 10), (2, 10)]) == [
+    first, again = '{"update_id": 10}', '{"update_id": 10, "again": true}'
+    assert updates_accept(
+        updates=[(1, 10, first), (1, 11, None), (1, 10, again), (2, 10, None)]
+    ) == [
         True,
         True,
         False,  # the same update twice in one batch: handled once
         True,  # another bot's numbering
     ]
-    assert updates_accept(updates=[(1, 11), (1, 12)]) == [False, True]
+    assert updates_accept(updates=[(1, 11, None), (1, 12, None)]) == [False, True]
     assert ProcessedUpdate.objects.count() == 4
     assert updates_accept(updates=[]) == []
+    # Received, with the JSON of its first sighting, until its handlers are done.
+    row = ProcessedUpdate.objects.get(bot_id=1, update_id=10)
+    assert (row.status, row.payload, row.attempts) == ("received", first, 1)
+    assert row.lease_until > row.received_at
+    # Stored as text: JSON that jsonb refuses (a NUL escape) does not refuse its batch.
+    assert updates_accept(updates=[(3, 1, '{"text": "a\\u0000b"}'), (3, 2, "{}")]) == [True, True]
 
 
 def test_write_behind_merges_by_key_and_keeps_a_failed_batch(registry):
