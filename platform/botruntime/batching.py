@@ -11,8 +11,9 @@ round trip of its own.
   retried with the next one; a buffer that knows each key's tenant schema isolates
   tenants (a gone tenant's keys are dropped, the others written). Memory is bounded: new
   keys beyond ``max_pending`` are dropped and counted. A process that dies without
-  stopping loses what it had not applied yet, as it loses the updates still queued in
-  memory.
+  stopping loses what it had not applied yet; the runtime marks an update done only in
+  the transaction that writes its counts, so such updates are run again by the next
+  runtime (botruntime.runtime: "recorded, then done").
 
 Both run their sync database work through ``sync_to_async``, on Django's database thread.
 """
