@@ -33,10 +33,11 @@ from botruntime.context import in_tenant_once, tenant_of
 from botruntime.models import ProcessedUpdate
 from botruntime.runtime import HandledUpdates, Runtime, _flush, collect_handlers
 from botruntime.services import UPDATE_ATTEMPTS, updates_accept, updates_reclaim
+from config.dbserver import connection_url
 from history.models import Entry
 from history.services import record
 from tests.botruntime.conftest import sent, serve
-from tests.botruntime.test_runbots_command import _database_url, _lines, _wait_for
+from tests.botruntime.test_runbots_command import _lines, _wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_TOKEN = "690000004:AAHplatform-bot-token-for-exactly-once"
@@ -80,7 +81,7 @@ def test_a_runtime_killed_inside_a_handler_runs_it_again_and_its_effect_happens_
     alice = person("alice")
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),  # the test database, not the settings' default
+        "DATABASE_URL": connection_url(),  # the test database, not the settings' default
         "TELEGRAM_API_BASE": tg.base_url,
         "PLATFORM_BOT_TOKEN": PLATFORM_TOKEN,
         "ONCE_MARKERS": str(tmp_path),
@@ -334,8 +335,8 @@ def test_a_group_message_whose_count_died_with_its_runtime_is_counted_once_by_th
 
     settings.BOT_WRITE_BEHIND_S = 3600  # the count stays in memory until the "crash"
     settings.BOT_UPDATE_LEASE_S = 0.3
-    tenant, bot_id = bot_community()
     owner, alice = person("owner"), person("alice")
+    tenant, bot_id = bot_community(owner_telegram_id=owner)
     chat = tg.add_group(title="Fans")["id"]
     tg.set_member(chat, owner, "creator")
     tg.set_member(chat, alice, "member")

@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet
 from django.conf import settings
 
 from config.checks import DEVELOPMENT_SECRET_KEY, settings_errors
+from config.dbserver import connection_url
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_ROOTS = os.pathsep.join(str(ROOT / name) for name in ("platform", "tenants", "."))
@@ -28,16 +29,10 @@ PRODUCTION = {
 }
 
 
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgresql://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
     """A process with nothing of this one's environment but PATH and the database URL
     (a set DATABASE_URL is parsed, not connected to, when the settings load)."""
-    clean = {"PATH": os.environ["PATH"], "DATABASE_URL": _database_url(), **env}
+    clean = {"PATH": os.environ["PATH"], "DATABASE_URL": connection_url(), **env}
     clean["PYTHONPATH"] = SOURCE_ROOTS
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
