@@ -6,9 +6,11 @@ a django-tenants + DRF project conventionally builds it, served by the same proc
   middleware (``PEER_MIDDLEWARE`` in bench/settings.py);
 - DRF's ``TokenAuthentication`` (Django's ``User`` with a ``Token``: one query) and
   ``IsAuthenticated``;
-- a ``ModelSerializer`` over the same ``TelegramUser`` and ``Membership`` rows the
-  product's /me reads, fetched with ``select_related`` (one query). The User's username
-  is the Telegram id, which links the two.
+- a ``ModelSerializer`` over the same ``TelegramUser``, ``Membership`` and
+  ``TenantProfile`` rows the product's /me reads: the membership with its user by
+  ``select_related`` (one query), then the tenant's own profile of the user (one more:
+  a reverse relation cannot be joined by ``select_related``). The User's username is
+  the Telegram id, which links the two.
 
 Requests under ``PEER_PREFIX`` reach it through bench/http_app.py's front middleware,
 which hands them to ``PeerHandler``: Django's request handler built from the peer's
@@ -31,9 +33,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
-from accounts.models import Membership, TelegramUser
+from accounts.models import Membership, TelegramUser, TenantProfile
 from accounts.roles import ALL_CAPABILITIES, Role, effective_capabilities
-from accounts.views import MeView
+from accounts.selectors import PROFILE_FIELDS
 
 PEER_PREFIX = "/peer/"
 PEER_ME_PATH = PEER_PREFIX + "api/v1/me"
@@ -45,7 +47,23 @@ class PeerMeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TelegramUser
-        fields = [*MeView.PROFILE_FIELDS, "role", "capabilities"]
+        fields = [
+            "telegram_id",
+            *PROFILE_FIELDS,
+            "language",
+            "notification_preferences",
+            "first_seen",
+            "last_seen",
+            "role",
+            "capabilities",
+        ]
+
+    def to_representation(self, user: TelegramUser) -> dict[str, Any]:
+        data = super().to_representation(user)
+        local = self.context["profile"]  # what this tenant's bot signed, shown here only
+        if local is not None:
+            data.update({field: getattr(local, field) for field in PROFILE_FIELDS})
+        return data
 
     def get_role(self, user: TelegramUser) -> str:
         membership = self.context["membership"]
@@ -79,7 +97,9 @@ class PeerMeView(APIView):
             .first()
         )
         user = membership.user if membership else TelegramUser.objects.get(telegram_id=telegram_id)
-        return Response(PeerMeSerializer(user, context={"membership": membership}).data)
+        profile = TenantProfile.objects.filter(tenant=request.tenant, user=user).first()
+        context = {"membership": membership, "profile": profile}
+        return Response(PeerMeSerializer(user, context=context).data)
 
 
 class PeerHandler(BaseHandler):

@@ -4,6 +4,7 @@ import sys
 
 import dj_database_url
 import psycopg2
+from cryptography.fernet import Fernet
 from django.db import connection
 from psycopg2.extensions import parse_dsn
 
@@ -12,7 +13,10 @@ from config import dbserver
 
 def test_a_command_on_the_embedded_server_prints_only_its_output_and_stops_it():
     running_before = dbserver.embedded_server_running()  # e.g. this suite's own server
-    env = {k: v for k, v in os.environ.items() if k not in {"XDG_RUNTIME_DIR", "DATABASE_URL"}}
+    drop = {"XDG_RUNTIME_DIR", "DATABASE_URL", "BRAGABOT_ENV", "DEBUG"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    # Production with keys of its own: the development warning is a line it means to say.
+    env |= {"SECRET_KEY": "x" * 60, "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode()}
     done = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=dbserver.ROOT,
