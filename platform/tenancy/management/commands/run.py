@@ -61,7 +61,10 @@ class Command(BaseCommand):
             )
             self.stdout.write(
                 f"  Django admin (staff):    http://{settings.PUBLIC_DOMAIN}:{port}/admin/"
-                "  (python manage.py createsuperuser)"
+            )
+            self.stdout.write(
+                "    a staff login: BRAGABOT_ENV=development .venv/bin/python manage.py "
+                "createsuperuser"
             )
             self.stdout.write("  Press Ctrl-C to stop.\n")
             import uvicorn
