@@ -66,8 +66,8 @@ from botruntime.services import (
     updates_reclaim,
     updates_renew,
 )
-from botruntime.tasks import job_kinds
 from botruntime.webhook_keys import webhook_secret, webhook_secret_accepted
+from config.job_registry import job_kinds
 from tenancy.models import Tenant
 from tenancy.selectors import bot_tokens
 

@@ -25,8 +25,8 @@ from django_tenants.utils import tenant_context
 
 import history.services as history
 from botruntime.models import WAITING, Job, ProcessedUpdate
-from botruntime.tasks import JobKind, job_kinds
 from config.errors import ServiceError
+from config.job_registry import JobKind, job_kinds
 from history.services import SYSTEM, Actor
 from tenancy.models import Tenant
 
