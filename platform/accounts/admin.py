@@ -6,7 +6,7 @@ from django.contrib import admin
 from accounts.models import Membership, TelegramUser, TenantProfile
 from accounts.roles import Role
 from accounts.services import membership_demote, membership_set_role, user_set_staff
-from config.service_admin import ServiceAdmin, staff_actor
+from history.service_admin import ServiceAdmin, staff_actor
 
 REASON = "django admin"
 

@@ -132,6 +132,15 @@ def user_role(*, tenant: Any, user: TelegramUser) -> Role:
     return Role(membership.role) if membership else Role.MEMBER
 
 
+def profile_view(*, tenant: Any, user: TelegramUser) -> dict[str, Any]:
+    """What /profile shows: the user's role and capabilities in ``tenant``."""
+    return {
+        "role": str(user_role(tenant=tenant, user=user)),
+        "capabilities": sorted(str(c) for c in user_capabilities(tenant=tenant, user=user)),
+        "is_staff": user.is_staff,
+    }
+
+
 def user_capabilities(*, tenant: Any, user: TelegramUser) -> frozenset[Capability]:
     """Staff hold every capability everywhere; others per their membership in ``tenant``."""
     if user.is_staff:

@@ -19,6 +19,7 @@ from accounts.selectors import (
     user_profile,
     user_with_membership,
 )
+from accounts.signals import user_started
 from config.errors import ServiceError
 from history.services import SYSTEM, Actor
 
@@ -59,6 +60,20 @@ def user_touch(*, profile: dict[str, Any], tenant: Any = None) -> TelegramUser:
             setattr(user, key, values[key])
         user.last_seen = now
         user.save(update_fields=[*changed, "last_seen"])
+    return user
+
+
+def user_start(
+    *, tenant: Any, profile: dict[str, Any], bot_id: int, private_chat: bool
+) -> TelegramUser:
+    """/start: register (or refresh) the user, then let the apps above accounts react in
+    the same transaction (``accounts.signals.user_started``: notifications notes that a
+    community whose bot was started in private can now message them)."""
+    with transaction.atomic():
+        user = user_touch(profile=profile)
+        user_started.send(
+            sender=TelegramUser, tenant=tenant, user=user, bot_id=bot_id, private_chat=private_chat
+        )
     return user
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from botruntime.services import jobs_prune, updates_prune
-from botruntime.tasks import job
+from config.job_registry import job
 
 # Telegram keeps an undelivered update for 24 hours; twice that and it cannot come back.
 PROCESSED_UPDATES_KEEP = timedelta(hours=48)

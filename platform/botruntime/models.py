@@ -10,7 +10,7 @@ WAITING = ("pending", "failed")
 
 
 class Job(models.Model):
-    """One run of a job kind (``botruntime.tasks``). Claimed with ``SELECT ... FOR UPDATE
+    """One run of a job kind (``config.job_registry``). Claimed with ``SELECT ... FOR UPDATE
     SKIP LOCKED`` and a lease, so jobs survive restarts and run once across runtimes."""
 
     class Status(models.TextChoices):

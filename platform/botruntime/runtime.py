@@ -66,8 +66,8 @@ from botruntime.services import (
     updates_reclaim,
     updates_renew,
 )
-from botruntime.tasks import job_kinds
 from botruntime.webhook_keys import webhook_secret, webhook_secret_accepted
+from config.job_registry import job_kinds
 from tenancy.models import Tenant
 from tenancy.selectors import bot_tokens
 
@@ -114,11 +114,10 @@ def collect_handlers() -> list[tuple[BaseHandler, int]]:
 
 
 def collect_commands() -> list[BotCommand]:
-    """The command menu: the core commands (/start, /help, /profile) first, then each
-    app's optional ``commands()`` in app order; the first definition of a name wins."""
+    """The command menu: each app's optional ``commands()`` in app order (accounts' core
+    commands, /start, /help and /profile, first); the first definition of a name wins."""
     seen: dict[str, BotCommand] = {}
-    modules = sorted(_telegram_modules(), key=lambda m: m.__name__ != "botruntime.telegram")
-    for module in modules:
+    for module in _telegram_modules():
         for command in getattr(module, "commands", list)():
             seen.setdefault(command.command, command)
     return list(seen.values())

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
 
-from accounts.models import TelegramUser
-from accounts.selectors import user_capabilities, user_role
 from botruntime.models import Job
 from tenancy.models import Tenant
 from tenancy.selectors import (
@@ -97,12 +94,3 @@ def mini_app_url(*, tenant: Tenant) -> str | None:
     if not domain:
         return None
     return settings.MINI_APP_URL.format(domain=domain, slug=tenant.slug)
-
-
-def profile_view(*, tenant: Tenant, user: TelegramUser) -> dict[str, Any]:
-    """What /profile shows: the user's role and capabilities in ``tenant``."""
-    return {
-        "role": str(user_role(tenant=tenant, user=user)),
-        "capabilities": sorted(str(c) for c in user_capabilities(tenant=tenant, user=user)),
-        "is_staff": user.is_staff,
-    }

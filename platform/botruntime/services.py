@@ -25,8 +25,8 @@ from django_tenants.utils import tenant_context
 
 import history.services as history
 from botruntime.models import WAITING, Job, ProcessedUpdate
-from botruntime.tasks import JobKind, job_kinds
 from config.errors import ServiceError
+from config.job_registry import JobKind, job_kinds
 from history.services import SYSTEM, Actor
 from tenancy.models import Tenant
 
@@ -540,17 +540,3 @@ def updates_forget(*, bot_id: int) -> int:
     taken for redeliveries."""
     deleted, _ = ProcessedUpdate.objects.filter(bot_id=bot_id).delete()
     return deleted
-
-
-def user_started(*, tenant: Any, profile: dict[str, Any], bot_id: int, private_chat: bool) -> Any:
-    """/start: register (or refresh) the user and, in a private chat with a community's
-    bot, note that the community can now message them (notifications recipients: bulk
-    sends "to all members" reach people who started the bot)."""
-    from accounts.services import user_touch
-    from notifications.services import recipient_register
-
-    with transaction.atomic():
-        user = user_touch(profile=profile)
-        if private_chat and not tenant.is_public:
-            recipient_register(tenant=tenant, user=user, bot_id=bot_id, private_chat=True)
-    return user

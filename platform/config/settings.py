@@ -53,6 +53,7 @@ PLATFORM_APPS = [
     "history",
     "notifications",
     "botruntime",
+    "devserver",  # manage.py run: above every app it starts
 ]
 COMMUNITY_APPS = [
     "community",

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
-from botruntime.tasks import job
+from config.job_registry import job
 from history.services import Actor, anchors_publish, archive_all, history_seal
 
 

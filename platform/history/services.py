@@ -34,6 +34,7 @@ from history.chain import (
     text_normalize,
 )
 from history.models import ChainHead, Entry
+from history.signals import anchors_published
 
 logger = logging.getLogger(__name__)
 
@@ -399,37 +400,16 @@ def anchors_publish(*, directory: Path | None = None, actor: Actor = SYSTEM) -> 
 
 
 def _anchors_announce(*, file: str, count: int, digest: str, published_at: datetime) -> int:
-    """Queue the publication's digest to every platform staff user, through the platform
-    bot (the public tenant's notifications, family ``alert.*``): a witness of the anchor
-    lines outside the machine's reach. Returns how many messages were queued."""
-    # Imported here: notifications and accounts record history themselves.
-    from accounts.models import TelegramUser
-    from notifications.services import notify
-    from tenancy.selectors import tenant_get
-
-    platform = tenant_get(slug="public")
-    staff = list(TelegramUser.objects.filter(is_staff=True).order_by("telegram_id"))
-    at = published_at.isoformat(timespec="microseconds")
-    text = (
-        f"Audit anchors published: {count} chain heads appended to anchors/{file} "
-        f"with published_at {at}.\n"
-        f"sha256 of those lines: {digest}\n"
-        "Keep this message: it proves the anchor file was not changed later, and "
-        "`history verify --anchors` proves the audit trail against the file."
+    """Tell whoever listens (``history.signals.anchors_published``: notifications queues
+    the digest to every platform staff user through the platform bot) and return how
+    many messages were queued: a witness of the anchor lines outside the machine's reach."""
+    replies = anchors_published.send(
+        sender=ChainHead, file=file, count=count, digest=digest, published_at=published_at
     )
-    queued = 0
-    for user in staff if platform is not None else []:
-        message = notify(
-            tenant=platform,
-            event="alert.history_anchors",
-            text=text,
-            user=user,
-            idempotency_key=f"history.anchors:{digest}:{user.telegram_id}",
-        )
-        queued += message is not None
+    queued = sum(reply for _, reply in replies if isinstance(reply, int))
     if not queued:
         logger.warning(
             "history.anchors_unannounced",
-            extra={"file": file, "sha256": digest, "staff": len(staff)},
+            extra={"file": file, "sha256": digest},
         )
     return queued

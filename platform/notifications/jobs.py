@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from botruntime.tasks import job
+from config.job_registry import job
 from notifications import services
 
 OUTBOX_RETENTION = timedelta(days=30)

@@ -4,7 +4,7 @@ the same change through ``manage.py tenant``; bot tokens are never shown."""
 from django.contrib import admin, messages
 
 from config.errors import ServiceError
-from config.service_admin import ServiceAdmin, staff_actor
+from history.service_admin import ServiceAdmin, staff_actor
 from tenancy.models import Bot, ChatBinding, Domain, Tenant
 from tenancy.services import (
     bot_set_active,

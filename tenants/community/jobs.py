@@ -1,4 +1,4 @@
-"""Recurring jobs of the community app (``botruntime.tasks``)."""
+"""Recurring jobs of the community app (``config.job_registry``)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from botruntime.tasks import job
 from community import captcha, leaderboard, moderation
 from community.selectors import group_list
 from community.services import admins_refresh, group_title_refresh
 from config.errors import ServiceError
+from config.job_registry import job
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.db import connection
 
-from botruntime import tasks
+from config import job_registry
 from tests.conftest import tenant_bot_token
 
 
@@ -31,8 +31,8 @@ def job_kind(monkeypatch):
         def record(*, tenant: Any, payload: dict) -> None:
             calls.append({"tenant": tenant, "payload": payload, "schema": connection.schema_name})
 
-        kind = tasks.JobKind(name, func or record, **options)
-        monkeypatch.setitem(tasks._REGISTRY, name, kind)
+        kind = job_registry.JobKind(name, func or record, **options)
+        monkeypatch.setitem(job_registry._REGISTRY, name, kind)
         return calls
 
     return register

@@ -25,8 +25,8 @@ from botruntime.services import (
     jobs_schedule_recurring,
     recurring_key,
 )
-from botruntime.tasks import job_kinds
 from config.errors import ServiceError
+from config.job_registry import job_kinds
 from history.models import Entry
 from history.services import Actor
 from tenancy.services import tenant_suspend

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.services import user_touch
-from botruntime.tasks import job_kinds
+from config.job_registry import job_kinds
 from history.anchors import anchors_read
 from history.chain import ENTRY_FIELDS, chain_key, row_hash
 from history.models import ChainHead, Entry

@@ -3,8 +3,8 @@ admins reading GET /api/v1/audit."""
 
 from __future__ import annotations
 
-from botruntime import tasks
 from botruntime.services import job_enqueue, job_run, jobs_claim
+from config import job_registry
 from history.models import Entry
 
 AUDIT = "/api/v1/audit?action=job.dead"
@@ -17,9 +17,9 @@ def _explode(*, tenant, payload) -> None:
 
 def _dead_job(tenant, monkeypatch) -> Entry:
     monkeypatch.setitem(
-        tasks._REGISTRY,
+        job_registry._REGISTRY,
         "test.explodes",
-        tasks.JobKind("test.explodes", _explode, per_tenant=True, max_attempts=1),
+        job_registry.JobKind("test.explodes", _explode, per_tenant=True, max_attempts=1),
     )
     job_enqueue(kind="test.explodes", tenant=tenant)
     [claimed] = jobs_claim(worker="w", limit=1)

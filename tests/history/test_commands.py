@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from history.chain import chain_key
 from history.models import ChainHead, Entry
 from history.services import history_seal, record
+from tenancy.services import tenant_delete
 
 
 def _run(*args: str) -> str:
@@ -44,6 +45,14 @@ def test_verify_unknown_tenant(db):
     with pytest.raises(CommandError, match="no tenant") as err:
         call_command("history", "verify", "--tenant", "nope")
     assert err.value.returncode == 2
+
+
+def test_verify_finds_a_deleted_tenants_chain(tenant):
+    # A deleted tenant keeps its row as the subject of its audit trail.
+    record(action="thing.done", tenant=tenant)
+    tenant_delete(tenant=tenant, confirm=tenant.slug)
+    out = _run("history", "verify", "--tenant", tenant.slug)
+    assert out.startswith(f"{chain_key(tenant.pk)} live: ok")
 
 
 def test_archive_then_verify_archives(tenant, archive_dir):

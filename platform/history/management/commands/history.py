@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django_tenants.utils import get_tenant_model
 
 from config.errors import ServiceError
 from history.anchors import Anchor, anchors_check, anchors_read
@@ -40,7 +41,6 @@ from history.services import (
     chain_archive,
     history_seal,
 )
-from tenancy.selectors import tenant_get
 
 _DURATION = re.compile(r"^(\d+)([wdhms])$")
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
@@ -135,7 +135,9 @@ class Command(BaseCommand):
             self._archive(**options)
 
     def _tenant(self, slug: str):
-        found = tenant_get(slug=slug, include_deleted=True)  # its audit trail outlives it
+        # The tenant model as django-tenants names it (history sits below tenancy). Its
+        # base manager: a deleted tenant is found too, since its audit trail outlives it.
+        found = get_tenant_model()._base_manager.filter(slug=slug).first()
         if found is None:
             raise CommandError(f"no tenant with slug {slug!r}", returncode=2)
         return found

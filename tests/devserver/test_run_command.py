@@ -23,7 +23,7 @@ import pytest
 from django.core.management import call_command
 
 from config.dbserver import connection_url, embedded_server_running
-from tenancy.management.commands.run import DEFAULT_DEMO_BOT_TOKEN, DEMO_DOMAIN
+from devserver.management.commands.run import DEFAULT_DEMO_BOT_TOKEN, DEMO_DOMAIN
 from tenancy.models import Bot, Tenant
 from tenancy.selectors import tenant_bots, tenant_for_domain
 from tenancy.services import tenant_delete

@@ -1,5 +1,6 @@
 """The Django admin's writes go through the services, so a staff member's change is
-checked and audited exactly as the same change through the API or a command."""
+checked and audited exactly as the same change through the API or a command. Here, with
+the audit trail's ``Actor``, so the apps above history share it and config imports no app."""
 
 from __future__ import annotations
 

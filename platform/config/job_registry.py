@@ -1,9 +1,13 @@
 """The registry of durable job kinds. Apps declare theirs in ``<app>/jobs.py``:
 
-    from botruntime.tasks import job
+    from config.job_registry import job
 
-    @job("community.admins_refresh", every=timedelta(days=1), per_tenant=True)
-    def admins_refresh_all(*, tenant, payload: dict) -> None: ...
+    @job("community.groups_refresh", every=timedelta(days=1), per_tenant=True)
+    def groups_refresh(*, tenant, payload: dict) -> None: ...
+
+It lives in ``config``, below every app, so any app can declare jobs without importing
+the bot runtime that runs them (``botruntime.services``); ``job_kinds`` finds the
+declarations by importing each installed app's ``jobs`` module.
 
 A job function is plain sync Django code. ``per_tenant`` jobs run inside the tenant's
 schema (``tenant`` is a Tenant); platform jobs get ``tenant=None``. ``every`` makes the

@@ -1,6 +1,8 @@
 """The core commands every hosted bot answers: /start (with deep-link payloads), /help
-and /profile. Other apps add theirs in ``<app>/telegram.py`` (``handlers()``, and
-optionally ``commands()`` for the bot's command menu)."""
+and /profile. They belong to accounts (who the user is, their role here); the bot
+runtime only hosts and routes them, as it does every app's ``<app>/telegram.py``
+(``handlers()``, and optionally ``commands()`` for the bot's command menu; accounts
+comes first among the apps, so these lead the menu)."""
 
 from __future__ import annotations
 
@@ -18,10 +20,10 @@ from telegram import (
 )
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
-from accounts.services import user_touch
+from accounts.selectors import profile_view
+from accounts.services import user_start, user_touch
 from botruntime.context import tenant_of
-from botruntime.selectors import mini_app_url, profile_view
-from botruntime.services import user_started
+from botruntime.selectors import mini_app_url
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if tenant is None:
         return  # nobody's bot, or a suspended community: stay silent
     private = bool(update.effective_chat and update.effective_chat.type == Chat.PRIVATE)
-    await sync_to_async(user_started)(
+    await sync_to_async(user_start)(
         tenant=tenant, profile=profile, bot_id=context.bot.id, private_chat=private
     )
     url = await sync_to_async(mini_app_url)(tenant=tenant)
