@@ -36,8 +36,8 @@ def group_list(*, tenant: Any) -> QuerySet[Group]:
 
 def bound_group_get(*, tenant: Any, chat_id: int, for_update: bool = False) -> Group:
     """The tenant's bound group ``chat_id`` (locked until the caller's transaction ends
-    with ``for_update``); 404 ``group_not_found`` for any other chat. Every lookup of a
-    group by chat id for an API or a service goes through here."""
+    with ``for_update``); 404 ``group_not_found`` for any other chat. How a view or a
+    service finds the group an operation names."""
     _schema_check(tenant)
     groups = Group.objects.select_for_update() if for_update else Group.objects
     group = groups.filter(chat_id=chat_id, is_active=True).first()

@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 from django.urls import resolve
+from django.utils import timezone
+from django_tenants.utils import tenant_context
 from rest_framework.test import APIClient
 
-from accounts.roles import Capability
+from community.models import Group
 from tenancy.api import TenantEndpoint
 from tenancy.models import Tenant
+from tenancy.services import chat_bind
 from tests.accounts.helpers import Operation, api_operations
 from tests.api_matrix import MATRIX, URL_KWARGS
 from tests.conftest import init_data_for
@@ -202,18 +205,21 @@ def test_the_platform_domain_answers_404_before_reading_a_body(platform_clients)
         assert response.json()["code"] == "not_a_community", op
 
 
-def test_a_permitted_call_on_a_community_domain_sees_that_community(
-    tenant, user_with_role, client_for
-):
-    """``self.tenant`` is the host's tenant: the owner of one community lists its groups
-    (none), and the staff's audit on it is that community's trail."""
-    user_with_role(tenant, "owner", user_id=7403)
-    client = client_for(tenant, user_id=7403)
-    assert client.get("/api/v1/groups").json()["results"] == []
-    assert Capability.MANAGE_SETTINGS in client.get("/api/v1/me").json()["capabilities"]
-    missing = client.get("/api/v1/groups/-1007777/settings")
+def test_a_view_sees_the_community_of_the_requests_host(make_tenant, user_with_role, client_for):
+    """``self.tenant`` is the host's tenant: its owner lists its group, and another
+    community's group is unknown there."""
+    ours, theirs = make_tenant(), make_tenant()
+    for tenant, chat_id in ((ours, -1_007_701), (theirs, -1_007_702)):
+        chat_bind(tenant=tenant, chat_id=chat_id)
+        with tenant_context(tenant):
+            Group.objects.create(chat_id=chat_id, bound_at=timezone.now())
+    user_with_role(ours, "owner", user_id=7403)
+    client = client_for(ours, user_id=7403)
+    assert [g["chat_id"] for g in client.get("/api/v1/groups").json()["results"]] == [-1_007_701]
+    assert client.get("/api/v1/groups/-1007701/settings").status_code == 200
+    missing = client.get("/api/v1/groups/-1007702/settings")
     assert missing.status_code == 404
     assert missing.json() == {
-        "detail": "no group with chat id -1007777 is bound to this community",
+        "detail": "no group with chat id -1007702 is bound to this community",
         "code": "group_not_found",
     }
