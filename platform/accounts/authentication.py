@@ -16,6 +16,8 @@ from rest_framework import authentication, exceptions
 
 from accounts import initdata
 from accounts.services import user_authenticate
+from tenancy.http import request_tenant
+from tenancy.models import Tenant
 from tenancy.selectors import tenant_bots
 
 
@@ -24,8 +26,9 @@ class InitDataFailed(exceptions.AuthenticationFailed):
         super().__init__(detail=message, code=code)
 
 
-def _bots_for_request(request) -> list[tuple[int, str]]:
-    tenant = getattr(request, "tenant", None) or getattr(connection, "tenant", None)
+def _bots_for(tenant: Tenant | None) -> list[tuple[int, str]]:
+    # Without the middleware (a view called directly), the connection's tenant.
+    tenant = tenant or getattr(connection, "tenant", None)
     bots = list(tenant_bots(tenant=tenant)) if tenant is not None and tenant.pk else []
     if getattr(tenant, "schema_name", "public") == "public" and settings.PLATFORM_BOT_TOKEN:
         bot_id = int(settings.PLATFORM_BOT_TOKEN.split(":", 1)[0])
@@ -115,14 +118,12 @@ class TelegramInitDataAuthentication(authentication.BaseAuthentication):
         raw = raw.strip()
         if not raw:
             raise InitDataFailed("missing_init_data", "Authorization: tma needs the initData")
-        data, bot_id, by_telegram = verify_for_bots(
-            raw, _bots_for_request(request._request), now=int(time.time())
-        )
+        tenant = request_tenant(request)
+        data, bot_id, by_telegram = verify_for_bots(raw, _bots_for(tenant), now=int(time.time()))
         try:
             profile = data.user()
         except initdata.InitDataError as exc:
             raise InitDataFailed(exc.code, exc.message) from exc
-        tenant = getattr(request._request, "tenant", None)
         # On the public domain every bot is the platform's own.
         trusted = (
             by_telegram

@@ -7,6 +7,7 @@ from rest_framework import permissions
 from accounts.models import TelegramUser
 from accounts.roles import Capability, Role
 from accounts.selectors import user_capabilities, user_role
+from tenancy.http import request_tenant
 
 
 class IsTelegramUser(permissions.BasePermission):
@@ -14,10 +15,6 @@ class IsTelegramUser(permissions.BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return isinstance(request.user, TelegramUser)
-
-
-def _tenant(request):
-    return getattr(request._request, "tenant", None)
 
 
 class HasCapability(IsTelegramUser):
@@ -41,7 +38,7 @@ class HasCapability(IsTelegramUser):
             return False
         caps = getattr(request, "_capabilities", None)
         if caps is None:
-            caps = user_capabilities(tenant=_tenant(request), user=request.user)
+            caps = user_capabilities(tenant=request_tenant(request), user=request.user)
             request._capabilities = caps
         return self.capability in caps
 
@@ -54,5 +51,5 @@ class IsTenantOwner(IsTelegramUser):
             return False
         if request.user.is_staff:
             return True
-        tenant = _tenant(request)
+        tenant = request_tenant(request)
         return tenant is not None and user_role(tenant=tenant, user=request.user) == Role.OWNER

@@ -7,7 +7,6 @@ import re
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.permissions import HasCapability, IsTenantOwner
 from accounts.roles import Capability, Role, effective_capabilities
@@ -23,12 +22,13 @@ from accounts.services import membership_set_capabilities, user_update_preferenc
 from config.api import ApiError, CursorPagination, represent
 from history.selectors import entry_list
 from history.services import Actor
+from tenancy.api import TenantEndpoint
 
 PREFERENCE_KEY = re.compile(r"^[a-z][a-z0-9_.]{0,39}$")
 MAX_PREFERENCES = 50
 
 
-class MeView(APIView):
+class MeView(TenantEndpoint):
     class OutputSerializer(serializers.Serializer):
         telegram_id = serializers.IntegerField()
         username = serializers.CharField()
@@ -74,8 +74,7 @@ class MeView(APIView):
     USER_FIELDS = ("telegram_id", "language", "notification_preferences", "first_seen", "last_seen")
 
     def _output(self, request) -> dict:
-        user = request.user
-        tenant = getattr(request._request, "tenant", None)
+        user, tenant = request.user, self.tenant
         # Names and photo as this tenant knows them (accounts.models.TenantProfile).
         data = user_profile(tenant=tenant, user=user)
         data.update({field: getattr(user, field) for field in self.USER_FIELDS})
@@ -95,13 +94,11 @@ class MeView(APIView):
     def patch(self, request):
         serializer = self.InputSerializer(data=request.data, context={"user": request.user})
         serializer.is_valid(raise_exception=True)
-        user_update_preferences(
-            user=request.user, request=request._request, **serializer.validated_data
-        )
+        user_update_preferences(user=request.user, request=request, **serializer.validated_data)
         return Response(self._output(request))
 
 
-class MyActivityView(APIView):
+class MyActivityView(TenantEndpoint):
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         action = serializers.CharField()
@@ -112,10 +109,8 @@ class MyActivityView(APIView):
 
     @extend_schema(responses=OutputSerializer(many=True), summary="The user's own audit entries")
     def get(self, request):
-        from config.api import CursorPagination
-
         entries = entry_list(
-            tenant=getattr(request._request, "tenant", None),
+            tenant=self.tenant,
             actor_type="user",
             actor_id=str(request.user.telegram_id),
         )
@@ -146,7 +141,7 @@ class AdminOutputSerializer(serializers.Serializer):
         )
 
 
-class AdminListView(APIView):
+class AdminListView(TenantEndpoint):
     permission_classes = [HasCapability.of(Capability.MANAGE_SETTINGS)]
 
     @extend_schema(
@@ -154,15 +149,13 @@ class AdminListView(APIView):
         summary="The tenant's owner, admins and moderators with their capabilities",
     )
     def get(self, request):
-        memberships = membership_list(
-            tenant=getattr(request._request, "tenant", None), roles=MANAGING_ROLES
-        )
+        memberships = membership_list(tenant=self.tenant, roles=MANAGING_ROLES)
         paginator = CursorPagination()
         page = paginator.paginate_queryset(memberships, request, view=self)
         return paginator.get_paginated_response(AdminOutputSerializer(page, many=True).data)
 
 
-class AdminCapabilitiesView(APIView):
+class AdminCapabilitiesView(TenantEndpoint):
     permission_classes = [IsTenantOwner]
 
     class InputSerializer(serializers.Serializer):
@@ -186,7 +179,7 @@ class AdminCapabilitiesView(APIView):
         summary="Grant or revoke single capabilities of an admin or moderator",
     )
     def patch(self, request, telegram_id: int):
-        tenant = getattr(request._request, "tenant", None)
+        tenant = self.tenant
         user = user_get(telegram_id=telegram_id)
         # A user without a role here is unknown to this tenant, whatever other tenants hold.
         if user is None or membership_get(tenant=tenant, user=user) is None:
@@ -201,7 +194,7 @@ class AdminCapabilitiesView(APIView):
             tenant=tenant,
             user=user,
             actor=Actor.user(request.user),
-            request=request._request,
+            request=request,
             **serializer.validated_data,
         )
         shown = membership_list(tenant=tenant).get(pk=membership.pk)

@@ -5,16 +5,16 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.views import APIView
 
 from accounts.permissions import HasCapability
 from accounts.roles import Capability
 from config.api import CursorPagination
 from history.models import Entry
 from history.selectors import entry_data_shown, entry_list
+from tenancy.api import TenantEndpoint
 
 
-class AuditListView(APIView):
+class AuditListView(TenantEndpoint):
     """The request's tenant's entries, newest first (on the platform's own domain: the
     platform-level entries, for staff). Client IPs and user agents are not shown:
     they are the users' personal data, kept for investigations only; job tracebacks
@@ -67,9 +67,7 @@ class AuditListView(APIView):
     def get(self, request):
         filters = self.InputSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        entries = entry_list(
-            tenant=getattr(request._request, "tenant", None), **filters.validated_data
-        )
+        entries = entry_list(tenant=self.tenant, **filters.validated_data)
         paginator = CursorPagination()
         page = paginator.paginate_queryset(entries, request, view=self)
         output = self.OutputSerializer(page, many=True, context={"staff": request.user.is_staff})

@@ -8,7 +8,6 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.permissions import HasCapability
 from accounts.roles import Capability
@@ -23,7 +22,7 @@ from notifications.selectors import (
     bulk_send_list,
     outbox_counts,
 )
-from notifications.views import _community
+from tenancy.api import TenantEndpoint
 
 ManageBots = HasCapability.of(Capability.MANAGE_BOTS)
 BULK_ID = OpenApiParameter("bulk_id", int, OpenApiParameter.PATH, description="broadcast id")
@@ -98,8 +97,9 @@ def _output(bulk: BulkSend, live: dict[str, int] | None) -> dict[str, Any]:
     return BroadcastOutputSerializer(data).data
 
 
-class BroadcastListView(APIView):
+class BroadcastListView(TenantEndpoint):
     permission_classes = [ManageBots]
+    requires_community = True
 
     class InputSerializer(StrictSerializer):
         text = serializers.CharField(
@@ -133,10 +133,9 @@ class BroadcastListView(APIView):
         summary="The community's broadcasts, newest first",
     )
     def get(self, request):
-        tenant = _community(request)
         paginator = CursorPagination()
-        page = paginator.paginate_queryset(bulk_send_list(tenant=tenant), request, view=self)
-        counts = bulk_send_counts(tenant=tenant, bulk_ids=[b.pk for b in page])
+        page = paginator.paginate_queryset(bulk_send_list(tenant=self.tenant), request, view=self)
+        counts = bulk_send_counts(tenant=self.tenant, bulk_ids=[b.pk for b in page])
         return paginator.get_paginated_response([_output(b, counts.get(b.pk)) for b in page])
 
     @extend_schema(
@@ -146,14 +145,13 @@ class BroadcastListView(APIView):
         summary="Start a broadcast (201; 200 with the same one for a key used before)",
     )
     def post(self, request):
-        tenant = _community(request)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         started = broadcast_start(
-            tenant=tenant,
+            tenant=self.tenant,
             idempotency_key=request.headers.get("Idempotency-Key"),
             actor=Actor.user(request.user),
-            request=request._request,
+            request=request,
             **serializer.validated_data,
         )
         return Response(
@@ -162,8 +160,9 @@ class BroadcastListView(APIView):
         )
 
 
-class BroadcastDetailView(APIView):
+class BroadcastDetailView(TenantEndpoint):
     permission_classes = [ManageBots]
+    requires_community = True
 
     @extend_schema(
         parameters=[BULK_ID],
@@ -171,15 +170,15 @@ class BroadcastDetailView(APIView):
         summary="A broadcast with its live delivery counts",
     )
     def get(self, request, bulk_id: int):
-        tenant = _community(request)
-        bulk = bulk_send_get(tenant=tenant, bulk_id=bulk_id)
+        bulk = bulk_send_get(tenant=self.tenant, bulk_id=bulk_id)
         if bulk is None:
             raise ApiError("no such bulk send", code="bulk_send_not_found", status_code=404)
-        return Response(_output(bulk, outbox_counts(tenant=tenant, bulk=bulk)))
+        return Response(_output(bulk, outbox_counts(tenant=self.tenant, bulk=bulk)))
 
 
-class BroadcastCancelView(APIView):
+class BroadcastCancelView(TenantEndpoint):
     permission_classes = [ManageBots]
+    requires_community = True
 
     @extend_schema(
         request=None,
@@ -188,8 +187,7 @@ class BroadcastCancelView(APIView):
         summary="Cancel a broadcast: nothing more is queued, unsent messages are cancelled",
     )
     def post(self, request, bulk_id: int):
-        tenant = _community(request)
         bulk = services.bulk_send_cancel(
-            tenant=tenant, bulk_id=bulk_id, actor=Actor.user(request.user), request=request._request
+            tenant=self.tenant, bulk_id=bulk_id, actor=Actor.user(request.user), request=request
         )
-        return Response(_output(bulk, outbox_counts(tenant=tenant, bulk=bulk)))
+        return Response(_output(bulk, outbox_counts(tenant=self.tenant, bulk=bulk)))

@@ -15,7 +15,7 @@ from notifications.models import (
     Recipient,
     Subscription,
 )
-from tenancy.selectors import chat_binding_get, tenant_bots
+from tenancy.selectors import chat_binding_get, group_not_found, tenant_bots
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,15 @@ def group_binding_get(*, tenant: Any, chat_id: int) -> Any | None:
     if tenant is None or getattr(tenant, "schema_name", "public") == "public":
         return None
     return chat_binding_get(tenant=tenant, chat_id=chat_id)
+
+
+def bound_group_binding_get(*, tenant: Any, chat_id: int) -> Any:
+    """The tenant's binding of the group ``chat_id``; 404 ``group_not_found`` for any
+    other chat (and on the platform's own domain, which binds no groups)."""
+    binding = group_binding_get(tenant=tenant, chat_id=chat_id)
+    if binding is None:
+        raise group_not_found(chat_id=chat_id)
+    return binding
 
 
 def tenant_default_bot_id(*, tenant: Any) -> int | None:

@@ -39,6 +39,7 @@ from notifications.models import (
 from notifications.selectors import (
     SubscriptionState,
     audience_of,
+    bound_group_binding_get,
     group_binding_get,
     is_subscribed,
     subscription_states,
@@ -462,13 +463,7 @@ def bulk_send_create(
             raise ServiceError(
                 "a broadcast to a group needs the group's chat_id", code="chat_id_required"
             )
-        binding = group_binding_get(tenant=tenant, chat_id=chat_id)
-        if binding is None:
-            raise ServiceError(
-                f"no group with chat id {chat_id} is bound to this community",
-                code="group_not_found",
-                status=404,
-            )
+        binding = bound_group_binding_get(tenant=tenant, chat_id=chat_id)
         if binding.bot is not None and binding.bot.is_active:
             bot_id = binding.bot.telegram_id
     elif chat_id is not None:

@@ -7,33 +7,23 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.permissions import HasCapability
 from accounts.roles import Capability
-from config.api import ApiError, StrictSerializer
+from config.api import StrictSerializer
 from history.services import Actor
 from notifications import services
 from notifications.selectors import (
-    group_binding_get,
+    bound_group_binding_get,
     notification_settings_get,
     subscription_states,
 )
-from tenancy.selectors import community_check
+from tenancy.api import TenantEndpoint
 
 ManageSettings = HasCapability.of(Capability.MANAGE_SETTINGS)
 CHAT_ID = OpenApiParameter(
     "chat_id", int, OpenApiParameter.PATH, description="Telegram chat id (negative for groups)"
 )
-
-
-def _tenant(request):
-    return getattr(request._request, "tenant", None)
-
-
-def _community(request):
-    """The request's tenant, which must be a community (not the platform's own domain)."""
-    return community_check(_tenant(request))
 
 
 class SubscriptionSerializer(serializers.Serializer):
@@ -52,7 +42,7 @@ class SubscriptionsInputSerializer(StrictSerializer):
     )
 
 
-class MySubscriptionsView(APIView):
+class MySubscriptionsView(TenantEndpoint):
     """Which notifications the bot sends the authenticated user in private, in this
     tenant; changing them registers the user as reachable by the tenant's bot."""
 
@@ -68,7 +58,7 @@ class MySubscriptionsView(APIView):
 
     @extend_schema(responses=OutputSerializer, summary="My notification subscriptions")
     def get(self, request):
-        states = subscription_states(tenant=_tenant(request), chat_id=request.user.telegram_id)
+        states = subscription_states(tenant=self.tenant, chat_id=request.user.telegram_id)
         return self._output(request, states)
 
     @extend_schema(
@@ -79,19 +69,18 @@ class MySubscriptionsView(APIView):
     def patch(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        tenant = _tenant(request)
-        services.recipient_register(tenant=tenant, user=request.user)
+        services.recipient_register(tenant=self.tenant, user=request.user)
         states = services.subscriptions_update(
-            tenant=tenant,
+            tenant=self.tenant,
             chat_id=request.user.telegram_id,
             changes=serializer.validated_data.get("subscriptions", {}),
             actor=Actor.user(request.user),
-            request=request._request,
+            request=request,
         )
         return self._output(request, states)
 
 
-class GroupSubscriptionsView(APIView):
+class GroupSubscriptionsView(TenantEndpoint):
     """Which notifications the tenant's bot posts in one of its bound groups."""
 
     permission_classes = [ManageSettings]
@@ -103,16 +92,6 @@ class GroupSubscriptionsView(APIView):
 
     InputSerializer = SubscriptionsInputSerializer
 
-    def _binding(self, request, chat_id: int):
-        binding = group_binding_get(tenant=_tenant(request), chat_id=chat_id)
-        if binding is None:
-            raise ApiError(
-                f"no group with chat id {chat_id} is bound to this community",
-                code="group_not_found",
-                status_code=404,
-            )
-        return binding
-
     def _output(self, binding, states) -> Response:
         data = {"chat_id": binding.chat_id, "title": binding.title, "subscriptions": states}
         return Response(self.OutputSerializer(data).data)
@@ -121,7 +100,7 @@ class GroupSubscriptionsView(APIView):
         parameters=[CHAT_ID], responses=OutputSerializer, summary="A group's notifications"
     )
     def get(self, request, chat_id: int):
-        binding = self._binding(request, chat_id)
+        binding = bound_group_binding_get(tenant=self.tenant, chat_id=chat_id)
         return self._output(binding, subscription_states(tenant=binding.tenant, chat_id=chat_id))
 
     @extend_schema(
@@ -131,24 +110,25 @@ class GroupSubscriptionsView(APIView):
         summary="Switch a group's notifications on or off",
     )
     def patch(self, request, chat_id: int):
-        binding = self._binding(request, chat_id)
+        binding = bound_group_binding_get(tenant=self.tenant, chat_id=chat_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         states = services.subscriptions_update(
-            tenant=_tenant(request),
+            tenant=self.tenant,
             chat_id=chat_id,
             changes=serializer.validated_data.get("subscriptions", {}),
             actor=Actor.user(request.user),
-            request=request._request,
+            request=request,
         )
         return self._output(binding, states)
 
 
-class NotificationSettingsView(APIView):
+class NotificationSettingsView(TenantEndpoint):
     """The community's notification settings: whether its bulk sends go out as Telegram
     paid broadcasts (up to 1,000 messages a second, paid in Stars from the bot's balance)."""
 
     permission_classes = [ManageSettings]
+    requires_community = True
 
     class OutputSerializer(serializers.Serializer):
         allow_paid_broadcast = serializers.BooleanField(
@@ -163,7 +143,7 @@ class NotificationSettingsView(APIView):
 
     @extend_schema(responses=OutputSerializer, summary="The community's notification settings")
     def get(self, request):
-        found = notification_settings_get(tenant=_community(request))
+        found = notification_settings_get(tenant=self.tenant)
         return Response(self.OutputSerializer(found).data)
 
     @extend_schema(
@@ -172,16 +152,15 @@ class NotificationSettingsView(APIView):
         summary="Change the community's notification settings (only the fields given)",
     )
     def patch(self, request):
-        tenant = _community(request)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         if "allow_paid_broadcast" in serializer.validated_data:
             found = services.notification_settings_update(
-                tenant=tenant,
+                tenant=self.tenant,
                 allow_paid_broadcast=serializer.validated_data["allow_paid_broadcast"],
                 actor=Actor.user(request.user),
-                request=request._request,
+                request=request,
             )
         else:
-            found = notification_settings_get(tenant=tenant)
+            found = notification_settings_get(tenant=self.tenant)
         return Response(self.OutputSerializer(found).data)

@@ -35,6 +35,18 @@ def community_check(tenant: Tenant | None, *, what: str = "this belongs") -> Ten
     return tenant
 
 
+def group_not_found(*, chat_id: int) -> ServiceError:
+    """The 404 for a chat that is no bound group of this community (never bound, unbound,
+    or another tenant's: the answer does not tell them apart). Raised by the bound-group
+    selectors (``community.selectors.bound_group_get``,
+    ``notifications.selectors.bound_group_binding_get``)."""
+    return ServiceError(
+        f"no group with chat id {chat_id} is bound to this community",
+        code="group_not_found",
+        status=404,
+    )
+
+
 def tenant_get(*, slug: str, include_deleted: bool = False) -> Tenant | None:
     """The tenant with ``slug``. A deleted tenant (its row kept as its audit trail's
     subject) only with ``include_deleted``: nothing else should act on it. Slugs are never

@@ -38,6 +38,7 @@ from botruntime.batching import WriteBehind
 from community.group_config import GroupConfig, group_config_load
 from community.selectors import community_check
 from config.errors import ServiceError
+from tenancy.selectors import group_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -212,11 +213,7 @@ def leaderboard_top(
     if config is None:
         config = group_config_load(tenant=tenant, chat_id=chat_id)
     if config is None:
-        raise ServiceError(
-            f"no group with chat id {chat_id} is bound to this community",
-            code="group_not_found",
-            status=404,
-        )
+        raise group_not_found(chat_id=chat_id)
     if config.schema_name != tenant.schema_name or config.chat_id != chat_id:
         raise RuntimeError("group config of another group")
     if not config.leaderboard:

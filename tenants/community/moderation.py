@@ -35,8 +35,7 @@ import history.services as history
 from community.group_config import GroupConfig, group_config_forget_on_commit
 from community.models import Group, Member, ModerationAction, ModerationRules
 from community.rules import Violation, rules_effective, rules_validate
-from community.selectors import _schema_check, community_check
-from config.errors import ServiceError
+from community.selectors import bound_group_get, community_check
 from history.services import Actor
 from notifications.events import Audience, EventType, event_register
 from notifications.services import notify
@@ -67,18 +66,6 @@ REASONS = {
 }
 
 
-def _group_or_404(chat_id: int, *, lock: bool = False) -> Group:
-    qs = Group.objects.select_for_update() if lock else Group.objects
-    group = qs.filter(chat_id=chat_id, is_active=True).first()
-    if group is None:
-        raise ServiceError(
-            f"no group with chat id {chat_id} is bound to this community",
-            code="group_not_found",
-            status=404,
-        )
-    return group
-
-
 def duration_text(seconds: int) -> str:
     """30 s, 10 min, 1 h, 1 h 30 min, 2 d."""
     if seconds < 60:
@@ -97,7 +84,7 @@ def moderation_rules_get(*, tenant: Any, chat_id: int) -> dict[str, Any]:
     """A bound group's effective rules document (defaults where nothing was set)."""
     community_check(tenant)
     with tenant_context(tenant):
-        group = _group_or_404(chat_id)
+        group = bound_group_get(tenant=tenant, chat_id=chat_id)
         stored = ModerationRules.objects.filter(group=group).values_list("rules", flat=True).first()
         return rules_effective(stored, enabled=group.effective_features["moderation"])
 
@@ -137,7 +124,7 @@ def moderation_rules_update(
     community_check(tenant)
     document = rules_validate(rules)
     with tenant_context(tenant), transaction.atomic():
-        group = _group_or_404(chat_id, lock=True)
+        group = bound_group_get(tenant=tenant, chat_id=chat_id, for_update=True)
         row = ModerationRules.objects.select_for_update().filter(group=group).first()
         features = group.effective_features
         before = rules_effective(row.rules if row else None, enabled=features["moderation"])
@@ -356,8 +343,7 @@ def moderation_action_list(
 ) -> QuerySet[ModerationAction]:
     """A bound group's action log (newest first), optionally of one user or rule.
     Inside the tenant's schema; raises group_not_found for an unknown chat."""
-    _schema_check(tenant)
-    group = _group_or_404(chat_id)
+    group = bound_group_get(tenant=tenant, chat_id=chat_id)
     qs = ModerationAction.objects.filter(group=group)
     if user_id is not None:
         qs = qs.filter(user_id=user_id)

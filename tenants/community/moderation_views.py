@@ -6,14 +6,13 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.permissions import HasCapability, IsTelegramUser
 from accounts.roles import Capability
 from community import leaderboard, moderation
 from community.models import ModerationAction
 from community.rules import ACTIONS, LADDER_ACTIONS
-from community.views import CHAT_ID, _tenant
+from community.views import CHAT_ID, GroupEndpoint
 from config.api import CursorPagination, StrictSerializer
 from history.services import Actor
 
@@ -85,7 +84,7 @@ class RulesSerializer(StrictSerializer):
     captcha = CaptchaSerializer(required=False)
 
 
-class GroupModerationView(APIView):
+class GroupModerationView(GroupEndpoint):
     permission_classes = [Moderate]
     InputSerializer = RulesSerializer
     OutputSerializer = RulesSerializer
@@ -94,7 +93,7 @@ class GroupModerationView(APIView):
         parameters=[CHAT_ID], responses=RulesSerializer, summary="A group's moderation rules"
     )
     def get(self, request, chat_id: int):
-        rules = moderation.moderation_rules_get(tenant=_tenant(request), chat_id=chat_id)
+        rules = moderation.moderation_rules_get(tenant=self.tenant, chat_id=chat_id)
         return Response(rules)
 
     @extend_schema(
@@ -109,11 +108,11 @@ class GroupModerationView(APIView):
         # The service validates the document itself (ranges, patterns, the ladder):
         # the same rules hold for every caller, not only this view.
         rules = moderation.moderation_rules_update(
-            tenant=_tenant(request),
+            tenant=self.tenant,
             chat_id=chat_id,
             rules=request.data,
             actor=Actor.user(request.user),
-            request=request._request,
+            request=request,
         )
         return Response(rules)
 
@@ -140,7 +139,7 @@ class ModerationActionOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class GroupModerationActionsView(APIView):
+class GroupModerationActionsView(GroupEndpoint):
     permission_classes = [Moderate]
     OutputSerializer = ModerationActionOutputSerializer
 
@@ -159,7 +158,7 @@ class GroupModerationActionsView(APIView):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         qs = moderation.moderation_action_list(
-            tenant=_tenant(request), chat_id=chat_id, **params.validated_data
+            tenant=self.tenant, chat_id=chat_id, **params.validated_data
         )
         paginator = CursorPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
@@ -170,7 +169,7 @@ class GroupModerationActionsView(APIView):
         rule = serializers.ChoiceField(ModerationAction.Rule.values, required=False)
 
 
-class GroupLeaderboardView(APIView):
+class GroupLeaderboardView(GroupEndpoint):
     permission_classes = [IsTelegramUser]
 
     class InputSerializer(serializers.Serializer):
@@ -212,6 +211,6 @@ class GroupLeaderboardView(APIView):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         board = leaderboard.leaderboard_top(
-            tenant=_tenant(request), chat_id=chat_id, **params.validated_data
+            tenant=self.tenant, chat_id=chat_id, **params.validated_data
         )
         return Response(self.OutputSerializer(board).data)

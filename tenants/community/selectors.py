@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from community.models import Group, GroupAdmin
 from tenancy.selectors import community_check as tenancy_community_check
+from tenancy.selectors import group_not_found
 
 
 def community_check(tenant: Any) -> None:
@@ -33,9 +34,16 @@ def group_list(*, tenant: Any) -> QuerySet[Group]:
     return Group.objects.filter(is_active=True)
 
 
-def group_get(*, tenant: Any, chat_id: int) -> Group | None:
+def bound_group_get(*, tenant: Any, chat_id: int, for_update: bool = False) -> Group:
+    """The tenant's bound group ``chat_id`` (locked until the caller's transaction ends
+    with ``for_update``); 404 ``group_not_found`` for any other chat. How a view or a
+    service finds the group an operation names."""
     _schema_check(tenant)
-    return Group.objects.filter(chat_id=chat_id, is_active=True).first()
+    groups = Group.objects.select_for_update() if for_update else Group.objects
+    group = groups.filter(chat_id=chat_id, is_active=True).first()
+    if group is None:
+        raise group_not_found(chat_id=chat_id)
+    return group
 
 
 def group_admin_list(*, tenant: Any, chat_id: int) -> QuerySet[GroupAdmin]:

@@ -41,7 +41,7 @@ from accounts.selectors import user_capabilities, user_get
 from accounts.services import membership_demote, membership_set_role, user_touch
 from community import telegram_api
 from community.models import FEATURE_DEFAULTS, Group, GroupAdmin, LinkCode
-from community.selectors import community_check
+from community.selectors import bound_group_get, community_check
 from config.errors import ServiceError
 from history.services import SYSTEM, Actor
 from tenancy.models import Bot
@@ -544,13 +544,7 @@ def admins_refresh(
     the row and, unless they administer another bound group, the role. Idempotent."""
     community_check(tenant)
     with tenant_context(tenant):
-        group = Group.objects.filter(chat_id=chat_id, is_active=True).first()
-        if group is None:
-            raise ServiceError(
-                f"no group with chat id {chat_id} is bound to this community",
-                code="group_not_found",
-                status=404,
-            )
+        group = bound_group_get(tenant=tenant, chat_id=chat_id)
         admins = telegram_api.chat_administrators(
             token=_bot_token(tenant, group.bot_id), chat_id=chat_id
         )
@@ -561,13 +555,7 @@ def group_title_refresh(*, tenant: Any, chat_id: int, actor: Actor = SYSTEM) -> 
     """Take a bound group's title from Telegram (getChat); audited when it changed."""
     community_check(tenant)
     with tenant_context(tenant):
-        group = Group.objects.filter(chat_id=chat_id, is_active=True).first()
-        if group is None:
-            raise ServiceError(
-                f"no group with chat id {chat_id} is bound to this community",
-                code="group_not_found",
-                status=404,
-            )
+        group = bound_group_get(tenant=tenant, chat_id=chat_id)
         title = telegram_api.chat_title(token=_bot_token(tenant, group.bot_id), chat_id=chat_id)
         title = title[:TITLE_MAX_LENGTH]
         with transaction.atomic():
@@ -670,13 +658,7 @@ def group_settings_update(
         features=features,
     )
     with tenant_context(tenant), transaction.atomic():
-        group = Group.objects.select_for_update().filter(chat_id=chat_id, is_active=True).first()
-        if group is None:
-            raise ServiceError(
-                f"no group with chat id {chat_id} is bound to this community",
-                code="group_not_found",
-                status=404,
-            )
+        group = bound_group_get(tenant=tenant, chat_id=chat_id, for_update=True)
         changed: dict[str, dict[str, Any]] = {}
         for key, value in values.items():
             if key == "features":
