@@ -36,6 +36,10 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
         "the audit API checks accounts' capabilities (HasCapability): the API's "
         "permission classes belong below history, or the audit view above accounts"
     ),
+    ("history.views", "tenancy"): (
+        "the audit API is a tenant-scoped endpoint (tenancy.api.TenantEndpoint): it moves "
+        "above accounts together with the accounts import"
+    ),
     ("tenancy.services", "accounts"): (
         "tenant_create's first owner and tenant_owner_set write accounts' memberships: "
         "they move to accounts with the `tenant` command's owner options"
