@@ -134,7 +134,7 @@ def test_a_recipient_writing_in_a_bound_group_is_noted_as_its_member(
     fan = person(tenant, "fan")  # reachable by the bot
     stranger = person(None, "stranger")  # never used the bot
     group_with_bot(tg, tenant, chat, fan, stranger)
-    ntf_telegram._SEEN.clear()
+    ntf_telegram.SEEN.clear()
     # The sandbox's bots run in privacy mode: they see commands and replies in groups.
     updates = [
         tg.send_message(bot, chat, fan.telegram_id, "/leaderboard"),
