@@ -22,7 +22,8 @@ from django_tenants.utils import tenant_context
 
 from community.models import Group, GroupAdmin, ModerationRules
 from community.rules import CompiledRules, rules_effective
-from config.cache import MISS, TTLCache
+from config.cache import MISS as MISS  # re-exported: the message path compares with it
+from config.cache import TTLCache
 
 TTL_SECONDS = 30.0
 
