@@ -15,8 +15,8 @@ was read: what is served is never older than ``ttl``), or from ``set``. Past ``m
 the oldest written entry goes: with one TTL per cache that is the first to expire.
 ``ttl=math.inf`` makes a bounded memo of a pure function (nothing to go stale).
 
-Every cache registers by name (``caches()``): docs/architecture.md lists each with its
-staleness bound, and tests start from empty caches with ``caches_clear()``.
+Every cache registers by name (``caches()``; ``caches_clear()`` empties them all):
+docs/architecture.md lists each with its staleness bound, and a test holds it to that.
 """
 
 from __future__ import annotations
@@ -101,6 +101,7 @@ class TTLCache(Generic[K, V]):
         return self.get(key) is not MISS  # type: ignore[arg-type]  # any object may be asked
 
     def __len__(self) -> int:
+        """Entries held, expired ones included (they go when written over or evicted)."""
         return len(self._entries)
 
     def __repr__(self) -> str:
