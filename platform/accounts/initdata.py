@@ -19,6 +19,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,8 @@ from urllib.parse import unquote_plus
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from config.cache import MISS, TTLCache
 
 # Telegram's Ed25519 keys for third-party validation (core.telegram.org/bots/webapps).
 TELEGRAM_PUBLIC_KEYS = {
@@ -171,9 +174,11 @@ def check_signature(data: InitData, bot_id: int, public_key_hex: str) -> None:
 
 # (initData, bot token) -> its parsed fields, once the HMAC matched: a Mini App sends the
 # same initData with every request of a session, and the answer for a given string and
-# token never changes. Only successes are kept; bounded by clearing.
+# token never changes (no TTL: its age is checked on every use). Only successes are kept.
 VERIFIED_MAX = 10_000
-_verified: dict[tuple[str, str], InitData] = {}
+VERIFIED: TTLCache[tuple[str, str], InitData] = TTLCache(
+    "accounts.verified_init_data", ttl=math.inf, maxsize=VERIFIED_MAX
+)
 
 
 def validate_hmac(
@@ -186,8 +191,8 @@ def validate_hmac(
     require_auth_date: bool = True,
 ) -> InitData:
     key = (raw, bot_token)
-    data = _verified.get(key)
-    if data is not None:  # signed for this token: only its age can have changed
+    data = VERIFIED.get(key)
+    if data is not MISS:  # signed for this token: only its age can have changed
         check_auth_date(
             data, now=now, max_age=max_age, future_skew=future_skew, required=require_auth_date
         )
@@ -199,9 +204,7 @@ def validate_hmac(
         data, now=now, max_age=max_age, future_skew=future_skew, required=require_auth_date
     )
     check_hmac(data, bot_token)
-    if len(_verified) >= VERIFIED_MAX:
-        _verified.clear()
-    _verified[key] = data
+    VERIFIED.set(key, data)
     return data
 
 

@@ -21,7 +21,6 @@ also releases a suspended community's bot within a minute).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -33,6 +32,7 @@ from telegram.ext import CallbackContext
 
 from botruntime.selectors import tenant_resolve
 from botruntime.services import updates_done
+from config.cache import MISS, TTLCache
 from tenancy.models import Tenant
 
 T = TypeVar("T")
@@ -52,13 +52,15 @@ def start_payload(update: Update) -> str | None:
 
 
 TENANT_TTL_SECONDS = 30.0
-_TENANTS_MAX = 50_000
-_tenants: dict[tuple[int, int | None], tuple[float, Tenant | None]] = {}
+# (bot id, chat id) -> the community it serves there; never None nor the public tenant.
+TENANTS: TTLCache[tuple[int, int | None], Tenant] = TTLCache(
+    "botruntime.tenants", ttl=TENANT_TTL_SECONDS, maxsize=50_000
+)
 
 
 def tenants_forget() -> None:
     """Drop the (bot, chat) answers kept by ``tenant_of``."""
-    _tenants.clear()
+    TENANTS.clear()
 
 
 async def tenant_of(update: Update, context: CallbackContext) -> Tenant | None:
@@ -69,19 +71,16 @@ async def tenant_of(update: Update, context: CallbackContext) -> Tenant | None:
     chat = update.effective_chat
     chat_id = chat.id if chat is not None else None
     payload = start_payload(update)
-    key, now = (context.bot.id, chat_id), time.monotonic()
-    hit = _tenants.get(key) if payload is None else None
-    if hit is not None and hit[0] > now:
-        tenant = hit[1]
-    else:
+    key = (context.bot.id, chat_id)
+    tenant = TENANTS.get(key) if payload is None else MISS
+    if tenant is MISS:
+        read_at = TENANTS.clock()
         tenant = await sync_to_async(tenant_resolve)(
             bot_id=context.bot.id, chat_id=chat_id, start_payload=payload
         )
         # Not the public tenant: a group the platform bot serves may be bound any moment.
         if payload is None and tenant is not None and not tenant.is_public:
-            if len(_tenants) >= _TENANTS_MAX:
-                _tenants.clear()
-            _tenants[key] = (now + TENANT_TTL_SECONDS, tenant)
+            TENANTS.set(key, tenant, read_at=read_at)
     setattr(context, _CACHE_ATTR, tenant)
     return tenant
 

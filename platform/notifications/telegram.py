@@ -18,7 +18,6 @@ through ``sync_to_async``, never on the event loop.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +36,7 @@ from accounts.roles import Capability
 from accounts.selectors import user_capabilities, user_get
 from accounts.services import user_touch
 from botruntime.context import in_tenant_once, tenant_of
+from config.cache import MISS, TTLCache
 from config.errors import ServiceError
 from history.services import Actor
 from notifications import services
@@ -166,12 +166,14 @@ async def on_toggle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer(f"{label}: {'on' if enabled else 'off'}")
 
 
-# (bot id, chat id, user id) -> when it was last noted: a busy group costs one noting per
+# (bot id, chat id, user id) noted within the hour: a busy group costs one noting per
 # member an hour, not one per message; the notings themselves are batched
 # (services.SEEN_IN_GROUPS, written by the bot runtime).
-_SEEN: dict[tuple[int, int, int], float] = {}
 SEEN_TTL = 3600.0
 SEEN_MAX = 100_000
+SEEN: TTLCache[tuple[int, int, int], bool] = TTLCache(
+    "notifications.seen", ttl=SEEN_TTL, maxsize=SEEN_MAX
+)
 OBSERVER_GROUP = 90  # after every app's own handlers, which it never shadows
 
 
@@ -179,15 +181,14 @@ async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     chat, sender = update.effective_chat, update.effective_user
     if chat is None or sender is None or sender.is_bot or chat.type not in GROUP_CHATS:
         return
-    key, now = (context.bot.id, chat.id, sender.id), time.monotonic()
-    if now - _SEEN.get(key, float("-inf")) < SEEN_TTL:
+    key = (context.bot.id, chat.id, sender.id)
+    if SEEN.get(key) is not MISS:
         return
+    seen_at = SEEN.clock()
     tenant = await tenant_of(update, context)
     if tenant is None or tenant.is_public:
         return
-    if len(_SEEN) >= SEEN_MAX:
-        _SEEN.clear()
-    _SEEN[key] = now
+    SEEN.set(key, True, read_at=seen_at)
     services.SEEN_IN_GROUPS.add((tenant.pk, chat.id, sender.id), True)
 
 

@@ -4,35 +4,35 @@ the Django admin exists on the platform's own domain only."""
 
 from __future__ import annotations
 
-import time
-
 from django.core.exceptions import DisallowedHost
 from django.db import connection
 from django.http import HttpResponseNotFound, JsonResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from config.cache import MISS, TTLCache
 from tenancy.models import Domain, Tenant
 
 # Host lookups are cached briefly per process; status changes made in this process
 # clear the cache at once (tenancy.services), other processes see them within the TTL.
+# Only served hosts are kept (an unknown one raises), so the bound is the domain count.
 HOST_CACHE_SECONDS = 5.0
 ADMIN_PREFIX = "/admin/"
-_host_cache: dict[str, tuple[float, Tenant]] = {}
+HOSTS: TTLCache[str, Tenant] = TTLCache("tenancy.hosts", ttl=HOST_CACHE_SECONDS, maxsize=10_000)
 
 
 def host_cache_clear() -> None:
-    _host_cache.clear()
+    HOSTS.clear()
 
 
 class TenantMiddleware(TenantMainMiddleware):
     def get_tenant(self, domain_model: type[Domain], hostname: str) -> Tenant:
-        cached = _host_cache.get(hostname)
-        if cached and time.monotonic() - cached[0] < HOST_CACHE_SECONDS:
-            return cached[1]
+        tenant = HOSTS.get(hostname)
+        if tenant is not MISS:
+            return tenant
         # The domain table is public: look it up from the public schema.
         connection.set_schema_to_public()
         tenant = super().get_tenant(domain_model, hostname)
-        _host_cache[hostname] = (time.monotonic(), tenant)
+        HOSTS.set(hostname, tenant)
         return tenant
 
     def no_tenant_found(self, request, hostname):

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from django.db import connection
 from django.db.models import QuerySet
 
+from config.cache import MISS, TTLCache
 from config.encryption import decrypt
 from config.errors import ServiceError
 from tenancy.models import Bot, ChatBinding, Tenant
 
 logger = logging.getLogger(__name__)
 
+# tenant pk -> its active bots with their tokens: read on every authenticated request.
+# Changes made here forget it on commit (tenancy.services); other processes see them
+# within the TTL.
 _TOKEN_CACHE_SECONDS = 30.0
-_token_cache: dict[int, tuple[float, list[tuple[int, str]]]] = {}
+BOT_TOKENS: TTLCache[int, list[tuple[int, str]]] = TTLCache(
+    "tenancy.bot_tokens", ttl=_TOKEN_CACHE_SECONDS, maxsize=10_000
+)
 
 
 def tenant_list(*, status: str | None = None) -> QuerySet[Tenant]:
@@ -81,25 +86,25 @@ def tenant_bots(*, tenant: Tenant) -> list[tuple[int, str]]:
     token is not stored or cannot be decrypted (initData for it is then checked by
     Telegram's signature only). Cached briefly in memory: this runs on every
     authenticated request."""
-    now = time.monotonic()
-    cached = _token_cache.get(tenant.pk)
-    if cached and now - cached[0] < _TOKEN_CACHE_SECONDS:
-        return cached[1]
+    cached = BOT_TOKENS.get(tenant.pk)
+    if cached is not MISS:
+        return cached
+    read_at = BOT_TOKENS.clock()
     bots = [
         (bot_id, _token_read(bot_id=bot_id, tenant_id=tenant.pk, encrypted=token))
         for bot_id, token in Bot.objects.filter(tenant=tenant, is_active=True).values_list(
             "telegram_id", "token_encrypted"
         )
     ]
-    _token_cache[tenant.pk] = (now, bots)
+    BOT_TOKENS.set(tenant.pk, bots, read_at=read_at)
     return bots
 
 
 def tenant_bots_forget(*, tenant_id: int | None = None) -> None:
     if tenant_id is None:
-        _token_cache.clear()
+        BOT_TOKENS.clear()
     else:
-        _token_cache.pop(tenant_id, None)
+        BOT_TOKENS.forget(tenant_id)
 
 
 def chat_tenant(*, chat_id: int) -> Tenant | None:

@@ -10,7 +10,6 @@ other processes (another replica, an admin sync) show within the TTL.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -23,9 +22,10 @@ from django_tenants.utils import tenant_context
 
 from community.models import Group, GroupAdmin, ModerationRules
 from community.rules import CompiledRules, rules_effective
+from config.cache import MISS as MISS  # re-exported: the message path compares with it
+from config.cache import TTLCache
 
 TTL_SECONDS = 30.0
-_MAX_ENTRIES = 50_000  # past this, the cache starts over rather than grow without bound
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,10 @@ class GroupConfig:
         return (now or datetime.now(self.timezone)).astimezone(self.timezone).date()
 
 
-_cache: dict[tuple[str, int], tuple[float, GroupConfig | None]] = {}
+# (schema name, chat id) -> the group's config, or None: not a bound group of that tenant.
+CONFIGS: TTLCache[tuple[str, int], GroupConfig | None] = TTLCache(
+    "community.group_configs", ttl=TTL_SECONDS, maxsize=50_000
+)
 
 
 def _zone(name: str) -> tzinfo:
@@ -104,40 +107,30 @@ def group_config(*, tenant: Any, chat_id: int) -> GroupConfig | None:
     """The cached config (loaded on a miss). Sync: call through sync_to_async from async
     code, or use ``group_config_cached`` first."""
     key = (tenant.schema_name, chat_id)
-    hit = _cache.get(key)
-    now = time.monotonic()
-    if hit is not None and hit[0] > now:
-        return hit[1]
+    config = CONFIGS.get(key)
+    if config is not MISS:
+        return config
+    read_at = CONFIGS.clock()
     config = group_config_load(tenant=tenant, chat_id=chat_id)
-    if len(_cache) >= _MAX_ENTRIES:
-        _cache.clear()
-    _cache[key] = (now + TTL_SECONDS, config)
+    CONFIGS.set(key, config, read_at=read_at)
     return config
-
-
-_MISS = object()
 
 
 def group_config_cached(*, schema_name: str, chat_id: int) -> Any:
     """The cached config without touching the database: a GroupConfig, None (known not
     to be a bound group), or ``MISS`` (not cached or stale). Safe on the event loop."""
-    hit = _cache.get((schema_name, chat_id))
-    if hit is None or hit[0] <= time.monotonic():
-        return _MISS
-    return hit[1]
-
-
-MISS = _MISS
+    return CONFIGS.get((schema_name, chat_id))
 
 
 def group_config_forget(*, schema_name: str | None = None, chat_id: int | None = None) -> None:
     """Drop cached configs: one group, one schema's, or all. Call it on commit of a change
     (``group_config_forget_on_commit``)."""
     if schema_name is None:
-        _cache.clear()
-        return
-    for key in [k for k in _cache if k[0] == schema_name and chat_id in (None, k[1])]:
-        _cache.pop(key, None)
+        CONFIGS.clear()
+    elif chat_id is None:
+        CONFIGS.forget_where(lambda key: key[0] == schema_name)
+    else:
+        CONFIGS.forget((schema_name, chat_id))
 
 
 def group_config_forget_on_commit(*, chat_id: int | None = None) -> None:

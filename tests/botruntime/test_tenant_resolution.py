@@ -160,3 +160,47 @@ def test_tenant_of_resolves_once_per_update_and_in_tenant_runs_in_its_schema(
     ]
     assert schema == community.schema_name
     assert connection.schema_name == "public"
+
+
+def test_a_communitys_answer_is_kept_per_bot_and_chat_for_its_ttl(
+    make_tenant, platform_bot, monkeypatch
+):
+    import botruntime.context
+    from botruntime.context import TENANT_TTL_SECONDS, TENANTS, tenants_forget
+
+    community = make_tenant()
+    now = [1000.0]
+    monkeypatch.setattr(TENANTS, "clock", lambda: now[0])
+    tenants_forget()
+    lookups = []
+
+    def counted(**kwargs):
+        lookups.append(kwargs["chat_id"])
+        return tenant_resolve(**kwargs)
+
+    monkeypatch.setattr(botruntime.context, "tenant_resolve", counted)
+
+    def resolve(token: str, bot_id: int, text: str, chat_id: int):
+        application = Application.builder().token(token).updater(None).build()
+        application.bot._bot_user = User(bot_id, "Bot", is_bot=True)
+        update = Update.de_json(_message(text, chat_id, "supergroup"), application.bot)
+        context = CallbackContext.from_update(update, application)  # a new update each time
+        return async_to_sync(tenant_of)(update, context)
+
+    token, own = tenant_bot_token(community), _bot_id(community)
+    assert resolve(token, own, "hi", -100555) == community
+    now[0] += TENANT_TTL_SECONDS - 0.01
+    assert resolve(token, own, "hi", -100555) == community
+    assert lookups == [-100555]
+    assert resolve(token, own, "/start t-other", -100555) == community  # a payload asks again
+    now[0] += 0.01
+    assert resolve(token, own, "hi", -100555) == community
+    assert lookups == [-100555] * 3
+
+    # The platform's own answer is not kept: the chat may be bound any moment.
+    assert resolve(PLATFORM_TOKEN, platform_bot, "hi", -100666).is_public
+    chat_bind(tenant=community, chat_id=-100666)
+    assert resolve(PLATFORM_TOKEN, platform_bot, "hi", -100666) == community
+    tenants_forget()
+    assert resolve(token, own, "hi", -100555) == community
+    assert lookups == [-100555] * 3 + [-100666] * 2 + [-100555]

@@ -82,14 +82,14 @@ def test_remembered_init_data_still_expires_and_stays_bound_to_its_token():
     now = int(time.time())
     user = json.dumps({"id": 1, "first_name": "A"})
     raw = sign_hmac({"auth_date": str(now), "user": user}, token)
-    initdata._verified.clear()
+    initdata.VERIFIED.clear()
 
     assert validate_hmac(raw, bot_token=token, now=now, max_age=60).fields["user"] == user
-    assert (raw, token) in initdata._verified
+    assert (raw, token) in initdata.VERIFIED
     with pytest.raises(InitDataError) as expired:
         validate_hmac(raw, bot_token=token, now=now + 61, max_age=60)
     assert expired.value.code == "expired"
     with pytest.raises(InitDataError) as wrong:
         validate_hmac(raw, bot_token=other, now=now, max_age=60)
     assert wrong.value.code == "bad_hash"
-    assert (raw, other) not in initdata._verified
+    assert (raw, other) not in initdata.VERIFIED

@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from history.models import Entry
+from notifications import services as ntf_services
 from notifications import telegram as ntf_telegram
 from notifications.models import Recipient, Subscription
 from notifications.telegram import handlers
@@ -134,7 +135,7 @@ def test_a_recipient_writing_in_a_bound_group_is_noted_as_its_member(
     fan = person(tenant, "fan")  # reachable by the bot
     stranger = person(None, "stranger")  # never used the bot
     group_with_bot(tg, tenant, chat, fan, stranger)
-    ntf_telegram._SEEN.clear()
+    ntf_telegram.SEEN.clear()
     # The sandbox's bots run in privacy mode: they see commands and replies in groups.
     updates = [
         tg.send_message(bot, chat, fan.telegram_id, "/leaderboard"),
@@ -146,3 +147,32 @@ def test_a_recipient_writing_in_a_bound_group_is_noted_as_its_member(
 
     assert Recipient.objects.get(tenant=tenant, user=fan).groups == [chat]
     assert not Recipient.objects.filter(tenant=tenant, user=stranger).exists()
+
+
+def test_a_member_is_noted_once_an_hour_per_bot_and_group(
+    tenant, sandbox, person, group, monkeypatch
+):
+    tg = sandbox()
+    bot = on_sandbox(tg, tenant)
+    chat = group(tenant)
+    fan = person(tenant, "fan")
+    group_with_bot(tg, tenant, chat, fan)
+    now = [1000.0]
+    monkeypatch.setattr(ntf_telegram.SEEN, "clock", lambda: now[0])
+    ntf_telegram.SEEN.clear()
+    noted = []
+    add = ntf_services.SEEN_IN_GROUPS.add
+    monkeypatch.setattr(
+        ntf_services.SEEN_IN_GROUPS, "add", lambda key, value: (noted.append(key), add(key, value))
+    )
+
+    def write() -> None:
+        _process(tg, tenant, tg.send_message(bot, chat, fan.telegram_id, "/leaderboard"))
+
+    write()
+    now[0] += ntf_telegram.SEEN_TTL - 0.01
+    write()
+    assert noted == [(tenant.pk, chat, fan.telegram_id)]
+    now[0] += 0.01
+    write()
+    assert noted == [(tenant.pk, chat, fan.telegram_id)] * 2
