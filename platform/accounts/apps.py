@@ -7,3 +7,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         import config.openapi  # noqa: F401  registers the initData auth scheme
+        from accounts import receivers  # noqa: F401  (connects the signal receivers)

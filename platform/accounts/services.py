@@ -1,7 +1,9 @@
-"""Writes for Telegram users, memberships and their capabilities."""
+"""Writes for Telegram users, memberships (tenants' owners among them) and their
+capabilities."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,12 +18,17 @@ from accounts.selectors import (
     membership_forget,
     tenant_profile_forget,
     tenant_profile_get,
+    user_get,
     user_profile,
     user_with_membership,
 )
 from accounts.signals import user_started
 from config.errors import ServiceError
 from history.services import SYSTEM, Actor
+from tenancy.models import Tenant
+from tenancy.services import owner_telegram_id_check
+
+logger = logging.getLogger(__name__)
 
 # last_seen is refreshed at most this often, so reads stay reads.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
@@ -144,6 +151,37 @@ def membership_set_role(
                 target=("user", user.telegram_id),
                 data={"role": role.value, "from": previous and previous.value, "reason": reason},
             )
+    return membership
+
+
+def tenant_owner_set(
+    *,
+    tenant: Tenant,
+    owner_telegram_id: int,
+    actor: Actor = SYSTEM,
+    reason: str = "named by staff",
+) -> Membership:
+    """Make ``owner_telegram_id`` an owner of ``tenant``: staff naming one for a community
+    created without (or whose owner lost their Telegram account), and the owner named at
+    creation (``accounts.receivers``, inside ``tenant_create``'s transaction). A user
+    never seen before is registered by id; Telegram fills in the profile on their first
+    visit. Audited as ``role.assigned`` with ``reason``."""
+    if tenant.is_public:
+        raise ServiceError("the public tenant has no owners", code="invalid")
+    owner_telegram_id_check(owner_telegram_id)
+    if owner_telegram_id is None:
+        raise ServiceError("name the owner's Telegram id", code="invalid_owner")
+    with transaction.atomic():
+        user = user_get(telegram_id=owner_telegram_id) or user_touch(
+            profile={"id": owner_telegram_id}
+        )
+        membership = membership_set_role(
+            tenant=tenant, user=user, role=Role.OWNER, actor=actor, reason=reason
+        )
+    logger.info(
+        "tenant.owner_set",
+        extra={"tenant": tenant.slug, "owner_telegram_id": owner_telegram_id, "reason": reason},
+    )
     return membership
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import audit_views, views
 
 urlpatterns = [
     path("me", views.MeView.as_view(), name="me"),
@@ -11,4 +11,5 @@ urlpatterns = [
         views.AdminCapabilitiesView.as_view(),
         name="admin-capabilities",
     ),
+    path("audit", audit_views.AuditListView.as_view(), name="audit"),
 ]

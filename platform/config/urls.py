@@ -12,7 +12,6 @@ admin.site.index_title = "Platform administration"
 
 api_v1 = [
     path("", include("accounts.urls")),
-    path("", include("history.urls")),
     path("", include("community.urls")),
     path("", include("notifications.urls")),
 ]

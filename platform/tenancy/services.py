@@ -11,9 +11,6 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 import history.services as history
-from accounts.roles import Role
-from accounts.selectors import user_get
-from accounts.services import membership_set_role, user_touch
 from config.encryption import encrypt
 from config.errors import ServiceError
 from history.services import SYSTEM, Actor
@@ -21,6 +18,7 @@ from tenancy.middleware import host_cache_clear
 from tenancy.models import Bot, ChatBinding, Domain, Tenant
 from tenancy.schema_template import schema_create_from_template
 from tenancy.selectors import tenant_bots_forget, tenant_for_domain
+from tenancy.signals import tenant_created
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +68,8 @@ def _validate_new_tenant(*, slug: str, name: str, kind: str, domain: str) -> Non
         raise ServiceError(f"domain {domain!r} is already in use", code="duplicate_domain")
 
 
-def _owner_id_check(owner_telegram_id: int | None) -> None:
+def owner_telegram_id_check(owner_telegram_id: int | None) -> None:
+    """Refuse an owner id that cannot be a Telegram user's (None: nobody named)."""
     if owner_telegram_id is not None and (
         isinstance(owner_telegram_id, bool)
         or not isinstance(owner_telegram_id, int)
@@ -80,14 +79,6 @@ def _owner_id_check(owner_telegram_id: int | None) -> None:
             "the owner's Telegram id is a positive number (a user id, not a chat id)",
             code="invalid_owner",
         )
-
-
-def _owner_set(*, tenant: Tenant, owner_telegram_id: int, actor: Actor, reason: str) -> None:
-    """Make ``owner_telegram_id`` an owner of ``tenant``; inside the caller's transaction.
-    A user never seen before is registered by id; Telegram fills in the profile on
-    their first visit."""
-    user = user_get(telegram_id=owner_telegram_id) or user_touch(profile={"id": owner_telegram_id})
-    membership_set_role(tenant=tenant, user=user, role=Role.OWNER, actor=actor, reason=reason)
 
 
 def tenant_create(
@@ -104,10 +95,12 @@ def tenant_create(
     """Create a tenant, its schema (from the template), its domain, its first owner and
     optionally its bot. The owner is the only way into a new community: adding its bot
     to a group binds only for someone who already manages it. Without an owner nobody can
-    connect a group until staff name one (``tenant_owner_set``)."""
+    connect a group until staff name one (``accounts.services.tenant_owner_set``).
+    Owners are accounts' memberships: ``tenancy.signals.tenant_created``, sent in this
+    transaction, has accounts name the owner."""
     slug, domain = slug.strip().lower(), domain.strip().lower()
     _validate_new_tenant(slug=slug, name=name, kind=kind, domain=domain)
-    _owner_id_check(owner_telegram_id)
+    owner_telegram_id_check(owner_telegram_id)
     bot_id = bot_token_parse(bot_token) if bot_token else None
     if bot_id is not None and Bot.objects.filter(telegram_id=bot_id).exists():
         raise ServiceError(f"bot {bot_id} already serves another tenant", code="duplicate_bot")
@@ -137,13 +130,9 @@ def tenant_create(
                     "owner_telegram_id": owner_telegram_id,
                 },
             )
-            if owner_telegram_id is not None:
-                _owner_set(
-                    tenant=tenant,
-                    owner_telegram_id=owner_telegram_id,
-                    actor=actor,
-                    reason="named owner at creation",
-                )
+            tenant_created.send(
+                sender=Tenant, tenant=tenant, owner_telegram_id=owner_telegram_id, actor=actor
+            )
     except IntegrityError as exc:
         # A concurrent creation won the unique constraint between our check and insert.
         raise ServiceError(
@@ -151,23 +140,6 @@ def tenant_create(
         ) from exc
     logger.info("tenant.created", extra={"tenant": slug, "kind": kind})
     return tenant
-
-
-def tenant_owner_set(*, tenant: Tenant, owner_telegram_id: int, actor: Actor = SYSTEM) -> None:
-    """Staff name an owner of an existing community (one created without, or whose owner
-    lost their Telegram account). Audited as ``role.assigned``."""
-    if tenant.is_public:
-        raise ServiceError("the public tenant has no owners", code="invalid")
-    _owner_id_check(owner_telegram_id)
-    if owner_telegram_id is None:
-        raise ServiceError("name the owner's Telegram id", code="invalid_owner")
-    with transaction.atomic():
-        _owner_set(
-            tenant=tenant, owner_telegram_id=owner_telegram_id, actor=actor, reason="named by staff"
-        )
-    logger.info(
-        "tenant.owner_set", extra={"tenant": tenant.slug, "owner_telegram_id": owner_telegram_id}
-    )
 
 
 def bot_register(

@@ -1,13 +1,16 @@
 """``user_start`` (/start): the user is registered, and what other apps hook onto
-``accounts.signals.user_started`` happens in the same transaction."""
+``accounts.signals.user_started`` happens in the same transaction. ``tenant_owner_set``:
+staff name a community's owner."""
 
 from __future__ import annotations
 
 import pytest
 
-from accounts.selectors import user_get
-from accounts.services import user_start
+from accounts.selectors import user_get, user_role
+from accounts.services import tenant_owner_set, user_start
 from accounts.signals import user_started
+from config.errors import ServiceError
+from history.models import Entry
 from notifications.models import Recipient
 from tenancy.selectors import tenant_get
 
@@ -43,3 +46,23 @@ def test_a_failing_hook_rolls_the_registration_back(tenant):
 
     assert user_get(telegram_id=ANN["id"]) is None
     assert not Recipient.objects.filter(user__telegram_id=ANN["id"]).exists()
+
+
+def test_staff_name_an_owner_of_a_community_created_without_one(make_tenant):
+    tenant = make_tenant()
+    tenant_owner_set(tenant=tenant, owner_telegram_id=8080)
+
+    assert user_role(tenant=tenant, user=user_get(telegram_id=8080)) == "owner"
+    assert Entry.objects.get(tenant=tenant, action="role.assigned").data["reason"] == (
+        "named by staff"
+    )
+
+
+@pytest.mark.parametrize("owner", [None, 0, -100123, True])
+def test_staff_name_only_a_user_id_and_never_for_the_platform(make_tenant, owner):
+    with pytest.raises(ServiceError) as err:
+        tenant_owner_set(tenant=make_tenant(), owner_telegram_id=owner)
+    assert err.value.code == "invalid_owner"
+    with pytest.raises(ServiceError, match="the public tenant has no owners"):
+        tenant_owner_set(tenant=tenant_get(slug="public"), owner_telegram_id=8080)
+    assert not Entry.objects.filter(action="role.assigned").exists()

@@ -6,12 +6,12 @@ from __future__ import annotations
 from django_tenants.utils import tenant_context
 
 from accounts.selectors import user_get, user_role
+from accounts.services import tenant_owner_set
 from botruntime.models import Job
 from botruntime.services import job_enqueue, job_run, jobs_claim
 from community.models import Group, GroupAdmin
 from community.services import group_bind_on_bot_added
 from history.models import Entry
-from tenancy.services import tenant_owner_set
 
 
 def _bound_group(tg, tenant, bot_id: int, creator: int, title: str) -> int:

@@ -111,14 +111,19 @@ def test_create_refuses_an_owner_that_is_not_a_user_id(db, owner):
     assert Tenant.objects.count() == before
 
 
-def test_staff_name_an_owner_of_a_community_created_without_one(make_tenant):
-    from accounts.selectors import user_get, user_role
-    from tenancy.services import tenant_owner_set
+def test_an_owner_that_cannot_be_named_leaves_no_tenant(db, monkeypatch):
+    # accounts names the owner through tenancy.signals.tenant_created, inside the
+    # creation's transaction: its failure takes the tenant, schema and audit with it.
+    import accounts.services
 
-    tenant = make_tenant()
-    tenant_owner_set(tenant=tenant, owner_telegram_id=8080)
+    def refuse(**kwargs):
+        raise ServiceError("no owner today", code="invalid_owner")
 
-    assert user_role(tenant=tenant, user=user_get(telegram_id=8080)) == "owner"
-    assert Entry.objects.get(tenant=tenant, action="role.assigned").data["reason"] == (
-        "named by staff"
-    )
+    monkeypatch.setattr(accounts.services, "membership_set_role", refuse)
+    with pytest.raises(ServiceError, match="no owner today"):
+        tenant_create(slug="ownerless", name="O", domain="ownerless.test", owner_telegram_id=9090)
+
+    assert not Tenant.all_objects.filter(slug="ownerless").exists()
+    assert not Domain.objects.filter(domain="ownerless.test").exists()
+    assert _schema_tables("t_ownerless") == set()
+    assert not Entry.objects.filter(action="tenant.created", data__slug="ownerless").exists()

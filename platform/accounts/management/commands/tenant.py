@@ -2,6 +2,8 @@
 a shell.
 
 Errors print one clear line to stderr and exit with status 2; nothing is created.
+In accounts, the lowest app that may name an owner (a membership): the lifecycle
+itself is ``tenancy.services``'.
 """
 
 from __future__ import annotations
@@ -11,17 +13,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from accounts.services import tenant_owner_set
 from config.errors import ServiceError
 from history.services import Actor
 from tenancy.models import Tenant
 from tenancy.selectors import tenant_get, tenant_list
-from tenancy.services import (
-    tenant_create,
-    tenant_delete,
-    tenant_owner_set,
-    tenant_resume,
-    tenant_suspend,
-)
+from tenancy.services import tenant_create, tenant_delete, tenant_resume, tenant_suspend
 
 CLI = Actor.system("cli")
 

@@ -1,4 +1,7 @@
-"""Audit log API: a tenant's admins read their tenant's trail."""
+"""Audit log API: a tenant's admins read their tenant's trail.
+
+Here rather than in history because the trail is read through accounts' capabilities
+(``VIEW_AUDIT``) on a tenant-scoped endpoint; history keeps the selectors it reads."""
 
 from __future__ import annotations
 
