@@ -89,8 +89,11 @@ def user_update_preferences(
     user: TelegramUser,
     language: str | None = None,
     notification_preferences: dict[str, bool] | None = None,
+    tenant: Tenant | None = None,
     request: Any = None,
 ) -> TelegramUser:
+    """Change the user's own language and notification preferences (merged into the
+    stored ones); audited in ``tenant``, the one whose domain they used (None: none)."""
     changes: dict[str, Any] = {}
     if language is not None and language != user.language:
         changes["language"] = language
@@ -107,7 +110,7 @@ def user_update_preferences(
         history.record(
             action="user.preferences_updated",
             actor=Actor.user(user),
-            tenant=getattr(request, "tenant", None),
+            tenant=tenant,
             target=("user", user.telegram_id),
             data=changes,
             request=request,

@@ -94,7 +94,9 @@ class MeView(TenantEndpoint):
     def patch(self, request):
         serializer = self.InputSerializer(data=request.data, context={"user": request.user})
         serializer.is_valid(raise_exception=True)
-        user_update_preferences(user=request.user, request=request, **serializer.validated_data)
+        user_update_preferences(
+            user=request.user, tenant=self.tenant, request=request, **serializer.validated_data
+        )
         return Response(self._output(request))
 
 
