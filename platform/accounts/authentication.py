@@ -8,6 +8,7 @@ user; nothing is written for a refused one.
 
 from __future__ import annotations
 
+import math
 import time
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from rest_framework import authentication, exceptions
 
 from accounts import initdata
 from accounts.services import user_authenticate
+from config.cache import MISS, TTLCache
 from tenancy.http import request_tenant
 from tenancy.models import Tenant
 from tenancy.selectors import tenant_bots
@@ -79,8 +81,11 @@ def verify_for_bots(
 
 
 # (initData, bot id) -> does Telegram's signature verify: a Mini App sends the same string
-# with every request of a session, so it is checked once. Bounded by clearing.
-_signed_by_telegram: dict[tuple[str, int], bool] = {}
+# with every request of a session, so it is checked once. A pure function of its key (no
+# TTL); failures are kept too, as the answer never changes.
+SIGNED_BY_TELEGRAM: TTLCache[tuple[str, int], bool] = TTLCache(
+    "accounts.signed_by_telegram", ttl=math.inf, maxsize=initdata.VERIFIED_MAX
+)
 
 
 def signed_by_telegram(raw: str, data: initdata.InitData, bot_id: int) -> bool:
@@ -89,17 +94,15 @@ def signed_by_telegram(raw: str, data: initdata.InitData, bot_id: int) -> bool:
     if not data.fields.get("signature"):
         return False
     key = (raw, bot_id)
-    found = _signed_by_telegram.get(key)
-    if found is None:
+    found = SIGNED_BY_TELEGRAM.get(key)
+    if found is MISS:
         public_key = initdata.TELEGRAM_PUBLIC_KEYS[settings.TELEGRAM_ENVIRONMENT]
         try:
             initdata.check_signature(data, bot_id, public_key)
             found = True
         except initdata.InitDataError:
             found = False
-        if len(_signed_by_telegram) >= initdata.VERIFIED_MAX:
-            _signed_by_telegram.clear()
-        _signed_by_telegram[key] = found
+        SIGNED_BY_TELEGRAM.set(key, found)
     return found
 
 

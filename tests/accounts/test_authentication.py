@@ -12,8 +12,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts import initdata
+from accounts.authentication import SIGNED_BY_TELEGRAM, signed_by_telegram
 from accounts.initdata import sign_hmac
 from accounts.models import TelegramUser, TenantProfile
+from config.cache import caches
 from history.models import Entry
 from tenancy.models import Bot
 from tenancy.selectors import tenant_bots_forget
@@ -432,3 +435,26 @@ def test_header_size_limit_is_exact(tenant, settings, nothing_written):
     with nothing_written():
         response = _get_me(tenant, padded_to(limit + 1, 5052))
     _assert_refused(response, "header_too_large")
+
+
+def test_telegrams_signature_is_checked_once_per_init_data_and_bot(telegram_key, monkeypatch):
+    checked: list[int] = []
+    check = initdata.check_signature
+
+    def counting(data, bot_id, public_key):
+        checked.append(bot_id)
+        check(data, bot_id, public_key)
+
+    monkeypatch.setattr(initdata, "check_signature", counting)
+    SIGNED_BY_TELEGRAM.clear()
+    raw = sign_ed25519(
+        _fields({"id": 42, "first_name": "A"}), bot_id=4201, private_key=telegram_key
+    )
+    data = initdata.parse(raw)
+
+    assert [signed_by_telegram(raw, data, 4201) for _ in range(2)] == [True, True]
+    # Signed for another bot: the refusal is remembered as well.
+    assert [signed_by_telegram(raw, data, 4202) for _ in range(2)] == [False, False]
+    assert checked == [4201, 4202]
+    assert SIGNED_BY_TELEGRAM.maxsize == initdata.VERIFIED_MAX
+    assert caches()["accounts.signed_by_telegram"] is SIGNED_BY_TELEGRAM
