@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import HasCapability
 from accounts.roles import Capability
-from config.api import ApiError, CursorPagination, StrictSerializer
+from config.api import CursorPagination, StrictSerializer
 from history.services import Actor
 from notifications import services
 from notifications.models import Broadcast, OutboxMessage
@@ -172,8 +172,6 @@ class BroadcastDetailView(TenantEndpoint):
     )
     def get(self, request, bulk_id: int):
         broadcast = broadcast_get(tenant=self.tenant, broadcast_id=bulk_id)
-        if broadcast is None:
-            raise ApiError("no such bulk send", code="bulk_send_not_found", status_code=404)
         return Response(_output(broadcast, outbox_counts(tenant=self.tenant, broadcast=broadcast)))
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Count
 
+from config.errors import ServiceError
 from notifications.events import Audience, EventType, event_list
 from notifications.models import (
     Broadcast,
@@ -107,8 +108,18 @@ def outbox_list(*, tenant: Any, status: str | None = None, broadcast: Broadcast 
     return qs
 
 
-def broadcast_get(*, tenant: Any, broadcast_id: int) -> Broadcast | None:
-    return Broadcast.objects.filter(tenant=tenant, pk=broadcast_id).first()
+def broadcast_not_found() -> ServiceError:
+    """The 404 for a broadcast id that is not one of this community's (unknown, or another
+    tenant's: the answer does not tell them apart)."""
+    return ServiceError("no such bulk send", code="bulk_send_not_found", status=404)
+
+
+def broadcast_get(*, tenant: Any, broadcast_id: int) -> Broadcast:
+    """The community's broadcast ``broadcast_id``; 404 ``bulk_send_not_found`` otherwise."""
+    found = Broadcast.objects.filter(tenant=tenant, pk=broadcast_id).first()
+    if found is None:
+        raise broadcast_not_found()
+    return found
 
 
 def broadcast_get_by_key(*, tenant: Any, idempotency_key: str) -> Broadcast | None:

@@ -29,6 +29,7 @@ from notifications.models import Broadcast, OutboxMessage, Recipient, Subscripti
 from notifications.selectors import (
     bound_group_binding_get,
     broadcast_get_by_key,
+    broadcast_not_found,
     notification_settings_get,
     tenant_default_bot_id,
 )
@@ -335,7 +336,7 @@ def broadcast_cancel(
             Broadcast.objects.select_for_update().filter(tenant=tenant, pk=broadcast_id).first()
         )
         if broadcast is None:
-            raise ServiceError("no such bulk send", code="bulk_send_not_found", status=404)
+            raise broadcast_not_found()
         if broadcast.status in (Broadcast.Status.COMPLETED, Broadcast.Status.CANCELLED):
             return broadcast
         cancelled = OutboxMessage.objects.filter(broadcast=broadcast, status=Status.PENDING).update(
