@@ -78,19 +78,21 @@ def _statuses(bulk_id: int) -> Counter[str]:
 
     from notifications.models import OutboxMessage
 
-    rows = OutboxMessage.objects.filter(bulk_id=bulk_id).values("status").annotate(n=Count("id"))
+    rows = (
+        OutboxMessage.objects.filter(broadcast_id=bulk_id).values("status").annotate(n=Count("id"))
+    )
     return Counter({r["status"]: r["n"] for r in rows})
 
 
 def _bulk_status(bulk_id: int) -> str:
-    from notifications.models import BulkSend
+    from notifications.models import Broadcast
 
-    return BulkSend.objects.values_list("status", flat=True).get(pk=bulk_id)
+    return Broadcast.objects.values_list("status", flat=True).get(pk=bulk_id)
 
 
 def run() -> None:
     from history.services import SYSTEM
-    from notifications.services import bulk_send_create
+    from notifications.services import broadcast_create
     from sandbox.telegram import Limits, SandboxTelegram
     from tenancy.services import tenant_create
 
@@ -107,7 +109,7 @@ def run() -> None:
     bot_id = tg.add_bot(token, username="bench_bulk_bot")["id"]
     say(f"  seeding {count} recipients (sandbox users who sent /start, recipient rows) ...")
     _recipients(tg, tenant, bot_id, token, count)
-    bulk = bulk_send_create(
+    bulk = broadcast_create(
         tenant=tenant,
         text="Season 2 starts today: new raids, bigger rewards. See you in the group!",
         idempotency_key="bench-bulk-send",
@@ -181,9 +183,9 @@ def run() -> None:
         tg.stop()
 
     from notifications.conf import RateLimits
-    from notifications.models import BulkSend, OutboxMessage
+    from notifications.models import Broadcast, OutboxMessage
 
-    bulk = BulkSend.objects.get(pk=bulk.pk)
+    bulk = Broadcast.objects.get(pk=bulk.pk)
     answered = Counter(call["status"] for call in calls)
     ok_times = sorted(call["ts"] for call in calls if call["status"] == 200)
     # Sustained: a sliding window lets a fresh sender put a whole window (30) out at once
@@ -208,7 +210,7 @@ def run() -> None:
     strangers = sum(n for chat, n in per_chat.items() if chat not in wanted)
     lost = sorted(wanted - per_chat.keys())
     uncertain = list(
-        OutboxMessage.objects.filter(bulk=bulk, status="uncertain").values_list(
+        OutboxMessage.objects.filter(broadcast=bulk, status="uncertain").values_list(
             "chat_id", flat=True
         )
     )

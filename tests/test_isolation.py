@@ -23,10 +23,10 @@ from community.models import ActivityDay, Group, GroupAdmin, ModerationAction
 from community.moderation import moderation_rules_update
 from history.models import Entry
 from history.services import SYSTEM, Actor
-from notifications.models import BulkSend, NotificationSettings, OutboxMessage
+from notifications.models import Broadcast, NotificationSettings, OutboxMessage
 from notifications.services import (
-    bulk_send_create,
-    bulk_send_expand,
+    broadcast_create,
+    broadcast_expand,
     notification_settings_update,
     recipient_register,
 )
@@ -80,14 +80,14 @@ def _seed(tenant, *, marker: str, owner: int, admin: int | None, chat: int, user
         )
     connection.set_schema_to_public()
     recipient_register(tenant=tenant, user=owner_user)
-    bulk = bulk_send_create(
+    bulk = broadcast_create(
         tenant=tenant,
         text=f"{marker} announcement",
         idempotency_key=f"isolation-{marker}",
         actor=Actor.user(owner),
     )
-    bulk_send_expand(bot_id=bulk.bot_id)
-    assert OutboxMessage.objects.filter(bulk=bulk).count() == 1
+    broadcast_expand(bot_id=bulk.bot_id)
+    assert OutboxMessage.objects.filter(broadcast=bulk).count() == 1
     return bulk.pk
 
 
@@ -138,7 +138,7 @@ def _fingerprint(tenant) -> dict[str, Any]:
     state["chats"] = list(ChatBinding.objects.filter(tenant=tenant).values())
     state["bots"] = list(Bot.objects.filter(tenant=tenant).values())
     state["domains"] = list(Domain.objects.filter(tenant=tenant).values())
-    state["bulk_sends"] = list(BulkSend.objects.filter(tenant=tenant).order_by("id").values())
+    state["broadcasts"] = list(Broadcast.objects.filter(tenant=tenant).order_by("id").values())
     state["outbox"] = list(OutboxMessage.objects.filter(tenant=tenant).order_by("id").values())
     state["notification_settings"] = list(
         NotificationSettings.objects.filter(tenant=tenant).values()

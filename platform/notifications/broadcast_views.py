@@ -1,4 +1,4 @@
-"""Broadcasts API (manage_bots): start a bulk send to the community's members or to the
+"""Broadcasts API (manage_bots): start a broadcast to the community's members or to the
 members seen in one of its groups, list them, follow one's delivery, cancel it."""
 
 from __future__ import annotations
@@ -11,20 +11,21 @@ from rest_framework.response import Response
 
 from accounts.permissions import HasCapability
 from accounts.roles import Capability
-from config.api import ApiError, CursorPagination, StrictSerializer
+from config.api import CursorPagination, StrictSerializer
 from history.services import Actor
 from notifications import services
-from notifications.broadcasts import broadcast_start
-from notifications.models import BulkSend, OutboxMessage
+from notifications.models import Broadcast, OutboxMessage
 from notifications.selectors import (
-    bulk_send_counts,
-    bulk_send_get,
-    bulk_send_list,
+    broadcast_counts,
+    broadcast_get,
+    broadcast_list,
     outbox_counts,
 )
 from tenancy.api import TenantEndpoint
 
 ManageBots = HasCapability.of(Capability.MANAGE_BOTS)
+# The API's published names stay: the path parameter ``bulk_id`` and the error code
+# ``bulk_send_not_found`` (clients are generated from the schema and match on codes).
 BULK_ID = OpenApiParameter("bulk_id", int, OpenApiParameter.PATH, description="broadcast id")
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -67,10 +68,10 @@ class DeliveryCountsSerializer(serializers.Serializer):
 class BroadcastOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.ChoiceField(
-        BulkSend.Status.choices,
+        Broadcast.Status.choices,
         help_text="expanding (creating a message per recipient), sending, completed, cancelled",
     )
-    audience = serializers.ChoiceField(BulkSend.Audience.choices)
+    audience = serializers.ChoiceField(Broadcast.Audience.choices)
     chat_id = serializers.IntegerField(allow_null=True, help_text="the group, for audience group")
     event = serializers.CharField()
     text = serializers.CharField()
@@ -88,11 +89,11 @@ class BroadcastOutputSerializer(serializers.Serializer):
     )
 
 
-def _output(bulk: BulkSend, live: dict[str, int] | None) -> dict[str, Any]:
+def _output(broadcast: Broadcast, live: dict[str, int] | None) -> dict[str, Any]:
     # Live counts while its messages exist; once they are purged, those stored when it
     # completed.
-    counts = live or bulk.counts or {}
-    data = {field: getattr(bulk, field) for field in FIELDS}
+    counts = live or broadcast.counts or {}
+    data = {field: getattr(broadcast, field) for field in FIELDS}
     data["counts"] = {s: counts.get(s, 0) for s in DELIVERY_STATUSES}
     return BroadcastOutputSerializer(data).data
 
@@ -108,8 +109,8 @@ class BroadcastListView(TenantEndpoint):
             help_text=f"the message, 1-{services.MAX_TEXT} characters (Telegram's limit)",
         )
         audience = serializers.ChoiceField(
-            BulkSend.Audience.choices,
-            default=BulkSend.Audience.TENANT,
+            Broadcast.Audience.choices,
+            default=Broadcast.Audience.TENANT,
             help_text="tenant: every member the bot can reach in private; group: those of "
             "them seen writing in the group chat_id",
         )
@@ -134,8 +135,8 @@ class BroadcastListView(TenantEndpoint):
     )
     def get(self, request):
         paginator = CursorPagination()
-        page = paginator.paginate_queryset(bulk_send_list(tenant=self.tenant), request, view=self)
-        counts = bulk_send_counts(tenant=self.tenant, bulk_ids=[b.pk for b in page])
+        page = paginator.paginate_queryset(broadcast_list(tenant=self.tenant), request, view=self)
+        counts = broadcast_counts(tenant=self.tenant, broadcast_ids=[b.pk for b in page])
         return paginator.get_paginated_response([_output(b, counts.get(b.pk)) for b in page])
 
     @extend_schema(
@@ -147,7 +148,7 @@ class BroadcastListView(TenantEndpoint):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        started = broadcast_start(
+        started = services.broadcast_start(
             tenant=self.tenant,
             idempotency_key=request.headers.get("Idempotency-Key"),
             actor=Actor.user(request.user),
@@ -155,7 +156,7 @@ class BroadcastListView(TenantEndpoint):
             **serializer.validated_data,
         )
         return Response(
-            _output(started.bulk, None),
+            _output(started.broadcast, None),
             status=status.HTTP_201_CREATED if started.created else status.HTTP_200_OK,
         )
 
@@ -170,10 +171,8 @@ class BroadcastDetailView(TenantEndpoint):
         summary="A broadcast with its live delivery counts",
     )
     def get(self, request, bulk_id: int):
-        bulk = bulk_send_get(tenant=self.tenant, bulk_id=bulk_id)
-        if bulk is None:
-            raise ApiError("no such bulk send", code="bulk_send_not_found", status_code=404)
-        return Response(_output(bulk, outbox_counts(tenant=self.tenant, bulk=bulk)))
+        broadcast = broadcast_get(tenant=self.tenant, broadcast_id=bulk_id)
+        return Response(_output(broadcast, outbox_counts(tenant=self.tenant, broadcast=broadcast)))
 
 
 class BroadcastCancelView(TenantEndpoint):
@@ -187,7 +186,10 @@ class BroadcastCancelView(TenantEndpoint):
         summary="Cancel a broadcast: nothing more is queued, unsent messages are cancelled",
     )
     def post(self, request, bulk_id: int):
-        bulk = services.bulk_send_cancel(
-            tenant=self.tenant, bulk_id=bulk_id, actor=Actor.user(request.user), request=request
+        broadcast = services.broadcast_cancel(
+            tenant=self.tenant,
+            broadcast_id=bulk_id,
+            actor=Actor.user(request.user),
+            request=request,
         )
-        return Response(_output(bulk, outbox_counts(tenant=self.tenant, bulk=bulk)))
+        return Response(_output(broadcast, outbox_counts(tenant=self.tenant, broadcast=broadcast)))

@@ -7,7 +7,7 @@ The bot runtime starts one per hosted bot::
 
 A pipeline: the dispatcher keeps up to ``batch_size`` claimed rows in hand and claims more
 (after housekeeping: mark sends orphaned by a dead dispatcher ``uncertain``, expand a batch
-of a bulk send, complete finished bulk sends) as soon as half of them are done, so the
+of a broadcast, complete finished broadcasts) as soon as half of them are done, so the
 sends never wait for the database. One task per chat sends its rows in order. Before each
 send the rate limiter (shared through Redis when ``REDIS_URL`` is set) must grant the
 bot's window (30/s, or the paid 1,000/s), the chat's (1/s) and a group's (20/min); one
@@ -346,14 +346,14 @@ class Dispatcher:
 
     async def _housekeeping(self) -> None:
         self.expanded = await self._db(
-            services.bulk_send_expand, bot_id=self.bot_id, batch_size=self.expand_batch
+            services.broadcast_expand, bot_id=self.bot_id, batch_size=self.expand_batch
         )
         now = time.monotonic()
         if now - self._last_housekeeping < self.housekeeping_seconds:
             return
         self._last_housekeeping = now
         self.uncertain += await self._db(services.outbox_reap, bot_id=self.bot_id)
-        await self._db(services.bulk_send_finish, bot_id=self.bot_id)
+        await self._db(services.broadcast_finish, bot_id=self.bot_id)
 
     async def _put_back(self, message_ids: list[int], delay: float) -> None:
         if not message_ids:

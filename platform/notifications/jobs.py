@@ -1,5 +1,5 @@
 """Durable jobs of the notifications app. Each bot's dispatcher does the same work for its
-own bot as it goes; these cover bots whose dispatcher is not running (a bulk send keeps
+own bot as it goes; these cover bots whose dispatcher is not running (a broadcast keeps
 expanding, orphaned sends are reported, old rows go)."""
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from notifications import services
 OUTBOX_RETENTION = timedelta(days=30)
 
 
+# The job keeps the name it is stored under in the jobs table.
 @job("notifications.bulk_expand", every=timedelta(seconds=30))
-def bulk_expand(*, tenant: Any, payload: dict) -> None:
+def broadcasts_expand(*, tenant: Any, payload: dict) -> None:
     # A bounded amount per run: the dispatchers expand the rest as they send.
     for _ in range(int(payload.get("batches", 20))):
-        if not services.bulk_send_expand():
+        if not services.broadcast_expand():
             break
-    services.bulk_send_finish()
+    services.broadcast_finish()
 
 
 @job("notifications.outbox_reap", every=timedelta(minutes=1))

@@ -1,4 +1,4 @@
-"""Notifications (public schema): subscriptions, recipients, the outbox, bulk sends and
+"""Notifications (public schema): subscriptions, recipients, the outbox, broadcasts and
 per-tenant settings. Every row refers to its tenant; every query filters by tenant or bot.
 """
 
@@ -14,7 +14,7 @@ class NotificationSettings(models.Model):
     """A tenant's notification settings (a row only once something was changed)."""
 
     tenant = models.OneToOneField("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
-    # Bulk sends use Telegram's paid broadcasts (allow_paid_broadcast, up to 1,000 msg/s,
+    # Broadcasts use Telegram's paid broadcasts (allow_paid_broadcast, up to 1,000 msg/s,
     # charged in Stars to the bot's balance) instead of the free ~30 msg/s.
     allow_paid_broadcast = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -47,7 +47,7 @@ class Subscription(models.Model):
 
 class Recipient(models.Model):
     """A user the tenant's notifications can reach in a private chat: registered when they
-    use the bot or the Mini App (``recipient_register``). Bulk sends to "all members" go to
+    use the bot or the Mini App (``recipient_register``). Broadcasts to "all members" go to
     the active recipients; to "a group's subscribers" to those seen in that group."""
 
     class Status(models.TextChoices):
@@ -77,7 +77,7 @@ class Recipient(models.Model):
         return f"recipient {self.chat_id} of {self.tenant_id} ({self.status})"
 
 
-class BulkSend(models.Model):
+class Broadcast(models.Model):
     """One message to many: expanded into outbox rows in batches (``cursor`` is the last
     recipient id expanded, committed with the rows), then sent by the dispatcher."""
 
@@ -112,13 +112,13 @@ class BulkSend(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "idempotency_key"], name="ntf_bulksend_idempotency"
+                fields=["tenant", "idempotency_key"], name="ntf_broadcast_idempotency"
             )
         ]
-        indexes = [models.Index(fields=["bot_id", "status"], name="ntf_bulksend_bot_status")]
+        indexes = [models.Index(fields=["bot_id", "status"], name="ntf_broadcast_bot_status")]
 
     def __str__(self) -> str:
-        return f"bulk send {self.pk} ({self.status})"
+        return f"broadcast {self.pk} ({self.status})"
 
 
 class OutboxMessage(models.Model):
@@ -137,7 +137,7 @@ class OutboxMessage(models.Model):
 
     class Priority(models.IntegerChoices):
         TRANSACTIONAL = 0
-        BULK = 1
+        BULK = 1  # a broadcast's messages, after the transactional ones
 
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
     bot_id = models.BigIntegerField()
@@ -154,8 +154,8 @@ class OutboxMessage(models.Model):
     options = models.JSONField(default=dict, blank=True)
     paid = models.BooleanField(default=False)
     priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.TRANSACTIONAL)
-    bulk = models.ForeignKey(
-        BulkSend, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+    broadcast = models.ForeignKey(
+        Broadcast, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
     )
     idempotency_key = models.CharField(max_length=200)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -194,7 +194,7 @@ class OutboxMessage(models.Model):
                 name="ntf_outbox_sending",
                 condition=models.Q(status="sending"),
             ),
-            models.Index(fields=["bulk", "status"], name="ntf_outbox_bulk_status"),
+            models.Index(fields=["broadcast", "status"], name="ntf_outbox_broadcast_status"),
             models.Index(fields=["tenant", "chat_id"], name="ntf_outbox_tenant_chat"),
         ]
 

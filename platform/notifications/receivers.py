@@ -20,7 +20,7 @@ def recipient_on_start(
     *, tenant: Any, user: Any, bot_id: int, private_chat: bool, **kwargs: Any
 ) -> None:
     """/start in a private chat with a community's bot: the community can now message the
-    user (bulk sends "to all members" reach people who started the bot)."""
+    user (broadcasts "to all members" reach people who started the bot)."""
     if private_chat and not tenant.is_public:
         recipient_register(tenant=tenant, user=user, bot_id=bot_id, private_chat=True)
 

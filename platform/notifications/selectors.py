@@ -7,9 +7,10 @@ from typing import Any
 
 from django.db.models import Count
 
+from config.errors import ServiceError
 from notifications.events import Audience, EventType, event_list
 from notifications.models import (
-    BulkSend,
+    Broadcast,
     NotificationSettings,
     OutboxMessage,
     Recipient,
@@ -89,47 +90,57 @@ def tenant_default_bot_id(*, tenant: Any) -> int | None:
     return bots[0][0] if bots else None
 
 
-def outbox_counts(*, tenant: Any, bulk: BulkSend | None = None) -> dict[str, int]:
-    """Messages per delivery status (of one bulk send, or of the whole tenant)."""
+def outbox_counts(*, tenant: Any, broadcast: Broadcast | None = None) -> dict[str, int]:
+    """Messages per delivery status (of one broadcast, or of the whole tenant)."""
     qs = OutboxMessage.objects.filter(tenant=tenant)
-    if bulk is not None:
-        qs = qs.filter(bulk=bulk)
+    if broadcast is not None:
+        qs = qs.filter(broadcast=broadcast)
     rows = qs.values("status").annotate(n=Count("id")).values_list("status", "n")
     return {status: n for status, n in rows}
 
 
-def outbox_list(*, tenant: Any, status: str | None = None, bulk: BulkSend | None = None):
+def outbox_list(*, tenant: Any, status: str | None = None, broadcast: Broadcast | None = None):
     qs = OutboxMessage.objects.filter(tenant=tenant).order_by("id")
     if status:
         qs = qs.filter(status=status)
-    if bulk is not None:
-        qs = qs.filter(bulk=bulk)
+    if broadcast is not None:
+        qs = qs.filter(broadcast=broadcast)
     return qs
 
 
-def bulk_send_get(*, tenant: Any, bulk_id: int) -> BulkSend | None:
-    return BulkSend.objects.filter(tenant=tenant, pk=bulk_id).first()
+def broadcast_not_found() -> ServiceError:
+    """The 404 for a broadcast id that is not one of this community's (unknown, or another
+    tenant's: the answer does not tell them apart)."""
+    return ServiceError("no such bulk send", code="bulk_send_not_found", status=404)
 
 
-def bulk_send_get_by_key(*, tenant: Any, idempotency_key: str) -> BulkSend | None:
-    return BulkSend.objects.filter(tenant=tenant, idempotency_key=idempotency_key).first()
+def broadcast_get(*, tenant: Any, broadcast_id: int) -> Broadcast:
+    """The community's broadcast ``broadcast_id``; 404 ``bulk_send_not_found`` otherwise."""
+    found = Broadcast.objects.filter(tenant=tenant, pk=broadcast_id).first()
+    if found is None:
+        raise broadcast_not_found()
+    return found
 
 
-def bulk_send_list(*, tenant: Any):
-    """The tenant's bulk sends (the API pages them newest first)."""
-    return BulkSend.objects.filter(tenant=tenant)
+def broadcast_get_by_key(*, tenant: Any, idempotency_key: str) -> Broadcast | None:
+    return Broadcast.objects.filter(tenant=tenant, idempotency_key=idempotency_key).first()
 
 
-def bulk_send_counts(*, tenant: Any, bulk_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Messages per delivery status of each of ``bulk_ids``, in one query (a page of the
-    list). A bulk send without rows (not expanded yet, or purged) is absent."""
+def broadcast_list(*, tenant: Any):
+    """The tenant's broadcasts (the API pages them newest first)."""
+    return Broadcast.objects.filter(tenant=tenant)
+
+
+def broadcast_counts(*, tenant: Any, broadcast_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Messages per delivery status of each of ``broadcast_ids``, in one query (a page of the
+    list). A broadcast without rows (not expanded yet, or purged) is absent."""
     rows = (
-        OutboxMessage.objects.filter(tenant=tenant, bulk_id__in=bulk_ids)
-        .values("bulk_id", "status")
+        OutboxMessage.objects.filter(tenant=tenant, broadcast_id__in=broadcast_ids)
+        .values("broadcast_id", "status")
         .annotate(n=Count("id"))
-        .values_list("bulk_id", "status", "n")
+        .values_list("broadcast_id", "status", "n")
     )
     counts: dict[int, dict[str, int]] = {}
-    for bulk_id, status, n in rows:
-        counts.setdefault(bulk_id, {})[status] = n
+    for broadcast_id, status, n in rows:
+        counts.setdefault(broadcast_id, {})[status] = n
     return counts

@@ -7,7 +7,7 @@
 - pressing a switch (callback data ``ntf:<event>``) flips it and redraws the keyboard; in
   a group the presser's capability is checked again (anyone can press a button);
 - in a handler group of its own, messages in bound groups note that their senders (when
-  the bot can reach them) are in that group: bulk sends to a group's subscribers go to them.
+  the bot can reach them) are in that group: broadcasts to a group's subscribers go to them.
 
 The tenant comes from ``botruntime.context.tenant_of`` (the bot's own community, or the
 group's community for the platform bot). These answers go straight to Telegram: they

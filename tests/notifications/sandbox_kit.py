@@ -22,7 +22,7 @@ from telegram import Bot
 from botruntime.gate import GatedRequest
 from notifications.conf import RateLimits
 from notifications.dispatcher import Dispatcher
-from notifications.models import BulkSend, OutboxMessage
+from notifications.models import Broadcast, OutboxMessage
 from sandbox.telegram import Limits, SandboxTelegram
 from tests.conftest import tenant_bot_token
 from tests.notifications.conftest import bot_id_of
@@ -78,7 +78,7 @@ def nothing_left(bot_id: int) -> Callable[[], bool]:
 
     def check() -> bool:
         busy = OutboxMessage.objects.filter(bot_id=bot_id, status__in=["pending", "sending"])
-        bulks = BulkSend.objects.filter(bot_id=bot_id, status__in=["expanding", "sending"])
+        bulks = Broadcast.objects.filter(bot_id=bot_id, status__in=["expanding", "sending"])
         return not busy.exists() and not bulks.exists()
 
     return check

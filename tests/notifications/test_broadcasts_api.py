@@ -9,8 +9,8 @@ from rest_framework.test import APIClient
 
 from history.models import Entry
 from history.services import Actor
-from notifications.models import BulkSend, NotificationSettings, OutboxMessage
-from notifications.services import bulk_send_expand, subscriptions_update
+from notifications.models import Broadcast, NotificationSettings, OutboxMessage
+from notifications.services import broadcast_expand, subscriptions_update
 from tenancy.models import Tenant
 from tests.conftest import init_data_for
 from tests.notifications.conftest import bot_id_of
@@ -36,7 +36,7 @@ def _post(client, body: dict, key: str | None = "key-1"):
 
 
 def _expand(tenant) -> None:
-    while bulk_send_expand(bot_id=bot_id_of(tenant)):
+    while broadcast_expand(bot_id=bot_id_of(tenant)):
         pass
 
 
@@ -53,7 +53,7 @@ def test_a_broadcast_starts_once_per_idempotency_key(tenant, owner):
     again = _post(owner, {"text": "Hello, community!"})
     assert again.status_code == 200, again.content
     assert again.json()["id"] == body["id"]
-    assert BulkSend.objects.filter(tenant=tenant).count() == 1
+    assert Broadcast.objects.filter(tenant=tenant).count() == 1
     created = Entry.objects.filter(tenant=tenant, action="bulk_send.created")
     assert [(e.actor_id, e.target_id) for e in created] == [(str(OWNER), str(body["id"]))]
 
@@ -71,7 +71,7 @@ def test_a_key_reused_for_another_message_is_refused(tenant, owner):
             "detail": "this Idempotency-Key was already used for a different broadcast",
             "code": "idempotency_key_reused",
         }
-    assert list(BulkSend.objects.filter(tenant=tenant).values_list("text", flat=True)) == ["First"]
+    assert list(Broadcast.objects.filter(tenant=tenant).values_list("text", flat=True)) == ["First"]
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_the_idempotency_key_is_required_and_bounded(tenant, owner, key, code):
     assert response.status_code == 400
     assert response.json()["code"] == code
     assert set(response.json()) == {"detail", "code"}
-    assert not BulkSend.objects.exists()
+    assert not Broadcast.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -106,13 +106,13 @@ def test_bad_broadcasts_are_refused(tenant, owner, body, code):
     assert response.status_code == 400, response.content
     assert response.json()["code"] == code
     assert {"detail", "code"} <= set(response.json())
-    assert not BulkSend.objects.exists()
+    assert not Broadcast.objects.exists()
 
 
 def test_the_text_may_be_as_long_as_telegram_allows(tenant, owner):
     response = _post(owner, {"text": "é" * 4096})
     assert response.status_code == 201, response.content
-    assert len(BulkSend.objects.get(tenant=tenant).text) == 4096
+    assert len(Broadcast.objects.get(tenant=tenant).text) == 4096
 
 
 def test_a_group_broadcast_reaches_the_people_seen_in_that_group(tenant, owner, group, person):
@@ -124,7 +124,7 @@ def test_a_group_broadcast_reaches_the_people_seen_in_that_group(tenant, owner, 
     assert (response.json()["audience"], response.json()["chat_id"]) == ("group", fans)
     _expand(tenant)
     bulk_id = response.json()["id"]
-    rows = OutboxMessage.objects.filter(bulk_id=bulk_id)
+    rows = OutboxMessage.objects.filter(broadcast_id=bulk_id)
     assert list(rows.values_list("chat_id", flat=True)) == [seen.telegram_id]
 
 
@@ -138,7 +138,7 @@ def test_a_group_of_another_community_is_not_found(make_tenant, user_with_role, 
         response = _post(client, body, key=f"k{chat_id}")
         assert response.status_code == 404, response.content
         assert response.json()["code"] == "group_not_found"
-    assert not BulkSend.objects.exists()
+    assert not Broadcast.objects.exists()
 
 
 @pytest.mark.parametrize("role", ["member", "moderator", "admin"])
@@ -149,7 +149,7 @@ def test_only_holders_of_manage_bots_broadcast(tenant, user_with_role, client_fo
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert client.get(BROADCASTS).status_code == 403
-    assert not BulkSend.objects.exists()
+    assert not Broadcast.objects.exists()
 
 
 def test_the_list_is_newest_first_paginated_and_only_this_communitys(
@@ -180,7 +180,7 @@ def test_the_detail_shows_live_delivery_counts(tenant, owner, person):
     assert (body["status"], body["expanded"]) == ("sending", 4)
     assert body["counts"] == {**dict.fromkeys(STATUSES, 0), "pending": 4}
 
-    OutboxMessage.objects.filter(bulk_id=bulk_id, chat_id=reached[0].telegram_id).update(
+    OutboxMessage.objects.filter(broadcast_id=bulk_id, chat_id=reached[0].telegram_id).update(
         status="sent"
     )
     counts = owner.get(f"{BROADCASTS}/{bulk_id}").json()["counts"]
@@ -208,7 +208,7 @@ def test_cancel_stops_a_broadcast_and_its_unsent_messages(tenant, owner, person)
     people = [person(tenant, f"c{n}") for n in range(3)]
     bulk_id = _post(owner, {"text": "Oops"}).json()["id"]
     _expand(tenant)
-    OutboxMessage.objects.filter(bulk_id=bulk_id, chat_id=people[0].telegram_id).update(
+    OutboxMessage.objects.filter(broadcast_id=bulk_id, chat_id=people[0].telegram_id).update(
         status="sent"
     )
 
@@ -222,7 +222,7 @@ def test_cancel_stops_a_broadcast_and_its_unsent_messages(tenant, owner, person)
         0,
     )
     statuses = sorted(
-        OutboxMessage.objects.filter(bulk_id=bulk_id).values_list("status", flat=True)
+        OutboxMessage.objects.filter(broadcast_id=bulk_id).values_list("status", flat=True)
     )
     assert statuses == ["cancelled", "cancelled", "sent"]
     assert owner.get(f"{BROADCASTS}/{bulk_id}").json()["status"] == "cancelled"
@@ -238,7 +238,7 @@ def test_a_cancelled_broadcast_expands_no_further(tenant, owner, person):
     bulk_id = _post(owner, {"text": "Never mind"}).json()["id"]
     assert owner.post(f"{BROADCASTS}/{bulk_id}/cancel").status_code == 200
     _expand(tenant)
-    assert not OutboxMessage.objects.filter(bulk_id=bulk_id).exists()
+    assert not OutboxMessage.objects.filter(broadcast_id=bulk_id).exists()
     assert owner.get(f"{BROADCASTS}/{bulk_id}").json()["expanded"] == 0
 
 
@@ -255,7 +255,7 @@ def test_another_communitys_broadcast_is_not_found(make_tenant, user_with_role, 
     ):
         assert response.status_code == 404, response.content
         assert response.json() == {"detail": "no such bulk send", "code": "bulk_send_not_found"}
-    assert BulkSend.objects.get(pk=their_id).status == "expanding"
+    assert Broadcast.objects.get(pk=their_id).status == "expanding"
     assert not Entry.objects.filter(action="bulk_send.cancelled").exists()
 
 
@@ -326,4 +326,4 @@ def test_the_platforms_own_domain_has_no_broadcasts(db, settings, user_with_role
     ):
         assert response.status_code == 404, response.content
         assert response.json()["code"] == "not_a_community"
-    assert not BulkSend.objects.exists()
+    assert not Broadcast.objects.exists()

@@ -11,9 +11,9 @@ from django.db import connection
 
 from history.models import Entry
 from history.services import Actor
-from notifications.models import BulkSend, OutboxMessage
+from notifications.models import Broadcast, OutboxMessage
 from notifications.ratelimit import LocalLimiter, RedisLimiter
-from notifications.services import bulk_send_create
+from notifications.services import broadcast_create
 from tests.notifications.sandbox_kit import (
     dispatcher,
     fast_limits,
@@ -46,7 +46,7 @@ def test_a_bulk_send_stopped_mid_send_resumes_and_reaches_everyone_exactly_once(
     tg = sandbox(limits)
     bot = on_sandbox(tg, tenant)
     users = _audience(tg, tenant, person, 24)
-    bulk = bulk_send_create(
+    bulk = broadcast_create(
         tenant=tenant, text="Season 2 starts now", idempotency_key="s2", actor=Actor.user(42)
     )
     # Small batches, so the stop lands while both expanding and sending are under way.
@@ -57,17 +57,17 @@ def test_a_bulk_send_stopped_mid_send_resumes_and_reaches_everyone_exactly_once(
     # A graceful stop finished and recorded everything it had started.
     sent_so_far = len(tg.sent(bot))
     assert 6 <= sent_so_far < len(users)
-    assert OutboxMessage.objects.filter(bulk=bulk, status="sent").count() == sent_so_far
+    assert OutboxMessage.objects.filter(broadcast=bulk, status="sent").count() == sent_so_far
     assert not OutboxMessage.objects.filter(status__in=["sending", "uncertain"]).exists()
     assert not OutboxMessage.objects.filter(lease_owner__isnull=False).exists()
-    assert BulkSend.objects.get().status == "expanding"  # expansion was cut short too
+    assert Broadcast.objects.get().status == "expanding"  # expansion was cut short too
 
     second = dispatcher(tg.base_url, tenant, rates, expand_batch=5, batch_size=4)
     run_until([second], nothing_left(bot))
 
     assert _received(tg, bot) == Counter({u.telegram_id: 1 for u in users})
     assert refused(tg, bot) == []
-    stored = BulkSend.objects.get()
+    stored = Broadcast.objects.get()
     assert (stored.status, stored.expanded, stored.counts) == ("completed", 24, {"sent": 24})
     done = Entry.objects.get(tenant=tenant, action="bulk_send.completed")
     assert done.data["counts"] == {"sent": 24}
@@ -80,7 +80,7 @@ def test_after_a_hard_kill_nothing_is_sent_twice_and_ambiguous_sends_are_counted
     tg = sandbox(limits)
     bot = on_sandbox(tg, tenant)
     users = _audience(tg, tenant, person, 12)
-    bulk = bulk_send_create(tenant=tenant, text="Airdrop", idempotency_key="a", actor=Actor.user(1))
+    bulk = broadcast_create(tenant=tenant, text="Airdrop", idempotency_key="a", actor=Actor.user(1))
     # Telegram answers slowly: at any moment some sends have arrived but are not answered.
     slow = faulty_proxy(tg.base_url, mode="slow", delay=0.3)
 
@@ -90,7 +90,7 @@ def test_after_a_hard_kill_nothing_is_sent_twice_and_ambiguous_sends_are_counted
         kill=True,
     )
 
-    in_flight = OutboxMessage.objects.filter(bulk=bulk, status="sending").count()
+    in_flight = OutboxMessage.objects.filter(broadcast=bulk, status="sending").count()
     assert in_flight >= 1  # killed while sends were under way
     # Their dispatcher is gone: let the leases run out (instead of waiting for them).
     with connection.cursor() as cursor:
@@ -103,7 +103,7 @@ def test_after_a_hard_kill_nothing_is_sent_twice_and_ambiguous_sends_are_counted
 
     received = _received(tg, bot)
     assert max(received.values()) == 1  # nobody got it twice
-    rows = OutboxMessage.objects.filter(bulk=bulk)
+    rows = OutboxMessage.objects.filter(broadcast=bulk)
     uncertain = set(rows.filter(status="uncertain").values_list("chat_id", flat=True))
     sent = set(rows.filter(status="sent").values_list("chat_id", flat=True))
     assert len(uncertain) == in_flight == restarted.uncertain
@@ -112,7 +112,7 @@ def test_after_a_hard_kill_nothing_is_sent_twice_and_ambiguous_sends_are_counted
     # Whatever Telegram delivered is either recorded as sent or reported as uncertain (an
     # uncertain one may or may not have arrived: the kill came while it was under way).
     assert set(received) <= sent | uncertain
-    assert BulkSend.objects.get().counts == {"sent": len(sent), "uncertain": in_flight}
+    assert Broadcast.objects.get().counts == {"sent": len(sent), "uncertain": in_flight}
 
 
 def test_two_dispatchers_sharing_redis_keep_the_bots_limit_together(tenant, person, sandbox):
@@ -121,7 +121,7 @@ def test_two_dispatchers_sharing_redis_keep_the_bots_limit_together(tenant, pers
     tg = sandbox(limits)
     bot = on_sandbox(tg, tenant)
     users = _audience(tg, tenant, person, 12)
-    bulk_send_create(tenant=tenant, text="Shared", idempotency_key="r", actor=Actor.user(1))
+    broadcast_create(tenant=tenant, text="Shared", idempotency_key="r", actor=Actor.user(1))
     prefix = f"test:{tenant.slug}:{id(tg)}:"
     pair = [
         dispatcher(
@@ -144,7 +144,7 @@ def test_two_dispatchers_with_their_own_windows_would_exceed_it(tenant, person, 
     tg = sandbox(limits)
     bot = on_sandbox(tg, tenant)
     _audience(tg, tenant, person, 12)
-    bulk_send_create(tenant=tenant, text="Unshared", idempotency_key="u", actor=Actor.user(1))
+    broadcast_create(tenant=tenant, text="Unshared", idempotency_key="u", actor=Actor.user(1))
     pair = [
         dispatcher(tg.base_url, tenant, rates, batch_size=3, limiter=LocalLimiter())
         for _ in range(2)

@@ -16,7 +16,7 @@ from history.models import Entry
 from history.services import Actor
 from notifications.models import OutboxMessage, Recipient, Subscription
 from notifications.services import (
-    bulk_send_create,
+    broadcast_create,
     notification_settings_update,
     notify,
 )
@@ -208,7 +208,7 @@ def test_paid_broadcasts_go_past_the_free_rate_without_429s(tenant, person, sand
     bot = on_sandbox(tg, tenant)
     users = _fans(tg, tenant, person, "p", 12)
     notification_settings_update(tenant=tenant, allow_paid_broadcast=True, actor=Actor.user(1))
-    bulk = bulk_send_create(
+    bulk = broadcast_create(
         tenant=tenant, text="Big news", idempotency_key="n", actor=Actor.user(1)
     )
     assert bulk.paid
@@ -325,7 +325,7 @@ def test_free_sends_are_spread_out_in_claim_order_and_never_exceed_the_window(
     tg = sandbox(limits)
     bot = on_sandbox(tg, tenant)
     users = _fans(tg, tenant, person, "w", 25)
-    bulk_send_create(tenant=tenant, text="Spread", idempotency_key="w", actor=Actor.user(1))
+    broadcast_create(tenant=tenant, text="Spread", idempotency_key="w", actor=Actor.user(1))
     claim, mark = services.outbox_claim, services.outbox_mark_sending
     in_hand_at_claims = []
     marked: list[int] = []

@@ -8,8 +8,8 @@ from django.db import transaction
 
 from config.errors import ServiceError
 from history.services import Actor
-from notifications.models import OutboxMessage
-from notifications.services import notify, subscriptions_update
+from notifications.models import OutboxMessage, Recipient
+from notifications.services import notify, recipient_register, subscriptions_update
 from tests.notifications.conftest import bot_id_of
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +53,24 @@ def test_a_committed_notification_is_pending_for_the_tenants_bot(tenant, person)
     )
     assert stored.attempts == 0 and stored.sent_at is None
     assert stored.options == {"parse_mode": "HTML", "disable_notification": True}
+
+
+def test_a_notification_goes_through_the_bot_the_user_last_used(tenant, person):
+    user = person(tenant)
+    recipient_register(tenant=tenant, user=user, bot_id=4_200_000_001)
+    message = notify(
+        tenant=tenant, event="deposit.received", text="5 TON", user=user, idempotency_key="b"
+    )
+    assert message.bot_id == 4_200_000_001
+
+
+def test_a_user_the_bot_may_not_write_to_gets_no_row_whatever_they_chose(tenant, person):
+    user = person(tenant)  # every notification type still on, as after "never started"
+    Recipient.objects.filter(tenant=tenant, user=user).update(status=Recipient.Status.BLOCKED)
+    kept = notify(
+        tenant=tenant, event="deposit.received", text="5 TON", user=user, idempotency_key="x"
+    )
+    assert kept is None and not OutboxMessage.objects.filter(tenant=tenant).exists()
 
 
 def test_a_retried_operation_does_not_enqueue_twice(tenant, person):

@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from history.models import Entry
 from history.services import Actor
-from notifications.models import BulkSend, OutboxMessage, Recipient
+from notifications.models import Broadcast, OutboxMessage, Recipient
 from notifications.services import (
-    bulk_send_create,
-    bulk_send_expand,
-    bulk_send_finish,
+    broadcast_create,
+    broadcast_expand,
+    broadcast_finish,
     notify,
     outbox_claim,
     outbox_mark_sending,
@@ -72,7 +72,7 @@ def test_claims_take_each_chats_oldest_message_transactional_first(make_tenant, 
     chat = group(tenant)
     fans = [person(tenant, f"fan{i}", groups=[chat]) for i in range(2)]
     others = [person(tenant, f"other{i}") for i in range(2)]
-    bulk_send_create(
+    broadcast_create(
         tenant=tenant,
         text="to the group's fans",
         audience="group",
@@ -80,7 +80,7 @@ def test_claims_take_each_chats_oldest_message_transactional_first(make_tenant, 
         idempotency_key="b",
         actor=Actor.user(1),
     )
-    bulk_send_expand(bot_id=bot_id_of(tenant))
+    broadcast_expand(bot_id=bot_id_of(tenant))
     _queue(tenant, [*others, fans[0]], event="deposit.received")  # fans[0]: after the bulk
     _queue(other, [person(other)])
     claimed = outbox_claim(bot_id=bot_id_of(tenant), owner=uuid.uuid4(), limit=10)
@@ -140,10 +140,12 @@ def test_heads_are_found_behind_long_queues_transactional_first_then_oldest(tena
     chatty, quiet = person(tenant, "chatty"), person(tenant, "quiet")
     fans = [person(tenant, f"fan{i}") for i in range(3)]
     chattys = _chat_queue(tenant, chatty, 200)  # transactional, before the bulk send
-    bulk_send_create(tenant=tenant, text="to all", idempotency_key="all", actor=Actor.user(1))
-    bulk_send_expand(bot_id=bot_id_of(tenant))  # one bulk row each, by recipient
+    broadcast_create(tenant=tenant, text="to all", idempotency_key="all", actor=Actor.user(1))
+    broadcast_expand(bot_id=bot_id_of(tenant))  # one bulk row each, by recipient
     [quiets] = _chat_queue(tenant, quiet, 1, prefix="late")  # behind quiet's bulk row
-    bulk_rows = dict(OutboxMessage.objects.filter(bulk__isnull=False).values_list("chat_id", "id"))
+    bulk_rows = dict(
+        OutboxMessage.objects.filter(broadcast__isnull=False).values_list("chat_id", "id")
+    )
 
     claimed = outbox_claim(bot_id=bot_id_of(tenant), owner=uuid.uuid4(), limit=4)
 
@@ -161,7 +163,7 @@ def test_heads_are_found_behind_long_queues_transactional_first_then_oldest(tena
 def test_the_claim_looks_up_each_candidates_head_in_the_chat_queue_index(tenant):
     """One index probe per candidate row, never a join of the candidates with every
     queued row of the bot (857 ms per claim with 13,700 rows queued)."""
-    from notifications.services import _CLAIM
+    from notifications.services.delivery import _CLAIM
 
     params = {"bot_id": bot_id_of(tenant), "owner": uuid.uuid4(), "limit": 100, "lease": 60}
     with connection.cursor() as cursor:
@@ -241,7 +243,7 @@ def test_bulk_expansion_resumes_where_it_stopped_and_never_doubles(tenant, perso
         actor=Actor.user(opted_out),
     )
     Recipient.objects.filter(user=members[3]).update(status="blocked")
-    bulk = bulk_send_create(
+    bulk = broadcast_create(
         tenant=tenant,
         text="Hello group",
         audience="group",
@@ -250,24 +252,24 @@ def test_bulk_expansion_resumes_where_it_stopped_and_never_doubles(tenant, perso
         actor=Actor.user(1),
     )
     bot = bot_id_of(tenant)
-    assert bulk_send_expand(bot_id=bot, batch_size=3) == 3
+    assert broadcast_expand(bot_id=bot, batch_size=3) == 3
     # A crash here loses nothing: the rows and the cursor were committed together.
     # Re-running the same batch (cursor reset by hand) inserts nothing new.
-    cursor = BulkSend.objects.get().cursor
-    BulkSend.objects.update(cursor=0)
-    bulk_send_expand(bot_id=bot, batch_size=3)
-    assert BulkSend.objects.get().cursor == cursor
-    while bulk_send_expand(bot_id=bot, batch_size=3):
+    cursor = Broadcast.objects.get().cursor
+    Broadcast.objects.update(cursor=0)
+    broadcast_expand(bot_id=bot, batch_size=3)
+    assert Broadcast.objects.get().cursor == cursor
+    while broadcast_expand(bot_id=bot, batch_size=3):
         pass
-    rows = OutboxMessage.objects.filter(bulk=bulk)
+    rows = OutboxMessage.objects.filter(broadcast=bulk)
     expected = {m.telegram_id for m in members} - {opted_out.telegram_id, members[3].telegram_id}
     assert sorted(rows.values_list("chat_id", flat=True)) == sorted(expected)
     assert outsider.telegram_id not in set(rows.values_list("chat_id", flat=True))
-    stored = BulkSend.objects.get()
+    stored = Broadcast.objects.get()
     assert (stored.status, stored.expanded) == ("sending", len(expected))
     assert set(rows.values_list("priority", flat=True)) == {1}
     # The same bulk send requested again (a retried request) is the same bulk send.
-    again = bulk_send_create(
+    again = broadcast_create(
         tenant=tenant,
         text="Hello group",
         audience="group",
@@ -280,17 +282,17 @@ def test_bulk_expansion_resumes_where_it_stopped_and_never_doubles(tenant, perso
 
 def test_a_bulk_send_completes_with_counts_in_history(tenant, person):
     users = [person(tenant) for _ in range(3)]
-    bulk = bulk_send_create(tenant=tenant, text="All", idempotency_key="c", actor=Actor.user(5))
+    bulk = broadcast_create(tenant=tenant, text="All", idempotency_key="c", actor=Actor.user(5))
     bot = bot_id_of(tenant)
-    while bulk_send_expand(bot_id=bot):
+    while broadcast_expand(bot_id=bot):
         pass
-    assert bulk_send_finish(bot_id=bot) == 0  # still pending
+    assert broadcast_finish(bot_id=bot) == 0  # still pending
     owner = uuid.uuid4()
     for row in outbox_claim(bot_id=bot, owner=owner, limit=10):
         outbox_mark_sending(message_id=row.id, owner=owner)
         outbox_record_sent(message_id=row.id, owner=owner, telegram_message_id=row.id)
-    assert bulk_send_finish(bot_id=bot) == 1
-    stored = BulkSend.objects.get(pk=bulk.pk)
+    assert broadcast_finish(bot_id=bot) == 1
+    stored = Broadcast.objects.get(pk=bulk.pk)
     assert (stored.status, stored.counts) == ("completed", {"sent": len(users)})
     created = Entry.objects.get(tenant=tenant, action="bulk_send.created")
     assert created.actor_id == "5" and created.target_id == str(bulk.pk)
@@ -303,15 +305,15 @@ def test_paid_broadcasts_need_the_tenant_setting(tenant, person):
 
     person(tenant)
     with pytest.raises(ServiceError) as caught:
-        bulk_send_create(
+        broadcast_create(
             tenant=tenant, text="x", idempotency_key="p1", actor=Actor.user(1), paid=True
         )
     assert caught.value.code == "paid_broadcast_not_allowed"
     settings_update(tenant=tenant, allow_paid_broadcast=True, actor=Actor.user(1))
     assert Entry.objects.filter(tenant=tenant, action="notifications.settings_updated").exists()
-    bulk = bulk_send_create(tenant=tenant, text="x", idempotency_key="p2", actor=Actor.user(1))
+    bulk = broadcast_create(tenant=tenant, text="x", idempotency_key="p2", actor=Actor.user(1))
     assert bulk.paid  # the tenant's setting is the default
-    bulk_send_expand(bot_id=bot_id_of(tenant))
+    broadcast_expand(bot_id=bot_id_of(tenant))
     assert set(OutboxMessage.objects.values_list("paid", flat=True)) == {True}
 
 
@@ -330,7 +332,7 @@ def test_bulk_sends_to_a_group_reach_the_recipients_seen_there(tenant, person, g
     )
     assert not recipient_seen_in_group(tenant=tenant, telegram_id=424242, chat_id=chat)
     recipient_seen_in_group(tenant=tenant, telegram_id=unseen.telegram_id, chat_id=elsewhere)
-    bulk = bulk_send_create(
+    bulk = broadcast_create(
         tenant=tenant,
         text="for the group",
         audience="group",
@@ -338,8 +340,8 @@ def test_bulk_sends_to_a_group_reach_the_recipients_seen_there(tenant, person, g
         idempotency_key="g",
         actor=Actor.user(1),
     )
-    bulk_send_expand(bot_id=bot_id_of(tenant))
-    assert list(OutboxMessage.objects.filter(bulk=bulk).values_list("chat_id", flat=True)) == [
+    broadcast_expand(bot_id=bot_id_of(tenant))
+    assert list(OutboxMessage.objects.filter(broadcast=bulk).values_list("chat_id", flat=True)) == [
         seen.telegram_id
     ]
 
@@ -348,15 +350,15 @@ def test_expanded_rows_carry_the_bulk_sends_message(tenant, person):
     users = [person(tenant, f"e{i}") for i in range(3)]
     settings_update(tenant=tenant, allow_paid_broadcast=True, actor=Actor.user(1))
     options = {"parse_mode": "HTML", "disable_notification": True}
-    bulk = bulk_send_create(
+    bulk = broadcast_create(
         tenant=tenant,
         text="<b>New</b> season",
         idempotency_key="e",
         actor=Actor.user(1),
         options=options,
     )
-    assert bulk_send_expand(bot_id=bot_id_of(tenant)) == 3
-    rows = list(OutboxMessage.objects.filter(bulk=bulk).order_by("id"))
+    assert broadcast_expand(bot_id=bot_id_of(tenant)) == 3
+    rows = list(OutboxMessage.objects.filter(broadcast=bulk).order_by("id"))
     assert [(r.chat_id, r.user_id) for r in rows] == [(u.telegram_id, u.pk) for u in users]
     for row in rows:
         assert (row.tenant_id, row.bot_id, row.event, row.text) == (
