@@ -145,6 +145,21 @@ def service_error_of(exc: tg_error.TelegramError, *, chat_id: int) -> ServiceErr
     return ServiceError(f"Telegram refused the request: {text}", code="telegram_error", status=502)
 
 
+def _session(coro: Coroutine[Any, Any, T], *, event: str, chat_id: int, **extra: Any) -> T:
+    """Run one Bot API session from sync code. A Telegram failure is logged as ``event``
+    and raised as the ServiceError users and admins see."""
+    try:
+        return run_sync(coro)
+    except tg_error.TelegramError as exc:
+        # InvalidToken's message repeats the token: log the error class only for it.
+        detail = "" if isinstance(exc, tg_error.InvalidToken) else exc.message
+        logger.warning(
+            event,
+            extra={"chat_id": chat_id, **extra, "error": type(exc).__name__, "detail": detail},
+        )
+        raise service_error_of(exc, chat_id=chat_id) from exc
+
+
 def _chat_admin(member: telegram.ChatMember) -> ChatAdmin:
     user = member.user
     return ChatAdmin(
@@ -170,16 +185,11 @@ async def _administrators(token: str, chat_id: int) -> tuple[telegram.ChatMember
 
 def chat_administrators(*, token: str, chat_id: int) -> list[ChatAdmin]:
     """The chat's creator and administrators (other bots excluded, as Telegram does)."""
-    try:
-        members = run_sync(_administrators(token, chat_id))
-    except tg_error.TelegramError as exc:
-        # InvalidToken's message repeats the token: log the error class only for it.
-        detail = "" if isinstance(exc, tg_error.InvalidToken) else exc.message
-        logger.warning(
-            "community.telegram.get_chat_administrators_failed",
-            extra={"chat_id": chat_id, "error": type(exc).__name__, "detail": detail},
-        )
-        raise service_error_of(exc, chat_id=chat_id) from exc
+    members = _session(
+        _administrators(token, chat_id),
+        event="community.telegram.get_chat_administrators_failed",
+        chat_id=chat_id,
+    )
     admin_statuses = (telegram.ChatMember.OWNER, telegram.ChatMember.ADMINISTRATOR)
     return [_chat_admin(m) for m in members if m.status in admin_statuses]
 
@@ -227,15 +237,9 @@ def group_facts(*, token: str, chat_id: int) -> GroupFacts:
     """getChat, then (for groups) getChatMember of the bot itself and
     getChatAdministrators, in one session. A bot that is not in the chat gets
     Telegram's refusal: ServiceError ``bot_not_in_chat`` or ``telegram_chat_not_found``."""
-    try:
-        return run_sync(_group_facts(token, chat_id))
-    except tg_error.TelegramError as exc:
-        detail = "" if isinstance(exc, tg_error.InvalidToken) else exc.message
-        logger.warning(
-            "community.telegram.group_facts_failed",
-            extra={"chat_id": chat_id, "error": type(exc).__name__, "detail": detail},
-        )
-        raise service_error_of(exc, chat_id=chat_id) from exc
+    return _session(
+        _group_facts(token, chat_id), event="community.telegram.group_facts_failed", chat_id=chat_id
+    )
 
 
 async def _chat(token: str, chat_id: int) -> telegram.ChatFullInfo:
@@ -245,15 +249,9 @@ async def _chat(token: str, chat_id: int) -> telegram.ChatFullInfo:
 
 def chat_title(*, token: str, chat_id: int) -> str:
     """The chat's current title (getChat)."""
-    try:
-        chat = run_sync(_chat(token, chat_id))
-    except tg_error.TelegramError as exc:
-        detail = "" if isinstance(exc, tg_error.InvalidToken) else exc.message
-        logger.warning(
-            "community.telegram.get_chat_failed",
-            extra={"chat_id": chat_id, "error": type(exc).__name__, "detail": detail},
-        )
-        raise service_error_of(exc, chat_id=chat_id) from exc
+    chat = _session(
+        _chat(token, chat_id), event="community.telegram.get_chat_failed", chat_id=chat_id
+    )
     return chat.title or ""
 
 
@@ -278,17 +276,9 @@ async def _kick(token: str, chat_id: int, user_id: int, message_id: int | None) 
 def member_kick(*, token: str, chat_id: int, user_id: int, message_id: int | None = None) -> None:
     """Remove ``user_id`` from the chat (ban + unban: they may join again later) and
     delete ``message_id`` (the welcome they did not answer). ServiceError on refusal."""
-    try:
-        run_sync(_kick(token, chat_id, user_id, message_id))
-    except tg_error.TelegramError as exc:
-        detail = "" if isinstance(exc, tg_error.InvalidToken) else exc.message
-        logger.warning(
-            "community.telegram.kick_failed",
-            extra={
-                "chat_id": chat_id,
-                "user_id": user_id,
-                "error": type(exc).__name__,
-                "detail": detail,
-            },
-        )
-        raise service_error_of(exc, chat_id=chat_id) from exc
+    _session(
+        _kick(token, chat_id, user_id, message_id),
+        event="community.telegram.kick_failed",
+        chat_id=chat_id,
+        user_id=user_id,
+    )
