@@ -20,7 +20,7 @@ import history.services as history
 from accounts import initdata
 from accounts.models import Membership, TelegramUser
 from community.models import ActivityDay, Group, GroupAdmin, ModerationAction
-from community.moderation import moderation_rules_update
+from community.services import moderation_rules_update
 from history.models import Entry
 from history.services import SYSTEM, Actor
 from notifications.models import Broadcast, NotificationSettings, OutboxMessage

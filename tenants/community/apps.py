@@ -8,4 +8,5 @@ class CommunityConfig(AppConfig):
     def ready(self) -> None:
         # Connects the signals that keep the message path's group cache current, and
         # registers the moderation notices' event type with the notifications outbox.
-        from community import group_config, moderation  # noqa: F401
+        from community import group_config  # noqa: F401
+        from community.services import moderation  # noqa: F401

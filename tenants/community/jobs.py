@@ -6,9 +6,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from community import captcha, leaderboard, moderation
 from community.selectors import group_list
-from community.services import admins_refresh, group_title_refresh
+from community.services import admins_refresh, captcha, group_title_refresh, leaderboard, moderation
 from config.errors import ServiceError
 from config.job_registry import job
 
@@ -41,7 +40,7 @@ def groups_refresh(*, tenant: Any, payload: dict) -> None:
         )
 
 
-# ---- welcome check and leaderboards (community.captcha, community.leaderboard) -----------
+# ---- welcome check, leaderboards, moderation (community.services.*) ---------------------
 @job("community.captcha_expire", per_tenant=True)
 def captcha_expire(*, tenant: Any, payload: dict) -> None:
     """One member's welcome check reached its deadline: remove them unless they passed

@@ -203,7 +203,7 @@ class Captcha(models.Model):
 class ActivityDay(models.Model):
     """Messages and XP of one user in one group on one day (the group's local date). The
     message path bumps it with one upsert; weekly boards sum these, all-time boards add
-    them to ActivityTotal (see community.leaderboard)."""
+    them to ActivityTotal (see community.services.leaderboard)."""
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="+")
     user_id = models.BigIntegerField()

@@ -1,15 +1,23 @@
-"""Reads of a tenant's groups. Querysets are lazy: call these inside the tenant's schema
+"""Reads of a tenant's community: groups and admins, moderation rules and log, join
+times, leaderboards. Querysets are lazy: call the group reads inside the tenant's schema
 (an API request on the tenant's domain, or ``tenant_context``); ``community_check``
-refuses any other schema so a query never lands in the wrong tenant."""
+refuses any other schema so a query never lands in the wrong tenant. The rules document
+and the boards enter the tenant's schema themselves (the bot's handlers call them too)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
+from django_tenants.utils import tenant_context
 
-from community.models import Group, GroupAdmin
+from community.group_config import GroupConfig, group_config_load
+from community.models import Group, GroupAdmin, Member, ModerationAction, ModerationRules
+from community.rules import rules_effective
+from config.errors import ServiceError
 from tenancy.selectors import community_check as tenancy_community_check
 from tenancy.selectors import group_not_found
 
@@ -49,3 +57,149 @@ def bound_group_get(*, tenant: Any, chat_id: int, for_update: bool = False) -> G
 def group_admin_list(*, tenant: Any, chat_id: int) -> QuerySet[GroupAdmin]:
     _schema_check(tenant)
     return GroupAdmin.objects.filter(group__chat_id=chat_id, group__is_active=True)
+
+
+# ---- moderation --------------------------------------------------------------------------
+def moderation_rules_get(*, tenant: Any, chat_id: int) -> dict[str, Any]:
+    """A bound group's effective rules document (defaults where nothing was set)."""
+    community_check(tenant)
+    with tenant_context(tenant):
+        group = bound_group_get(tenant=tenant, chat_id=chat_id)
+        stored = ModerationRules.objects.filter(group=group).values_list("rules", flat=True).first()
+        return rules_effective(stored, enabled=group.effective_features["moderation"])
+
+
+def moderation_action_list(
+    *, tenant: Any, chat_id: int, user_id: int | None = None, rule: str | None = None
+) -> QuerySet[ModerationAction]:
+    """A bound group's action log (newest first), optionally of one user or rule.
+    Inside the tenant's schema; raises group_not_found for an unknown chat."""
+    group = bound_group_get(tenant=tenant, chat_id=chat_id)
+    qs = ModerationAction.objects.filter(group=group)
+    if user_id is not None:
+        qs = qs.filter(user_id=user_id)
+    if rule:
+        qs = qs.filter(rule=rule)
+    return qs
+
+
+def member_is_new(*, group_pk: int, user_id: int, hours: int, now: datetime) -> bool:
+    """Did ``user_id`` join the group less than ``hours`` before ``now`` (as far as the
+    bot saw the join)? Inside the tenant's schema."""
+    return Member.objects.filter(
+        group_id=group_pk, user_id=user_id, joined_at__gt=now - timedelta(hours=hours)
+    ).exists()
+
+
+# ---- leaderboards ------------------------------------------------------------------------
+PERIODS = ("day", "week", "all")
+WEEK_DAYS = 7
+TOP_DEFAULT = 10
+TOP_MAX = 100
+
+
+@dataclass(frozen=True)
+class Entry:
+    rank: int
+    user_id: int
+    name: str
+    username: str
+    messages: int
+    xp: int
+
+
+@dataclass(frozen=True)
+class Board:
+    chat_id: int
+    period: str
+    since: date | None  # first local day counted (None: all time)
+    today: date
+    entries: list[Entry]
+
+
+_TOP_DAYS = """
+SELECT user_id, SUM(messages), SUM(xp),
+       (array_agg(name ORDER BY day DESC))[1], (array_agg(username ORDER BY day DESC))[1]
+  FROM community_activityday
+ WHERE group_id = %(group)s AND day >= %(since)s AND day <= %(today)s
+ GROUP BY user_id
+ ORDER BY 3 DESC, 2 DESC, 1
+ LIMIT %(limit)s
+"""
+
+_TOP_ALL = """
+WITH rolled AS (
+    SELECT COALESCE(MAX(rolled_through), DATE '0001-01-01') AS through
+      FROM community_leaderboardrollup
+), rows AS (
+    SELECT user_id, messages, xp, last_day AS day, name, username
+      FROM community_activitytotal WHERE group_id = %(group)s
+    UNION ALL
+    SELECT user_id, messages, xp, day, name, username
+      FROM community_activityday, rolled
+     WHERE group_id = %(group)s AND day > rolled.through
+)
+SELECT user_id, SUM(messages), SUM(xp),
+       (array_agg(name ORDER BY day DESC))[1], (array_agg(username ORDER BY day DESC))[1]
+  FROM rows
+ GROUP BY user_id
+ ORDER BY 3 DESC, 2 DESC, 1
+ LIMIT %(limit)s
+"""
+
+
+def period_check(period: str) -> str:
+    if period not in PERIODS:
+        raise ServiceError(
+            f"period: use one of {', '.join(PERIODS)}", code="invalid_period", status=400
+        )
+    return period
+
+
+def leaderboard_top(
+    *,
+    tenant: Any,
+    chat_id: int,
+    period: str,
+    limit: int = TOP_DEFAULT,
+    config: GroupConfig | None = None,
+    today: date | None = None,
+) -> Board:
+    """The group's top ``limit`` users by XP (then messages) for ``period``. ``config``
+    is the group's (cached) config when the caller has it; else it is read now."""
+    community_check(tenant)
+    period_check(period)
+    if config is None:
+        config = group_config_load(tenant=tenant, chat_id=chat_id)
+    if config is None:
+        raise group_not_found(chat_id=chat_id)
+    if config.schema_name != tenant.schema_name or config.chat_id != chat_id:
+        raise RuntimeError("group config of another group")
+    if not config.leaderboard:
+        raise ServiceError(
+            "the leaderboard is turned off in this group", code="leaderboard_disabled", status=409
+        )
+    limit = max(1, min(limit, TOP_MAX))
+    today = today or config.today()
+    since = None
+    params: dict[str, Any] = {"group": config.group_pk, "limit": limit, "today": today}
+    if period == "all":
+        sql = _TOP_ALL
+    else:
+        since = today if period == "day" else today - timedelta(days=WEEK_DAYS - 1)
+        sql, params["since"] = _TOP_DAYS, since
+    with tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    entries = [
+        Entry(
+            rank=i,
+            user_id=user_id,
+            name=name or "",
+            username=username or "",
+            messages=int(messages),
+            xp=int(xp),
+        )
+        for i, (user_id, messages, xp, name, username) in enumerate(rows, start=1)
+    ]
+    return Board(chat_id=config.chat_id, period=period, since=since, today=today, entries=entries)

@@ -1,8 +1,7 @@
-"""python-telegram-bot handlers the community app contributes to the bot runtime.
-
-- the bot's own membership changes in a group (MY_CHAT_MEMBER): added → bind the group
-  to the bot's tenant; removed → unbind it;
-- ``/bind CODE`` in a group: bind it with a link code from the Mini App, and reply.
+"""What the community app contributes to the bot runtime (``<app>/telegram.py``): its
+handlers, in order, and its command menu entries. The handlers themselves are in
+``community.handlers`` (incoming updates); outgoing Bot API calls of services are
+``community.botapi``.
 
 The tenant comes from ``botruntime.context.tenant_of`` (the bot's own community, or the
 chat's binding for the platform bot). Services are sync Django code: ``in_tenant`` runs
@@ -11,124 +10,43 @@ them through ``sync_to_async`` inside the tenant's schema, never on the event lo
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
-from telegram import BotCommand, Chat, ChatMember, ChatMemberUpdated, Update
-from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, ContextTypes
-
-from botruntime.context import in_tenant, tenant_of
-from community import services, telegram_groups
-from config.errors import ServiceError
-
-logger = logging.getLogger(__name__)
-
-GROUP_CHATS = (Chat.GROUP, Chat.SUPERGROUP)
-
-
-async def _community_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any | None:
-    """The update's tenant, if it is an active community (the platform's shared bot
-    serves the groups bound to a community; binding through it arrives later)."""
-    tenant = await tenant_of(update, context)
-    if tenant is None or tenant.is_public:
-        logger.info("community.telegram.no_community", extra={"bot_id": context.bot.id})
-        return None
-    return tenant
-
-
-def _present(member: ChatMember) -> bool:
-    if member.status == ChatMember.RESTRICTED:
-        return bool(getattr(member, "is_member", False))
-    return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER)
-
-
-async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    change: ChatMemberUpdated | None = update.my_chat_member
-    if change is None or change.chat.type not in GROUP_CHATS:
-        return
-    was, now = _present(change.old_chat_member), _present(change.new_chat_member)
-    if was == now:  # e.g. promoted to admin: no binding change
-        return
-    tenant = await _community_of(update, context)
-    if tenant is None:
-        return
-    chat = change.chat
-    try:
-        if now:
-            await in_tenant(
-                tenant,
-                services.group_bind_on_bot_added,
-                tenant=tenant,
-                bot_id=context.bot.id,
-                chat_id=chat.id,
-                title=chat.title or "",
-                added_by_telegram_id=change.from_user.id,
-            )
-        else:
-            await in_tenant(
-                tenant,
-                services.group_unbind_on_bot_removed,
-                tenant=tenant,
-                bot_id=context.bot.id,
-                chat_id=chat.id,
-                removed_by_telegram_id=change.from_user.id,
-            )
-    except ServiceError as exc:
-        # Nobody to answer here: the refusal is logged; admins bind with a code instead.
-        logger.warning(
-            "community.telegram.membership_refused",
-            extra={"tenant": tenant.slug, "chat_id": chat.id, "code": exc.code, "added": now},
-        )
-
-
-BIND_USAGE = (
-    "Send /bind followed by the code from the Mini App, in the group you want to "
-    "connect, e.g. /bind ABCD2345."
+from telegram import BotCommand
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
 )
 
-
-async def on_bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message, chat, sender = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or chat is None or sender is None:
-        return
-    if chat.type not in GROUP_CHATS:
-        await message.reply_text(BIND_USAGE)
-        return
-    if len(context.args or []) != 1:
-        await message.reply_text(BIND_USAGE)
-        return
-    tenant = await _community_of(update, context)
-    if tenant is None:
-        return
-    try:
-        result = await in_tenant(
-            tenant,
-            services.group_bind_with_code,
-            tenant=tenant,
-            code=context.args[0],
-            chat_id=chat.id,
-            title=chat.title or "",
-            from_telegram_id=sender.id,
-            bot_id=context.bot.id,
-        )
-    except ServiceError as exc:
-        await message.reply_text(f"Could not connect this group: {exc.message}")
-        return
-    synced = len(result.admins.added) + len(result.admins.unchanged)
-    state = "is now" if result.newly_bound else "was already"
-    text = f"This group {state} connected to {tenant.name}. Admins synced: {synced}."
-    await message.reply_text(text)
+from community.handlers import binding, leaderboard, messages, welcome
+from community.services.captcha import CALLBACK_PREFIX
 
 
 def commands() -> list[BotCommand]:
     """The bot's command menu entries of this app (/bind stays off it: admins only)."""
-    return telegram_groups.commands()
+    return [BotCommand("leaderboard", "Top members of this group: day, week or all")]
 
 
 def handlers() -> list[BaseHandler]:
+    """In order: commands first; the catch-all message handler last (one handler per
+    update in a group, so a command is not also counted as a message)."""
+    group_messages = (
+        filters.ChatType.GROUPS
+        & (filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE)
+        & ~filters.COMMAND
+        # Service messages never carry text: a text message skips the ~30 status checks.
+        & (filters.TEXT | ~filters.StatusUpdate.ALL)
+    )
     return [
-        ChatMemberHandler(on_my_chat_member, chat_member_types=ChatMemberHandler.MY_CHAT_MEMBER),
-        CommandHandler("bind", on_bind),
-        # Welcome check, /leaderboard, and every other group message (last: catch-all).
-        *telegram_groups.handlers(),
+        ChatMemberHandler(
+            binding.on_my_chat_member, chat_member_types=ChatMemberHandler.MY_CHAT_MEMBER
+        ),
+        CommandHandler("bind", binding.on_bind),
+        CommandHandler("leaderboard", leaderboard.on_leaderboard),
+        CallbackQueryHandler(welcome.on_captcha_button, pattern=rf"^{CALLBACK_PREFIX}\d+$"),
+        ChatMemberHandler(welcome.on_chat_member, chat_member_types=ChatMemberHandler.CHAT_MEMBER),
+        MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, welcome.on_new_members),
+        MessageHandler(group_messages, messages.on_group_message),
     ]

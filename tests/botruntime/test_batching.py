@@ -19,8 +19,8 @@ from botruntime.batching import GroupCommit, WriteBehind, flush_all
 from botruntime.models import ProcessedUpdate
 from botruntime.runtime import Runtime
 from botruntime.services import updates_accept
-from community.leaderboard import ACTIVITY, Activity
 from community.models import ActivityDay, Group
+from community.services.leaderboard import ACTIVITY, Activity
 from notifications.models import Recipient
 from notifications.services import SEEN_IN_GROUPS, recipient_register
 from tenancy.services import tenant_delete

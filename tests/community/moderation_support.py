@@ -22,12 +22,12 @@ from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
 from botruntime.context import tenants_forget
+from community.botapi import ssl_context
 from community.group_config import group_config_forget
 from community.models import Group
 from community.rules import FLOOD
 from community.services import group_bind_on_bot_added
 from community.telegram import handlers
-from community.telegram_api import _ssl_context
 from sandbox.telegram import Limits, SandboxTelegram
 from tests.botruntime.support import flush_all_strictly
 from tests.conftest import tenant_bot_token
@@ -154,8 +154,8 @@ def make_scene(make_tenant, tg):
             .base_url(f"{tg.base_url}/bot")
             .base_file_url(f"{tg.base_url}/file/bot")
             # One shared SSL context: building one per client costs ~100 ms per update.
-            .request(HTTPXRequest(httpx_kwargs={"verify": _ssl_context()}))
-            .get_updates_request(HTTPXRequest(httpx_kwargs={"verify": _ssl_context()}))
+            .request(HTTPXRequest(httpx_kwargs={"verify": ssl_context()}))
+            .get_updates_request(HTTPXRequest(httpx_kwargs={"verify": ssl_context()}))
             .updater(None)
             .build()
         )

@@ -11,11 +11,14 @@ from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
 from botruntime.selectors import tenant_resolve
+from community.botapi import ssl_context
 from community.models import ActivityDay, ModerationAction
-from community.moderation import moderation_rules_update
-from community.services import group_bind_on_bot_added, group_unbind_on_bot_removed
+from community.services import (
+    group_bind_on_bot_added,
+    group_unbind_on_bot_removed,
+    moderation_rules_update,
+)
 from community.telegram import handlers
-from community.telegram_api import _ssl_context
 from history.services import Actor
 from tenancy.models import ChatBinding
 from tenancy.services import bot_register
@@ -36,7 +39,7 @@ def _application(tg, token: str) -> Application:
         Application.builder()
         .token(token)
         .base_url(f"{tg.base_url}/bot")
-        .request(HTTPXRequest(httpx_kwargs={"verify": _ssl_context()}))
+        .request(HTTPXRequest(httpx_kwargs={"verify": ssl_context()}))
         .updater(None)
         .build()
     )

@@ -12,7 +12,7 @@ from django_tenants.utils import tenant_context
 from botruntime.models import Job
 from botruntime.services import job_run, jobs_claim
 from community.models import Captcha, Member
-from community.moderation import moderation_rules_update
+from community.services import moderation_rules_update
 from config.job_registry import job_kinds
 from history.models import Entry
 from history.services import Actor

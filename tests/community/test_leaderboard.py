@@ -14,18 +14,18 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
 from community.group_config import GroupConfig, group_config_load
-from community.leaderboard import (
+from community.models import ActivityDay, ActivityTotal
+from community.rules import CompiledRules, rules_effective
+from community.selectors import leaderboard_top
+from community.services.leaderboard import (
     ACTIVITY,
     KEEP_DAYS,
     Activity,
     activity_apply,
     activity_count,
     leaderboard_rollup,
-    leaderboard_top,
     message_xp,
 )
-from community.models import ActivityDay, ActivityTotal
-from community.rules import CompiledRules, rules_effective
 from tenancy.schema_template import schema_create_from_template
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from community.models import ActivityDay, GroupAdmin, ModerationAction
-from community.moderation import moderation_log_prune, moderation_rules_update
+from community.services import moderation_log_prune, moderation_rules_update
 from history.models import Entry
 from history.services import Actor
 from notifications.models import OutboxMessage

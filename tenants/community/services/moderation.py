@@ -1,8 +1,7 @@
-"""Moderation of group messages: the rules admins set, and what the bot does about a
-message that breaks them. Writes are ``<entity>_<action>`` services; the reads for the
-API are at the end.
+"""Moderation writes: the rules admins set, and what the bot does about a message that
+breaks them. (Reads are in ``community.selectors``, the notice texts in ``community.texts``.)
 
-The message path (``community.telegram_groups``) checks every group message against the
+The message path (``community.services.messages``) checks every group message against the
 group's cached, compiled rules in memory (``community.rules``); only a message that
 breaks a rule reaches ``moderation_violation_handle``, which decides the action (the
 rule's own, or the next step of the escalation ladder), logs it in ModerationAction and
@@ -27,15 +26,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
 from django.utils import timezone as dj_timezone
 from django_tenants.utils import tenant_context
 
 import history.services as history
 from community.group_config import GroupConfig, group_config_forget_on_commit
-from community.models import Group, Member, ModerationAction, ModerationRules
+from community.models import Group, ModerationAction, ModerationRules
 from community.rules import Violation, rules_effective, rules_validate
-from community.selectors import bound_group_get, community_check
+from community.selectors import bound_group_get, community_check, member_is_new
+from community.texts import ladder_step_text, moderation_notice
 from history.services import Actor
 from notifications.events import Audience, EventType, event_register
 from notifications.services import notify
@@ -58,37 +57,9 @@ AUDIT_ACTIONS = {
     "mute": "moderation.muted",
     "ban": "moderation.banned",
 }
-REASONS = {
-    "flood": "flooding the chat",
-    "blocklist": "a blocked word",
-    "link": "links are not allowed for new members yet",
-    "forward": "forwarded messages are not allowed for new members yet",
-}
-
-
-def duration_text(seconds: int) -> str:
-    """30 s, 10 min, 1 h, 1 h 30 min, 2 d."""
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    if seconds < 86400:
-        hours, minutes = divmod(seconds // 60, 60)
-        return f"{hours} h" + (f" {minutes} min" if minutes else "")
-    days, rest = divmod(seconds, 86400)
-    return f"{days} d" + (f" {rest // 3600} h" if rest >= 3600 else "")
 
 
 # ---- rules -------------------------------------------------------------------------------
-def moderation_rules_get(*, tenant: Any, chat_id: int) -> dict[str, Any]:
-    """A bound group's effective rules document (defaults where nothing was set)."""
-    community_check(tenant)
-    with tenant_context(tenant):
-        group = bound_group_get(tenant=tenant, chat_id=chat_id)
-        stored = ModerationRules.objects.filter(group=group).values_list("rules", flat=True).first()
-        return rules_effective(stored, enabled=group.effective_features["moderation"])
-
-
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """What an update changed, for the audit entry: sections with their old and new
     values; blocklist words as added/removed lists (a list can be long)."""
@@ -176,12 +147,6 @@ def member_joined(*, group_pk: int, user_id: int, at: datetime | None = None) ->
         return cursor.fetchone() is not None
 
 
-def _is_new_member(group_pk: int, user_id: int, hours: int, now: datetime) -> bool:
-    return Member.objects.filter(
-        group_id=group_pk, user_id=user_id, joined_at__gt=now - timedelta(hours=hours)
-    ).exists()
-
-
 # ---- violations --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Enforcement:
@@ -197,24 +162,6 @@ class Enforcement:
 
 def _ladder_step(ladder: list[dict[str, Any]], index: int) -> dict[str, Any]:
     return ladder[min(index, len(ladder) - 1)]
-
-
-def _step_text(step: dict[str, Any]) -> str:
-    if step["action"] == "warn":
-        return "another warning"
-    if step["action"] == "mute":
-        return f"a {duration_text(step['mute_seconds'])} mute"
-    return "a ban"
-
-
-def _notice(action: str, name: str, reason: str, until_seconds: int | None, next_step: str) -> str:
-    if action == "warn":
-        return f"{name}, this is a warning: {reason}. Next time: {next_step}."
-    if action == "mute":
-        return f"{name} is muted for {duration_text(until_seconds or 0)}: {reason}."
-    if action == "ban":
-        return f"{name} was banned: {reason}."
-    return ""
 
 
 def _strikes_lock(group_pk: int, user_id: int) -> None:
@@ -242,8 +189,8 @@ def moderation_violation_handle(
     now = dj_timezone.now()
     rules = config.rules.document
     with tenant_context(tenant), transaction.atomic():
-        if violation.needs_new_member and not _is_new_member(
-            config.group_pk, user_id, rules["new_members"]["hours"], now
+        if violation.needs_new_member and not member_is_new(
+            group_pk=config.group_pk, user_id=user_id, hours=rules["new_members"]["hours"], now=now
         ):
             return None
         action, strike, mute_seconds, next_step = violation.action, 0, violation.mute_seconds, ""
@@ -256,11 +203,10 @@ def moderation_violation_handle(
             ).count()
             step = _ladder_step(ladder, previous)
             action, strike, mute_seconds = step["action"], previous + 1, step.get("mute_seconds")
-            next_step = _step_text(_ladder_step(ladder, previous + 1))
+            next_step = ladder_step_text(_ladder_step(ladder, previous + 1))
         elif action == "escalate":
             action = "delete"
         until = now + timedelta(seconds=mute_seconds) if action == "mute" and mute_seconds else None
-        reason = REASONS[violation.rule]
         row = ModerationAction.objects.create(
             group_id=config.group_pk,
             user_id=user_id,
@@ -290,7 +236,13 @@ def moderation_violation_handle(
                 "moderation_action_id": row.pk,
             },
         )
-        notice = _notice(action, user_name or str(user_id), reason, mute_seconds, next_step)
+        notice = moderation_notice(
+            action=action,
+            name=user_name or str(user_id),
+            rule=violation.rule,
+            mute_seconds=mute_seconds,
+            next_step=next_step,
+        )
         if notice:
             notify(
                 tenant=tenant,
@@ -337,21 +289,7 @@ def moderation_action_failed(*, tenant: Any, action_id: int, error: str, bot_id:
     )
 
 
-# ---- reads -------------------------------------------------------------------------------
-def moderation_action_list(
-    *, tenant: Any, chat_id: int, user_id: int | None = None, rule: str | None = None
-) -> QuerySet[ModerationAction]:
-    """A bound group's action log (newest first), optionally of one user or rule.
-    Inside the tenant's schema; raises group_not_found for an unknown chat."""
-    group = bound_group_get(tenant=tenant, chat_id=chat_id)
-    qs = ModerationAction.objects.filter(group=group)
-    if user_id is not None:
-        qs = qs.filter(user_id=user_id)
-    if rule:
-        qs = qs.filter(rule=rule)
-    return qs
-
-
+# ---- retention ---------------------------------------------------------------------------
 def moderation_log_prune(*, tenant: Any, now: datetime | None = None) -> int:
     """Forget moderation actions older than ``MODERATION_LOG_RETENTION_DAYS``, but never
     within a group's escalation window (those strikes still count). Returns how many rows

@@ -1,4 +1,4 @@
-"""The welcome check: a member who joins a group with the welcome feature on is greeted
+"""Welcome check writes: a member who joins a group with the welcome feature on is greeted
 with the group's welcome text and an "I'm human" button addressed to them, and may not
 send anything until they press it. Unanswered after the group's timeout (default
 5 minutes), they are removed (ban + unban, so they may come back and try again).
@@ -13,11 +13,12 @@ Ordering at the deadline: once a check expires it can no longer be passed (a pre
 after the deadline is "too late"), so the only writer of an expired pending row is the
 expiry itself: it removes the member at Telegram first, then marks the row and audits
 it; a transient Telegram failure leaves the row pending for the retry.
+
+The welcome text is rendered by ``community.texts.welcome_render``.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,10 +30,11 @@ from django_tenants.utils import tenant_context
 
 import history.services as history
 from botruntime.services import job_enqueue
+from community.botapi import member_kick
 from community.group_config import GroupConfig
 from community.models import Captcha, Member
-from community.moderation import duration_text, member_joined
-from community.telegram_members import member_kick
+from community.services.moderation import member_joined
+from community.texts import duration_text, welcome_render
 from config.errors import ServiceError
 from history.services import SYSTEM, Actor
 from tenancy.selectors import tenant_bots
@@ -40,9 +42,7 @@ from tenancy.selectors import tenant_bots
 logger = logging.getLogger(__name__)
 
 EXPIRE_JOB = "community.captcha_expire"
-BUTTON_TEXT = "I'm human"
 CALLBACK_PREFIX = "captcha:"
-DEFAULT_WELCOME = "Welcome to {group}, {name}!"
 RETRY_AFTER = timedelta(minutes=1)  # a removal Telegram could not do is tried again then
 TRANSIENT = {"telegram_unavailable", "telegram_rate_limited"}
 SWEEP_BATCH = 200
@@ -59,17 +59,6 @@ class Welcome:
     text: str  # HTML
     captcha_id: int | None
     callback_data: str = ""
-
-
-def welcome_render(*, template: str, name: str, user_id: int, group: str, minutes: str) -> str:
-    """The welcome as HTML: the admin's text (escaped, so it cannot break the markup)
-    with ``{name}`` as a mention of the member and ``{group}`` as the group's title."""
-    mention = f'<a href="tg://user?id={int(user_id)}">{html.escape(name or "there")}</a>'
-    text = html.escape(template or DEFAULT_WELCOME, quote=False)
-    text = text.replace("{name}", mention).replace("{group}", html.escape(group or "the group"))
-    if minutes:
-        text += f"\n\nPress “{BUTTON_TEXT}” within {minutes} to start chatting."
-    return text
 
 
 _ARM = """

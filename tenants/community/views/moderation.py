@@ -1,5 +1,4 @@
-"""API of moderation and leaderboards: a group's rules (``moderate``), its moderation log
-(``moderate``), and its leaderboard (any user of the community)."""
+"""Moderation API (capability ``moderate``): a group's rules and its moderation log."""
 
 from __future__ import annotations
 
@@ -7,12 +6,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from accounts.permissions import HasCapability, IsTelegramUser
+from accounts.permissions import HasCapability
 from accounts.roles import Capability
-from community import leaderboard, moderation
+from community import selectors, services
 from community.models import ModerationAction
 from community.rules import ACTIONS, LADDER_ACTIONS
-from community.views import CHAT_ID, GroupEndpoint
+from community.views.groups import CHAT_ID, GroupEndpoint
 from config.api import CursorPagination, StrictSerializer
 from history.services import Actor
 
@@ -93,7 +92,7 @@ class GroupModerationView(GroupEndpoint):
         parameters=[CHAT_ID], responses=RulesSerializer, summary="A group's moderation rules"
     )
     def get(self, request, chat_id: int):
-        rules = moderation.moderation_rules_get(tenant=self.tenant, chat_id=chat_id)
+        rules = selectors.moderation_rules_get(tenant=self.tenant, chat_id=chat_id)
         return Response(rules)
 
     @extend_schema(
@@ -107,7 +106,7 @@ class GroupModerationView(GroupEndpoint):
         serializer.is_valid(raise_exception=True)
         # The service validates the document itself (ranges, patterns, the ladder):
         # the same rules hold for every caller, not only this view.
-        rules = moderation.moderation_rules_update(
+        rules = services.moderation_rules_update(
             tenant=self.tenant,
             chat_id=chat_id,
             rules=request.data,
@@ -157,7 +156,7 @@ class GroupModerationActionsView(GroupEndpoint):
     def get(self, request, chat_id: int):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        qs = moderation.moderation_action_list(
+        qs = selectors.moderation_action_list(
             tenant=self.tenant, chat_id=chat_id, **params.validated_data
         )
         paginator = CursorPagination()
@@ -167,50 +166,3 @@ class GroupModerationActionsView(GroupEndpoint):
     class FilterSerializer(serializers.Serializer):
         user_id = serializers.IntegerField(required=False)
         rule = serializers.ChoiceField(ModerationAction.Rule.values, required=False)
-
-
-class GroupLeaderboardView(GroupEndpoint):
-    permission_classes = [IsTelegramUser]
-
-    class InputSerializer(serializers.Serializer):
-        period = serializers.ChoiceField(leaderboard.PERIODS, required=False, default="week")
-        limit = serializers.IntegerField(
-            required=False, default=leaderboard.TOP_DEFAULT, min_value=1, max_value=100
-        )
-
-    class OutputSerializer(serializers.Serializer):
-        class EntrySerializer(serializers.Serializer):
-            rank = serializers.IntegerField()
-            user_id = serializers.IntegerField()
-            name = serializers.CharField()
-            username = serializers.CharField()
-            messages = serializers.IntegerField()
-            xp = serializers.IntegerField()
-
-        chat_id = serializers.IntegerField()
-        period = serializers.CharField()
-        since = serializers.DateField(allow_null=True, help_text="first day counted (local)")
-        today = serializers.DateField(help_text="the group's local date")
-        results = EntrySerializer(many=True, source="entries")
-
-    @extend_schema(
-        parameters=[
-            CHAT_ID,
-            OpenApiParameter(
-                "period",
-                str,
-                enum=list(leaderboard.PERIODS),
-                description="day (today), week (last 7 days) or all (all time); default week",
-            ),
-            OpenApiParameter("limit", int, description="how many (1-100, default 10)"),
-        ],
-        responses=OutputSerializer,
-        summary="A group's top members by XP",
-    )
-    def get(self, request, chat_id: int):
-        params = self.InputSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        board = leaderboard.leaderboard_top(
-            tenant=self.tenant, chat_id=chat_id, **params.validated_data
-        )
-        return Response(self.OutputSerializer(board).data)

@@ -39,7 +39,7 @@ from accounts.models import TelegramUser
 from accounts.roles import Capability, Role
 from accounts.selectors import user_capabilities, user_get
 from accounts.services import membership_demote, membership_set_role, user_touch
-from community import telegram_api
+from community import botapi
 from community.models import FEATURE_DEFAULTS, Group, GroupAdmin, LinkCode
 from community.selectors import bound_group_get, community_check
 from config.errors import ServiceError
@@ -184,7 +184,7 @@ def _admins_sync(
     *,
     tenant: Any,
     group: Group,
-    admins: list[telegram_api.ChatAdmin],
+    admins: list[botapi.ChatAdmin],
     actor: Actor,
     request: Any = None,
 ) -> AdminsSummary:
@@ -275,10 +275,10 @@ def _may_bind_by_adding_bot(tenant: Any, telegram_id: int) -> bool:
 
 def _group_confirm(
     *, tenant: Any, bot: Bot, chat_id: int, admin_telegram_id: int
-) -> telegram_api.GroupFacts:
+) -> botapi.GroupFacts:
     """Ask Telegram, not the update, before binding: the chat is a group or supergroup,
     ``bot`` is in it, and ``admin_telegram_id`` is its creator or an administrator."""
-    facts = telegram_api.group_facts(
+    facts = botapi.group_facts(
         token=_bot_token(tenant, bot.telegram_id, strict=True), chat_id=chat_id
     )
     if not facts.is_group:
@@ -545,9 +545,7 @@ def admins_refresh(
     community_check(tenant)
     with tenant_context(tenant):
         group = bound_group_get(tenant=tenant, chat_id=chat_id)
-        admins = telegram_api.chat_administrators(
-            token=_bot_token(tenant, group.bot_id), chat_id=chat_id
-        )
+        admins = botapi.chat_administrators(token=_bot_token(tenant, group.bot_id), chat_id=chat_id)
         return _admins_sync(tenant=tenant, group=group, admins=admins, actor=actor, request=request)
 
 
@@ -556,7 +554,7 @@ def group_title_refresh(*, tenant: Any, chat_id: int, actor: Actor = SYSTEM) -> 
     community_check(tenant)
     with tenant_context(tenant):
         group = bound_group_get(tenant=tenant, chat_id=chat_id)
-        title = telegram_api.chat_title(token=_bot_token(tenant, group.bot_id), chat_id=chat_id)
+        title = botapi.chat_title(token=_bot_token(tenant, group.bot_id), chat_id=chat_id)
         title = title[:TITLE_MAX_LENGTH]
         with transaction.atomic():
             group = Group.objects.select_for_update().get(pk=group.pk)

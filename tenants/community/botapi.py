@@ -1,4 +1,6 @@
-"""The Telegram Bot API calls community services make, through python-telegram-bot.
+"""Outgoing: the Telegram Bot API calls community services and jobs make, through
+python-telegram-bot. (Incoming updates are ``community.handlers``; they answer with the
+bot that received the update, not with these.)
 
 Sync services call these plain functions; each opens a short-lived ``telegram.Bot`` on
 ``settings.TELEGRAM_API_BASE`` (the real API, or the sandbox loopback in tests and the
@@ -81,8 +83,8 @@ def api_base_url() -> str:
 
 
 @functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    # Building the CA bundle costs ~100 ms; every short-lived Bot shares one context.
+def ssl_context() -> ssl.SSLContext:
+    """One TLS context for every short-lived Bot (building the CA bundle costs ~100 ms)."""
     return httpx.create_ssl_context()
 
 
@@ -90,17 +92,18 @@ def _request() -> HTTPXRequest:
     return HTTPXRequest(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
-        httpx_kwargs={"verify": _ssl_context()},
+        httpx_kwargs={"verify": ssl_context()},
     )
 
 
-def _bot(token: str) -> telegram.Bot:
+def bot_session(token: str) -> telegram.Bot:
+    """A short-lived bot for one session: ``async with bot_session(token) as bot:``."""
     return telegram.Bot(
         token, base_url=api_base_url(), request=_request(), get_updates_request=_request()
     )
 
 
-def _service_error(exc: tg_error.TelegramError, *, chat_id: int) -> ServiceError:
+def service_error_of(exc: tg_error.TelegramError, *, chat_id: int) -> ServiceError:
     """Translate a Telegram failure into the error users and admins see."""
     text = exc.message
     if isinstance(exc, tg_error.InvalidToken):
@@ -142,6 +145,21 @@ def _service_error(exc: tg_error.TelegramError, *, chat_id: int) -> ServiceError
     return ServiceError(f"Telegram refused the request: {text}", code="telegram_error", status=502)
 
 
+def _session(coro: Coroutine[Any, Any, T], *, event: str, chat_id: int, **extra: Any) -> T:
+    """Run one Bot API session from sync code. A Telegram failure is logged as ``event``
+    and raised as the ServiceError users and admins see."""
+    try:
+        return run_sync(coro)
+    except tg_error.TelegramError as exc:
+        # InvalidToken's message repeats the token: log the error class only for it.
+        detail = "" if isinstance(exc, tg_error.InvalidToken) else exc.message
+        logger.warning(
+            event,
+            extra={"chat_id": chat_id, **extra, "error": type(exc).__name__, "detail": detail},
+        )
+        raise service_error_of(exc, chat_id=chat_id) from exc
+
+
 def _chat_admin(member: telegram.ChatMember) -> ChatAdmin:
     user = member.user
     return ChatAdmin(
@@ -161,22 +179,17 @@ def _chat_admin(member: telegram.ChatMember) -> ChatAdmin:
 
 
 async def _administrators(token: str, chat_id: int) -> tuple[telegram.ChatMember, ...]:
-    async with _bot(token) as bot:
+    async with bot_session(token) as bot:
         return await bot.get_chat_administrators(chat_id)
 
 
 def chat_administrators(*, token: str, chat_id: int) -> list[ChatAdmin]:
     """The chat's creator and administrators (other bots excluded, as Telegram does)."""
-    try:
-        members = run_sync(_administrators(token, chat_id))
-    except tg_error.TelegramError as exc:
-        # InvalidToken's message repeats the token: log the error class only for it.
-        detail = "" if isinstance(exc, tg_error.InvalidToken) else exc.message
-        logger.warning(
-            "community.telegram.get_chat_administrators_failed",
-            extra={"chat_id": chat_id, "error": type(exc).__name__, "detail": detail},
-        )
-        raise _service_error(exc, chat_id=chat_id) from exc
+    members = _session(
+        _administrators(token, chat_id),
+        event="community.telegram.get_chat_administrators_failed",
+        chat_id=chat_id,
+    )
     admin_statuses = (telegram.ChatMember.OWNER, telegram.ChatMember.ADMINISTRATOR)
     return [_chat_admin(m) for m in members if m.status in admin_statuses]
 
@@ -204,7 +217,7 @@ class GroupFacts:
 
 
 async def _group_facts(token: str, chat_id: int) -> GroupFacts:
-    async with _bot(token) as bot:
+    async with bot_session(token) as bot:
         chat = await bot.get_chat(chat_id)
         if chat.type not in (telegram.Chat.GROUP, telegram.Chat.SUPERGROUP):
             # A channel or a private chat: nothing more to ask (private chats have no admins).
@@ -224,31 +237,48 @@ def group_facts(*, token: str, chat_id: int) -> GroupFacts:
     """getChat, then (for groups) getChatMember of the bot itself and
     getChatAdministrators, in one session. A bot that is not in the chat gets
     Telegram's refusal: ServiceError ``bot_not_in_chat`` or ``telegram_chat_not_found``."""
-    try:
-        return run_sync(_group_facts(token, chat_id))
-    except tg_error.TelegramError as exc:
-        detail = "" if isinstance(exc, tg_error.InvalidToken) else exc.message
-        logger.warning(
-            "community.telegram.group_facts_failed",
-            extra={"chat_id": chat_id, "error": type(exc).__name__, "detail": detail},
-        )
-        raise _service_error(exc, chat_id=chat_id) from exc
+    return _session(
+        _group_facts(token, chat_id), event="community.telegram.group_facts_failed", chat_id=chat_id
+    )
 
 
 async def _chat(token: str, chat_id: int) -> telegram.ChatFullInfo:
-    async with _bot(token) as bot:
+    async with bot_session(token) as bot:
         return await bot.get_chat(chat_id)
 
 
 def chat_title(*, token: str, chat_id: int) -> str:
     """The chat's current title (getChat)."""
-    try:
-        chat = run_sync(_chat(token, chat_id))
-    except tg_error.TelegramError as exc:
-        detail = "" if isinstance(exc, tg_error.InvalidToken) else exc.message
-        logger.warning(
-            "community.telegram.get_chat_failed",
-            extra={"chat_id": chat_id, "error": type(exc).__name__, "detail": detail},
-        )
-        raise _service_error(exc, chat_id=chat_id) from exc
+    chat = _session(
+        _chat(token, chat_id), event="community.telegram.get_chat_failed", chat_id=chat_id
+    )
     return chat.title or ""
+
+
+# ---- group members ----------------------------------------------------------------------
+
+
+async def _kick(token: str, chat_id: int, user_id: int, message_id: int | None) -> None:
+    async with bot_session(token) as bot:
+        # Telegram has no "kick": a ban removes the member, the unban lets them rejoin.
+        await bot.ban_chat_member(chat_id, user_id)
+        await bot.unban_chat_member(chat_id, user_id, only_if_banned=True)
+        if message_id is not None:
+            try:
+                await bot.delete_message(chat_id, message_id)
+            except tg_error.BadRequest as exc:  # already deleted by an admin: fine
+                logger.info(
+                    "community.telegram.delete_skipped",
+                    extra={"chat_id": chat_id, "message_id": message_id, "detail": exc.message},
+                )
+
+
+def member_kick(*, token: str, chat_id: int, user_id: int, message_id: int | None = None) -> None:
+    """Remove ``user_id`` from the chat (ban + unban: they may join again later) and
+    delete ``message_id`` (the welcome they did not answer). ServiceError on refusal."""
+    _session(
+        _kick(token, chat_id, user_id, message_id),
+        event="community.telegram.kick_failed",
+        chat_id=chat_id,
+        user_id=user_id,
+    )

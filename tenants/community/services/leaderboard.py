@@ -1,4 +1,6 @@
-"""Leaderboards: messages and XP per user per group, by day, week and all time.
+"""Leaderboard writes: messages and XP per user per group, by day, counted through a
+write-behind buffer, and the rollup into all-time totals. (The boards are read by
+``community.selectors.leaderboard_top`` and rendered by ``community.texts.board_text``.)
 
 Storage (tenant schema):
 
@@ -35,31 +37,21 @@ from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
 from botruntime.batching import WriteBehind
-from community.group_config import GroupConfig, group_config_load
+from community.group_config import GroupConfig
 from community.selectors import community_check
-from config.errors import ServiceError
-from tenancy.selectors import group_not_found
+from community.texts import NAME_MAX_LENGTH
 
 logger = logging.getLogger(__name__)
 
-PERIODS = ("day", "week", "all")
-WEEK_DAYS = 7
 ROLL_LAG_DAYS = 3
 KEEP_DAYS = 35  # a month of dailies stays queryable (monthly boards can come later)
-TOP_DEFAULT = 10
-TOP_MAX = 100
 LONG_MESSAGE = 50  # characters; a message this long earns double XP
-NAME_MAX_LENGTH = 160
 
 
 def message_xp(*, text_length: int) -> int:
     """XP a counted message earns: 1, or 2 for a message of LONG_MESSAGE characters or
     more (text or caption) — effort counts a little, length cannot be farmed."""
     return 2 if text_length >= LONG_MESSAGE else 1
-
-
-def display_name(first_name: str | None, last_name: str | None = None) -> str:
-    return " ".join(p for p in (first_name, last_name) if p).strip()[:NAME_MAX_LENGTH]
 
 
 _INCREMENT = """
@@ -136,127 +128,6 @@ def activity_count(
     No database access: safe on the event loop."""
     key = (config.schema_name, config.group_pk, user_id, day or config.today())
     ACTIVITY.add(key, Activity(1, xp, name, username or ""))
-
-
-# ---- boards ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Entry:
-    rank: int
-    user_id: int
-    name: str
-    username: str
-    messages: int
-    xp: int
-
-
-@dataclass(frozen=True)
-class Board:
-    chat_id: int
-    period: str
-    since: date | None  # first local day counted (None: all time)
-    today: date
-    entries: list[Entry]
-
-
-_TOP_DAYS = """
-SELECT user_id, SUM(messages), SUM(xp),
-       (array_agg(name ORDER BY day DESC))[1], (array_agg(username ORDER BY day DESC))[1]
-  FROM community_activityday
- WHERE group_id = %(group)s AND day >= %(since)s AND day <= %(today)s
- GROUP BY user_id
- ORDER BY 3 DESC, 2 DESC, 1
- LIMIT %(limit)s
-"""
-
-_TOP_ALL = """
-WITH rolled AS (
-    SELECT COALESCE(MAX(rolled_through), DATE '0001-01-01') AS through
-      FROM community_leaderboardrollup
-), rows AS (
-    SELECT user_id, messages, xp, last_day AS day, name, username
-      FROM community_activitytotal WHERE group_id = %(group)s
-    UNION ALL
-    SELECT user_id, messages, xp, day, name, username
-      FROM community_activityday, rolled
-     WHERE group_id = %(group)s AND day > rolled.through
-)
-SELECT user_id, SUM(messages), SUM(xp),
-       (array_agg(name ORDER BY day DESC))[1], (array_agg(username ORDER BY day DESC))[1]
-  FROM rows
- GROUP BY user_id
- ORDER BY 3 DESC, 2 DESC, 1
- LIMIT %(limit)s
-"""
-
-
-def period_check(period: str) -> str:
-    if period not in PERIODS:
-        raise ServiceError(
-            f"period: use one of {', '.join(PERIODS)}", code="invalid_period", status=400
-        )
-    return period
-
-
-def leaderboard_top(
-    *,
-    tenant: Any,
-    chat_id: int,
-    period: str,
-    limit: int = TOP_DEFAULT,
-    config: GroupConfig | None = None,
-    today: date | None = None,
-) -> Board:
-    """The group's top ``limit`` users by XP (then messages) for ``period``. ``config``
-    is the group's (cached) config when the caller has it; else it is read now."""
-    community_check(tenant)
-    period_check(period)
-    if config is None:
-        config = group_config_load(tenant=tenant, chat_id=chat_id)
-    if config is None:
-        raise group_not_found(chat_id=chat_id)
-    if config.schema_name != tenant.schema_name or config.chat_id != chat_id:
-        raise RuntimeError("group config of another group")
-    if not config.leaderboard:
-        raise ServiceError(
-            "the leaderboard is turned off in this group", code="leaderboard_disabled", status=409
-        )
-    limit = max(1, min(limit, TOP_MAX))
-    today = today or config.today()
-    since = None
-    params: dict[str, Any] = {"group": config.group_pk, "limit": limit, "today": today}
-    if period == "all":
-        sql = _TOP_ALL
-    else:
-        since = today if period == "day" else today - timedelta(days=WEEK_DAYS - 1)
-        sql, params["since"] = _TOP_DAYS, since
-    with tenant_context(tenant), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    entries = [
-        Entry(
-            rank=i,
-            user_id=user_id,
-            name=name or "",
-            username=username or "",
-            messages=int(messages),
-            xp=int(xp),
-        )
-        for i, (user_id, messages, xp, name, username) in enumerate(rows, start=1)
-    ]
-    return Board(chat_id=config.chat_id, period=period, since=since, today=today, entries=entries)
-
-
-def board_text(board: Board, *, title: str = "") -> str:
-    """The /leaderboard reply."""
-    heading = {"day": "today", "week": "the last 7 days", "all": "all time"}[board.period]
-    lines = [f"Leaderboard — {heading}" + (f" in {title}" if title else "")]
-    if not board.entries:
-        lines.append("No messages counted yet.")
-    for entry in board.entries:
-        who = entry.name or (f"@{entry.username}" if entry.username else str(entry.user_id))
-        plural = "" if entry.messages == 1 else "s"
-        lines.append(f"{entry.rank}. {who} — {entry.xp} XP ({entry.messages} message{plural})")
-    return "\n".join(lines)
 
 
 # ---- rollup ------------------------------------------------------------------------------

@@ -1,0 +1,80 @@
+"""Community writes, by sub-domain: ``groups`` (binding, admins, settings, link codes),
+``moderation``, ``captcha`` (the welcome check), ``leaderboard`` (counting, rollup) and
+``messages`` (the policy for each group message). Reads are in ``community.selectors``,
+what the bot says in ``community.texts``. The public writers are re-exported here."""
+
+from community.services.captcha import (
+    captcha_expire,
+    captcha_member_left,
+    captcha_message_set,
+    captcha_pass,
+    captcha_start,
+    captcha_sweep,
+)
+from community.services.groups import (
+    GROUP_ANONYMOUS_BOT_ID,
+    LINK_CODE_TTL,
+    AdminsSummary,
+    BindResult,
+    admins_refresh,
+    group_bind_on_bot_added,
+    group_bind_with_code,
+    group_link_code_create,
+    group_settings_update,
+    group_title_refresh,
+    group_unbind_on_bot_removed,
+    link_code_normalize,
+)
+from community.services.leaderboard import (
+    ACTIVITY,
+    Activity,
+    activity_apply,
+    activity_count,
+    leaderboard_rollup,
+    message_xp,
+)
+from community.services.messages import GroupMessage, MessageDecision, group_message_handle
+from community.services.moderation import (
+    Enforcement,
+    member_joined,
+    moderation_action_failed,
+    moderation_log_prune,
+    moderation_rules_update,
+    moderation_violation_handle,
+)
+
+__all__ = [
+    "ACTIVITY",
+    "GROUP_ANONYMOUS_BOT_ID",
+    "LINK_CODE_TTL",
+    "Activity",
+    "AdminsSummary",
+    "BindResult",
+    "Enforcement",
+    "GroupMessage",
+    "MessageDecision",
+    "activity_apply",
+    "activity_count",
+    "admins_refresh",
+    "captcha_expire",
+    "captcha_member_left",
+    "captcha_message_set",
+    "captcha_pass",
+    "captcha_start",
+    "captcha_sweep",
+    "group_bind_on_bot_added",
+    "group_bind_with_code",
+    "group_link_code_create",
+    "group_message_handle",
+    "group_settings_update",
+    "group_title_refresh",
+    "group_unbind_on_bot_removed",
+    "leaderboard_rollup",
+    "link_code_normalize",
+    "member_joined",
+    "message_xp",
+    "moderation_action_failed",
+    "moderation_log_prune",
+    "moderation_rules_update",
+    "moderation_violation_handle",
+]
