@@ -42,7 +42,7 @@ class TenantMiddleware(TenantMainMiddleware):
         HOSTS.set(hostname, tenant)
         return tenant
 
-    def no_tenant_found(self, request, hostname):
+    def no_tenant_found(self, request: HttpRequest, hostname: str) -> JsonResponse:
         return JsonResponse(
             {"detail": f"no tenant serves the host {hostname!r}", "code": "tenant_not_found"},
             status=404,
