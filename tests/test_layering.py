@@ -2,6 +2,10 @@
 tenants/ (config included) to another, function-local ones too, goes down the layers
 that docs/architecture.md ("Layers") writes down. A new import that goes up, which is how
 an import cycle between apps starts, fails here; so does a new app not placed in a layer.
+
+Imports under ``if TYPE_CHECKING:`` are not counted: they never run, so they make no
+cycle, and they let a lower app name in its signatures the type a higher one passes it
+(history's functions take a ``Tenant``) for the type checker (tests/test_types.py).
 """
 
 from __future__ import annotations
@@ -42,14 +46,28 @@ def app_modules() -> Iterator[tuple[str, str, Path]]:
             yield parts[0], module, path
 
 
+def is_type_checking(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``: true for the type checker only."""
+    if isinstance(test, ast.Attribute):
+        return test.attr == "TYPE_CHECKING"
+    return isinstance(test, ast.Name) and test.id == "TYPE_CHECKING"
+
+
 def imported_modules(tree: ast.AST) -> Iterator[tuple[str, int]]:
-    """Every absolute import anywhere in the tree (inside functions too), with its line."""
-    for node in ast.walk(tree):
+    """Every absolute import that can run, anywhere in the tree (inside functions too),
+    with its line: the body of ``if TYPE_CHECKING:`` is skipped, its ``else:`` is not."""
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.If) and is_type_checking(node.test):
+            pending.extend(node.orelse)
+            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name, node.lineno
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             yield node.module, node.lineno
+        pending.extend(ast.iter_child_nodes(node))
 
 
 def upward_imports() -> dict[tuple[str, str], list[str]]:
@@ -86,3 +104,24 @@ def test_the_architecture_page_shows_these_layers():
     match = re.search(r"^Layers, lowest first: (.+)$", text, re.MULTILINE)
     assert match, "docs/architecture.md has no 'Layers, lowest first:' line"
     assert re.findall(r"`(\w+)`", match.group(1)) == LAYERS
+
+
+def test_imports_only_the_type_checker_reads_are_not_counted():
+    source = """
+import typing
+from typing import TYPE_CHECKING
+
+import history
+
+if TYPE_CHECKING:
+    from tenancy.models import Tenant
+else:
+    import accounts
+if typing.TYPE_CHECKING:
+    import community
+
+def f():
+    from notifications import services
+"""
+    names = sorted(name for name, _ in imported_modules(ast.parse(source)))
+    assert names == ["accounts", "history", "notifications", "typing", "typing"]

@@ -54,7 +54,7 @@ class AuditListView(TenantEndpoint):
         action = serializers.CharField()
         target_type = serializers.CharField()
         target_id = serializers.CharField()
-        data = serializers.SerializerMethodField()
+        data = serializers.SerializerMethodField()  # type: ignore[assignment]  # a field, not Serializer.data
         created_at = serializers.DateTimeField()
         hash = serializers.CharField(allow_null=True)
 

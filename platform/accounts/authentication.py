@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -53,7 +54,7 @@ def verify_for_bots(
     it rather than an HMAC with the bot's token)."""
     if not bots:
         raise InitDataFailed("no_bot", "this tenant has no bot to verify initData against")
-    common = {
+    common: dict[str, Any] = {
         "now": now,
         "max_age": settings.INIT_DATA_MAX_AGE_SECONDS,
         "future_skew": settings.INIT_DATA_MAX_FUTURE_SKEW_SECONDS,

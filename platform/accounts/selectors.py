@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import FilteredRelation, Q
+from django.db.models import FilteredRelation, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from accounts.models import Membership, TelegramUser, TenantProfile
 from accounts.roles import ALL_CAPABILITIES, Capability, Role, effective_capabilities
 from config.prepared import execute_prepared
+from tenancy.models import Tenant
 
 
 def user_get(*, telegram_id: int) -> TelegramUser | None:
@@ -20,10 +22,12 @@ def user_get(*, telegram_id: int) -> TelegramUser | None:
 _NOT_FOUND = object()
 
 
-def membership_get(*, tenant: Any, user: TelegramUser) -> Membership | None:
+def membership_get(*, tenant: Tenant | None, user: TelegramUser) -> Membership | None:
     """Memoised on the user object: a request asks for the role and the capabilities of
     the same user several times (permission class, view). accounts.services clears it."""
     tenant_id = getattr(tenant, "pk", tenant)
+    if tenant_id is None:
+        return None  # no tenant (a view called without the middleware): no membership
     cache = user.__dict__.setdefault("_memberships", {})
     found = cache.get(tenant_id)
     if found is None:
@@ -61,7 +65,7 @@ def _instance(model: Any, fields: Any, values: tuple) -> Any:
     return model.from_db("default", [f.attname for f in fields], converted)
 
 
-def user_with_membership(*, telegram_id: int, tenant: Any) -> TelegramUser | None:
+def user_with_membership(*, telegram_id: int, tenant: Tenant | None) -> TelegramUser | None:
     """The user, their membership and their tenant-local profile in ``tenant`` in one
     query (every authenticated request needs them); the membership is memoised for
     membership_get, the profile for tenant_profile_get."""
@@ -102,7 +106,7 @@ def membership_forget(user: TelegramUser) -> None:
 PROFILE_FIELDS = ("username", "first_name", "last_name", "language_code", "photo_url", "is_premium")
 
 
-def tenant_profile_get(*, tenant: Any, user: TelegramUser) -> TenantProfile | None:
+def tenant_profile_get(*, tenant: Tenant | None, user: TelegramUser) -> TenantProfile | None:
     """The user's profile as ``tenant``'s bot signed it (None: it signed nothing that
     differs from the global profile). Memoised on the user object like membership_get."""
     tenant_id = getattr(tenant, "pk", tenant)
@@ -120,19 +124,19 @@ def tenant_profile_forget(user: TelegramUser) -> None:
     user.__dict__.pop("_tenant_profiles", None)
 
 
-def user_profile(*, tenant: Any, user: TelegramUser) -> dict[str, Any]:
+def user_profile(*, tenant: Tenant | None, user: TelegramUser) -> dict[str, Any]:
     """The profile fields ``tenant`` shows for ``user``."""
     local = tenant_profile_get(tenant=tenant, user=user)
     source = local if local is not None else user
     return {field: getattr(source, field) for field in PROFILE_FIELDS}
 
 
-def user_role(*, tenant: Any, user: TelegramUser) -> Role:
+def user_role(*, tenant: Tenant | None, user: TelegramUser) -> Role:
     membership = membership_get(tenant=tenant, user=user)
     return Role(membership.role) if membership else Role.MEMBER
 
 
-def profile_view(*, tenant: Any, user: TelegramUser) -> dict[str, Any]:
+def profile_view(*, tenant: Tenant, user: TelegramUser) -> dict[str, Any]:
     """What /profile shows: the user's role and capabilities in ``tenant``."""
     return {
         "role": str(user_role(tenant=tenant, user=user)),
@@ -141,7 +145,7 @@ def profile_view(*, tenant: Any, user: TelegramUser) -> dict[str, Any]:
     }
 
 
-def user_capabilities(*, tenant: Any, user: TelegramUser) -> frozenset[Capability]:
+def user_capabilities(*, tenant: Tenant | None, user: TelegramUser) -> frozenset[Capability]:
     """Staff hold every capability everywhere; others per their membership in ``tenant``."""
     if user.is_staff:
         return ALL_CAPABILITIES
@@ -153,7 +157,9 @@ def user_capabilities(*, tenant: Any, user: TelegramUser) -> frozenset[Capabilit
     return effective_capabilities(membership.role, membership.granted, membership.revoked)
 
 
-def membership_list(*, tenant: Any, roles: list[str] | None = None):
+def membership_list(
+    *, tenant: Tenant | None, roles: Sequence[str] | None = None
+) -> QuerySet[Membership]:
     """Memberships with their users; ``profile_<field>`` carries the name this tenant
     shows (its own profile row when it has one, else the global profile)."""
     local = FilteredRelation(

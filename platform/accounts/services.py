@@ -42,7 +42,7 @@ def _profile_values(profile: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def user_touch(*, profile: dict[str, Any], tenant: Any = None) -> TelegramUser:
+def user_touch(*, profile: dict[str, Any], tenant: Tenant | None = None) -> TelegramUser:
     """Register a user on first sight; later refresh profile fields and last_seen.
     ``profile`` is Telegram's user object (already validated). With ``tenant`` the
     user's membership there is read in the same query."""
@@ -71,7 +71,7 @@ def user_touch(*, profile: dict[str, Any], tenant: Any = None) -> TelegramUser:
 
 
 def user_start(
-    *, tenant: Any, profile: dict[str, Any], bot_id: int, private_chat: bool
+    *, tenant: Tenant, profile: dict[str, Any], bot_id: int, private_chat: bool
 ) -> TelegramUser:
     """/start: register (or refresh) the user, then let the apps above accounts react in
     the same transaction (``accounts.signals.user_started``: notifications notes that a
@@ -120,7 +120,7 @@ def user_update_preferences(
 
 def membership_set_role(
     *,
-    tenant: Any,
+    tenant: Tenant,
     user: TelegramUser,
     role: Role | str,
     actor: Actor = SYSTEM,
@@ -190,7 +190,7 @@ def tenant_owner_set(
 
 def membership_demote(
     *,
-    tenant: Any,
+    tenant: Tenant,
     user: TelegramUser,
     from_role: Role | str,
     actor: Actor = SYSTEM,
@@ -217,7 +217,7 @@ def membership_demote(
 
 def membership_set_capabilities(
     *,
-    tenant: Any,
+    tenant: Tenant,
     user: TelegramUser,
     grant: list[str],
     revoke: list[str],
@@ -278,7 +278,9 @@ def photo_url_clean(url: str) -> str:
     return url[:512]
 
 
-def user_authenticate(*, profile: dict[str, Any], tenant: Any, trusted: bool) -> TelegramUser:
+def user_authenticate(
+    *, profile: dict[str, Any], tenant: Tenant | None, trusted: bool
+) -> TelegramUser:
     """The user a verified initData names. ``trusted`` (accounts.authentication decides):
     the platform's own bot or Telegram's Ed25519 signature vouches for ``profile``, which
     refreshes the global profile (user_touch). Otherwise only the tenant's bot signed it
@@ -286,12 +288,12 @@ def user_authenticate(*, profile: dict[str, Any], tenant: Any, trusted: bool) ->
     tenant alone (TenantProfile) and a new user is registered with an empty global
     profile."""
     if trusted:
-        user = user_touch(profile=profile, tenant=tenant)
-        if tenant is not None and tenant_profile_get(tenant=tenant, user=user) is not None:
+        vouched = user_touch(profile=profile, tenant=tenant)
+        if tenant is not None and tenant_profile_get(tenant=tenant, user=vouched) is not None:
             # Genuine data supersedes what this tenant's bot said before.
-            TenantProfile.objects.filter(tenant=tenant, user=user).delete()
-            tenant_profile_forget(user)
-        return user
+            TenantProfile.objects.filter(tenant=tenant, user=vouched).delete()
+            tenant_profile_forget(vouched)
+        return vouched
     now = timezone.now()
     values = _profile_values(profile)
     user = user_with_membership(telegram_id=profile["id"], tenant=tenant)

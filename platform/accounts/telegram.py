@@ -24,6 +24,7 @@ from accounts.selectors import profile_view
 from accounts.services import user_start, user_touch
 from botruntime.context import tenant_of
 from botruntime.selectors import mini_app_url
+from tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def commands() -> list[BotCommand]:
     ]
 
 
-def _name(tenant: Any) -> str:
+def _name(tenant: Tenant) -> str:
     return PLATFORM_NAME if tenant.is_public else tenant.name
 
 

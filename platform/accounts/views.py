@@ -106,7 +106,7 @@ class MyActivityView(TenantEndpoint):
         action = serializers.CharField()
         target_type = serializers.CharField()
         target_id = serializers.CharField()
-        data = serializers.JSONField()
+        data = serializers.JSONField()  # type: ignore[assignment]  # a field, not Serializer.data
         created_at = serializers.DateTimeField()
 
     @extend_schema(responses=OutputSerializer(many=True), summary="The user's own audit entries")
@@ -184,7 +184,7 @@ class AdminCapabilitiesView(TenantEndpoint):
         tenant = self.tenant
         user = user_get(telegram_id=telegram_id)
         # A user without a role here is unknown to this tenant, whatever other tenants hold.
-        if user is None or membership_get(tenant=tenant, user=user) is None:
+        if tenant is None or user is None or membership_get(tenant=tenant, user=user) is None:
             raise ApiError(
                 f"user {telegram_id} has no role in this tenant",
                 code="user_not_found",

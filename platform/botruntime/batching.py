@@ -203,14 +203,14 @@ class WriteBehind(Generic[K, V]):
         self._restore(kept)
         if failures and not (written or dropped):
             raise failures[-1][2]  # every tenant failed alike: the caller logs it once
-        for schema, pending, exc in failures:
+        for schema, pending, error in failures:
             logger.warning(
                 "botruntime.write_behind_failed",
                 extra={
                     "buffer": self.name,
                     "schema": schema,
                     "pending": pending,
-                    "error": str(exc)[:200],
+                    "error": str(error)[:200],
                 },
             )
         return written

@@ -67,7 +67,7 @@ async def tenant_of(update: Update, context: CallbackContext) -> Tenant | None:
     """The tenant this update belongs to (None: nobody's, or a suspended tenant's)."""
     cached = getattr(context, _CACHE_ATTR, _UNSET)
     if cached is not _UNSET:
-        return cached  # type: ignore[return-value]
+        return cached  # type: ignore[return-value]  # set below only: a Tenant or None
     chat = update.effective_chat
     chat_id = chat.id if chat is not None else None
     payload = start_payload(update)

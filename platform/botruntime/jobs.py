@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from botruntime.services import jobs_prune, updates_prune
 from config.job_registry import job
+from tenancy.models import Tenant
 
 # Telegram keeps an undelivered update for 24 hours; twice that and it cannot come back.
 PROCESSED_UPDATES_KEEP = timedelta(hours=48)
@@ -17,10 +17,10 @@ DEAD_JOBS_KEEP = timedelta(days=30)
 
 
 @job("botruntime.updates_prune", every=timedelta(hours=1))
-def prune_processed_updates(*, tenant: Any, payload: dict) -> None:
+def prune_processed_updates(*, tenant: Tenant | None, payload: dict) -> None:
     updates_prune(older_than=PROCESSED_UPDATES_KEEP)
 
 
 @job("botruntime.jobs_prune", every=timedelta(hours=1))
-def prune_finished_jobs(*, tenant: Any, payload: dict) -> None:
+def prune_finished_jobs(*, tenant: Tenant | None, payload: dict) -> None:
     jobs_prune(finished_before=FINISHED_JOBS_KEEP, dead_before=DEAD_JOBS_KEEP)

@@ -449,14 +449,20 @@ class Runtime:
         kept = {b: why for b, why in self.skipped.items() if b in known and b not in before}
         self.skipped = kept | dict.fromkeys(unreadable, TOKEN_UNREADABLE)
 
+    def _shared_request(self) -> SharedRequest:
+        # start() makes it before any bot or the job queue is built.
+        assert self._request is not None, "the runtime has not started"
+        return self._request
+
     def _build(self, token: str) -> Application:
         base = api_base()
+        request = self._shared_request()
         builder = (
             ApplicationBuilder()
             .token(token)
             .base_url(f"{base}/bot")
             .base_file_url(f"{base}/file/bot")
-            .request(self._request)
+            .request(request)
             .updater(None)
             .job_queue(None)
             .rate_limiter(self._replies)
@@ -465,7 +471,7 @@ class Runtime:
         if self._updates_request is not None:
             builder = builder.get_updates_request(self._updates_request)
         else:
-            builder = builder.get_updates_request(self._request)
+            builder = builder.get_updates_request(request)
         return builder.build()
 
     async def _host(self, gate: asyncio.Semaphore, bot_id: int, token: str, tenant: Tenant) -> None:
@@ -615,9 +621,9 @@ class Runtime:
             if self._updates.holds((bot_id, update_id)):
                 continue  # still queued here (its renewal came late): it runs once
             hosted = self.bots.get(bot_id)
-            update = Update.de_json(payload, hosted.application.bot) if hosted else None
-            if update is None:
+            if hosted is None:
                 continue  # released meanwhile: its lease runs out again
+            update = Update.de_json(payload, hosted.application.bot)
             self._updates.hold((bot_id, update_id))
             await hosted.application.update_queue.put(update)
         return len(due)
@@ -754,15 +760,17 @@ class Runtime:
         """PTB's JobQueue: the bot list refresh, and (with jobs on) the durable job ticks."""
         # The queue lives on an Application; this one never connects to Telegram (jobs
         # create their own clients), it only carries the scheduler.
+        request = self._shared_request()
         self._jobs_app = (
             ApplicationBuilder()
             .token("0:jobs")
-            .request(self._request)
-            .get_updates_request(self._request)
+            .request(request)
+            .get_updates_request(request)
             .updater(None)
             .build()
         )
         queue = self._jobs_app.job_queue
+        assert queue is not None, "the builder makes one with PTB's job-queue extra"
         # A late tick is simply skipped: the next one claims whatever is due.
         timing = {"coalesce": True, "misfire_grace_time": None}
         queue.run_repeating(

@@ -510,7 +510,12 @@ def updates_reclaim(
     Rows another runtime is taking at the same moment are skipped."""
     if not bot_ids:
         return []
-    params = {"lease": _lease(lease), "max": UPDATE_ATTEMPTS, "bots": bot_ids, "limit": limit}
+    params: dict[str, Any] = {
+        "lease": _lease(lease),
+        "max": UPDATE_ATTEMPTS,
+        "bots": bot_ids,
+        "limit": limit,
+    }
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_UPDATES_RECLAIM, params)
         rows = cursor.fetchall()

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db.models import Field, Model
+from django.db.models import Field, ForeignObjectRel, Model
 from django.http import Http404
 from rest_framework import exceptions, negotiation, pagination, parsers, serializers, status
 from rest_framework.exceptions import ErrorDetail
@@ -24,7 +24,7 @@ class ApiError(exceptions.APIException):
     """Raise from a view (or let a service error be translated) to answer
     ``{"detail": ..., "code": ...}`` with the given status."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_code = "invalid"
 
     def __init__(self, detail: str, *, code: str, status_code: int | None = None) -> None:
@@ -63,8 +63,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response.data = body
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail
-        code = detail.code if hasattr(detail, "code") else exc.default_code
-        response.data = {"detail": str(detail), "code": code}
+        response.data = {"detail": str(detail), "code": getattr(detail, "code", exc.default_code)}
     return response
 
 
@@ -72,8 +71,8 @@ def _invalid_cursor() -> ApiError:
     return ApiError("the cursor is not one this list gave out", code="invalid_cursor")
 
 
-def _ordering_field(model: type[Model], name: str) -> Field | None:
-    field = None
+def _ordering_field(model: type[Model] | None, name: str) -> Field | None:
+    field: Field | ForeignObjectRel | None = None
     for part in name.split("__"):
         if model is None:
             return None
@@ -82,7 +81,8 @@ def _ordering_field(model: type[Model], name: str) -> Field | None:
         except FieldDoesNotExist:
             return None
         model = field.related_model
-    return field
+    # A reverse relation is no column: there is no value to check a position against.
+    return field if isinstance(field, Field) else None
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -126,12 +126,14 @@ class CursorPagination(pagination.CursorPagination):
             raise _invalid_cursor() from None
         if cursor is None or cursor.position is None:
             return cursor
-        if "\x00" in cursor.position:  # PostgreSQL stores no NUL in any text
+        # Decoded from the query string, the position is a str (DRF's stubs say int).
+        position = str(cursor.position)
+        if "\x00" in position:  # PostgreSQL stores no NUL in any text
             raise _invalid_cursor()
         field = _ordering_field(self._model, self.ordering[0].lstrip("-"))
         if field is not None:
             try:
-                field.get_prep_value(field.to_python(cursor.position))
+                field.get_prep_value(field.to_python(position))
             except (ValidationError, ValueError, TypeError):
                 raise _invalid_cursor() from None
         return cursor
@@ -177,8 +179,8 @@ class JsonParser(parsers.JSONParser):
         except exceptions.ParseError as exc:
             raise exceptions.ParseError(str(exc.detail), code="invalid_json") from None
         except RecursionError:
-            refusal = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
-            raise exceptions.ParseError(refusal, code="invalid_json") from None
+            too_deep = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+            raise exceptions.ParseError(too_deep, code="invalid_json") from None
         refusal = _json_refusal(data)
         if refusal is not None:
             raise exceptions.ParseError(refusal, code="invalid_json")

@@ -35,7 +35,7 @@ class _SkippedForApi:
         # Sync or async alike: get_response returns what the next middleware returns.
         if request.path_info.startswith(API_PREFIX):
             return self.get_response(request)
-        return super().__call__(request)  # type: ignore[misc]
+        return super().__call__(request)  # type: ignore[misc]  # a mixin: the next class has it
 
 
 class SessionMiddleware(_SkippedForApi, _Sessions):

@@ -14,7 +14,9 @@ class Error(serializers.Serializer):
 
     detail = serializers.CharField(help_text="What went wrong, for a person.")
     code = serializers.CharField(help_text="What went wrong, for a program.")
-    errors = serializers.DictField(
+    # The metaclass moves declared fields off the class, so this never hides
+    # Serializer.errors; the stubs see an override.
+    errors = serializers.DictField(  # type: ignore[assignment]  # a field, not the property
         required=False, help_text="Validation errors by field (400 only)."
     )
     request_id = serializers.CharField(

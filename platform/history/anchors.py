@@ -128,10 +128,13 @@ def anchors_check(*, chain: str, anchors: list[Anchor], archive_dir: Path) -> An
     seqs = {anchor.seq for anchor in anchors}
     known: dict[int, str] = {}
     if head is not None:
+        rows = Entry.objects.filter(chain=chain, seq__in=seqs, seq__gt=head.anchor_seq)
+        # Only an unsealed entry lacks its seq and hash (the columns allow it); these rows,
+        # found by seq, are sealed.
         known.update(
-            Entry.objects.filter(chain=chain, seq__in=seqs, seq__gt=head.anchor_seq).values_list(
-                "seq", "hash"
-            )
+            (seq, hash_)
+            for seq, hash_ in rows.values_list("seq", "hash")
+            if seq is not None and hash_ is not None
         )
         known[head.anchor_seq] = head.anchor_hash
         archived = {s for s in seqs if s < head.anchor_seq}

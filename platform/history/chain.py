@@ -14,7 +14,10 @@ import json
 import math
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tenancy.models import Tenant
 
 GENESIS = "0" * 64
 PLATFORM_CHAIN = "platform"
@@ -52,7 +55,7 @@ CONTENT_FIELDS = (
 )
 
 
-def tenant_id_of(tenant: Any) -> int | None:
+def tenant_id_of(tenant: Tenant | int | None) -> int | None:
     """A Tenant, its id or None, as the id entries carry: the public tenant's entries
     are platform-level (None)."""
     if tenant is None or getattr(tenant, "schema_name", None) == "public":

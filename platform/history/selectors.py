@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -18,10 +18,13 @@ from history.archive import archived_chains, file_sha256, manifests, segment_row
 from history.chain import ENTRY_FIELDS, GENESIS, chain_key, rows_check, tenant_id_of
 from history.models import ChainHead, Entry
 
+if TYPE_CHECKING:
+    from tenancy.models import Tenant
+
 
 def entry_list(
     *,
-    tenant: Any,
+    tenant: Tenant | int | None,
     actor_type: str | None = None,
     actor_id: str | None = None,
     action: str | None = None,
@@ -72,7 +75,7 @@ def entry_data_shown(entry: Entry, *, staff: bool) -> dict[str, Any]:
     return {key: value for key, value in entry.data.items() if key not in hidden}
 
 
-def chain_head(*, tenant: Any) -> ChainHead | None:
+def chain_head(*, tenant: Tenant | int | None) -> ChainHead | None:
     """The chain's tip: publishing (seq, last_hash) somewhere else lets anyone prove
     later that nothing up to that point was rewritten."""
     return ChainHead.objects.filter(chain=chain_key(tenant_id_of(tenant))).first()
@@ -161,7 +164,7 @@ def chain_verify(*, chain: str) -> ChainReport:
     )
 
 
-def tenant_chain_verify(*, tenant: Any) -> ChainReport:
+def tenant_chain_verify(*, tenant: Tenant | int | None) -> ChainReport:
     return chain_verify(chain=chain_key(tenant_id_of(tenant)))
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -36,6 +37,10 @@ from history.chain import (
 from history.models import ChainHead, Entry
 from history.signals import anchors_published
 
+if TYPE_CHECKING:
+    from accounts.models import TelegramUser
+    from tenancy.models import Tenant
+
 logger = logging.getLogger(__name__)
 
 
@@ -45,7 +50,7 @@ class Actor:
     id: str
 
     @classmethod
-    def user(cls, user: Any) -> Actor:
+    def user(cls, user: TelegramUser | int) -> Actor:
         return cls("user", str(getattr(user, "telegram_id", user)))
 
     @classmethod
@@ -99,7 +104,7 @@ def record(
     *,
     action: str,
     actor: Actor = SYSTEM,
-    tenant: Any = None,
+    tenant: Tenant | int | None = None,
     target: tuple[str, Any] | None = None,
     data: dict[str, Any] | None = None,
     request: Any = None,
@@ -209,7 +214,7 @@ def archive_directory() -> Path:
 
 def chain_archive(
     *,
-    tenant: Any,
+    tenant: Tenant | int | None,
     before: datetime,
     directory: Path | None = None,
     batch_size: int = 10_000,
@@ -403,7 +408,8 @@ def _anchors_announce(*, file: str, count: int, digest: str, published_at: datet
     """Tell whoever listens (``history.signals.anchors_published``: notifications queues
     the digest to every platform staff user through the platform bot) and return how
     many messages were queued: a witness of the anchor lines outside the machine's reach."""
-    replies = anchors_published.send(
+    # A receiver may return anything (Django's stubs say str | None): an int counts.
+    replies: Sequence[tuple[object, object]] = anchors_published.send(
         sender=ChainHead, file=file, count=count, digest=digest, published_at=published_at
     )
     queued = sum(reply for _, reply in replies if isinstance(reply, int))

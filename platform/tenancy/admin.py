@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 
 from config.errors import ServiceError
 from history.service_admin import ServiceAdmin, staff_actor
+from history.services import Actor
 from tenancy.models import Bot, ChatBinding, Domain, Tenant
 from tenancy.services import (
     bot_set_active,
@@ -47,7 +48,7 @@ class TenantAdmin(ServiceAdmin):
 
     @admin.action(description="Suspend the selected tenants (their domains answer 403)")
     def suspend(self, request, queryset) -> None:
-        def change(*, tenant, actor):
+        def change(*, tenant: Tenant, actor: Actor) -> None:
             tenant_suspend(tenant=tenant, reason="django admin", actor=actor)
 
         self._each(request, queryset, change, "suspended")

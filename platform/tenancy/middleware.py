@@ -5,11 +5,11 @@ the Django admin exists on the platform's own domain only."""
 from __future__ import annotations
 
 from django.core.exceptions import DisallowedHost
-from django.db import connection
-from django.http import HttpResponseNotFound, JsonResponse
+from django.http import HttpRequest, HttpResponseNotFound, JsonResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from config.cache import MISS, TTLCache
+from tenancy.connection import schema_connection
 from tenancy.models import Domain, Tenant
 
 # Host lookups are cached briefly per process; status changes made in this process
@@ -18,6 +18,13 @@ from tenancy.models import Domain, Tenant
 HOST_CACHE_SECONDS = 5.0
 ADMIN_PREFIX = "/admin/"
 HOSTS: TTLCache[str, Tenant] = TTLCache("tenancy.hosts", ttl=HOST_CACHE_SECONDS, maxsize=10_000)
+
+
+class TenantRequest(HttpRequest):
+    """What a Django view behind ``TenantMiddleware`` receives: the request with the
+    tenant of its host (DRF views read it through ``tenancy.http.request_tenant``)."""
+
+    tenant: Tenant
 
 
 def host_cache_clear() -> None:
@@ -30,12 +37,12 @@ class TenantMiddleware(TenantMainMiddleware):
         if tenant is not MISS:
             return tenant
         # The domain table is public: look it up from the public schema.
-        connection.set_schema_to_public()
+        schema_connection.set_schema_to_public()
         tenant = super().get_tenant(domain_model, hostname)
         HOSTS.set(hostname, tenant)
         return tenant
 
-    def no_tenant_found(self, request, hostname):
+    def no_tenant_found(self, request: HttpRequest, hostname: str) -> JsonResponse:
         return JsonResponse(
             {"detail": f"no tenant serves the host {hostname!r}", "code": "tenant_not_found"},
             status=404,
@@ -52,30 +59,33 @@ class TenantMiddleware(TenantMainMiddleware):
         try:
             tenant = self.get_tenant(Domain, hostname)
         except Domain.DoesNotExist:
-            connection.set_schema_to_public()
+            schema_connection.set_schema_to_public()
             return self.no_tenant_found(request, hostname)
         tenant.domain_url = hostname
         request.tenant = tenant
         if tenant.status == Tenant.Status.DELETED:
-            connection.set_schema_to_public()
+            schema_connection.set_schema_to_public()
             return self.no_tenant_found(request, hostname)
         if tenant.status == Tenant.Status.SUSPENDED:
-            connection.set_schema_to_public()
+            schema_connection.set_schema_to_public()
             return JsonResponse(
                 {"detail": "this tenant is suspended", "code": "tenant_suspended"}, status=403
             )
         if request.path.startswith(ADMIN_PREFIX) and not tenant.is_public:
             # Staff sign in on the platform's own domain only: a tenant's domain is in its
             # owner's hands (DNS, certificates), and a login typed there would be theirs.
-            connection.set_schema_to_public()
+            schema_connection.set_schema_to_public()
             return JsonResponse(
                 {"detail": "the admin is served on the platform's domain", "code": "not_found"},
                 status=404,
             )
-        if connection.schema_name != tenant.schema_name or connection.tenant is not tenant:
-            connection.set_tenant(tenant)
+        if (
+            schema_connection.schema_name != tenant.schema_name
+            or schema_connection.tenant is not tenant
+        ):
+            schema_connection.set_tenant(tenant)
         self.setup_url_routing(request)
         return None
 
 
-__all__ = ["TenantMiddleware", "host_cache_clear"]
+__all__ = ["TenantMiddleware", "TenantRequest", "host_cache_clear"]

@@ -6,7 +6,7 @@ from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
 
-class LiveTenantManager(models.Manager):
+class LiveTenantManager(models.Manager["Tenant"]):
     """Deleted tenants keep their row (their audit trail needs a subject) but have no
     schema: the default manager hides them, so django-tenants' migrate_schemas and every
     lookup skip them."""
@@ -32,8 +32,8 @@ class Tenant(TenantMixin):
     plan = models.CharField(max_length=40, default="free")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = LiveTenantManager()
-    all_objects = models.Manager()
+    objects: LiveTenantManager = LiveTenantManager()
+    all_objects: models.Manager[Tenant] = models.Manager()
 
     # Schemas are created by tenancy.services.tenant_create from the template, never by
     # django-tenants' per-tenant migration run.

@@ -23,6 +23,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 
+from tenancy.connection import schema_connection
 from tenancy.models import SchemaTemplate
 
 logger = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ def template_build(*, force: bool = False) -> SchemaTemplate:
     try:
         script = _capture_migration_sql(scratch)
     finally:
-        connection.set_schema_to_public()
+        schema_connection.set_schema_to_public()
     with transaction.atomic():
         SchemaTemplate.objects.exclude(fingerprint=fingerprint).delete()
         template, _ = SchemaTemplate.objects.update_or_create(
@@ -119,4 +120,4 @@ def schema_create_from_template(schema_name: str) -> None:
             + script
         )
     # django-tenants caches the search_path it set; make it set it again.
-    connection.search_path_set_schemas = None
+    schema_connection.search_path_set_schemas = None

@@ -353,7 +353,7 @@ def demo_tenant_ensure(
     with transaction.atomic():
         tenant = tenant_for_domain(domain=domain)
         created = tenant is None
-        if created:
+        if tenant is None:
             taken = set(
                 Tenant.all_objects.filter(slug__startswith=slug).values_list("slug", flat=True)
             )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
+from tenancy.middleware import TenantRequest
 from tenancy.selectors import tenant_bot_username
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: TenantRequest) -> HttpResponse:
     """A community's domain: its name, its bot and links to what exists; the platform's
     own domain: what Bragabot is. Names are the tenant's: the template escapes them."""
     tenant = request.tenant

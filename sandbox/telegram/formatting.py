@@ -154,9 +154,9 @@ def _close_html(
             return
         out.entity("text_link", start, url=url)
     elif kind == "code":
-        language = attributes.get("class", "")
-        if stack and stack[-1][0] == "pre" and language.startswith("language-"):
-            stack[-1][2]["language"] = language[len("language-") :]
+        css_class = attributes.get("class", "")
+        if stack and stack[-1][0] == "pre" and css_class.startswith("language-"):
+            stack[-1][2]["language"] = css_class[len("language-") :]
             return  # <pre><code class="language-x"> is one pre entity with a language
         out.entity("code", start)
     elif kind == "pre":

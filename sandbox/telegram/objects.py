@@ -5,7 +5,7 @@ ChatPermissions and MessageEntity. Only fields the Bot API documents for each ty
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 JSONDict = dict[str, Any]
 
@@ -159,7 +159,7 @@ def _only(options: dict, allowed: set[str], status: str) -> None:
         raise ValueError(f"{sorted(unknown)} do not apply to a {status!r} chat member")
 
 
-def is_present(member: JSONDict | None) -> bool:
+def is_present(member: JSONDict | None) -> TypeGuard[JSONDict]:
     """In the chat: creator, administrator, member, or restricted but still a member."""
     if member is None:
         return False

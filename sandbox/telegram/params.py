@@ -4,6 +4,7 @@ in forms every value is a string, and objects and arrays are JSON-serialized."""
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +42,10 @@ class Upload:
 
 
 class Params:
-    """One request's parameters with typed accessors that fail like Telegram."""
+    """One request's parameters with typed accessors that fail like Telegram.
+
+    The accessors are named after the types they read: below each one, this class's
+    annotations spell that type ``builtins.str`` (``int``, ``bool``), not the method."""
 
     def __init__(self, values: dict[str, Any], files: dict[str, Upload] | None = None) -> None:
         self.values = values
@@ -61,13 +65,13 @@ class Params:
             return "true" if value else "false"
         return value if isinstance(value, str) else str(value)
 
-    def require_str(self, name: str) -> str:
+    def require_str(self, name: builtins.str) -> builtins.str:
         value = self.str(name)
         if value is None or value == "":
             raise required(name)
         return value
 
-    def int(self, name: str, *, default: int | None = None) -> int | None:
+    def int(self, name: builtins.str, *, default: int | None = None) -> int | None:
         value = self.values.get(name)
         if value in (None, ""):
             return default
@@ -78,13 +82,13 @@ class Params:
         except (TypeError, ValueError):
             raise bad_request(f'field "{name}" must be of type Integer') from None
 
-    def require_int(self, name: str) -> int:
+    def require_int(self, name: builtins.str) -> builtins.int:
         value = self.int(name)
         if value is None:
             raise required(name)
         return value
 
-    def bool(self, name: str, *, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, *, default: bool = False) -> bool:
         value = self.values.get(name)
         if value in (None, ""):
             return default
@@ -94,7 +98,7 @@ class Params:
             return value != 0
         return str(value).strip().lower() in ("true", "1")
 
-    def json(self, name: str) -> Any:
+    def json(self, name: builtins.str) -> Any:
         """An object or array parameter, JSON-serialized in forms and query strings."""
         value = self.values.get(name)
         if isinstance(value, str):
@@ -106,7 +110,7 @@ class Params:
                 raise bad_request(f"can't parse {name} JSON object") from None
         return value
 
-    def user_id(self, name: str = "user_id") -> int:
+    def user_id(self, name: builtins.str = "user_id") -> builtins.int:
         value = self.values.get(name)
         if value in (None, ""):
             raise bad_request("invalid user_id specified")
@@ -115,7 +119,7 @@ class Params:
         except (TypeError, ValueError):
             raise bad_request("invalid user_id specified") from None
 
-    def chat_id(self, name: str = "chat_id") -> int | str:
+    def chat_id(self, name: builtins.str = "chat_id") -> builtins.int | builtins.str:
         """An integer id or an ``@username``."""
         value = self.values.get(name)
         if value in (None, ""):
@@ -127,7 +131,7 @@ class Params:
         except (TypeError, ValueError):
             raise bad_request("chat not found") from None
 
-    def loggable(self) -> dict[str, Any]:
+    def loggable(self) -> dict[builtins.str, Any]:
         """The parameters for the call log: object parameters decoded, files as their
         names, everything else as it arrived (form values stay strings)."""
         logged: dict[str, Any] = {}
@@ -160,10 +164,14 @@ async def read_params(request: web.Request) -> Params:
             for key, value in form.items():
                 if isinstance(value, str):
                     values[key] = value
-                else:  # an uploaded file (aiohttp FileField)
+                elif isinstance(value, web.FileField):  # an uploaded file
                     files[key] = Upload(
                         filename=value.filename or key,
                         content_type=value.content_type or "application/octet-stream",
                         data=value.file.read(),
+                    )
+                else:  # a part with no file name and a binary type: aiohttp gives its bytes
+                    files[key] = Upload(
+                        filename=key, content_type="application/octet-stream", data=bytes(value)
                     )
     return Params(values, files)

@@ -28,7 +28,7 @@ from sandbox.telegram.methods import Call, lookup
 from sandbox.telegram.objects import GROUP_TYPES, JSONDict, user_object
 from sandbox.telegram.params import Params, read_params
 from sandbox.telegram.results import Described
-from sandbox.telegram.world import BotState, Group, World
+from sandbox.telegram.world import BotState, Conversation, Group, World
 
 logger = logging.getLogger(__name__)
 
@@ -469,7 +469,7 @@ class SandboxTelegram:
         """A chat's history both ways (what the people in it see): a group's, or with
         ``bot_id`` the private chat between that bot and user ``chat_id``."""
         with self.world.lock:
-            chat = self.world.groups.get(int(chat_id))
+            chat: Conversation | None = self.world.groups.get(int(chat_id))
             if chat is None and bot_id is not None:
                 chat = self.world.private(int(bot_id), int(chat_id))
             if chat is None:

@@ -15,7 +15,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 
 from sandbox.telegram.errors import SandboxError, bad_request, forbidden
 from sandbox.telegram.objects import (
@@ -236,6 +236,12 @@ class World:
         return group
 
     # ---- chats ------------------------------------------------------------------------
+    @overload
+    def private(self, bot_id: int, user_id: int, *, create: Literal[True]) -> Private: ...
+
+    @overload
+    def private(self, bot_id: int, user_id: int, *, create: bool = False) -> Private | None: ...
+
     def private(self, bot_id: int, user_id: int, *, create: bool = False) -> Private | None:
         key = (bot_id, user_id)
         chat = self.privates.get(key)
@@ -311,6 +317,7 @@ class World:
         to, stripped of its own reply as Telegram nests only one level."""
         if reply is None:
             return None
+        message_id: Any  # as the client sent it: int() below refuses what is no id
         if isinstance(reply, dict):
             if "chat_id" in reply and reply["chat_id"] not in (chat.id, None):
                 raise bad_request("message to be replied not found")

@@ -64,7 +64,7 @@ def get_chat_member(call: Call) -> JSONDict:
         if user_id not in (chat.bot_id, chat.user_id):
             raise bad_request("user not found")
         return chat_member(world.users[user_id], "member")
-    return world.member_or_left(chat, user_id)  # type: ignore[arg-type]
+    return world.member_or_left(chat, user_id)  # type: ignore[arg-type]  # not Private: a Group
 
 
 @method("getChatAdministrators")

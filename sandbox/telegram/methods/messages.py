@@ -247,7 +247,7 @@ def store_file(call: Call, upload: Upload) -> JSONDict:
     world = call.world
     n = world.serial()
     width, height = _image_size(upload.data)
-    record = {
+    record: JSONDict = {
         "file_id": f"AgACAgIAAxkBAAI{n:06d}sandbox",
         "file_unique_id": f"AQAD{n:06d}",
         "file_size": len(upload.data),

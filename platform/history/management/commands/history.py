@@ -25,7 +25,7 @@ import argparse
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import get_tenant_model
@@ -41,6 +41,9 @@ from history.services import (
     chain_archive,
     history_seal,
 )
+
+if TYPE_CHECKING:
+    from tenancy.models import Tenant
 
 _DURATION = re.compile(r"^(\d+)([wdhms])$")
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
@@ -134,7 +137,7 @@ class Command(BaseCommand):
         else:
             self._archive(**options)
 
-    def _tenant(self, slug: str):
+    def _tenant(self, slug: str) -> Tenant:
         # The tenant model as django-tenants names it (history sits below tenancy). Its
         # base manager: a deleted tenant is found too, since its audit trail outlives it.
         found = get_tenant_model()._base_manager.filter(slug=slug).first()
@@ -145,7 +148,7 @@ class Command(BaseCommand):
     def _verify(
         self,
         *,
-        tenant=None,
+        tenant: Tenant | None = None,
         platform=False,
         archives=False,
         archive_dir=None,
@@ -211,7 +214,14 @@ class Command(BaseCommand):
         return 0
 
     def _archive(
-        self, *, older_than=None, before=None, tenant=None, archive_dir=None, batch_size=10_000, **_
+        self,
+        *,
+        older_than=None,
+        before=None,
+        tenant: Tenant | None = None,
+        archive_dir=None,
+        batch_size=10_000,
+        **_,
     ):
         if before is None:
             before = datetime.now(UTC) - older_than
