@@ -24,7 +24,7 @@ from community.services.leaderboard import ACTIVITY, Activity
 from notifications.models import Recipient
 from notifications.services import SEEN_IN_GROUPS, recipient_register
 from tenancy.services import tenant_delete
-from tests.botruntime.conftest import serve
+from tests.botruntime.helpers import serve
 from tests.botruntime.test_community_jobs import _bound_group
 
 

@@ -36,7 +36,7 @@ from botruntime.services import UPDATE_ATTEMPTS, updates_accept, updates_reclaim
 from config.dbserver import connection_url
 from history.models import Entry
 from history.services import record
-from tests.botruntime.conftest import sent, serve
+from tests.botruntime.helpers import sent, serve
 from tests.botruntime.test_runbots_command import _lines, _wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

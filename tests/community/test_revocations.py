@@ -9,8 +9,8 @@ from accounts.services import membership_set_capabilities
 from community.services import group_link_code_create
 from history.services import Actor
 from tenancy.models import ChatBinding
-from tests.community.conftest import bot_id_of
 from tests.community.test_telegram_handlers import _process
+from tests.helpers import bot_id_of
 
 
 def _role(tenant, person) -> str:

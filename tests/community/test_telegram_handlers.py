@@ -19,8 +19,7 @@ from community.services import group_link_code_create
 from community.telegram import handlers
 from history.models import Entry
 from tenancy.models import ChatBinding
-from tests.community.conftest import bot_id_of
-from tests.conftest import tenant_bot_token
+from tests.helpers import bot_id_of, tenant_bot_token
 
 
 def _process(tg, tenant, *payloads: dict) -> None:

@@ -14,11 +14,11 @@ from history.services import Actor
 from notifications.models import Broadcast, OutboxMessage
 from notifications.ratelimit import LocalLimiter, RedisLimiter
 from notifications.services import broadcast_create
-from tests.notifications.sandbox_kit import (
+from tests.helpers import on_sandbox
+from tests.notifications.helpers import (
     dispatcher,
     fast_limits,
     nothing_left,
-    on_sandbox,
     refused,
     run_until,
     started_bot,
