@@ -9,7 +9,7 @@ from accounts.services import membership_set_capabilities
 from community.services import group_link_code_create
 from history.services import Actor
 from tenancy.models import ChatBinding
-from tests.community.test_telegram_handlers import _process
+from tests.community.test_handlers import _process
 from tests.helpers import bot_id_of
 
 
