@@ -1,11 +1,13 @@
 """Tests mirror the source: ``tests/<app>/test_<module>.py`` tests ``<app>/<module>.py``
 (``test_<module>_<aspect>.py`` one side of it; a package's module as ``test_<module>`` or
 ``test_<package>_<module>``; a command as ``test_<command>_command``). Besides tests, a
-test package holds ``conftest.py`` (fixtures) and ``helpers.py`` (plain functions) only.
+test package holds ``conftest.py`` (fixtures) and ``helpers.py`` (plain functions) only,
+and no test module imports another.
 A test that checks several modules at once is named below, with the reason."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,6 +98,24 @@ def layout_problems(tests: Path = TESTS) -> list[str]:
 
 def test_each_test_module_mirrors_a_source_module():
     assert layout_problems() == []
+
+
+def imports_of_test_modules(tests: Path = TESTS) -> list[str]:
+    """Imports of another test module: what two test modules share belongs in a helpers.py."""
+    found = []
+    for path in sorted(tests.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            for name in names:
+                if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_"):
+                    found.append(f"{path.relative_to(tests).as_posix()} imports {name}")
+    return found
+
+
+def test_no_test_module_imports_another():
+    assert imports_of_test_modules() == []
 
 
 def test_every_named_exception_still_exists():

@@ -1,7 +1,8 @@
 """Helpers for the community tests: the Scene of the welcome check, moderation and
 leaderboard tests (a community whose bot administers a bound supergroup on the sandbox
 Telegram, and a python-telegram-bot Application with the community handlers that processes
-the updates the sandbox queues); conftest.py's ``make_scene`` builds one.
+the updates the sandbox queues); conftest.py's ``make_scene`` builds one. And
+``process_updates``: a tenant's bot handles updates, without a scene.
 
 ``async_to_sync`` drives the Application, so the handlers' ``sync_to_async`` service
 calls run back on the test's thread, inside its database transaction."""
@@ -18,8 +19,10 @@ from telegram import Update
 from telegram.ext import Application
 
 from community.models import Group
+from community.telegram import handlers
 from sandbox.telegram import SandboxTelegram
 from tests.botruntime.helpers import flush_all_strictly
+from tests.helpers import tenant_bot_token
 
 _ids = itertools.count(1)
 
@@ -94,3 +97,24 @@ class Scene:
             for key, value in fields.items():
                 setattr(group, key, value)
             group.save()
+
+
+def process_updates(tg, tenant, *payloads: dict) -> None:
+    """The tenant's bot, with the community handlers, processes ``payloads`` (updates the
+    sandbox queued)."""
+    application = (
+        Application.builder()
+        .token(tenant_bot_token(tenant))
+        .base_url(f"{tg.base_url}/bot")
+        .updater(None)
+        .build()
+    )
+    for handler in handlers():
+        application.add_handler(handler)
+
+    async def run() -> None:
+        async with application:
+            for payload in payloads:
+                await application.process_update(Update.de_json(payload, application.bot))
+
+    async_to_sync(run)()

@@ -9,8 +9,10 @@ run back on the test's thread, inside its transaction."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -23,8 +25,23 @@ from botruntime.gate import GatedRequest
 from notifications.conf import RateLimits
 from notifications.dispatcher import Dispatcher
 from notifications.models import Broadcast, OutboxMessage
+from notifications.ratelimit import RedisLimiter
 from sandbox.telegram import Limits, SandboxTelegram
 from tests.helpers import bot_id_of, tenant_bot_token
+from tests.service_policy import skip_service_missing
+
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+def redis_limiter() -> RedisLimiter:
+    """A limiter on its own key prefix, or a skip when no Redis answers."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
+    except redis.exceptions.RedisError as exc:
+        skip_service_missing("Redis", f"{REDIS_URL} is unreachable ({exc}); set REDIS_URL")
+    return RedisLimiter(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
 
 
 def fast_limits(**overrides: Any) -> tuple[Limits, RateLimits]:

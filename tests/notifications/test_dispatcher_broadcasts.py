@@ -16,14 +16,15 @@ from notifications.ratelimit import LocalLimiter, RedisLimiter
 from notifications.services import broadcast_create
 from tests.helpers import on_sandbox
 from tests.notifications.helpers import (
+    REDIS_URL,
     dispatcher,
     fast_limits,
     nothing_left,
+    redis_limiter,
     refused,
     run_until,
     started_bot,
 )
-from tests.notifications.test_ratelimit import REDIS_URL, redis_limiter
 
 pytestmark = pytest.mark.django_db
 
