@@ -1,6 +1,6 @@
 """Who may call each API operation: one row per (URL name, method).
 
-``tests/accounts/test_rbac_matrix.py`` walks every URL pattern under /api/ and fails when
+``tests/accounts/test_permissions_matrix.py`` walks every URL pattern under /api/ and fails when
 an operation has no row here, then calls each one as every role and checks the answer.
 Values: "authenticated" (any Telegram user of the tenant), "owner" (the tenant's owner;
 staff too), or a capability name (roles per accounts.roles.DEFAULT_CAPABILITIES; staff

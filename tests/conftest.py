@@ -4,16 +4,14 @@ tenant-schema template built once per session; tenants created through the servi
 from __future__ import annotations
 
 import itertools
-import json
-import time
-from typing import Any
 
 import pytest
 from django.db import connection, transaction
-from rest_framework.test import APIClient
 
-from accounts.initdata import sign_hmac
+from tests.helpers import TenantClient, bot_token_for
 from tests.service_policy import pytest_runtest_makereport  # noqa: F401 (a hook)
+
+pytest_plugins = ["tests.sandbox_fixtures"]
 
 _counter = itertools.count(1)
 
@@ -54,10 +52,6 @@ def _public_schema_after_test():
     connection.set_schema_to_public()
 
 
-def bot_token_for(n: int) -> str:
-    return f"{700000000 + n}:AAH{n:05d}testtoken-for-bragabot-suite-x"
-
-
 @pytest.fixture
 def make_tenant(db):
     from tenancy.services import tenant_create
@@ -80,53 +74,6 @@ def make_tenant(db):
 @pytest.fixture
 def tenant(make_tenant):
     return make_tenant()
-
-
-def tenant_bot_token(tenant) -> str:
-    from tenancy.selectors import tenant_bots
-
-    return tenant_bots(tenant=tenant)[0][1]
-
-
-def init_data_for(
-    tenant,
-    *,
-    user_id: int = 1001,
-    username: str = "alice",
-    auth_date: int | None = None,
-    token: str | None = None,
-    **user_fields: Any,
-) -> str:
-    user = {
-        "id": user_id,
-        "first_name": username.title(),
-        "username": username,
-        "language_code": "en",
-        **user_fields,
-    }
-    return sign_hmac(
-        {
-            "auth_date": str(auth_date or int(time.time())),
-            "query_id": "AAE-test",
-            "user": json.dumps(user, separators=(",", ":")),
-        },
-        token or tenant_bot_token(tenant),
-    )
-
-
-class TenantClient(APIClient):
-    """An API client on a tenant's domain, authenticated as one Telegram user."""
-
-    def __init__(self, tenant, *, user_id: int = 1001, username: str = "alice", **kwargs):
-        super().__init__()
-        self.tenant = tenant
-        self.user_id = user_id
-        self.username = username
-        self.defaults["HTTP_HOST"] = tenant.domains.first().domain
-        self.credentials(
-            HTTP_AUTHORIZATION="tma "
-            + init_data_for(tenant, user_id=user_id, username=username, **kwargs)
-        )
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from history.models import Entry
 from tenancy.middleware import host_cache_clear
 from tenancy.models import Bot, Domain, Tenant
 from tenancy.selectors import tenant_bots_forget
-from tests.conftest import TenantClient, tenant_bot_token
+from tests.helpers import TenantClient, tenant_bot_token
 
 ADMIN_ACTOR = ("system", "admin:root")
 

@@ -35,7 +35,7 @@ from tenancy.selectors import tenant_bots_forget
 from tenancy.services import chat_bind, tenant_delete, tenant_resume, tenant_suspend
 from tests.accounts.helpers import Operation, api_operations, sign_ed25519
 from tests.api_matrix import URL_KWARGS
-from tests.conftest import TenantClient, init_data_for
+from tests.helpers import TenantClient, init_data_for
 
 A_MARKER = "alpha-marker-4f1c"
 B_MARKER = "bravo-secret-9d2e"

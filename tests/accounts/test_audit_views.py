@@ -4,7 +4,7 @@ import pytest
 
 from history.services import Actor, record
 from tenancy.models import Tenant
-from tests.conftest import TenantClient
+from tests.helpers import TenantClient
 
 PLATFORM_TOKEN = "799999999:AAHplatformtoken-for-bragabot-suite-x"
 

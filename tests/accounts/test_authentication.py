@@ -21,7 +21,7 @@ from history.models import Entry
 from tenancy.models import Bot
 from tenancy.selectors import tenant_bots_forget
 from tests.accounts.helpers import load_vectors, sign_ed25519
-from tests.conftest import bot_token_for, init_data_for, tenant_bot_token
+from tests.helpers import bot_token_for, init_data_for, tenant_bot_token
 
 ME = "/api/v1/me"
 

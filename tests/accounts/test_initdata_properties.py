@@ -19,7 +19,7 @@ from accounts import initdata
 from accounts.authentication import InitDataFailed, validate_for_bots
 from accounts.initdata import sign_hmac
 from tests.accounts.helpers import sign_ed25519
-from tests.conftest import tenant_bot_token
+from tests.helpers import tenant_bot_token
 
 TOKEN = "7000000001:AAHpropertytestbottokenxxxxxxxxxxxxx"
 BOT_ID = 7000000002

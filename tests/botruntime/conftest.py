@@ -1,21 +1,19 @@
 """Fixtures for the bot runtime: job kinds registered for one test, committed work on
-other connections (``elsewhere``), the sandbox Telegram with bots and people
-in it, and ``serve`` to run a runtime around a test scenario."""
+other connections (``elsewhere``), and bots and people on the sandbox Telegram (``tg``).
+helpers.py runs a runtime around a test scenario (``serve``)."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.db import connection
 
 from config import job_registry
-from tests.conftest import tenant_bot_token
+from tests.helpers import tenant_bot_token
 
 
 @pytest.fixture
@@ -73,27 +71,8 @@ def elsewhere(db):
     run(_forget_committed)
 
 
-# ---- the sandbox Telegram and a runtime driven from the test's thread ------------------
+# ---- a tenant's bot and people on the sandbox Telegram (``tg``, tests/sandbox_fixtures.py)
 _ids = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def sandbox_server():
-    from sandbox.telegram import Limits, SandboxTelegram
-
-    # Webhook retries come fast here (Telegram waits longer): the retry test stays short.
-    server = SandboxTelegram(limits=Limits.off(), webhook_backoff=(0.05, 0.2))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def tg(sandbox_server, settings):
-    """The sandbox Telegram, empty, with the platform pointed at it."""
-    sandbox_server.reset()
-    settings.TELEGRAM_API_BASE = sandbox_server.base_url
-    return sandbox_server
 
 
 @pytest.fixture
@@ -119,31 +98,3 @@ def person(tg):
         return user_id
 
     return make
-
-
-def serve(runtime: Any, scenario: Callable[[], Awaitable[Any]]) -> Any:
-    """Start ``runtime``, run ``scenario``, stop it. ``async_to_sync`` keeps this thread
-    serving the runtime's ``sync_to_async`` calls, so handlers, dedupe and jobs see the
-    test's transaction."""
-
-    async def main() -> Any:
-        await runtime.start()
-        try:
-            return await scenario()
-        finally:
-            await runtime.stop()
-
-    return async_to_sync(main)()
-
-
-async def sent(tg: Any, bot_id: int, chat_id: int, count: int = 1, timeout: float = 10) -> list:
-    """The bot's messages in ``chat_id`` once there are ``count`` of them."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        messages = tg.sent(bot_id, chat_id)
-        if len(messages) >= count:
-            return messages
-        if loop.time() > deadline:
-            raise AssertionError(f"bot {bot_id} sent {messages!r} to {chat_id}, wanted {count}")
-        await asyncio.sleep(0.02)

@@ -24,8 +24,7 @@ from community.services.leaderboard import ACTIVITY, Activity
 from notifications.models import Recipient
 from notifications.services import SEEN_IN_GROUPS, recipient_register
 from tenancy.services import tenant_delete
-from tests.botruntime.conftest import serve
-from tests.botruntime.test_community_jobs import _bound_group
+from tests.botruntime.helpers import bound_group, serve
 
 
 @pytest.fixture
@@ -126,7 +125,7 @@ def test_the_runtime_writes_counts_and_members_behind_and_on_stop(
     settings.BOT_WRITE_BEHIND_S = 3600  # only the final flush of stop() writes
     tenant, bot_id = bot_community()
     owner, fan, quiet = person("olga"), person("fan"), person("quiet")
-    chat_id = _bound_group(tg, tenant, bot_id, owner, "Fans")
+    chat_id = bound_group(tg, tenant, bot_id, owner, "Fans")
     for user in (fan, quiet):
         tg.set_member(chat_id, user, "member")
     recipient_register(tenant=tenant, user=_user(fan), bot_id=bot_id, private_chat=True)

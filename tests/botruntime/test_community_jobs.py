@@ -6,31 +6,18 @@ from __future__ import annotations
 from django_tenants.utils import tenant_context
 
 from accounts.selectors import user_get, user_role
-from accounts.services import tenant_owner_set
 from botruntime.models import Job
 from botruntime.services import job_enqueue, job_run, jobs_claim
 from community.models import Group, GroupAdmin
-from community.services import group_bind_on_bot_added
 from history.models import Entry
-
-
-def _bound_group(tg, tenant, bot_id: int, creator: int, title: str) -> int:
-    # The creator owns the community: only someone who manages it binds by adding the bot.
-    tenant_owner_set(tenant=tenant, owner_telegram_id=creator)
-    chat_id = tg.add_group(title=title)["id"]
-    tg.set_member(chat_id, creator, "creator")
-    tg.set_member(chat_id, bot_id, "administrator", can_delete_messages=True)
-    group_bind_on_bot_added(
-        tenant=tenant, bot_id=bot_id, chat_id=chat_id, title=title, added_by_telegram_id=creator
-    )
-    return chat_id
+from tests.botruntime.helpers import bound_group
 
 
 def test_groups_refresh_takes_titles_and_admins_from_telegram(bot_community, person, tg):
     tenant, bot_id = bot_community()
     creator, newcomer = person("carol"), person("dave")
-    renamed = _bound_group(tg, tenant, bot_id, creator, "Old title")
-    left = _bound_group(tg, tenant, bot_id, creator, "Bot gone")
+    renamed = bound_group(tg, tenant, bot_id, creator, "Old title")
+    left = bound_group(tg, tenant, bot_id, creator, "Bot gone")
     # On Telegram since the last sync: a new title, a new admin; the bot was removed
     # from the other group.
     tg.add_group(renamed, title="New title")

@@ -36,8 +36,7 @@ from botruntime.services import UPDATE_ATTEMPTS, updates_accept, updates_reclaim
 from config.dbserver import connection_url
 from history.models import Entry
 from history.services import record
-from tests.botruntime.conftest import sent, serve
-from tests.botruntime.test_runbots_command import _lines, _wait_for
+from tests.botruntime.helpers import sent, serve, stream_lines, wait_for_line
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_TOKEN = "690000004:AAHplatform-bot-token-for-exactly-once"
@@ -65,9 +64,9 @@ def _runbots(env: dict[str, str]) -> subprocess.Popen:
         text=True,
     )
     lines: queue.Queue = queue.Queue()
-    threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
+    threading.Thread(target=stream_lines, args=(process.stdout, lines), daemon=True).start()
     try:
-        _wait_for(lines, "bot runtime:")
+        wait_for_line(lines, "bot runtime:")
     except AssertionError:
         process.kill()
         raise

@@ -84,16 +84,6 @@ def test_concurrent_sends_each_run_their_own_hook():
         assert events.index(f"hook {name}") < events.index(f"sent /{name} {name}")
 
 
-@pytest.fixture
-def tg():
-    from sandbox.telegram import Limits, SandboxTelegram
-
-    server = SandboxTelegram(limits=Limits.off())
-    server.start()
-    yield server
-    server.stop()
-
-
 def test_python_telegram_bot_sends_through_the_gate_even_after_a_restart(tg):
     token = "700999001:AAH-gate-test-token-for-bragabot-suite"
     tg.add_bot(token, username="gate_bot")

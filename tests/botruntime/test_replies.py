@@ -14,22 +14,20 @@ from telegram import error as tg_error
 
 from botruntime.models import ProcessedUpdate
 from botruntime.runtime import Runtime
-from tests.botruntime.conftest import sent, serve
-from tests.conftest import tenant_bot_token
+from tests.botruntime.helpers import sent, serve
+from tests.helpers import tenant_bot_token
 
 BURST = ["/start", "/help", "/profile", "/settings", "/leaderboard"]
 
 
 @pytest.fixture
-def limited_tg(settings):
+def limited_tg(sandbox, settings):
     """A sandbox Telegram of its own with Telegram's default flood limits."""
-    from sandbox.telegram import Limits, SandboxTelegram
+    from sandbox.telegram import Limits
 
-    server = SandboxTelegram(limits=Limits())
-    server.start()
+    server = sandbox(Limits())
     settings.TELEGRAM_API_BASE = server.base_url
-    yield server
-    server.stop()
+    return server
 
 
 @pytest.fixture

@@ -14,29 +14,11 @@ from pathlib import Path
 
 from botruntime.models import ProcessedUpdate
 from config.dbserver import connection_url
+from tests.botruntime.helpers import stream_lines, wait_for_line
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_TOKEN = "690000003:AAHplatform-bot-token-for-runbots-test"
 PLATFORM_BOT = 690000003
-
-
-def _lines(stream, into: queue.Queue) -> None:
-    for line in iter(stream.readline, ""):
-        into.put(line)
-
-
-def _wait_for(lines: queue.Queue, text: str, timeout: float = 30) -> str:
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.1)
-        except queue.Empty:
-            continue
-        seen.append(line)
-        if text in line:
-            return line
-    raise AssertionError(f"{text!r} not printed; got {seen!r}")
 
 
 def test_runbots_hosts_answers_and_stops_on_sigint(elsewhere, tg, person):
@@ -58,9 +40,9 @@ def test_runbots_hosts_answers_and_stops_on_sigint(elsewhere, tg, person):
         text=True,
     )
     lines: queue.Queue = queue.Queue()
-    threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
+    threading.Thread(target=stream_lines, args=(process.stdout, lines), daemon=True).start()
     try:
-        started = _wait_for(lines, "bot runtime:")
+        started = wait_for_line(lines, "bot runtime:")
         assert "hosting 1 bot(s) by long polling; durable jobs on" in started
 
         tg.send_message(PLATFORM_BOT, alice, alice, "/help")
@@ -72,7 +54,7 @@ def test_runbots_hosts_answers_and_stops_on_sigint(elsewhere, tg, person):
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
-        _wait_for(lines, "bot runtime stopped", timeout=5)
+        wait_for_line(lines, "bot runtime stopped", timeout=5)
     finally:
         if process.poll() is None:
             process.kill()

@@ -35,8 +35,8 @@ from botruntime.webhook_keys import webhook_secret, webhook_secret_for
 from notifications.models import Recipient
 from tenancy.models import Bot
 from tenancy.services import chat_bind, tenant_suspend
-from tests.botruntime.conftest import sent, serve
-from tests.conftest import tenant_bot_token
+from tests.botruntime.helpers import sent, serve
+from tests.helpers import tenant_bot_token
 
 _update_ids = itertools.count(900_000_001)
 PLATFORM_TOKEN = "690000002:AAHplatform-bot-token-for-runtime-tests"

@@ -13,7 +13,7 @@ from botruntime.selectors import deep_link_slug, tenant_resolve
 from tenancy.models import Tenant
 from tenancy.selectors import bot_tenant
 from tenancy.services import chat_bind, tenant_suspend
-from tests.conftest import tenant_bot_token
+from tests.helpers import tenant_bot_token
 
 PLATFORM_TOKEN = "690000001:AAHplatformbot-token-for-the-suite-xyz"
 PLATFORM_BOT = 690000001

@@ -1,21 +1,20 @@
-"""Fixtures for the community app: the sandbox Telegram (``tg``, from moderation_support),
-a community whose bot it knows, and Telegram groups with admins."""
+"""Fixtures for the community app, on the sandbox Telegram (``tg``, tests/sandbox_fixtures.py):
+a community whose bot it knows, Telegram groups with admins, and the scene of the welcome
+check, moderation and leaderboard tests (``make_scene``, ``scene``: helpers.Scene)."""
 
 from __future__ import annotations
 
 import itertools
 
 import pytest
+from telegram.ext import Application
+from telegram.request import HTTPXRequest
 
-from tests.community import moderation_support
-from tests.conftest import tenant_bot_token
-
-# The sandbox Telegram (``sandbox`` for the session, ``tg`` emptied per test) and the scene
-# of the welcome check, moderation and leaderboard tests.
-sandbox = moderation_support.sandbox
-tg = moderation_support.tg
-make_scene = moderation_support.make_scene
-scene = moderation_support.scene
+from community.botapi import ssl_context
+from community.services import group_bind_on_bot_added
+from community.telegram import handlers
+from tests.community.helpers import Scene, scene_id
+from tests.helpers import bot_id_of, on_sandbox, tenant_bot_token
 
 _chat_ids = itertools.count(1)
 _user_ids = itertools.count(1)
@@ -27,14 +26,10 @@ def community(make_tenant, tg):
 
     def make(**kwargs):
         tenant = make_tenant(**kwargs)
-        tg.add_bot(tenant_bot_token(tenant), username=f"{tenant.slug.replace('-', '_')}_bot")
+        on_sandbox(tg, tenant)
         return tenant
 
     return make
-
-
-def bot_id_of(tenant) -> int:
-    return int(tenant_bot_token(tenant).split(":", 1)[0])
 
 
 @pytest.fixture
@@ -74,3 +69,58 @@ def group_chat(tg):
         return chat_id
 
     return make
+
+
+@pytest.fixture
+def make_scene(make_tenant, tg):
+    def make(*, bot_rights: dict | None = None, title: str = "Fans") -> Scene:
+        owner = tg.add_user(6_000_000 + scene_id(), "Olga", username="olga")
+        # Olga owns the community: she may bind a group by adding its bot.
+        tenant = make_tenant(owner_telegram_id=owner["id"])
+        token = tenant_bot_token(tenant)
+        bot = tg.add_bot(token, username=f"{tenant.slug.replace('-', '_')}_bot")
+        chat_id = -1_002_000_000_000 - scene_id()
+        tg.add_group(chat_id, title=title)
+        tg.set_member(chat_id, owner["id"], "creator")
+        rights = (
+            {"can_restrict_members": True, "can_delete_messages": True}
+            if bot_rights is None
+            else bot_rights
+        )
+        tg.set_member(chat_id, bot["id"], "administrator", **rights)
+        group_bind_on_bot_added(
+            tenant=tenant,
+            bot_id=bot["id"],
+            chat_id=chat_id,
+            title=title,
+            added_by_telegram_id=owner["id"],
+        )
+        application = (
+            Application.builder()
+            .token(token)
+            .base_url(f"{tg.base_url}/bot")
+            .base_file_url(f"{tg.base_url}/file/bot")
+            # One shared SSL context: building one per client costs ~100 ms per update.
+            .request(HTTPXRequest(httpx_kwargs={"verify": ssl_context()}))
+            .get_updates_request(HTTPXRequest(httpx_kwargs={"verify": ssl_context()}))
+            .updater(None)
+            .build()
+        )
+        for handler in handlers():
+            application.add_handler(handler)
+        return Scene(
+            tg=tg,
+            tenant=tenant,
+            token=token,
+            bot_id=bot["id"],
+            chat_id=chat_id,
+            owner=owner,
+            application=application,
+        )
+
+    return make
+
+
+@pytest.fixture
+def scene(make_scene) -> Scene:
+    return make_scene()

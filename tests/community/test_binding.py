@@ -19,7 +19,7 @@ from config.errors import ServiceError
 from history.models import Entry
 from history.services import SYSTEM
 from tenancy.models import ChatBinding
-from tests.community.conftest import bot_id_of
+from tests.helpers import bot_id_of
 
 
 def _actions(tenant) -> list[str]:

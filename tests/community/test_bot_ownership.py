@@ -22,7 +22,7 @@ from community.telegram import handlers
 from history.services import Actor
 from tenancy.models import ChatBinding
 from tenancy.services import bot_register
-from tests.botruntime.support import flush_all_strictly
+from tests.botruntime.helpers import flush_all_strictly
 
 PLATFORM_TOKEN = "690000007:AAHplatformbot-token-for-ownership-xyz"
 SECOND_TOKEN = "690000008:AAHsecond-bot-of-the-tenant-for-owner-x"

@@ -9,8 +9,8 @@ from accounts.services import membership_set_capabilities
 from community.services import group_link_code_create
 from history.services import Actor
 from tenancy.models import ChatBinding
-from tests.community.conftest import bot_id_of
-from tests.community.test_telegram_handlers import _process
+from tests.community.helpers import process_updates
+from tests.helpers import bot_id_of
 
 
 def _role(tenant, person) -> str:
@@ -30,7 +30,7 @@ def test_a_demoted_admin_cannot_win_back_a_revoked_capability(community, tg_user
     owner_user = user_get(telegram_id=owner["id"])
     chat_id = group_chat(tenant, creator=admin)
     code = group_link_code_create(tenant=tenant, created_by=owner_user).code
-    _process(tg, tenant, tg.send_message(bot_id, chat_id, admin["id"], f"/bind {code}"))
+    process_updates(tg, tenant, tg.send_message(bot_id, chat_id, admin["id"], f"/bind {code}"))
     admin_user = user_get(telegram_id=admin["id"])
     assert _role(tenant, admin) == "admin"
 
@@ -46,11 +46,11 @@ def test_a_demoted_admin_cannot_win_back_a_revoked_capability(community, tg_user
     # The admin prepares a code while they still manage settings...
     own_code = group_link_code_create(tenant=tenant, created_by=admin_user).code
     # ...removes the bot from their group (which demotes them), adds it back...
-    _process(tg, tenant, *tg.change_member(chat_id, bot_id, "kicked", admin["id"]))
+    process_updates(tg, tenant, *tg.change_member(chat_id, bot_id, "kicked", admin["id"]))
     assert _role(tenant, admin) == "member"
-    _process(tg, tenant, tg.add_bot_to_group(bot_id, chat_id, admin["id"]))
+    process_updates(tg, tenant, tg.add_bot_to_group(bot_id, chat_id, admin["id"]))
     # ...and binds the group again with their own code.
-    _process(tg, tenant, tg.send_message(bot_id, chat_id, admin["id"], f"/bind {own_code}"))
+    process_updates(tg, tenant, tg.send_message(bot_id, chat_id, admin["id"], f"/bind {own_code}"))
 
     assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
     assert _role(tenant, admin) == "member"
@@ -61,7 +61,7 @@ def test_a_demoted_admin_cannot_win_back_a_revoked_capability(community, tg_user
 
     # Bound again the rightful way: the admin is an admin again, still without funds.
     code = group_link_code_create(tenant=tenant, created_by=owner_user).code
-    _process(tg, tenant, tg.send_message(bot_id, chat_id, admin["id"], f"/bind {code}"))
+    process_updates(tg, tenant, tg.send_message(bot_id, chat_id, admin["id"], f"/bind {code}"))
     assert _role(tenant, admin) == "admin"
     assert "manage_funds" not in _caps(tenant, admin)
     assert "manage_settings" in _caps(tenant, admin)

@@ -396,7 +396,7 @@ def test_django_through_the_bridge_keeps_the_worker_connection(tenant):
     from django.core.wsgi import get_wsgi_application
     from django.db import connections
 
-    from tests.conftest import init_data_for
+    from tests.helpers import init_data_for
 
     headers = [
         (b"host", tenant.domains.first().domain.encode()),

@@ -13,7 +13,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from config.logging import JsonFormatter
-from tests.conftest import TenantClient
+from tests.helpers import TenantClient
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from accounts import initdata
 from accounts.initdata import InitDataError, sign_hmac, validate_hmac
 from config.prepared import execute_prepared
-from tests.conftest import init_data_for
+from tests.helpers import init_data_for
 
 SQL = "SELECT $1::bigint + $2::bigint, current_schema() IS NOT NULL"
 

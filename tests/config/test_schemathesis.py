@@ -24,14 +24,9 @@ from schemathesis.specs.openapi.checks import (
 
 from community.models import Group
 from tenancy.services import chat_bind
-from tests.community import moderation_support
-from tests.conftest import init_data_for, tenant_bot_token
+from tests.helpers import init_data_for, tenant_bot_token
 
 pytestmark = pytest.mark.django_db
-
-# The sandbox Telegram: ``sandbox`` for the session, ``tg`` emptied per test.
-sandbox = moderation_support.sandbox
-tg = moderation_support.tg
 
 # Examples per operation and generation mode: about 25 operations x 2 modes, a few
 # seconds in all; derandomized, so every run (and CI) sends the same requests.

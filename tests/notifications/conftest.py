@@ -1,5 +1,6 @@
-"""Fixtures for the notifications tests: a community with a bot, bound groups, and users
-the community's bot can reach."""
+"""Fixtures for the notifications tests: bound groups, users the community's bot can reach,
+and a misbehaving proxy in front of the sandbox Telegram (``sandbox(limits)``, a server of
+the test's own, comes from tests/sandbox_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,10 @@ from accounts.services import user_touch
 from notifications.services import recipient_register
 from tenancy.models import Bot
 from tenancy.services import chat_bind
-from tests.conftest import tenant_bot_token
+from tests.helpers import bot_id_of
 
 _chat_ids = itertools.count(1)
 _user_ids = itertools.count(1)
-
-
-def bot_id_of(tenant) -> int:
-    return int(tenant_bot_token(tenant).split(":", 1)[0])
 
 
 @pytest.fixture
@@ -52,27 +49,9 @@ def person(db):
 
 
 @pytest.fixture
-def sandbox():
-    """``sandbox(limits)``: a started sandbox Telegram (stopped after the test)."""
-    from sandbox.telegram import Limits, SandboxTelegram
-
-    started = []
-
-    def make(limits=None):
-        tg = SandboxTelegram(limits=limits or Limits.off())
-        tg.start()
-        started.append(tg)
-        return tg
-
-    yield make
-    for tg in started:
-        tg.stop()
-
-
-@pytest.fixture
 def faulty_proxy():
-    """``faulty_proxy(upstream, mode=..., failures=...)``: see sandbox_kit.FaultyProxy."""
-    from tests.notifications.sandbox_kit import FaultyProxy
+    """``faulty_proxy(upstream, mode=..., failures=...)``: see helpers.FaultyProxy."""
+    from tests.notifications.helpers import FaultyProxy
 
     started = []
 

@@ -12,8 +12,7 @@ from history.services import Actor
 from notifications.models import Broadcast, NotificationSettings, OutboxMessage
 from notifications.services import broadcast_expand, subscriptions_update
 from tenancy.models import Tenant
-from tests.conftest import init_data_for
-from tests.notifications.conftest import bot_id_of
+from tests.helpers import bot_id_of, init_data_for
 
 pytestmark = pytest.mark.django_db
 

@@ -20,12 +20,12 @@ from notifications.services import (
     notification_settings_update,
     notify,
 )
-from tests.notifications.sandbox_kit import (
+from tests.helpers import on_sandbox
+from tests.notifications.helpers import (
     dispatcher,
     fast_limits,
     group_with_bot,
     nothing_left,
-    on_sandbox,
     refused,
     run_until,
     sends,
@@ -534,7 +534,7 @@ def test_the_dispatcher_refuses_a_bot_whose_requests_are_not_gated(tenant):
     from telegram.request import HTTPXRequest
 
     from notifications.dispatcher import Dispatcher
-    from tests.conftest import tenant_bot_token
+    from tests.helpers import tenant_bot_token
 
     plain = Bot(tenant_bot_token(tenant), request=HTTPXRequest())
     with pytest.raises(TypeError, match="GatedRequest"):

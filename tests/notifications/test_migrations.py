@@ -15,7 +15,7 @@ from history.selectors import tenant_chain_verify
 from history.services import SYSTEM, Actor, chain_seal
 from notifications.models import Broadcast, OutboxMessage
 from notifications.services import broadcast_cancel, broadcast_create, broadcast_expand
-from tests.notifications.conftest import bot_id_of
+from tests.helpers import bot_id_of
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from config.errors import ServiceError
 from history.services import Actor
 from notifications.models import OutboxMessage, Recipient
 from notifications.services import notify, recipient_register, subscriptions_update
-from tests.notifications.conftest import bot_id_of
+from tests.helpers import bot_id_of
 
 pytestmark = pytest.mark.django_db
 

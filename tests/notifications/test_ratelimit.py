@@ -4,26 +4,11 @@ refusing key and its wait, pauses. No sleeping: only what is granted and refused
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 
 import pytest
 
 from notifications.ratelimit import LocalLimiter, RedisLimiter, Rule
-from tests.service_policy import skip_service_missing
-
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-
-
-def redis_limiter() -> RedisLimiter:
-    """A limiter on its own key prefix, or a skip when no Redis answers."""
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
-    except redis.exceptions.RedisError as exc:
-        skip_service_missing("Redis", f"{REDIS_URL} is unreachable ({exc}); set REDIS_URL")
-    return RedisLimiter(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
+from tests.notifications.helpers import REDIS_URL, redis_limiter
 
 
 @pytest.fixture(params=["local", "redis"])

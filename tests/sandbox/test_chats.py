@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sandbox.conftest import (
+from tests.sandbox.helpers import (
     ALICE,
     BOB,
     BOT_ID,

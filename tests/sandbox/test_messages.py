@@ -8,7 +8,7 @@ import asyncio
 import pytest
 import telegram
 
-from tests.sandbox.conftest import (
+from tests.sandbox.helpers import (
     ALICE,
     BOB,
     BOT_ID,

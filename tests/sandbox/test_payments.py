@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sandbox.conftest import ALICE, BOT_ID, TOKEN, error, result
+from tests.sandbox.helpers import ALICE, BOT_ID, TOKEN, error, result
 
 INVOICE = {
     "chat_id": ALICE,

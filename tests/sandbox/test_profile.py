@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.sandbox.conftest import ALICE, error, result
+from tests.sandbox.helpers import ALICE, error, result
 
 
 def test_name_and_descriptions_per_language(world):

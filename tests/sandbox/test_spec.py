@@ -13,7 +13,7 @@ import pytest
 import telegram
 
 from sandbox.telegram.methods import METHODS
-from tests.sandbox.conftest import (
+from tests.sandbox.helpers import (
     ALICE,
     BOB,
     BOT_ID,
@@ -21,10 +21,13 @@ from tests.sandbox.conftest import (
     GROUP,
     OTHER_BOT_ID,
     call,
+    conformance_errors,
     offline_bot,
     result,
+    result_errors,
+    spec,
+    unknown_to_ptb,
 )
-from tests.sandbox.spec import conformance_errors, result_errors, spec, unknown_to_ptb
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x00\xc0" + b"\x00" * 16

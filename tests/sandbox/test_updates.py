@@ -11,7 +11,7 @@ import pytest
 import telegram
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from tests.sandbox.conftest import (
+from tests.sandbox.helpers import (
     ALICE,
     BOB,
     BOT_ID,

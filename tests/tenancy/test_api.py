@@ -20,7 +20,7 @@ from tenancy.models import Tenant
 from tenancy.services import chat_bind
 from tests.accounts.helpers import Operation, api_operations
 from tests.api_matrix import MATRIX, URL_KWARGS
-from tests.conftest import init_data_for
+from tests.helpers import init_data_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_TOKEN = "7999999996:AAHplatformbottokenforthesuite876543"

@@ -19,7 +19,7 @@ from tenancy.middleware import host_cache_clear
 from tenancy.models import Bot
 from tenancy.selectors import bot_tokens, tenant_bots, tenant_bots_forget
 from tests.accounts.helpers import sign_ed25519
-from tests.conftest import TenantClient
+from tests.helpers import TenantClient
 
 UNREADABLE_BOT = 770000001
 

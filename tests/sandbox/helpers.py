@@ -1,5 +1,7 @@
-"""The published Bot API spec (tests/data/telegram_bot_api.json) and a checker that says
-why a JSON value is not a valid object of a Bot API type."""
+"""Helpers for the sandbox Telegram's tests: the ids of the test world, Bot API calls raw
+(httpx) or through python-telegram-bot, the published Bot API spec
+(tests/data/telegram_bot_api.json) and a checker that says why a JSON value is not a valid
+object of a Bot API type."""
 
 from __future__ import annotations
 
@@ -8,7 +10,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import httpx
 import telegram
+
+from sandbox.telegram import SandboxTelegram
+
+TOKEN = "700999001:AAHsandboxtesttoken-for-bragabot-suite"
+OTHER_TOKEN = "700999002:AAHsandboxothertoken-for-bragabot-suit"
+BOT_ID, OTHER_BOT_ID = 700999001, 700999002
+GROUP = -1001234500001
+ALICE, BOB, CAROL = 11, 12, 13
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "telegram_bot_api.json"
 
@@ -89,3 +100,57 @@ def unknown_to_ptb(obj: Any, path: str = "result") -> list[str]:
     for name, value in obj._get_attrs(recursive=False).items():
         found += unknown_to_ptb(value, f"{path}.{name}")
     return found
+
+
+@cache
+def http() -> httpx.Client:
+    """One client for the whole run: building one costs a CA bundle load (~0.1 s)."""
+    return httpx.Client(timeout=30)
+
+
+@cache
+def offline_bot() -> telegram.Bot:
+    """A Bot for ``de_json`` only (it never sends)."""
+    return telegram.Bot(TOKEN)
+
+
+def call(
+    server: SandboxTelegram,
+    method: str,
+    params: dict[str, Any] | None = None,
+    *,
+    how: str = "form",
+    token: str = TOKEN,
+    files: dict[str, Any] | None = None,
+) -> httpx.Response:
+    """A raw Bot API request: form-urlencoded (values JSON-encoded unless strings, as
+    python-telegram-bot sends them), a JSON body, a query string, or multipart."""
+    url = f"{server.base_url}/bot{token}/{method}"
+    params = params or {}
+    if how == "json":
+        return http().post(url, json=params)
+    data = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
+    if how == "query":
+        return http().get(url, params=data)
+    return http().post(url, data=data, files=files)
+
+
+def result(server: SandboxTelegram, method: str, params: dict[str, Any] | None = None, **kw):
+    """The ``result`` of a call that must succeed."""
+    response = call(server, method, params, **kw)
+    assert response.status_code == 200, response.text
+    return response.json()["result"]
+
+
+def error(server: SandboxTelegram, method: str, params: dict[str, Any] | None = None, **kw):
+    """(status, description) of a call that must fail; checks the error envelope."""
+    response = call(server, method, params, **kw)
+    body = response.json()
+    assert body["ok"] is False and body["error_code"] == response.status_code, body
+    return response.status_code, body["description"]
+
+
+def ptb(server: SandboxTelegram, token: str = TOKEN) -> telegram.Bot:
+    return telegram.Bot(
+        token, base_url=f"{server.base_url}/bot", base_file_url=f"{server.base_url}/file/bot"
+    )

@@ -8,38 +8,15 @@ calls run back on this thread, inside the test's database transaction."""
 from __future__ import annotations
 
 import pytest
-from asgiref.sync import async_to_sync
 from django_tenants.utils import tenant_context
-from telegram import Update
-from telegram.ext import Application
 
 from accounts.selectors import user_get, user_role
 from community.models import Group, LinkCode
 from community.services import group_link_code_create
-from community.telegram import handlers
 from history.models import Entry
 from tenancy.models import ChatBinding
-from tests.community.conftest import bot_id_of
-from tests.conftest import tenant_bot_token
-
-
-def _process(tg, tenant, *payloads: dict) -> None:
-    application = (
-        Application.builder()
-        .token(tenant_bot_token(tenant))
-        .base_url(f"{tg.base_url}/bot")
-        .updater(None)
-        .build()
-    )
-    for handler in handlers():
-        application.add_handler(handler)
-
-    async def run() -> None:
-        async with application:
-            for payload in payloads:
-                await application.process_update(Update.de_json(payload, application.bot))
-
-    async_to_sync(run)()
+from tests.community.helpers import process_updates
+from tests.helpers import bot_id_of
 
 
 @pytest.fixture
@@ -58,7 +35,7 @@ def test_bind_command_binds_the_group_and_replies(scene, tg):
     username = f"{tenant.slug.replace('-', '_')}_bot"
 
     update = tg.send_message(bot_id, chat_id, admin["id"], f"/bind@{username} {link.code}")
-    _process(tg, tenant, update)
+    process_updates(tg, tenant, update)
 
     assert ChatBinding.objects.get(chat_id=chat_id).tenant_id == tenant.pk
     with tenant_context(tenant):
@@ -79,7 +56,9 @@ def test_bind_command_from_a_non_admin_is_refused_with_the_reason(scene, tg, tg_
     intruder = tg_user("intruder")
     tg.set_member(chat_id, intruder["id"], "member")
 
-    _process(tg, tenant, tg.send_message(bot_id, chat_id, intruder["id"], f"/bind {link.code}"))
+    process_updates(
+        tg, tenant, tg.send_message(bot_id, chat_id, intruder["id"], f"/bind {link.code}")
+    )
 
     assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
     [reply] = tg.sent(bot_id, chat_id)
@@ -91,7 +70,7 @@ def test_bind_command_from_a_non_admin_is_refused_with_the_reason(scene, tg, tg_
 def test_bind_command_without_code_or_in_private_explains_usage(scene, tg):
     tenant, chat_id, link, _, admin, bot_id = scene
 
-    _process(
+    process_updates(
         tg,
         tenant,
         tg.send_message(bot_id, chat_id, admin["id"], "/bind"),
@@ -112,7 +91,7 @@ def test_bot_added_then_removed_binds_then_unbinds(scene, tg):
 
     added = tg.add_bot_to_group(bot_id, chat_id, owner["id"])
     assert added["my_chat_member"]["new_chat_member"]["status"] == "member"
-    _process(tg, tenant, added)
+    process_updates(tg, tenant, added)
 
     assert ChatBinding.objects.get(chat_id=chat_id).tenant_id == tenant.pk
     with tenant_context(tenant):
@@ -121,10 +100,10 @@ def test_bot_added_then_removed_binds_then_unbinds(scene, tg):
     assert user_role(tenant=tenant, user=user_get(telegram_id=admin["id"])) == "admin"
 
     # Promoted to administrator: still a member, nothing changes.
-    _process(tg, tenant, *tg.change_member(chat_id, bot_id, "administrator", owner["id"]))
+    process_updates(tg, tenant, *tg.change_member(chat_id, bot_id, "administrator", owner["id"]))
     assert ChatBinding.objects.filter(chat_id=chat_id).exists()
 
-    _process(tg, tenant, *tg.change_member(chat_id, bot_id, "kicked", owner["id"]))
+    process_updates(tg, tenant, *tg.change_member(chat_id, bot_id, "kicked", owner["id"]))
 
     assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
     with tenant_context(tenant):
@@ -139,7 +118,7 @@ def test_bot_added_by_a_stranger_binds_nothing(scene, tg, tg_user):
     tg.set_member(chat_id, stranger["id"], "member")
     tg.set_member(chat_id, bot_id, "left")
 
-    _process(tg, tenant, tg.add_bot_to_group(bot_id, chat_id, stranger["id"]))
+    process_updates(tg, tenant, tg.add_bot_to_group(bot_id, chat_id, stranger["id"]))
 
     assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
 
@@ -170,7 +149,7 @@ def test_a_forged_bot_added_for_a_chat_the_bot_is_not_in_binds_nothing(scene, tg
     victim_chat = tg.add_group(title="Someone else's group")["id"]
     tg.set_member(victim_chat, owner["id"], "creator")  # even their own: the bot is absent
 
-    _process(tg, tenant, _forged_bot_added(tenant, victim_chat, "supergroup", owner))
+    process_updates(tg, tenant, _forged_bot_added(tenant, victim_chat, "supergroup", owner))
 
     assert not ChatBinding.objects.filter(chat_id=victim_chat).exists()
     with tenant_context(tenant):
@@ -188,12 +167,14 @@ def test_a_brands_bot_added_by_a_plain_member_does_not_take_the_group(
     rightful = community(owner_telegram_id=rightful_owner["id"])
     chat_id = group_chat(rightful, creator=rightful_owner, members=[owner])
 
-    _process(tg, tenant, tg.add_bot_to_group(bot_id, chat_id, owner["id"]))
+    process_updates(tg, tenant, tg.add_bot_to_group(bot_id, chat_id, owner["id"]))
 
     assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
     # The group's rightful community is not blocked (no chat_bound_elsewhere).
     tg.set_member(chat_id, bot_id_of(rightful), "left")
-    _process(tg, rightful, tg.add_bot_to_group(bot_id_of(rightful), chat_id, rightful_owner["id"]))
+    process_updates(
+        tg, rightful, tg.add_bot_to_group(bot_id_of(rightful), chat_id, rightful_owner["id"])
+    )
     assert ChatBinding.objects.get(chat_id=chat_id).tenant_id == rightful.pk
 
 
@@ -208,7 +189,7 @@ def test_a_channel_or_private_chat_claimed_to_be_a_group_binds_nothing(scene, tg
         chat_id = owner["id"]
         tg.send_message(bot_id, chat_id, owner["id"], "hi")  # their private chat with the bot
 
-    _process(tg, tenant, _forged_bot_added(tenant, chat_id, "supergroup", owner))
+    process_updates(tg, tenant, _forged_bot_added(tenant, chat_id, "supergroup", owner))
 
     assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
     assert _refusals(caplog) == ["not_a_group"]

@@ -13,7 +13,7 @@ import telegram
 from sandbox.telegram import Limits, ManualClock
 from sandbox.telegram.errors import ApiError
 from sandbox.telegram.limits import FloodControl
-from tests.sandbox.conftest import ALICE, BOT_ID, GROUP, TOKEN, call, error, result
+from tests.sandbox.helpers import ALICE, BOT_ID, GROUP, TOKEN, call, error, result
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
-"""The sandbox Telegram for the notifications tests: a fresh SandboxTelegram per test with
-the limits the test asks for, the tenant's bot registered there, people who started the
-bot, groups with the bot in them, a python-telegram-bot Bot pointed at it, and a way to run
-dispatchers until a condition holds.
+"""Helpers for the notifications tests on the sandbox Telegram (``sandbox(limits)``, a
+server of the test's own): limits shared by the sandbox and the dispatcher, people who
+started the bot, groups with the bot in them, a python-telegram-bot Bot pointed at it, and
+a way to run dispatchers until a condition holds.
 
 ``async_to_sync`` drives everything, so the dispatchers' ``sync_to_async`` database calls
 run back on the test's thread, inside its transaction."""
@@ -9,8 +9,10 @@ run back on the test's thread, inside its transaction."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -23,9 +25,23 @@ from botruntime.gate import GatedRequest
 from notifications.conf import RateLimits
 from notifications.dispatcher import Dispatcher
 from notifications.models import Broadcast, OutboxMessage
+from notifications.ratelimit import RedisLimiter
 from sandbox.telegram import Limits, SandboxTelegram
-from tests.conftest import tenant_bot_token
-from tests.notifications.conftest import bot_id_of
+from tests.helpers import bot_id_of, tenant_bot_token
+from tests.service_policy import skip_service_missing
+
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+def redis_limiter() -> RedisLimiter:
+    """A limiter on its own key prefix, or a skip when no Redis answers."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
+    except redis.exceptions.RedisError as exc:
+        skip_service_missing("Redis", f"{REDIS_URL} is unreachable ({exc}); set REDIS_URL")
+    return RedisLimiter(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
 
 
 def fast_limits(**overrides: Any) -> tuple[Limits, RateLimits]:
@@ -34,12 +50,6 @@ def fast_limits(**overrides: Any) -> tuple[Limits, RateLimits]:
     values = {"per_bot_per_s": 5, "per_group_per_min": 3, "per_chat_per_s": 1, "paid_per_s": 1000}
     values.update(overrides)
     return Limits(**values, chat_burst=1), RateLimits(**values, margin=0.25)
-
-
-def on_sandbox(tg: SandboxTelegram, tenant) -> int:
-    """Register the tenant's bot with the sandbox; returns its id."""
-    tg.add_bot(tenant_bot_token(tenant), username=f"{tenant.slug.replace('-', '_')}_bot")
-    return bot_id_of(tenant)
 
 
 def started_bot(tg: SandboxTelegram, tenant, user) -> None:

@@ -14,16 +14,17 @@ from history.services import Actor
 from notifications.models import Broadcast, OutboxMessage
 from notifications.ratelimit import LocalLimiter, RedisLimiter
 from notifications.services import broadcast_create
-from tests.notifications.sandbox_kit import (
+from tests.helpers import on_sandbox
+from tests.notifications.helpers import (
+    REDIS_URL,
     dispatcher,
     fast_limits,
     nothing_left,
-    on_sandbox,
+    redis_limiter,
     refused,
     run_until,
     started_bot,
 )
-from tests.notifications.test_ratelimit import REDIS_URL, redis_limiter
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 import pytest
 import telegram
 
-from tests.sandbox.conftest import http, ptb
+from tests.sandbox.helpers import http, ptb
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "sandbox" / "telegram" / "web"

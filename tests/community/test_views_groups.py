@@ -6,7 +6,7 @@ from community.models import FEATURE_DEFAULTS, Group, LinkCode
 from community.services import group_bind_with_code
 from history.models import Entry
 from tenancy.services import chat_bind
-from tests.community.conftest import bot_id_of
+from tests.helpers import bot_id_of
 
 
 def _make_group(tenant, chat_id: int, **fields) -> Group:

@@ -14,9 +14,9 @@ from notifications import services as ntf_services
 from notifications import telegram as ntf_telegram
 from notifications.models import Recipient, Subscription
 from notifications.telegram import handlers
-from tests.botruntime.support import flush_all_strictly
-from tests.conftest import tenant_bot_token
-from tests.notifications.sandbox_kit import group_with_bot, on_sandbox
+from tests.botruntime.helpers import flush_all_strictly
+from tests.helpers import on_sandbox, tenant_bot_token
+from tests.notifications.helpers import group_with_bot
 
 pytestmark = pytest.mark.django_db
 

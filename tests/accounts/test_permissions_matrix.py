@@ -15,7 +15,7 @@ from history.services import Actor
 from tenancy.models import Tenant
 from tests.accounts.helpers import Operation, api_operation_index, api_operations
 from tests.api_matrix import MATRIX, URL_KWARGS
-from tests.conftest import TenantClient, init_data_for
+from tests.helpers import TenantClient, init_data_for
 
 ROLES = ("anonymous", "member", "moderator", "admin", "owner", "staff")
 ROLE_USER_IDS = {"member": 6101, "moderator": 6102, "admin": 6103, "owner": 6104, "staff": 6105}

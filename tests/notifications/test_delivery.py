@@ -29,7 +29,7 @@ from notifications.services import (
 from notifications.services import (
     notification_settings_update as settings_update,
 )
-from tests.notifications.conftest import bot_id_of
+from tests.helpers import bot_id_of
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from accounts.initdata import sign_hmac
 from accounts.models import TelegramUser, TenantProfile
 from accounts.services import membership_set_role, user_authenticate
 from tests.accounts.helpers import sign_ed25519
-from tests.conftest import init_data_for, tenant_bot_token
+from tests.helpers import init_data_for, tenant_bot_token
 
 ME = "/api/v1/me"
 ADMINS = "/api/v1/admins"

@@ -14,8 +14,7 @@ import pytest
 from aiohttp import web
 
 from sandbox.telegram.delivery import retry_delay
-from tests.sandbox.conftest import ALICE, BOT_ID, error, result
-from tests.sandbox.spec import conformance_errors, result_errors
+from tests.sandbox.helpers import ALICE, BOT_ID, conformance_errors, error, result, result_errors
 
 
 class Receiver:
@@ -185,7 +184,7 @@ def test_set_webhook_answers_with_telegrams_descriptions(world, receiver):
 
 
 def world_call_body(world, method: str, params: dict) -> dict:
-    from tests.sandbox.conftest import call
+    from tests.sandbox.helpers import call
 
     response = call(world, method, params)
     assert response.status_code == 200

@@ -6,7 +6,7 @@ from community.models import GroupAdmin
 from community.services import admins_refresh, group_bind_on_bot_added
 from config.errors import ServiceError
 from history.models import Entry
-from tests.community.conftest import bot_id_of
+from tests.helpers import bot_id_of
 
 
 @pytest.fixture

@@ -1,0 +1,87 @@
+"""Helpers for the bot runtime's tests: a runtime driven from the test's thread
+(``serve``), waiting for a bot's messages (``sent``), and applying the write-behind buffers
+as the runtime would (``flush_all_strictly``) for tests that drive handlers without one,
+a group bound on the sandbox (``bound_group``), and a process's printed lines."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+
+from accounts.services import tenant_owner_set
+from botruntime.batching import buffers
+from community.services import group_bind_on_bot_added
+
+
+def flush_all_strictly() -> int:
+    """Apply every write-behind buffer now, as the runtime does after handlers ran; unlike
+    ``batching.flush_all`` a failure raises, so a test sees it."""
+    return sum(buffer.flush() for buffer in buffers())
+
+
+def serve(runtime: Any, scenario: Callable[[], Awaitable[Any]]) -> Any:
+    """Start ``runtime``, run ``scenario``, stop it. ``async_to_sync`` keeps this thread
+    serving the runtime's ``sync_to_async`` calls, so handlers, dedupe and jobs see the
+    test's transaction."""
+
+    async def main() -> Any:
+        await runtime.start()
+        try:
+            return await scenario()
+        finally:
+            await runtime.stop()
+
+    return async_to_sync(main)()
+
+
+async def sent(tg: Any, bot_id: int, chat_id: int, count: int = 1, timeout: float = 10) -> list:
+    """The bot's messages in ``chat_id`` once there are ``count`` of them."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        messages = tg.sent(bot_id, chat_id)
+        if len(messages) >= count:
+            return messages
+        if loop.time() > deadline:
+            raise AssertionError(f"bot {bot_id} sent {messages!r} to {chat_id}, wanted {count}")
+        await asyncio.sleep(0.02)
+
+
+def bound_group(tg, tenant, bot_id: int, creator: int, title: str) -> int:
+    """A group on the sandbox, bound to the tenant by its creator adding the bot (an admin
+    that may delete messages); returns its chat id."""
+    # The creator owns the community: only someone who manages it binds by adding the bot.
+    tenant_owner_set(tenant=tenant, owner_telegram_id=creator)
+    chat_id = tg.add_group(title=title)["id"]
+    tg.set_member(chat_id, creator, "creator")
+    tg.set_member(chat_id, bot_id, "administrator", can_delete_messages=True)
+    group_bind_on_bot_added(
+        tenant=tenant, bot_id=bot_id, chat_id=chat_id, title=title, added_by_telegram_id=creator
+    )
+    return chat_id
+
+
+def stream_lines(stream, into: queue.Queue) -> None:
+    """Put each line a process prints on ``into`` (run on a thread of its own)."""
+    for line in iter(stream.readline, ""):
+        into.put(line)
+
+
+def wait_for_line(lines: queue.Queue, text: str, timeout: float = 30) -> str:
+    """The first line of ``lines`` that contains ``text``; fails after ``timeout``."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if text in line:
+            return line
+    raise AssertionError(f"{text!r} not printed; got {seen!r}")

@@ -1,0 +1,75 @@
+"""Plain helpers for every test package: bot tokens, signed initData and an API client
+on a tenant's domain, a tenant's bot on the sandbox Telegram. Fixtures live in conftest.py
+(the sandbox's in sandbox_fixtures.py); the helpers of one app in its own helpers.py."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from rest_framework.test import APIClient
+
+from accounts.initdata import sign_hmac
+
+
+def bot_token_for(n: int) -> str:
+    return f"{700000000 + n}:AAH{n:05d}testtoken-for-bragabot-suite-x"
+
+
+def tenant_bot_token(tenant) -> str:
+    from tenancy.selectors import tenant_bots
+
+    return tenant_bots(tenant=tenant)[0][1]
+
+
+def init_data_for(
+    tenant,
+    *,
+    user_id: int = 1001,
+    username: str = "alice",
+    auth_date: int | None = None,
+    token: str | None = None,
+    **user_fields: Any,
+) -> str:
+    user = {
+        "id": user_id,
+        "first_name": username.title(),
+        "username": username,
+        "language_code": "en",
+        **user_fields,
+    }
+    return sign_hmac(
+        {
+            "auth_date": str(auth_date or int(time.time())),
+            "query_id": "AAE-test",
+            "user": json.dumps(user, separators=(",", ":")),
+        },
+        token or tenant_bot_token(tenant),
+    )
+
+
+class TenantClient(APIClient):
+    """An API client on a tenant's domain, authenticated as one Telegram user."""
+
+    def __init__(self, tenant, *, user_id: int = 1001, username: str = "alice", **kwargs):
+        super().__init__()
+        self.tenant = tenant
+        self.user_id = user_id
+        self.username = username
+        self.defaults["HTTP_HOST"] = tenant.domains.first().domain
+        self.credentials(
+            HTTP_AUTHORIZATION="tma "
+            + init_data_for(tenant, user_id=user_id, username=username, **kwargs)
+        )
+
+
+def bot_id_of(tenant) -> int:
+    """The Telegram id of the tenant's (first) bot."""
+    return int(tenant_bot_token(tenant).split(":", 1)[0])
+
+
+def on_sandbox(tg, tenant) -> int:
+    """Register the tenant's bot with the sandbox; returns its id."""
+    tg.add_bot(tenant_bot_token(tenant), username=f"{tenant.slug.replace('-', '_')}_bot")
+    return bot_id_of(tenant)
