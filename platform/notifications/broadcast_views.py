@@ -22,6 +22,7 @@ from notifications.selectors import (
     outbox_counts,
 )
 from tenancy.api import TenantEndpoint
+from tenancy.models import Tenant
 
 ManageBots = HasCapability.of(Capability.MANAGE_BOTS)
 # The API's published names stay: the path parameter ``bulk_id`` and the error code
@@ -101,6 +102,7 @@ def _output(broadcast: Broadcast, live: dict[str, int] | None) -> dict[str, Any]
 class BroadcastListView(TenantEndpoint):
     permission_classes = [ManageBots]
     requires_community = True
+    tenant: Tenant  # a community, by requires_community
 
     class InputSerializer(StrictSerializer):
         text = serializers.CharField(
@@ -164,6 +166,7 @@ class BroadcastListView(TenantEndpoint):
 class BroadcastDetailView(TenantEndpoint):
     permission_classes = [ManageBots]
     requires_community = True
+    tenant: Tenant  # a community, by requires_community
 
     @extend_schema(
         parameters=[BULK_ID],
@@ -178,6 +181,7 @@ class BroadcastDetailView(TenantEndpoint):
 class BroadcastCancelView(TenantEndpoint):
     permission_classes = [ManageBots]
     requires_community = True
+    tenant: Tenant  # a community, by requires_community
 
     @extend_schema(
         request=None,

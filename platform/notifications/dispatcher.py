@@ -498,6 +498,7 @@ class Dispatcher:
         result recorded at once. Returns the delay when the message goes back to pending
         (a 429 or a retryable error), else None."""
         log = {"bot_id": self.bot_id, "outbox_id": row.id, "chat_id": row.chat_id}
+        record: partial[Any]  # retry (-> str) or an outcome (-> bool); the result is unused
         retry, final = services.outbox_record_retry, services.outbox_record_final
         try:
             kwargs = self._send_kwargs(row)

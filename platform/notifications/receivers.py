@@ -12,12 +12,13 @@ from accounts.models import TelegramUser
 from accounts.signals import user_started
 from history.signals import anchors_published
 from notifications.services import notify, recipient_register
+from tenancy.models import Tenant
 from tenancy.selectors import tenant_get
 
 
 @receiver(user_started, dispatch_uid="notifications.recipient_on_start")
 def recipient_on_start(
-    *, tenant: Any, user: Any, bot_id: int, private_chat: bool, **kwargs: Any
+    *, tenant: Tenant, user: TelegramUser, bot_id: int, private_chat: bool, **kwargs: Any
 ) -> None:
     """/start in a private chat with a community's bot: the community can now message the
     user (broadcasts "to all members" reach people who started the bot)."""

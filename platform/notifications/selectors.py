@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
+from accounts.models import TelegramUser
 from config.errors import ServiceError
 from notifications.events import Audience, EventType, event_list
 from notifications.models import (
@@ -16,6 +16,7 @@ from notifications.models import (
     Recipient,
     Subscription,
 )
+from tenancy.models import ChatBinding, Tenant
 from tenancy.selectors import chat_binding_get, group_not_found, tenant_bots
 
 
@@ -33,7 +34,7 @@ def audience_of(chat_id: int) -> Audience:
     return Audience.USER if chat_id > 0 else Audience.GROUP
 
 
-def subscription_states(*, tenant: Any, chat_id: int) -> list[SubscriptionState]:
+def subscription_states(*, tenant: Tenant, chat_id: int) -> list[SubscriptionState]:
     """Every event type of the chat's audience, with the chat's effective on/off."""
     stored = dict(
         Subscription.objects.filter(tenant=tenant, chat_id=chat_id).values_list("event", "enabled")
@@ -50,7 +51,7 @@ def subscription_states(*, tenant: Any, chat_id: int) -> list[SubscriptionState]
     ]
 
 
-def is_subscribed(*, tenant: Any, chat_id: int, event: EventType) -> bool:
+def is_subscribed(*, tenant: Tenant, chat_id: int, event: EventType) -> bool:
     stored = (
         Subscription.objects.filter(tenant=tenant, chat_id=chat_id, event=event.name)
         .values_list("enabled", flat=True)
@@ -59,24 +60,24 @@ def is_subscribed(*, tenant: Any, chat_id: int, event: EventType) -> bool:
     return event.default if stored is None else stored
 
 
-def notification_settings_get(*, tenant: Any) -> NotificationSettings:
+def notification_settings_get(*, tenant: Tenant) -> NotificationSettings:
     """The tenant's settings (defaults, unsaved, when it never changed them)."""
     found = NotificationSettings.objects.filter(tenant=tenant).first()
     return found or NotificationSettings(tenant=tenant)
 
 
-def recipient_get(*, tenant: Any, user: Any) -> Recipient | None:
+def recipient_get(*, tenant: Tenant, user: TelegramUser) -> Recipient | None:
     return Recipient.objects.filter(tenant=tenant, user=user).first()
 
 
-def group_binding_get(*, tenant: Any, chat_id: int) -> Any | None:
+def group_binding_get(*, tenant: Tenant | None, chat_id: int) -> ChatBinding | None:
     """The tenant's binding of the group ``chat_id`` (None for another tenant's)."""
-    if tenant is None or getattr(tenant, "schema_name", "public") == "public":
+    if tenant is None or tenant.is_public:
         return None
     return chat_binding_get(tenant=tenant, chat_id=chat_id)
 
 
-def bound_group_binding_get(*, tenant: Any, chat_id: int) -> Any:
+def bound_group_binding_get(*, tenant: Tenant | None, chat_id: int) -> ChatBinding:
     """The tenant's binding of the group ``chat_id``; 404 ``group_not_found`` for any
     other chat (and on the platform's own domain, which binds no groups)."""
     binding = group_binding_get(tenant=tenant, chat_id=chat_id)
@@ -85,12 +86,12 @@ def bound_group_binding_get(*, tenant: Any, chat_id: int) -> Any:
     return binding
 
 
-def tenant_default_bot_id(*, tenant: Any) -> int | None:
+def tenant_default_bot_id(*, tenant: Tenant) -> int | None:
     bots = tenant_bots(tenant=tenant)
     return bots[0][0] if bots else None
 
 
-def outbox_counts(*, tenant: Any, broadcast: Broadcast | None = None) -> dict[str, int]:
+def outbox_counts(*, tenant: Tenant, broadcast: Broadcast | None = None) -> dict[str, int]:
     """Messages per delivery status (of one broadcast, or of the whole tenant)."""
     qs = OutboxMessage.objects.filter(tenant=tenant)
     if broadcast is not None:
@@ -99,7 +100,9 @@ def outbox_counts(*, tenant: Any, broadcast: Broadcast | None = None) -> dict[st
     return {status: n for status, n in rows}
 
 
-def outbox_list(*, tenant: Any, status: str | None = None, broadcast: Broadcast | None = None):
+def outbox_list(
+    *, tenant: Tenant, status: str | None = None, broadcast: Broadcast | None = None
+) -> QuerySet[OutboxMessage]:
     qs = OutboxMessage.objects.filter(tenant=tenant).order_by("id")
     if status:
         qs = qs.filter(status=status)
@@ -114,7 +117,7 @@ def broadcast_not_found() -> ServiceError:
     return ServiceError("no such bulk send", code="bulk_send_not_found", status=404)
 
 
-def broadcast_get(*, tenant: Any, broadcast_id: int) -> Broadcast:
+def broadcast_get(*, tenant: Tenant, broadcast_id: int) -> Broadcast:
     """The community's broadcast ``broadcast_id``; 404 ``bulk_send_not_found`` otherwise."""
     found = Broadcast.objects.filter(tenant=tenant, pk=broadcast_id).first()
     if found is None:
@@ -122,16 +125,16 @@ def broadcast_get(*, tenant: Any, broadcast_id: int) -> Broadcast:
     return found
 
 
-def broadcast_get_by_key(*, tenant: Any, idempotency_key: str) -> Broadcast | None:
+def broadcast_get_by_key(*, tenant: Tenant, idempotency_key: str) -> Broadcast | None:
     return Broadcast.objects.filter(tenant=tenant, idempotency_key=idempotency_key).first()
 
 
-def broadcast_list(*, tenant: Any):
+def broadcast_list(*, tenant: Tenant) -> QuerySet[Broadcast]:
     """The tenant's broadcasts (the API pages them newest first)."""
     return Broadcast.objects.filter(tenant=tenant)
 
 
-def broadcast_counts(*, tenant: Any, broadcast_ids: list[int]) -> dict[int, dict[str, int]]:
+def broadcast_counts(*, tenant: Tenant, broadcast_ids: list[int]) -> dict[int, dict[str, int]]:
     """Messages per delivery status of each of ``broadcast_ids``, in one query (a page of the
     list). A broadcast without rows (not expanded yet, or purged) is absent."""
     rows = (

@@ -41,6 +41,7 @@ from config.errors import ServiceError
 from history.services import Actor
 from notifications import services
 from notifications.selectors import SubscriptionState, group_binding_get, subscription_states
+from tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +75,14 @@ def keyboard(states: list[SubscriptionState]) -> InlineKeyboardMarkup:
     )
 
 
-def _may_manage(tenant: Any, telegram_id: int) -> bool:
+def _may_manage(tenant: Tenant, telegram_id: int) -> bool:
     user = user_get(telegram_id=telegram_id)
     return user is not None and Capability.MANAGE_SETTINGS in user_capabilities(
         tenant=tenant, user=user
     )
 
 
-def _open_private(tenant: Any, bot_id: int, profile: dict[str, Any]) -> Panel:
+def _open_private(tenant: Tenant, bot_id: int, profile: dict[str, Any]) -> Panel:
     user = user_touch(profile=profile)
     services.recipient_register(tenant=tenant, user=user, bot_id=bot_id, private_chat=True)
     return Panel(
@@ -90,7 +91,7 @@ def _open_private(tenant: Any, bot_id: int, profile: dict[str, Any]) -> Panel:
     )
 
 
-def _open_group(tenant: Any, chat_id: int, telegram_id: int) -> Panel:
+def _open_group(tenant: Tenant, chat_id: int, telegram_id: int) -> Panel:
     if group_binding_get(tenant=tenant, chat_id=chat_id) is None:
         return Panel(f"This group is not connected to {tenant.name}.")
     if not _may_manage(tenant, telegram_id):
@@ -102,7 +103,7 @@ def _open_group(tenant: Any, chat_id: int, telegram_id: int) -> Panel:
 
 
 def _toggle(
-    tenant: Any, chat_id: int, telegram_id: int, event: str
+    tenant: Tenant, chat_id: int, telegram_id: int, event: str
 ) -> tuple[bool, list[SubscriptionState]]:
     """Flip ``event`` for the chat the pressed message is in. In a private chat that is the
     presser's own; in a group the presser needs manage_settings."""

@@ -19,6 +19,7 @@ from notifications.selectors import (
     subscription_states,
 )
 from tenancy.api import TenantEndpoint
+from tenancy.models import Tenant
 
 ManageSettings = HasCapability.of(Capability.MANAGE_SETTINGS)
 CHAT_ID = OpenApiParameter(
@@ -28,7 +29,7 @@ CHAT_ID = OpenApiParameter(
 
 class SubscriptionSerializer(serializers.Serializer):
     event = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
     description = serializers.CharField()
     default = serializers.BooleanField(help_text="on or off when never changed")
     enabled = serializers.BooleanField()
@@ -45,6 +46,9 @@ class SubscriptionsInputSerializer(StrictSerializer):
 class MySubscriptionsView(TenantEndpoint):
     """Which notifications the bot sends the authenticated user in private, in this
     tenant; changing them registers the user as reachable by the tenant's bot."""
+
+    # The host's tenant, the platform's own included (None only where no middleware ran).
+    tenant: Tenant
 
     class OutputSerializer(serializers.Serializer):
         telegram_id = serializers.IntegerField()
@@ -84,6 +88,8 @@ class GroupSubscriptionsView(TenantEndpoint):
     """Which notifications the tenant's bot posts in one of its bound groups."""
 
     permission_classes = [ManageSettings]
+    # The host's tenant (a group is found only in a community: 404 on the platform's own).
+    tenant: Tenant
 
     class OutputSerializer(serializers.Serializer):
         chat_id = serializers.IntegerField()
@@ -129,6 +135,7 @@ class NotificationSettingsView(TenantEndpoint):
 
     permission_classes = [ManageSettings]
     requires_community = True
+    tenant: Tenant  # a community, by requires_community
 
     class OutputSerializer(serializers.Serializer):
         allow_paid_broadcast = serializers.BooleanField(

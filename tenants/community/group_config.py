@@ -11,11 +11,11 @@ other processes (another replica, an admin sync) show within the TTL.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django_tenants.utils import tenant_context
@@ -24,6 +24,8 @@ from community.models import Group, GroupAdmin, ModerationRules
 from community.rules import CompiledRules, rules_effective
 from config.cache import MISS as MISS  # re-exported: the message path compares with it
 from config.cache import TTLCache
+from tenancy.connection import schema_connection
+from tenancy.models import Tenant
 
 TTL_SECONDS = 30.0
 
@@ -51,7 +53,7 @@ class GroupConfig:
     def captcha(self) -> dict[str, Any]:
         return self.rules.document["captcha"]
 
-    def today(self, now: datetime | None = None) -> Any:
+    def today(self, now: datetime | None = None) -> date:
         """The group's local date: daily boards turn over at its midnight."""
         return (now or datetime.now(self.timezone)).astimezone(self.timezone).date()
 
@@ -69,7 +71,7 @@ def _zone(name: str) -> tzinfo:
         return ZoneInfo("UTC")
 
 
-def group_config_load(*, tenant: Any, chat_id: int) -> GroupConfig | None:
+def group_config_load(*, tenant: Tenant, chat_id: int) -> GroupConfig | None:
     """The config of a bound group, from the database (None if ``chat_id`` is not a
     bound group of ``tenant``). Runs in the tenant's schema."""
     with tenant_context(tenant):
@@ -103,7 +105,7 @@ def group_config_load(*, tenant: Any, chat_id: int) -> GroupConfig | None:
     )
 
 
-def group_config(*, tenant: Any, chat_id: int) -> GroupConfig | None:
+def group_config(*, tenant: Tenant, chat_id: int) -> GroupConfig | None:
     """The cached config (loaded on a miss). Sync: call through sync_to_async from async
     code, or use ``group_config_cached`` first."""
     key = (tenant.schema_name, chat_id)
@@ -136,7 +138,7 @@ def group_config_forget(*, schema_name: str | None = None, chat_id: int | None =
 def group_config_forget_on_commit(*, chat_id: int | None = None) -> None:
     """Inside a tenant's transaction: forget this group's config now and again once the
     change commits (a message handled meanwhile may have cached the old state)."""
-    schema_name = connection.schema_name
+    schema_name = schema_connection.schema_name
     group_config_forget(schema_name=schema_name, chat_id=chat_id)
     transaction.on_commit(lambda: group_config_forget(schema_name=schema_name, chat_id=chat_id))
 

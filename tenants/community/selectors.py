@@ -18,31 +18,33 @@ from community.group_config import GroupConfig, group_config_load
 from community.models import Group, GroupAdmin, Member, ModerationAction, ModerationRules
 from community.rules import rules_effective
 from config.errors import ServiceError
+from tenancy.connection import schema_connection
+from tenancy.models import Tenant
 from tenancy.selectors import community_check as tenancy_community_check
 from tenancy.selectors import group_not_found
 
 
-def community_check(tenant: Any) -> None:
+def community_check(tenant: Tenant) -> None:
     """Group data lives only in community tenants' schemas (the public tenant has none)."""
     tenancy_community_check(tenant, what="groups belong")
 
 
-def _schema_check(tenant: Any) -> None:
+def _schema_check(tenant: Tenant) -> None:
     community_check(tenant)
-    if connection.schema_name != tenant.schema_name:
+    if schema_connection.schema_name != tenant.schema_name:
         raise RuntimeError(
             f"community selectors for {tenant.schema_name!r} called in schema "
-            f"{connection.schema_name!r}; wrap the call in tenant_context(tenant)"
+            f"{schema_connection.schema_name!r}; wrap the call in tenant_context(tenant)"
         )
 
 
-def group_list(*, tenant: Any) -> QuerySet[Group]:
+def group_list(*, tenant: Tenant) -> QuerySet[Group]:
     """The tenant's bound (active) groups."""
     _schema_check(tenant)
     return Group.objects.filter(is_active=True)
 
 
-def bound_group_get(*, tenant: Any, chat_id: int, for_update: bool = False) -> Group:
+def bound_group_get(*, tenant: Tenant, chat_id: int, for_update: bool = False) -> Group:
     """The tenant's bound group ``chat_id`` (locked until the caller's transaction ends
     with ``for_update``); 404 ``group_not_found`` for any other chat. How a view or a
     service finds the group an operation names."""
@@ -54,13 +56,13 @@ def bound_group_get(*, tenant: Any, chat_id: int, for_update: bool = False) -> G
     return group
 
 
-def group_admin_list(*, tenant: Any, chat_id: int) -> QuerySet[GroupAdmin]:
+def group_admin_list(*, tenant: Tenant, chat_id: int) -> QuerySet[GroupAdmin]:
     _schema_check(tenant)
     return GroupAdmin.objects.filter(group__chat_id=chat_id, group__is_active=True)
 
 
 # ---- moderation --------------------------------------------------------------------------
-def moderation_rules_get(*, tenant: Any, chat_id: int) -> dict[str, Any]:
+def moderation_rules_get(*, tenant: Tenant, chat_id: int) -> dict[str, Any]:
     """A bound group's effective rules document (defaults where nothing was set)."""
     community_check(tenant)
     with tenant_context(tenant):
@@ -70,7 +72,7 @@ def moderation_rules_get(*, tenant: Any, chat_id: int) -> dict[str, Any]:
 
 
 def moderation_action_list(
-    *, tenant: Any, chat_id: int, user_id: int | None = None, rule: str | None = None
+    *, tenant: Tenant, chat_id: int, user_id: int | None = None, rule: str | None = None
 ) -> QuerySet[ModerationAction]:
     """A bound group's action log (newest first), optionally of one user or rule.
     Inside the tenant's schema; raises group_not_found for an unknown chat."""
@@ -158,7 +160,7 @@ def period_check(period: str) -> str:
 
 def leaderboard_top(
     *,
-    tenant: Any,
+    tenant: Tenant,
     chat_id: int,
     period: str,
     limit: int = TOP_DEFAULT,

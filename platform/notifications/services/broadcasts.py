@@ -34,6 +34,7 @@ from notifications.selectors import (
     tenant_default_bot_id,
 )
 from notifications.services.checks import MAX_KEY, options_check, text_check
+from tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
 Status = OutboxMessage.Status
@@ -45,7 +46,7 @@ class Started:
     created: bool  # False: the key was used before, this is the broadcast it started
 
 
-def _key_lock(tenant: Any, key: str) -> None:
+def _key_lock(tenant: Tenant, key: str) -> None:
     """Serialise requests with the same key until the caller's transaction ends: the second
     of two concurrent requests waits, then finds the first one's broadcast."""
     with connection.cursor() as cursor:
@@ -75,7 +76,7 @@ def _same_request(
 
 def broadcast_start(
     *,
-    tenant: Any,
+    tenant: Tenant,
     text: str,
     idempotency_key: str | None,
     actor: Actor,
@@ -124,7 +125,7 @@ def broadcast_start(
 
 def broadcast_create(
     *,
-    tenant: Any,
+    tenant: Tenant,
     text: str,
     idempotency_key: str,
     actor: Actor,
@@ -328,7 +329,7 @@ def broadcast_finish(*, bot_id: int | None = None) -> int:
 
 
 def broadcast_cancel(
-    *, tenant: Any, broadcast_id: int, actor: Actor, request: Any = None
+    *, tenant: Tenant, broadcast_id: int, actor: Actor, request: Any = None
 ) -> Broadcast:
     """Stop a broadcast: no further expansion, its unsent messages cancelled."""
     with transaction.atomic():

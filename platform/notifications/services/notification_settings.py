@@ -9,10 +9,11 @@ from django.db import transaction
 import history.services as history
 from history.services import Actor
 from notifications.models import NotificationSettings
+from tenancy.models import Tenant
 
 
 def notification_settings_update(
-    *, tenant: Any, allow_paid_broadcast: bool, actor: Actor, request: Any = None
+    *, tenant: Tenant, allow_paid_broadcast: bool, actor: Actor, request: Any = None
 ) -> NotificationSettings:
     """Switch whether the community's broadcasts go out as Telegram paid broadcasts;
     audited when it changes."""

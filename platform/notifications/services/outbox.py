@@ -11,6 +11,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from accounts.models import TelegramUser
 from config.errors import ServiceError
 from notifications.events import Audience
 from notifications.models import OutboxMessage, Recipient
@@ -21,19 +22,20 @@ from notifications.selectors import (
     tenant_default_bot_id,
 )
 from notifications.services.checks import event_check, key_check, options_check, text_check
+from tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
 
 
 def outbox_enqueue(
     *,
-    tenant: Any,
+    tenant: Tenant,
     bot_id: int,
     chat_id: int,
     event: str,
     text: str,
     idempotency_key: str,
-    user: Any = None,
+    user: TelegramUser | None = None,
     options: dict[str, Any] | None = None,
     paid: bool = False,
     priority: int = OutboxMessage.Priority.TRANSACTIONAL,
@@ -63,12 +65,12 @@ def outbox_enqueue(
 
 def notify(
     *,
-    tenant: Any,
+    tenant: Tenant,
     event: str,
     text: str,
     idempotency_key: str,
     chat_id: int | None = None,
-    user: Any = None,
+    user: TelegramUser | None = None,
     options: dict[str, Any] | None = None,
     not_before: datetime | None = None,
 ) -> OutboxMessage | None:
@@ -76,16 +78,14 @@ def notify(
     (``user``, a TelegramUser), in the caller's transaction. Returns None when the chat
     opted out of ``event``, the user blocked the bot, or the tenant has no bot to send
     with: a business operation never fails because a notification cannot go out."""
-    if (chat_id is None) == (user is None):
-        raise ValueError("notify needs exactly one of chat_id (a group) or user")
-    if user is not None:
+    if user is not None and chat_id is None:
         kind = event_check(event, Audience.USER)
         target = user.telegram_id
         recipient = recipient_get(tenant=tenant, user=user)
         if recipient is not None and recipient.status == Recipient.Status.BLOCKED:
             return None
         bot_id = (recipient and recipient.bot_id) or tenant_default_bot_id(tenant=tenant)
-    else:
+    elif chat_id is not None and user is None:
         kind = event_check(event, Audience.GROUP)
         target = chat_id
         binding = group_binding_get(tenant=tenant, chat_id=chat_id)
@@ -96,6 +96,8 @@ def notify(
         bot = binding.bot
         bot_id = bot.telegram_id if bot is not None and bot.is_active else None
         bot_id = bot_id or tenant_default_bot_id(tenant=tenant)
+    else:
+        raise ValueError("notify needs exactly one of chat_id (a group) or user")
     if bot_id is None:
         logger.warning("notifications.no_bot", extra={"tenant": tenant.pk, "event": event})
         return None

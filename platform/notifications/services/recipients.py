@@ -5,18 +5,19 @@ them."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 import history.services as history
+from accounts.models import TelegramUser
 from botruntime.batching import WriteBehind
 from history.services import Actor
 from notifications.models import OutboxMessage, Recipient
 from notifications.selectors import subscription_states
 from notifications.services.subscriptions import subscriptions_write
-from tenancy.selectors import chat_binding_get
+from tenancy.models import Tenant
+from tenancy.selectors import chat_tenant
 
 logger = logging.getLogger(__name__)
 Status = OutboxMessage.Status
@@ -24,8 +25,8 @@ Status = OutboxMessage.Status
 
 def recipient_register(
     *,
-    tenant: Any,
-    user: Any,
+    tenant: Tenant,
+    user: TelegramUser,
     bot_id: int | None = None,
     group_chat_id: int | None = None,
     private_chat: bool = False,
@@ -63,7 +64,7 @@ def recipient_register(
 SeenKey = tuple[int, int, int]  # (tenant id, group chat id, telegram id)
 
 
-def recipients_seen_in_groups(seen: dict[SeenKey, Any]) -> int:
+def recipients_seen_in_groups(seen: dict[SeenKey, bool]) -> int:
     """People wrote in the tenants' groups: those the tenant's bot can reach (recipients)
     get the group noted, so broadcasts to its subscribers include them; nothing for people
     who never used the bot. The bot runtime's batches: one statement per group, for the
@@ -74,7 +75,8 @@ def recipients_seen_in_groups(seen: dict[SeenKey, Any]) -> int:
     noted = 0
     with transaction.atomic(), connection.cursor() as cursor:
         for (tenant_id, chat_id), telegram_ids in sorted(by_group.items()):
-            if chat_binding_get(tenant=tenant_id, chat_id=chat_id) is None:
+            bound_to = chat_tenant(chat_id=chat_id)
+            if bound_to is None or bound_to.pk != tenant_id:
                 continue  # unbound since (or bound to another community)
             cursor.execute(
                 f"UPDATE {Recipient._meta.db_table}"  # noqa: S608
@@ -87,9 +89,13 @@ def recipients_seen_in_groups(seen: dict[SeenKey, Any]) -> int:
     return noted
 
 
+def _seen_in_groups_apply(seen: dict[SeenKey, bool]) -> None:
+    recipients_seen_in_groups(seen)  # the runtime's batches need no count
+
+
 # Group members seen by the bots, noted in batches by the bot runtime.
 SEEN_IN_GROUPS: WriteBehind[SeenKey, bool] = WriteBehind(
-    "notifications.seen_in_groups", recipients_seen_in_groups, lambda old, new: new
+    "notifications.seen_in_groups", _seen_in_groups_apply, lambda old, new: new
 )
 
 
@@ -99,7 +105,7 @@ SEEN_IN_GROUPS: WriteBehind[SeenKey, bool] = WriteBehind(
 _BLOCKED_BY_USER = ("blocked by the user", "user is deactivated")
 
 
-def recipient_block(*, tenant: Any, user_id: int, chat_id: int, bot_id: int, error: str) -> None:
+def recipient_block(*, tenant: Tenant, user_id: int, chat_id: int, bot_id: int, error: str) -> None:
     """The bot may not write to this user: mark them and cancel what is queued for them.
     When they blocked the bot (or deleted their account), also switch all their
     notifications off. Audited; runs inside the caller's transaction."""

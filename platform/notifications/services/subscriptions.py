@@ -13,28 +13,33 @@ from history.services import Actor
 from notifications.events import Audience, event_get
 from notifications.models import Subscription
 from notifications.selectors import SubscriptionState, audience_of, subscription_states
+from tenancy.models import Tenant
 
 
 def _subscription_target(chat_id: int) -> tuple[str, int]:
     return ("user" if audience_of(chat_id) == Audience.USER else "group", chat_id)
 
 
-def _chat_lock(tenant: Any, chat_id: int) -> None:
+def _chat_lock(tenant: Tenant, chat_id: int) -> None:
     """Serialise changes to one chat's subscriptions (two presses of the same button must
     flip it twice, not once) until the caller's transaction ends."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"ntf:{tenant.pk}:{chat_id}"])
 
 
-def subscriptions_write(*, tenant: Any, chat_id: int, changes: dict[str, bool]) -> dict[str, bool]:
-    """Store ``changes`` as deviations from the defaults; return what actually changed.
-    Inside the caller's transaction and unaudited: the callers audit what they changed."""
+def subscriptions_write(
+    *, tenant: Tenant, chat_id: int, changes: dict[str, bool]
+) -> dict[str, bool]:
+    """Store ``changes`` (event types of the chat's audience: the callers check the names)
+    as deviations from the defaults; return what actually changed. Inside the caller's
+    transaction and unaudited: the callers audit what they changed."""
     _chat_lock(tenant, chat_id)
-    current = {s.event: s.enabled for s in subscription_states(tenant=tenant, chat_id=chat_id)}
+    states = subscription_states(tenant=tenant, chat_id=chat_id)
+    current = {s.event: s.enabled for s in states}
     changed = {name: on for name, on in changes.items() if current.get(name) != on}
     if not changed:
         return {}
-    defaults = {name: event_get(name).default for name in changed}  # type: ignore[union-attr]
+    defaults = {s.event: s.default for s in states}
     back_to_default = [name for name, on in changed.items() if on == defaults[name]]
     deviations = [
         Subscription(tenant=tenant, chat_id=chat_id, event=name, enabled=on)
@@ -57,7 +62,7 @@ def subscriptions_write(*, tenant: Any, chat_id: int, changes: dict[str, bool]) 
 
 def subscriptions_update(
     *,
-    tenant: Any,
+    tenant: Tenant,
     chat_id: int,
     changes: dict[str, bool],
     actor: Actor,
@@ -86,7 +91,7 @@ def subscriptions_update(
     return subscription_states(tenant=tenant, chat_id=chat_id)
 
 
-def subscription_toggle(*, tenant: Any, chat_id: int, event: str, actor: Actor) -> bool:
+def subscription_toggle(*, tenant: Tenant, chat_id: int, event: str, actor: Actor) -> bool:
     """Flip one event type for a chat (the /settings buttons); returns the new state."""
     with transaction.atomic():
         _chat_lock(tenant, chat_id)

@@ -70,7 +70,8 @@ async def on_bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if chat.type not in GROUP_CHATS:
         await message.reply_text(BIND_USAGE)
         return
-    if len(context.args or []) != 1:
+    args = context.args or []
+    if len(args) != 1:
         await message.reply_text(BIND_USAGE)
         return
     tenant = await community_of(update, context, log=True)
@@ -81,7 +82,7 @@ async def on_bind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             tenant,
             services.group_bind_with_code,
             tenant=tenant,
-            code=context.args[0],
+            code=args[0],
             chat_id=chat.id,
             title=chat.title or "",
             from_telegram_id=sender.id,

@@ -5,7 +5,6 @@ message the group's cached config (only when the receiving bot is the one that b
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from asgiref.sync import sync_to_async
 from telegram import Chat, ChatMember, Update, User
@@ -14,6 +13,7 @@ from telegram.ext import ContextTypes
 from botruntime.context import tenant_of
 from community.group_config import MISS, GroupConfig, group_config, group_config_cached
 from community.texts import display_name
+from tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ GROUP_CHATS = (Chat.GROUP, Chat.SUPERGROUP)
 
 async def community_of(
     update: Update, context: ContextTypes.DEFAULT_TYPE, *, log: bool = False
-) -> Any | None:
+) -> Tenant | None:
     """The update's tenant, if it is a community (botruntime's resolution, cached there).
     ``log``: say why nothing happens (for updates someone expects an answer to)."""
     tenant = await tenant_of(update, context)
@@ -33,7 +33,7 @@ async def community_of(
     return tenant
 
 
-async def _config(tenant: Any, chat_id: int) -> GroupConfig | None:
+async def _config(tenant: Tenant, chat_id: int) -> GroupConfig | None:
     config = group_config_cached(schema_name=tenant.schema_name, chat_id=chat_id)
     if config is MISS:
         config = await sync_to_async(group_config)(tenant=tenant, chat_id=chat_id)
@@ -42,7 +42,7 @@ async def _config(tenant: Any, chat_id: int) -> GroupConfig | None:
 
 async def group_of(
     update: Update, context: ContextTypes.DEFAULT_TYPE
-) -> tuple[Any, GroupConfig] | tuple[None, None]:
+) -> tuple[Tenant, GroupConfig] | tuple[None, None]:
     """(community, group config) of an update in a bound group served by this bot, else
     (None, None). From in-process caches on the common path."""
     chat = update.effective_chat

@@ -29,7 +29,7 @@ async def on_leaderboard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await message.reply_text(LEADERBOARD_USAGE)
         return
     tenant, config = await group_of(update, context)
-    if config is None:
+    if tenant is None or config is None:
         return
     try:
         board = await in_tenant(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import ChatPermissions, Message, MessageEntity, Update
+from telegram import ChatPermissions, Message, MessageEntity, Update, User
 from telegram import error as tg_error
 from telegram.ext import ContextTypes
 
@@ -21,7 +21,9 @@ from community.group_config import GroupConfig
 from community.handlers.common import group_of, user_name
 from community.rules import MessageFacts
 from community.services import moderation
-from community.services.messages import GroupMessage, MessageDecision, group_message_handle
+from community.services.messages import GroupMessage, group_message_handle
+from community.services.moderation import Enforcement
+from tenancy.models import Tenant
 
 
 def _facts(message: Message) -> MessageFacts:
@@ -55,10 +57,7 @@ def _origin_name(origin: Any) -> str:
     return f"forwarded from {hidden or 'a hidden user'}"
 
 
-def _parse(update: Update, message: Message) -> GroupMessage | None:
-    sender = message.from_user
-    if sender is None:
-        return None
+def _parse(update: Update, message: Message, sender: User) -> GroupMessage:
     return GroupMessage(
         message_id=message.message_id,
         user_id=sender.id,
@@ -73,24 +72,24 @@ def _parse(update: Update, message: Message) -> GroupMessage | None:
 
 async def _carry_out(
     context: ContextTypes.DEFAULT_TYPE,
-    tenant: Any,
+    tenant: Tenant,
     config: GroupConfig,
     message: GroupMessage,
-    decision: MessageDecision,
+    enforcement: Enforcement,
 ) -> None:
     bot, chat_id, user_id = context.bot, config.chat_id, message.user_id
     errors: list[str] = []
     calls: list[tuple[str, Any]] = [("delete", bot.delete_message(chat_id, message.message_id))]
-    if decision.restrict == "mute":
+    if enforcement.action == "mute":
         calls.append(
             (
                 "mute",
                 bot.restrict_chat_member(
-                    chat_id, user_id, ChatPermissions.no_permissions(), until_date=decision.until
+                    chat_id, user_id, ChatPermissions.no_permissions(), until_date=enforcement.until
                 ),
             )
         )
-    elif decision.restrict == "ban":
+    elif enforcement.action == "ban":
         calls.append(("ban", bot.ban_chat_member(chat_id, user_id)))
     for what, call in calls:
         try:
@@ -102,7 +101,7 @@ async def _carry_out(
             tenant,
             moderation.moderation_action_failed,
             tenant=tenant,
-            action_id=decision.enforcement.action_id,
+            action_id=enforcement.action_id,
             error="; ".join(errors),
             bot_id=bot.id,
         )
@@ -110,14 +109,15 @@ async def _carry_out(
 
 async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
-    if message is None or message.from_user is None:
+    sender = message.from_user if message is not None else None
+    if message is None or sender is None:
         return
     tenant, config = await group_of(update, context)
-    if config is None:
+    if tenant is None or config is None:
         return
-    parsed = _parse(update, message)
+    parsed = _parse(update, message, sender)
     decision = await group_message_handle(
         tenant=tenant, config=config, message=parsed, bot_id=context.bot.id
     )
-    if decision.delete:
-        await _carry_out(context, tenant, config, parsed, decision)
+    if decision.enforcement is not None:  # the message goes
+        await _carry_out(context, tenant, config, parsed, decision.enforcement)

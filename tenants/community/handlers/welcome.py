@@ -5,7 +5,6 @@ press passes it, a leave ends it. The services are in ``community.services.captc
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from telegram import ChatPermissions, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram import error as tg_error
@@ -17,13 +16,14 @@ from community.group_config import GroupConfig
 from community.handlers.common import group_of, is_present, user_name
 from community.services import captcha
 from community.texts import BUTTON_TEXT
+from tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
 
 
 async def _welcome(
     context: ContextTypes.DEFAULT_TYPE,
-    tenant: Any,
+    tenant: Tenant,
     config: GroupConfig,
     user: User,
     added_by: User | None,
@@ -85,7 +85,7 @@ async def on_new_members(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if message is None or not message.new_chat_members:
         return
     tenant, config = await group_of(update, context)
-    if config is None:
+    if tenant is None or config is None:
         return
     for user in message.new_chat_members:
         await _welcome(context, tenant, config, user, message.from_user)
@@ -99,7 +99,7 @@ async def on_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if was == now:  # restricted, unrestricted, promoted: not a join or a leave
         return
     tenant, config = await group_of(update, context)
-    if config is None:
+    if tenant is None or config is None:
         return
     user = change.new_chat_member.user
     if now:
@@ -119,7 +119,7 @@ async def on_captcha_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         await query.answer("This button is for the new member only.", show_alert=True)
         return
     tenant, config = await group_of(update, context)
-    if config is None:
+    if tenant is None or config is None:
         await query.answer()
         return
     result = await in_tenant(

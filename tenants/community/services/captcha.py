@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone as dj_timezone
@@ -37,6 +36,7 @@ from community.services.moderation import member_joined
 from community.texts import duration_text, welcome_render
 from config.errors import ServiceError
 from history.services import SYSTEM, Actor
+from tenancy.models import Tenant
 from tenancy.selectors import tenant_bots
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ RETURNING id
 
 def captcha_start(
     *,
-    tenant: Any,
+    tenant: Tenant,
     config: GroupConfig,
     user_id: int,
     user_name: str,
@@ -147,7 +147,7 @@ def captcha_start(
     return Welcome(text=text, captcha_id=captcha_id, callback_data=f"{CALLBACK_PREFIX}{user_id}")
 
 
-def captcha_message_set(*, tenant: Any, captcha_id: int, message_id: int) -> None:
+def captcha_message_set(*, tenant: Tenant, captcha_id: int, message_id: int) -> None:
     """Remember the welcome message, so the expiry can delete it."""
     with tenant_context(tenant):
         Captcha.objects.filter(pk=captcha_id).update(message_id=message_id)
@@ -159,7 +159,7 @@ class PassResult:
     message_id: int | None = None
 
 
-def captcha_pass(*, tenant: Any, config: GroupConfig, user_id: int) -> PassResult:
+def captcha_pass(*, tenant: Tenant, config: GroupConfig, user_id: int) -> PassResult:
     """The member pressed their button. Passed once; audited."""
     now = dj_timezone.now()
     with tenant_context(tenant), transaction.atomic():
@@ -194,7 +194,7 @@ def captcha_pass(*, tenant: Any, config: GroupConfig, user_id: int) -> PassResul
     return PassResult("passed", captcha.message_id)
 
 
-def captcha_member_left(*, tenant: Any, config: GroupConfig, user_id: int) -> bool:
+def captcha_member_left(*, tenant: Tenant, config: GroupConfig, user_id: int) -> bool:
     """The member left before answering: the check ends (a new join re-arms it)."""
     with tenant_context(tenant), transaction.atomic():
         updated = Captcha.objects.filter(
@@ -211,7 +211,7 @@ def captcha_member_left(*, tenant: Any, config: GroupConfig, user_id: int) -> bo
     return bool(updated)
 
 
-def _token(tenant: Any, bot_id: int | None) -> str:
+def _token(tenant: Tenant, bot_id: int | None) -> str:
     bots = [(bid, token) for bid, token in tenant_bots(tenant=tenant) if token]
     for bid, token in bots:
         if bid == bot_id:
@@ -232,7 +232,7 @@ def _resolve(captcha_id: int, status: str, *, error: str = "", now: datetime) ->
     )
 
 
-def captcha_expire(*, tenant: Any, chat_id: int, user_id: int, actor: Actor = SYSTEM) -> str:
+def captcha_expire(*, tenant: Tenant, chat_id: int, user_id: int, actor: Actor = SYSTEM) -> str:
     """Remove a member whose check is pending past its deadline. Returns what happened:
     "kicked", "failed" (Telegram refused for good: recorded), or "nothing" (passed,
     left, not due yet, or already handled). A transient Telegram failure raises
@@ -296,7 +296,7 @@ def captcha_expire(*, tenant: Any, chat_id: int, user_id: int, actor: Actor = SY
     return "kicked"
 
 
-def captcha_sweep(*, tenant: Any, limit: int = SWEEP_BATCH) -> dict[str, int]:
+def captcha_sweep(*, tenant: Tenant, limit: int = SWEEP_BATCH) -> dict[str, int]:
     """Expire every overdue check of the tenant (the safety net under the one-off jobs),
     forget resolved checks older than KEEP_RESOLVED and joins older than KEEP_JOINS.
     Transient failures are counted and left for the next sweep."""

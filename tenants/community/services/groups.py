@@ -25,7 +25,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
@@ -44,7 +44,7 @@ from community.models import FEATURE_DEFAULTS, Group, GroupAdmin, LinkCode
 from community.selectors import bound_group_get, community_check
 from config.errors import ServiceError
 from history.services import SYSTEM, Actor
-from tenancy.models import Bot
+from tenancy.models import Bot, Tenant
 from tenancy.selectors import bot_get, chat_tenant, tenant_bots
 from tenancy.services import chat_bind, chat_unbind
 
@@ -70,7 +70,7 @@ class AdminsSummary:
     added: list[int] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
     unchanged: list[int] = field(default_factory=list)
-    synced_at: Any = None
+    synced_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -81,14 +81,14 @@ class BindResult:
 
 
 # ---- helpers ---------------------------------------------------------------------------
-def _tenant_bot(tenant: Any, bot_id: int) -> Bot:
+def _tenant_bot(tenant: Tenant, bot_id: int) -> Bot:
     bot = bot_get(tenant=tenant, bot_id=bot_id)
     if bot is None:
         raise ServiceError(f"bot {bot_id} does not serve this community", code="unknown_bot")
     return bot
 
 
-def _bot_token(tenant: Any, bot_id: int | None, *, strict: bool = False) -> str:
+def _bot_token(tenant: Tenant, bot_id: int | None, *, strict: bool = False) -> str:
     """The token of ``bot_id`` if the tenant holds it; else (unless ``strict``) of any
     of the tenant's bots."""
     bots = [(bid, token) for bid, token in tenant_bots(tenant=tenant) if token]
@@ -104,7 +104,7 @@ def _bot_token(tenant: Any, bot_id: int | None, *, strict: bool = False) -> str:
     )
 
 
-def _bound_elsewhere_check(tenant: Any, chat_id: int) -> None:
+def _bound_elsewhere_check(tenant: Tenant, chat_id: int) -> None:
     owner = chat_tenant(chat_id=chat_id)
     if owner is not None and owner.pk != tenant.pk:
         raise ServiceError(
@@ -114,7 +114,7 @@ def _bound_elsewhere_check(tenant: Any, chat_id: int) -> None:
 
 def _group_bind(
     *,
-    tenant: Any,
+    tenant: Tenant,
     bot: Bot,
     chat_id: int,
     title: str,
@@ -150,7 +150,7 @@ def _group_bind(
 
 
 def _admin_remove(
-    *, tenant: Any, group: Group, row: GroupAdmin, actor: Actor, request: Any = None
+    *, tenant: Tenant, group: Group, row: GroupAdmin, actor: Actor, request: Any = None
 ) -> None:
     """Drop one GroupAdmin row; demote the user unless they still administer another of
     the tenant's bound groups (the role is per tenant, not per group)."""
@@ -182,7 +182,7 @@ def _admin_remove(
 
 def _admins_sync(
     *,
-    tenant: Any,
+    tenant: Tenant,
     group: Group,
     admins: list[botapi.ChatAdmin],
     actor: Actor,
@@ -263,7 +263,7 @@ def _admins_sync(
     return summary
 
 
-def _may_bind_by_adding_bot(tenant: Any, telegram_id: int) -> bool:
+def _may_bind_by_adding_bot(tenant: Tenant, telegram_id: int) -> bool:
     """Only someone who already manages this community's settings (its owner, named at
     creation, or an admin the owner has not limited). There is no first-come bootstrap:
     a community nobody manages cannot be claimed by adding its bot."""
@@ -274,7 +274,7 @@ def _may_bind_by_adding_bot(tenant: Any, telegram_id: int) -> bool:
 
 
 def _group_confirm(
-    *, tenant: Any, bot: Bot, chat_id: int, admin_telegram_id: int
+    *, tenant: Tenant, bot: Bot, chat_id: int, admin_telegram_id: int
 ) -> botapi.GroupFacts:
     """Ask Telegram, not the update, before binding: the chat is a group or supergroup,
     ``bot`` is in it, and ``admin_telegram_id`` is its creator or an administrator."""
@@ -300,7 +300,7 @@ def _group_confirm(
     return facts
 
 
-def _bind_refused(*, tenant: Any, chat_id: int, via: str, by: int, exc: ServiceError) -> None:
+def _bind_refused(*, tenant: Tenant, chat_id: int, via: str, by: int, exc: ServiceError) -> None:
     # Logged, not audited: anyone can add a bot to a chat, and the audit trail is the
     # community's record of what changed, not of what strangers tried.
     logger.warning(
@@ -317,7 +317,7 @@ def _bind_refused(*, tenant: Any, chat_id: int, via: str, by: int, exc: ServiceE
 
 # ---- binding ---------------------------------------------------------------------------
 def group_bind_on_bot_added(
-    *, tenant: Any, bot_id: int, chat_id: int, title: str, added_by_telegram_id: int
+    *, tenant: Tenant, bot_id: int, chat_id: int, title: str, added_by_telegram_id: int
 ) -> BindResult:
     """The tenant's bot was added to a group: bind the chat, create the group, sync its
     admins. Refused when another tenant holds the chat, when the person who added the bot
@@ -367,7 +367,7 @@ def group_bind_on_bot_added(
 
 
 def group_unbind_on_bot_removed(
-    *, tenant: Any, bot_id: int, chat_id: int, removed_by_telegram_id: int | None = None
+    *, tenant: Tenant, bot_id: int, chat_id: int, removed_by_telegram_id: int | None = None
 ) -> bool:
     """The tenant's bot left or was removed from a group: unbind the chat, deactivate the
     group (its settings are kept for a later re-bind) and drop its admins. Returns False
@@ -398,7 +398,7 @@ def group_unbind_on_bot_removed(
 
 
 def group_link_code_create(
-    *, tenant: Any, created_by: TelegramUser, request: Any = None
+    *, tenant: Tenant, created_by: TelegramUser, request: Any = None
 ) -> LinkCode:
     """A one-time code (15 minutes) that binds the group it is sent in with /bind."""
     community_check(tenant)
@@ -460,7 +460,7 @@ def _link_code_check(link: LinkCode | None) -> LinkCode:
     return link
 
 
-def _link_code_creator_check(tenant: Any, link: LinkCode) -> None:
+def _link_code_creator_check(tenant: Tenant, link: LinkCode) -> None:
     """A code carries its creator's authority only while they still hold it: demoted,
     or with ``manage_settings`` revoked, their unused codes bind nothing."""
     creator = user_get(telegram_id=link.created_by)
@@ -476,7 +476,7 @@ def _link_code_creator_check(tenant: Any, link: LinkCode) -> None:
 
 
 def group_bind_with_code(
-    *, tenant: Any, code: str, chat_id: int, title: str, from_telegram_id: int, bot_id: int
+    *, tenant: Tenant, code: str, chat_id: int, title: str, from_telegram_id: int, bot_id: int
 ) -> BindResult:
     """``/bind CODE`` in a group, received by one of ``tenant``'s bots: check the code and
     that its creator still manages the community, confirm through Telegram that the chat
@@ -537,7 +537,7 @@ def group_bind_with_code(
 
 # ---- admins ----------------------------------------------------------------------------
 def admins_refresh(
-    *, tenant: Any, chat_id: int, actor: Actor = SYSTEM, request: Any = None
+    *, tenant: Tenant, chat_id: int, actor: Actor = SYSTEM, request: Any = None
 ) -> AdminsSummary:
     """Sync a bound group's admins with Telegram: new Telegram admins get a GroupAdmin row
     and the ``admin`` role (an owner stays owner); admins gone from Telegram's list lose
@@ -549,7 +549,7 @@ def admins_refresh(
         return _admins_sync(tenant=tenant, group=group, admins=admins, actor=actor, request=request)
 
 
-def group_title_refresh(*, tenant: Any, chat_id: int, actor: Actor = SYSTEM) -> Group:
+def group_title_refresh(*, tenant: Tenant, chat_id: int, actor: Actor = SYSTEM) -> Group:
     """Take a bound group's title from Telegram (getChat); audited when it changed."""
     community_check(tenant)
     with tenant_context(tenant):
@@ -634,7 +634,7 @@ def _validated_settings(
 
 def group_settings_update(
     *,
-    tenant: Any,
+    tenant: Tenant,
     chat_id: int,
     actor: Actor,
     request: Any = None,

@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from django.db import connection, transaction
 from django_tenants.utils import tenant_context
@@ -40,6 +39,7 @@ from botruntime.batching import WriteBehind
 from community.group_config import GroupConfig
 from community.selectors import community_check
 from community.texts import NAME_MAX_LENGTH
+from tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ SET messages = t.messages + EXCLUDED.messages,
 """
 
 
-def leaderboard_rollup(*, tenant: Any, now: datetime | None = None) -> RollupResult:
+def leaderboard_rollup(*, tenant: Tenant, now: datetime | None = None) -> RollupResult:
     """Fold closed days into the all-time totals and prune old days; idempotent (run it
     any number of times; a second run in the same day folds nothing)."""
     community_check(tenant)

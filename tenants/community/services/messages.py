@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from botruntime.context import in_tenant
 from community.group_config import GroupConfig
@@ -22,6 +21,7 @@ from community.rules import MessageFacts
 from community.services.groups import GROUP_ANONYMOUS_BOT_ID
 from community.services.leaderboard import activity_count, message_xp
 from community.services.moderation import Enforcement, moderation_violation_handle
+from tenancy.models import Tenant
 
 # Telegram posts linked-channel forwards as this user.
 TELEGRAM_SERVICE_ID = 777000
@@ -80,7 +80,7 @@ def _exempt(message: GroupMessage) -> bool:
 
 
 async def group_message_handle(
-    *, tenant: Any, config: GroupConfig, message: GroupMessage, bot_id: int
+    *, tenant: Tenant, config: GroupConfig, message: GroupMessage, bot_id: int
 ) -> MessageDecision:
     """Decide about one message of a bound group served by ``bot_id``: moderation first
     (group admins as last synced are exempt; edits are checked but do not feed the flood

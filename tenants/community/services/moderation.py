@@ -38,6 +38,8 @@ from community.texts import ladder_step_text, moderation_notice
 from history.services import Actor
 from notifications.events import Audience, EventType, event_register
 from notifications.services import notify
+from tenancy.connection import schema_connection
+from tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +64,11 @@ AUDIT_ACTIONS = {
 # ---- rules -------------------------------------------------------------------------------
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """What an update changed, for the audit entry: sections with their old and new
-    values; blocklist words as added/removed lists (a list can be long)."""
+    values; blocklist words as added/removed lists (a list can be long). Both are whole
+    documents (``rules_effective``, ``rules_validate``): every section is in each."""
     changed: dict[str, Any] = {}
     for key, new in after.items():
-        old = before.get(key)
+        old = before[key]
         if old == new:
             continue
         if key == "blocklist":
@@ -86,7 +89,7 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 
 
 def moderation_rules_update(
-    *, tenant: Any, chat_id: int, rules: dict[str, Any], actor: Actor, request: Any = None
+    *, tenant: Tenant, chat_id: int, rules: dict[str, Any], actor: Actor, request: Any = None
 ) -> dict[str, Any]:
     """Replace a group's rules document (validated whole before anything is written;
     omitted sections take the defaults). ``enabled`` is the group's ``moderation``
@@ -169,13 +172,13 @@ def _strikes_lock(group_pk: int, user_id: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtext(%s))",
-            [f"{connection.schema_name}:moderation:{group_pk}:{user_id}"],
+            [f"{schema_connection.schema_name}:moderation:{group_pk}:{user_id}"],
         )
 
 
 def moderation_violation_handle(
     *,
-    tenant: Any,
+    tenant: Tenant,
     config: GroupConfig,
     violation: Violation,
     user_id: int,
@@ -267,7 +270,7 @@ def moderation_violation_handle(
     )
 
 
-def moderation_action_failed(*, tenant: Any, action_id: int, error: str, bot_id: int) -> None:
+def moderation_action_failed(*, tenant: Tenant, action_id: int, error: str, bot_id: int) -> None:
     """Telegram refused to carry out a logged action (e.g. the bot may not restrict
     members): note it on the row and in the audit trail."""
     with tenant_context(tenant), transaction.atomic():
@@ -290,7 +293,7 @@ def moderation_action_failed(*, tenant: Any, action_id: int, error: str, bot_id:
 
 
 # ---- retention ---------------------------------------------------------------------------
-def moderation_log_prune(*, tenant: Any, now: datetime | None = None) -> int:
+def moderation_log_prune(*, tenant: Tenant, now: datetime | None = None) -> int:
     """Forget moderation actions older than ``MODERATION_LOG_RETENTION_DAYS``, but never
     within a group's escalation window (those strikes still count). Returns how many rows
     were deleted."""

@@ -18,6 +18,7 @@ from community.selectors import bound_group_get, group_list
 from config.api import CursorPagination, StrictSerializer
 from history.services import Actor
 from tenancy.api import TenantEndpoint
+from tenancy.models import Tenant
 
 ManageSettings = HasCapability.of(Capability.MANAGE_SETTINGS)
 CHAT_ID = OpenApiParameter(
@@ -30,6 +31,7 @@ class GroupEndpoint(TenantEndpoint):
     # not_a_community. (No docstring: it would describe every group view in OpenAPI.)
     requires_community = True
     community_what = "groups belong"
+    tenant: Tenant  # a community, by requires_community
 
 
 class GroupOutputSerializer(serializers.Serializer):
