@@ -156,6 +156,7 @@ def test_a_group_of_another_tenant_is_refused(make_tenant, group):
         ({"event": "deposit.received", "chat_id": True}, "is for user chats"),
         ({"event": "no.such", "user": True}, "unknown notification event"),
         ({"event": "deposit.received"}, "exactly one of"),
+        ({"event": "deposit.received", "user": True, "chat_id": True}, "exactly one of"),
         ({"event": "deposit.received", "user": True, "options": {"colour": 1}}, "unknown"),
     ],
 )
