@@ -73,3 +73,13 @@ def on_sandbox(tg, tenant) -> int:
     """Register the tenant's bot with the sandbox; returns its id."""
     tg.add_bot(tenant_bot_token(tenant), username=f"{tenant.slug.replace('-', '_')}_bot")
     return bot_id_of(tenant)
+
+
+class Clock:
+    """A clock for the caches' ``clock``: time moves only when a test sets ``now``."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now

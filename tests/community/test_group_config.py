@@ -13,16 +13,9 @@ from community.group_config import (
     group_config_forget,
 )
 from community.models import Group, GroupAdmin
+from tests.helpers import Clock
 
 CHAT = -100777
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

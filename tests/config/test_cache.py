@@ -7,16 +7,9 @@ from pathlib import Path
 import pytest
 
 from config.cache import MISS, TTLCache, caches, caches_clear
+from tests.helpers import Clock
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

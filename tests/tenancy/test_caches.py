@@ -8,14 +8,7 @@ from tenancy.middleware import HOST_CACHE_SECONDS, HOSTS, host_cache_clear
 from tenancy.models import Bot, Tenant
 from tenancy.selectors import BOT_TOKENS, tenant_bots, tenant_bots_forget
 from tenancy.services import bot_set_active, tenant_suspend
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers import Clock
 
 
 @pytest.fixture

@@ -315,6 +315,22 @@ def _bind_refused(*, tenant: Tenant, chat_id: int, via: str, by: int, exc: Servi
     )
 
 
+def _bound(
+    *, tenant: Tenant, via: str, group: Group, newly_bound: bool, admins: AdminsSummary
+) -> BindResult:
+    """A bind committed: log it (either way of binding) and say what happened."""
+    logger.info(
+        "community.group.bound",
+        extra={
+            "tenant": tenant.slug,
+            "chat_id": group.chat_id,
+            "via": via,
+            "newly_bound": newly_bound,
+        },
+    )
+    return BindResult(group=group, newly_bound=newly_bound, admins=admins)
+
+
 # ---- binding ---------------------------------------------------------------------------
 def group_bind_on_bot_added(
     *, tenant: Tenant, bot_id: int, chat_id: int, title: str, added_by_telegram_id: int
@@ -354,16 +370,9 @@ def group_bind_on_bot_added(
             via="bot_added",
         )
         summary = _admins_sync(tenant=tenant, group=group, admins=facts.admins, actor=actor)
-    logger.info(
-        "community.group.bound",
-        extra={
-            "tenant": tenant.slug,
-            "chat_id": chat_id,
-            "via": "bot_added",
-            "newly_bound": newly_bound,
-        },
+    return _bound(
+        tenant=tenant, via="bot_added", group=group, newly_bound=newly_bound, admins=summary
     )
-    return BindResult(group=group, newly_bound=newly_bound, admins=summary)
 
 
 def group_unbind_on_bot_removed(
@@ -523,16 +532,9 @@ def group_bind_with_code(
             link.used_by = from_telegram_id
             link.save(update_fields=["used_at", "used_in_chat", "used_by"])
             summary = _admins_sync(tenant=tenant, group=group, admins=facts.admins, actor=actor)
-    logger.info(
-        "community.group.bound",
-        extra={
-            "tenant": tenant.slug,
-            "chat_id": chat_id,
-            "via": "link_code",
-            "newly_bound": newly_bound,
-        },
+    return _bound(
+        tenant=tenant, via="link_code", group=group, newly_bound=newly_bound, admins=summary
     )
-    return BindResult(group=group, newly_bound=newly_bound, admins=summary)
 
 
 # ---- admins ----------------------------------------------------------------------------
