@@ -22,6 +22,11 @@ def user_get(*, telegram_id: int) -> TelegramUser | None:
 _NOT_FOUND = object()
 
 
+def staff_list() -> QuerySet[TelegramUser]:
+    """Platform staff (every capability in every tenant), by Telegram id."""
+    return TelegramUser.objects.filter(is_staff=True).order_by("telegram_id")
+
+
 def membership_get(*, tenant: Tenant | None, user: TelegramUser) -> Membership | None:
     """Memoised on the user object: a request asks for the role and the capabilities of
     the same user several times (permission class, view). accounts.services clears it."""

@@ -9,6 +9,7 @@ from typing import Any
 from django.dispatch import receiver
 
 from accounts.models import TelegramUser
+from accounts.selectors import staff_list
 from accounts.signals import user_started
 from history.signals import anchors_published
 from notifications.services import notify, recipient_register
@@ -20,9 +21,10 @@ from tenancy.selectors import tenant_get
 def recipient_on_start(
     *, tenant: Tenant, user: TelegramUser, bot_id: int, private_chat: bool, **kwargs: Any
 ) -> None:
-    """/start in a private chat with a community's bot: the community can now message the
-    user (broadcasts "to all members" reach people who started the bot)."""
-    if private_chat and not tenant.is_public:
+    """/start in a private chat: a community's bot can now message the user (broadcasts
+    "to all members" reach people who started the bot); the platform bot registers only
+    staff, whom it tells the audit anchors (``anchors_announce``)."""
+    if private_chat and (not tenant.is_public or user.is_staff):
         recipient_register(tenant=tenant, user=user, bot_id=bot_id, private_chat=True)
 
 
@@ -35,7 +37,7 @@ def anchors_announce(
     platform = tenant_get(slug="public")
     if platform is None:
         return 0
-    staff = TelegramUser.objects.filter(is_staff=True).order_by("telegram_id")
+    staff = staff_list()
     at = published_at.isoformat(timespec="microseconds")
     text = (
         f"Audit anchors published: {count} chain heads appended to anchors/{file} "

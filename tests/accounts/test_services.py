@@ -33,6 +33,22 @@ def test_start_in_a_group_or_with_the_platform_registers_no_recipient(tenant):
     assert not Recipient.objects.filter(user__telegram_id=ANN["id"]).exists()
 
 
+def test_staff_who_start_the_platform_bot_become_its_recipients(db):
+    staff = user_start(tenant=tenant_get(slug="public"), profile=ANN, bot_id=778, private_chat=True)
+    assert not Recipient.objects.filter(user=staff).exists()  # not staff yet: nobody to tell
+    staff.is_staff = True
+    staff.save(update_fields=["is_staff"])
+
+    user_start(tenant=tenant_get(slug="public"), profile=ANN, bot_id=778, private_chat=True)
+
+    recipient = Recipient.objects.get(user=staff)
+    assert (recipient.tenant.schema_name, recipient.chat_id, recipient.bot_id) == (
+        "public",
+        ANN["id"],
+        778,
+    )
+
+
 def test_a_failing_hook_rolls_the_registration_back(tenant):
     def refuse(**kwargs):
         raise RuntimeError("refused")

@@ -11,14 +11,13 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.services import user_touch
+from accounts.services import user_start, user_touch
 from config.job_registry import job_kinds
 from history.anchors import anchors_read
 from history.chain import ENTRY_FIELDS, chain_key, row_hash
 from history.models import ChainHead, Entry
 from history.services import anchors_publish, chain_archive, history_seal, record
 from notifications.models import OutboxMessage
-from notifications.services import recipient_register
 from tenancy.selectors import tenant_get
 
 PLATFORM_BOT_ID = 5_550_001
@@ -177,13 +176,16 @@ def test_the_archive_folder_of_anchors_is_not_a_chain(tenant, archive_dir):
 
 @pytest.fixture
 def platform_staff(db):
-    """A staff user who opened the platform bot's /settings in a private chat, which is
-    how the public tenant's notifications reach someone."""
+    """A staff user who sent /start to the platform bot in a private chat, which is how the
+    public tenant's notifications reach them."""
     staff = user_touch(profile={"id": 4_040_401, "username": "ops", "first_name": "Ops"})
     staff.is_staff = True
     staff.save(update_fields=["is_staff"])
-    recipient_register(
-        tenant=tenant_get(slug="public"), user=staff, bot_id=PLATFORM_BOT_ID, private_chat=True
+    user_start(
+        tenant=tenant_get(slug="public"),
+        profile={"id": 4_040_401, "username": "ops", "first_name": "Ops"},
+        bot_id=PLATFORM_BOT_ID,
+        private_chat=True,
     )
     return staff
 
