@@ -34,8 +34,9 @@ format: install
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+# A development convenience like `make run`: production runs `manage.py setup` with its keys.
 migrate: install
-	$(PY) manage.py setup
+	BRAGABOT_ENV=$${BRAGABOT_ENV:-development} $(PY) manage.py setup
 
 clean:
 	rm -rf $(VENV) .data
