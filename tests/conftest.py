@@ -47,6 +47,13 @@ def _flush_past_the_audit_triggers():
 
 
 @pytest.fixture(autouse=True)
+def _runtimes_record_updates_in_the_test_transaction(settings):
+    """A runtime started inside a test records updates on Django's database thread, where
+    the test's transaction is; runtimes in child processes use their own threads."""
+    settings.BOT_ACCEPT_THREADS = 0
+
+
+@pytest.fixture(autouse=True)
 def _public_schema_after_test():
     yield
     connection.set_schema_to_public()

@@ -15,15 +15,19 @@ round trip of its own.
   the transaction that writes its counts, so such updates are run again by the next
   runtime (botruntime.runtime: "recorded, then done").
 
-Both run their sync database work through ``sync_to_async``, on Django's database thread.
+``WriteBehind`` runs its sync database work through ``sync_to_async``, on Django's
+database thread; ``GroupCommit`` there too, or on threads of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import functools
 import logging
 import threading
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -38,37 +42,85 @@ V = TypeVar("V")
 
 class GroupCommit(Generic[T, R]):
     """Runs ``write(items) -> results`` (sync, one result per item, in order) for batches
-    of at most ``max_batch`` items. One batch at a time: items that arrive meanwhile wait
-    for the next one, so the batch grows with the load and a lone item waits for nothing."""
+    of at most ``max_batch`` items. Items that arrive while every writer is busy wait for
+    the next batch, so batches grow with the load and a lone item waits for nothing.
 
-    def __init__(self, write: Callable[[list[T]], list[R]], *, max_batch: int = 1000) -> None:
-        self._write = sync_to_async(write)
+    ``executor``: the threads that write (each with its own database connection), one
+    batch in flight per thread, so a batch is never queued behind other database work;
+    without one, batches go one at a time to Django's database thread (tests: their
+    transaction). Each item costs its caller as few event-loop turns as possible: the
+    batch starts in the turn after the first item arrived, and the writer's result is
+    handed straight to the callers."""
+
+    def __init__(
+        self,
+        write: Callable[[list[T]], list[R]],
+        *,
+        max_batch: int = 1000,
+        executor: ThreadPoolExecutor | None = None,
+        writers: int = 1,
+    ) -> None:
+        self._write = write
         self._max_batch = max_batch
+        self._executor = executor
+        self._writers = writers if executor is not None else 1
+        self._in_flight = 0
+        self._scheduled = False
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
-        self._drainer: asyncio.Task[None] | None = None
 
     async def submit(self, item: T) -> R:
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
         self._pending.append((item, future))
-        if self._drainer is None or self._drainer.done():
-            self._drainer = asyncio.create_task(self._drain())
+        if not self._scheduled and self._in_flight < self._writers:
+            # Next turn: requests already received this turn join the batch.
+            self._scheduled = True
+            loop.call_soon(self._start)
         return await future
 
-    async def _drain(self) -> None:
-        while self._pending:
-            await asyncio.sleep(0)  # requests already received join this batch
+    def _start(self) -> None:
+        self._scheduled = False
+        loop = asyncio.get_running_loop()
+        while self._pending and self._in_flight < self._writers:
             batch = self._pending[: self._max_batch]
             del self._pending[: self._max_batch]
-            try:
-                results = await self._write([item for item, _ in batch])
-            except Exception as exc:  # every waiter gets the database's error
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
+            self._in_flight += 1
+            items = [item for item, _ in batch]
+            if self._executor is None:
+                task = asyncio.ensure_future(sync_to_async(self._write)(items))
+                task.add_done_callback(functools.partial(self._finish, batch))
+            else:
+                done = self._executor.submit(self._write, items)
+                done.add_done_callback(functools.partial(self._finish_threadsafe, loop, batch))
+
+    def _finish_threadsafe(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batch: list[tuple[T, asyncio.Future[R]]],
+        outcome: concurrent.futures.Future[list[R]],
+    ) -> None:
+        loop.call_soon_threadsafe(self._finish, batch, outcome)
+
+    def _finish(
+        self,
+        batch: list[tuple[T, asyncio.Future[R]]],
+        outcome: asyncio.Future[list[R]] | concurrent.futures.Future[list[R]],
+    ) -> None:
+        self._in_flight -= 1
+        if outcome.cancelled():  # the loop is shutting down
+            for _, future in batch:
+                future.cancel()
+            return
+        error = outcome.exception()
+        if error is not None:  # every waiter gets the database's error
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+        else:
+            for (_, future), result in zip(batch, outcome.result(), strict=True):
                 if not future.done():  # its caller may have gone (a closed connection)
                     future.set_result(result)
+        self._start()
 
 
 _buffers: list[WriteBehind[Any, Any]] = []

@@ -6,7 +6,9 @@ per bot) or through one aiohttp webhook server for every bot
 (``/telegram/webhook/<bot_id>``, checked against a per-bot secret). Either way an update
 is first recorded in PostgreSQL as ``received``, with its JSON and a lease
 (``updates_accept``, deduplicated by (bot, update_id); updates arriving together share
-one statement, see ``batching.GroupCommit``) and only then handed to the Application;
+one statement, written on threads of their own, ``BOT_ACCEPT_THREADS``, so that they
+never wait behind the runtime's other database work; see ``batching.GroupCommit``) and
+only then handed to the Application;
 while the database is down the webhook answers 503 and the poller does not advance its
 offset, so Telegram delivers the update again.
 
@@ -305,6 +307,8 @@ class Runtime:
     ``job_threads``: threads durable jobs run on; 0 runs them on Django's database
     thread like the handlers' queries (tests do, to share their transaction).
     ``job_kinds``: claim only these kinds (default: every registered kind).
+    ``accept_threads``: connections recording arriving updates (``BOT_ACCEPT_THREADS``);
+    0 records them on Django's database thread (tests, to share their transaction).
     """
 
     def __init__(
@@ -319,6 +323,7 @@ class Runtime:
         job_threads: int | None = None,
         job_tick: float = 1.0,
         job_kinds: list[str] | None = None,
+        accept_threads: int | None = None,
         poll_timeout: int = POLL_TIMEOUT,
         handlers: HandlerFactory = collect_handlers,
     ) -> None:
@@ -348,7 +353,12 @@ class Runtime:
         self._dispatcher: Any = None
         self._commands: list[BotCommand] = []
         self._refreshing = asyncio.Lock()
-        self._accepts = GroupCommit(_accept)
+        threads = settings.BOT_ACCEPT_THREADS if accept_threads is None else accept_threads
+        self._accept_threads = threads
+        self._accept_executor = (
+            ThreadPoolExecutor(threads, thread_name_prefix="accept") if threads > 0 else None
+        )
+        self._accepts = GroupCommit(_accept, executor=self._accept_executor, writers=threads)
         self._flusher: asyncio.Task | None = None
         self._replies = ReplyRetry()
         self._updates = HandledUpdates()
@@ -412,7 +422,11 @@ class Runtime:
         for request in (self._request, self._updates_request):
             if request is not None:
                 await request.close()
-        for executor, threads in ((self._executor, self.job_threads), (self._lease_executor, 1)):
+        for executor, threads in (
+            (self._executor, self.job_threads),
+            (self._lease_executor, 1),
+            (self._accept_executor, self._accept_threads),
+        ):
             if executor is not None:
                 await asyncio.to_thread(_close_connections, executor, threads)
                 executor.shutdown(wait=False, cancel_futures=True)

@@ -22,8 +22,11 @@ import functools
 import hashlib
 import hmac
 import logging
+import math
 
 from django.conf import settings
+
+from config.cache import MISS, TTLCache
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +69,24 @@ def webhook_secret(bot_id: int) -> str:
     return webhook_secret_for(bot_id, webhook_keys()[0])
 
 
+# A bot's secrets under a key set: derived once, not for every webhook delivery. A pure
+# function of its key (no TTL); a rollover is a new key set, so it derives them anew.
+SECRETS: TTLCache[tuple[int, tuple[bytes, ...]], tuple[bytes, ...]] = TTLCache(
+    "botruntime.webhook_secrets", ttl=math.inf, maxsize=100_000
+)
+
+
+def _secrets(bot_id: int, keys: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    found = SECRETS.get((bot_id, keys))
+    if found is MISS:
+        found = tuple(webhook_secret_for(bot_id, key).encode() for key in keys)
+        SECRETS.set((bot_id, keys), found)
+    return found
+
+
 def webhook_secret_accepted(bot_id: int, presented: str) -> bool:
     """Whether ``presented`` is this bot's secret under the current or the previous key
     (compared in constant time, every key tried)."""
     given = presented.encode()
-    matches = [
-        hmac.compare_digest(given, webhook_secret_for(bot_id, key).encode())
-        for key in webhook_keys()
-    ]
+    matches = [hmac.compare_digest(given, secret) for secret in _secrets(bot_id, webhook_keys())]
     return any(matches)

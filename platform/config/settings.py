@@ -208,6 +208,10 @@ BOT_WRITE_BEHIND_S = float(os.environ.get("BOT_WRITE_BEHIND_S", "0.25"))
 # Seconds an accepted update stays leased to the runtime handling it (renewed while it is
 # queued or in a handler); past it, another runtime re-runs it (botruntime.services).
 BOT_UPDATE_LEASE_S = float(os.environ.get("BOT_UPDATE_LEASE_S", "60"))
+# Database connections (one thread each) that record arriving updates, each writing one
+# batch at a time beside the runtime's other database work; 0: on Django's database
+# thread with everything else (tests, to share their transaction).
+BOT_ACCEPT_THREADS = int(os.environ.get("BOT_ACCEPT_THREADS", "2"))
 # A handler's reply refused with 429 waits retry_after and is sent again, at most
 # BOT_REPLY_RETRIES times and only when retry_after is at most BOT_REPLY_WAIT_MAX_S (the
 # chat's next updates wait meanwhile); else it is logged and dropped.

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
@@ -70,6 +72,50 @@ def test_a_failed_batch_fails_each_of_its_callers_and_the_next_batch_runs():
 
     assert [type(f) for f in failed] == [OperationalError] * 3
     assert later is True
+
+
+def test_with_threads_of_its_own_batches_are_written_side_by_side():
+    """Two writer threads: a second batch goes out while the first is still being written
+    (it would wait behind it on one thread), and every caller gets its own result."""
+    both_writing = threading.Barrier(2, timeout=5)
+    threads: set[str] = set()
+
+    def write(items: list[int]) -> list[int]:
+        threads.add(threading.current_thread().name)
+        if 0 in items or 100 in items:
+            both_writing.wait()  # raises BrokenBarrierError unless the other is in flight
+        return [item + 1 for item in items]
+
+    async def main() -> list[int]:
+        commit = GroupCommit(write, executor=executor, writers=2)
+        first = asyncio.ensure_future(asyncio.gather(*(commit.submit(n) for n in range(3))))
+        await asyncio.sleep(0.05)  # the first batch is in its writer, held at the barrier
+        second = await asyncio.gather(*(commit.submit(n) for n in range(100, 103)))
+        return [*await first, *second]
+
+    with ThreadPoolExecutor(2, thread_name_prefix="accept-test") as executor:
+        results = async_to_sync(main)()
+
+    assert results == [1, 2, 3, 101, 102, 103]
+    assert len(threads) == 2 and all(t.startswith("accept-test") for t in threads)
+
+
+def test_with_threads_of_its_own_a_failed_batch_fails_only_its_callers():
+    def write(items: list[int]) -> list[int]:
+        if 13 in items:
+            raise OperationalError("server closed the connection unexpectedly")
+        return items
+
+    async def main() -> tuple[list[object], list[int]]:
+        commit = GroupCommit(write, executor=executor, writers=1)
+        failed = await asyncio.gather(commit.submit(13), commit.submit(14), return_exceptions=True)
+        return failed, await asyncio.gather(commit.submit(15), commit.submit(16))
+
+    with ThreadPoolExecutor(1) as executor:
+        failed, later = async_to_sync(main)()
+
+    assert [type(f) for f in failed] == [OperationalError] * 2
+    assert later == [15, 16]
 
 
 def test_updates_are_accepted_once_within_a_batch_and_across_batches(db):
