@@ -24,10 +24,11 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
-from typing import Any
+from functools import cache, partial
+from typing import Any, TypeVar
 from zoneinfo import available_timezones
 
 from django.db import IntegrityError, transaction
@@ -40,6 +41,7 @@ from accounts.roles import Capability, Role
 from accounts.selectors import user_capabilities, user_get
 from accounts.services import membership_demote, membership_set_role, user_touch
 from community import botapi
+from community.botapi import GroupFacts
 from community.models import FEATURE_DEFAULTS, Group, GroupAdmin, LinkCode
 from community.selectors import bound_group_get, community_check
 from config.errors import ServiceError
@@ -315,10 +317,7 @@ def _bind_refused(*, tenant: Tenant, chat_id: int, via: str, by: int, exc: Servi
     )
 
 
-def _bound(
-    *, tenant: Tenant, via: str, group: Group, newly_bound: bool, admins: AdminsSummary
-) -> BindResult:
-    """A bind committed: log it (either way of binding) and say what happened."""
+def _bound_log(*, tenant: Tenant, via: str, group: Group, newly_bound: bool) -> None:
     logger.info(
         "community.group.bound",
         extra={
@@ -327,6 +326,62 @@ def _bound(
             "via": via,
             "newly_bound": newly_bound,
         },
+    )
+
+
+_Checked = TypeVar("_Checked")
+
+
+@dataclass(frozen=True)
+class _BindAttempt:
+    """One attempt to bind ``chat_id`` to ``tenant`` through its bot, by a person, one
+    way (``via``: ``bot_added`` or ``link_code``)."""
+
+    tenant: Tenant
+    bot_id: int
+    chat_id: int
+    title: str
+    by: int
+    via: str
+
+
+def _confirmed(
+    attempt: _BindAttempt, checks: Callable[[], _Checked]
+) -> tuple[Bot, _Checked, GroupFacts]:
+    """The tenant's bot, the flow's own ``checks``, then Telegram's confirmation that the
+    chat is a group with the bot in it and that the person administers it. A refusal is
+    logged and raised."""
+    tenant, chat_id = attempt.tenant, attempt.chat_id
+    try:
+        bot = _tenant_bot(tenant, attempt.bot_id)
+        checked = checks()
+        facts = _group_confirm(
+            tenant=tenant, bot=bot, chat_id=chat_id, admin_telegram_id=attempt.by
+        )
+    except ServiceError as exc:
+        _bind_refused(tenant=tenant, chat_id=chat_id, via=attempt.via, by=attempt.by, exc=exc)
+        raise
+    return bot, checked, facts
+
+
+def _bind_confirmed(
+    attempt: _BindAttempt, bot: Bot, facts: GroupFacts, data: dict[str, Any] | None = None
+) -> BindResult:
+    """In the caller's transaction: bind the confirmed group and sync its admins from the
+    list Telegram gave; the bind is logged once committed."""
+    tenant, actor = attempt.tenant, Actor.user(attempt.by)
+    group, newly_bound = _group_bind(
+        tenant=tenant,
+        bot=bot,
+        chat_id=attempt.chat_id,
+        title=facts.title or attempt.title,
+        actor=actor,
+        via=attempt.via,
+        data=data,
+    )
+    admins = _admins_sync(tenant=tenant, group=group, admins=facts.admins, actor=actor)
+    transaction.on_commit(
+        partial(_bound_log, tenant=tenant, via=attempt.via, group=group, newly_bound=newly_bound)
     )
     return BindResult(group=group, newly_bound=newly_bound, admins=admins)
 
@@ -341,8 +396,8 @@ def group_bind_on_bot_added(
     chat is a group, that the bot is in it and that the adder administers it (the update
     itself proves none of that)."""
     community_check(tenant)
-    try:
-        bot = _tenant_bot(tenant, bot_id)
+
+    def checks() -> None:
         _bound_elsewhere_check(tenant, chat_id)
         if not _may_bind_by_adding_bot(tenant, added_by_telegram_id):
             raise ServiceError(
@@ -351,28 +406,11 @@ def group_bind_on_bot_added(
                 code="not_allowed_to_bind",
                 status=403,
             )
-        facts = _group_confirm(
-            tenant=tenant, bot=bot, chat_id=chat_id, admin_telegram_id=added_by_telegram_id
-        )
-    except ServiceError as exc:
-        _bind_refused(
-            tenant=tenant, chat_id=chat_id, via="bot_added", by=added_by_telegram_id, exc=exc
-        )
-        raise
-    actor = Actor.user(added_by_telegram_id)
+
+    attempt = _BindAttempt(tenant, bot_id, chat_id, title, added_by_telegram_id, "bot_added")
+    bot, _, facts = _confirmed(attempt, checks)
     with tenant_context(tenant), transaction.atomic():
-        group, newly_bound = _group_bind(
-            tenant=tenant,
-            bot=bot,
-            chat_id=chat_id,
-            title=facts.title or title,
-            actor=actor,
-            via="bot_added",
-        )
-        summary = _admins_sync(tenant=tenant, group=group, admins=facts.admins, actor=actor)
-    return _bound(
-        tenant=tenant, via="bot_added", group=group, newly_bound=newly_bound, admins=summary
-    )
+        return _bind_confirmed(attempt, bot, facts)
 
 
 def group_unbind_on_bot_removed(
@@ -492,7 +530,6 @@ def group_bind_with_code(
     is a group with the bot in it and that the sender administers it, bind it, use the
     code up, and sync the group's admins from the list already fetched."""
     community_check(tenant)
-    bot = _tenant_bot(tenant, bot_id)
     if from_telegram_id == GROUP_ANONYMOUS_BOT_ID:
         raise ServiceError(
             "anonymous admins cannot be verified: turn off 'Remain anonymous' "
@@ -502,39 +539,24 @@ def group_bind_with_code(
         )
     normalized = link_code_normalize(code)
     with tenant_context(tenant):
-        try:
+
+        def checks() -> LinkCode:
             link = _link_code_check(LinkCode.objects.filter(code=normalized).first())
             _link_code_creator_check(tenant, link)
             _bound_elsewhere_check(tenant, chat_id)
-            facts = _group_confirm(
-                tenant=tenant, bot=bot, chat_id=chat_id, admin_telegram_id=from_telegram_id
-            )
-        except ServiceError as exc:
-            _bind_refused(
-                tenant=tenant, chat_id=chat_id, via="link_code", by=from_telegram_id, exc=exc
-            )
-            raise
-        actor = Actor.user(from_telegram_id)
+            return link
+
+        attempt = _BindAttempt(tenant, bot_id, chat_id, title, from_telegram_id, "link_code")
+        bot, link, facts = _confirmed(attempt, checks)
         with transaction.atomic():
             # Checked again under the row lock: two /bind with one code, one wins.
             link = _link_code_check(LinkCode.objects.select_for_update().filter(pk=link.pk).first())
-            group, newly_bound = _group_bind(
-                tenant=tenant,
-                bot=bot,
-                chat_id=chat_id,
-                title=facts.title or title,
-                actor=actor,
-                via="link_code",
-                data={"link_code_id": link.pk, "code_created_by": link.created_by},
-            )
             link.used_at = dj_timezone.now()
             link.used_in_chat = chat_id
             link.used_by = from_telegram_id
             link.save(update_fields=["used_at", "used_in_chat", "used_by"])
-            summary = _admins_sync(tenant=tenant, group=group, admins=facts.admins, actor=actor)
-    return _bound(
-        tenant=tenant, via="link_code", group=group, newly_bound=newly_bound, admins=summary
-    )
+            data = {"link_code_id": link.pk, "code_created_by": link.created_by}
+            return _bind_confirmed(attempt, bot, facts, data)
 
 
 # ---- admins ----------------------------------------------------------------------------
