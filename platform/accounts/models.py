@@ -8,14 +8,23 @@ from django.db import models
 from accounts.roles import Capability, Role
 
 
-class TelegramUser(models.Model):
-    telegram_id = models.BigIntegerField(unique=True)
+class TelegramProfile(models.Model):
+    """The profile fields Telegram sends with a user (initData, updates): kept globally on
+    TelegramUser, and per tenant on TenantProfile when only a tenant's bot vouches."""
+
     username = models.CharField(max_length=64, blank=True)
     first_name = models.CharField(max_length=128, blank=True)
     last_name = models.CharField(max_length=128, blank=True)
     language_code = models.CharField(max_length=16, blank=True)
     photo_url = models.URLField(max_length=512, blank=True)
     is_premium = models.BooleanField(default=False)
+
+    class Meta:
+        abstract = True
+
+
+class TelegramUser(TelegramProfile):
+    telegram_id = models.BigIntegerField(unique=True)
     is_staff = models.BooleanField(default=False)
     # Preferences the user sets in the Mini App (language overrides Telegram's).
     language = models.CharField(max_length=16, blank=True)
@@ -62,7 +71,7 @@ class Membership(models.Model):
         return f"{self.user_id} is {self.role} in {self.tenant_id}"
 
 
-class TenantProfile(models.Model):
+class TenantProfile(TelegramProfile):
     """A user's profile as one tenant's bot signed it (initData HMAC with the tenant's own
     token). The tenant's owner holds that token and can sign anything for any user id, so
     these fields are shown in this tenant only and never reach the global TelegramUser,
@@ -70,12 +79,6 @@ class TenantProfile(models.Model):
 
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(TelegramUser, on_delete=models.CASCADE, related_name="tenant_profiles")
-    username = models.CharField(max_length=64, blank=True)
-    first_name = models.CharField(max_length=128, blank=True)
-    last_name = models.CharField(max_length=128, blank=True)
-    language_code = models.CharField(max_length=16, blank=True)
-    photo_url = models.URLField(max_length=512, blank=True)
-    is_premium = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
