@@ -8,12 +8,19 @@ import itertools
 import pytest
 from django.db import connection, transaction
 
-from tests.helpers import TenantClient, bot_token_for
+from tests.helpers import TenantClient, bot_token_for, mypy_start
 from tests.service_policy import pytest_runtest_makereport  # noqa: F401 (a hook)
 
 pytest_plugins = ["tests.sandbox_fixtures"]
 
 _counter = itertools.count(1)
+
+
+def pytest_collection_modifyitems(items):
+    """The type checker takes a minute from a cold cache: when its test was collected,
+    start it now, beside the rest of the suite, and let the test wait for its answer."""
+    if any(item.nodeid == "tests/test_types.py::test_mypy_reports_no_errors" for item in items):
+        mypy_start()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,11 @@ on a tenant's domain, a tenant's bot on the sandbox Telegram. Fixtures live in c
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from rest_framework.test import APIClient
@@ -83,3 +87,29 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+# The type checker as ``make lint`` runs it. The Django plugin imports config.settings,
+# which never connects: any database URL does (unset, the settings would start the
+# embedded server).
+MYPY_ENVIRONMENT = {
+    "BRAGABOT_ENV": "development",
+    "DATABASE_URL": "postgresql://type-check.invalid/unused",
+}
+_mypy: subprocess.Popen[str] | None = None
+
+
+def mypy_start() -> subprocess.Popen[str]:
+    """Start the type checker once, in the background (the root conftest does when the
+    session collected tests/test_types.py's run of it, so it runs beside the suite)."""
+    global _mypy
+    if _mypy is None:
+        _mypy = subprocess.Popen(
+            [sys.executable, "-m", "mypy"],
+            cwd=Path(__file__).resolve().parents[1],
+            env={**os.environ, **MYPY_ENVIRONMENT},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    return _mypy
