@@ -462,6 +462,49 @@ def _segment(
     return result
 
 
+def _cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used so far, or None off Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _backends_cpu_s() -> float | None:
+    """CPU seconds used so far by the PostgreSQL backends connected to this benchmark's
+    scratch database (the runtime's), when the server runs on this machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    used = [_cpu_s(pid) for pid in pids]
+    return None if not used or None in used else sum(u for u in used if u is not None)
+
+
+class CpuMeter:
+    """CPU seconds a measure (a process's, or the runtime's backends') spends inside the
+    segments it is started and stopped around."""
+
+    def __init__(self, read: Any) -> None:
+        self.read, self.total, self._at = read, 0.0, None
+        self.known = True
+
+    def start(self) -> None:
+        self._at = self.read()
+
+    def stop(self) -> None:
+        now = self.read()
+        if self._at is None or now is None:
+            self.known = False
+        else:
+            self.total += max(now - self._at, 0.0)
+
+
 def _start_bare(bots: list[dict[str, Any]], api_base: str, core: int | None) -> Any:
     plan = {"api_base": api_base, "bots": bots}
     proc = subprocess.Popen(
@@ -540,23 +583,49 @@ def run() -> None:
 
         runtime_sent = 0
         bare_handled = 0
+        # CPU spent per update in the measured rounds, beside the rates: the runtime's
+        # process and its database backends, the bare bot's process.
+        cpu = {
+            "runtime": CpuMeter(lambda: _cpu_s(runtime.pid)),
+            "backends": CpuMeter(_backends_cpu_s),
+            "bare": CpuMeter(lambda: _cpu_s(bare.pid)),
+        }
+        measured = {"runtime": 0, "bare": 0}
 
-        def runtime_segment(path: Path, items: list[list[str]]) -> dict[str, Any]:
+        def runtime_segment(
+            path: Path, items: list[list[str]], *, meter: bool = True
+        ) -> dict[str, Any]:
             nonlocal runtime_sent
             runtime_sent += len(items)
             scene.count_for_runtime(items)
-            return _segment(runtime_base, path, runtime_sent, scene.counted, driver_core)
+            if meter:
+                cpu["runtime"].start()
+                cpu["backends"].start()
+            result = _segment(runtime_base, path, runtime_sent, scene.counted, driver_core)
+            if meter:
+                cpu["runtime"].stop()
+                cpu["backends"].stop()
+                measured["runtime"] += len(items)
+            return result
 
-        def bare_segment(path: Path, items: list[list[str]]) -> dict[str, Any]:
+        def bare_segment(
+            path: Path, items: list[list[str]], *, meter: bool = True
+        ) -> dict[str, Any]:
             nonlocal bare_handled
             bare_handled += len(items)
-            return _segment(
+            if meter:
+                cpu["bare"].start()
+            result = _segment(
                 bare_base, path, bare_handled, lambda: _bare_count(bare_base), driver_core
             )
+            if meter:
+                cpu["bare"].stop()
+                measured["bare"] += len(items)
+            return result
 
         if warm_items:
-            runtime_segment(work / "warmup.jsonl", warm_items)
-            bare_segment(work / "warmup.jsonl", warm_items)
+            runtime_segment(work / "warmup.jsonl", warm_items, meter=False)
+            bare_segment(work / "warmup.jsonl", warm_items, meter=False)
         results: dict[str, list[dict[str, Any]]] = {"bare": [], "runtime": []}
         for r, (path, items) in enumerate(segments, start=1):
             # The bare bot does not deduplicate: it takes the same updates again.
@@ -569,6 +638,11 @@ def run() -> None:
         sample = segments[0][1][:redeliver]
         again.write_text("".join(json.dumps(item) + "\n" for item in sample), encoding="utf-8")
         redelivered = _segment(runtime_base, again, runtime_sent, scene.counted, driver_core)
+        per_update = {
+            name: meter.total * 1000 / measured["bare" if name == "bare" else "runtime"]
+            for name, meter in cpu.items()
+            if meter.known
+        }
         time.sleep(0.3 if quick() else 1.0)  # anything queued by mistake is counted by now
         found = scene.rows()
         recorded = ProcessedUpdate.objects.filter(bot_id__in=[b["id"] for b in scene.bots]).count()
@@ -610,6 +684,19 @@ def run() -> None:
             bad_status[f"redelivery HTTP {status}"] += n
     ratio = rates["runtime"] / rates["bare"]
     say(f"  runtime / bare: {ratio:.2f}")
+    if per_update:
+        say(
+            "  CPU ms per update in the measured rounds: "
+            + ", ".join(
+                f"{label} {per_update[name]:.3f}"
+                for name, label in (
+                    ("runtime", "runtime process"),
+                    ("backends", "its PostgreSQL backends"),
+                    ("bare", "bare process"),
+                )
+                if name in per_update
+            )
+        )
     missing = sum(max(n - found.get(key, 0), 0) for key, n in scene.expected.items())
     double = sum(max(n - scene.expected.get(key, 0), 0) for key, n in found.items())
     say(
