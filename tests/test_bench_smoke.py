@@ -43,6 +43,7 @@ EXPECTED = {
     "runtime_updates": [
         "bare PTB bot",
         "runtime (dedupe, tenant, count)",
+        "CPU ms per update in the measured rounds: runtime process",
         "missing 0, counted twice 0",
         "goal: runtime / bare",
     ],
