@@ -185,12 +185,14 @@ class Books:
             return PayoutAnswer(201, dict(self.payouts[record.payout_id]), replayed=True)
         fields = self._payout_fields(body)  # a request that fails validation saves nothing
         existing = self.by_withdrawal.get(fields["withdrawal_id"])
-        if existing is not None:
+        if existing is not None and self.payouts[existing]["status"] != "failed":
+            # One live payout per withdrawal, whatever the key: a second could pay twice.
+            # After a failure, a new attempt (a new key) may follow.
             raise ApiError(
                 409,
                 "invalid_request_error",
                 "withdrawal_exists",
-                "a payout for this withdrawal_id exists (under another Idempotency-Key)",
+                "a payout for this withdrawal_id is pending or paid (under another key)",
                 payout=existing,
             )
         outcome = self.outcomes.popleft() if self.outcomes else self.default_outcome
