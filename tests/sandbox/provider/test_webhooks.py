@@ -61,6 +61,12 @@ def test_delivery_gives_up_after_the_last_attempt(provider, receiver):
     assert len(receiver.received) == MAX_ATTEMPTS
     [event] = provider.events()
     assert event["state"] == "failed"
+    receiver.answers.clear()
+    # A broken delivery that happens to be accepted does not count as the event's.
+    assert provider.forge(event["id"], "no_signature")["status"] == 200
+    assert provider.event(event["id"])["state"] == "failed"
+    assert provider.resend(event["id"])["status"] == 200
+    assert provider.event(event["id"])["state"] == "delivered"
 
 
 def test_an_unreachable_webhook_counts_as_a_failure(provider, receiver):
