@@ -160,7 +160,12 @@ class SandboxProvider:
     def _emit(self, event: Event) -> None:
         """A new event (any thread, under the books' lock): deliver it on the loop."""
         loop = self._loop
-        if loop is not None and not loop.is_closed():
+        if loop is None or loop.is_closed():
+            return
+        if _in_loop(loop):
+            # At once, so wait_idle never sees a moment with the delivery not yet begun.
+            self.webhooks.deliver(event)
+        else:
             loop.call_soon_threadsafe(self.webhooks.deliver, event)
 
     def _schedule(self, after: float, action: Callable[[], None]) -> None:
@@ -176,7 +181,10 @@ class SandboxProvider:
             handle = loop.call_later(after, fire)
             self._timers.add(handle)
 
-        loop.call_soon_threadsafe(arm)
+        if _in_loop(loop):
+            arm()
+        else:
+            loop.call_soon_threadsafe(arm)
 
     def _cancel_timers(self) -> None:
         for handle in self._timers:
