@@ -197,6 +197,9 @@ class SandboxProvider:
         if loop is None:
             coroutine.close()
             raise ControlError("the provider is not running", code="not_running", status=503)
+        if _in_loop(loop):  # waiting here would block the loop it waits for
+            coroutine.close()
+            raise RuntimeError("call the *_now coroutine on the provider's own loop")
         return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout)
 
     async def _idle(self) -> bool:
@@ -215,13 +218,17 @@ class SandboxProvider:
         if loop is not None:
 
             async def stop_all() -> None:
-                self._cancel_timers()
-                self.webhooks.cancel_all()
+                self._stop_all()
 
             if _in_loop(loop):
-                loop.create_task(stop_all())
+                self._stop_all()
             else:
                 self._on_loop(stop_all())
+
+    def _stop_all(self) -> None:
+        """On the loop: cancel every delivery and timed settlement."""
+        self._cancel_timers()
+        self.webhooks.cancel_all()
 
     def configure_webhook(self, url: str | None, secret: str | None = None) -> None:
         """Where events go (None: nowhere, they wait), and the secret that signs them.
