@@ -68,6 +68,7 @@ def parse(value: Any) -> Outcome:
         )
     if not isinstance(outcome.after, int | float) or outcome.after < 0:
         raise ControlError("after is a number of seconds, 0 or more", code="invalid_outcome")
-    if outcome.result == "rejected" and not 400 <= int(outcome.http_status) <= 599:
+    status = outcome.http_status
+    if not isinstance(status, int) or not 400 <= status <= 599:
         raise ControlError("a rejection's http_status is 4xx or 5xx", code="invalid_outcome")
     return outcome

@@ -121,6 +121,9 @@ def test_outcomes_are_scripted_over_http(provider):
     assert [o["result"] for o in queued.json()] == ["failed", "rejected"]
     assert (bad.status_code, bad.json()["code"]) == (400, "invalid_outcome")
     assert then_without_pending.status_code == 400
+    for broken in ({"result": "rejected", "http_status": "402"}, {"result": "x", "colour": 1}):
+        refused = control(base, "POST", "/payouts/outcomes", {"outcomes": [broken]})
+        assert (refused.status_code, refused.json()["code"]) == (400, "invalid_outcome")
     assert payout(base, BODY).json()["status"] == "failed"
     assert payout(base, {**BODY, "withdrawal_id": "wd-10"}, key="key-2").status_code == 422
     assert control(base, "GET", "/payouts/outcomes").json() == []
