@@ -13,21 +13,13 @@ from django.test import Client
 from accounts.models import Membership, TelegramUser
 from accounts.services import membership_set_role
 from history.models import Entry
-from tenancy.middleware import host_cache_clear
 from tenancy.models import Bot, Domain, Tenant
-from tenancy.selectors import tenant_bots_forget
 from tests.helpers import TenantClient, tenant_bot_token
 
 ADMIN_ACTOR = ("system", "admin:root")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    host_cache_clear()
-    tenant_bots_forget()
-    yield
-    host_cache_clear()
-    tenant_bots_forget()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture
