@@ -1,11 +1,16 @@
 """Shared fixtures: a real PostgreSQL test database with the public tenant and the
-tenant-schema template built once per session; tenants created through the service."""
+tenant-schema template built once per session; tenants created through the service;
+empty per-process caches (``fresh_caches``) and a Telegram key of the suite's own
+(``telegram_key``)."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.db import connection, transaction
 
 from tests.helpers import TenantClient, bot_token_for, mypy_start
@@ -113,3 +118,31 @@ def user_with_role():
         return user
 
     return make
+
+
+@pytest.fixture
+def fresh_caches() -> Iterator[None]:
+    """Host → tenant and tenant → bot tokens are cached per process; each test's tenants
+    are rolled back, so the test starts and ends with empty caches."""
+    from tenancy.middleware import host_cache_clear
+    from tenancy.selectors import tenant_bots_forget
+
+    host_cache_clear()
+    tenant_bots_forget()
+    yield
+    host_cache_clear()
+    tenant_bots_forget()
+
+
+@pytest.fixture
+def telegram_key(settings, monkeypatch) -> Ed25519PrivateKey:
+    """A freshly generated key pair standing in for Telegram's: the public half is added to
+    accounts.initdata.TELEGRAM_PUBLIC_KEYS under its own environment name and selected with
+    settings.TELEGRAM_ENVIRONMENT (the production and test keys stay untouched)."""
+    from accounts import initdata
+
+    private = Ed25519PrivateKey.generate()
+    public_hex = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    monkeypatch.setitem(initdata.TELEGRAM_PUBLIC_KEYS, "suite", public_hex)
+    settings.TELEGRAM_ENVIRONMENT = "suite"
+    return private

@@ -1,5 +1,6 @@
 """Plain helpers for every test package: bot tokens, signed initData and an API client
-on a tenant's domain, a tenant's bot on the sandbox Telegram. Fixtures live in conftest.py
+on a tenant's domain, a tenant's bot on the sandbox Telegram and a python-telegram-bot
+Application that processes the updates the sandbox queued. Fixtures live in conftest.py
 (the sandbox's in sandbox_fixtures.py); the helpers of one app in its own helpers.py."""
 
 from __future__ import annotations
@@ -9,10 +10,15 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from rest_framework.test import APIClient
+from telegram import Update
+from telegram.ext import Application, BaseHandler
+from telegram.request import BaseRequest
 
 from accounts.initdata import sign_hmac
 
@@ -77,6 +83,39 @@ def on_sandbox(tg, tenant) -> int:
     """Register the tenant's bot with the sandbox; returns its id."""
     tg.add_bot(tenant_bot_token(tenant), username=f"{tenant.slug.replace('-', '_')}_bot")
     return bot_id_of(tenant)
+
+
+def sandbox_application(
+    tg,
+    token: str,
+    handlers: Iterable[BaseHandler | tuple[BaseHandler, int]],
+    *,
+    request: BaseRequest | None = None,
+) -> Application:
+    """The bot ``token`` as a python-telegram-bot Application on the sandbox Telegram, with
+    ``handlers`` (each a handler or a ``(handler, group)`` pair) and no updater: the test
+    hands it the updates (``application_process``)."""
+    builder = Application.builder().token(token).base_url(f"{tg.base_url}/bot")
+    if request is not None:
+        builder = builder.request(request)
+    application = builder.updater(None).build()
+    for item in handlers:
+        handler, group = item if isinstance(item, tuple) else (item, 0)
+        application.add_handler(handler, group)
+    return application
+
+
+def application_process(application: Application, *payloads: dict) -> None:
+    """``application`` processes ``payloads`` (updates the sandbox queued), in order.
+    ``async_to_sync`` drives it, so the handlers' ``sync_to_async`` calls run back on the
+    test's thread, inside its database transaction."""
+
+    async def run() -> None:
+        async with application:
+            for payload in payloads:
+                await application.process_update(Update.de_json(payload, application.bot))
+
+    async_to_sync(run)()
 
 
 class Clock:

@@ -13,21 +13,13 @@ from django.test import Client
 from accounts.models import Membership, TelegramUser
 from accounts.services import membership_set_role
 from history.models import Entry
-from tenancy.middleware import host_cache_clear
-from tenancy.models import Bot, Domain, Tenant
-from tenancy.selectors import tenant_bots_forget
+from tenancy.models import Bot, ChatBinding, Domain, Tenant
 from tests.helpers import TenantClient, tenant_bot_token
 
 ADMIN_ACTOR = ("system", "admin:root")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    host_cache_clear()
-    tenant_bots_forget()
-    yield
-    host_cache_clear()
-    tenant_bots_forget()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture
@@ -263,3 +255,23 @@ def test_tenant_profiles_are_visible_and_read_only(staff, tenant):
     listing = staff.get("/admin/accounts/tenantprofile/")
     assert listing.status_code == 200 and b"forged_name" in listing.content
     assert staff.get("/admin/accounts/tenantprofile/add/").status_code == 403
+
+
+def test_chat_bindings_and_tenant_profiles_are_read_only(staff, tenant):
+    """Their own flows write them (a bind in Telegram, a bot's initData): staff may look,
+    never add, change or delete."""
+    from accounts.models import TenantProfile
+    from tenancy.services import chat_bind
+
+    assert TenantClient(tenant, user_id=9409, username="said").get("/api/v1/me").status_code == 200
+    profile = TenantProfile.objects.get(tenant=tenant, user__telegram_id=9409)
+    binding = chat_bind(tenant=tenant, chat_id=-1_009_400_000_001, title="Fans")
+    for page, row, data in (
+        ("accounts/tenantprofile", profile, {"username": "changed"}),
+        ("tenancy/chatbinding", binding, {"title": "changed"}),
+    ):
+        assert staff.get(f"/admin/{page}/add/").status_code == 403, page
+        assert staff.post(f"/admin/{page}/{row.pk}/change/", data).status_code == 403, page
+        assert staff.post(f"/admin/{page}/{row.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert TenantProfile.objects.get(pk=profile.pk).username == "said"
+    assert ChatBinding.objects.get(pk=binding.pk).title == "Fans"

@@ -6,7 +6,7 @@ from django.contrib import admin
 from accounts.models import Membership, TelegramUser, TenantProfile
 from accounts.roles import Role
 from accounts.services import membership_demote, membership_set_role, user_set_staff
-from history.service_admin import ServiceAdmin, staff_actor
+from history.service_admin import ReadOnlyAdmin, ServiceAdmin, staff_actor
 
 REASON = "django admin"
 
@@ -74,19 +74,10 @@ class MembershipAdmin(ServiceAdmin):
 
 
 @admin.register(TenantProfile)
-class TenantProfileAdmin(admin.ModelAdmin):
+class TenantProfileAdmin(ReadOnlyAdmin):
     """Read-only: what each tenant's bot said about a user (an investigation aid: a brand
     signing names for other people's ids shows up here)."""
 
     list_display = ("user", "tenant", "username", "first_name", "last_name", "updated_at")
     search_fields = ("username", "first_name", "last_name", "user__telegram_id")
     raw_id_fields = ("user", "tenant")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -42,6 +42,20 @@ def _profile_values(profile: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _user_register(*, telegram_id: int, defaults: dict[str, Any]) -> TelegramUser:
+    """The user of ``telegram_id``, registered (and audited) with ``defaults`` unless a
+    concurrent first request already did."""
+    with transaction.atomic():
+        user, created = TelegramUser.objects.get_or_create(
+            telegram_id=telegram_id, defaults=defaults
+        )
+        if created:
+            history.record(
+                action="user.registered", actor=Actor.user(user), target=("user", user.telegram_id)
+            )
+    return user
+
+
 def user_touch(*, profile: dict[str, Any], tenant: Tenant | None = None) -> TelegramUser:
     """Register a user on first sight; later refresh profile fields and last_seen.
     ``profile`` is Telegram's user object (already validated). With ``tenant`` the
@@ -50,17 +64,7 @@ def user_touch(*, profile: dict[str, Any], tenant: Tenant | None = None) -> Tele
     values = _profile_values(profile)
     user = user_with_membership(telegram_id=profile["id"], tenant=tenant)
     if user is None:
-        with transaction.atomic():
-            user, created = TelegramUser.objects.get_or_create(
-                telegram_id=profile["id"], defaults={**values, "last_seen": now}
-            )
-            if created:
-                history.record(
-                    action="user.registered",
-                    actor=Actor.user(user),
-                    target=("user", user.telegram_id),
-                )
-        return user
+        return _user_register(telegram_id=profile["id"], defaults={**values, "last_seen": now})
     changed = [key for key, value in values.items() if getattr(user, key) != value]
     if changed or now - user.last_seen >= LAST_SEEN_RESOLUTION:
         for key in changed:
@@ -298,16 +302,7 @@ def user_authenticate(
     values = _profile_values(profile)
     user = user_with_membership(telegram_id=profile["id"], tenant=tenant)
     if user is None:
-        with transaction.atomic():
-            user, created = TelegramUser.objects.get_or_create(
-                telegram_id=profile["id"], defaults={"last_seen": now}
-            )
-            if created:
-                history.record(
-                    action="user.registered",
-                    actor=Actor.user(user),
-                    target=("user", user.telegram_id),
-                )
+        user = _user_register(telegram_id=profile["id"], defaults={"last_seen": now})
     # Without a tenant the unvouched profile has nowhere to go: it is dropped.
     if tenant is not None and user_profile(tenant=tenant, user=user) != values:
         TenantProfile.objects.update_or_create(tenant=tenant, user=user, defaults=values)

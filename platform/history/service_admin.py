@@ -1,6 +1,7 @@
 """The Django admin's writes go through the services, so a staff member's change is
-checked and audited exactly as the same change through the API or a command. Here, with
-the audit trail's ``Actor``, so the apps above history share it and config imports no app."""
+checked and audited exactly as the same change through the API or a command; what no
+service changes is read-only there. Here, with the audit trail's ``Actor``, so the apps
+above history share it and config imports no app."""
 
 from __future__ import annotations
 
@@ -39,3 +40,17 @@ class ServiceAdmin(admin.ModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that only their own flows write (Telegram's updates, a bot's word): staff may
+    look, never add, change or delete."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -4,7 +4,7 @@ the same change through ``manage.py tenant``; bot tokens are never shown."""
 from django.contrib import admin, messages
 
 from config.errors import ServiceError
-from history.service_admin import ServiceAdmin, staff_actor
+from history.service_admin import ReadOnlyAdmin, ServiceAdmin, staff_actor
 from history.services import Actor
 from tenancy.models import Bot, ChatBinding, Domain, Tenant
 from tenancy.services import (
@@ -103,17 +103,8 @@ class BotAdmin(ServiceAdmin):
 
 
 @admin.register(ChatBinding)
-class ChatBindingAdmin(admin.ModelAdmin):
+class ChatBindingAdmin(ReadOnlyAdmin):
     """Read-only: groups are bound and unbound by their admins, in Telegram."""
 
     list_display = ("chat_id", "title", "tenant", "bot", "bound_at")
     search_fields = ("title", "chat_id")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -1,5 +1,6 @@
-"""Fixtures for identity and access tests: a configurable Telegram Ed25519 key, tenants whose
-bot has no token, and a check that a refused request wrote nothing."""
+"""Fixtures for identity and access tests: empty caches for each test, tenants whose bot
+has no token, and a check that a refused request wrote nothing (Telegram's Ed25519 key of
+the suite's own, ``telegram_key``, is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,38 +8,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from accounts import initdata
 from accounts.models import Membership, TelegramUser
 from history.models import Entry
-from tenancy.middleware import host_cache_clear
 from tenancy.models import Bot
 from tenancy.selectors import tenant_bots_forget
 
 
 @pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    """Host → tenant and tenant → bot tokens are cached per process; each test's tenants
-    are rolled back, so start and end every test with empty caches."""
-    host_cache_clear()
-    tenant_bots_forget()
-    yield
-    host_cache_clear()
-    tenant_bots_forget()
-
-
-@pytest.fixture
-def telegram_key(settings, monkeypatch) -> Ed25519PrivateKey:
-    """A freshly generated key pair standing in for Telegram's: the public half is added to
-    accounts.initdata.TELEGRAM_PUBLIC_KEYS under its own environment name and selected with
-    settings.TELEGRAM_ENVIRONMENT (the production and test keys stay untouched)."""
-    private = Ed25519PrivateKey.generate()
-    public_hex = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
-    monkeypatch.setitem(initdata.TELEGRAM_PUBLIC_KEYS, "suite", public_hex)
-    settings.TELEGRAM_ENVIRONMENT = "suite"
-    return private
+def _fresh_caches(fresh_caches) -> None:
+    """Every identity test starts and ends with empty caches (tests/conftest.py)."""
 
 
 @pytest.fixture

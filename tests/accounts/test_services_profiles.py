@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from accounts.initdata import sign_hmac
 from accounts.models import TelegramUser, TenantProfile
 from accounts.services import membership_set_role, user_authenticate
+from history.models import Entry
 from tests.accounts.helpers import sign_ed25519
 from tests.helpers import init_data_for, tenant_bot_token
 
@@ -209,3 +210,20 @@ def test_unvouched_data_without_a_tenant_changes_no_profile(alice):
     alice.refresh_from_db()
     assert _names(alice) == ALICE_PROFILE
     assert not TenantProfile.objects.exists()
+
+
+def test_first_sight_registers_the_user_once_with_an_audit_entry_vouched_or_not(db):
+    """Vouched for, the user is registered with their profile; not vouched for, with an
+    empty one. Either way once, with one ``user.registered`` entry."""
+    genuine, forged = {"id": 9130, **ALICE_PROFILE}, {"id": 9131, **FORGED}
+    for _ in range(2):
+        vouched = user_authenticate(profile=genuine, tenant=None, trusted=True)
+        unvouched = user_authenticate(profile=forged, tenant=None, trusted=False)
+    assert _names(vouched) == ALICE_PROFILE
+    assert _names(unvouched) == dict.fromkeys(ALICE_PROFILE, "")
+    assert TelegramUser.objects.filter(telegram_id__in=[9130, 9131]).count() == 2
+    registered = Entry.objects.filter(action="user.registered")
+    assert sorted(registered.values_list("target_id", "actor_type", "actor_id")) == [
+        ("9130", "user", "9130"),
+        ("9131", "user", "9131"),
+    ]

@@ -1,14 +1,21 @@
 """Helpers for the bot runtime's tests: a runtime driven from the test's thread
 (``serve``), waiting for a bot's messages (``sent``), and applying the write-behind buffers
 as the runtime would (``flush_all_strictly``) for tests that drive handlers without one,
-a group bound on the sandbox (``bound_group``), and a process's printed lines."""
+a group bound on the sandbox (``bound_group``), and ``manage.py runbots`` in a process of
+its own (``runbots_env``, ``process_running``, ``wait_for_line``)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
+import subprocess
+import sys
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -16,6 +23,9 @@ from asgiref.sync import async_to_sync
 from accounts.services import tenant_owner_set
 from botruntime.batching import buffers
 from community.services import group_bind_on_bot_added
+from config.dbserver import connection_url
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def flush_all_strictly() -> int:
@@ -64,6 +74,53 @@ def bound_group(tg, tenant, bot_id: int, creator: int, title: str) -> int:
         tenant=tenant, bot_id=bot_id, chat_id=chat_id, title=title, added_by_telegram_id=creator
     )
     return chat_id
+
+
+def until(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """What ``check()`` returns once it is truthy; fails after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def runbots_env(tg: Any, platform_token: str, **extra: str) -> dict[str, str]:
+    """The environment of a runbots process serving the platform bot on the sandbox."""
+    return {
+        **os.environ,
+        "DATABASE_URL": connection_url(),  # the test database, not the settings' default
+        "TELEGRAM_API_BASE": tg.base_url,
+        "PLATFORM_BOT_TOKEN": platform_token,
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+@contextmanager
+def process_running(
+    args: list[str], env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen, queue.Queue]]:
+    """``python *args`` from the project's root, with the lines it prints on a queue; it is
+    killed on the way out if it is still running, so a failed test leaves no process."""
+    process = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=stream_lines, args=(process.stdout, lines), daemon=True).start()
+    try:
+        yield process, lines
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def stream_lines(stream, into: queue.Queue) -> None:

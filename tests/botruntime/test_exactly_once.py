@@ -8,15 +8,12 @@ from __future__ import annotations
 import asyncio
 import json
 import operator
-import os
-import queue
 import signal
 import subprocess
-import sys
-import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -33,44 +30,38 @@ from botruntime.context import in_tenant_once, tenant_of
 from botruntime.models import ProcessedUpdate
 from botruntime.runtime import HandledUpdates, Runtime, _flush, collect_handlers
 from botruntime.services import UPDATE_ATTEMPTS, updates_accept, updates_reclaim
-from config.dbserver import connection_url
 from history.models import Entry
 from history.services import record
-from tests.botruntime.helpers import sent, serve, stream_lines, wait_for_line
+from tests.botruntime.helpers import (
+    process_running,
+    runbots_env,
+    sent,
+    serve,
+    until,
+    wait_for_line,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_TOKEN = "690000004:AAHplatform-bot-token-for-exactly-once"
 PLATFORM_BOT = 690000004
 
 
-def _until(check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
-
-def _runbots(env: dict[str, str]) -> subprocess.Popen:
+@contextmanager
+def _runbots(env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """The platform bot's runtime (with ``/once``, no jobs) in a process of its own, once
+    it has started."""
     command = ["runbots", "--no-jobs", "--bot", str(PLATFORM_BOT)]
-    process = subprocess.Popen(
-        [sys.executable, "tests/botruntime/runbots_once.py", *command],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=stream_lines, args=(process.stdout, lines), daemon=True).start()
-    try:
+    with process_running(["tests/botruntime/runbots_once.py", *command], env) as (process, lines):
         wait_for_line(lines, "bot runtime:")
-    except AssertionError:
-        process.kill()
-        raise
-    return process
+        yield process
+
+
+def _runtime_with(command: str, callback) -> Runtime:
+    """A runtime (no jobs) whose bots have one more command."""
+    return Runtime(
+        jobs=False,
+        poll_timeout=1,
+        handlers=lambda: [*collect_handlers(), (CommandHandler(command, callback), 0)],
+    )
 
 
 def test_a_runtime_killed_inside_a_handler_runs_it_again_and_its_effect_happens_once(
@@ -78,15 +69,7 @@ def test_a_runtime_killed_inside_a_handler_runs_it_again_and_its_effect_happens_
 ):
     tg.add_bot(PLATFORM_TOKEN, username="once_bot")
     alice = person("alice")
-    env = {
-        **os.environ,
-        "DATABASE_URL": connection_url(),  # the test database, not the settings' default
-        "TELEGRAM_API_BASE": tg.base_url,
-        "PLATFORM_BOT_TOKEN": PLATFORM_TOKEN,
-        "ONCE_MARKERS": str(tmp_path),
-        "BOT_UPDATE_LEASE_S": "1",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = runbots_env(tg, PLATFORM_TOKEN, ONCE_MARKERS=str(tmp_path), BOT_UPDATE_LEASE_S="1")
 
     def row(update_id: int) -> dict:
         return elsewhere(
@@ -95,30 +78,20 @@ def test_a_runtime_killed_inside_a_handler_runs_it_again_and_its_effect_happens_
             )
         )
 
-    first = _runbots(env)
-    try:
+    with _runbots(env) as first:
         update_id = tg.send_message(PLATFORM_BOT, alice, alice, "/once")["update_id"]
-        _until(lambda: list(tmp_path.glob("entered-*")))
+        until(lambda: list(tmp_path.glob("entered-*")))
         # Inside the handler: accepted (and confirmed to Telegram), not done.
         assert row(update_id) == {"status": "received", "attempts": 1}
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
 
     (tmp_path / "go").touch()
-    second = _runbots(env)
-    try:
-        _until(lambda: tg.sent(PLATFORM_BOT, alice))
+    with _runbots(env) as second:
+        until(lambda: tg.sent(PLATFORM_BOT, alice))
         time.sleep(2.5)  # more than two leases: a second run would have replied by now
         second.send_signal(signal.SIGINT)
         assert second.wait(timeout=30) == 0
-    finally:
-        if second.poll() is None:
-            second.kill()
-            second.wait()
 
     assert [m["text"] for m in tg.sent(PLATFORM_BOT, alice)] == ["once"]
     entries = elsewhere(
@@ -140,11 +113,7 @@ def test_an_update_whose_handler_outlives_its_lease_is_not_run_again(
     settings.BOT_UPDATE_LEASE_S = 1.2  # renewed every 0.4 s while held
     _, bot_id = bot_community()
     alice = person("alice")
-    runtime = Runtime(
-        jobs=False,
-        poll_timeout=1,
-        handlers=lambda: [*collect_handlers(), (CommandHandler("slow", on_slow), 0)],
-    )
+    runtime = _runtime_with("slow", on_slow)
     taken_by_another: list[list] = []
 
     async def scenario():
@@ -258,11 +227,7 @@ def test_in_tenant_once_records_the_update_done_in_the_writes_transaction(
 ):
     _, bot_id = bot_community()
     alice = person("alice")
-    runtime = Runtime(
-        jobs=False,
-        poll_timeout=1,
-        handlers=lambda: [*collect_handlers(), (CommandHandler("append", on_append), 0)],
-    )
+    runtime = _runtime_with("append", on_append)
 
     async def scenario():
         tg.send_message(bot_id, alice, alice, "/append")
@@ -306,11 +271,7 @@ def test_an_update_still_held_is_not_queued_twice_when_its_renewal_came_late(
     monkeypatch.setattr(botruntime.runtime, "updates_renew", lambda **kwargs: 0)  # always late
     _, bot_id = bot_community()
     alice = person("alice")
-    runtime = Runtime(
-        jobs=False,
-        poll_timeout=1,
-        handlers=lambda: [*collect_handlers(), (CommandHandler("slow", on_slow), 0)],
-    )
+    runtime = _runtime_with("slow", on_slow)
 
     async def scenario():
         tg.send_message(bot_id, alice, alice, "/slow")

@@ -2,7 +2,9 @@
 leaderboard tests (a community whose bot administers a bound supergroup on the sandbox
 Telegram, and a python-telegram-bot Application with the community handlers that processes
 the updates the sandbox queues); conftest.py's ``make_scene`` builds one. And
-``process_updates``: a tenant's bot handles updates, without a scene.
+``process_updates``: a tenant's bot handles updates, without a scene; ``bind_by_adding``:
+a group bound by adding the tenant's bot; ``chat_not_a_group``: a channel or a private
+chat that the bot is in.
 
 ``async_to_sync`` drives the Application, so the handlers' ``sync_to_async`` service
 calls run back on the test's thread, inside its database transaction."""
@@ -13,16 +15,15 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django_tenants.utils import tenant_context
-from telegram import Update
 from telegram.ext import Application
 
 from community.models import Group
+from community.services import group_bind_on_bot_added
 from community.telegram import handlers
 from sandbox.telegram import SandboxTelegram
 from tests.botruntime.helpers import flush_all_strictly
-from tests.helpers import tenant_bot_token
+from tests.helpers import application_process, bot_id_of, sandbox_application, tenant_bot_token
 
 _ids = itertools.count(1)
 
@@ -58,16 +59,7 @@ class Scene:
     def process(self, *updates: dict, flush: bool = True) -> None:
         """The bot handles ``updates``; then (``flush``) the runtime's write-behind
         buffers are applied, as the runtime does every BOT_WRITE_BEHIND_S seconds."""
-        updates = tuple(u for u in updates if u)
-
-        async def run() -> None:
-            async with self.application:
-                for payload in updates:
-                    await self.application.process_update(
-                        Update.de_json(payload, self.application.bot)
-                    )
-
-        async_to_sync(run)()
+        application_process(self.application, *(u for u in updates if u))
         if flush:
             flush_all_strictly()
 
@@ -102,19 +94,30 @@ class Scene:
 def process_updates(tg, tenant, *payloads: dict) -> None:
     """The tenant's bot, with the community handlers, processes ``payloads`` (updates the
     sandbox queued)."""
-    application = (
-        Application.builder()
-        .token(tenant_bot_token(tenant))
-        .base_url(f"{tg.base_url}/bot")
-        .updater(None)
-        .build()
+    application_process(sandbox_application(tg, tenant_bot_token(tenant), handlers()), *payloads)
+
+
+def bind_by_adding(
+    tenant, chat_id: int, added_by: dict, *, bot_id: int | None = None, title: str = "Fans"
+):
+    """``added_by`` adds the tenant's bot (or ``bot_id``) to the group: it is bound, or
+    the refusal is raised."""
+    return group_bind_on_bot_added(
+        tenant=tenant,
+        bot_id=bot_id or bot_id_of(tenant),
+        chat_id=chat_id,
+        title=title,
+        added_by_telegram_id=added_by["id"],
     )
-    for handler in handlers():
-        application.add_handler(handler)
 
-    async def run() -> None:
-        async with application:
-            for payload in payloads:
-                await application.process_update(Update.de_json(payload, application.bot))
 
-    async_to_sync(run)()
+def chat_not_a_group(tg: SandboxTelegram, kind: str, owner: dict, bot_id: int) -> int:
+    """A ``kind == "channel"`` that ``owner`` created, the bot an administrator in it, or
+    else ``owner``'s private chat with the bot; returns its chat id."""
+    if kind == "channel":
+        chat_id = tg.add_group(title="News", type="channel")["id"]
+        tg.set_member(chat_id, owner["id"], "creator")
+        tg.set_member(chat_id, bot_id, "administrator")
+        return chat_id
+    tg.send_message(bot_id, owner["id"], owner["id"], "hi")  # opens the private chat
+    return owner["id"]

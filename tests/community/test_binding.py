@@ -9,7 +9,6 @@ from accounts.services import membership_demote, membership_set_capabilities
 from community.models import Group, GroupAdmin, LinkCode
 from community.services import (
     GROUP_ANONYMOUS_BOT_ID,
-    group_bind_on_bot_added,
     group_bind_with_code,
     group_link_code_create,
     group_settings_update,
@@ -19,6 +18,7 @@ from config.errors import ServiceError
 from history.models import Entry
 from history.services import SYSTEM
 from tenancy.models import ChatBinding
+from tests.community.helpers import bind_by_adding, chat_not_a_group
 from tests.helpers import bot_id_of
 
 
@@ -38,14 +38,12 @@ def _admin_ids(tenant, chat_id) -> set[int]:
         )
 
 
-def _bind_by_adding(tenant, chat_id, added_by):
-    return group_bind_on_bot_added(
-        tenant=tenant,
-        bot_id=bot_id_of(tenant),
-        chat_id=chat_id,
-        title="Fans",
-        added_by_telegram_id=added_by["id"],
-    )
+def _bind_refused(tenant, chat_id, added_by) -> str:
+    """Adding the bot is refused and binds nothing; returns the refusal's code."""
+    with pytest.raises(ServiceError) as err:
+        bind_by_adding(tenant, chat_id, added_by)
+    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    return err.value.code
 
 
 def test_bot_added_by_owner_binds_group_and_syncs_admins(
@@ -56,7 +54,7 @@ def test_bot_added_by_owner_binds_group_and_syncs_admins(
     user_with_role(tenant, "owner", user_id=owner["id"], username="owner")
     chat_id = group_chat(tenant, creator=owner, admins=[mod], title="Fans")
 
-    result = _bind_by_adding(tenant, chat_id, owner)
+    result = bind_by_adding(tenant, chat_id, owner)
 
     assert result.newly_bound and result.admins is not None
     assert sorted(result.admins.added) == sorted([owner["id"], mod["id"]])
@@ -88,11 +86,7 @@ def test_bot_added_by_stranger_is_refused_once_the_community_has_admins(
     stranger = tg_user("stranger")
     chat_id = group_chat(tenant, creator=stranger)
 
-    with pytest.raises(ServiceError) as err:
-        _bind_by_adding(tenant, chat_id, stranger)
-
-    assert err.value.code == "not_allowed_to_bind"
-    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    assert _bind_refused(tenant, chat_id, stranger) == "not_allowed_to_bind"
     assert _groups(tenant) == []
     assert user_get(telegram_id=stranger["id"]) is None
 
@@ -104,7 +98,7 @@ def test_the_owner_named_at_creation_binds_the_first_group_by_adding_the_bot(
     tenant = community(owner_telegram_id=founder["id"])
     chat_id = group_chat(tenant, creator=founder)
 
-    result = _bind_by_adding(tenant, chat_id, founder)
+    result = bind_by_adding(tenant, chat_id, founder)
 
     assert result.newly_bound
     assert user_role(tenant=tenant, user=user_get(telegram_id=founder["id"])) == "owner"
@@ -117,11 +111,7 @@ def test_a_community_without_an_owner_is_not_claimed_by_the_first_to_add_its_bot
     stranger = tg_user("stranger")
     chat_id = group_chat(tenant, creator=stranger)
 
-    with pytest.raises(ServiceError) as err:
-        _bind_by_adding(tenant, chat_id, stranger)
-
-    assert err.value.code == "not_allowed_to_bind"
-    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    assert _bind_refused(tenant, chat_id, stranger) == "not_allowed_to_bind"
     assert user_get(telegram_id=stranger["id"]) is None
 
 
@@ -131,16 +121,12 @@ def test_the_bootstrap_does_not_reopen_when_the_last_admin_is_gone(
     owner, stranger = tg_user("owner"), tg_user("stranger")
     tenant = community(owner_telegram_id=owner["id"])
     first = group_chat(tenant, creator=owner)
-    _bind_by_adding(tenant, first, owner)
+    bind_by_adding(tenant, first, owner)
     # The owner steps down: nobody manages the community any more.
     membership_demote(tenant=tenant, user=user_get(telegram_id=owner["id"]), from_role="owner")
     chat_id = group_chat(tenant, creator=stranger)
 
-    with pytest.raises(ServiceError) as err:
-        _bind_by_adding(tenant, chat_id, stranger)
-
-    assert err.value.code == "not_allowed_to_bind"
-    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    assert _bind_refused(tenant, chat_id, stranger) == "not_allowed_to_bind"
 
 
 @pytest.mark.parametrize("who", ["moderator", "admin_without_manage_settings"])
@@ -160,11 +146,7 @@ def test_adding_the_bot_needs_manage_settings_not_just_a_role(
     assert "moderate" in user_capabilities(tenant=tenant, user=user_get(telegram_id=person["id"]))
     chat_id = group_chat(tenant, creator=person)
 
-    with pytest.raises(ServiceError) as err:
-        _bind_by_adding(tenant, chat_id, person)
-
-    assert err.value.code == "not_allowed_to_bind"
-    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    assert _bind_refused(tenant, chat_id, person) == "not_allowed_to_bind"
     assert _groups(tenant) == []
 
 
@@ -173,10 +155,10 @@ def test_chat_bound_to_another_tenant_is_refused(community, tg_user, group_chat)
     first = community(owner_telegram_id=creator["id"])
     second = community(owner_telegram_id=creator["id"])
     chat_id = group_chat(first, creator=creator)
-    _bind_by_adding(first, chat_id, creator)
+    bind_by_adding(first, chat_id, creator)
 
     with pytest.raises(ServiceError) as err:
-        _bind_by_adding(second, chat_id, creator)
+        bind_by_adding(second, chat_id, creator)
 
     assert err.value.code == "chat_bound_elsewhere"
     assert ChatBinding.objects.get(chat_id=chat_id).tenant_id == first.pk
@@ -188,13 +170,7 @@ def test_bot_of_another_tenant_cannot_bind_for_this_one(community, tg_user, grou
     creator = tg_user("creator")
     chat_id = group_chat(tenant, creator=creator)
     with pytest.raises(ServiceError) as err:
-        group_bind_on_bot_added(
-            tenant=tenant,
-            bot_id=bot_id_of(other),
-            chat_id=chat_id,
-            title="x",
-            added_by_telegram_id=creator["id"],
-        )
+        bind_by_adding(tenant, chat_id, creator, bot_id=bot_id_of(other), title="x")
     assert err.value.code == "unknown_bot"
 
 
@@ -205,17 +181,11 @@ def test_a_chat_the_bot_is_not_in_binds_nothing(community, tg_user, group_chat, 
     # The owner administers the group, but the bot was never added (a forged update).
     chat_id = group_chat(tenant, creator=owner, bot_in_chat=False)
 
-    with pytest.raises(ServiceError) as err:
-        _bind_by_adding(tenant, chat_id, owner)
-
-    assert err.value.code == "bot_not_in_chat"
-    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    assert _bind_refused(tenant, chat_id, owner) == "bot_not_in_chat"
     assert _groups(tenant) == []
     # Kicked counts as absent too.
     tg.set_member(chat_id, bot_id_of(tenant), "kicked")
-    with pytest.raises(ServiceError) as err:
-        _bind_by_adding(tenant, chat_id, owner)
-    assert err.value.code == "bot_not_in_chat"
+    assert _bind_refused(tenant, chat_id, owner) == "bot_not_in_chat"
 
 
 def test_the_bot_must_be_a_member_or_administrator_itself(community, tg_user, group_chat, tg):
@@ -225,11 +195,7 @@ def test_the_bot_must_be_a_member_or_administrator_itself(community, tg_user, gr
     # Still in the chat, but restricted: getChat answers, getChatMember says so.
     tg.set_member(chat_id, bot_id_of(tenant), "restricted", is_member=True)
 
-    with pytest.raises(ServiceError) as err:
-        _bind_by_adding(tenant, chat_id, owner)
-
-    assert err.value.code == "bot_not_in_chat"
-    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    assert _bind_refused(tenant, chat_id, owner) == "bot_not_in_chat"
 
 
 def test_an_adder_who_is_a_plain_member_of_the_chat_binds_nothing(community, tg_user, group_chat):
@@ -239,11 +205,7 @@ def test_an_adder_who_is_a_plain_member_of_the_chat_binds_nothing(community, tg_
     # there must not take the group away from its creator.
     chat_id = group_chat(tenant, creator=creator, members=[owner])
 
-    with pytest.raises(ServiceError) as err:
-        _bind_by_adding(tenant, chat_id, owner)
-
-    assert err.value.code == "not_chat_admin"
-    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    assert _bind_refused(tenant, chat_id, owner) == "not_chat_admin"
     assert _groups(tenant) == []
     assert user_get(telegram_id=creator["id"]) is None
 
@@ -252,20 +214,9 @@ def test_an_adder_who_is_a_plain_member_of_the_chat_binds_nothing(community, tg_
 def test_a_channel_or_a_private_chat_is_not_bound(community, tg_user, tg, kind):
     owner = tg_user("owner")
     tenant = community(owner_telegram_id=owner["id"])
-    bot_id = bot_id_of(tenant)
-    if kind == "channel":
-        chat_id = tg.add_group(title="News", type="channel")["id"]
-        tg.set_member(chat_id, owner["id"], "creator")
-        tg.set_member(chat_id, bot_id, "administrator")
-    else:
-        chat_id = owner["id"]
-        tg.send_message(bot_id, chat_id, owner["id"], "hi")  # opens the private chat
+    chat_id = chat_not_a_group(tg, kind, owner, bot_id_of(tenant))
 
-    with pytest.raises(ServiceError) as err:
-        _bind_by_adding(tenant, chat_id, owner)
-
-    assert err.value.code == "not_a_group"
-    assert not ChatBinding.objects.filter(chat_id=chat_id).exists()
+    assert _bind_refused(tenant, chat_id, owner) == "not_a_group"
     assert _groups(tenant) == []
 
 
@@ -275,7 +226,7 @@ def test_a_refused_bind_is_logged_with_its_reason(community, tg_user, group_chat
     chat_id = group_chat(tenant, creator=owner, bot_in_chat=False)
 
     with pytest.raises(ServiceError):
-        _bind_by_adding(tenant, chat_id, owner)
+        bind_by_adding(tenant, chat_id, owner)
 
     [record] = [r for r in caplog.records if r.getMessage() == "community.group.bind_refused"]
     assert (record.chat_id, record.code, record.by) == (chat_id, "bot_not_in_chat", owner["id"])
@@ -288,7 +239,7 @@ def test_bot_removed_unbinds_keeps_settings_and_demotes_its_admins(
     owner, mod = tg_user("owner"), tg_user("mod")
     user_with_role(tenant, "owner", user_id=owner["id"], username="owner")
     chat_id = group_chat(tenant, creator=owner, admins=[mod])
-    _bind_by_adding(tenant, chat_id, owner)
+    bind_by_adding(tenant, chat_id, owner)
     group_settings_update(tenant=tenant, chat_id=chat_id, actor=SYSTEM, language="de")
 
     assert group_unbind_on_bot_removed(
@@ -308,7 +259,7 @@ def test_bot_removed_unbinds_keeps_settings_and_demotes_its_admins(
     assert not group_unbind_on_bot_removed(tenant=tenant, bot_id=bot_id_of(tenant), chat_id=chat_id)
 
     # Added again: same row, settings back, admins synced again.
-    result = _bind_by_adding(tenant, chat_id, owner)
+    result = bind_by_adding(tenant, chat_id, owner)
     assert result.newly_bound and result.group.pk == group.pk
     assert result.group.language == "de"
     assert user_role(tenant=tenant, user=user_get(telegram_id=mod["id"])) == "admin"

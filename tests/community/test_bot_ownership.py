@@ -4,25 +4,21 @@ apply the group's moderation, welcome check or leaderboard to them."""
 
 from __future__ import annotations
 
-from asgiref.sync import async_to_sync
 from django_tenants.utils import tenant_context
-from telegram import Update
 from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
 from botruntime.selectors import tenant_resolve
 from community.botapi import ssl_context
 from community.models import ActivityDay, ModerationAction
-from community.services import (
-    group_bind_on_bot_added,
-    group_unbind_on_bot_removed,
-    moderation_rules_update,
-)
+from community.services import group_unbind_on_bot_removed, moderation_rules_update
 from community.telegram import handlers
 from history.services import Actor
 from tenancy.models import ChatBinding
 from tenancy.services import bot_register
 from tests.botruntime.helpers import flush_all_strictly
+from tests.community.helpers import bind_by_adding
+from tests.helpers import application_process, sandbox_application
 
 PLATFORM_TOKEN = "690000007:AAHplatformbot-token-for-ownership-xyz"
 SECOND_TOKEN = "690000008:AAHsecond-bot-of-the-tenant-for-owner-x"
@@ -35,26 +31,12 @@ RULES = {
 
 
 def _application(tg, token: str) -> Application:
-    application = (
-        Application.builder()
-        .token(token)
-        .base_url(f"{tg.base_url}/bot")
-        .request(HTTPXRequest(httpx_kwargs={"verify": ssl_context()}))
-        .updater(None)
-        .build()
-    )
-    for handler in handlers():
-        application.add_handler(handler)
-    return application
+    request = HTTPXRequest(httpx_kwargs={"verify": ssl_context()})
+    return sandbox_application(tg, token, handlers(), request=request)
 
 
 def _process(application: Application, *updates: dict) -> None:
-    async def run() -> None:
-        async with application:
-            for payload in updates:
-                await application.process_update(Update.de_json(payload, application.bot))
-
-    async_to_sync(run)()
+    application_process(application, *updates)
     flush_all_strictly()
 
 
@@ -122,13 +104,7 @@ def test_bound_again_through_another_of_the_tenants_bots_that_bot_serves_it(scen
     bot_register(tenant=scene.tenant, token=SECOND_TOKEN, audit=False)
     second = _other_bot_in_chat(scene, tg, SECOND_TOKEN, "second_bot")
 
-    group_bind_on_bot_added(
-        tenant=scene.tenant,
-        bot_id=second["id"],
-        chat_id=scene.chat_id,
-        title="Fans",
-        added_by_telegram_id=scene.owner["id"],
-    )
+    bind_by_adding(scene.tenant, scene.chat_id, scene.owner, bot_id=second["id"])
 
     assert ChatBinding.objects.get(chat_id=scene.chat_id).bot.telegram_id == second["id"]
     assert scene.group().bot_id == second["id"]

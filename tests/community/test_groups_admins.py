@@ -3,9 +3,10 @@ from django_tenants.utils import tenant_context
 
 from accounts.selectors import user_get, user_role
 from community.models import GroupAdmin
-from community.services import admins_refresh, group_bind_on_bot_added
+from community.services import admins_refresh
 from config.errors import ServiceError
 from history.models import Entry
+from tests.community.helpers import bind_by_adding
 from tests.helpers import bot_id_of
 
 
@@ -18,13 +19,7 @@ def bound_group(community, tg_user, group_chat, user_with_role):
         owner = owner or tg_user("owner")
         user_with_role(tenant, "owner", user_id=owner["id"], username="owner")
         chat_id = group_chat(tenant, creator=owner, admins=list(admins))
-        group_bind_on_bot_added(
-            tenant=tenant,
-            bot_id=bot_id_of(tenant),
-            chat_id=chat_id,
-            title="Fans",
-            added_by_telegram_id=owner["id"],
-        )
+        bind_by_adding(tenant, chat_id, owner)
         return tenant, chat_id, owner
 
     return make

@@ -15,7 +15,7 @@ from community.models import Group, LinkCode
 from community.services import group_link_code_create
 from history.models import Entry
 from tenancy.models import ChatBinding
-from tests.community.helpers import process_updates
+from tests.community.helpers import chat_not_a_group, process_updates
 from tests.helpers import bot_id_of
 
 
@@ -181,13 +181,7 @@ def test_a_brands_bot_added_by_a_plain_member_does_not_take_the_group(
 @pytest.mark.parametrize("kind", ["channel", "private"])
 def test_a_channel_or_private_chat_claimed_to_be_a_group_binds_nothing(scene, tg, caplog, kind):
     tenant, _, _, owner, _, bot_id = scene
-    if kind == "channel":
-        chat_id = tg.add_group(title="News", type="channel")["id"]
-        tg.set_member(chat_id, owner["id"], "creator")
-        tg.set_member(chat_id, bot_id, "administrator")
-    else:
-        chat_id = owner["id"]
-        tg.send_message(bot_id, chat_id, owner["id"], "hi")  # their private chat with the bot
+    chat_id = chat_not_a_group(tg, kind, owner, bot_id)
 
     process_updates(tg, tenant, _forged_bot_added(tenant, chat_id, "supergroup", owner))
 

@@ -41,6 +41,18 @@ def _queue(tenant, users, event="announcement"):
     ]
 
 
+def _to_group(tenant, chat_id, text, key):
+    """A bulk send to the recipients seen in the group ``chat_id``."""
+    return broadcast_create(
+        tenant=tenant,
+        text=text,
+        audience="group",
+        chat_id=chat_id,
+        idempotency_key=key,
+        actor=Actor.user(1),
+    )
+
+
 def _expire_leases(ids):
     with connection.cursor() as cursor:
         cursor.execute(
@@ -72,14 +84,7 @@ def test_claims_take_each_chats_oldest_message_transactional_first(make_tenant, 
     chat = group(tenant)
     fans = [person(tenant, f"fan{i}", groups=[chat]) for i in range(2)]
     others = [person(tenant, f"other{i}") for i in range(2)]
-    broadcast_create(
-        tenant=tenant,
-        text="to the group's fans",
-        audience="group",
-        chat_id=chat,
-        idempotency_key="b",
-        actor=Actor.user(1),
-    )
+    _to_group(tenant, chat, "to the group's fans", "b")
     broadcast_expand(bot_id=bot_id_of(tenant))
     _queue(tenant, [*others, fans[0]], event="deposit.received")  # fans[0]: after the bulk
     _queue(other, [person(other)])
@@ -243,14 +248,7 @@ def test_bulk_expansion_resumes_where_it_stopped_and_never_doubles(tenant, perso
         actor=Actor.user(opted_out),
     )
     Recipient.objects.filter(user=members[3]).update(status="blocked")
-    bulk = broadcast_create(
-        tenant=tenant,
-        text="Hello group",
-        audience="group",
-        chat_id=chat,
-        idempotency_key="launch",
-        actor=Actor.user(1),
-    )
+    bulk = _to_group(tenant, chat, "Hello group", "launch")
     bot = bot_id_of(tenant)
     assert broadcast_expand(bot_id=bot, batch_size=3) == 3
     # A crash here loses nothing: the rows and the cursor were committed together.
@@ -269,14 +267,7 @@ def test_bulk_expansion_resumes_where_it_stopped_and_never_doubles(tenant, perso
     assert (stored.status, stored.expanded) == ("sending", len(expected))
     assert set(rows.values_list("priority", flat=True)) == {1}
     # The same bulk send requested again (a retried request) is the same bulk send.
-    again = broadcast_create(
-        tenant=tenant,
-        text="Hello group",
-        audience="group",
-        chat_id=chat,
-        idempotency_key="launch",
-        actor=Actor.user(1),
-    )
+    again = _to_group(tenant, chat, "Hello group", "launch")
     assert again.pk == bulk.pk
 
 
@@ -332,14 +323,7 @@ def test_bulk_sends_to_a_group_reach_the_recipients_seen_there(tenant, person, g
     )
     assert not recipient_seen_in_group(tenant=tenant, telegram_id=424242, chat_id=chat)
     recipient_seen_in_group(tenant=tenant, telegram_id=unseen.telegram_id, chat_id=elsewhere)
-    bulk = broadcast_create(
-        tenant=tenant,
-        text="for the group",
-        audience="group",
-        chat_id=chat,
-        idempotency_key="g",
-        actor=Actor.user(1),
-    )
+    bulk = _to_group(tenant, chat, "for the group", "g")
     broadcast_expand(bot_id=bot_id_of(tenant))
     assert list(OutboxMessage.objects.filter(broadcast=bulk).values_list("chat_id", flat=True)) == [
         seen.telegram_id

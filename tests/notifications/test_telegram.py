@@ -5,9 +5,6 @@ tests check what the bot answered and what was stored."""
 from __future__ import annotations
 
 import pytest
-from asgiref.sync import async_to_sync
-from telegram import Update
-from telegram.ext import Application
 
 from history.models import Entry
 from notifications import services as ntf_services
@@ -15,30 +12,14 @@ from notifications import telegram as ntf_telegram
 from notifications.models import Recipient, Subscription
 from notifications.telegram import handlers
 from tests.botruntime.helpers import flush_all_strictly
-from tests.helpers import on_sandbox, tenant_bot_token
+from tests.helpers import application_process, on_sandbox, sandbox_application, tenant_bot_token
 from tests.notifications.helpers import group_with_bot
 
 pytestmark = pytest.mark.django_db
 
 
 def _process(tg, tenant, *updates: dict) -> None:
-    application = (
-        Application.builder()
-        .token(tenant_bot_token(tenant))
-        .base_url(f"{tg.base_url}/bot")
-        .updater(None)
-        .build()
-    )
-    for item in handlers():
-        handler, group = item if isinstance(item, tuple) else (item, 0)
-        application.add_handler(handler, group)
-
-    async def run() -> None:
-        async with application:
-            for update in updates:
-                await application.process_update(Update.de_json(update, application.bot))
-
-    async_to_sync(run)()
+    application_process(sandbox_application(tg, tenant_bot_token(tenant), handlers()), *updates)
     flush_all_strictly()  # what the bot runtime writes behind the handlers
 
 

@@ -4,23 +4,19 @@ forgotten at once by this process's own changes."""
 import pytest
 
 from history.services import Actor
-from tenancy.middleware import HOST_CACHE_SECONDS, HOSTS, host_cache_clear
+from tenancy.middleware import HOST_CACHE_SECONDS, HOSTS
 from tenancy.models import Bot, Tenant
-from tenancy.selectors import BOT_TOKENS, tenant_bots, tenant_bots_forget
+from tenancy.selectors import BOT_TOKENS, tenant_bots
 from tenancy.services import bot_set_active, tenant_suspend
 from tests.helpers import Clock
 
 
 @pytest.fixture
-def clock(monkeypatch):
+def clock(monkeypatch, fresh_caches):
     clock = Clock()
-    host_cache_clear()
-    tenant_bots_forget()
     monkeypatch.setattr(HOSTS, "clock", clock)
     monkeypatch.setattr(BOT_TOKENS, "clock", clock)
-    yield clock
-    host_cache_clear()
-    tenant_bots_forget()
+    return clock
 
 
 def test_a_status_changed_elsewhere_shows_on_the_host_within_its_ttl(tenant, client_for, clock):

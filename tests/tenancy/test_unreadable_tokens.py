@@ -10,36 +10,17 @@ import time
 
 import pytest
 from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from accounts import initdata
 from config.encryption import decrypt
-from tenancy.middleware import host_cache_clear
 from tenancy.models import Bot
-from tenancy.selectors import bot_tokens, tenant_bots, tenant_bots_forget
+from tenancy.selectors import bot_tokens, tenant_bots
 from tests.accounts.helpers import sign_ed25519
 from tests.helpers import TenantClient
 
 UNREADABLE_BOT = 770000001
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    host_cache_clear()
-    tenant_bots_forget()
-    yield
-    host_cache_clear()
-    tenant_bots_forget()
-
-
-@pytest.fixture
-def telegram_key(settings, monkeypatch) -> Ed25519PrivateKey:
-    private = Ed25519PrivateKey.generate()
-    public_hex = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
-    monkeypatch.setitem(initdata.TELEGRAM_PUBLIC_KEYS, "suite", public_hex)
-    settings.TELEGRAM_ENVIRONMENT = "suite"
-    return private
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture
