@@ -124,13 +124,28 @@ class Transfer(models.Model):
         FEE = "fee"  # → a fees account
         ADJUSTMENT = "adjustment"  # a correction made by staff
 
-    # NULL only between platform accounts.
+    # References without a database foreign key (here and in Entry): every row is written
+    # by wallet_transfer_post, which locks the accounts it names and refuses a missing
+    # one, and nothing they name can be deleted (accounts, transfers: triggers; tenants:
+    # kept when deleted). A key check would re-read each of them on every transfer and put
+    # a share lock on the tenant's row, which concurrent transfers of one tenant would
+    # turn into multixacts. `wallet verify` checks that every reference resolves.
+    # tenant is NULL only between platform accounts; the key constraint indexes it.
     tenant = models.ForeignKey(
-        "tenancy.Tenant", null=True, on_delete=models.PROTECT, related_name="+"
+        "tenancy.Tenant",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     # No index of their own: statements read entries (indexed by account and version).
-    debit = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
-    credit = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
+    debit = models.ForeignKey(
+        Account, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    credit = models.ForeignKey(
+        Account, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=10)
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -138,7 +153,12 @@ class Transfer(models.Model):
     metadata = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
     hold = models.ForeignKey(
-        Hold, null=True, blank=True, on_delete=models.PROTECT, related_name="transfers"
+        Hold,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="transfers",
+        db_index=False,  # a partial index below: most transfers belong to no hold
     )
 
     # Set by the service that returns it: True when the key had been used (nothing moved).
@@ -156,6 +176,11 @@ class Transfer(models.Model):
                 condition=~Q(debit=F("credit")), name="wallet_transfer_two_accounts"
             ),
         ]
+        indexes = [
+            models.Index(
+                fields=["hold"], condition=Q(hold__isnull=False), name="wallet_transfer_hold"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"transfer {self.pk} {self.kind} {self.amount} {self.currency}"
@@ -165,8 +190,13 @@ class Entry(models.Model):
     """One side of a transfer on one account: ``account_version`` counts the account's
     entries (1, 2, ...), ``balance_after`` of one is ``balance_before`` of the next."""
 
-    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # No database foreign keys: see Transfer.
+    transfer = models.ForeignKey(
+        Transfer, on_delete=models.DO_NOTHING, related_name="entries", db_constraint=False
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
     amount = models.BigIntegerField()  # signed: negative on the debit side
     balance_before = models.BigIntegerField()
     balance_after = models.BigIntegerField()

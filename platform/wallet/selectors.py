@@ -103,6 +103,17 @@ def account_statement(
 
 _CHECKS: list[tuple[str, str]] = [
     (
+        "row naming an account or transfer that does not exist (table, id)",
+        """SELECT 'wallet_transfer', t.id FROM wallet_transfer t
+            WHERE NOT EXISTS (SELECT 1 FROM wallet_account a WHERE a.id = t.debit_id)
+               OR NOT EXISTS (SELECT 1 FROM wallet_account a WHERE a.id = t.credit_id)
+           UNION ALL
+           SELECT 'wallet_entry', e.id FROM wallet_entry e
+            WHERE NOT EXISTS (SELECT 1 FROM wallet_account a WHERE a.id = e.account_id)
+               OR NOT EXISTS (SELECT 1 FROM wallet_transfer t WHERE t.id = e.transfer_id)
+           LIMIT 1""",
+    ),
+    (
         "transfer without exactly two balancing entries",
         """SELECT t.id, count(e.id), coalesce(sum(e.amount), 0)
              FROM wallet_transfer t LEFT JOIN wallet_entry e ON e.transfer_id = t.id

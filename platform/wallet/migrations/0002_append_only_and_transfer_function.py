@@ -1,5 +1,5 @@
 """In the database itself: transfers and entries are append-only (UPDATE, DELETE and
-TRUNCATE refused, as history does for its log), accounts and holds cannot be truncated,
+TRUNCATE refused, as history does for its log), accounts and holds cannot be deleted,
 and ``wallet_transfer_post`` moves money in one round trip.
 
 Why a function: a transfer is an idempotent insert, two row locks in a fixed order, one
@@ -19,7 +19,7 @@ from django.db import migrations
 FORWARD = """
 CREATE FUNCTION wallet_refuse_change() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION '% is append-only (% refused)', TG_TABLE_NAME, TG_OP
+    RAISE EXCEPTION '% keeps its rows: % refused', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql;
@@ -30,11 +30,13 @@ CREATE TRIGGER wallet_transfer_append_only
 CREATE TRIGGER wallet_entry_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON wallet_entry
     FOR EACH STATEMENT EXECUTE FUNCTION wallet_refuse_change();
-CREATE TRIGGER wallet_account_no_truncate
-    BEFORE TRUNCATE ON wallet_account
+-- Accounts and holds change (balances, a hold's state) but are never removed: entries
+-- and transfers refer to them.
+CREATE TRIGGER wallet_account_no_delete
+    BEFORE DELETE OR TRUNCATE ON wallet_account
     FOR EACH STATEMENT EXECUTE FUNCTION wallet_refuse_change();
-CREATE TRIGGER wallet_hold_no_truncate
-    BEFORE TRUNCATE ON wallet_hold
+CREATE TRIGGER wallet_hold_no_delete
+    BEFORE DELETE OR TRUNCATE ON wallet_hold
     FOR EACH STATEMENT EXECUTE FUNCTION wallet_refuse_change();
 
 CREATE FUNCTION wallet_transfer_post(
@@ -129,8 +131,8 @@ $$ LANGUAGE plpgsql;
 REVERSE = """
 DROP FUNCTION IF EXISTS wallet_transfer_post(bigint, bigint, bigint, bigint, text, text, text,
                                              jsonb, bigint);
-DROP TRIGGER IF EXISTS wallet_hold_no_truncate ON wallet_hold;
-DROP TRIGGER IF EXISTS wallet_account_no_truncate ON wallet_account;
+DROP TRIGGER IF EXISTS wallet_hold_no_delete ON wallet_hold;
+DROP TRIGGER IF EXISTS wallet_account_no_delete ON wallet_account;
 DROP TRIGGER IF EXISTS wallet_entry_append_only ON wallet_entry;
 DROP TRIGGER IF EXISTS wallet_transfer_append_only ON wallet_transfer;
 DROP FUNCTION IF EXISTS wallet_refuse_change();

@@ -31,6 +31,28 @@ _POST = "SELECT * FROM public.wallet_transfer_post($1, $2, $3, $4, $5, $6, $7, $
 _POST_TYPES = (
     "bigint", "bigint", "bigint", "bigint", "text", "text", "text", "jsonb", "bigint",
 )  # fmt: skip
+# The transfer and its audit entry in one statement: outside a caller's transaction it
+# is one round trip, and the account rows stay locked only while the server runs it
+# (not while the client takes its turn). The entry's values come from history.services;
+# its target is the new transfer's id; a replay writes none.
+# Each placeholder cast to its column's type (a statement sent unprepared has no
+# declared parameter types, DB_PREPARED_STATEMENTS=0).
+_AUDIT_TYPES = tuple(
+    "jsonb" if column == "data" else sql_type
+    for column, sql_type in zip(history.RECORD_COLUMNS, history.RECORD_TYPES, strict=True)
+)
+_AUDIT_VALUES = ", ".join(
+    "t.transfer_id::text" if column == "target_id" else f"${10 + n}::{sql_type}"
+    for n, (column, sql_type) in enumerate(zip(history.RECORD_COLUMNS, _AUDIT_TYPES, strict=True))
+)
+# Built from constants only (column names and placeholders), never from input.
+_AUDITED_POST = f"""
+WITH t AS ({_POST}),
+     audit AS (INSERT INTO public.history_entry ({", ".join(history.RECORD_COLUMNS)})
+               SELECT {_AUDIT_VALUES} FROM t WHERE NOT t.replayed)
+SELECT transfer_id, created_at, replayed FROM t
+"""  # noqa: S608
+_AUDITED_POST_TYPES = _POST_TYPES + _AUDIT_TYPES
 
 
 def is_system_account(*, owner_kind: str, kind: str) -> bool:
@@ -173,8 +195,22 @@ def transfer_post(
         # Escrow holds exactly its open holds' remainders (wallet verify checks it).
         raise WalletError("escrow moves through holds only", code="invalid_account")
 
+    audit = history.record_values(
+        action="wallet.transfer_posted",
+        actor=actor,
+        tenant=tenant,
+        target=("transfer", 0),  # replaced by the new transfer's id in the statement
+        data={
+            "kind": kind,
+            "amount": amount,
+            "currency": debit.currency,
+            "debit": debit.pk,
+            "credit": credit.pk,
+        },
+    )
+
     def once() -> Transfer:
-        transfer = transfer_post_in_transaction(
+        return _post(
             tenant=tenant,
             debit=debit,
             credit=credit,
@@ -182,24 +218,11 @@ def transfer_post(
             kind=kind,
             idempotency_key=idempotency_key,
             metadata=metadata,
+            hold_id=None,
+            audit=audit,
         )
-        if not transfer.replayed:
-            history.record(
-                action="wallet.transfer_posted",
-                actor=actor,
-                tenant=tenant,
-                target=("transfer", transfer.pk),
-                data={
-                    "kind": kind,
-                    "amount": amount,
-                    "currency": debit.currency,
-                    "debit": debit.pk,
-                    "credit": credit.pk,
-                },
-            )
-        return transfer
 
-    return atomic_retry(once, name="transfer_post")
+    return atomic_retry(once, name="transfer_post", single_statement=True)
 
 
 def transfer_post_in_transaction(
@@ -215,6 +238,31 @@ def transfer_post_in_transaction(
 ) -> Transfer:
     """The movement itself, in the caller's transaction, not audited: for the services of
     this app that post transfers as part of a larger operation (holds)."""
+    return _post(
+        tenant=tenant,
+        debit=debit,
+        credit=credit,
+        amount=amount,
+        kind=kind,
+        idempotency_key=idempotency_key,
+        metadata=metadata,
+        hold_id=hold_id,
+        audit=None,
+    )
+
+
+def _post(
+    *,
+    tenant: Tenant | None,
+    debit: Account,
+    credit: Account,
+    amount: int,
+    kind: str,
+    idempotency_key: str,
+    metadata: dict[str, Any] | None,
+    hold_id: int | None,
+    audit: tuple[Any, ...] | None,
+) -> Transfer:
     amount_check(amount)
     if kind not in Transfer.Kind.values:
         raise WalletError(f"unknown transfer kind {kind!r}", code="invalid_kind")
@@ -238,7 +286,16 @@ def transfer_post_in_transaction(
     )
     try:
         with connection.cursor() as cursor:
-            execute_prepared(cursor, "wallet_transfer_post", _POST, _POST_TYPES, params)
+            if audit is None:
+                execute_prepared(cursor, "wallet_transfer_post", _POST, _POST_TYPES, params)
+            else:
+                execute_prepared(
+                    cursor,
+                    "wallet_transfer_post_audited",
+                    _AUDITED_POST,
+                    _AUDITED_POST_TYPES,
+                    params + audit,
+                )
             transfer_id, created_at, replayed = cursor.fetchone()
     except DatabaseError as exc:
         code = SQLSTATE_CODES.get(pgcode(exc) or "")

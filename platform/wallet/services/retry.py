@@ -29,13 +29,19 @@ def pgcode(exc: BaseException) -> str | None:
     return code
 
 
-def atomic_retry(operation: Callable[[], T], *, name: str) -> T:
+def atomic_retry(operation: Callable[[], T], *, name: str, single_statement: bool = False) -> T:
     """Run ``operation`` in ``transaction.atomic()`` (a savepoint inside a caller's
     transaction, which a deadlock rolls back to), again after a retryable failure, with
-    full jitter on an exponential delay, ``MAX_ATTEMPTS`` times at most."""
+    full jitter on an exponential delay, ``MAX_ATTEMPTS`` times at most.
+
+    ``single_statement``: the operation is one SQL statement, which outside a caller's
+    transaction is a transaction of its own; no BEGIN and COMMIT round trips then."""
     attempt = 1
+    connection = transaction.get_connection()
     while True:
         try:
+            if single_statement and not connection.in_atomic_block:
+                return operation()
             with transaction.atomic():
                 return operation()
         except OperationalError as exc:
