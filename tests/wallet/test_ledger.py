@@ -257,3 +257,18 @@ def test_accounts_are_created_once(tenant):
         account_get_or_create(
             tenant=None, owner_kind="user", owner_id=1, currency="USDT", kind="available"
         )
+
+
+def test_transfers_work_without_prepared_statements(tenant, settings):
+    """DB_PREPARED_STATEMENTS=0 (behind a transaction-mode pooler): plain statements."""
+    settings.DB_PREPARED_STATEMENTS = False
+    alice = user_account(tenant, 1)
+    first = deposit(tenant, alice, 5)
+    again = transfer_post(
+        tenant=tenant, debit=external(tenant), credit=alice, amount=5, kind="deposit",
+        idempotency_key=first.idempotency_key,
+    )  # fmt: skip
+    assert again.replayed and again.pk == first.pk
+    assert balance(alice) == 5
+    assert HistoryEntry.objects.filter(target_type="transfer", target_id=str(first.pk)).exists()
+    assert_consistent()
