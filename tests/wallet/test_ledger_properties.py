@@ -178,8 +178,8 @@ def test_the_ledger_keeps_its_invariants(tenant):
     Ledger.tenant = tenant
     runner = Ledger.TestCase
     runner.settings = settings(
-        max_examples=12,
-        stateful_step_count=25,
+        max_examples=10,
+        stateful_step_count=20,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )

@@ -40,7 +40,7 @@ def atomic_retry(operation: Callable[[], T], *, name: str, single_statement: boo
     connection = transaction.get_connection()
     while True:
         try:
-            if single_statement and not connection.in_atomic_block:
+            if single_statement and connection.get_autocommit():
                 return operation()
             with transaction.atomic():
                 return operation()
