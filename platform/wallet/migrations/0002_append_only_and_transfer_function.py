@@ -78,45 +78,62 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Both rows locked in one fixed order (by id), so two transfers never deadlock.
+    -- Both rows locked in one fixed order (by id: the CTE sorts, then locks), so two
+    -- transfers never deadlock; then updated in the same statement, only if the stored
+    -- rows allow it (currency, tenant, funds: the caller's instances may be stale).
+    -- Rows changed meanwhile are re-read and re-checked by PostgreSQL before the update.
     FOR v_acc IN
-        SELECT a.id, a.tenant_id, a.currency, a.balance, a.version, a.is_system
-          FROM public.wallet_account a
-         WHERE a.id IN (p_debit, p_credit)
-         ORDER BY a.id
-           FOR UPDATE
+        WITH locked AS (
+            SELECT a.id FROM public.wallet_account a
+             WHERE a.id IN (p_debit, p_credit)
+             ORDER BY a.id
+               FOR UPDATE
+        )
+        UPDATE public.wallet_account a
+           SET balance = a.balance + CASE WHEN a.id = p_debit THEN -p_amount ELSE p_amount END,
+               version = a.version + 1
+          FROM locked
+         WHERE a.id = locked.id
+           AND a.currency = p_currency
+           AND (a.tenant_id = p_tenant OR (a.tenant_id IS NULL AND a.is_system))
+           AND (a.id <> p_debit OR a.is_system OR a.balance >= p_amount)
+        RETURNING a.id, a.balance, a.version
     LOOP
         v_found := v_found + 1;
-        IF v_acc.currency <> p_currency THEN
-            RAISE EXCEPTION 'account % holds %, not %', v_acc.id, v_acc.currency, p_currency
-                USING ERRCODE = 'WL003';
-        END IF;
-        IF v_acc.tenant_id IS DISTINCT FROM p_tenant
-           AND NOT (v_acc.tenant_id IS NULL AND v_acc.is_system) THEN
-            RAISE EXCEPTION 'account % is not an account of this tenant', v_acc.id
-                USING ERRCODE = 'WL004';
-        END IF;
         IF v_acc.id = p_debit THEN
-            IF NOT v_acc.is_system AND v_acc.balance < p_amount THEN
-                RAISE EXCEPTION 'account % holds % and cannot pay %',
-                    v_acc.id, v_acc.balance, p_amount USING ERRCODE = 'WL001';
-            END IF;
-            v_debit_before := v_acc.balance;
-            v_debit_version := v_acc.version + 1;
+            v_debit_before := v_acc.balance + p_amount;
+            v_debit_version := v_acc.version;
         ELSE
-            v_credit_before := v_acc.balance;
-            v_credit_version := v_acc.version + 1;
+            v_credit_before := v_acc.balance - p_amount;
+            v_credit_version := v_acc.version;
         END IF;
     END LOOP;
+
     IF v_found <> 2 THEN
-        RAISE EXCEPTION 'account % or % does not exist', p_debit, p_credit
-            USING ERRCODE = 'WL005';
+        -- Refused: say why (the exception undoes the update of the other row).
+        v_found := 0;
+        FOR v_acc IN
+            SELECT a.id, a.tenant_id, a.currency, a.balance, a.is_system
+              FROM public.wallet_account a WHERE a.id IN (p_debit, p_credit)
+        LOOP
+            v_found := v_found + 1;
+            IF v_acc.currency <> p_currency THEN
+                RAISE EXCEPTION 'account % holds %, not %', v_acc.id, v_acc.currency, p_currency
+                    USING ERRCODE = 'WL003';
+            END IF;
+            IF v_acc.tenant_id IS DISTINCT FROM p_tenant
+               AND NOT (v_acc.tenant_id IS NULL AND v_acc.is_system) THEN
+                RAISE EXCEPTION 'account % is not an account of this tenant', v_acc.id
+                    USING ERRCODE = 'WL004';
+            END IF;
+        END LOOP;
+        IF v_found <> 2 THEN
+            RAISE EXCEPTION 'account % or % does not exist', p_debit, p_credit
+                USING ERRCODE = 'WL005';
+        END IF;
+        RAISE EXCEPTION 'account % cannot pay %', p_debit, p_amount USING ERRCODE = 'WL001';
     END IF;
 
-    UPDATE public.wallet_account a
-       SET balance = a.balance + CASE WHEN a.id = p_debit THEN -p_amount ELSE p_amount END,
-           version = a.version + 1
-     WHERE a.id IN (p_debit, p_credit);
     INSERT INTO public.wallet_entry
            (transfer_id, account_id, amount, balance_before, balance_after, account_version)
     VALUES (v_id, p_debit, -p_amount, v_debit_before, v_debit_before - p_amount,
