@@ -295,7 +295,13 @@ def hold_settle(
             actor=actor,
             tenant=locked.tenant_id,
             target=("hold", locked.pk),
-            data={"payouts": len(requested), "paid": paid, "released": released},
+            # One entry for the whole settlement; its transfers are those of the hold.
+            data={
+                "payouts": len(requested),
+                "paid": paid,
+                "released": released,
+                "transfers": len(transfer_ids),
+            },
         )
         logger.info(
             "wallet.hold_settled",
