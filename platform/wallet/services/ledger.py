@@ -26,6 +26,7 @@ MAX_AMOUNT = 2**63 - 1
 RESERVED_KEY_PREFIX = "hold:"
 
 SYSTEM_KINDS = {Account.Kind.EXTERNAL, Account.Kind.FEES}
+TRANSFER_KINDS = frozenset(Transfer.Kind.values)  # `.values` builds a list on every read
 
 _POST = "SELECT * FROM public.wallet_transfer_post($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 _POST_TYPES = (
@@ -264,7 +265,7 @@ def _post(
     audit: tuple[Any, ...] | None,
 ) -> Transfer:
     amount_check(amount)
-    if kind not in Transfer.Kind.values:
+    if kind not in TRANSFER_KINDS:
         raise WalletError(f"unknown transfer kind {kind!r}", code="invalid_kind")
     accounts_check(tenant=tenant, debit=debit, credit=credit)
     metadata = dict(metadata or {})
