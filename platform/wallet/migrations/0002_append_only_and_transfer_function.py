@@ -65,8 +65,14 @@ BEGIN
     ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
     RETURNING t.id INTO v_id;
     IF v_id IS NULL THEN
-        SELECT * INTO v_old FROM public.wallet_transfer t
-         WHERE t.tenant_id IS NOT DISTINCT FROM p_tenant AND t.idempotency_key = p_key;
+        -- Two spellings, because IS NOT DISTINCT FROM cannot use the key's index.
+        IF p_tenant IS NULL THEN
+            SELECT * INTO v_old FROM public.wallet_transfer t
+             WHERE t.tenant_id IS NULL AND t.idempotency_key = p_key;
+        ELSE
+            SELECT * INTO v_old FROM public.wallet_transfer t
+             WHERE t.tenant_id = p_tenant AND t.idempotency_key = p_key;
+        END IF;
         IF (v_old.debit_id, v_old.credit_id, v_old.amount, v_old.currency, v_old.kind,
             v_old.metadata, v_old.hold_id)
            IS DISTINCT FROM (p_debit, p_credit, p_amount, p_currency, p_kind, p_metadata, p_hold)
