@@ -26,6 +26,7 @@ LAYERS: list[str] = [
     "botruntime",
     "accounts",
     "notifications",
+    "wallet",
     "community",
     "devserver",
 ]

@@ -10,6 +10,7 @@ import dj_database_url
 
 from config.checks import DEVELOPMENT_SECRET_KEY, settings_verify
 from config.dbserver import database_url
+from wallet.currencies import currencies_parse
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_DIR = ROOT
@@ -52,6 +53,7 @@ PLATFORM_APPS = [
     "accounts",
     "history",
     "notifications",
+    "wallet",
     "botruntime",
     "devserver",  # manage.py run: above every app it starts
 ]
@@ -230,6 +232,11 @@ HISTORY_ARCHIVE_DIR = Path(os.environ.get("HISTORY_ARCHIVE_DIR", ROOT / ".data" 
 HISTORY_RETENTION_DAYS = int(os.environ.get("HISTORY_RETENTION_DAYS", "90"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+# --- Wallet --------------------------------------------------------------------------
+# The currencies the ledger holds, as CODE:EXPONENT pairs: an amount is an integer count of
+# 10^-EXPONENT of the unit (USDT:6 keeps micro-USDT), never a float.
+WALLET_CURRENCIES = currencies_parse(os.environ.get("WALLET_CURRENCIES", "XTR:0,USDT:6,TON:9"))
 
 LOGGING = {
     "version": 1,

@@ -116,6 +116,34 @@ def record(
     into its tenant's hash chain by ``chain_seal`` once committed, so concurrent business
     transactions of one tenant never queue on a chain lock.
     """
+    params = record_values(
+        action=action, actor=actor, tenant=tenant, target=target, data=data, request=request
+    )
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, "history_record", _INSERT, _INSERT_TYPES, params)
+        return cursor.fetchone()[0]
+
+
+# What ``record_values`` returns, in order, with the PostgreSQL type of each.
+RECORD_COLUMNS = (
+    "tenant_id", "chain", "actor_type", "actor_id", "action", "target_type", "target_id",
+    "data", "ip", "user_agent", "created_at",
+)  # fmt: skip
+RECORD_TYPES = _INSERT_TYPES
+
+
+def record_values(
+    *,
+    action: str,
+    actor: Actor = SYSTEM,
+    tenant: Tenant | int | None = None,
+    target: tuple[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+    request: Any = None,
+) -> tuple[Any, ...]:
+    """The checked, normalised values of the entry ``record`` would insert (columns
+    ``RECORD_COLUMNS``), for a service that inserts its audit entry in the same statement
+    as its own write (``wallet.services.ledger``: one round trip per transfer)."""
     if actor.type not in Entry.ActorType.values:
         raise ValueError(f"unknown actor type {actor.type!r}")
     if not ACTION.match(action):
@@ -139,7 +167,7 @@ def record(
     for name, limit in _LIMITS.items():
         if len(fields[name]) > limit:
             raise ValueError(f"history {name} is longer than {limit} characters")
-    params = (
+    return (
         tenant_id,
         chain_key(tenant_id),
         fields["actor_type"],
@@ -152,9 +180,6 @@ def record(
         fields["user_agent"],
         fields["created_at"],
     )
-    with connection.cursor() as cursor:
-        execute_prepared(cursor, "history_record", _INSERT, _INSERT_TYPES, params)
-        return cursor.fetchone()[0]
 
 
 def chain_seal(*, chain: str, limit: int = 20_000) -> int:

@@ -1,0 +1,195 @@
+"""Reads of the ledger: balances, statements, transfers by key, and the consistency
+checks ``manage.py wallet verify`` runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import connection
+from django.db.models import Q
+
+from wallet.models import Account, Entry, Transfer
+
+if TYPE_CHECKING:
+    from tenancy.models import Tenant
+
+MAX_PAGE = 200
+
+
+def balances(*, tenant: Tenant | None, owner_kind: str, owner_id: int) -> dict[str, dict[str, int]]:
+    """An owner's balances: currency → account kind → minor units (accounts that exist)."""
+    result: dict[str, dict[str, int]] = {}
+    rows = Account.objects.filter(tenant=tenant, owner_kind=owner_kind, owner_id=owner_id)
+    for currency, kind, balance in rows.values_list("currency", "kind", "balance"):
+        result.setdefault(currency, {})[kind] = balance
+    return result
+
+
+def transfer_by_key(*, tenant: Tenant | None, idempotency_key: str) -> Transfer | None:
+    return Transfer.objects.filter(tenant=tenant, idempotency_key=idempotency_key).first()
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    entry_id: int
+    version: int  # the account's entry number: the keyset cursor
+    transfer_id: int
+    kind: str
+    amount: int  # signed
+    balance_after: int
+    counterparty_id: int
+    created_at: datetime
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    lines: list[StatementLine]
+    next_cursor: int | None  # pass as ``before`` for the next (older) page
+
+
+def account_statement(
+    *,
+    account: Account,
+    kinds: list[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    counterparty: Account | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> StatementPage:
+    """The account's entries, newest first, ``limit`` at a time. Keyset pagination on the
+    account's entry number (unique per account, indexed), so a page costs the same deep
+    in the history as at its top, and entries posted meanwhile never shift a page.
+    Filters: transfer kinds, ``since <= created_at < until``, the other account."""
+    limit = max(1, min(limit, MAX_PAGE))
+    entries = Entry.objects.filter(account=account).select_related("transfer")
+    if before is not None:
+        entries = entries.filter(account_version__lt=before)
+    if kinds:
+        entries = entries.filter(transfer__kind__in=kinds)
+    if since is not None:
+        entries = entries.filter(transfer__created_at__gte=since)
+    if until is not None:
+        entries = entries.filter(transfer__created_at__lt=until)
+    if counterparty is not None:
+        entries = entries.filter(Q(transfer__debit=counterparty) | Q(transfer__credit=counterparty))
+    page = list(entries.order_by("-account_version")[: limit + 1])
+    lines = [
+        StatementLine(
+            entry_id=entry.pk,
+            version=entry.account_version,
+            transfer_id=entry.transfer_id,
+            kind=entry.transfer.kind,
+            amount=entry.amount,
+            balance_after=entry.balance_after,
+            counterparty_id=(
+                entry.transfer.credit_id
+                if entry.transfer.debit_id == account.pk
+                else entry.transfer.debit_id
+            ),
+            created_at=entry.transfer.created_at,
+            metadata=entry.transfer.metadata,
+        )
+        for entry in page[:limit]
+    ]
+    more = len(page) > limit
+    return StatementPage(lines=lines, next_cursor=lines[-1].version if more else None)
+
+
+# --- Consistency (manage.py wallet verify) ------------------------------------------
+
+_CHECKS: list[tuple[str, str]] = [
+    (
+        "row naming an account or transfer that does not exist (table, id)",
+        """SELECT 'wallet_transfer', t.id FROM wallet_transfer t
+            WHERE NOT EXISTS (SELECT 1 FROM wallet_account a WHERE a.id = t.debit_id)
+               OR NOT EXISTS (SELECT 1 FROM wallet_account a WHERE a.id = t.credit_id)
+           UNION ALL
+           SELECT 'wallet_entry', e.id FROM wallet_entry e
+            WHERE NOT EXISTS (SELECT 1 FROM wallet_account a WHERE a.id = e.account_id)
+               OR NOT EXISTS (SELECT 1 FROM wallet_transfer t WHERE t.id = e.transfer_id)
+           LIMIT 1""",
+    ),
+    (
+        "transfer without exactly two balancing entries",
+        """SELECT t.id, count(e.id), coalesce(sum(e.amount), 0)
+             FROM wallet_transfer t LEFT JOIN wallet_entry e ON e.transfer_id = t.id
+            GROUP BY t.id
+           HAVING count(e.id) <> 2 OR coalesce(sum(e.amount), 0) <> 0
+               OR bool_or(e.account_id = t.debit_id AND e.amount <> -t.amount) IS TRUE
+               OR bool_or(e.account_id = t.credit_id AND e.amount <> t.amount) IS TRUE
+               OR bool_or(e.account_id NOT IN (t.debit_id, t.credit_id)) IS TRUE
+            ORDER BY t.id LIMIT 1""",
+    ),
+    (
+        "account whose balance or version is not the sum or count of its entries",
+        """SELECT a.id, a.balance, coalesce(s.total, 0), a.version, coalesce(s.n, 0)
+             FROM wallet_account a
+             LEFT JOIN (SELECT account_id, sum(amount) AS total, count(*) AS n
+                          FROM wallet_entry GROUP BY account_id) s ON s.account_id = a.id
+            WHERE a.balance <> coalesce(s.total, 0) OR a.version <> coalesce(s.n, 0)
+            ORDER BY a.id LIMIT 1""",
+    ),
+    (
+        "currency whose accounts do not sum to zero",
+        """SELECT currency, sum(balance) FROM wallet_account
+            GROUP BY currency HAVING sum(balance) <> 0 ORDER BY currency LIMIT 1""",
+    ),
+    (
+        "broken entry chain (account, version, balance before, previous balance after)",
+        """SELECT account_id, account_version, balance_before, prev_after
+             FROM (SELECT account_id, account_version, amount, balance_before, balance_after,
+                          lag(balance_after) OVER w AS prev_after,
+                          lag(account_version) OVER w AS prev_version
+                     FROM wallet_entry
+                   WINDOW w AS (PARTITION BY account_id ORDER BY account_version)) c
+            WHERE balance_after <> balance_before + amount
+               OR (prev_version IS NULL AND (account_version <> 1 OR balance_before <> 0))
+               OR (prev_version IS NOT NULL
+                   AND (account_version <> prev_version + 1 OR balance_before <> prev_after))
+            ORDER BY account_id, account_version LIMIT 1""",
+    ),
+    (
+        "negative balance on an account that is not a system account",
+        """SELECT id, balance FROM wallet_account WHERE NOT is_system AND balance < 0
+            ORDER BY id LIMIT 1""",
+    ),
+    (
+        "escrow account holding other than its open holds' remainders",
+        """SELECT a.id, a.balance, coalesce(h.open, 0)
+             FROM wallet_account a
+             LEFT JOIN (SELECT escrow_id, sum(remaining) AS open FROM wallet_hold
+                         WHERE status = 'open' GROUP BY escrow_id) h ON h.escrow_id = a.id
+            WHERE a.kind = 'escrow' AND a.balance <> coalesce(h.open, 0)
+            ORDER BY a.id LIMIT 1""",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class LedgerCheck:
+    accounts: int
+    transfers: int
+    entries: int
+    problem: str | None  # the first discrepancy found, None when consistent
+
+
+def ledger_check() -> LedgerCheck:
+    """Every invariant of the ledger over all stored rows; stops at the first failure."""
+    problem = None
+    with connection.cursor() as cursor:
+        for name, sql in _CHECKS:
+            cursor.execute(sql)
+            row = cursor.fetchone()
+            if row is not None:
+                problem = f"{name}: {', '.join(str(value) for value in row)}"
+                break
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM wallet_account), (SELECT count(*) FROM wallet_transfer),"
+            " (SELECT count(*) FROM wallet_entry)"
+        )
+        accounts, transfers, entries = cursor.fetchone()
+    return LedgerCheck(accounts=accounts, transfers=transfers, entries=entries, problem=problem)
