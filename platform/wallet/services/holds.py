@@ -76,13 +76,15 @@ def hold_create(
     key_check(idempotency_key)
     if len(reference) > MAX_REFERENCE:
         raise WalletError(f"a reference is {MAX_REFERENCE} characters at most", code="invalid")
-    if (group_account.owner_kind, group_account.kind) != ("group", "available"):
+    # A group's (a raid budget) or a user's (a withdrawal on its way out).
+    if group_account.owner_kind not in ("group", "user") or group_account.kind != "available":
         raise WalletError(
-            "a hold is taken from a group's available account", code="invalid_account"
+            "a hold is taken from a group's or a user's available account",
+            code="invalid_account",
         )
     escrow = account_get_or_create(
         tenant=tenant,
-        owner_kind=Account.OwnerKind.GROUP,
+        owner_kind=group_account.owner_kind,
         owner_id=group_account.owner_id,
         currency=group_account.currency,
         kind=Account.Kind.ESCROW,
