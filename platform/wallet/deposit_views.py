@@ -26,6 +26,12 @@ PROVIDER = OpenApiParameter(
 )
 
 
+class PayToSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    pay_to = serializers.CharField()
+    memo = serializers.CharField(help_text="send it with the payment")
+
+
 class ProviderWebhookView(TenantEndpoint):
     """A payment provider's event (a deposit arrived, a payout settled), signed with that
     provider's webhook secret over the raw body. Not for people: the signature is the only
@@ -77,23 +83,32 @@ class DepositInstructionsView(TenantEndpoint):
     tenant: Tenant  # a community, by requires_community
 
     class InputSerializer(StrictSerializer):
-        currency = serializers.CharField(max_length=10, help_text="e.g. USDT")
+        currency = serializers.CharField(
+            max_length=10, required=False, help_text="only this currency (default: every one)"
+        )
 
     class OutputSerializer(serializers.Serializer):
+        chat_id = serializers.IntegerField()
+        title = serializers.CharField()
         provider = serializers.CharField()
-        currency = serializers.CharField()
-        reference = serializers.CharField(help_text="send it with the payment (memo, reference)")
-        pay_to = serializers.CharField()
-        memo = serializers.CharField()
+        reference = serializers.CharField(
+            help_text="names this community and group; only the platform can make one"
+        )
+        currencies = PayToSerializer(many=True)
 
     @extend_schema(
-        parameters=[CHAT_ID, InputSerializer], responses=OutputSerializer, summary=__doc__
+        parameters=[CHAT_ID, InputSerializer],
+        responses=OutputSerializer,
+        summary="Where to pay a deposit to this group",
     )
     def get(self, request, chat_id: int):
         query = self.InputSerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
-        bound_group_binding_get(tenant=self.tenant, chat_id=chat_id)
+        binding = bound_group_binding_get(tenant=self.tenant, chat_id=chat_id)
         found = deposit_instructions(
-            tenant=self.tenant, chat_id=chat_id, currency=query.validated_data["currency"]
+            tenant=self.tenant,
+            chat_id=chat_id,
+            title=binding.title,
+            currency=query.validated_data.get("currency"),
         )
         return Response(self.OutputSerializer(found).data)

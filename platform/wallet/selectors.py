@@ -193,30 +193,38 @@ def ledger_check() -> LedgerCheck:
 
 
 @dataclass(frozen=True)
-class DepositInstructions:
-    provider: str
+class PayTo:
     currency: str
-    reference: str  # names the tenant and group unforgeably (wallet.references)
     pay_to: str
     memo: str
 
 
-def deposit_instructions(*, tenant: Tenant, chat_id: int, currency: str) -> DepositInstructions:
-    """Where to pay ``currency`` so it reaches the group ``chat_id`` of ``tenant`` (the
-    caller has checked that the group is the tenant's)."""
-    if currency not in currencies():
+@dataclass(frozen=True)
+class DepositInstructions:
+    chat_id: int
+    title: str
+    provider: str
+    reference: str  # names the tenant and group unforgeably (wallet.references)
+    currencies: list[PayTo]
+
+
+def deposit_instructions(
+    *, tenant: Tenant, chat_id: int, title: str, currency: str | None = None
+) -> DepositInstructions:
+    """Where to pay each currency (or only ``currency``) so it reaches the group
+    ``chat_id`` of ``tenant`` (the caller has checked that the group is the tenant's)."""
+    if currency is not None and currency not in currencies():
         raise WalletError(f"unknown currency {currency!r}", code="unknown_currency")
     provider = provider_default()
     if provider is None:
         raise WalletError("no payment provider is configured", code="no_provider")
     reference = reference_for(tenant_id=tenant.pk, chat_id=chat_id)
-    shown = provider.deposit_instructions(reference=reference, currency=currency)
+    shown = []
+    for code in [currency] if currency else list(currencies()):
+        where = provider.deposit_instructions(reference=reference, currency=code)
+        shown.append(PayTo(currency=code, pay_to=where["pay_to"], memo=where["memo"]))
     return DepositInstructions(
-        provider=provider.name,
-        currency=currency,
-        reference=reference,
-        pay_to=shown["pay_to"],
-        memo=shown["memo"],
+        chat_id=chat_id, title=title, provider=provider.name, reference=reference, currencies=shown
     )
 
 

@@ -46,9 +46,18 @@ def funded(tenant, bound_group, user_with_role, client_for, provider):
     return response.json()["reference"]
 
 
-def test_instructions_name_the_provider_and_a_reference_of_this_group(tenant, funded):
+def test_instructions_name_the_provider_and_a_reference_of_this_group(tenant, funded, client_for):
     assert funded == reference_for(tenant_id=tenant.pk, chat_id=CHAT)
     assert funded.startswith(f"bb1.{tenant.pk}.{CHAT}.")
+    owner = client_for(tenant, user_id=7101, username="owner")
+    every = owner.get(f"/api/v1/wallet/groups/{CHAT}/deposit-instructions").json()
+    assert (every["title"], every["provider"], every["reference"]) == (
+        f"Group {CHAT}",
+        "sandbox",
+        funded,
+    )
+    assert [c["currency"] for c in every["currencies"]] == ["XTR", "USDT", "TON"]
+    assert {c["memo"] for c in every["currencies"]} == {funded}
 
 
 def test_a_deposit_is_credited_once_however_often_it_is_delivered(tenant, funded, provider):
@@ -185,7 +194,7 @@ def test_instructions_are_for_fund_managers_of_the_groups_own_community(
     other_owner = client_for(other, user_id=7201, username="other_owner")
     response = other_owner.get(url)  # A's group asked on B's domain by B's owner
     assert (response.status_code, response.json()["code"]) == (404, "group_not_found")
-    for query, code in (("currency=DOGE", "unknown_currency"), ("", "required")):
+    for query, code in (("currency=DOGE", "unknown_currency"), ("colour=red", "unknown_field")):
         bad = client_for(tenant, user_id=7101, username="owner").get(
             f"/api/v1/wallet/groups/{CHAT}/deposit-instructions?{query}"
         )
