@@ -70,8 +70,9 @@ class Account(models.Model):
 
 
 class Hold(models.Model):
-    """Money set aside from a group's available account into its escrow account (a raid's
-    budget), later settled (payouts, the rest back) or cancelled (all back)."""
+    """Money set aside from a group's or a user's available account into its escrow account
+    (a raid's budget, a withdrawal on its way out), later settled (payouts, the rest back)
+    or cancelled (all back)."""
 
     class Status(models.TextChoices):
         OPEN = "open"

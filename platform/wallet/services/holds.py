@@ -69,8 +69,8 @@ def hold_create(
     idempotency_key: str,
     actor: Actor = SYSTEM,
 ) -> Hold:
-    """Move ``amount`` from the group's available account to its escrow account and open
-    a hold on it. The same key again returns the same hold; with another account, amount
+    """Move ``amount`` from the group's (or user's) available account to its escrow account
+    and open a hold on it. The same key again returns the same hold; with another account, amount
     or reference it raises ``idempotency_conflict``."""
     amount_check(amount)
     key_check(idempotency_key)
