@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 
 from config.encryption import encrypt
 from wallet.providers import provider_default, provider_get
@@ -60,3 +62,9 @@ def test_encrypted_secrets_reach_the_adapter_in_clear(settings):
     assert provider_get("sandbox") is None
     settings.WALLET_PROVIDERS = {"x": ProviderConfig("x", "no-such-adapter", "http://x", "k", "s")}
     assert provider_get("x") is None and provider_default() is None
+
+
+def test_an_unknown_adapter_stops_the_process_at_startup(settings):
+    settings.WALLET_PROVIDERS = {"x": ProviderConfig("x", "no-such-adapter", "http://x", "k", "s")}
+    with pytest.raises(ImproperlyConfigured, match="no-such-adapter"):
+        apps.get_app_config("wallet").ready()
