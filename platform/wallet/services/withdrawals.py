@@ -189,7 +189,8 @@ def withdrawal_request(
         withdrawal_notify(withdrawal, step=withdrawal.status)
         return Requested(withdrawal, created=True)
 
-    requested = _atomic(once)
+    with transaction.atomic():
+        requested = once()
     if requested.created:
         logger.info(
             "wallet.withdrawal_requested",
@@ -200,11 +201,6 @@ def withdrawal_request(
             },
         )
     return requested
-
-
-def _atomic(operation: Any) -> Any:
-    with transaction.atomic():
-        return operation()
 
 
 def _enqueue(withdrawal: Withdrawal, *, after: timedelta | None = None) -> None:
