@@ -33,8 +33,24 @@ MATRIX: dict[tuple[str, str], str] = {
     ("group-moderation", "PUT"): "moderate",
     ("group-moderation-actions", "GET"): "moderate",
     ("group-leaderboard", "GET"): "authenticated",
+    # wallet: deposits through providers, withdrawals (the providers' webhook is not listed:
+    # its credential is the provider's signature, see tests/wallet/test_deposit_views.py)
+    ("wallet-deposit-instructions", "GET"): "manage_funds",
+    ("wallet-withdrawal-list", "GET"): "authenticated",
+    ("wallet-withdrawal-list", "POST"): "authenticated",
+    ("wallet-withdrawal-detail", "GET"): "authenticated",
+    ("wallet-withdrawal-pending", "GET"): "manage_funds",
+    ("wallet-withdrawal-approve", "POST"): "manage_funds",
+    ("wallet-withdrawal-reject", "POST"): "manage_funds",
+    ("wallet-withdrawal-policies", "GET"): "manage_funds",
+    ("wallet-withdrawal-policies", "PUT"): "manage_funds",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
 # answers 404, a refused one 403, so the two are told apart).
-URL_KWARGS = {"telegram_id": 424242, "chat_id": -1001234567890, "bulk_id": 424242}
+URL_KWARGS = {
+    "telegram_id": 424242,
+    "chat_id": -1001234567890,
+    "bulk_id": 424242,
+    "withdrawal_id": 424242,
+}

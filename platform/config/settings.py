@@ -11,6 +11,7 @@ import dj_database_url
 from config.checks import DEVELOPMENT_SECRET_KEY, settings_verify
 from config.dbserver import database_url
 from wallet.currencies import currencies_parse
+from wallet.providers.config import providers_parse
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_DIR = ROOT
@@ -237,6 +238,19 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # The currencies the ledger holds, as CODE:EXPONENT pairs: an amount is an integer count of
 # 10^-EXPONENT of the unit (USDT:6 keeps micro-USDT), never a float.
 WALLET_CURRENCIES = currencies_parse(os.environ.get("WALLET_CURRENCIES", "XTR:0,USDT:6,TON:9"))
+# Payment providers (crypto or fiat processors) as JSON: name → {"adapter", "base_url",
+# "api_key", "webhook_secret"}, secrets in clear or "fernet:<token>" (wallet.providers
+# .config). Unset: the sandbox provider on http://127.0.0.1:8082 (development only).
+WALLET_PROVIDERS = providers_parse(os.environ.get("WALLET_PROVIDERS", ""), development=DEVELOPMENT)
+# The provider withdrawals are paid through; empty: the first of WALLET_PROVIDERS.
+WALLET_WITHDRAWAL_PROVIDER = os.environ.get("WALLET_WITHDRAWAL_PROVIDER", "")
+# Seconds a provider webhook's signed timestamp may be off: older deliveries are replays.
+WALLET_WEBHOOK_TOLERANCE_S = int(os.environ.get("WALLET_WEBHOOK_TOLERANCE_S", "300"))
+# Key of the deposit references (HMAC of tenant and group); unset: derived from
+# SECRET_KEY. Changing it invalidates every reference handed out.
+WALLET_REFERENCE_KEY = os.environ.get("WALLET_REFERENCE_KEY", "")
+# Seconds between two asks of a pending payout's outcome (its webhook usually comes first).
+WALLET_PAYOUT_POLL_S = int(os.environ.get("WALLET_PAYOUT_POLL_S", "30"))
 
 LOGGING = {
     "version": 1,

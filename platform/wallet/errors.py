@@ -11,6 +11,7 @@ STATUS = {
     "hold_closed": 409,
     "exceeds_hold": 409,
     "account_not_found": 404,
+    "no_provider": 503,
 }
 
 

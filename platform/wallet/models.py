@@ -70,8 +70,9 @@ class Account(models.Model):
 
 
 class Hold(models.Model):
-    """Money set aside from a group's available account into its escrow account (a raid's
-    budget), later settled (payouts, the rest back) or cancelled (all back)."""
+    """Money set aside from a group's or a user's available account into its escrow account
+    (a raid's budget, a withdrawal on its way out), later settled (payouts, the rest back)
+    or cancelled (all back)."""
 
     class Status(models.TextChoices):
         OPEN = "open"
@@ -217,3 +218,123 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"entry {self.pk} of account {self.account_id} v{self.account_version}"
+
+
+# --- Provider deposits and withdrawals -------------------------------------------------
+
+
+class ProviderEvent(models.Model):
+    """Every delivery to a payment provider's webhook, accepted or refused: what came, from
+    which provider, and what became of it. A credited deposit event is unique per provider
+    (the event id is the idempotency key), so a duplicate delivery credits nothing more."""
+
+    class Outcome(models.TextChoices):
+        CREDITED = "credited"  # a deposit credited to a group
+        DUPLICATE = "duplicate"  # the same event again: nothing moved
+        PAYOUT = "payout"  # a payout's outcome, applied to its withdrawal
+        IGNORED = "ignored"  # a signed event of a type we do not act on
+        REFUSED = "refused"  # a 4xx: bad signature, stale, unknown group, malformed, ...
+
+    provider = models.CharField(max_length=40)
+    event_id = models.CharField(max_length=255, blank=True)
+    event_type = models.CharField(max_length=60, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    code = models.CharField(max_length=40, blank=True)  # why it was refused
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    chat_id = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=10, blank=True)
+    amount = models.BigIntegerField(null=True, blank=True)
+    transfer = models.ForeignKey(
+        Transfer, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    body_sha256 = models.CharField(max_length=64)
+    remote_addr = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "event_id"],
+                condition=Q(outcome="credited"),
+                name="wallet_provider_event_credited_once",
+            )
+        ]
+        indexes = [models.Index(fields=["provider", "event_id"], name="wallet_pevent_id")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_id} {self.outcome}"
+
+
+class WithdrawalPolicy(models.Model):
+    """A tenant's rules for one currency's withdrawals: above ``approval_above`` an admin
+    with manage_funds approves first; ``daily_limit`` caps what one user withdraws per UTC
+    day. No row, or None: no approval, no limit."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=10)
+    approval_above = models.BigIntegerField(null=True, blank=True)
+    daily_limit = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "currency"], name="wallet_wpolicy_unique"),
+            models.CheckConstraint(
+                condition=Q(approval_above__isnull=True) | Q(approval_above__gte=0),
+                name="wallet_wpolicy_approval",
+            ),
+            models.CheckConstraint(
+                condition=Q(daily_limit__isnull=True) | Q(daily_limit__gte=0),
+                name="wallet_wpolicy_limit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"withdrawal policy {self.tenant_id} {self.currency}"
+
+
+class Withdrawal(models.Model):
+    """A user's reward money on its way out: held at once (``hold``), paid by a provider in
+    a job (idempotency key: the withdrawal's id), then settled or released."""
+
+    class Status(models.TextChoices):
+        PENDING_APPROVAL = "pending_approval"  # above the threshold: an admin decides
+        QUEUED = "queued"  # the payout job will send it
+        SENDING = "sending"  # asked of the provider; its outcome is awaited
+        PAID = "paid"  # the hold settled to the outside world
+        FAILED = "failed"  # the provider failed or refused it: the hold released
+        REJECTED = "rejected"  # an admin refused it: the hold released
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, related_name="+")
+    user_id = models.BigIntegerField()  # the Telegram id
+    currency = models.CharField(max_length=10)
+    amount = models.BigIntegerField()
+    destination = models.CharField(max_length=256)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    provider = models.CharField(max_length=40)
+    hold = models.ForeignKey(Hold, null=True, on_delete=models.PROTECT, related_name="+")
+    idempotency_key = models.CharField(max_length=MAX_KEY)
+    payout_id = models.CharField(max_length=128, blank=True)
+    failure_code = models.CharField(max_length=60, blank=True)
+    failure_message = models.CharField(max_length=300, blank=True)
+    decided_by = models.CharField(max_length=40, blank=True)  # "user:<id>" who approved
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "user_id", "idempotency_key"], name="wallet_withdrawal_key"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="wallet_withdrawal_amount"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "user_id", "created_at"], name="wallet_wd_user"),
+            models.Index(fields=["tenant", "status"], name="wallet_wd_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"withdrawal {self.pk} {self.status}"

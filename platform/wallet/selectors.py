@@ -8,9 +8,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from wallet.models import Account, Entry, Transfer
+from config.errors import ServiceError
+from wallet.currencies import currencies
+from wallet.errors import WalletError
+from wallet.models import Account, Entry, Transfer, Withdrawal, WithdrawalPolicy
+from wallet.providers import provider_default
+from wallet.references import reference_for
 
 if TYPE_CHECKING:
     from tenancy.models import Tenant
@@ -193,3 +198,71 @@ def ledger_check() -> LedgerCheck:
         )
         accounts, transfers, entries = cursor.fetchone()
     return LedgerCheck(accounts=accounts, transfers=transfers, entries=entries, problem=problem)
+
+
+# --- Provider deposits and withdrawals -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PayTo:
+    currency: str
+    pay_to: str
+    memo: str
+
+
+@dataclass(frozen=True)
+class DepositInstructions:
+    chat_id: int
+    title: str
+    provider: str
+    reference: str  # names the tenant and group unforgeably (wallet.references)
+    currencies: list[PayTo]
+
+
+def deposit_instructions(
+    *, tenant: Tenant, chat_id: int, title: str, currency: str | None = None
+) -> DepositInstructions:
+    """Where to pay each currency (or only ``currency``) so it reaches the group
+    ``chat_id`` of ``tenant`` (the caller has checked that the group is the tenant's)."""
+    if currency is not None and currency not in currencies():
+        raise WalletError(f"unknown currency {currency!r}", code="unknown_currency")
+    provider = provider_default()
+    if provider is None:
+        raise WalletError("no payment provider is configured", code="no_provider")
+    reference = reference_for(tenant_id=tenant.pk, chat_id=chat_id)
+    shown = []
+    for code in [currency] if currency else list(currencies()):
+        where = provider.deposit_instructions(reference=reference, currency=code)
+        shown.append(PayTo(currency=code, pay_to=where["pay_to"], memo=where["memo"]))
+    return DepositInstructions(
+        chat_id=chat_id, title=title, provider=provider.name, reference=reference, currencies=shown
+    )
+
+
+def withdrawal_not_found(withdrawal_id: object) -> ServiceError:
+    return ServiceError(f"no withdrawal {withdrawal_id}", code="withdrawal_not_found", status=404)
+
+
+def withdrawal_list(
+    *, tenant: Tenant, user_id: int | None = None, status: str | None = None
+) -> QuerySet[Withdrawal]:
+    """A tenant's withdrawals (one user's, or in one status), newest first."""
+    found = Withdrawal.objects.filter(tenant=tenant)
+    if user_id is not None:
+        found = found.filter(user_id=user_id)
+    if status:
+        found = found.filter(status=status)
+    return found.order_by("-created_at", "-id")
+
+
+def withdrawal_get(*, tenant: Tenant, withdrawal_id: int, user_id: int | None = None) -> Withdrawal:
+    """One withdrawal of the tenant (of ``user_id`` when given); 404 otherwise, the same
+    for another tenant's or another user's as for none."""
+    found = withdrawal_list(tenant=tenant, user_id=user_id).filter(pk=withdrawal_id).first()
+    if found is None:
+        raise withdrawal_not_found(withdrawal_id)
+    return found
+
+
+def withdrawal_policies(*, tenant: Tenant) -> QuerySet[WithdrawalPolicy]:
+    return WithdrawalPolicy.objects.filter(tenant=tenant).order_by("currency")

@@ -112,10 +112,17 @@ def _start(args: list[str], database_url: str | None, log) -> subprocess.Popen[s
         **os.environ,
         "DATABASE_URL": database_url or "",
         "SANDBOX_PORT": str(_free_port()),
+        "SANDBOX_PROVIDER_PORT": str(_free_port()),
         "PUBLIC_DOMAIN": "localhost",
         "LOG_LEVEL": "WARNING",
     }
-    for name in ("TELEGRAM_API_BASE", "DEMO_BOT_TOKEN", "PLATFORM_BOT_TOKEN", "MINI_APP_URL"):
+    for name in (
+        "TELEGRAM_API_BASE",
+        "DEMO_BOT_TOKEN",
+        "PLATFORM_BOT_TOKEN",
+        "MINI_APP_URL",
+        "WALLET_PROVIDERS",
+    ):
         env.pop(name, None)
     if database_url is None:
         del env["DATABASE_URL"]
@@ -220,6 +227,7 @@ def test_run_serves_and_stops_on_ctrl_c_with_nothing_left_running(database, scra
         try:
             printed = _wait_for(lines, "Press Ctrl-C to stop.", timeout=180)
             assert any("bot runtime: hosting " in line for line in printed)
+            [provider_line] = [line for line in printed if "sandbox payment provider: " in line]
             base = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 30
             while True:  # uvicorn listens a moment after the banner
@@ -233,6 +241,25 @@ def test_run_serves_and_stops_on_ctrl_c_with_nothing_left_running(database, scra
             status, body = _get(f"{base}/", DEMO_DOMAIN)
             assert status == 200 and b"<h1>Demo community</h1>" in body
             assert b"@demo_bot" in body
+            # The sandbox provider delivers to this server, which checks the signature
+            # (a reference of no group: 404 unknown_group, where a bad signature is 401).
+            provider = provider_line.split(": ", 1)[1].split("/ ", 1)[0]
+            deposit = urllib.request.Request(
+                f"{provider}/control/deposits",
+                data=json.dumps({"reference": "nobody", "currency": "USDT", "amount": 1}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(deposit, timeout=10) as response:
+                event_id = json.loads(response.read())["event"]["id"]
+            deadline = time.monotonic() + 30
+            while True:
+                _, body = _get(f"{provider}/control/events/{event_id}", "localhost")
+                attempts = json.loads(body)["attempts"]
+                if attempts:
+                    break
+                assert time.monotonic() < deadline, "the provider delivered nothing"
+                time.sleep(0.1)
+            assert attempts[0]["status"] == 404, attempts
 
             os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole job
             assert process.wait(timeout=60) == 0

@@ -134,6 +134,13 @@ COMMUNITY_DATA = {
     "broadcast-list",
     "broadcast-detail",
     "broadcast-cancel",
+    "wallet-deposit-instructions",
+    "wallet-withdrawal-list",
+    "wallet-withdrawal-detail",
+    "wallet-withdrawal-pending",
+    "wallet-withdrawal-approve",
+    "wallet-withdrawal-reject",
+    "wallet-withdrawal-policies",
 }
 ANY_TENANT = {
     "me",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import time
+
+from rest_framework.test import APIClient
 
 from wallet.models import Account, Transfer
 from wallet.selectors import ledger_check
@@ -53,3 +56,69 @@ def assert_consistent() -> None:
     """Every invariant ``wallet verify`` checks holds."""
     check = ledger_check()
     assert check.problem is None, check.problem
+
+
+# --- Provider deposits and withdrawals (the sandbox provider over HTTP) ----------------
+
+PROVIDER_API_KEY = "sk_test_wallet_provider"
+PROVIDER_SECRET = "whsec_test_wallet_provider"
+WEBHOOK_URL = "/api/v1/wallet/deposits/webhook/sandbox"
+TRON_ADDRESS = "TJYeasTPa6gpEEfYqCVbV2vGT5tq1yfrPo"
+
+
+def signature_for(body: bytes, *, secret: str = PROVIDER_SECRET, at: int | None = None) -> str:
+    """A signature header the way the provider makes it (for bodies a test writes)."""
+    from sandbox.provider.signing import header
+
+    return header(secret, at if at is not None else int(time.time()), body)
+
+
+def deliver(received, provider: str = "sandbox"):
+    """Post what the sandbox provider delivered (its raw body and signature header, as
+    received over HTTP) to the platform's webhook; returns the response."""
+    headers = {}
+    signature = received.headers.get("X-Provider-Signature")
+    if signature is not None:
+        headers["HTTP_X_PROVIDER_SIGNATURE"] = signature
+    return APIClient().post(
+        f"/api/v1/wallet/deposits/webhook/{provider}",
+        data=received.body,
+        content_type="application/json",
+        HTTP_HOST="testserver",
+        **headers,
+    )
+
+
+def post_signed(body: bytes, signature: str | None, provider: str = "sandbox"):
+    extra = {"HTTP_X_PROVIDER_SIGNATURE": signature} if signature is not None else {}
+    return APIClient().post(
+        f"/api/v1/wallet/deposits/webhook/{provider}",
+        data=body,
+        content_type="application/json",
+        HTTP_HOST="testserver",
+        **extra,
+    )
+
+
+def run_payout_jobs() -> list[str]:
+    """Claim and run every due payout job, as the bot runtime would; their new statuses."""
+    from botruntime.services import job_run, jobs_claim
+    from wallet.services.withdrawals import PAYOUT_JOB
+
+    ran = []
+    while claimed := jobs_claim(worker="test", limit=10, kinds=[PAYOUT_JOB]):
+        ran += [job_run(job=job, worker="test") for job in claimed]
+    return ran
+
+
+def fund_user(tenant, user_id: int, amount: int, currency: str = "USDT") -> Account:
+    account = user_account(tenant, user_id, currency)
+    deposit(tenant, account, amount)
+    return account
+
+
+def escrow_of_user(tenant, user_id: int, currency: str = "USDT") -> int:
+    found = Account.objects.filter(
+        tenant=tenant, owner_kind="user", owner_id=user_id, currency=currency, kind="escrow"
+    ).first()
+    return found.balance if found else 0

@@ -12,6 +12,9 @@ from wallet.errors import WalletError
 from wallet.models import Account, Hold, Transfer
 from wallet.services import accounts_get_or_create, hold_cancel, hold_create, hold_settle
 
+# Tenants without schemas (tests/wallet/conftest.py): the ledger needs only their rows.
+LEDGER_ONLY = True
+
 
 @pytest.fixture
 def group(tenant) -> Account:

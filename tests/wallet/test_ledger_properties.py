@@ -19,6 +19,9 @@ from wallet.errors import WalletError
 from wallet.models import Account
 from wallet.services import hold_cancel, hold_create, hold_settle, transfer_post
 
+# Tenants without schemas (tests/wallet/conftest.py): the ledger needs only their rows.
+LEDGER_ONLY = True
+
 USERS = 3
 amounts = st.integers(min_value=1, max_value=500)
 

@@ -11,6 +11,9 @@ from tests.wallet.helpers import deposit, group_account, user_account
 from wallet.models import Account, Entry, Transfer
 from wallet.services import hold_create
 
+# Tenants without schemas (tests/wallet/conftest.py): the ledger needs only their rows.
+LEDGER_ONLY = True
+
 
 def _sql(sql: str, params: list | None = None) -> None:
     """Run ``sql`` in a savepoint, so a refusal leaves the test's transaction usable."""

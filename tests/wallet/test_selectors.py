@@ -10,6 +10,9 @@ from tests.wallet.helpers import deposit, external, key, user_account
 from wallet.selectors import account_statement, balances, transfer_by_key
 from wallet.services import transfer_post
 
+# Tenants without schemas (tests/wallet/conftest.py): the ledger needs only their rows.
+LEDGER_ONLY = True
+
 
 def test_balances_per_currency_and_kind(tenant):
     deposit(tenant, user_account(tenant, 1, "USDT"), 5)

@@ -14,6 +14,9 @@ from django.db import connection
 from tests.wallet.helpers import deposit, group_account, user_account
 from wallet.services import hold_create, transfer_post
 
+# Tenants without schemas (tests/wallet/conftest.py): the ledger needs only their rows.
+LEDGER_ONLY = True
+
 
 def _corrupt(sql: str, params: list) -> None:
     with connection.cursor() as cursor:

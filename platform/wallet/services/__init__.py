@@ -2,12 +2,15 @@
 
 - ``ledger``: accounts and transfers (``account_get_or_create``, ``transfer_post``);
 - ``holds``: escrow for raid budgets (``hold_create``, ``hold_settle``, ``hold_cancel``);
-- ``retry``: one transaction per operation, retried on deadlock or serialization failure.
+- ``retry``: one transaction per operation, retried on deadlock or serialization failure;
+- ``deposits``: payment-provider webhooks (``provider_event_receive``);
+- ``withdrawals``: users' withdrawals and their payouts (``withdrawal_request`` ...).
 
 Other apps import from here (``wallet.services.transfer_post``); reads are in
 ``wallet.selectors``. Errors are ``wallet.errors.WalletError`` with a ``code``.
 """
 
+from wallet.services.deposits import Receipt, provider_event_receive
 from wallet.services.holds import Settlement, hold_cancel, hold_create, hold_settle
 from wallet.services.ledger import (
     account_get_or_create,
@@ -15,8 +18,19 @@ from wallet.services.ledger import (
     is_system_account,
     transfer_post,
 )
+from wallet.services.withdrawals import (
+    Requested,
+    withdrawal_approve,
+    withdrawal_payout_record,
+    withdrawal_payout_send,
+    withdrawal_policy_set,
+    withdrawal_reject,
+    withdrawal_request,
+)
 
 __all__ = [
+    "Receipt",
+    "Requested",
     "Settlement",
     "account_get_or_create",
     "accounts_get_or_create",
@@ -24,5 +38,12 @@ __all__ = [
     "hold_create",
     "hold_settle",
     "is_system_account",
+    "provider_event_receive",
     "transfer_post",
+    "withdrawal_approve",
+    "withdrawal_payout_record",
+    "withdrawal_payout_send",
+    "withdrawal_policy_set",
+    "withdrawal_reject",
+    "withdrawal_request",
 ]

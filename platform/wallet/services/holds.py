@@ -71,20 +71,22 @@ def hold_create(
     idempotency_key: str,
     actor: Actor = SYSTEM,
 ) -> Hold:
-    """Move ``amount`` from the group's available account to its escrow account and open
-    a hold on it. The same key again returns the same hold; with another account, amount
+    """Move ``amount`` from the group's (or user's) available account to its escrow account
+    and open a hold on it. The same key again returns the same hold; with another account, amount
     or reference it raises ``idempotency_conflict``."""
     amount_check(amount)
     key_check(idempotency_key)
     if len(reference) > MAX_REFERENCE:
         raise WalletError(f"a reference is {MAX_REFERENCE} characters at most", code="invalid")
-    if (group_account.owner_kind, group_account.kind) != ("group", "available"):
+    # A group's (a raid budget) or a user's (a withdrawal on its way out).
+    if group_account.owner_kind not in ("group", "user") or group_account.kind != "available":
         raise WalletError(
-            "a hold is taken from a group's available account", code="invalid_account"
+            "a hold is taken from a group's or a user's available account",
+            code="invalid_account",
         )
     escrow = account_get_or_create(
         tenant=tenant,
-        owner_kind=Account.OwnerKind.GROUP,
+        owner_kind=group_account.owner_kind,
         owner_id=group_account.owner_id,
         currency=group_account.currency,
         kind=Account.Kind.ESCROW,

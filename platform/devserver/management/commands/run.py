@@ -1,7 +1,7 @@
 """``manage.py run``: what ``make run`` starts. Migrates, makes sure the demo tenant and
-its sandbox bot exist, starts the sandbox Telegram (unless a real Telegram is configured)
-and the bot runtime, serves the platform on 127.0.0.1 and prints what to open. Ctrl-C
-stops everything."""
+its sandbox bot exist, starts the sandbox Telegram (unless a real Telegram is configured),
+the sandbox payment provider (unless WALLET_PROVIDERS is set) and the bot runtime, serves
+the platform on 127.0.0.1 and prints what to open. Ctrl-C stops everything."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from tenancy.services import demo_tenant_ensure
 DEFAULT_DEMO_BOT_TOKEN = "100000001:DEMO-sandbox-bot-token-not-real-000000"
 DEMO_SLUG, DEMO_DOMAIN = "demo", "demo.localhost"
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8081"))
+SANDBOX_PROVIDER_PORT = int(os.environ.get("SANDBOX_PROVIDER_PORT", "8082"))
 DEMO_BOT_USERNAME = "demo_bot"  # on the sandbox Telegram
 DEMO_USER_ID = 1001  # a person on the sandbox Telegram to chat with the demo bot as
 
@@ -50,6 +51,7 @@ class Command(BaseCommand):
         if options["no_serve"]:
             return
         port, host = options["port"], options["host"]
+        stop_provider = self._start_sandbox_provider(port=port)
         stop_bots = self._start_bot_runtime(port=port)
         try:
             self.stdout.write(self.style.SUCCESS("\nBragabot is running. Open:"))
@@ -77,6 +79,7 @@ class Command(BaseCommand):
             pass  # uvicorn hands Ctrl-C back once it has shut down
         finally:
             stop_bots()
+            stop_provider()
 
     def _demo_tenant(self) -> None:
         tenant, created = demo_tenant_ensure(
@@ -93,6 +96,32 @@ class Command(BaseCommand):
             self.stdout.write(f"created the demo tenant {tenant.slug!r} at {DEMO_DOMAIN}")
         else:
             self.stdout.write(f"demo tenant {tenant.slug!r} at {DEMO_DOMAIN} is ready")
+
+    def _start_sandbox_provider(self, *, port: int) -> Callable[[], None]:
+        """Unless WALLET_PROVIDERS names real payment providers, start the sandbox provider
+        (its default keys are the development default of WALLET_PROVIDERS), deliver its
+        webhooks to this server and point the platform at it. Returns what stops it."""
+        if "WALLET_PROVIDERS" in os.environ:
+            return lambda: None
+        from dataclasses import replace
+
+        from sandbox.provider import SandboxProvider
+
+        webhook = f"http://{settings.PUBLIC_DOMAIN}:{port}/api/v1/wallet/deposits/webhook/sandbox"
+        try:
+            provider = SandboxProvider(port=SANDBOX_PROVIDER_PORT, webhook_url=webhook)
+            base = provider.start()
+        except OSError:  # the port is taken: any free one will do
+            provider = SandboxProvider(port=0, webhook_url=webhook)
+            base = provider.start()
+        configured = settings.WALLET_PROVIDERS.get("sandbox")
+        if configured is not None:
+            settings.WALLET_PROVIDERS = {
+                **settings.WALLET_PROVIDERS,
+                "sandbox": replace(configured, base_url=base),
+            }
+        self.stdout.write(f"sandbox payment provider: {base}/ (deposits, payouts)")
+        return provider.stop
 
     def _start_bot_runtime(self, *, port: int) -> Callable[[], None]:
         """Start the bot runtime (every bot, durable jobs) in a background thread; unless

@@ -1,0 +1,47 @@
+from django.urls import path
+
+import config.converters  # noqa: F401  registers signed_int (negative group chat ids)
+from wallet import deposit_views, withdrawal_views
+
+urlpatterns = [
+    path(
+        "wallet/deposits/webhook/<str:provider>",
+        deposit_views.ProviderWebhookView.as_view(),
+        name="wallet-deposit-webhook",
+    ),
+    path(
+        "wallet/groups/<signed_int:chat_id>/deposit-instructions",
+        deposit_views.DepositInstructionsView.as_view(),
+        name="wallet-deposit-instructions",
+    ),
+    path(
+        "wallet/withdrawals",
+        withdrawal_views.WithdrawalListView.as_view(),
+        name="wallet-withdrawal-list",
+    ),
+    path(
+        "wallet/withdrawals/pending",
+        withdrawal_views.WithdrawalReviewListView.as_view(),
+        name="wallet-withdrawal-pending",
+    ),
+    path(
+        "wallet/withdrawals/<int:withdrawal_id>",
+        withdrawal_views.WithdrawalDetailView.as_view(),
+        name="wallet-withdrawal-detail",
+    ),
+    path(
+        "wallet/withdrawals/<int:withdrawal_id>/approve",
+        withdrawal_views.WithdrawalApproveView.as_view(),
+        name="wallet-withdrawal-approve",
+    ),
+    path(
+        "wallet/withdrawals/<int:withdrawal_id>/reject",
+        withdrawal_views.WithdrawalRejectView.as_view(),
+        name="wallet-withdrawal-reject",
+    ),
+    path(
+        "wallet/withdrawal-policies",
+        withdrawal_views.WithdrawalPolicyView.as_view(),
+        name="wallet-withdrawal-policies",
+    ),
+]
