@@ -22,6 +22,7 @@ from bench.common import baseline_dir
 
 PGLEDGER_SCHEMA = "pgledger"
 RAW_SCHEMA = "bench_raw"
+_TRANSFER = "SELECT id FROM pgledger_create_transfer(%s, %s, %s)"
 # The install order the baselines' README gives: ULID helpers first, then the ledger.
 PGLEDGER_FILES = (
     "vendor/scoville-pgsql-ulid/ulid-to-uuid.sql",
@@ -86,14 +87,12 @@ def pgledger_source_account(conn: Connection, *, name: str) -> str:
 def pgledger_fund(conn: Connection, *, source: str, accounts: Sequence[str], amount: int) -> None:
     with conn.cursor() as cursor:
         for account in accounts:
-            cursor.execute(
-                "SELECT id FROM pgledger_create_transfer(%s, %s, %s)", [source, account, amount]
-            )
+            cursor.execute(_TRANSFER, [source, account, amount])
 
 
 def pgledger_transfer(conn: Connection, debit: str, credit: str, amount: int) -> None:
     with conn.cursor() as cursor:
-        cursor.execute("SELECT id FROM pgledger_create_transfer(%s, %s, %s)", [debit, credit, amount])
+        cursor.execute(_TRANSFER, [debit, credit, amount])
         cursor.fetchone()
 
 

@@ -435,10 +435,7 @@ def run() -> None:
     raw_funds = FUNDS * sum(sizes.values())
     peers_verify(url, posted, raw_funds)
 
-    say(
-        f"  {'accounts':<10} {'path':<22} {'transfers/s (median)':>21} "
-        f"{'p50 ms':>8} {'p99 ms':>8}"
-    )
+    say(f"  {'accounts':<10} {'path':<22} {'transfers/s (median)':>21} {'p50 ms':>8} {'p99 ms':>8}")
     for scenario in SCENARIOS:
         for path in paths:
             values = lats[(scenario, path)]
