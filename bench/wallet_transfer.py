@@ -65,6 +65,8 @@ PATHS = ("ours", "pgledger", "raw")
 LABELS = {"ours": "ours: transfer_post", "pgledger": "pgledger", "raw": "raw SQL"}
 SCENARIOS = ("spread", "hot")
 SKIP_ENV = "BENCH_WALLET_OURS"
+# A transfer between two user accounts that is neither a deposit nor a payout.
+TRANSFER_KIND = "adjustment"
 
 
 @dataclass
@@ -229,7 +231,7 @@ def _poster(path: str, scenario: str, key_prefix: str) -> tuple[Callable[[int, i
                 debit=accounts[debit],
                 credit=accounts[credit],
                 amount=1,
-                kind="adjustment",
+                kind=TRANSFER_KIND,
                 idempotency_key=f"{key_prefix}-{next(keys)}",
             )
 
@@ -435,12 +437,16 @@ def run() -> None:
     raw_funds = FUNDS * sum(sizes.values())
     peers_verify(url, posted, raw_funds)
 
-    say(f"  {'accounts':<10} {'path':<22} {'transfers/s (median)':>21} {'p50 ms':>8} {'p99 ms':>8}")
+    say(
+        f"  {'accounts':<10} {'path':<22} {'transfers/s (median)':>21} {'rounds min-max':>15} "
+        f"{'p50 ms':>8} {'p99 ms':>8}"
+    )
     for scenario in SCENARIOS:
         for path in paths:
-            values = lats[(scenario, path)]
+            values, per_round = lats[(scenario, path)], rates[(scenario, path)]
+            extremes = f"{min(per_round):.0f}-{max(per_round):.0f}"
             say(
-                f"  {scenario:<10} {LABELS[path]:<22} {median(rates[(scenario, path)]):>21.0f} "
+                f"  {scenario:<10} {LABELS[path]:<22} {median(per_round):>21.0f} {extremes:>15} "
                 f"{percentile(values, 50):>8.2f} {percentile(values, 99):>8.2f}"
             )
     for scenario in SCENARIOS:
