@@ -30,17 +30,14 @@ wallet app is an error.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import random
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection as Pipe
 from typing import Any
 
-from django.db import connection, connections
+from django.db import connection
 
 from bench import ledger_peers as peers
 from bench.common import (
@@ -54,6 +51,7 @@ from bench.common import (
     quick,
     say,
 )
+from bench.forked import in_processes
 
 WORKERS = 8
 CURRENCY = "XTR"
@@ -86,47 +84,6 @@ LEDGERS: Ledgers | None = None
 def _ledgers() -> Ledgers:
     assert LEDGERS is not None, "set before the workers fork"
     return LEDGERS
-
-
-# --- Processes ------------------------------------------------------------------------
-
-
-def _child(target: Callable[..., Any], args: tuple[Any, ...], out: Pipe) -> None:
-    try:
-        out.send(("ok", target(*args)))
-    except BaseException:
-        out.send(("error", traceback.format_exc()))
-    finally:
-        connections.close_all()
-        out.close()
-
-
-def in_processes(target: Callable[..., Any], arglists: Sequence[tuple[Any, ...]]) -> list[Any]:
-    """Run ``target(*args)`` for each of ``arglists`` in a forked process of its own, all at
-    once; return their results in order. A child's exception is raised here."""
-    # Never let a child reuse (or close) the parent's socket.
-    connections.close_all()
-    ctx = multiprocessing.get_context("fork")
-    pipes, procs = [], []
-    for args in arglists:
-        recv, send = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(target, args, send))
-        proc.start()
-        send.close()
-        pipes.append(recv)
-        procs.append(proc)
-    outcomes = []
-    for recv in pipes:
-        try:
-            outcomes.append(recv.recv())
-        except EOFError:
-            outcomes.append(("error", "the process died without an answer"))
-    for proc in procs:
-        proc.join()
-    errors = [value for status, value in outcomes if status != "ok"]
-    if errors:
-        raise RuntimeError(f"{len(errors)} worker(s) failed; the first:\n{errors[0]}")
-    return [value for _, value in outcomes]
 
 
 def _slices(items: Sequence[Any], parts: int) -> list[Sequence[Any]]:
