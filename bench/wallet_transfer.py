@@ -55,6 +55,7 @@ from bench.forked import in_processes
 
 WORKERS = 8
 CURRENCY = "XTR"
+GROUP_CHAT_ID = -1001000000001  # a group's accounts belong to its Telegram chat id
 FUNDS = 10**12  # per account: never the limit, whatever the run's length
 GOAL_VS_PGLEDGER = 1.0
 GOAL_VS_RAW = 0.7
@@ -257,7 +258,11 @@ def hold_settle_measure(payouts: int) -> float:
 
     ledgers = _ledgers()
     group = account_get_or_create(
-        tenant=ledgers.tenant, owner_kind="group", owner_id=1, currency=CURRENCY, kind="available"
+        tenant=ledgers.tenant,
+        owner_kind="group",
+        owner_id=GROUP_CHAT_ID,
+        currency=CURRENCY,
+        kind="available",
     )
     transfer_post(
         tenant=ledgers.tenant,
