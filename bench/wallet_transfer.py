@@ -210,13 +210,15 @@ def _pair(scenario: str, count: int, rng: random.Random) -> tuple[int, int]:
 
 
 def _transfer_worker(
-    path: str, scenario: str, tag: str, start_at: float, seconds: float
-) -> tuple[int, list[float], float]:
+    path: str, scenario: str, seed: str, start_at: float, seconds: float
+) -> tuple[int, list[float], float, float]:
     """Post transfers from the common start to the deadline; (count, latencies in ms,
-    when the last one ended)."""
-    post, conn = _poster(path, scenario, f"bench-{tag}")
+    when the last one ended, CPU seconds this process spent meanwhile). ``seed`` names
+    the round and the worker, not the path: every path's worker n draws the same pairs in
+    the same round."""
+    post, conn = _poster(path, scenario, f"bench-{seed}-{path}")
     count = len(_ledgers().accounts[(scenario, path)])
-    rng = random.Random(tag)
+    rng = random.Random(seed)
     try:
         post(*_pair(scenario, count, rng))  # warm-up, before the clock starts
         while time.perf_counter() < start_at:
@@ -224,28 +226,40 @@ def _transfer_worker(
         deadline = start_at + seconds
         latencies: list[float] = []
         ended = start_at
+        cpu = time.process_time()
         while (began := time.perf_counter()) < deadline:
             post(*_pair(scenario, count, rng))
             ended = time.perf_counter()
             latencies.append((ended - began) * 1000.0)
+        cpu = time.process_time() - cpu
     finally:
         conn.close()
-    return len(latencies), latencies, ended
+    return len(latencies), latencies, ended, cpu
 
 
-def transfer_round(
-    path: str, scenario: str, tag: str, seconds: float
-) -> tuple[float, list[float], int]:
-    """``WORKERS`` processes post for ``seconds``; (transfers/s, latencies, count)."""
+@dataclass
+class Round:
+    rate: float  # transfers/s
+    latencies: list[float]  # ms
+    posted: int  # the warm-ups included
+    client_cpu: float  # seconds of CPU the workers spent while the clock ran
+
+
+def transfer_round(path: str, scenario: str, round_no: int, seconds: float) -> Round:
+    """``WORKERS`` processes post for ``seconds``."""
     start_at = time.perf_counter() + 1.0  # time for every worker to connect and warm up
+    seeds = [f"r{round_no}-{scenario}-w{n}" for n in range(WORKERS)]
     results = in_processes(
-        _transfer_worker,
-        [(path, scenario, f"{tag}-w{n}", start_at, seconds) for n in range(WORKERS)],
+        _transfer_worker, [(path, scenario, seed, start_at, seconds) for seed in seeds]
     )
-    total = sum(count for count, _, _ in results)
-    ended = max(end for _, _, end in results)
-    latencies = [ms for _, values, _ in results for ms in values]
-    return total / (ended - start_at), latencies, total + WORKERS  # + the warm-ups
+    total = sum(result[0] for result in results)
+    ended = max(result[2] for result in results)
+    return Round(
+        rate=total / (ended - start_at),
+        latencies=[ms for result in results for ms in result[1]],
+        posted=total + WORKERS,
+        client_cpu=sum(result[3] for result in results),
+    )
 
 
 # --- hold_settle ----------------------------------------------------------------------
@@ -353,6 +367,47 @@ def peers_verify(url: str, posted: dict[str, int], raw_funds: int) -> None:
     say("  checked: both peers conserved money and recorded every transfer counted")
 
 
+def transfers_report(results: dict[tuple[str, str], list[Round]], paths: Sequence[str]) -> None:
+    """The table (median of the rounds, their extremes, latencies over all rounds, the
+    workers' own CPU per transfer: what the client side costs), the ratios, the goals."""
+    say(
+        f"  {'accounts':<8} {'path':<20} {'transfers/s (median)':>21} {'rounds min-max':>15} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'client CPU us':>14}"
+    )
+    rates: dict[tuple[str, str], float] = {}
+    for scenario in SCENARIOS:
+        for path in paths:
+            rounds = results[(scenario, path)]
+            per_round = [x.rate for x in rounds]
+            latencies = [ms for x in rounds for ms in x.latencies]
+            cpu_us = sum(x.client_cpu for x in rounds) / len(latencies) * 1e6
+            rates[(scenario, path)] = median(per_round)
+            extremes = f"{min(per_round):.0f}-{max(per_round):.0f}"
+            say(
+                f"  {scenario:<8} {LABELS[path]:<20} {median(per_round):>21.0f} {extremes:>15} "
+                f"{percentile(latencies, 50):>7.2f} {percentile(latencies, 99):>7.2f} "
+                f"{cpu_us:>14.0f}"
+            )
+    for scenario in SCENARIOS:
+        pgledger, raw = rates[(scenario, "pgledger")], rates[(scenario, "raw")]
+        say(f"  {scenario}: pgledger / raw SQL = {pgledger / raw:.2f}")
+        if "ours" not in paths:
+            continue
+        ours = rates[(scenario, "ours")]
+        say(
+            f"  {scenario}: ours / pgledger = {ours / pgledger:.2f}, "
+            f"ours / raw SQL = {ours / raw:.2f}"
+        )
+        goal(
+            f"{scenario}: ours / pgledger >= {GOAL_VS_PGLEDGER:.1f} ({ours / pgledger:.2f})",
+            ours / pgledger >= GOAL_VS_PGLEDGER,
+        )
+        goal(
+            f"{scenario}: ours / raw SQL >= {GOAL_VS_RAW:.1f} ({ours / raw:.2f})",
+            ours / raw >= GOAL_VS_RAW,
+        )
+
+
 def run() -> None:
     global LEDGERS
     skip_ours = ours_skipped()
@@ -381,54 +436,19 @@ def run() -> None:
         f"hot: {sizes['hot']} accounts, one in every transfer"
     )
 
-    rates: dict[tuple[str, str], list[float]] = {}
-    lats: dict[tuple[str, str], list[float]] = {}
-    posted = dict.fromkeys(paths, 0)
+    results: dict[tuple[str, str], list[Round]] = {}
     for r in range(rounds):
         for scenario in SCENARIOS:
             # Rotate the order so no path always runs first (or right after another).
             turn = (r + SCENARIOS.index(scenario)) % len(paths)
             for path in paths[turn:] + paths[:turn]:
-                rate, latencies, count = transfer_round(
-                    path, scenario, f"r{r}-{scenario}-{path}", seconds
+                results.setdefault((scenario, path), []).append(
+                    transfer_round(path, scenario, r, seconds)
                 )
-                rates.setdefault((scenario, path), []).append(rate)
-                lats.setdefault((scenario, path), []).extend(latencies)
-                posted[path] += count
         say(f"  ... round {r + 1}/{rounds} done")
-    raw_funds = FUNDS * sum(sizes.values())
-    peers_verify(url, posted, raw_funds)
-
-    say(
-        f"  {'accounts':<10} {'path':<22} {'transfers/s (median)':>21} {'rounds min-max':>15} "
-        f"{'p50 ms':>8} {'p99 ms':>8}"
-    )
-    for scenario in SCENARIOS:
-        for path in paths:
-            values, per_round = lats[(scenario, path)], rates[(scenario, path)]
-            extremes = f"{min(per_round):.0f}-{max(per_round):.0f}"
-            say(
-                f"  {scenario:<10} {LABELS[path]:<22} {median(per_round):>21.0f} {extremes:>15} "
-                f"{percentile(values, 50):>8.2f} {percentile(values, 99):>8.2f}"
-            )
-    for scenario in SCENARIOS:
-        pgledger, raw = median(rates[(scenario, "pgledger")]), median(rates[(scenario, "raw")])
-        say(f"  {scenario}: pgledger / raw SQL = {pgledger / raw:.2f}")
-        if skip_ours:
-            continue
-        ours = median(rates[(scenario, "ours")])
-        say(
-            f"  {scenario}: ours / pgledger = {ours / pgledger:.2f}, "
-            f"ours / raw SQL = {ours / raw:.2f}"
-        )
-        goal(
-            f"{scenario}: ours / pgledger >= {GOAL_VS_PGLEDGER:.1f} ({ours / pgledger:.2f})",
-            ours / pgledger >= GOAL_VS_PGLEDGER,
-        )
-        goal(
-            f"{scenario}: ours / raw SQL >= {GOAL_VS_RAW:.1f} ({ours / raw:.2f})",
-            ours / raw >= GOAL_VS_RAW,
-        )
+    posted = {path: sum(x.posted for s in SCENARIOS for x in results[(s, path)]) for path in paths}
+    peers_verify(url, posted, raw_funds=FUNDS * sum(sizes.values()))
+    transfers_report(results, paths)
 
     took = pgledger_batch_measure(payouts)
     say(
