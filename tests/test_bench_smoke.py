@@ -128,7 +128,8 @@ def test_wallet_transfer_without_the_wallet_app_is_an_error(monkeypatch):
     would read as a benchmark of the wallet."""
     from bench import wallet_transfer
 
-    monkeypatch.setitem(sys.modules, "wallet", None)  # `import wallet...` now fails
+    for name in ("wallet", "wallet.services"):  # `import wallet.services` now fails
+        monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.delenv("BENCH_WALLET_OURS", raising=False)
     with pytest.raises(RuntimeError, match=r"wallet app is not installed.*BENCH_WALLET_OURS=skip"):
         wallet_transfer.run()
