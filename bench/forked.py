@@ -1,8 +1,8 @@
 """Run a function in forked processes, all at once, and collect what each returns.
 
 Benchmarks fork rather than spawn: the children inherit Django, already set up, and the
-objects the parent prepared (accounts, tenants) without pickling them in. Every child
-opens connections of its own.
+objects the parent prepared (accounts, tenants) as they are; only what a child returns is
+pickled, back through a pipe. Every child opens database connections of its own.
 """
 
 from __future__ import annotations
