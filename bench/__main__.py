@@ -26,6 +26,7 @@ BENCHMARKS = [
     "tenant_create",
     "api_me",
     "history_record",
+    "wallet_transfer",
     "migrate_schemas",
     "runtime_updates",
     "bulk_send",

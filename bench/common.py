@@ -123,6 +123,16 @@ def platform_ready() -> None:
     template_build()
 
 
+def baseline_dir(name: str) -> Path | None:
+    """A third-party peer kept beside the project, never copied into it:
+    ``<checkout>/../shared/baselines/<name>`` (the checkout sits next to ``shared/``), else
+    ``$BRAGABOT_BASELINES/<name>``; None when neither exists."""
+    candidates = [ROOT.parent / "shared" / "baselines" / name]
+    if os.environ.get("BRAGABOT_BASELINES"):
+        candidates.append(Path(os.environ["BRAGABOT_BASELINES"]) / name)
+    return next((path for path in candidates if path.is_dir()), None)
+
+
 def bot_token_for(n: int) -> str:
     return f"{800000000 + n}:AAH{n:05d}benchtoken-for-bragabot-bench-x"
 

@@ -5,6 +5,7 @@ under a minute."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -13,9 +14,29 @@ from pathlib import Path
 
 import pytest
 
+from bench.common import baseline_dir
 from config.dbserver import connection_url
+from tests.service_policy import skip_service_missing
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# wallet_transfer refuses to run without the wallet app; where it is not installed yet,
+# the smoke run measures the two peers alone, as BENCH_WALLET_OURS=skip says.
+WALLET_INSTALLED = importlib.util.find_spec("wallet") is not None
+WALLET_PEERS = [
+    "pgledger ",
+    "raw SQL ",
+    "both peers conserved money",
+    "hot: pgledger / raw SQL",
+    "info: pgledger_create_transfers",
+]
+WALLET_OURS = [
+    "ours: transfer_post",
+    "goal: spread: ours / pgledger",
+    "goal: hot: ours / raw SQL",
+    "goal: hold_settle",
+]
+ENV = {"wallet_transfer": {} if WALLET_INSTALLED else {"BENCH_WALLET_OURS": "skip"}}
 
 # Lines each benchmark must print (its figures and its goal or ratio).
 EXPECTED = {
@@ -35,6 +56,7 @@ EXPECTED = {
         "goal: me / peer",
     ],
     "history_record": ["history.record ", "plain INSERT", "chains verified", "goal: 4 writer"],
+    "wallet_transfer": WALLET_PEERS + (WALLET_OURS if WALLET_INSTALLED else ["ours: SKIPPED"]),
     "migrate_schemas": [
         "standard (sequential)",
         "multiprocessing (parallel)",
@@ -67,7 +89,7 @@ def runs() -> dict[str, subprocess.Popen[str]]:
         name: subprocess.Popen(
             [sys.executable, "-m", "bench", name, "--quick"],
             cwd=ROOT,
-            env=env,
+            env={**env, **ENV.get(name, {})},
             text=True,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -86,6 +108,10 @@ def runs() -> dict[str, subprocess.Popen[str]]:
 
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_benchmark_runs_in_quick_mode(runs, name):
+    if name == "wallet_transfer" and baseline_dir("pgledger") is None:
+        skip_service_missing(
+            "pgledger baseline", "no ../shared/baselines/pgledger; set BRAGABOT_BASELINES"
+        )
     try:
         output, _ = runs[name].communicate(timeout=110)
     except subprocess.TimeoutExpired:
@@ -96,3 +122,15 @@ def test_benchmark_runs_in_quick_mode(runs, name):
     for line in EXPECTED[name]:
         assert line in output, f"{name} printed no {line!r}:\n{output[-3000:]}"
     assert "[quick]" in output
+
+
+def test_wallet_transfer_without_the_wallet_app_is_an_error(monkeypatch):
+    """Measuring the peers alone must be asked for: a run that skipped ``ours`` silently
+    would read as a benchmark of the wallet."""
+    from bench import wallet_transfer
+
+    for name in ("wallet", "wallet.services"):  # `import wallet.services` now fails
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.delenv("BENCH_WALLET_OURS", raising=False)
+    with pytest.raises(RuntimeError, match=r"wallet app is not installed.*BENCH_WALLET_OURS=skip"):
+        wallet_transfer.run()
