@@ -13,7 +13,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "tests"
 SOURCE_ROOTS = (ROOT / "platform", ROOT / "tenants")
-SOURCE_OF = {"sandbox": ROOT / "sandbox" / "telegram"}
+# Test packages whose source is not an app of that name: the sandbox's emulators.
+SOURCE_OF = {
+    "sandbox": ROOT / "sandbox" / "telegram",
+    "sandbox/provider": ROOT / "sandbox" / "provider",
+}
 
 # Cross-cutting: one behaviour through several modules or apps, not one module's test.
 CROSS_CUTTING = {
@@ -88,7 +92,8 @@ def layout_problems(tests: Path = TESTS) -> list[str]:
             continue
         if rel in CROSS_CUTTING:
             continue
-        source = _source_dir(app)
+        package = path.parent.relative_to(tests).as_posix()
+        source = _source_dir(package if package in SOURCE_OF else app)
         if source is None:
             problems.append(f"{rel}: no app {app} in platform/, tenants/ or sandbox/")
         elif not _mirrors(path.stem.removeprefix("test_"), _module_names(source)):

@@ -20,6 +20,9 @@ errors answer ``{"detail": ..., "code": ...}`` like the platform's API.
     POST /sandbox/api/payments                       pay_stars(bot_id, user_id, payload, amount)
     POST /sandbox/api/invoices/pay                   pay_invoice(bot_id, chat_id, user_id,
                                                                  message_id)
+    POST /sandbox/api/bots/{bot_id}/refunds          refund_star_payment(user_id,
+                                                 telegram_payment_charge_id): the owner refunds
+    GET  /sandbox/api/bots/{bot_id}/stars            {"balance", "transactions"}: the bot's Stars
     GET  /sandbox/api/files/{file_id}                file(): a photo a bot uploaded
     GET  /sandbox/api/chats/{chat_id}/messages       chat_messages(?bot_id=)
     GET  /sandbox/api/bots/{bot_id}/sent             sent(?chat_id=)
@@ -203,6 +206,17 @@ def control_routes(tg: SandboxTelegram) -> list[web.RouteDef]:
             _int(body["message_id"]),
         )
 
+    def refund(request, body):
+        tg.refund_star_payment(
+            _path_int(request, "bot_id"),
+            _int(body["user_id"]),
+            str(body["telegram_payment_charge_id"]),
+        )
+
+    def stars(request, body):
+        bot_id = _path_int(request, "bot_id")
+        return {"balance": tg.star_balance(bot_id), "transactions": tg.star_transactions(bot_id)}
+
     def chat_messages(request, body):
         return tg.chat_messages(
             _path_int(request, "chat_id"), bot_id=_optional_int(request.query.get("bot_id"))
@@ -252,6 +266,8 @@ def control_routes(tg: SandboxTelegram) -> list[web.RouteDef]:
         web.get(f"{api}/callbacks/{{query_id}}", _endpoint(callback_answer)),
         web.post(f"{api}/payments", _endpoint(pay_stars)),
         web.post(f"{api}/invoices/pay", _endpoint(pay_invoice)),
+        web.post(f"{api}/bots/{{bot_id}}/refunds", _endpoint(refund)),
+        web.get(f"{api}/bots/{{bot_id}}/stars", _endpoint(stars)),
         web.get(f"{api}/files/{{file_id}}", file),
         web.get(f"{api}/chats/{{chat_id}}/messages", _endpoint(chat_messages)),
         web.get(f"{api}/bots/{{bot_id}}/sent", _endpoint(sent)),

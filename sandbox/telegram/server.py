@@ -189,21 +189,35 @@ class SandboxTelegram:
             status = 200
         except ApiError as exc:
             body, status = exc.body(), exc.error_code
+        self._log_call(bot, method.name if method else name, params, status)
+        return status, body
+
+    def _call_now(self, bot: BotState, name: str, params: Params) -> tuple[int, JSONDict]:
+        """A synchronous Bot API method called from the control side (any thread), as if
+        its request had arrived with the bot's token."""
+        method = lookup(name)
+        assert method is not None and not method.is_async, name
+        call = Call(
+            world=self.world, bot=bot, params=params, flood=self.flood, delivery=self.delivery
+        )
+        try:
+            with self.world.lock:
+                status, body = 200, {"ok": True, "result": method.func(call)}
+        except ApiError as exc:
+            body, status = exc.body(), exc.error_code
+        self._log_call(bot, method.name, params, status)
+        return status, body
+
+    def _log_call(self, bot: BotState, name: str, params: Params, status: int) -> None:
         with self.world.lock:
             bot.calls.append(
-                {
-                    "method": method.name if method else name,
-                    "params": params.loggable(),
-                    "status": status,
-                    "ts": self.clock(),
-                }
+                {"method": name, "params": params.loggable(), "status": status, "ts": self.clock()}
             )
         if status >= 400:
             logger.info(
                 "sandbox.telegram.refused",
                 extra={"bot_id": bot.id, "method": name, "status": status},
             )
-        return status, body
 
     async def _execute(self, bot: BotState, name: str, values: dict[str, Any]) -> None:
         """A method a webhook answered with; Telegram does not report its outcome."""
@@ -415,6 +429,18 @@ class SandboxTelegram:
                 self.world, int(bot_id), int(user_id), payload, amount, self.clock
             )
 
+    def refund_star_payment(self, bot_id: int, user_id: int, charge_id: str) -> None:
+        """The bot's owner refunds a payment outside the platform (a script with the bot's
+        token): refundStarPayment as the bot, in its call log, the refunded_payment message
+        and the refund in getStarTransactions. Telegram's refusal (CHARGE_NOT_FOUND,
+        CHARGE_ALREADY_REFUNDED) raises SandboxError with its description."""
+        with self.world.lock:
+            bot = self.world.bot(bot_id)
+        params = Params({"user_id": int(user_id), "telegram_payment_charge_id": str(charge_id)})
+        status, body = self._call_now(bot, "refundStarPayment", params)
+        if status != 200:
+            raise SandboxError(body["description"], code="refused", status=status)
+
     def web_app_url(
         self, bot_id: int, user_id: int, url: str, *, chat_type: str = "private"
     ) -> str:
@@ -493,6 +519,11 @@ class SandboxTelegram:
     def star_balance(self, bot_id: int) -> int:
         with self.world.lock:
             return self.world.bot(bot_id).star_balance
+
+    def star_transactions(self, bot_id: int) -> list[JSONDict]:
+        """The bot's StarTransaction objects, newest first (getStarTransactions' order)."""
+        with self.world.lock:
+            return copy.deepcopy(self.world.bot(bot_id).star_transactions[::-1])
 
     def member(self, chat_id: int, user_id: int) -> JSONDict:
         """The user's ChatMember in the group (``left`` if they never were in it)."""

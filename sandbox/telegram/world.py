@@ -73,6 +73,8 @@ class BotState:
     commands: dict[tuple[str, str], list[JSONDict]] = field(default_factory=dict)
     menu_buttons: dict[int | None, JSONDict] = field(default_factory=dict)  # None: default
     star_balance: int = 0
+    # StarTransaction objects, oldest first: payments in (source), refunds out (receiver).
+    star_transactions: list[JSONDict] = field(default_factory=list)
     # The newest calls only, so a long-running demo does not grow without bound.
     calls: deque[JSONDict] = field(default_factory=lambda: deque(maxlen=CALL_LOG_LIMIT))
 

@@ -46,6 +46,8 @@ PTB_TYPES = {
     "BotShortDescription": telegram.BotShortDescription,
     "File": telegram.File,
     "Update": telegram.Update,
+    "StarTransactions": telegram.StarTransactions,
+    "StarAmount": telegram.StarAmount,
 }
 
 
@@ -92,11 +94,14 @@ ISSUE_METHODS = set(
     "setMyShortDescription setMyCommands getMyCommands setChatMenuButton "
     "getChatMenuButton".split()
 )
+# The wallet reconciles Stars deposits against the bot's transactions.
+WALLET_METHODS = {"getStarTransactions", "refundStarPayment", "getMyStarBalance"}
 
 
 def test_every_method_the_sandbox_serves_is_in_the_bot_api():
     served = {m.name for m in METHODS.values()}
     assert ISSUE_METHODS - served == set()
+    assert WALLET_METHODS - served == set()
     assert served - set(spec()["methods"]) == set()
 
 
@@ -187,6 +192,8 @@ CALLS = [
     ("getChatMenuButton", {}),
     ("getChatMenuButton", {"chat_id": ALICE}),
     ("getUpdates", {}),
+    ("getStarTransactions", {}),
+    ("getMyStarBalance", {}),
 ]
 
 
@@ -244,6 +251,9 @@ def test_every_method_answers_with_documented_fields(world):
     ]
     refund = {"user_id": ALICE, "telegram_payment_charge_id": charge["telegram_payment_charge_id"]}
     run("refundStarPayment", refund)
+    [refunded, paid] = run("getStarTransactions", {"offset": 0, "limit": 5})["transactions"]
+    assert (refunded["receiver"]["type"], paid["source"]["type"]) == ("user", "user")
+    run("getMyStarBalance")
     web_app = {"type": "web_app", "text": "Open", "web_app": {"url": "https://app.example.org"}}
     run("setChatMenuButton", {"chat_id": ALICE, "menu_button": web_app})
     run("getChatMenuButton", {"chat_id": ALICE})

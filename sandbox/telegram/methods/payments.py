@@ -1,15 +1,18 @@
 """Telegram Stars payments: sendInvoice (currency XTR), answerPreCheckoutQuery,
-refundStarPayment. A user pays through the control side (``pay_stars``); the bot answers
-the pre-checkout query, then gets the successful_payment message."""
+refundStarPayment, getStarTransactions, getMyStarBalance. A user pays through the control
+side (``pay_stars``); the bot answers the pre-checkout query, then gets the
+successful_payment message. Every payment and refund is a StarTransaction of the bot's."""
 
 from __future__ import annotations
 
+import copy
 import secrets
 
 from sandbox.telegram.errors import QUERY_TOO_OLD, bad_request, required
 from sandbox.telegram.methods.messages import inline_markup, send
 from sandbox.telegram.methods.registry import Call, method
 from sandbox.telegram.objects import JSONDict
+from sandbox.telegram.world import World
 
 STARS = "XTR"
 # Telegram gives a bot 10 seconds to answer a pre-checkout query.
@@ -92,6 +95,14 @@ def answer_pre_checkout_query(call: Call) -> bool:
     }
     world.charges[charge_id] = {**payment, "bot_id": call.bot.id, "user_id": query["user_id"]}
     call.bot.star_balance += query["amount"]
+    call.bot.star_transactions.append(
+        {
+            "id": charge_id,  # Telegram: the payment's telegram_payment_charge_id
+            "amount": query["amount"],
+            "date": world.now(),
+            "source": _user_partner(world, query["user_id"], query["payload"]),
+        }
+    )
     chat = world.private(call.bot.id, query["user_id"], create=True)
     message = world.store(chat, world.users[query["user_id"]], successful_payment=payment)
     world.deliver(chat, message)
@@ -110,6 +121,14 @@ def refund_star_payment(call: Call) -> bool:
         raise bad_request("CHARGE_ALREADY_REFUNDED")
     charge["refunded"] = True
     call.bot.star_balance -= charge["total_amount"]
+    call.bot.star_transactions.append(
+        {
+            "id": charge_id,  # Telegram: a refund keeps the id of the payment it returns
+            "amount": charge["total_amount"],
+            "date": world.now(),
+            "receiver": _user_partner(world, user_id, charge["invoice_payload"]),
+        }
+    )
     refund = {
         "currency": STARS,
         "total_amount": charge["total_amount"],
@@ -120,3 +139,30 @@ def refund_star_payment(call: Call) -> bool:
     message = world.store(chat, world.users[user_id], refunded_payment=refund)
     world.deliver(chat, message)
     return True
+
+
+@method("getStarTransactions")
+def get_star_transactions(call: Call) -> JSONDict:
+    """The bot's transactions, newest first as Telegram answers them (its Bot API page
+    says "chronological order"). ``offset`` skips that many; ``limit`` (default 100) is
+    clamped to 1..100 like getUpdates' rather than refused."""
+    offset = max(call.params.int("offset") or 0, 0)
+    asked = call.params.int("limit")
+    limit = 100 if asked is None else min(max(asked, 1), 100)
+    newest_first = call.bot.star_transactions[::-1]
+    return {"transactions": copy.deepcopy(newest_first[offset : offset + limit])}
+
+
+@method("getMyStarBalance")
+def get_my_star_balance(call: Call) -> JSONDict:
+    return {"amount": call.bot.star_balance}
+
+
+def _user_partner(world: World, user_id: int, payload: str) -> JSONDict:
+    """A TransactionPartnerUser for an invoice payment (or its refund) by the user."""
+    return {
+        "type": "user",
+        "transaction_type": "invoice_payment",
+        "user": copy.deepcopy(world.users[user_id]),
+        "invoice_payload": payload,
+    }

@@ -70,6 +70,7 @@ async function refresh() {
       ? pending.length + " update(s) waiting for the bot (is it running?)"
       : "The bot has taken every update.";
   }
+  await renderStars();
   const bot = world.bots.find((b) => b.id === view.botId);
   const menu = bot && bot.menu_button && bot.menu_button.type === "web_app" ? bot.menu_button : null;
   $("menu-button").hidden = !menu;
@@ -80,6 +81,35 @@ async function refresh() {
   $("status").textContent =
     world.bots.length + " bot(s), " + world.users.length + " user(s), " + world.groups.length + " group(s)";
   await renderChat();
+}
+
+// ---- the bot's Stars: what getStarTransactions shows, and its owner's refunds --------------
+async function renderStars() {
+  if (view.botId === null) {
+    $("bot-balance").textContent = "";
+    $("bot-stars").replaceChildren();
+    return;
+  }
+  const botId = view.botId;
+  const stars = await api("/bots/" + botId + "/stars");
+  $("bot-balance").textContent = "Balance ⭐" + stars.balance;
+  const refunded = new Set(stars.transactions.filter((t) => t.receiver).map((t) => t.id));
+  $("bot-stars").replaceChildren(...stars.transactions.map((t) => {
+    const item = document.createElement("li");
+    const partner = t.source || t.receiver;
+    const who = partner.user ? partner.user.first_name : partner.type;
+    item.textContent = (t.source ? "+⭐" + t.amount + " from " : "−⭐" + t.amount + " refund to ") + who + " ";
+    if (t.source && partner.user && !refunded.has(t.id)) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "Refund (as the owner)";
+      button.addEventListener("click", () => attempt(() => api("/bots/" + botId + "/refunds", {
+        user_id: partner.user.id, telegram_payment_charge_id: t.id,
+      })));
+      item.append(button);
+    }
+    return item;
+  }));
 }
 
 // ---- the chat -----------------------------------------------------------------------------
