@@ -33,8 +33,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("group-moderation", "PUT"): "moderate",
     ("group-moderation-actions", "GET"): "moderate",
     ("group-leaderboard", "GET"): "authenticated",
+    ("group-stars-topup", "POST"): "manage_funds",
+    ("group-stars-refund", "POST"): "manage_funds",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
 # answers 404, a refused one 403, so the two are told apart).
 URL_KWARGS = {"telegram_id": 424242, "chat_id": -1001234567890, "bulk_id": 424242}
+URL_KWARGS["deposit_id"] = 424242

@@ -237,6 +237,9 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # The currencies the ledger holds, as CODE:EXPONENT pairs: an amount is an integer count of
 # 10^-EXPONENT of the unit (USDT:6 keeps micro-USDT), never a float.
 WALLET_CURRENCIES = currencies_parse(os.environ.get("WALLET_CURRENCIES", "XTR:0,USDT:6,TON:9"))
+# The Stars a group may be topped up with in one invoice (Telegram takes 1 to 10,000).
+WALLET_STARS_TOPUP_MIN = int(os.environ.get("WALLET_STARS_TOPUP_MIN", "1"))
+WALLET_STARS_TOPUP_MAX = int(os.environ.get("WALLET_STARS_TOPUP_MAX", "10000"))
 
 LOGGING = {
     "version": 1,

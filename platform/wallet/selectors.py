@@ -7,13 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
-from wallet.models import Account, Entry, Transfer
+from accounts.roles import Capability, Role, effective_capabilities
+from accounts.selectors import membership_list, user_capabilities, user_with_membership
+from botruntime.selectors import platform_bot_id
+from config.errors import ServiceError
+from tenancy.models import ChatBinding, Tenant
+from tenancy.selectors import tenant_bots
+from wallet.models import Account, Entry, Freeze, StarsDeposit, StarsTopUp, Transfer
 
 if TYPE_CHECKING:
-    from tenancy.models import Tenant
+    from accounts.models import TelegramUser
 
 MAX_PAGE = 200
 
@@ -182,3 +189,84 @@ def ledger_check() -> LedgerCheck:
         )
         accounts, transfers, entries = cursor.fetchone()
     return LedgerCheck(accounts=accounts, transfers=transfers, entries=entries, problem=problem)
+
+
+# --- Telegram Stars deposits ---------------------------------------------------------
+
+STARS_PAYLOAD_PREFIX = "topup:"
+
+
+def stars_topup_by_payload(*, payload: str) -> StarsTopUp | None:
+    """The top-up an invoice payload names (``topup:<token>``), with its tenant; None for
+    a payload the platform never issued."""
+    if not payload.startswith(STARS_PAYLOAD_PREFIX):
+        return None
+    token = payload.removeprefix(STARS_PAYLOAD_PREFIX)
+    return StarsTopUp.objects.select_related("tenant").filter(token=token).first()
+
+
+def stars_deposit_by_charge(*, charge_id: str) -> StarsDeposit | None:
+    return StarsDeposit.objects.select_related("tenant").filter(charge_id=charge_id).first()
+
+
+def stars_deposit_get(*, tenant: Tenant, chat_id: int, deposit_id: int) -> StarsDeposit:
+    """The group's deposit; 404 ``deposit_not_found`` for another group's or tenant's."""
+    found = StarsDeposit.objects.filter(tenant=tenant, chat_id=chat_id, pk=deposit_id).first()
+    if found is None:
+        raise ServiceError(
+            f"no Stars deposit {deposit_id} in this group", code="deposit_not_found", status=404
+        )
+    return found
+
+
+def stars_bots() -> list[tuple[Tenant, int]]:
+    """(tenant, bot id) of every bot that ever sent a top-up invoice: the bots whose Stars
+    transactions reconciliation reads."""
+    pairs = StarsTopUp.objects.values_list("tenant_id", "bot_id").distinct().order_by("bot_id")
+    tenants = Tenant.all_objects.in_bulk({tenant_id for tenant_id, _ in pairs})
+    return [(tenants[tenant_id], bot_id) for tenant_id, bot_id in pairs]
+
+
+def bot_token_get(*, tenant: Tenant, bot_id: int) -> str | None:
+    """The token of ``bot_id``, a bot of ``tenant`` or the platform bot; None when the
+    platform cannot act as that bot (unknown, inactive, token not stored)."""
+    if bot_id == platform_bot_id():
+        return settings.PLATFORM_BOT_TOKEN or None
+    for found, token in tenant_bots(tenant=tenant):
+        if found == bot_id and token:
+            return token
+    return None
+
+
+def group_bot_id(*, binding: ChatBinding) -> int | None:
+    """The bot that serves a bound group: the one that bound it, else the platform bot."""
+    if binding.bot is None:
+        return platform_bot_id()
+    return binding.bot.telegram_id if binding.bot.is_active else None
+
+
+def is_frozen(*, tenant: Tenant | int, owner_kind: str, owner_id: int) -> bool:
+    """Whether the owner's spending is frozen (wallet.services.spending_freeze)."""
+    tenant_id = tenant if isinstance(tenant, int) else tenant.pk
+    return Freeze.objects.filter(
+        tenant_id=tenant_id, owner_kind=owner_kind, owner_id=owner_id, lifted_at__isnull=True
+    ).exists()
+
+
+def funds_admins(*, tenant: Tenant) -> list[TelegramUser]:
+    """The community's people who may manage its funds (owner and admins, with the
+    ``manage_funds`` capability not revoked): who hears of its groups' deposits."""
+    return [
+        membership.user
+        for membership in membership_list(tenant=tenant, roles=[Role.OWNER, Role.ADMIN])
+        if Capability.MANAGE_FUNDS
+        in effective_capabilities(membership.role, membership.granted, membership.revoked)
+    ]
+
+
+def can_manage_funds(*, tenant: Tenant, telegram_id: int) -> bool:
+    """Whether the user holds ``manage_funds`` in the tenant (staff always do)."""
+    user = user_with_membership(telegram_id=telegram_id, tenant=tenant)
+    if user is None:
+        return False
+    return Capability.MANAGE_FUNDS in user_capabilities(tenant=tenant, user=user)

@@ -2,7 +2,9 @@
 
 - ``ledger``: accounts and transfers (``account_get_or_create``, ``transfer_post``);
 - ``holds``: escrow for raid budgets (``hold_create``, ``hold_settle``, ``hold_cancel``);
-- ``retry``: one transaction per operation, retried on deadlock or serialization failure.
+- ``retry``: one transaction per operation, retried on deadlock or serialization failure;
+- ``stars``: Telegram Stars top-ups, deposits, refunds and spending freezes;
+- ``stars_reconcile``: matching the bots' Stars transactions to the ledger (daily job).
 
 Other apps import from here (``wallet.services.transfer_post``); reads are in
 ``wallet.selectors``. Errors are ``wallet.errors.WalletError`` with a ``code``.
@@ -15,6 +17,17 @@ from wallet.services.ledger import (
     is_system_account,
     transfer_post,
 )
+from wallet.services.stars import (
+    spending_freeze,
+    spending_unfreeze,
+    stars_deposit_refund,
+    stars_deposit_reverse,
+    stars_payment_credit,
+    stars_precheckout_refusal,
+    stars_topup_create,
+    stars_topup_request,
+)
+from wallet.services.stars_reconcile import stars_reconcile
 
 __all__ = [
     "Settlement",
@@ -24,5 +37,14 @@ __all__ = [
     "hold_create",
     "hold_settle",
     "is_system_account",
+    "spending_freeze",
+    "spending_unfreeze",
+    "stars_deposit_refund",
+    "stars_deposit_reverse",
+    "stars_payment_credit",
+    "stars_precheckout_refusal",
+    "stars_reconcile",
+    "stars_topup_create",
+    "stars_topup_request",
     "transfer_post",
 ]
