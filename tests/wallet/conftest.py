@@ -41,3 +41,22 @@ def stars_group(make_tenant, tg, person):
         return StarsGroup(tg=tg, tenant=tenant, bot_id=bot_id, chat_id=chat_id, admin=admin)
 
     return make
+
+
+PLATFORM_BOT_ID = 690_000_777
+
+
+@pytest.fixture
+def platform_staff(db):
+    """A staff user who started the platform bot in private: platform alerts reach them."""
+    from accounts.services import user_start, user_touch
+    from tenancy.selectors import tenant_get
+
+    profile = {"id": 4_070_001, "username": "ops", "first_name": "Ops"}
+    staff = user_touch(profile=profile)
+    staff.is_staff = True
+    staff.save(update_fields=["is_staff"])
+    user_start(
+        tenant=tenant_get(slug="public"), profile=profile, bot_id=PLATFORM_BOT_ID, private_chat=True
+    )
+    return staff
