@@ -290,6 +290,7 @@ def stars_deposit_refund(
     """An admin gives a deposit back: the credit is reversed and Telegram refunds the
     payer (``refundStarPayment``), all or nothing. Refused (409 ``funds_not_available``)
     when the group no longer has the Stars available (held for raids or paid out)."""
+    bound_group_binding_get(tenant=tenant, chat_id=chat_id)  # 404 for another's group
     deposit = stars_deposit_get(tenant=tenant, chat_id=chat_id, deposit_id=deposit_id)
     token = bot_token_get(tenant=tenant, bot_id=deposit.bot_id)
     if token is None:
