@@ -134,6 +134,8 @@ COMMUNITY_DATA = {
     "broadcast-list",
     "broadcast-detail",
     "broadcast-cancel",
+    "group-stars-topup",
+    "group-stars-refund",
 }
 ANY_TENANT = {
     "me",
