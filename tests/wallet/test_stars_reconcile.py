@@ -4,7 +4,10 @@ payment whose update was lost is credited, other mismatches are reported to staf
 
 from __future__ import annotations
 
+from io import StringIO
+
 import httpx
+from django.core.management import call_command
 
 from notifications.models import OutboxMessage
 from tests.helpers import tenant_bot_token
@@ -122,3 +125,25 @@ def test_a_lost_payment_is_credited_and_mismatches_are_reported(
     [alert] = OutboxMessage.objects.filter(event="alert.wallet")
     assert "stxghost" in alert.text
     assert_consistent()
+
+
+def test_the_wallet_command_reconciles_and_unfreezes(stars_group, person):
+    group = stars_group()
+    payer = person("payer")
+    deposit = group.pay(payer, 8)
+    hold_create(
+        tenant=group.tenant,
+        group_account=group.account(),
+        amount=8,
+        reference="raid:2",
+        idempotency_key="raid-2",
+    )
+    group.tg.refund_star_payment(group.bot_id, payer, deposit.charge_id)
+    out = StringIO()
+
+    call_command("wallet", "stars-reconcile", stdout=out)
+    assert "1 reversed, 1 frozen, 0 mismatches" in out.getvalue()
+    assert is_frozen(tenant=group.tenant, owner_kind="group", owner_id=group.chat_id)
+    call_command("wallet", "unfreeze", group.tenant.slug, str(group.chat_id), stdout=out)
+    assert out.getvalue().endswith("unfrozen\n")
+    assert not is_frozen(tenant=group.tenant, owner_kind="group", owner_id=group.chat_id)
