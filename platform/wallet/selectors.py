@@ -220,11 +220,11 @@ def stars_deposit_get(*, tenant: Tenant, chat_id: int, deposit_id: int) -> Stars
 
 
 def stars_bots() -> list[tuple[Tenant, int]]:
-    """(tenant, bot id) of every bot that ever sent a top-up invoice: the bots whose Stars
-    transactions reconciliation reads."""
+    """(tenant, bot id) of every bot that ever sent a top-up invoice, of tenants not
+    deleted (their bots are gone): the bots whose Stars transactions reconciliation reads."""
     pairs = StarsTopUp.objects.values_list("tenant_id", "bot_id").distinct().order_by("bot_id")
-    tenants = Tenant.all_objects.in_bulk({tenant_id for tenant_id, _ in pairs})
-    return [(tenants[tenant_id], bot_id) for tenant_id, bot_id in pairs]
+    tenants = Tenant.objects.in_bulk({tenant_id for tenant_id, _ in pairs})  # not deleted
+    return [(tenants[tenant_id], bot_id) for tenant_id, bot_id in pairs if tenant_id in tenants]
 
 
 def bot_token_get(*, tenant: Tenant, bot_id: int) -> str | None:
