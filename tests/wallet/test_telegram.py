@@ -8,6 +8,7 @@ import asyncio
 
 from asgiref.sync import sync_to_async
 
+from accounts.services import membership_set_role, user_touch
 from botruntime.runtime import Runtime
 from notifications.models import OutboxMessage
 from tenancy.services import chat_unbind
@@ -146,3 +147,30 @@ def test_wallet_in_private_shows_the_users_own_balances(stars_group, person):
     assert balances(tenant=group.tenant, owner_kind="user", owner_id=alice) == {
         "XTR": {"available": 7}
     }
+
+
+def test_topup_needs_manage_funds_here_and_admin_rights_telegram_confirms(stars_group, person):
+    group = stars_group()
+    other = stars_group()
+    tg, bot_id = group.tg, group.bot_id
+    # Administers this group on Telegram, but manages funds of another community only.
+    tg.set_member(group.chat_id, other.admin, "administrator")
+    # An admin of this community by role, a plain member of this chat on Telegram.
+    member = person("member")
+    tg.set_member(group.chat_id, member, "member")
+    user = user_touch(profile={"id": member, "first_name": "M"})
+    membership_set_role(tenant=group.tenant, user=user, role="admin")
+    runtime = Runtime(jobs=False, poll_timeout=1)
+
+    async def scenario():
+        tg.send_message(bot_id, group.chat_id, other.admin, "/topup 5")
+        tg.send_message(bot_id, group.chat_id, member, "/topup 5")
+        return await sent(tg, bot_id, group.chat_id, count=2)
+
+    replies = serve(runtime, scenario)
+
+    assert [r["text"] for r in replies] == [
+        "Only the group's admins who manage funds can do this."
+    ] * 2
+    assert not StarsTopUp.objects.exists()
+    assert [c["params"]["user_id"] for c in tg.calls(bot_id, "getChatMember")][-1:] == [str(member)]
