@@ -44,6 +44,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("wallet-withdrawal-reject", "POST"): "manage_funds",
     ("wallet-withdrawal-policies", "GET"): "manage_funds",
     ("wallet-withdrawal-policies", "PUT"): "manage_funds",
+    # wallet: Stars deposits
+    ("wallet-stars-topup", "POST"): "manage_funds",
+    ("wallet-stars-refund", "POST"): "manage_funds",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
@@ -53,4 +56,5 @@ URL_KWARGS = {
     "chat_id": -1001234567890,
     "bulk_id": 424242,
     "withdrawal_id": 424242,
+    "deposit_id": 424242,
 }

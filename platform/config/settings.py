@@ -252,6 +252,10 @@ WALLET_REFERENCE_KEY = os.environ.get("WALLET_REFERENCE_KEY", "")
 # Seconds between two asks of a pending payout's outcome (its webhook usually comes first).
 WALLET_PAYOUT_POLL_S = int(os.environ.get("WALLET_PAYOUT_POLL_S", "30"))
 
+# The Stars a group may be topped up with in one invoice (Telegram takes 1 to 10,000).
+WALLET_STARS_TOPUP_MIN = int(os.environ.get("WALLET_STARS_TOPUP_MIN", "1"))
+WALLET_STARS_TOPUP_MAX = int(os.environ.get("WALLET_STARS_TOPUP_MAX", "10000"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

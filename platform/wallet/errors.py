@@ -12,6 +12,7 @@ STATUS = {
     "exceeds_hold": 409,
     "account_not_found": 404,
     "no_provider": 503,
+    "spending_frozen": 409,
 }
 
 
@@ -19,7 +20,7 @@ class WalletError(ServiceError):
     """Codes: ``invalid_amount``, ``invalid_kind``, ``invalid_key``, ``invalid_account``,
     ``same_account``, ``currency_mismatch``, ``unknown_currency``, ``account_not_in_tenant``,
     ``account_not_found``, ``insufficient_funds``, ``idempotency_conflict``, ``hold_closed``,
-    ``exceeds_hold``."""
+    ``exceeds_hold``, ``spending_frozen``."""
 
     def __init__(self, message: str, *, code: str) -> None:
         super().__init__(message, code=code, status=STATUS.get(code, 400))

@@ -338,3 +338,98 @@ class Withdrawal(models.Model):
 
     def __str__(self) -> str:
         return f"withdrawal {self.pk} {self.status}"
+
+
+# --- Telegram Stars deposits (wallet.services.stars) ---------------------------------
+
+
+class StarsTopUp(models.Model):
+    """A request to top up a group with Stars: the invoice a bot sent. Its random
+    ``token`` is the invoice payload, so a pre-checkout query or a successful payment is
+    matched to this row (tenant, group, requester, amount, sending bot), never to what
+    the update claims about them."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, related_name="+")
+    chat_id = models.BigIntegerField()  # the group credited
+    requested_by = models.BigIntegerField()  # Telegram user id of the admin who asked
+    bot_id = models.BigIntegerField()  # the bot that sent the invoice: only it is paid
+    amount = models.BigIntegerField()  # Stars
+    token = models.CharField(max_length=64, unique=True)
+    invoice_chat_id = models.BigIntegerField()  # where the invoice was sent
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="wallet_starstopup_amount")
+        ]
+
+    def __str__(self) -> str:
+        return f"stars top-up {self.pk} of {self.chat_id}: {self.amount}"
+
+
+class StarsDeposit(models.Model):
+    """A Stars payment Telegram confirmed, credited to a group once (keyed by
+    ``charge_id``), and what became of it: refunded by an admin, or refunded outside the
+    platform (found by reconciliation) and reversed."""
+
+    class Status(models.TextChoices):
+        CREDITED = "credited"
+        REFUNDED = "refunded"  # an admin refunded it through the platform
+        REVERSED = "reversed"  # refunded outside the platform; the credit reversed
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, related_name="+")
+    topup = models.ForeignKey(StarsTopUp, on_delete=models.PROTECT, related_name="deposits")
+    chat_id = models.BigIntegerField()
+    bot_id = models.BigIntegerField()
+    payer_id = models.BigIntegerField()
+    amount = models.BigIntegerField()
+    charge_id = models.CharField(max_length=255, unique=True)  # telegram_payment_charge_id
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CREDITED)
+    credit = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="+")
+    reversal = models.ForeignKey(
+        Transfer, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # What a reversal could not take back (the group had spent it): owed, group frozen.
+    shortfall = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    # Set by stars_payment_credit: True when the charge had been credited before.
+    replayed: bool = False
+
+    class Meta:
+        indexes = [models.Index(fields=["bot_id", "created_at"], name="wallet_starsdep_bot")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="wallet_starsdeposit_amount"),
+            models.CheckConstraint(
+                condition=Q(shortfall__gte=0, shortfall__lte=F("amount")),
+                name="wallet_starsdeposit_shortfall",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"stars deposit {self.pk} ({self.status})"
+
+
+class Freeze(models.Model):
+    """An owner whose spending is stopped (no new holds) until staff lift it: a group
+    whose refunded deposit could not be taken back in full."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, related_name="+")
+    owner_kind = models.CharField(max_length=10, choices=Account.OwnerKind.choices)
+    owner_id = models.BigIntegerField()
+    reason = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "owner_kind", "owner_id"],
+                condition=Q(lifted_at__isnull=True),
+                name="wallet_freeze_one_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"freeze of {self.owner_kind}:{self.owner_id}"

@@ -7,18 +7,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Q, QuerySet
 
+from accounts.roles import Capability, Role, effective_capabilities
+from accounts.selectors import membership_list, user_capabilities, user_with_membership
+from botruntime.selectors import platform_bot_id
 from config.errors import ServiceError
+from tenancy.models import ChatBinding, Tenant
+from tenancy.selectors import tenant_bots
 from wallet.currencies import currencies
 from wallet.errors import WalletError
-from wallet.models import Account, Entry, Transfer, Withdrawal, WithdrawalPolicy
+from wallet.models import (
+    Account,
+    Entry,
+    Freeze,
+    StarsDeposit,
+    StarsTopUp,
+    Transfer,
+    Withdrawal,
+    WithdrawalPolicy,
+)
 from wallet.providers import provider_default
 from wallet.references import reference_for
 
 if TYPE_CHECKING:
-    from tenancy.models import Tenant
+    from accounts.models import TelegramUser
 
 MAX_PAGE = 200
 
@@ -266,3 +281,84 @@ def withdrawal_get(*, tenant: Tenant, withdrawal_id: int, user_id: int | None = 
 
 def withdrawal_policies(*, tenant: Tenant) -> QuerySet[WithdrawalPolicy]:
     return WithdrawalPolicy.objects.filter(tenant=tenant).order_by("currency")
+
+
+# --- Telegram Stars deposits ---------------------------------------------------------
+
+STARS_PAYLOAD_PREFIX = "topup:"
+
+
+def stars_topup_by_payload(*, payload: str) -> StarsTopUp | None:
+    """The top-up an invoice payload names (``topup:<token>``), with its tenant; None for
+    a payload the platform never issued."""
+    if not payload.startswith(STARS_PAYLOAD_PREFIX):
+        return None
+    token = payload.removeprefix(STARS_PAYLOAD_PREFIX)
+    return StarsTopUp.objects.select_related("tenant").filter(token=token).first()
+
+
+def stars_deposit_by_charge(*, charge_id: str) -> StarsDeposit | None:
+    return StarsDeposit.objects.select_related("tenant").filter(charge_id=charge_id).first()
+
+
+def stars_deposit_get(*, tenant: Tenant, chat_id: int, deposit_id: int) -> StarsDeposit:
+    """The group's deposit; 404 ``deposit_not_found`` for another group's or tenant's."""
+    found = StarsDeposit.objects.filter(tenant=tenant, chat_id=chat_id, pk=deposit_id).first()
+    if found is None:
+        raise ServiceError(
+            f"no Stars deposit {deposit_id} in this group", code="deposit_not_found", status=404
+        )
+    return found
+
+
+def stars_bots() -> list[tuple[Tenant, int]]:
+    """(tenant, bot id) of every bot that ever sent a top-up invoice, of tenants not
+    deleted (their bots are gone): the bots whose Stars transactions reconciliation reads."""
+    pairs = StarsTopUp.objects.values_list("tenant_id", "bot_id").distinct().order_by("bot_id")
+    tenants = Tenant.objects.in_bulk({tenant_id for tenant_id, _ in pairs})  # not deleted
+    return [(tenants[tenant_id], bot_id) for tenant_id, bot_id in pairs if tenant_id in tenants]
+
+
+def bot_token_get(*, tenant: Tenant, bot_id: int) -> str | None:
+    """The token of ``bot_id``, a bot of ``tenant`` or the platform bot; None when the
+    platform cannot act as that bot (unknown, inactive, token not stored)."""
+    if bot_id == platform_bot_id():
+        return settings.PLATFORM_BOT_TOKEN or None
+    for found, token in tenant_bots(tenant=tenant):
+        if found == bot_id and token:
+            return token
+    return None
+
+
+def group_bot_id(*, binding: ChatBinding) -> int | None:
+    """The bot that serves a bound group: the one that bound it, else the platform bot."""
+    if binding.bot is None:
+        return platform_bot_id()
+    return binding.bot.telegram_id if binding.bot.is_active else None
+
+
+def is_frozen(*, tenant: Tenant | int, owner_kind: str, owner_id: int) -> bool:
+    """Whether the owner's spending is frozen (wallet.services.spending_freeze)."""
+    tenant_id = tenant if isinstance(tenant, int) else tenant.pk
+    return Freeze.objects.filter(
+        tenant_id=tenant_id, owner_kind=owner_kind, owner_id=owner_id, lifted_at__isnull=True
+    ).exists()
+
+
+def funds_admins(*, tenant: Tenant) -> list[TelegramUser]:
+    """The community's people who may manage its funds (owner and admins, with the
+    ``manage_funds`` capability not revoked): who hears of its groups' deposits."""
+    return [
+        membership.user
+        for membership in membership_list(tenant=tenant, roles=[Role.OWNER, Role.ADMIN])
+        if Capability.MANAGE_FUNDS
+        in effective_capabilities(membership.role, membership.granted, membership.revoked)
+    ]
+
+
+def can_manage_funds(*, tenant: Tenant, telegram_id: int) -> bool:
+    """Whether the user holds ``manage_funds`` in the tenant (staff always do)."""
+    user = user_with_membership(telegram_id=telegram_id, tenant=tenant)
+    if user is None:
+        return False
+    return Capability.MANAGE_FUNDS in user_capabilities(tenant=tenant, user=user)

@@ -1,7 +1,7 @@
 from django.urls import path
 
 import config.converters  # noqa: F401  registers signed_int (negative group chat ids)
-from wallet import deposit_views, withdrawal_views
+from wallet import deposit_views, stars_views, withdrawal_views
 
 urlpatterns = [
     path(
@@ -13,6 +13,16 @@ urlpatterns = [
         "wallet/groups/<signed_int:chat_id>/deposit-instructions",
         deposit_views.DepositInstructionsView.as_view(),
         name="wallet-deposit-instructions",
+    ),
+    path(
+        "wallet/groups/<signed_int:chat_id>/stars/topups",
+        stars_views.StarsTopUpView.as_view(),
+        name="wallet-stars-topup",
+    ),
+    path(
+        "wallet/groups/<signed_int:chat_id>/stars/deposits/<int:deposit_id>/refund",
+        stars_views.StarsDepositRefundView.as_view(),
+        name="wallet-stars-refund",
     ),
     path(
         "wallet/withdrawals",

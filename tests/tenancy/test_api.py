@@ -141,6 +141,8 @@ COMMUNITY_DATA = {
     "wallet-withdrawal-approve",
     "wallet-withdrawal-reject",
     "wallet-withdrawal-policies",
+    "wallet-stars-topup",
+    "wallet-stars-refund",
 }
 ANY_TENANT = {
     "me",

@@ -5,7 +5,9 @@
   uses it) inserts the row without building a schema (the schema build costs about half
   a second per test); elsewhere (API tests) tenants are whole.
 - One sandbox payment provider for the session (reset per test) whose deliveries land on
-  a recording receiver, the platform configured to use it; a bound group of a tenant."""
+  a recording receiver, the platform configured to use it; a bound group of a tenant.
+- Stars deposits, on the sandbox Telegram (``tg``): people, and a community whose bot
+  administers a group bound to it (``stars_group``); staff who hear platform alerts."""
 
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ import pytest
 from sandbox.provider import SandboxProvider
 from tenancy.models import Tenant
 from tenancy.services import chat_bind
+from tests.botruntime.helpers import bound_group as bind_in_sandbox
+from tests.helpers import tenant_bot_token
 from tests.sandbox.provider.helpers import Receiver
-from tests.wallet.helpers import PROVIDER_API_KEY, PROVIDER_SECRET
+from tests.wallet.helpers import PROVIDER_API_KEY, PROVIDER_SECRET, StarsGroup
 from wallet.providers.config import ProviderConfig
 
 _counter = itertools.count(1)
@@ -94,3 +98,54 @@ def bound_group(db):
         return chat_id
 
     return make
+
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def person(tg):
+    """``person(name)``: a Telegram user on the sandbox; returns its id."""
+
+    def make(name: str = "alice") -> int:
+        user_id = 7_100_000 + next(_ids)
+        tg.add_user(user_id, name.title(), username=f"{name}{user_id}")
+        return user_id
+
+    return make
+
+
+@pytest.fixture
+def stars_group(make_tenant, tg, person):
+    """``stars_group()``: a community, its bot on the sandbox, a group bound through it
+    whose creator (the community's owner, so holding manage_funds) is ``admin``."""
+
+    def make(**kwargs) -> StarsGroup:
+        tenant = make_tenant(**kwargs)
+        token = tenant_bot_token(tenant)
+        tg.add_bot(token, username=f"{tenant.slug.replace('-', '_')}_bot", first_name=tenant.name)
+        bot_id = int(token.split(":", 1)[0])
+        admin = person("admin")
+        chat_id = bind_in_sandbox(tg, tenant, bot_id, admin, "Moon Group")
+        return StarsGroup(tg=tg, tenant=tenant, bot_id=bot_id, chat_id=chat_id, admin=admin)
+
+    return make
+
+
+PLATFORM_BOT_ID = 690_000_777
+
+
+@pytest.fixture
+def platform_staff(db):
+    """A staff user who started the platform bot in private: platform alerts reach them."""
+    from accounts.services import user_start, user_touch
+    from tenancy.selectors import tenant_get
+
+    profile = {"id": 4_070_001, "username": "ops", "first_name": "Ops"}
+    staff = user_touch(profile=profile)
+    staff.is_staff = True
+    staff.save(update_fields=["is_staff"])
+    user_start(
+        tenant=tenant_get(slug="public"), profile=profile, bot_id=PLATFORM_BOT_ID, private_chat=True
+    )
+    return staff

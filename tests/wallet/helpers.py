@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import itertools
 import time
+from dataclasses import dataclass
+from typing import Any
 
+import httpx
 from rest_framework.test import APIClient
 
-from wallet.models import Account, Transfer
+from tests.helpers import tenant_bot_token
+from wallet.models import Account, StarsDeposit, Transfer
 from wallet.selectors import ledger_check
-from wallet.services import account_get_or_create, transfer_post
+from wallet.services import (
+    account_get_or_create,
+    stars_payment_credit,
+    stars_topup_create,
+    transfer_post,
+)
+from wallet.services.stars import stars_payload
 
 _keys = itertools.count(1)
 
@@ -122,3 +132,51 @@ def escrow_of_user(tenant, user_id: int, currency: str = "USDT") -> int:
         tenant=tenant, owner_kind="user", owner_id=user_id, currency=currency, kind="escrow"
     ).first()
     return found.balance if found else 0
+
+
+# --- Stars deposits ------------------------------------------------------------------
+
+
+@dataclass
+class StarsGroup:
+    """A community whose bot serves a bound group on the sandbox, with its funds admin."""
+
+    tg: Any
+    tenant: Any
+    bot_id: int
+    chat_id: int
+    admin: int
+
+    def account(self) -> Account:
+        return group_account(self.tenant, self.chat_id, currency="XTR")
+
+    def pay(self, payer: int, amount: int) -> StarsDeposit:
+        """A top-up of ``amount`` paid by ``payer`` and credited, as the handlers do it
+        (without a runtime): for tests of what follows a deposit."""
+        topup = stars_topup_create(
+            tenant=self.tenant,
+            chat_id=self.chat_id,
+            requested_by=self.admin,
+            amount=amount,
+            bot_id=self.bot_id,
+            invoice_chat_id=self.chat_id,
+        )
+        updates = self.tg.pay_stars(self.bot_id, payer, stars_payload(topup), amount)
+        query = updates[0]["pre_checkout_query"]
+        token = tenant_bot_token(self.tenant)
+        answered = httpx.post(
+            f"{self.tg.base_url}/bot{token}/answerPreCheckoutQuery",
+            json={"pre_checkout_query_id": query["id"], "ok": True},
+        )
+        assert answered.status_code == 200, answered.text
+        charge = self.tg.star_transactions(self.bot_id)[0]["id"]
+        deposit = stars_payment_credit(
+            bot_id=self.bot_id,
+            payload=stars_payload(topup),
+            currency="XTR",
+            amount=amount,
+            charge_id=charge,
+            payer_id=payer,
+        )
+        assert deposit is not None
+        return deposit

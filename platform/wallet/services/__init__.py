@@ -6,6 +6,9 @@
 - ``deposits``: payment-provider webhooks (``provider_event_receive``);
 - ``withdrawals``: users' withdrawals and their payouts (``withdrawal_request`` ...).
 
+- ``stars``: Telegram Stars top-ups, deposits, refunds and spending freezes;
+- ``stars_reconcile``: matching the bots' Stars transactions to the ledger (daily job).
+
 Other apps import from here (``wallet.services.transfer_post``); reads are in
 ``wallet.selectors``. Errors are ``wallet.errors.WalletError`` with a ``code``.
 """
@@ -18,6 +21,17 @@ from wallet.services.ledger import (
     is_system_account,
     transfer_post,
 )
+from wallet.services.stars import (
+    spending_freeze,
+    spending_unfreeze,
+    stars_deposit_refund,
+    stars_deposit_reverse,
+    stars_payment_credit,
+    stars_precheckout_refusal,
+    stars_topup_create,
+    stars_topup_request,
+)
+from wallet.services.stars_reconcile import stars_reconcile
 from wallet.services.withdrawals import (
     Requested,
     withdrawal_approve,
@@ -39,6 +53,15 @@ __all__ = [
     "hold_settle",
     "is_system_account",
     "provider_event_receive",
+    "spending_freeze",
+    "spending_unfreeze",
+    "stars_deposit_refund",
+    "stars_deposit_reverse",
+    "stars_payment_credit",
+    "stars_precheckout_refusal",
+    "stars_reconcile",
+    "stars_topup_create",
+    "stars_topup_request",
     "transfer_post",
     "withdrawal_approve",
     "withdrawal_payout_record",

@@ -25,7 +25,7 @@ from django.utils import timezone
 import history.services as history
 from history.services import SYSTEM, Actor
 from wallet.errors import WalletError
-from wallet.models import Account, Hold, Transfer
+from wallet.models import Account, Freeze, Hold, Transfer
 from wallet.services.ledger import (
     account_get_or_create,
     accounts_check,
@@ -84,6 +84,14 @@ def hold_create(
             "a hold is taken from a group's or a user's available account",
             code="invalid_account",
         )
+    if Freeze.objects.filter(
+        tenant=tenant,
+        owner_kind=group_account.owner_kind,
+        owner_id=group_account.owner_id,
+        lifted_at__isnull=True,
+    ).exists():
+        # A deposit refunded outside the platform left the group owing (services.stars).
+        raise WalletError("this group's spending is frozen", code="spending_frozen")
     escrow = account_get_or_create(
         tenant=tenant,
         owner_kind=group_account.owner_kind,
