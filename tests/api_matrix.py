@@ -33,6 +33,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("group-moderation", "PUT"): "moderate",
     ("group-moderation-actions", "GET"): "moderate",
     ("group-leaderboard", "GET"): "authenticated",
+    ("wallet-my-balances", "GET"): "authenticated",
+    ("wallet-my-statement", "GET"): "authenticated",
+    ("wallet-group-balances", "GET"): "manage_funds",
+    ("wallet-group-statement", "GET"): "manage_funds",
+    ("wallet-group-statement-csv", "GET"): "manage_funds",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("community.urls")),
     path("", include("notifications.urls")),
+    path("wallet/", include("wallet.urls")),
 ]
 
 urlpatterns = [

@@ -134,6 +134,11 @@ COMMUNITY_DATA = {
     "broadcast-list",
     "broadcast-detail",
     "broadcast-cancel",
+    "wallet-my-balances",
+    "wallet-my-statement",
+    "wallet-group-balances",
+    "wallet-group-statement",
+    "wallet-group-statement-csv",
 }
 ANY_TENANT = {
     "me",

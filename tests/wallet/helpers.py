@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from wallet.models import Account, Transfer
+from tenancy.services import chat_bind
+from wallet.models import Account, Entry, Transfer
 from wallet.selectors import ledger_check
 from wallet.services import account_get_or_create, transfer_post
 
@@ -53,3 +54,29 @@ def assert_consistent() -> None:
     """Every invariant ``wallet verify`` checks holds."""
     check = ledger_check()
     assert check.problem is None, check.problem
+
+
+# --- the read API (tests of wallet.views) -------------------------------------------
+
+
+def bound_group(tenant, chat_id: int = -100123, title: str = "Funds group") -> int:
+    """A group bound to the tenant: what the API's group endpoints address."""
+    chat_bind(tenant=tenant, chat_id=chat_id, title=title)
+    return chat_id
+
+
+def move(tenant, debit: Account, credit: Account, amount: int, kind: str, **metadata) -> Transfer:
+    return transfer_post(
+        tenant=tenant,
+        debit=debit,
+        credit=credit,
+        amount=amount,
+        kind=kind,
+        idempotency_key=key(kind),
+        metadata=metadata,
+    )
+
+
+def ledger_counts() -> tuple[int, int, int]:
+    """Accounts, transfers and entries: a read must leave all three alone."""
+    return Account.objects.count(), Transfer.objects.count(), Entry.objects.count()
