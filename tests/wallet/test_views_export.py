@@ -117,3 +117,12 @@ def test_another_tenants_group_is_not_exported(make_tenant, user_with_role, clie
     deposit(b, group_account(b, b_chat, "XTR"), 77)
     response = client_for(a, user_id=ADMIN).get(_url(b_chat), HTTP_ACCEPT="text/csv")
     assert (response.status_code, response.json()["code"]) == (404, "group_not_found")
+
+
+def test_the_schema_documents_the_export_as_csv(db, client):
+    schema = client.get("/api/schema/?format=json", HTTP_HOST="testserver").json()
+    operation = schema["paths"]["/api/v1/wallet/groups/{chat_id}/statement.csv"]["get"]
+    assert set(operation["responses"]["200"]["content"]) == {"text/csv"}
+    assert {"currency", "kind", "since", "until", "counterparty"} <= {
+        p["name"] for p in operation["parameters"]
+    }

@@ -137,6 +137,7 @@ def test_filters_by_kind_date_range_and_counterparty(tenant, funds, client_for):
         ({"counterparty": "alien:1:available"}, "invalid_counterparty"),
         ({"cursor": "not-a-cursor"}, "invalid_cursor"),
         ({"cursor": "cD1hYmM="}, "invalid_cursor"),  # p=abc: no entry number
+        ({"cursor": "bz14"}, "invalid_cursor"),  # o=x
         ({"page_size": "0"}, "invalid_page_size"),
     ],
 )
@@ -201,3 +202,16 @@ def test_a_user_sees_only_their_own_statement_in_this_tenant(make_tenant, client
     before = ledger_counts()
     assert client_for(a, user_id=BOB + 1).get("/api/v1/wallet/me/statement").json()["results"] == []
     assert ledger_counts() == before
+
+
+def test_the_schema_documents_the_statement_as_a_cursor_page_with_its_filters(db, client):
+    schema = client.get("/api/schema/?format=json", HTTP_HOST="testserver").json()
+    for path in ("/api/v1/wallet/me/statement", "/api/v1/wallet/groups/{chat_id}/statement"):
+        operation = schema["paths"][path]["get"]
+        parameters = {p["name"] for p in operation["parameters"]}
+        assert {"cursor", "page_size", "currency", "account", "kind", "since", "until"} <= (
+            parameters
+        )
+        assert "counterparty" in parameters
+        page = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        assert page.startswith("#/components/schemas/Paginated"), page

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
@@ -18,8 +19,8 @@ from wallet.selectors import StatementLine, account_find, balances, statement_en
 CHAT_ID = OpenApiParameter(
     "chat_id", int, OpenApiParameter.PATH, description="Telegram chat id (negative for groups)"
 )
-# The accounts an owner's statement can be read from (system accounts have none here).
-STATEMENT_ACCOUNTS = {"available": "spendable money", "escrow": "money held for open holds"}
+# The accounts of an owner a statement reads: spendable, and held for open holds.
+STATEMENT_ACCOUNTS = ["available", "escrow"]
 OWNER_KINDS = {choice.value for choice in Account.OwnerKind}
 ACCOUNT_KINDS = {choice.value for choice in Account.Kind}
 TRANSFER_KINDS = [choice.value for choice in Transfer.Kind]
@@ -91,7 +92,7 @@ class StatementFilterSerializer(serializers.Serializer):
         help_text="default: the first of the configured currencies",
     )
     account = serializers.ChoiceField(
-        choices=list(STATEMENT_ACCOUNTS),
+        choices=STATEMENT_ACCOUNTS,
         required=False,
         help_text="which of the owner's accounts: available (default) or escrow",
     )
@@ -193,7 +194,7 @@ def statement_of(
     return Statement(account=account, currency=currency, filters=filters, empty=empty)
 
 
-def statement_queryset(statement: Statement):
+def statement_queryset(statement: Statement) -> QuerySet[Entry]:
     if statement.account is None or statement.empty:
         return Entry.objects.none()
     return statement_entries(account=statement.account, **statement.filters)
