@@ -1,4 +1,4 @@
-"""Balances over the API: a group's per currency (available and held) for its tenant's
+"""Balances over the API: a group's per currency (available and held) for its community's
 fund managers only, the user's own; reads create no account."""
 
 from __future__ import annotations
@@ -30,18 +30,22 @@ def _balances(response) -> dict[str, tuple[int, str, int, str]]:
     }
 
 
-def test_a_groups_balances_per_currency_with_what_is_held(tenant, user_with_role, client_for):
-    user_with_role(tenant, "admin", user_id=ADMIN)
-    bound_group(tenant, CHAT, title="Raiders")
-    usdt = group_account(tenant, CHAT, "USDT")
-    deposit(tenant, usdt, 2_500_000)
+def test_a_groups_balances_per_currency_with_what_is_held(community, user_with_role, client_for):
+    user_with_role(community, "admin", user_id=ADMIN)
+    bound_group(community, CHAT, title="Raiders")
+    usdt = group_account(community, CHAT, "USDT")
+    deposit(community, usdt, 2_500_000)
     hold_create(
-        tenant=tenant, group_account=usdt, amount=750_000, reference="raid:7", idempotency_key=key()
+        tenant=community,
+        group_account=usdt,
+        amount=750_000,
+        reference="raid:7",
+        idempotency_key=key(),
     )
-    deposit(tenant, group_account(tenant, CHAT, "XTR"), 40)
+    deposit(community, group_account(community, CHAT, "XTR"), 40)
     before = ledger_counts()
 
-    response = client_for(tenant, user_id=ADMIN).get(f"/api/v1/wallet/groups/{CHAT}/balances")
+    response = client_for(community, user_id=ADMIN).get(f"/api/v1/wallet/groups/{CHAT}/balances")
 
     body = response.json()
     assert (body["chat_id"], body["title"]) == (CHAT, "Raiders")
@@ -60,9 +64,9 @@ def test_a_groups_balances_per_currency_with_what_is_held(tenant, user_with_role
 
 
 def test_only_fund_managers_of_the_groups_own_tenant_see_its_funds(
-    make_tenant, user_with_role, client_for
+    make_community, user_with_role, client_for
 ):
-    a, b = make_tenant(), make_tenant()
+    a, b = make_community(), make_community()
     user_with_role(a, "admin", user_id=ADMIN)
     user_with_role(b, "moderator", user_id=MODERATOR)
     bound_group(a, CHAT)
@@ -77,8 +81,8 @@ def test_only_fund_managers_of_the_groups_own_tenant_see_its_funds(
     assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
 
 
-def test_a_user_reads_their_own_balances_in_this_tenant_only(make_tenant, client_for):
-    a, b = make_tenant(), make_tenant()
+def test_a_user_reads_their_own_balances_in_this_tenant_only(make_community, client_for):
+    a, b = make_community(), make_community()
     deposit(a, user_account(a, ALICE, "XTR"), 12)
     deposit(a, user_account(a, ALICE + 1, "XTR"), 500)  # someone else in A
     deposit(b, user_account(b, ALICE, "XTR"), 300)  # Alice's wallet in B

@@ -24,10 +24,10 @@ def _url(chat_id: int = CHAT) -> str:
 
 
 @pytest.fixture
-def manager(tenant, user_with_role, client_for):
-    user_with_role(tenant, "admin", user_id=ADMIN)
-    bound_group(tenant, CHAT)
-    return client_for(tenant, user_id=ADMIN)
+def manager(community, user_with_role, client_for):
+    user_with_role(community, "admin", user_id=ADMIN)
+    bound_group(community, CHAT)
+    return client_for(community, user_id=ADMIN)
 
 
 def _rows(response) -> list[dict[str, str]]:
@@ -40,11 +40,16 @@ def _rows(response) -> list[dict[str, str]]:
     return [dict(zip(HEADER, row, strict=True)) for row in reader]
 
 
-def test_the_export_has_a_header_and_each_line_in_decimals_and_minor_units(tenant, manager):
-    usdt = group_account(tenant, CHAT, "USDT")
-    first = deposit(tenant, usdt, 1_500_000)
+def test_the_export_has_a_header_and_each_line_in_decimals_and_minor_units(community, manager):
+    usdt = group_account(community, CHAT, "USDT")
+    first = deposit(community, usdt, 1_500_000)
     payout = move(
-        tenant, usdt, group_account(tenant, CHAT - 9, "USDT"), 250_001, "adjustment", note='a, "b"'
+        community,
+        usdt,
+        group_account(community, CHAT - 9, "USDT"),
+        250_001,
+        "adjustment",
+        note='a, "b"',
     )
 
     response = manager.get(_url(), {"currency": "USDT"})
@@ -72,11 +77,11 @@ def test_the_export_has_a_header_and_each_line_in_decimals_and_minor_units(tenan
     )
 
 
-def test_the_export_covers_every_page_with_the_filters(tenant, manager):
-    xtr = group_account(tenant, CHAT, "XTR")
+def test_the_export_covers_every_page_with_the_filters(community, manager):
+    xtr = group_account(community, CHAT, "XTR")
     for n in range(MAX_PAGE + 5):  # more than one selector page
-        deposit(tenant, xtr, n + 1)
-    move(tenant, xtr, group_account(tenant, CHAT - 9, "XTR"), 3, "adjustment")
+        deposit(community, xtr, n + 1)
+    move(community, xtr, group_account(community, CHAT - 9, "XTR"), 3, "adjustment")
 
     rows = _rows(manager.get(_url()))  # XTR, the first configured currency
     assert [int(row["amount_minor"]) for row in rows] == [-3, *range(MAX_PAGE + 5, 0, -1)]
@@ -100,8 +105,8 @@ def test_the_export_covers_every_page_with_the_filters(tenant, manager):
         ({"currency": "GBP"}, "unknown_currency"),
     ],
 )
-def test_bad_input_is_a_json_400_even_to_a_client_asking_for_csv(tenant, manager, params, code):
-    deposit(tenant, group_account(tenant, CHAT, "XTR"), 5)
+def test_bad_input_is_a_json_400_even_to_a_client_asking_for_csv(community, manager, params, code):
+    deposit(community, group_account(community, CHAT, "XTR"), 5)
     before = ledger_counts()
     response = manager.get(_url(), params, HTTP_ACCEPT="text/csv")
     assert response.status_code == 400
@@ -110,8 +115,8 @@ def test_bad_input_is_a_json_400_even_to_a_client_asking_for_csv(tenant, manager
     assert ledger_counts() == before
 
 
-def test_another_tenants_group_is_not_exported(make_tenant, user_with_role, client_for):
-    a, b = make_tenant(), make_tenant()
+def test_another_tenants_group_is_not_exported(make_community, user_with_role, client_for):
+    a, b = make_community(), make_community()
     user_with_role(a, "owner", user_id=ADMIN)
     b_chat = bound_group(b, CHAT - 1)
     deposit(b, group_account(b, b_chat, "XTR"), 77)

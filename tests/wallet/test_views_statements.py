@@ -1,6 +1,6 @@
 """Statements over the API: keyset pages with no line twice or missing while entries are
 posted meanwhile, the filters, bad input refused (400 with detail and code, nothing
-written), a group's statement only for its own tenant's fund managers, a user's only
+written), a group's statement only for its own community's fund managers, a user's only
 their own."""
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ def _url(chat_id: int = CHAT) -> str:
 
 
 @pytest.fixture
-def funds(tenant, user_with_role):
+def funds(community, user_with_role):
     """A bound group's USDT account, and a fund manager of the group (an admin)."""
-    user_with_role(tenant, "admin", user_id=ADMIN)
-    bound_group(tenant, CHAT, title="Funded")
-    return group_account(tenant, CHAT, "USDT")
+    user_with_role(community, "admin", user_id=ADMIN)
+    bound_group(community, CHAT, title="Funded")
+    return group_account(community, CHAT, "USDT")
 
 
 def _ids(response) -> list[int]:
@@ -42,19 +42,19 @@ def _ids(response) -> list[int]:
 
 
 def test_a_walk_over_many_entries_has_no_duplicates_or_gaps_while_entries_arrive(
-    tenant, funds, client_for
+    community, funds, client_for
 ):
     for n in range(1, 61):
-        deposit(tenant, funds, n)
+        deposit(community, funds, n)
     newest_first = Entry.objects.filter(account=funds).order_by("-account_version")
     expected = list(newest_first.values_list("id", flat=True))
-    client = client_for(tenant, user_id=ADMIN)
+    client = client_for(community, user_id=ADMIN)
 
     seen: list[int] = []
     response = client.get(_url(), {"currency": "USDT", "page_size": 7})
     while True:
         seen += _ids(response)
-        deposit(tenant, funds, 1000)  # posted while the client walks: never shifts a page
+        deposit(community, funds, 1000)  # posted while the client walks: never shifts a page
         following = response.json()["next"]
         if not following:
             break
@@ -65,17 +65,17 @@ def test_a_walk_over_many_entries_has_no_duplicates_or_gaps_while_entries_arrive
     assert len(_ids(client.get(_url(), {"currency": "USDT", "page_size": 200}))) == 60 + 9
 
 
-def test_a_line_shows_kind_amounts_balance_and_counterparty(tenant, funds, client_for):
-    first = deposit(tenant, funds, 2_500_000)
+def test_a_line_shows_kind_amounts_balance_and_counterparty(community, funds, client_for):
+    first = deposit(community, funds, 2_500_000)
     hold_create(
-        tenant=tenant,
+        tenant=community,
         group_account=funds,
         amount=1_000_000,
         reference="raid:1",
         idempotency_key=key("hold"),
     )
 
-    body = client_for(tenant, user_id=ADMIN).get(_url(), {"currency": "usdt"}).json()
+    body = client_for(community, user_id=ADMIN).get(_url(), {"currency": "usdt"}).json()
 
     newest, oldest = body["results"]
     assert (newest["kind"], newest["currency"]) == ("hold", "USDT")
@@ -84,10 +84,10 @@ def test_a_line_shows_kind_amounts_balance_and_counterparty(tenant, funds, clien
     assert newest["counterparty"] == f"group:{CHAT}:escrow"
     assert newest["metadata"] == {"reference": "raid:1"}
     assert (oldest["transfer_id"], oldest["kind"]) == (first.pk, "deposit")
-    assert oldest["counterparty"] == f"tenant:{tenant.pk}:external"
+    assert oldest["counterparty"] == f"tenant:{community.pk}:external"
     assert (oldest["amount"], oldest["amount_decimal"]) == (2_500_000, "2.5")
     # The escrow account has its own statement.
-    escrow = client_for(tenant, user_id=ADMIN).get(
+    escrow = client_for(community, user_id=ADMIN).get(
         _url(), {"currency": "USDT", "account": "escrow"}
     )
     assert [(line["amount"], line["counterparty"]) for line in escrow.json()["results"]] == [
@@ -95,13 +95,13 @@ def test_a_line_shows_kind_amounts_balance_and_counterparty(tenant, funds, clien
     ]
 
 
-def test_filters_by_kind_date_range_and_counterparty(tenant, funds, client_for):
-    alice, bob = user_account(tenant, ALICE), user_account(tenant, BOB)
-    d1 = deposit(tenant, funds, 100)
-    to_alice = move(tenant, funds, alice, 10, "adjustment")
-    to_bob = move(tenant, funds, bob, 20, "adjustment")
-    d2 = deposit(tenant, funds, 300)
-    client = client_for(tenant, user_id=ADMIN)
+def test_filters_by_kind_date_range_and_counterparty(community, funds, client_for):
+    alice, bob = user_account(community, ALICE), user_account(community, BOB)
+    d1 = deposit(community, funds, 100)
+    to_alice = move(community, funds, alice, 10, "adjustment")
+    to_bob = move(community, funds, bob, 20, "adjustment")
+    d2 = deposit(community, funds, 300)
+    client = client_for(community, user_id=ADMIN)
 
     def transfers(**params) -> list[int]:
         response = client.get(_url(), {"currency": "USDT", **params})
@@ -142,10 +142,10 @@ def test_filters_by_kind_date_range_and_counterparty(tenant, funds, client_for):
     ],
 )
 def test_bad_input_is_a_400_with_detail_and_code_and_writes_nothing(
-    tenant, funds, client_for, params, code
+    community, funds, client_for, params, code
 ):
-    deposit(tenant, funds, 100)
-    client = client_for(tenant, user_id=ADMIN)
+    deposit(community, funds, 100)
+    client = client_for(community, user_id=ADMIN)
     before = ledger_counts(), HistoryEntry.objects.count()
     for url in (_url(), "/api/v1/wallet/me/statement"):
         response = client.get(url, params)
@@ -155,10 +155,10 @@ def test_bad_input_is_a_400_with_detail_and_code_and_writes_nothing(
     assert (ledger_counts(), HistoryEntry.objects.count()) == before
 
 
-def test_a_tampered_cursor_of_a_real_page_is_refused(tenant, funds, client_for):
+def test_a_tampered_cursor_of_a_real_page_is_refused(community, funds, client_for):
     for n in range(3):
-        deposit(tenant, funds, n + 1)
-    client = client_for(tenant, user_id=ADMIN)
+        deposit(community, funds, n + 1)
+    client = client_for(community, user_id=ADMIN)
     following = client.get(_url(), {"currency": "USDT", "page_size": 1}).json()["next"]
     assert client.get(following).status_code == 200
     response = client.get(following.replace("cursor=", "cursor=x"))
@@ -166,9 +166,9 @@ def test_a_tampered_cursor_of_a_real_page_is_refused(tenant, funds, client_for):
 
 
 def test_another_tenants_group_is_not_found_and_a_member_is_refused(
-    make_tenant, user_with_role, client_for
+    make_community, user_with_role, client_for
 ):
-    a, b = make_tenant(), make_tenant()
+    a, b = make_community(), make_community()
     user_with_role(a, "admin", user_id=ADMIN)
     user_with_role(b, "member", user_id=ALICE)
     bound_group(a, CHAT)
@@ -185,11 +185,11 @@ def test_another_tenants_group_is_not_found_and_a_member_is_refused(
     assert response.status_code == 403
 
 
-def test_a_user_sees_only_their_own_statement_in_this_tenant(make_tenant, client_for):
-    a, b = make_tenant(), make_tenant()
+def test_a_user_sees_only_their_own_statement_in_this_tenant(make_community, client_for):
+    a, b = make_community(), make_community()
     alice_here = deposit(a, user_account(a, ALICE, "XTR"), 5)
     deposit(a, user_account(a, BOB, "XTR"), 6)  # another user of A
-    deposit(b, user_account(b, ALICE, "XTR"), 7)  # Alice in another tenant
+    deposit(b, user_account(b, ALICE, "XTR"), 7)  # Alice in another community
 
     response = client_for(a, user_id=ALICE).get("/api/v1/wallet/me/statement")  # XTR: default
 
