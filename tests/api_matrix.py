@@ -47,6 +47,12 @@ MATRIX: dict[tuple[str, str], str] = {
     # wallet: Stars deposits
     ("wallet-stars-topup", "POST"): "manage_funds",
     ("wallet-stars-refund", "POST"): "manage_funds",
+    # wallet: the read API
+    ("wallet-my-balances", "GET"): "authenticated",
+    ("wallet-my-statement", "GET"): "authenticated",
+    ("wallet-group-balances", "GET"): "manage_funds",
+    ("wallet-group-statement", "GET"): "manage_funds",
+    ("wallet-group-statement-csv", "GET"): "manage_funds",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call

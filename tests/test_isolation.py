@@ -36,6 +36,9 @@ from tenancy.services import chat_bind, tenant_delete, tenant_resume, tenant_sus
 from tests.accounts.helpers import Operation, api_operations, sign_ed25519
 from tests.api_matrix import URL_KWARGS
 from tests.helpers import TenantClient, init_data_for
+from wallet.models import Account, Transfer
+from wallet.models import Entry as LedgerEntry
+from wallet.services import account_get_or_create, transfer_post
 
 A_MARKER = "alpha-marker-4f1c"
 B_MARKER = "bravo-secret-9d2e"
@@ -88,7 +91,30 @@ def _seed(tenant, *, marker: str, owner: int, admin: int | None, chat: int, user
     )
     broadcast_expand(bot_id=bulk.bot_id)
     assert OutboxMessage.objects.filter(broadcast=bulk).count() == 1
+    # Funds of the group and of the owner, and of the other tenant's owner's Telegram id
+    # here (a user has a wallet per tenant), each deposit carrying the marker.
+    other_owner = B_OWNER if owner == A_OWNER else A_OWNER
+    for owner_kind, owner_id in (("group", chat), ("user", owner), ("user", other_owner)):
+        _deposit(tenant, owner_kind=owner_kind, owner_id=owner_id, marker=marker)
     return bulk.pk
+
+
+def _deposit(tenant, *, owner_kind: str, owner_id: int, marker: str) -> None:
+    account = account_get_or_create(
+        tenant=tenant, owner_kind=owner_kind, owner_id=owner_id, currency="XTR", kind="available"
+    )
+    external = account_get_or_create(
+        tenant=tenant, owner_kind="tenant", owner_id=tenant.pk, currency="XTR", kind="external"
+    )
+    transfer_post(
+        tenant=tenant,
+        debit=external,
+        credit=account,
+        amount=7,
+        kind="deposit",
+        idempotency_key=f"isolation-{owner_kind}-{owner_id}",
+        metadata={"memo": marker},
+    )
 
 
 @pytest.fixture
@@ -143,7 +169,17 @@ def _fingerprint(tenant) -> dict[str, Any]:
     state["notification_settings"] = list(
         NotificationSettings.objects.filter(tenant=tenant).values()
     )
+    state["wallet_accounts"] = list(Account.objects.filter(tenant=tenant).order_by("id").values())
+    state["wallet_transfers"] = list(Transfer.objects.filter(tenant=tenant).order_by("id").values())
+    state["wallet_entries"] = list(
+        LedgerEntry.objects.filter(account__tenant=tenant).order_by("id").values()
+    )
     return state
+
+
+def _body(response) -> bytes:
+    """The content of an answer, streamed (a CSV export) or not."""
+    return b"".join(response.streaming_content) if response.streaming else response.content
 
 
 def _leaks_b(content: bytes) -> bool:
@@ -236,7 +272,7 @@ def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_
         # Control: the same endpoint addressed with A's own object does answer.
         if op.method == "GET" and "chat_id" in op.kwarg_names:
             own = _call(client, op, {"chat_id": A_CHAT})
-            assert own.status_code == 200 and A_MARKER.encode() in own.content, op
+            assert own.status_code == 200 and A_MARKER.encode() in _body(own), op
         if op.method == "GET" and "bulk_id" in op.kwarg_names:
             own = _call(client, op, {"bulk_id": tenants["a_bulk"]})
             assert own.status_code == 200 and A_MARKER.encode() in own.content, op

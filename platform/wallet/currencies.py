@@ -47,13 +47,7 @@ def exponent_of(currency: str) -> int:
 def amount_format(amount: int, currency: str) -> str:
     """1500000 minor units of USDT (exponent 6) → ``"1.5 USDT"``; integers only, so
     no rounding ever happens on the way."""
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        raise TypeError("amounts are int minor units")
-    exponent = exponent_of(currency)
-    whole, fraction = divmod(abs(amount), 10**exponent)
-    sign = "-" if amount < 0 else ""
-    digits = str(fraction).rjust(exponent, "0").rstrip("0") if exponent else ""
-    return f"{sign}{whole}{'.' + digits if digits else ''} {currency}"
+    return f"{amount_decimal(amount, exponent_of(currency))} {currency}"
 
 
 def amount_parse(text: str, currency: str) -> int:
@@ -69,3 +63,14 @@ def amount_parse(text: str, currency: str) -> int:
     if minor != minor.to_integral_value():
         raise ValueError(f"{currency} has {exponent_of(currency)} decimal places at most")
     return int(minor)
+
+
+def amount_decimal(amount: int, exponent: int) -> str:
+    """The amount as a plain decimal string without its code (1500000, exponent 6 →
+    ``"1.5"``), what exports and APIs show beside the raw minor units; exact (no floats)."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise TypeError("amounts are int minor units")
+    whole, fraction = divmod(abs(amount), 10**exponent)
+    sign = "-" if amount < 0 else ""
+    digits = str(fraction).rjust(exponent, "0").rstrip("0") if exponent else ""
+    return f"{sign}{whole}{'.' + digits if digits else ''}"

@@ -3,6 +3,7 @@ checks ``manage.py wallet verify`` runs."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -85,19 +86,44 @@ def account_statement(
     in the history as at its top, and entries posted meanwhile never shift a page.
     Filters: transfer kinds, ``since <= created_at < until``, the other account."""
     limit = max(1, min(limit, MAX_PAGE))
-    entries = Entry.objects.filter(account=account).select_related("transfer")
+    entries = statement_entries(
+        account=account, kinds=kinds, since=since, until=until, counterparty=counterparty
+    )
     if before is not None:
         entries = entries.filter(account_version__lt=before)
+    page = list(entries.order_by("-account_version")[: limit + 1])
+    lines = statement_lines(account=account, entries=page[:limit])
+    more = len(page) > limit
+    return StatementPage(lines=lines, next_cursor=lines[-1].version if more else None)
+
+
+def statement_entries(
+    *,
+    account: Account,
+    kinds: Iterable[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    counterparty: Account | None = None,
+) -> QuerySet[Entry]:
+    """The account's entries matching a statement's filters (unordered, with their
+    transfers): what ``account_statement`` and the API's cursor pages read. Ordered by
+    ``-account_version`` they page as a keyset: the version is unique per account and
+    given in commit order (the account's row is locked while an entry is written)."""
+    entries = Entry.objects.filter(account=account).select_related("transfer")
     if kinds:
-        entries = entries.filter(transfer__kind__in=kinds)
+        entries = entries.filter(transfer__kind__in=list(kinds))
     if since is not None:
         entries = entries.filter(transfer__created_at__gte=since)
     if until is not None:
         entries = entries.filter(transfer__created_at__lt=until)
     if counterparty is not None:
         entries = entries.filter(Q(transfer__debit=counterparty) | Q(transfer__credit=counterparty))
-    page = list(entries.order_by("-account_version")[: limit + 1])
-    lines = [
+    return entries
+
+
+def statement_lines(*, account: Account, entries: Iterable[Entry]) -> list[StatementLine]:
+    """Entries of ``account`` (read with their transfers) as statement lines."""
+    return [
         StatementLine(
             entry_id=entry.pk,
             version=entry.account_version,
@@ -113,10 +139,58 @@ def account_statement(
             created_at=entry.transfer.created_at,
             metadata=entry.transfer.metadata,
         )
-        for entry in page[:limit]
+        for entry in entries
     ]
-    more = len(page) > limit
-    return StatementPage(lines=lines, next_cursor=lines[-1].version if more else None)
+
+
+def statement_iter(
+    *,
+    account: Account,
+    kinds: list[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    counterparty: Account | None = None,
+) -> Iterator[list[StatementLine]]:
+    """The whole statement, newest first, one page of at most ``MAX_PAGE`` lines at a time
+    (a query per page, no long-lived cursor): for exports of any length in bounded memory.
+    Entries posted while it runs come after its first page's and are not included."""
+    before = None
+    while True:
+        page = account_statement(
+            account=account,
+            kinds=kinds,
+            since=since,
+            until=until,
+            counterparty=counterparty,
+            before=before,
+            limit=MAX_PAGE,
+        )
+        if page.lines:
+            yield page.lines
+        if page.next_cursor is None:
+            return
+        before = page.next_cursor
+
+
+def account_find(
+    *, tenant: Tenant | None, owner_kind: str, owner_id: int, currency: str, kind: str
+) -> Account | None:
+    """The account if it exists (reads never create one)."""
+    return Account.objects.filter(
+        tenant=tenant, owner_kind=owner_kind, owner_id=owner_id, currency=currency, kind=kind
+    ).first()
+
+
+def account_label(account: Account) -> str:
+    """``<owner kind>:<owner id>:<account kind>``, e.g. ``group:-100123:escrow``: how the
+    API names an account (a statement's counterparty, and its filter)."""
+    return f"{account.owner_kind}:{account.owner_id}:{account.kind}"
+
+
+def account_labels(*, account_ids: Iterable[int]) -> dict[int, str]:
+    """Labels (see ``account_label``) of the given accounts, in one query."""
+    rows = Account.objects.filter(pk__in=set(account_ids)).only("owner_kind", "owner_id", "kind")
+    return {account.pk: account_label(account) for account in rows}
 
 
 # --- Consistency (manage.py wallet verify) ------------------------------------------

@@ -2,8 +2,27 @@ from django.urls import path
 
 import config.converters  # noqa: F401  registers signed_int (negative group chat ids)
 from wallet import deposit_views, stars_views, withdrawal_views
+from wallet.views import balances, export, statements
 
+# Mounted under /api/v1/.
 urlpatterns = [
+    path("wallet/me/balances", balances.MyBalancesView.as_view(), name="wallet-my-balances"),
+    path("wallet/me/statement", statements.MyStatementView.as_view(), name="wallet-my-statement"),
+    path(
+        "wallet/groups/<signed_int:chat_id>/balances",
+        balances.GroupBalancesView.as_view(),
+        name="wallet-group-balances",
+    ),
+    path(
+        "wallet/groups/<signed_int:chat_id>/statement",
+        statements.GroupStatementView.as_view(),
+        name="wallet-group-statement",
+    ),
+    path(
+        "wallet/groups/<signed_int:chat_id>/statement.csv",
+        export.GroupStatementCsvView.as_view(),
+        name="wallet-group-statement-csv",
+    ),
     path(
         "wallet/deposits/webhook/<str:provider>",
         deposit_views.ProviderWebhookView.as_view(),

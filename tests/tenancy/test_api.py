@@ -143,6 +143,11 @@ COMMUNITY_DATA = {
     "wallet-withdrawal-policies",
     "wallet-stars-topup",
     "wallet-stars-refund",
+    "wallet-my-balances",
+    "wallet-my-statement",
+    "wallet-group-balances",
+    "wallet-group-statement",
+    "wallet-group-statement-csv",
 }
 ANY_TENANT = {
     "me",

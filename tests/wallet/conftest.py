@@ -20,9 +20,9 @@ import pytest
 
 from sandbox.provider import SandboxProvider
 from tenancy.models import Tenant
-from tenancy.services import chat_bind
+from tenancy.services import chat_bind, tenant_create
 from tests.botruntime.helpers import bound_group as bind_in_sandbox
-from tests.helpers import tenant_bot_token
+from tests.helpers import bot_token_for, tenant_bot_token
 from tests.sandbox.provider.helpers import Receiver
 from tests.wallet.helpers import PROVIDER_API_KEY, PROVIDER_SECRET, StarsGroup
 from wallet.providers.config import ProviderConfig
@@ -149,3 +149,26 @@ def platform_staff(db):
         tenant=tenant_get(slug="public"), profile=profile, bot_id=PLATFORM_BOT_ID, private_chat=True
     )
     return staff
+
+
+@pytest.fixture
+def make_community(db):
+    """Real communities (schema, domain, bot), as the API serves them: the wallet's
+    read API tests call it on a tenant's domain with initData signed by its bot."""
+
+    def make() -> Tenant:
+        n = next(_counter)
+        return tenant_create(
+            slug=f"wallet-api-{n}",
+            name=f"Wallet API {n}",
+            kind="group",
+            domain=f"wallet-api-{n}.test",
+            bot_token=bot_token_for(90000 + n),
+        )
+
+    return make
+
+
+@pytest.fixture
+def community(make_community) -> Tenant:
+    return make_community()

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 from rest_framework.test import APIClient
 
+from tenancy.services import chat_bind
 from tests.helpers import tenant_bot_token
-from wallet.models import Account, StarsDeposit, Transfer
+from wallet.models import Account, Entry, StarsDeposit, Transfer
 from wallet.selectors import ledger_check
 from wallet.services import (
     account_get_or_create,
@@ -180,3 +181,29 @@ class StarsGroup:
         )
         assert deposit is not None
         return deposit
+
+
+# --- the read API (tests of wallet.views) -------------------------------------------
+
+
+def bind_group(tenant, chat_id: int = -100123, title: str = "Funds group") -> int:
+    """A group bound to the tenant: what the API's group endpoints address."""
+    chat_bind(tenant=tenant, chat_id=chat_id, title=title)
+    return chat_id
+
+
+def move(tenant, debit: Account, credit: Account, amount: int, kind: str, **metadata) -> Transfer:
+    return transfer_post(
+        tenant=tenant,
+        debit=debit,
+        credit=credit,
+        amount=amount,
+        kind=kind,
+        idempotency_key=key(kind),
+        metadata=metadata,
+    )
+
+
+def ledger_counts() -> tuple[int, int, int]:
+    """Accounts, transfers and entries: a read must leave all three alone."""
+    return Account.objects.count(), Transfer.objects.count(), Entry.objects.count()
