@@ -34,7 +34,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("group-moderation-actions", "GET"): "moderate",
     ("group-leaderboard", "GET"): "authenticated",
     # wallet: deposits through providers, withdrawals (the providers' webhook is not listed:
-    # its credential is the provider's signature, see tests/wallet/test_deposit_views.py)
+    # its credential is the provider's signature, see tests/wallet/test_views_deposits.py)
     ("wallet-deposit-instructions", "GET"): "manage_funds",
     ("wallet-withdrawal-list", "GET"): "authenticated",
     ("wallet-withdrawal-list", "POST"): "authenticated",

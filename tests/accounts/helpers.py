@@ -18,7 +18,7 @@ VECTORS_PATH = Path(__file__).resolve().parents[1] / "data" / "telegram_init_dat
 
 # Public API documentation: reachable without a Telegram identity on purpose.
 # The docs, and the payment providers' webhook: its credential is the provider's signature,
-# not a Telegram user (tests/wallet/test_deposit_views.py covers it).
+# not a Telegram user (tests/wallet/test_views_deposits.py covers it).
 PUBLIC_API_PREFIXES = ("/api/schema", "/api/docs", "/api/v1/wallet/deposits/webhook/")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
