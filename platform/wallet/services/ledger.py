@@ -190,6 +190,7 @@ def transfer_post(
     platform (system) accounts. Recorded in history in the same transaction.
     """
     key_check(idempotency_key)
+    amount_check(amount)  # before the audit values are built from it
     if idempotency_key.startswith(RESERVED_KEY_PREFIX):
         raise WalletError(f"keys starting {RESERVED_KEY_PREFIX!r} are reserved", code="invalid_key")
     if Account.Kind.ESCROW in (debit.kind, credit.kind):
