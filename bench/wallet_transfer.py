@@ -113,19 +113,21 @@ def ours_check_installed() -> None:
 
 
 def _ours_accounts(owner_ids: Sequence[int], fund: int) -> list[Any]:
-    """User accounts (created, then funded from the tenant's external account)."""
-    from wallet.services import account_get_or_create, transfer_post
+    """User accounts (created together, as a raid's payees are, then funded from the
+    tenant's external account)."""
+    from wallet.services import accounts_get_or_create, transfer_post
 
     ledgers = _ledgers()
+    created = accounts_get_or_create(
+        tenant=ledgers.tenant,
+        owner_kind="user",
+        owner_ids=list(owner_ids),
+        currency=CURRENCY,
+        kind="available",
+    )
     accounts = []
     for owner_id in owner_ids:
-        account = account_get_or_create(
-            tenant=ledgers.tenant,
-            owner_kind="user",
-            owner_id=owner_id,
-            currency=CURRENCY,
-            kind="available",
-        )
+        account = created[owner_id]
         if fund:
             transfer_post(
                 tenant=ledgers.tenant,
