@@ -53,7 +53,7 @@ from telegram import BotCommand, MenuButtonWebApp, Update, WebAppInfo
 from telegram import error as tg_error
 from telegram.ext import Application, ApplicationBuilder, BaseHandler, ContextTypes
 
-from botruntime.batching import GroupCommit, buffers
+from botruntime.batching import GroupCommit, WriterThreads, buffers
 from botruntime.gate import GatedRequest
 from botruntime.pipeline import HandledReporter
 from botruntime.replies import ReplyRetry, retry_after_seconds
@@ -354,11 +354,10 @@ class Runtime:
         self._commands: list[BotCommand] = []
         self._refreshing = asyncio.Lock()
         threads = settings.BOT_ACCEPT_THREADS if accept_threads is None else accept_threads
-        self._accept_threads = threads
-        self._accept_executor = (
-            ThreadPoolExecutor(threads, thread_name_prefix="accept") if threads > 0 else None
+        self._accept_writers = (
+            WriterThreads(threads, name="accept", on_exit=connection.close) if threads > 0 else None
         )
-        self._accepts = GroupCommit(_accept, executor=self._accept_executor, writers=threads)
+        self._accepts = GroupCommit(_accept, writers=self._accept_writers)
         self._flusher: asyncio.Task | None = None
         self._replies = ReplyRetry()
         self._updates = HandledUpdates()
@@ -422,11 +421,9 @@ class Runtime:
         for request in (self._request, self._updates_request):
             if request is not None:
                 await request.close()
-        for executor, threads in (
-            (self._executor, self.job_threads),
-            (self._lease_executor, 1),
-            (self._accept_executor, self._accept_threads),
-        ):
+        if self._accept_writers is not None:
+            await asyncio.to_thread(self._accept_writers.close)
+        for executor, threads in ((self._executor, self.job_threads), (self._lease_executor, 1)):
             if executor is not None:
                 await asyncio.to_thread(_close_connections, executor, threads)
                 executor.shutdown(wait=False, cancel_futures=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
@@ -17,7 +16,7 @@ from django.db import OperationalError, connection
 from django_tenants.utils import tenant_context
 
 from botruntime import batching
-from botruntime.batching import GroupCommit, WriteBehind, flush_all
+from botruntime.batching import GroupCommit, WriteBehind, WriterThreads, flush_all
 from botruntime.models import ProcessedUpdate
 from botruntime.runtime import Runtime
 from botruntime.services import updates_accept
@@ -87,14 +86,17 @@ def test_with_threads_of_its_own_batches_are_written_side_by_side():
         return [item + 1 for item in items]
 
     async def main() -> list[int]:
-        commit = GroupCommit(write, executor=executor, writers=2)
+        commit = GroupCommit(write, writers=writers)
         first = asyncio.ensure_future(asyncio.gather(*(commit.submit(n) for n in range(3))))
         await asyncio.sleep(0.05)  # the first batch is in its writer, held at the barrier
         second = await asyncio.gather(*(commit.submit(n) for n in range(100, 103)))
         return [*await first, *second]
 
-    with ThreadPoolExecutor(2, thread_name_prefix="accept-test") as executor:
+    writers = WriterThreads(2, name="accept-test")
+    try:
         results = async_to_sync(main)()
+    finally:
+        writers.close()
 
     assert results == [1, 2, 3, 101, 102, 103]
     assert len(threads) == 2 and all(t.startswith("accept-test") for t in threads)
@@ -107,15 +109,20 @@ def test_with_threads_of_its_own_a_failed_batch_fails_only_its_callers():
         return items
 
     async def main() -> tuple[list[object], list[int]]:
-        commit = GroupCommit(write, executor=executor, writers=1)
+        commit = GroupCommit(write, writers=writers)
         failed = await asyncio.gather(commit.submit(13), commit.submit(14), return_exceptions=True)
         return failed, await asyncio.gather(commit.submit(15), commit.submit(16))
 
-    with ThreadPoolExecutor(1) as executor:
+    exited: list[str] = []
+    writers = WriterThreads(1, name="w", on_exit=lambda: exited.append("closed"))
+    try:
         failed, later = async_to_sync(main)()
+    finally:
+        writers.close()
 
     assert [type(f) for f in failed] == [OperationalError] * 2
     assert later == [15, 16]
+    assert exited == ["closed"]  # closing ran the thread's exit (its connection's close)
 
 
 def test_updates_are_accepted_once_within_a_batch_and_across_batches(db):
