@@ -4,20 +4,8 @@ the database refuses changes to transfers and entries anyway (migration 0002).""
 
 from django.contrib import admin
 
+from history.service_admin import ReadOnlyAdmin
 from wallet.models import Account, Entry, Hold, Transfer
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Lists and detail pages only: nothing is added, changed or deleted here."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Account)
