@@ -276,6 +276,12 @@ def _close_connections(executor: ThreadPoolExecutor, threads: int) -> None:
             future.result(timeout=10)
 
 
+def _close_connection() -> None:
+    """Close the calling thread's database connection (``connection`` is per thread: it
+    must be looked up on the thread that closes it, not where this is handed over)."""
+    connection.close()
+
+
 def _db_call(func: Callable[..., Any], /, **kwargs: Any) -> Any:
     _db_ready()
     try:
@@ -355,7 +361,9 @@ class Runtime:
         self._refreshing = asyncio.Lock()
         threads = settings.BOT_ACCEPT_THREADS if accept_threads is None else accept_threads
         self._accept_writers = (
-            WriterThreads(threads, name="accept", on_exit=connection.close) if threads > 0 else None
+            WriterThreads(threads, name="accept", on_exit=_close_connection)
+            if threads > 0
+            else None
         )
         self._accepts = GroupCommit(_accept, writers=self._accept_writers)
         self._flusher: asyncio.Task | None = None

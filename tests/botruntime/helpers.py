@@ -103,18 +103,23 @@ def runbots_env(tg: Any, platform_token: str, **extra: str) -> dict[str, str]:
 def process_running(
     args: list[str], env: dict[str, str]
 ) -> Iterator[tuple[subprocess.Popen, queue.Queue]]:
-    """``python *args`` from the project's root, with the lines it prints on a queue; it is
-    killed on the way out if it is still running, so a failed test leaves no process."""
+    """``python *args`` from the project's root, with the lines it prints (stdout and
+    stderr) on a queue; it is killed on the way out if it is still running, so a failed
+    test leaves no process."""
     process = subprocess.Popen(
         [sys.executable, *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     lines: queue.Queue = queue.Queue()
-    threading.Thread(target=stream_lines, args=(process.stdout, lines), daemon=True).start()
+    printed: list[str] = []  # everything, also what wait_for_line took off the queue
+    process.printed = printed  # type: ignore[attr-defined]  # the test reads it back
+    threading.Thread(
+        target=stream_lines, args=(process.stdout, lines, printed), daemon=True
+    ).start()
     try:
         yield process, lines
     finally:
@@ -123,9 +128,11 @@ def process_running(
             process.wait()
 
 
-def stream_lines(stream, into: queue.Queue) -> None:
+def stream_lines(stream, into: queue.Queue, printed: list[str] | None = None) -> None:
     """Put each line a process prints on ``into`` (run on a thread of its own)."""
     for line in iter(stream.readline, ""):
+        if printed is not None:
+            printed.append(line)
         into.put(line)
 
 

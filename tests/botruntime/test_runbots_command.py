@@ -4,9 +4,15 @@ sandbox, answers, and stops cleanly on SIGINT (what Ctrl-C and process managers 
 from __future__ import annotations
 
 import signal
+import time
 
 from botruntime.models import ProcessedUpdate
-from tests.botruntime.helpers import process_running, runbots_env, until, wait_for_line
+from tests.botruntime.helpers import (
+    process_running,
+    runbots_env,
+    until,
+    wait_for_line,
+)
 
 PLATFORM_TOKEN = "690000003:AAHplatform-bot-token-for-runbots-test"
 PLATFORM_BOT = 690000003
@@ -28,4 +34,7 @@ def test_runbots_hosts_answers_and_stops_on_sigint(elsewhere, tg, person):
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
         wait_for_line(lines, "bot runtime stopped", timeout=5)
+        # Every thread stopped cleanly (its connection closed on its own thread).
+        time.sleep(0.2)  # the reader thread has the last lines
+        assert not [line for line in process.printed if "Traceback" in line]
     assert ProcessedUpdate.objects.filter(bot_id=PLATFORM_BOT).count() == 1
