@@ -22,6 +22,7 @@ from sandbox.provider.books import Books, Event, JSONDict
 from sandbox.provider.control import control_routes
 from sandbox.provider.errors import ControlError
 from sandbox.provider.webhooks import FAULTS, Webhooks
+from sandbox.serving import BackgroundServer
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +34,11 @@ DEFAULT_WEBHOOK_SECRET = "whsec_sandbox_provider"
 DEFAULT_OUTCOME = "pending_then_succeeded"
 
 
-class SandboxProvider:
+class SandboxProvider(BackgroundServer):
     """A loopback payment provider: deposits arrive as signed webhooks, payouts are
     created through its ``/v1`` API, and tests script both from Python or over HTTP."""
+
+    thread_name = "sandbox-provider"
 
     def __init__(
         self,
@@ -76,58 +79,6 @@ class SandboxProvider:
         self._runner: web.AppRunner | None = None
 
     # ---- lifecycle --------------------------------------------------------------------
-    def start(self) -> str:
-        """Serve in a background thread; return the base URL ``http://host:port``."""
-        if self._thread is not None:
-            return self.base_url
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._start_site())
-            except OSError as exc:  # the port is taken: report it to start()
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._stop_site())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, name="sandbox-provider", daemon=True)
-        self._thread.start()
-        ready.wait(timeout=10)
-        if failure:
-            self._thread = None
-            raise failure[0]
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._thread is None or self._loop is None:
-            return
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._thread = None
-
-    def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (Ctrl-C)."""
-
-        async def main() -> None:
-            await self._start_site()
-            try:
-                await asyncio.Event().wait()
-            finally:
-                await self._stop_site()
-
-        try:
-            asyncio.run(main())
-        except KeyboardInterrupt:
-            pass
-
     async def _start_site(self) -> None:
         self._loop = asyncio.get_running_loop()
         await self.webhooks.start()

@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.serving import BackgroundServer
 from sandbox.telegram import actions, webapp
 from sandbox.telegram.control import control_routes
 from sandbox.telegram.delivery import Delivery
@@ -35,9 +36,11 @@ logger = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent / "web"
 
 
-class SandboxTelegram:
+class SandboxTelegram(BackgroundServer):
     """A loopback Telegram: python-telegram-bot talks to it with
     ``base_url=f"{tg.start()}/bot"``; tests drive the people in it from Python."""
+
+    thread_name = "sandbox-telegram"
 
     def __init__(
         self,
@@ -67,60 +70,6 @@ class SandboxTelegram:
         return self.flood.limits
 
     # ---- lifecycle --------------------------------------------------------------------
-    def start(self) -> str:
-        """Serve in a background thread; return the base URL ``http://host:port``."""
-        if self._thread is not None:
-            return self.base_url
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._start_site())
-            except OSError as exc:  # the port is taken: report it to start()
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            self._loop = loop
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._stop_site())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, name="sandbox-telegram", daemon=True)
-        self._thread.start()
-        ready.wait(timeout=10)
-        if failure:
-            self._thread = None
-            raise failure[0]
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._thread is None or self._loop is None:
-            return
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._thread = None
-        self._loop = None
-
-    def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (Ctrl-C)."""
-
-        async def main() -> None:
-            await self._start_site()
-            try:
-                await asyncio.Event().wait()
-            finally:
-                await self._stop_site()
-
-        try:
-            asyncio.run(main())
-        except KeyboardInterrupt:
-            pass
-
     async def _start_site(self) -> None:
         await self.delivery.start()
         self._runner = web.AppRunner(self.app(), access_log=None)
