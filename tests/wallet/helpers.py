@@ -151,10 +151,9 @@ class StarsGroup:
     def account(self) -> Account:
         return group_account(self.tenant, self.chat_id, currency="XTR")
 
-    def pay(self, payer: int, amount: int) -> StarsDeposit:
-        """A top-up of ``amount`` paid by ``payer`` and credited, as the handlers do it
-        (without a runtime): for tests of what follows a deposit."""
-        topup = stars_topup_create(
+    def topup(self, amount: int) -> Any:
+        """A top-up of ``amount`` the admin asked for, its invoice sent in the group."""
+        return stars_topup_create(
             tenant=self.tenant,
             chat_id=self.chat_id,
             requested_by=self.admin,
@@ -162,6 +161,11 @@ class StarsGroup:
             bot_id=self.bot_id,
             invoice_chat_id=self.chat_id,
         )
+
+    def pay(self, payer: int, amount: int) -> StarsDeposit:
+        """A top-up of ``amount`` paid by ``payer`` and credited, as the handlers do it
+        (without a runtime): for tests of what follows a deposit."""
+        topup = self.topup(amount)
         updates = self.tg.pay_stars(self.bot_id, payer, stars_payload(topup), amount)
         query = updates[0]["pre_checkout_query"]
         token = tenant_bot_token(self.tenant)

@@ -63,14 +63,7 @@ def test_a_charge_is_credited_once_and_only_through_the_bot_that_sent_the_invoic
 
 def test_pre_checkout_is_refused_for_a_suspended_tenant_and_once_paid(stars_group, person):
     group = stars_group()
-    topup = stars_topup_create(
-        tenant=group.tenant,
-        chat_id=group.chat_id,
-        requested_by=group.admin,
-        amount=20,
-        bot_id=group.bot_id,
-        invoice_chat_id=group.chat_id,
-    )
+    topup = group.topup(20)
     payload = stars_payload(topup)
     check = dict(bot_id=group.bot_id, payload=payload, currency="XTR", amount=20)
     assert stars_precheckout_refusal(**check) == ""

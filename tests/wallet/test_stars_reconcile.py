@@ -18,7 +18,6 @@ from wallet.services import (
     hold_create,
     stars_payment_credit,
     stars_reconcile,
-    stars_topup_create,
 )
 from wallet.services.stars import stars_payload
 
@@ -84,14 +83,7 @@ def test_a_lost_payment_is_credited_and_mismatches_are_reported(
 ):
     group = stars_group()
     payer = person("payer")
-    topup = stars_topup_create(
-        tenant=group.tenant,
-        chat_id=group.chat_id,
-        requested_by=group.admin,
-        amount=25,
-        bot_id=group.bot_id,
-        invoice_chat_id=group.chat_id,
-    )
+    topup = group.topup(25)
     [update] = group.tg.pay_stars(group.bot_id, payer, stars_payload(topup), 25)
     # The bot agreed, then its successful_payment update was lost.
     httpx.post(
@@ -99,14 +91,7 @@ def test_a_lost_payment_is_credited_and_mismatches_are_reported(
         json={"pre_checkout_query_id": update["pre_checkout_query"]["id"], "ok": True},
     ).raise_for_status()
     # A credit Telegram never saw (a forged update, had one been accepted).
-    forged = stars_topup_create(
-        tenant=group.tenant,
-        chat_id=group.chat_id,
-        requested_by=group.admin,
-        amount=3,
-        bot_id=group.bot_id,
-        invoice_chat_id=group.chat_id,
-    )
+    forged = group.topup(3)
     stars_payment_credit(
         bot_id=group.bot_id,
         payload=stars_payload(forged),
