@@ -68,3 +68,16 @@ def test_an_unknown_adapter_stops_the_process_at_startup(settings):
     settings.WALLET_PROVIDERS = {"x": ProviderConfig("x", "no-such-adapter", "http://x", "k", "s")}
     with pytest.raises(ImproperlyConfigured, match="no-such-adapter"):
         apps.get_app_config("wallet").ready()
+
+
+def test_a_providers_secrets_stay_out_of_its_printed_form():
+    config = ProviderConfig(
+        name="acme",
+        adapter="sandbox",
+        base_url="https://pay.example",
+        api_key="sk_live_do_not_print",
+        webhook_secret="whsec_do_not_print",
+    )
+    shown = repr({"acme": config})
+    assert "acme" in shown and "https://pay.example" in shown
+    assert "sk_live_do_not_print" not in shown and "whsec_do_not_print" not in shown

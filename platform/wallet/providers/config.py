@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 SANDBOX_DEFAULTS = {
@@ -32,8 +32,10 @@ class ProviderConfig:
     name: str
     adapter: str
     base_url: str
-    api_key: str  # may be "fernet:..."; the registry decrypts it
-    webhook_secret: str  # idem
+    # Kept out of repr: settings are printed (the debug page, diffsettings) by name, and
+    # WALLET_PROVIDERS is not a name Django's filter hides.
+    api_key: str = field(repr=False)  # may be "fernet:..."; the registry decrypts it
+    webhook_secret: str = field(repr=False)  # idem
 
 
 def providers_parse(text: str, *, development: bool) -> dict[str, ProviderConfig]:
