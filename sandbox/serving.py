@@ -6,7 +6,13 @@ sandbox.<name>``). A subclass builds and tears down its site."""
 from __future__ import annotations
 
 import asyncio
+import inspect
+import json
 import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
 
 
 class BackgroundServer:
@@ -74,3 +80,49 @@ class BackgroundServer:
             asyncio.run(main())
         except KeyboardInterrupt:
             pass
+
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def json_endpoint(
+    func: Callable[[web.Request, dict[str, Any]], Any],
+    *,
+    errors: tuple[type[Exception], ...],
+    status: int = 200,
+) -> Handler:
+    """A control-API route: read the JSON body, call ``func`` (awaiting what it returns
+    when that is awaitable), answer its result as JSON (``{"ok": true}`` for None). An
+    exception of ``errors`` (with ``detail``, ``code`` and ``status``) and bad input are
+    answered ``{"detail", "code"}`` with a 4xx."""
+
+    async def handle(request: web.Request) -> web.Response:
+        body: dict[str, Any] = {}
+        if request.can_read_body:
+            try:
+                body = await request.json()
+            except ValueError:
+                return json_error("the body is not JSON", "invalid_json", 400)
+            if not isinstance(body, dict):
+                return json_error("the body must be a JSON object", "invalid_json", 400)
+        try:
+            result = func(request, body)
+            if inspect.isawaitable(result):
+                result = await result
+        except errors as exc:
+            return json_error(exc.detail, exc.code, exc.status)  # type: ignore[attr-defined]  # the errors given carry them
+        except KeyError as exc:
+            return json_error(f"missing field {exc.args[0]!r}", "missing_field", 400)
+        except (TypeError, ValueError) as exc:
+            return json_error(str(exc), "invalid", 400)
+        return web.json_response(
+            {"ok": True} if result is None else result,
+            status=status,
+            dumps=lambda v: json.dumps(v, ensure_ascii=False),
+        )
+
+    return handle
+
+
+def json_error(detail: str, code: str, status: int) -> web.Response:
+    return web.json_response({"detail": detail, "code": code}, status=status)

@@ -18,53 +18,20 @@ answer ``{"detail": ..., "code": ...}``.
 
 from __future__ import annotations
 
-import inspect
-import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from sandbox.provider.errors import ControlError
+from sandbox.serving import Handler, json_endpoint
 
 if TYPE_CHECKING:
     from sandbox.provider.server import SandboxProvider
 
-Handler = Callable[[web.Request], Awaitable[web.Response]]
-
-
-def _error(detail: str, code: str, status: int) -> web.Response:
-    return web.json_response({"detail": detail, "code": code}, status=status)
-
 
 def _endpoint(func: Callable[[web.Request, dict[str, Any]], Any], status: int = 200) -> Handler:
-    """Read the JSON body, call ``func`` (awaiting it if it is a coroutine function),
-    answer its result as JSON."""
-
-    async def handle(request: web.Request) -> web.Response:
-        body: dict[str, Any] = {}
-        if request.can_read_body:
-            try:
-                body = await request.json()
-            except ValueError:
-                return _error("the body is not JSON", "invalid_json", 400)
-            if not isinstance(body, dict):
-                return _error("the body must be a JSON object", "invalid_json", 400)
-        try:
-            result = func(request, body)
-            if inspect.isawaitable(result):
-                result = await result
-        except ControlError as exc:
-            return _error(exc.detail, exc.code, exc.status)
-        except KeyError as exc:
-            return _error(f"missing field {exc.args[0]!r}", "missing_field", 400)
-        return web.json_response(
-            {"ok": True} if result is None else result,
-            status=status,
-            dumps=lambda v: json.dumps(v, ensure_ascii=False),
-        )
-
-    return handle
+    return json_endpoint(func, errors=(ControlError,), status=status)
 
 
 def control_routes(provider: SandboxProvider) -> list[web.RouteDef]:

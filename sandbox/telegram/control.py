@@ -33,50 +33,20 @@ errors answer ``{"detail": ..., "code": ...}`` like the platform's API.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from sandbox.serving import Handler, json_endpoint, json_error
 from sandbox.telegram.errors import SandboxError
 
 if TYPE_CHECKING:
     from sandbox.telegram.server import SandboxTelegram
 
-Handler = Callable[[web.Request], Awaitable[web.Response]]
 
-
-def _error(detail: str, code: str, status: int) -> web.Response:
-    return web.json_response({"detail": detail, "code": code}, status=status)
-
-
-def _endpoint(func: Callable[[web.Request, dict[str, Any]], Any]) -> Handler:
-    """Read the JSON body, call ``func``, answer its result as JSON."""
-
-    async def handle(request: web.Request) -> web.Response:
-        body: dict[str, Any] = {}
-        if request.can_read_body:
-            try:
-                body = await request.json()
-            except ValueError:
-                return _error("the body is not JSON", "invalid_json", 400)
-            if not isinstance(body, dict):
-                return _error("the body must be a JSON object", "invalid_json", 400)
-        try:
-            result = func(request, body)
-        except SandboxError as exc:
-            return _error(exc.detail, exc.code, exc.status)
-        except KeyError as exc:
-            return _error(f"missing field {exc.args[0]!r}", "missing_field", 400)
-        except (TypeError, ValueError) as exc:
-            return _error(str(exc), "invalid", 400)
-        return web.json_response(
-            {"ok": True} if result is None else result,
-            dumps=lambda v: json.dumps(v, ensure_ascii=False),
-        )
-
-    return handle
+def _endpoint(func: Callable[[web.Request, dict[str, Any]], Any], status: int = 200) -> Handler:
+    return json_endpoint(func, errors=(SandboxError,), status=status)
 
 
 def _int(value: Any) -> int:
@@ -245,7 +215,7 @@ def control_routes(tg: SandboxTelegram) -> list[web.RouteDef]:
     async def file(request: web.Request) -> web.Response:
         found = tg.file(request.match_info["file_id"])
         if found is None:
-            return _error("no such file", "not_found", 404)
+            return json_error("no such file", "not_found", 404)
         return web.Response(body=found[0], content_type=found[1])
 
     api = "/sandbox/api"
