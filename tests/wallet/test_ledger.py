@@ -76,6 +76,34 @@ def test_the_same_key_with_another_request_is_a_conflict(tenant, change):
     assert (balance(alice), balance(bob)) == (70, 130)
 
 
+def _account_rows_read() -> int:
+    """Rows of wallet_account this transaction has read so far (PostgreSQL's own count)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)"
+            " FROM pg_stat_xact_user_tables WHERE relid = 'public.wallet_account'::regclass"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_transfer_reads_its_two_accounts_only_however_many_the_tenant_has(tenant):
+    owners = accounts_get_or_create(
+        tenant=tenant, owner_kind="user", owner_ids=list(range(1, 301)), currency="USDT",
+        kind="available",
+    )  # fmt: skip
+    alice, bob = owners[1], owners[2]
+    deposit(tenant, alice, 100)
+    # Past PL/pgSQL's first five custom plans: the cached generic plan is what runs after.
+    for _ in range(8):
+        before = _account_rows_read()
+        transfer_post(
+            tenant=tenant, debit=alice, credit=bob, amount=1, kind="adjustment",
+            idempotency_key=key(),
+        )  # fmt: skip
+        assert _account_rows_read() - before == 2
+    assert (balance(alice), balance(bob)) == (92, 8)
+
+
 def test_keys_are_per_tenant(make_tenant):
     a, b = make_tenant(), make_tenant()
     deposit(a, user_account(a, 1), 5)
