@@ -76,8 +76,15 @@ def chain_tenant_id(chain: str) -> int | None:
     raise ValueError(f"not a history chain key: {chain!r}")
 
 
+def _plain_text(value: str) -> bool:
+    """ASCII without NUL: stored and read back unchanged (``isascii`` is a flag check)."""
+    return value.isascii() and "\x00" not in value
+
+
 def text_normalize(value: str) -> str:
     """PostgreSQL text holds neither NUL nor lone surrogates; drop/replace them."""
+    if _plain_text(value):
+        return value
     return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
@@ -101,8 +108,20 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _plain_scalar(value: Any) -> bool:
+    kind = type(value)
+    return value is None or kind is int or kind is bool or (kind is str and _plain_text(value))
+
+
 def json_normalize(data: Any) -> Any:
     """``data`` as plain JSON types, in exactly the form jsonb returns it."""
+    if type(data) is dict and all(
+        type(key) is str and _plain_text(key) and _plain_scalar(value)
+        for key, value in data.items()
+    ):
+        # The common case (a flat dict of ids, amounts and ASCII words) needs no round
+        # trip: jsonb gives it back as it is.
+        return dict(data)
     plain = json.loads(json.dumps(data if data is not None else {}, default=str))
     return _json_value(plain)
 

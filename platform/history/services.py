@@ -67,6 +67,7 @@ SYSTEM = Actor.system()
 # "noun.verb" (or deeper): what filters and dashboards group by.
 ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _LIMITS = {"actor_id": 64, "action": 100, "target_type": 50, "target_id": 64}
+_ACTOR_TYPES = frozenset(Entry.ActorType.values)  # `.values` builds a list on every read
 
 # A prepared statement (config.prepared): parsing and planning it cost as much as running
 # it. The table is shared (public), named so whatever the search_path.
@@ -144,7 +145,7 @@ def record_values(
     """The checked, normalised values of the entry ``record`` would insert (columns
     ``RECORD_COLUMNS``), for a service that inserts its audit entry in the same statement
     as its own write (``wallet.services.ledger``: one round trip per transfer)."""
-    if actor.type not in Entry.ActorType.values:
+    if actor.type not in _ACTOR_TYPES:
         raise ValueError(f"unknown actor type {actor.type!r}")
     if not ACTION.match(action):
         raise ValueError(f"history action {action!r} must look like 'noun.verb'")

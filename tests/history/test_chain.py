@@ -250,6 +250,20 @@ def test_any_json_payload_reads_back_as_hashed(tenant, data):
     assert report.ok, report.error
 
 
+@pytest.mark.parametrize("text", ["nul\x00inside", "lone \ud800 surrogate", "ünïcödé", "ascii"])
+@pytest.mark.parametrize("where", ["value", "key"])
+def test_flat_payloads_of_any_text_read_back_as_hashed(tenant, text, where):
+    """A flat dict of words and numbers skips the JSON round trip; text that PostgreSQL
+    would not store as given still goes through it, as a key or as a value."""
+    data = {"text": text} if where == "value" else {text: "ascii"}
+    data.update({"n": 1, "flag": True, "none": None})
+    entry = Entry.objects.get(id=record(action="fuzz.flat", tenant=tenant, data=data))
+    assert entry.data == json_normalize(data)
+    assert not any("\x00" in key or "\x00" in str(value) for key, value in entry.data.items())
+    report = tenant_chain_verify(tenant=tenant)
+    assert report.ok, report.error
+
+
 def test_awkward_numbers_are_normalised():
     assert json_normalize({"a": 1e20, "b": -0.0, "c": math.inf, "d": 1e-7, "e": 1.5}) == {
         "a": 100000000000000000000,
