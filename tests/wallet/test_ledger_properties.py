@@ -1,33 +1,62 @@
-"""The ledger as a state machine (Hypothesis): random deposits, transfers, withdrawals,
-refunds, holds, settlements and cancels, with replays of earlier requests under their
-keys. After every step: each currency sums to zero, no ordinary account is negative,
-every stored balance equals the sum of its entries (and the model's), and a replay moved
-nothing."""
+"""The wallet as a state machine (Hypothesis): random deposits (posted transfers, and
+provider deposits through the signed webhook), transfers, refunds, holds, settlements and
+cancels, and users' withdrawals through the service with the sandbox provider paying or
+failing them, with replays of earlier requests under their keys (a webhook delivered
+again included). After every step: each currency sums to zero, no ordinary account is
+negative, every stored balance equals the sum of its entries (and the model's), and a
+replay moved nothing."""
 
 from __future__ import annotations
 
+import itertools
+import json
 from typing import Any
 
 import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
-from tests.wallet.helpers import assert_consistent, external, group_account, user_account
+from accounts.services import user_touch
+from config.errors import ServiceError
+from tests.wallet.helpers import (
+    TRON_ADDRESS,
+    assert_consistent,
+    bind_group,
+    external,
+    group_account,
+    post_signed,
+    run_payout_jobs,
+    signature_for,
+    user_account,
+)
 from wallet.errors import WalletError
-from wallet.models import Account
-from wallet.services import hold_cancel, hold_create, hold_settle, transfer_post
-
-# Tenants without schemas (tests/wallet/conftest.py): the ledger needs only their rows.
-LEDGER_ONLY = True
+from wallet.models import Account, Withdrawal
+from wallet.references import reference_for
+from wallet.services import (
+    hold_cancel,
+    hold_create,
+    hold_settle,
+    transfer_post,
+    withdrawal_request,
+)
 
 USERS = 3
 amounts = st.integers(min_value=1, max_value=500)
+_event_ids = itertools.count(1)  # provider event ids: unique across examples
+PAYOUT_OUTCOMES = ["succeeded", "failed", "rejected"]  # what the sandbox provider answers
 
 
 class Ledger(RuleBasedStateMachine):
     tenant: Any = None  # set by the test (a fixture's tenant)
+    provider: Any = None  # the sandbox provider (tests/wallet/conftest.py)
 
     def __init__(self) -> None:
         super().__init__()
@@ -36,8 +65,14 @@ class Ledger(RuleBasedStateMachine):
         self._example.__enter__()
         tenant = self.tenant
         self.external = external(tenant)
-        self.users = [user_account(tenant, n) for n in range(USERS)]
+        # Users 1..USERS: their accounts and the Telegram users who withdraw from them.
+        self.people = [
+            user_touch(profile={"id": n, "first_name": f"U{n}"}) for n in range(1, USERS + 1)
+        ]
+        self.users = [user_account(tenant, person.telegram_id) for person in self.people]
         self.group = group_account(tenant)
+        bind_group(tenant, self.group.owner_id)  # where provider deposits are addressed
+        self.withdrawals: list[Withdrawal] = []  # waiting for their payout
         self.expected: dict[int, int] = {}
         self.holds: list[dict[str, Any]] = []  # hold, remaining, open
         self.done: list[tuple[str, dict[str, Any], Any]] = []  # replayable successes
@@ -73,6 +108,12 @@ class Ledger(RuleBasedStateMachine):
         self._move(debit, credit, amount)
         self.done.append(("transfer", request, transfer.pk))
 
+    @initialize(funds=st.lists(amounts, min_size=USERS, max_size=USERS))
+    def fund_users(self, funds: list[int]) -> None:
+        """Every user starts with something, so withdrawals and payouts come early."""
+        for user, amount in enumerate(funds):
+            self.deposit(user, amount)
+
     @rule(user=st.integers(0, USERS - 1), amount=amounts)
     def deposit(self, user: int, amount: int) -> None:
         self._transfer(self.external, self.users[user], amount, "deposit")
@@ -93,6 +134,67 @@ class Ledger(RuleBasedStateMachine):
     )
     def withdraw(self, user: int, amount: int, kind: str) -> None:
         self._transfer(self.users[user], self.external, amount, kind)
+
+    @rule(amount=amounts)
+    def provider_deposit(self, amount: int) -> None:
+        """The provider's signed webhook credits the group (external → group)."""
+        data = {
+            "reference": reference_for(tenant_id=self.tenant.pk, chat_id=self.group.owner_id),
+            "currency": self.group.currency,
+            "amount": amount,
+        }
+        event = {"id": f"evt_sm_{next(_event_ids)}", "type": "deposit.succeeded", "data": data}
+        body = json.dumps(event).encode()
+        response = post_signed(body, signature_for(body))
+        assert (response.status_code, response.json()["outcome"]) == (200, "credited")
+        self._move(self.external, self.group, amount)
+        self.done.append(("webhook", {"body": body}, "duplicate"))
+
+    @rule(user=st.integers(0, USERS - 1), amount=amounts)
+    def withdraw_request(self, user: int, amount: int) -> None:
+        """A user withdraws through the service: the amount moves to their hold at once."""
+        request = dict(
+            tenant=self.tenant, user=self.people[user], currency=self.users[user].currency,
+            amount=amount, destination=TRON_ADDRESS, idempotency_key=self._key(),
+        )  # fmt: skip
+        affordable = self.expected.get(self.users[user].pk, 0) >= amount
+        try:
+            requested = withdrawal_request(**request)
+        except ServiceError as refused:
+            assert not affordable and refused.code == "insufficient_funds"
+            return
+        assert affordable and requested.created
+        withdrawal = requested.withdrawal
+        assert withdrawal.hold is not None
+        self.expected[self.users[user].pk] -= amount
+        escrow = withdrawal.hold.escrow_id
+        self.expected[escrow] = self.expected.get(escrow, 0) + amount
+        self.withdrawals.append(withdrawal)
+        self.done.append(("withdrawal", request, withdrawal.pk))
+
+    @precondition(lambda self: bool(self.withdrawals))
+    @rule(data=st.data())
+    def payout(self, data: st.DataObject) -> None:
+        """The payout jobs run every waiting withdrawal, each paid, failed or rejected by
+        the provider: paid settles its hold to the tenant's external account, failed or
+        rejected releases it to the user."""
+        outcomes = [data.draw(st.sampled_from(PAYOUT_OUTCOMES)) for _ in self.withdrawals]
+        self.provider.server.script_payouts(*outcomes)
+        assert run_payout_jobs() == ["done"] * len(outcomes)
+        statuses = []
+        for withdrawal in self.withdrawals:
+            withdrawal.refresh_from_db()
+            assert withdrawal.hold is not None
+            statuses.append(withdrawal.status)
+            self.expected[withdrawal.hold.escrow_id] -= withdrawal.amount
+            if withdrawal.status == "paid":
+                receiver = self.external.pk
+            else:
+                receiver = next(u.pk for u in self.users if u.owner_id == withdrawal.user_id)
+            self.expected[receiver] = self.expected.get(receiver, 0) + withdrawal.amount
+        paid = ["paid" if outcome == "succeeded" else "failed" for outcome in outcomes]
+        assert sorted(statuses) == sorted(paid)
+        self.withdrawals = []
 
     @rule(amount=amounts)
     def hold(self, amount: int) -> None:
@@ -164,6 +266,12 @@ class Ledger(RuleBasedStateMachine):
         elif operation == "settle":
             result = hold_settle(**request)
             assert result.replayed and (result.paid, result.released) == answer
+        elif operation == "webhook":  # the provider delivers the same event again
+            response = post_signed(request["body"], signature_for(request["body"]))
+            assert response.json()["outcome"] == answer
+        elif operation == "withdrawal":
+            again = withdrawal_request(**request)
+            assert (again.withdrawal.pk, again.created) == (answer, False)
         else:
             assert hold_cancel(**request).pk == answer
 
@@ -177,8 +285,8 @@ class Ledger(RuleBasedStateMachine):
 
 
 @pytest.mark.django_db
-def test_the_ledger_keeps_its_invariants(tenant):
-    Ledger.tenant = tenant
+def test_the_ledger_keeps_its_invariants(tenant, provider):
+    Ledger.tenant, Ledger.provider = tenant, provider
     runner = Ledger.TestCase
     runner.settings = settings(
         max_examples=10,
