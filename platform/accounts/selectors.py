@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import Membership, TelegramUser, TenantProfile
 from accounts.roles import ALL_CAPABILITIES, Capability, Role, effective_capabilities
-from config.prepared import execute_prepared
+from config.prepared import fetch_prepared
 from tenancy.models import Tenant
 
 
@@ -77,15 +77,12 @@ def user_with_membership(*, telegram_id: int, tenant: Tenant | None) -> Telegram
     tenant_id = getattr(tenant, "pk", tenant)
     if tenant_id is None:
         return user_get(telegram_id=telegram_id)
-    with connection.cursor() as cursor:
-        execute_prepared(
-            cursor,
-            "accounts_user_with_membership",
-            _USER_WITH_MEMBERSHIP,
-            ("bigint", "bigint"),
-            (tenant_id, telegram_id),
-        )
-        row = cursor.fetchone()
+    row = fetch_prepared(
+        "accounts_user_with_membership",
+        _USER_WITH_MEMBERSHIP,
+        ("bigint", "bigint"),
+        (tenant_id, telegram_id),
+    )
     if row is None:
         return None
     split = len(_USER_FIELDS)

@@ -27,7 +27,7 @@ import history.services as history
 from botruntime.models import WAITING, Job, ProcessedUpdate
 from config.errors import ServiceError
 from config.job_registry import JobKind, job_kinds
-from config.prepared import execute_prepared
+from config.prepared import fetch_prepared
 from history.services import SYSTEM, Actor
 from tenancy.models import Tenant
 
@@ -430,20 +430,19 @@ def updates_accept(*, updates: list[Accepted], lease: timedelta | None = None) -
     ``updates_done``."""
     if not updates:
         return []
-    with connection.cursor() as cursor:
-        execute_prepared(
-            cursor,
-            "botruntime_updates_accept",
-            _UPDATES_ACCEPT,
-            _UPDATES_ACCEPT_TYPES,
-            [
-                _lease(lease),
-                [b for b, _, _ in updates],
-                [u for _, u, _ in updates],
-                [p for _, _, p in updates],
-            ],
-        )
-        fresh = set(cursor.fetchall())
+    rows = fetch_prepared(
+        "botruntime_updates_accept",
+        _UPDATES_ACCEPT,
+        _UPDATES_ACCEPT_TYPES,
+        [
+            _lease(lease),
+            [b for b, _, _ in updates],
+            [u for _, u, _ in updates],
+            [p for _, _, p in updates],
+        ],
+        many=True,
+    )
+    fresh = set(rows)
     accepted = []
     for bot_id, update_id, _ in updates:
         accepted.append((bot_id, update_id) in fresh)

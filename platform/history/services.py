@@ -18,7 +18,7 @@ from django.db.models import Min
 from psycopg2.extras import execute_values
 
 from config.errors import ServiceError
-from config.prepared import execute_prepared
+from config.prepared import fetch_prepared
 from history.anchors import ANCHOR_FOLDER, anchors_append
 from history.archive import segment_write
 from history.chain import (
@@ -120,9 +120,8 @@ def record(
     params = record_values(
         action=action, actor=actor, tenant=tenant, target=target, data=data, request=request
     )
-    with connection.cursor() as cursor:
-        execute_prepared(cursor, "history_record", _INSERT, _INSERT_TYPES, params)
-        return cursor.fetchone()[0]
+    (entry_id,) = fetch_prepared("history_record", _INSERT, _INSERT_TYPES, params)
+    return entry_id
 
 
 # What ``record_values`` returns, in order, with the PostgreSQL type of each.

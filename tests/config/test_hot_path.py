@@ -1,5 +1,6 @@
 """What the API's hot path skips or remembers, and that it stays correct: prepared
-statements across reconnects, middleware skipped only under /api/, JSON without Accept
+statements across reconnects (and without a Django cursor: errors still Django's, queries
+still counted), middleware skipped only under /api/, JSON without Accept
 parsing (406 kept), remembered initData still expiring and still bound to its token."""
 
 from __future__ import annotations
@@ -8,12 +9,13 @@ import json
 import time
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts import initdata
 from accounts.initdata import InitDataError, sign_hmac, validate_hmac
-from config.prepared import execute_prepared
+from config.prepared import execute_prepared, fetch_prepared
 from tests.helpers import init_data_for
 
 SQL = "SELECT $1::bigint + $2::bigint, current_schema() IS NOT NULL"
@@ -39,6 +41,41 @@ def test_prepared_statements_survive_a_new_connection(settings):
         with connection.cursor() as cursor:
             settings.DB_PREPARED_STATEMENTS = True
             execute_prepared(cursor, "x; DROP TABLE y", SQL, ("bigint", "bigint"), (1, 2))
+
+
+ROWS = "SELECT n, n * $1::bigint FROM generate_series(1, 3) AS n"
+RATIO = "SELECT 10 / $1::int"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fetch_prepared_answers_across_reconnects_and_is_seen_when_queries_are_counted():
+    assert fetch_prepared("test_rows", ROWS, ("bigint",), (2,)) == (1, 2)
+    assert fetch_prepared("test_rows", ROWS, ("bigint",), (5,), many=True) == [
+        (1, 5),
+        (2, 10),
+        (3, 15),
+    ]
+    connection.close()  # its kept cursor went with the connection
+    assert fetch_prepared("test_rows", ROWS, ("bigint",), (3,)) == (1, 3)
+    # Whoever counts queries sees this one: it then goes through Django's cursor.
+    with CaptureQueriesContext(connection) as captured:
+        assert fetch_prepared("test_rows", ROWS, ("bigint",), (4,)) == (1, 4)
+    assert "EXECUTE test_rows (4)" in [q["sql"] for q in captured.captured_queries]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fetch_prepared_errors_are_djangos_and_roll_back_the_atomic_block():
+    assert fetch_prepared("test_ratio", RATIO, ("int",), (5,)) == (2,)
+    with pytest.raises(DataError):  # Django's class: its error wrapping saw it
+        with transaction.atomic():
+            fetch_prepared("test_ratio", RATIO, ("int",), (0,))
+    # The transaction was rolled back cleanly; the connection is usable.
+    assert fetch_prepared("test_ratio", RATIO, ("int",), (2,)) == (5,)
+    with transaction.atomic():
+        with pytest.raises(DataError), transaction.atomic():
+            fetch_prepared("test_ratio", RATIO, ("int",), (0,))
+        # Only the inner block (a savepoint) was rolled back.
+        assert fetch_prepared("test_ratio", RATIO, ("int",), (1,)) == (10,)
 
 
 def _me(tenant, **headers):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import DatabaseError, connection
 
 import history.services as history
-from config.prepared import execute_prepared
+from config.prepared import fetch_prepared
 from history.services import SYSTEM, Actor
 from wallet.currencies import currencies
 from wallet.errors import SQLSTATE_CODES, WalletError
@@ -288,18 +288,16 @@ def _post(
         hold_id,
     )
     try:
-        with connection.cursor() as cursor:
-            if audit is None:
-                execute_prepared(cursor, "wallet_transfer_post", _POST, _POST_TYPES, params)
-            else:
-                execute_prepared(
-                    cursor,
-                    "wallet_transfer_post_audited",
-                    _AUDITED_POST,
-                    _AUDITED_POST_TYPES,
-                    params + audit,
-                )
-            transfer_id, created_at, replayed = cursor.fetchone()
+        if audit is None:
+            row = fetch_prepared("wallet_transfer_post", _POST, _POST_TYPES, params)
+        else:
+            row = fetch_prepared(
+                "wallet_transfer_post_audited",
+                _AUDITED_POST,
+                _AUDITED_POST_TYPES,
+                params + audit,
+            )
+        transfer_id, created_at, replayed = row
     except DatabaseError as exc:
         code = SQLSTATE_CODES.get(pgcode(exc) or "")
         if code is None:
