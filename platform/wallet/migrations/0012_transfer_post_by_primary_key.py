@@ -9,53 +9,9 @@ import importlib
 
 from django.db import migrations
 
-FORWARD = """
-CREATE OR REPLACE FUNCTION wallet_transfer_post(
-    p_tenant bigint, p_debit bigint, p_credit bigint, p_amount bigint, p_currency text,
-    p_kind text, p_key text, p_metadata jsonb, p_hold bigint
-) RETURNS TABLE (transfer_id bigint, created_at timestamptz, replayed boolean)
-AS $$
-DECLARE
-    v_id bigint;
-    v_at timestamptz := clock_timestamp();
-    v_old public.wallet_transfer;
-    v_acc record;
-    v_found int := 0;
-    v_account bigint;
-    v_debit_before bigint;
-    v_debit_version bigint;
-    v_credit_before bigint;
-    v_credit_version bigint;
-BEGIN
-    -- The key first: a replay costs one index probe and moves nothing; a concurrent
-    -- request with the same key waits here for the first one's outcome.
-    INSERT INTO public.wallet_transfer AS t
-           (tenant_id, debit_id, credit_id, amount, currency, kind, idempotency_key,
-            metadata, created_at, hold_id)
-    VALUES (p_tenant, p_debit, p_credit, p_amount, p_currency, p_kind, p_key,
-            p_metadata, v_at, p_hold)
-    ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-    RETURNING t.id INTO v_id;
-    IF v_id IS NULL THEN
-        -- Two spellings, because IS NOT DISTINCT FROM cannot use the key's index.
-        IF p_tenant IS NULL THEN
-            SELECT * INTO v_old FROM public.wallet_transfer t
-             WHERE t.tenant_id IS NULL AND t.idempotency_key = p_key;
-        ELSE
-            SELECT * INTO v_old FROM public.wallet_transfer t
-             WHERE t.tenant_id = p_tenant AND t.idempotency_key = p_key;
-        END IF;
-        IF (v_old.debit_id, v_old.credit_id, v_old.amount, v_old.currency, v_old.kind,
-            v_old.metadata, v_old.hold_id)
-           IS DISTINCT FROM (p_debit, p_credit, p_amount, p_currency, p_kind, p_metadata, p_hold)
-        THEN
-            RAISE EXCEPTION 'idempotency key % already names transfer % with other parameters',
-                p_key, v_old.id USING ERRCODE = 'WL002';
-        END IF;
-        RETURN QUERY SELECT v_old.id, v_old.created_at, true;
-        RETURN;
-    END IF;
-
+# Replaces the head of migration 0002's locking loop (from its comment "Both rows locked"
+# up to the loop body's first statement); the body and the rest are unchanged.
+LOCK_AND_UPDATE = """
     -- Both rows locked in one fixed order (by id, lower first), so two transfers never
     -- deadlock. Each UPDATE names its row by primary key alone, so no plan can reach the
     -- row through another index (a generic plan once scanned all of a tenant's accounts
@@ -74,50 +30,6 @@ BEGIN
             OR v_acc.currency <> p_currency
             OR (v_acc.tenant_id IS DISTINCT FROM p_tenant
                 AND NOT (v_acc.tenant_id IS NULL AND v_acc.is_system));
-        v_found := v_found + 1;
-        IF v_acc.id = p_debit THEN
-            v_debit_before := v_acc.balance + p_amount;
-            v_debit_version := v_acc.version;
-        ELSE
-            v_credit_before := v_acc.balance - p_amount;
-            v_credit_version := v_acc.version;
-        END IF;
-    END LOOP;
-
-    IF v_found <> 2 THEN
-        -- Refused: say why (the exception undoes the update of the other row).
-        v_found := 0;
-        FOR v_acc IN
-            SELECT a.id, a.tenant_id, a.currency, a.balance, a.is_system
-              FROM public.wallet_account a WHERE a.id IN (p_debit, p_credit)
-        LOOP
-            v_found := v_found + 1;
-            IF v_acc.currency <> p_currency THEN
-                RAISE EXCEPTION 'account % holds %, not %', v_acc.id, v_acc.currency, p_currency
-                    USING ERRCODE = 'WL003';
-            END IF;
-            IF v_acc.tenant_id IS DISTINCT FROM p_tenant
-               AND NOT (v_acc.tenant_id IS NULL AND v_acc.is_system) THEN
-                RAISE EXCEPTION 'account % is not an account of this tenant', v_acc.id
-                    USING ERRCODE = 'WL004';
-            END IF;
-        END LOOP;
-        IF v_found <> 2 THEN
-            RAISE EXCEPTION 'account % or % does not exist', p_debit, p_credit
-                USING ERRCODE = 'WL005';
-        END IF;
-        RAISE EXCEPTION 'account % cannot pay %', p_debit, p_amount USING ERRCODE = 'WL001';
-    END IF;
-
-    INSERT INTO public.wallet_entry
-           (transfer_id, account_id, amount, balance_before, balance_after, account_version)
-    VALUES (v_id, p_debit, -p_amount, v_debit_before, v_debit_before - p_amount,
-            v_debit_version),
-           (v_id, p_credit, p_amount, v_credit_before, v_credit_before + p_amount,
-            v_credit_version);
-    RETURN QUERY SELECT v_id, v_at, false;
-END;
-$$ LANGUAGE plpgsql;
 """
 
 
@@ -130,6 +42,16 @@ def _previous() -> str:
     return body.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 
 
+def _forward() -> str:
+    previous = _previous()
+    start = previous.index("    -- Both rows locked in one fixed order")
+    end = previous.index("        v_found := v_found + 1;", start)
+    declared = "    v_found int := 0;\n"
+    head = previous[:start].replace(declared, declared + "    v_account bigint;\n", 1)
+    assert "v_account bigint" in head, "migration 0002's function changed shape"
+    return head + LOCK_AND_UPDATE.lstrip("\n") + previous[end:]
+
+
 class Migration(migrations.Migration):
     dependencies = [("wallet", "0011_stars")]
-    operations = [migrations.RunSQL(FORWARD, _previous())]
+    operations = [migrations.RunSQL(_forward(), _previous())]
