@@ -89,9 +89,9 @@ def fetch_prepared(
     wrapper.ensure_connection()
     wrapper.validate_no_broken_transaction()
     with wrapper.wrap_database_errors:
-        cursor = getattr(wrapper, _CURSOR_ATTR, None)
-        if cursor is None or cursor.closed:
-            cursor = wrapper.connection.cursor()
-            setattr(wrapper, _CURSOR_ATTR, cursor)
-        _execute(cursor, wrapper, name, sql, types, params)
-        return cursor.fetchall() if many else cursor.fetchone()
+        raw = getattr(wrapper, _CURSOR_ATTR, None)
+        if raw is None or raw.closed:
+            raw = wrapper.connection.cursor()
+            setattr(wrapper, _CURSOR_ATTR, raw)
+        _execute(raw, wrapper, name, sql, types, params)
+        return raw.fetchall() if many else raw.fetchone()
