@@ -27,6 +27,7 @@ LAYERS: list[str] = [
     "accounts",
     "notifications",
     "wallet",
+    "xclient",
     "community",
     "devserver",
 ]

@@ -55,6 +55,7 @@ PLATFORM_APPS = [
     "history",
     "notifications",
     "wallet",
+    "xclient",
     "botruntime",
     "devserver",  # manage.py run: above every app it starts
 ]

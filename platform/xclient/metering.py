@@ -1,0 +1,140 @@
+"""What each tenant's X reads cost, at X's pay-per-use prices (``X_PRICES_MICROS``, USD
+millionths per resource read; X's published rates by default), counted as X bills them:
+a post returned more than once on the same UTC day to the same X app is billed once, to
+the tenant whose read returned it first, and a post read again the next day is billed
+again. A tenant's monthly cap (``Budget``) pauses its reads once reached
+(``usage_allows``); its admins are told at 80% and at 100%."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+
+import history.services as history
+from xclient.models import Budget, Usage
+from xclient.notices import budget_alert_notify
+
+if TYPE_CHECKING:
+    from tenancy.models import Tenant
+
+# docs.x.com/x-api/getting-started/pricing: Posts read $0.005, User read $0.010 per resource.
+DEFAULT_PRICES_MICROS = {"post_read": 5_000, "user_read": 10_000}
+ALERTS = (80, 100)  # % of the monthly cap
+
+_BILL_NEW_POSTS = """
+INSERT INTO public.xclient_postread (app, day, post_id, tenant_id)
+SELECT %s, %s, p, %s FROM unnest(%s::bigint[]) AS p
+ON CONFLICT (app, day, post_id) DO NOTHING
+RETURNING post_id
+"""
+
+
+@dataclass(frozen=True)
+class Charged:
+    """What one charge billed, and where the tenant's month stands."""
+
+    posts_billed: int
+    cost_micros: int
+    month_cost_micros: int
+    cap_micros: int | None
+
+    @property
+    def paused(self) -> bool:
+        return self.cap_micros is not None and self.month_cost_micros >= self.cap_micros
+
+
+def prices() -> dict[str, int]:
+    return {**DEFAULT_PRICES_MICROS, **(getattr(settings, "X_PRICES_MICROS", None) or {})}
+
+
+def _month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def cap_of(tenant: Tenant) -> int | None:
+    budget = Budget.objects.filter(tenant=tenant).first()
+    return budget.monthly_cap_micros if budget is not None else None
+
+
+def usage_charge(
+    *,
+    tenant: Tenant,
+    app: str,
+    post_ids: Iterable[int] = (),
+    user_reads: int = 0,
+    now: datetime | None = None,
+) -> Charged:
+    """Bill what a read of ``tenant`` through X app ``app`` returned: the posts not yet
+    billed to ``app`` today, and ``user_reads`` user objects."""
+    now = now or datetime.now(UTC)
+    day = now.astimezone(UTC).date()
+    unique = sorted(set(post_ids))
+    rate = prices()
+    with transaction.atomic():
+        billed = 0
+        if unique:
+            with connection.cursor() as cursor:
+                cursor.execute(_BILL_NEW_POSTS, [app, day, tenant.pk, unique])
+                billed = len(cursor.fetchall())
+        cost = billed * rate["post_read"] + user_reads * rate["user_read"]
+        usage, _ = Usage.objects.get_or_create(tenant=tenant, month=_month(day))
+        Usage.objects.filter(pk=usage.pk).update(
+            post_reads=F("post_reads") + billed,
+            user_reads=F("user_reads") + user_reads,
+            cost_micros=F("cost_micros") + cost,
+        )
+        usage = Usage.objects.select_for_update().get(pk=usage.pk)
+        cap = cap_of(tenant)
+        _alert_if_due(tenant, usage, cap)
+    return Charged(billed, cost, usage.cost_micros, cap)
+
+
+def usage_allows(*, tenant: Tenant, now: datetime | None = None) -> bool:
+    """Whether ``tenant`` may read this month: no cap, or spent below it."""
+    cap = cap_of(tenant)
+    if cap is None:
+        return True
+    day = (now or datetime.now(UTC)).astimezone(UTC).date()
+    usage = Usage.objects.filter(tenant=tenant, month=_month(day)).first()
+    return usage is None or usage.cost_micros < cap
+
+
+def _alert_if_due(tenant: Tenant, usage: Usage, cap: int | None) -> None:
+    if cap is None or cap <= 0:
+        return
+    reached = max((level for level in ALERTS if usage.cost_micros * 100 >= cap * level), default=0)
+    if reached <= usage.alerted:
+        return
+    usage.alerted = reached
+    usage.save(update_fields=["alerted"])
+    history.record(
+        action="xclient.budget_alert",
+        tenant=tenant,
+        target=("usage", usage.pk),
+        data={"percent": reached, "cost_micros": usage.cost_micros, "cap_micros": cap},
+    )
+    budget_alert_notify(tenant=tenant, usage=usage, percent=reached, cap_micros=cap)
+
+
+def budget_set(*, tenant: Tenant, monthly_cap_micros: int | None, actor: history.Actor) -> Budget:
+    """Set (or, with None, lift) the tenant's monthly cap on X reads."""
+    if monthly_cap_micros is not None and monthly_cap_micros < 0:
+        raise ValueError("a cap is zero or more")
+    with transaction.atomic():
+        budget, _ = Budget.objects.update_or_create(
+            tenant=tenant, defaults={"monthly_cap_micros": monthly_cap_micros}
+        )
+        history.record(
+            action="xclient.budget_set",
+            actor=actor,
+            tenant=tenant,
+            target=("budget", budget.pk),
+            data={"monthly_cap_micros": monthly_cap_micros},
+        )
+    return budget
