@@ -59,11 +59,8 @@ class Streams:
         self.connections: dict[str, Connection] = {}  # app id -> its one connection
 
     def matching(self, app_id: str, searchable) -> list[dict[str, str]]:
-        return [
-            {"id": r.id, "tag": r.tag or ""}
-            for r in self.rules.get(app_id, [])
-            if r.match(searchable)
-        ]
+        rules = [r for r in self.rules.get(app_id, []) if r.match(searchable)]
+        return [{"id": r.id, "tag": r.tag} if r.tag else {"id": r.id} for r in rules]
 
     def disconnect(self, app_id: str | None = None) -> int:
         """End the open connections (of one app, or all); return how many."""

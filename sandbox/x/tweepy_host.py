@@ -25,8 +25,9 @@ class SandboxSession(requests.Session):
         super().__init__()
         self.base_url = base_url
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any):  # type: ignore[override]
-        return super().request(method, rewrite(str(url), self.base_url), *args, **kwargs)
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        request.url = rewrite(str(request.url), self.base_url)
+        return super().send(request, **kwargs)
 
 
 class Client(tweepy.Client):
@@ -51,5 +52,7 @@ class OAuth2UserHandler(tweepy.OAuth2UserHandler):
     def get_authorization_url(self) -> str:
         return rewrite(super().get_authorization_url(), self.base_url)
 
-    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
-        return super().request(method, rewrite(str(url), self.base_url), *args, **kwargs)
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        # After requests-oauthlib's https check, which the sandbox's http:// would fail.
+        request.url = rewrite(str(request.url), self.base_url)
+        return super().send(request, **kwargs)
