@@ -168,12 +168,12 @@ class Renderer:
         if "verified_type" in fields:
             out["verified_type"] = "blue" if account.verified else "none"
         if "public_metrics" in fields:
+            posts = sum(1 for p in self.world.posts.values() if p.author_id == account.id)
             out["public_metrics"] = {
                 "followers_count": len(account.followers),
                 "following_count": len(account.following),
-                "tweet_count": sum(
-                    1 for p in self.world.posts.values() if p.author_id == account.id
-                ),
+                "tweet_count": posts,  # tweepy's name; the spec's is post_count
+                "post_count": posts,
                 "listed_count": 0,
                 "like_count": account.like_count,
             }
