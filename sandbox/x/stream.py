@@ -60,7 +60,8 @@ class Streams:
 
     def matching(self, app_id: str, searchable) -> list[dict[str, str]]:
         rules = [r for r in self.rules.get(app_id, []) if r.match(searchable)]
-        return [{"id": r.id, "tag": r.tag} if r.tag else {"id": r.id} for r in rules]
+        # X sends "tag" always ("" for an untagged rule); tweepy reads it unconditionally.
+        return [{"id": r.id, "tag": r.tag or ""} for r in rules]
 
     def disconnect(self, app_id: str | None = None) -> int:
         """End the open connections (of one app, or all); return how many."""
