@@ -74,7 +74,12 @@ def _body(renderer: Renderer, data: Any, meta: JSONDict | None = None) -> JSONDi
 
 
 def _post_list(
-    request: Request, posts: list[Post], low: int, high: int, default: int, tokens=TOKENS
+    request: Request,
+    posts: list[Post],
+    low: int,
+    high: int,
+    default: int,
+    tokens: tuple[str, ...] = TOKENS,
 ) -> JSONDict:
     size = paging.max_results(request.query, low, high, default)
     view = View.of(request.query)

@@ -19,7 +19,7 @@ from urllib.parse import unquote_plus, urlencode
 
 from aiohttp import web
 
-from sandbox.serving import BackgroundServer
+from sandbox.serving import BackgroundServer, Handler
 from sandbox.x import api, stream
 from sandbox.x.auth import Auth, Credential, OAuthError
 from sandbox.x.clock import Clock, ManualClock, iso, real_clock
@@ -141,13 +141,15 @@ class SandboxX(BackgroundServer):
                 }
             )
 
-    def _refusal(self, request: web.Request, error: ApiError, credential=None) -> web.Response:
+    def _refusal(
+        self, request: web.Request, error: ApiError, credential: Credential | None = None
+    ) -> web.Response:
         self._log(request, credential, error.status)
         return web.json_response(
             error.body, status=error.status, headers=error.headers, dumps=_dumps
         )
 
-    def _api_handler(self, method: str, endpoint: str, func: api.Endpoint):
+    def _api_handler(self, method: str, endpoint: str, func: api.Endpoint) -> Handler:
         async def handle(request: web.Request) -> web.Response:
             credential = None
             try:
@@ -216,7 +218,9 @@ class SandboxX(BackgroundServer):
             view = View.of(dict(request.query))
             with self.world.lock:
                 if credential.app_id in self.streams.connections:
-                    raise too_many_connections()
+                    refused = too_many_connections()
+                    refused.headers = headers
+                    raise refused
                 connection = stream.Connection(
                     credential.app_id, dict(request.query), asyncio.get_running_loop()
                 )
@@ -238,7 +242,9 @@ class SandboxX(BackgroundServer):
                     del self.streams.connections[credential.app_id]
         return response
 
-    async def _pump(self, connection: stream.Connection, view: View, response) -> None:
+    async def _pump(
+        self, connection: stream.Connection, view: View, response: web.StreamResponse
+    ) -> None:
         """Write matching posts and keep-alives until the connection is ended."""
         last_beat = self.clock()
         while True:

@@ -5,9 +5,10 @@ connection per app (a second is refused 429 TooManyConnections), sends a keep-al
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sandbox.x.query import Match, QueryError, parse
+from sandbox.x.query import Match, QueryError, Searchable, parse
 
 MAX_RULE_LENGTH = 512  # X's rule length on the self-serve tiers
 MAX_RULES = 1000
@@ -58,7 +59,7 @@ class Streams:
         self.rules: dict[str, list[Rule]] = {}  # app id -> rules, oldest first
         self.connections: dict[str, Connection] = {}  # app id -> its one connection
 
-    def matching(self, app_id: str, searchable) -> list[dict[str, str]]:
+    def matching(self, app_id: str, searchable: Searchable) -> list[dict[str, str]]:
         rules = [r for r in self.rules.get(app_id, []) if r.match(searchable)]
         # X sends "tag" always ("" for an untagged rule); tweepy reads it unconditionally.
         return [{"id": r.id, "tag": r.tag or ""} for r in rules]
@@ -84,7 +85,12 @@ def get_rules(streams: Streams, app_id: str, query: dict[str, str], sent: str) -
 
 
 def update_rules(
-    streams: Streams, app_id: str, payload: object, dry_run: bool, sent: str, new_id
+    streams: Streams,
+    app_id: str,
+    payload: object,
+    dry_run: bool,
+    sent: str,
+    new_id: Callable[[], str],
 ) -> tuple[int, dict]:
     """Add or delete rules (``dry_run``: only check them); the status and X's answer."""
     if not isinstance(payload, dict) or len(payload) != 1 or not set(payload) <= {"add", "delete"}:

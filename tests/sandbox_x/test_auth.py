@@ -128,6 +128,34 @@ def test_confidential_clients_need_their_secret(x, people):
     assert unknown.status_code == 400
 
 
+def test_denied_consent_and_revoked_tokens(x, people):
+    x.add_oauth_client("pub", [REDIRECT])
+    denied = requests.get(
+        x.base_url + "/i/oauth2/authorize",
+        params={
+            "response_type": "code",
+            "client_id": "pub",
+            "redirect_uri": REDIRECT,
+            "state": "st",
+            "code_challenge": s256("v" * 43),
+            "code_challenge_method": "S256",
+            "sandbox_account": "alice",
+            "sandbox_decision": "deny",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert parse_qs(urlparse(denied.headers["Location"]).query) == {
+        "error": ["access_denied"],
+        "state": ["st"],
+    }
+    verifier = "v" * 43
+    access = _exchange(x, _code(x, verifier), verifier).json()["access_token"]
+    assert get(x, "/2/users/me", token=access).status_code == 200
+    requests.post(x.base_url + "/2/oauth2/revoke", data={"token": access}, timeout=10)
+    assert get(x, "/2/users/me", token=access).status_code == 401
+
+
 def test_authorize_refuses_unknown_clients_and_redirects(x, people):
     x.add_oauth_client("cid", [REDIRECT], client_secret="s3cret")
     url = _handler(x).get_authorization_url()

@@ -96,6 +96,7 @@ def test_one_connection_per_app(x, streaming):
     second = get(x, "/2/tweets/search/stream")
     assert second.status_code == 429
     assert second.json()["connection_issue"] == "TooManyConnections"
+    assert "x-rate-limit-remaining" in second.headers
     assert get(x, "/2/tweets/search/stream/rules").status_code == 200
 
 
