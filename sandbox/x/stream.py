@@ -129,7 +129,9 @@ def update_rules(
     adds = payload["add"]
     if not isinstance(adds, list) or not all(isinstance(a, dict) and "value" in a for a in adds):
         return 400, _invalid_body('\'add\' must be a list of {"value", "tag"} objects.')
-    created, errors, invalid = [], [], 0
+    created: list[Rule] = []
+    errors: list[dict[str, object]] = []
+    invalid = 0
     existing = {r.value for r in rules}
     for spec in adds:
         value, tag = str(spec["value"]), spec.get("tag")
