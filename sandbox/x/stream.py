@@ -130,7 +130,7 @@ def update_rules(
     if not isinstance(adds, list) or not all(isinstance(a, dict) and "value" in a for a in adds):
         return 400, _invalid_body('\'add\' must be a list of {"value", "tag"} objects.')
     created: list[Rule] = []
-    errors: list[dict[str, object]] = []
+    refusals: list[dict[str, object]] = []
     invalid = 0
     existing = {r.value for r in rules}
     for spec in adds:
@@ -139,7 +139,7 @@ def update_rules(
             match = check_rule(value)
         except QueryError as exc:
             invalid += 1
-            errors.append(
+            refusals.append(
                 {
                     "value": value,
                     "details": [str(exc)],
@@ -149,7 +149,7 @@ def update_rules(
             )
             continue
         if value in existing:
-            errors.append(
+            refusals.append(
                 {
                     "value": value,
                     "id": next(r.id for r in rules if r.value == value),
@@ -171,8 +171,8 @@ def update_rules(
     body = {"meta": {"sent": sent, "summary": summary}}
     if created and not invalid:
         body["data"] = [r.public() for r in created]
-    if errors:
-        body["errors"] = errors
+    if refusals:
+        body["errors"] = refusals
     if invalid:  # X adds none of a request holding an invalid rule
         return 400, body
     if not dry_run:
