@@ -17,6 +17,7 @@ SOURCE_ROOTS = (ROOT / "platform", ROOT / "tenants")
 SOURCE_OF = {
     "sandbox": ROOT / "sandbox" / "telegram",
     "sandbox/provider": ROOT / "sandbox" / "provider",
+    "sandbox_x": ROOT / "sandbox" / "x",
 }
 
 # Cross-cutting: one behaviour through several modules or apps, not one module's test.

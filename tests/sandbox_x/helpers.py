@@ -1,0 +1,50 @@
+"""Plain helpers for the sandbox X's tests: tweepy clients and raw requests against a
+server, and checks of answers against the published OpenAPI spec (tests/data)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import requests
+from jsonschema import Draft202012Validator
+
+from sandbox.x import SandboxX
+from sandbox.x.tweepy_host import Client
+
+TOKEN = "AAAA-app-one"
+OTHER_TOKEN = "AAAA-app-two"
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def client(x: SandboxX, token: str = TOKEN, **kwargs: Any) -> Client:
+    return Client(x.base_url, bearer_token=token, **kwargs)
+
+
+def get(x: SandboxX, path: str, token: str | None = TOKEN, **params: Any) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.get(x.base_url + path, params=params, headers=headers, timeout=10)
+
+
+@functools.cache
+def spec() -> dict[str, Any]:
+    return json.loads((DATA / "x_api_v2_openapi.json").read_text())
+
+
+def response_schema(path: str, method: str = "get", status: str = "200") -> dict[str, Any]:
+    """The spec's JSON schema of an answer, its $refs resolving within the document."""
+    content = spec()["paths"][path][method]["responses"][status]["content"]
+    ref = content["application/json"]["schema"]["$ref"]
+    return {"$ref": ref, "components": spec()["components"]}
+
+
+def schema_errors(body: Any, path: str, method: str = "get") -> list[str]:
+    validator = Draft202012Validator(response_schema(path, method))
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
+
+
+def problem_errors(problem: dict[str, Any]) -> list[str]:
+    schema = {"$ref": "#/components/schemas/Problem", "components": spec()["components"]}
+    return [e.message for e in Draft202012Validator(schema).iter_errors(problem)]
