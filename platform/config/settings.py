@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -256,6 +257,13 @@ WALLET_PAYOUT_POLL_S = int(os.environ.get("WALLET_PAYOUT_POLL_S", "30"))
 # The Stars a group may be topped up with in one invoice (Telegram takes 1 to 10,000).
 WALLET_STARS_TOPUP_MIN = int(os.environ.get("WALLET_STARS_TOPUP_MIN", "1"))
 WALLET_STARS_TOPUP_MAX = int(os.environ.get("WALLET_STARS_TOPUP_MAX", "10000"))
+
+# The X API v2 and the platform's app-only bearer token. Unset: `make run` starts the
+# sandbox X (sandbox/x) and points these at it.
+X_API_BASE = os.environ.get("X_API_BASE", "https://api.x.com").rstrip("/")
+X_BEARER_TOKEN = os.environ.get("X_BEARER_TOKEN", "")
+# USD millionths per resource read (xclient.metering); unset: X's published prices.
+X_PRICES_MICROS = json.loads(os.environ.get("X_PRICES_MICROS", "{}"))
 
 LOGGING = {
     "version": 1,

@@ -228,6 +228,7 @@ def test_run_serves_and_stops_on_ctrl_c_with_nothing_left_running(database, scra
             printed = _wait_for(lines, "Press Ctrl-C to stop.", timeout=180)
             assert any("bot runtime: hosting " in line for line in printed)
             [provider_line] = [line for line in printed if "sandbox payment provider: " in line]
+            [x_line] = [line for line in printed if "sandbox X: " in line]
             base = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 30
             while True:  # uvicorn listens a moment after the banner
@@ -240,6 +241,14 @@ def test_run_serves_and_stops_on_ctrl_c_with_nothing_left_running(database, scra
             assert status == 200 and "/api/v1/me" in json.loads(body)["paths"]
             status, body = _get(f"{base}/", DEMO_DOMAIN)
             assert status == 200 and b"<h1>Demo community</h1>" in body
+            # The sandbox X answers the platform's app token, with the demo project on it.
+            x_base = x_line.split(": ", 1)[1].split("/sandbox/", 1)[0]
+            project = urllib.request.Request(
+                f"{x_base}/2/users/by/username/bragabot_demo",
+                headers={"Authorization": "Bearer demo-sandbox-x-app-token-not-real"},
+            )
+            with urllib.request.urlopen(project, timeout=10) as response:
+                assert json.loads(response.read())["data"]["username"] == "bragabot_demo"
             assert b"@demo_bot" in body
             # The sandbox provider delivers to this server, which checks the signature
             # (a reference of no group: 404 unknown_group, where a bad signature is 401).

@@ -1,7 +1,8 @@
 """``manage.py run``: what ``make run`` starts. Migrates, makes sure the demo tenant and
 its sandbox bot exist, starts the sandbox Telegram (unless a real Telegram is configured),
-the sandbox payment provider (unless WALLET_PROVIDERS is set) and the bot runtime, serves
-the platform on 127.0.0.1 and prints what to open. Ctrl-C stops everything."""
+the sandbox payment provider (unless WALLET_PROVIDERS is set), the sandbox X (unless an
+X API is configured) and the bot runtime, serves the platform on 127.0.0.1 and prints
+what to open. Ctrl-C stops everything."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ DEFAULT_DEMO_BOT_TOKEN = "100000001:DEMO-sandbox-bot-token-not-real-000000"
 DEMO_SLUG, DEMO_DOMAIN = "demo", "demo.localhost"
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8081"))
 SANDBOX_PROVIDER_PORT = int(os.environ.get("SANDBOX_PROVIDER_PORT", "8082"))
+SANDBOX_X_PORT = int(os.environ.get("SANDBOX_X_PORT", "8083"))
+# The platform's app token on the sandbox X: it only ever talks to the loopback X.
+DEMO_X_BEARER_TOKEN = "demo-sandbox-x-app-token-not-real"
+DEMO_X_PROJECT = "bragabot_demo"  # the demo project's account on the sandbox X
 DEMO_BOT_USERNAME = "demo_bot"  # on the sandbox Telegram
 DEMO_USER_ID = 1001  # a person on the sandbox Telegram to chat with the demo bot as
 
@@ -52,6 +57,7 @@ class Command(BaseCommand):
             return
         port, host = options["port"], options["host"]
         stop_provider = self._start_sandbox_provider(port=port)
+        stop_x = self._start_sandbox_x()
         stop_bots = self._start_bot_runtime(port=port)
         try:
             self.stdout.write(self.style.SUCCESS("\nBragabot is running. Open:"))
@@ -79,6 +85,7 @@ class Command(BaseCommand):
             pass  # uvicorn hands Ctrl-C back once it has shut down
         finally:
             stop_bots()
+            stop_x()
             stop_provider()
 
     def _demo_tenant(self) -> None:
@@ -122,6 +129,26 @@ class Command(BaseCommand):
             }
         self.stdout.write(f"sandbox payment provider: {base}/ (deposits, payouts)")
         return provider.stop
+
+    def _start_sandbox_x(self) -> Callable[[], None]:
+        """Unless an X API is configured (X_API_BASE or X_BEARER_TOKEN), start the sandbox X
+        with the platform's app token and the demo project's account, and point the
+        platform at it. Returns what stops it."""
+        if "X_API_BASE" in os.environ or "X_BEARER_TOKEN" in os.environ:
+            return lambda: None
+        from sandbox.x import SandboxX
+
+        try:
+            x = SandboxX(port=SANDBOX_X_PORT)
+            base = x.start()
+        except OSError:  # the port is taken: any free one will do
+            x = SandboxX(port=0)
+            base = x.start()
+        x.add_app(DEMO_X_BEARER_TOKEN)
+        x.add_account(DEMO_X_PROJECT, name="Bragabot demo project")
+        settings.X_API_BASE, settings.X_BEARER_TOKEN = base, DEMO_X_BEARER_TOKEN
+        self.stdout.write(f"sandbox X: {base}/sandbox/ (post, reply, like as any account)")
+        return x.stop
 
     def _start_bot_runtime(self, *, port: int) -> Callable[[], None]:
         """Start the bot runtime (every bot, durable jobs) in a background thread; unless
