@@ -12,14 +12,13 @@ import base64
 import html
 import json
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
 
 from aiohttp import web
 
-from sandbox.serving import BackgroundServer, Handler
+from sandbox.serving import BackgroundServer, Handler, add_web_page
 from sandbox.x import api, stream
 from sandbox.x.auth import Auth, Credential, OAuthError
 from sandbox.x.clock import Clock, ManualClock, iso, real_clock
@@ -72,25 +71,16 @@ class SandboxX(BackgroundServer):
         self.streams = stream.Streams()
         self.auto_approve_account: str | None = None
         self._calls: list[JSONDict] = []
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
 
     # ---- lifecycle --------------------------------------------------------------------
     async def _start_site(self) -> None:
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        host, port = self._runner.addresses[0][:2]
-        self.port = port
-        self.base_url = f"http://{host}:{port}"
+        await self._open_site(self.app())
         logger.info("sandbox.x.started", extra={"base_url": self.base_url})
 
     async def _stop_site(self) -> None:
         with self.world.lock:
             self.streams.disconnect()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._close_site()
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -102,9 +92,7 @@ class SandboxX(BackgroundServer):
         app.router.add_get("/i/oauth2/authorize", self._handle_authorize)
         app.router.add_post("/2/oauth2/token", self._handle_token)
         app.router.add_post("/2/oauth2/revoke", self._handle_revoke)
-        app.router.add_get("/sandbox", self._redirect_to_page)
-        app.router.add_get("/sandbox/", self._page)
-        app.router.add_static("/sandbox/static/", WEB_DIR)
+        add_web_page(app, WEB_DIR)
         app.router.add_routes(control_routes(self))
         return app
 
@@ -342,13 +330,6 @@ class SandboxX(BackgroundServer):
         with self.world.lock:
             self.auth.revoke(str(form.get("token", "")))
         return web.json_response({"revoked": True})
-
-    # ---- the web page ----------------------------------------------------------------------
-    async def _redirect_to_page(self, request: web.Request) -> web.Response:
-        raise web.HTTPFound("/sandbox/")
-
-    async def _page(self, request: web.Request) -> web.FileResponse:
-        return web.FileResponse(WEB_DIR / "index.html")
 
     # ---- control: the people ---------------------------------------------------------------
     def add_account(
