@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.clock import Clock
 from sandbox.x import paging
 from sandbox.x.auth import Credential
-from sandbox.x.clock import Clock
 from sandbox.x.errors import invalid_request, not_found, not_found_error
 from sandbox.x.objects import JSONDict, Renderer, View
 from sandbox.x.query import QueryError, parse

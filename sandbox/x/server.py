@@ -18,10 +18,11 @@ from urllib.parse import unquote_plus, urlencode
 
 from aiohttp import web
 
+from sandbox.clock import Clock, ManualClock, real_clock
 from sandbox.serving import BackgroundServer, Handler, add_web_page
 from sandbox.x import api, stream
 from sandbox.x.auth import Auth, Credential, OAuthError
-from sandbox.x.clock import Clock, ManualClock, iso, real_clock
+from sandbox.x.clock import iso
 from sandbox.x.control import control_routes
 from sandbox.x.errors import (
     ApiError,
