@@ -12,6 +12,7 @@ import base64
 import html
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
@@ -38,6 +39,7 @@ from sandbox.x.world import Post, World
 logger = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
+RULES_ENDPOINT = "/2/tweets/search/stream/rules"
 ALL_USER_FIELDS = View(user_fields=USER_FIELDS)
 ALL_POST_FIELDS = View(post_fields=POST_FIELDS - {"referenced_posts", "edit_history_post_ids"})
 
@@ -88,8 +90,8 @@ class SandboxX(BackgroundServer):
         for method, route, endpoint, func in api.ROUTES:
             app.router.add_route(method, route, self._api_handler(method, endpoint, func))
         app.router.add_get("/2/tweets/search/stream", self._handle_stream)
-        app.router.add_get("/2/tweets/search/stream/rules", self._handle_get_rules)
-        app.router.add_post("/2/tweets/search/stream/rules", self._handle_post_rules)
+        app.router.add_get(RULES_ENDPOINT, self._rules_handler("GET", self._get_rules))
+        app.router.add_post(RULES_ENDPOINT, self._rules_handler("POST", self._post_rules))
         app.router.add_get("/i/oauth2/authorize", self._handle_authorize)
         app.router.add_post("/2/oauth2/token", self._handle_token)
         app.router.add_post("/2/oauth2/revoke", self._handle_revoke)
@@ -163,32 +165,37 @@ class SandboxX(BackgroundServer):
         return handle
 
     # ---- filtered stream -----------------------------------------------------------------
-    async def _handle_get_rules(self, request: web.Request) -> web.Response:
-        endpoint = "/2/tweets/search/stream/rules"
-        try:
-            credential, headers = self._admit(request, "GET", endpoint)
-        except ApiError as exc:
-            return self._refusal(request, exc)
+    def _rules_handler(
+        self, method: str, rules: Callable[[web.Request, Credential], Awaitable[tuple[int, Any]]]
+    ) -> Handler:
+        """A stream-rules route: admitted and logged like an API endpoint; ``rules``
+        answers the status and body."""
+
+        async def handle(request: web.Request) -> web.Response:
+            try:
+                credential, headers = self._admit(request, method, RULES_ENDPOINT)
+            except ApiError as exc:
+                return self._refusal(request, exc)
+            status, body = await rules(request, credential)
+            self._log(request, credential, status)
+            return web.json_response(body, status=status, headers=headers, dumps=_dumps)
+
+        return handle
+
+    async def _get_rules(self, request: web.Request, credential: Credential) -> tuple[int, Any]:
         with self.world.lock:
-            body = stream.get_rules(
+            return 200, stream.get_rules(
                 self.streams, credential.app_id, dict(request.query), iso(self.clock())
             )
-        self._log(request, credential, 200)
-        return web.json_response(body, headers=headers, dumps=_dumps)
 
-    async def _handle_post_rules(self, request: web.Request) -> web.Response:
-        endpoint = "/2/tweets/search/stream/rules"
-        try:
-            credential, headers = self._admit(request, "POST", endpoint)
-        except ApiError as exc:
-            return self._refusal(request, exc)
+    async def _post_rules(self, request: web.Request, credential: Credential) -> tuple[int, Any]:
         try:
             payload = await request.json()
         except ValueError:
             payload = None
         dry_run = request.query.get("dry_run", "false").lower() == "true"
         with self.world.lock:
-            status, body = stream.update_rules(
+            return stream.update_rules(
                 self.streams,
                 credential.app_id,
                 payload,
@@ -196,8 +203,6 @@ class SandboxX(BackgroundServer):
                 iso(self.clock()),
                 self.world.new_id,
             )
-        self._log(request, credential, status)
-        return web.json_response(body, status=status, headers=headers, dumps=_dumps)
 
     async def _handle_stream(self, request: web.Request) -> web.StreamResponse:
         endpoint = "/2/tweets/search/stream"
