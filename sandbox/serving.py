@@ -7,11 +7,13 @@ tears down its site."""
 from __future__ import annotations
 
 import asyncio
+import html
 import inspect
 import json
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from string import Template
 from typing import Any
 
 from aiohttp import web
@@ -106,15 +108,20 @@ class BackgroundServer:
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-def add_web_page(app: web.Application, web_dir: Path) -> None:
-    """Serve a sandbox's page at /sandbox/ (``web_dir/index.html``), its own assets at
-    /sandbox/static/ and the ones every page shares at /sandbox/shared/."""
+def add_web_page(app: web.Application, web_dir: Path, title: str) -> None:
+    """Serve a sandbox's page at /sandbox/: the shared ``page.html`` (head, status line,
+    toast, scripts) around ``web_dir/layout.html``; the sandbox's own assets (app.js,
+    style.css) at /sandbox/static/ and the shared ones at /sandbox/shared/."""
 
     async def redirect(request: web.Request) -> web.Response:
         raise web.HTTPFound("/sandbox/")
 
-    async def page(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(web_dir / "index.html")
+    async def page(request: web.Request) -> web.Response:
+        # Read on every request, as a static file would be, so edits show on reload.
+        skeleton = Template((SHARED_WEB_DIR / "page.html").read_text(encoding="utf-8"))
+        layout = (web_dir / "layout.html").read_text(encoding="utf-8").rstrip("\n")
+        text = skeleton.substitute(title=html.escape(title), layout=layout)
+        return web.Response(text=text, content_type="text/html")
 
     app.router.add_get("/sandbox", redirect)
     app.router.add_get("/sandbox/", page)

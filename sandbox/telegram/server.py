@@ -78,7 +78,7 @@ class SandboxTelegram(BackgroundServer):
         app = web.Application(client_max_size=50 * 1024 * 1024)  # Telegram's upload limit
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
-        add_web_page(app, WEB_DIR)
+        add_web_page(app, WEB_DIR, "Sandbox Telegram")
         app.router.add_routes(control_routes(self))
         return app
 

@@ -95,7 +95,7 @@ class SandboxX(BackgroundServer):
         app.router.add_get("/i/oauth2/authorize", self._handle_authorize)
         app.router.add_post("/2/oauth2/token", self._handle_token)
         app.router.add_post("/2/oauth2/revoke", self._handle_revoke)
-        add_web_page(app, WEB_DIR)
+        add_web_page(app, WEB_DIR, "Sandbox X")
         app.router.add_routes(control_routes(self))
         return app
 
