@@ -1,31 +1,54 @@
-"""What the loopback servers (``sandbox.telegram``, ``sandbox.provider``) share: an
-aiohttp site on an event loop of its own, served from a background thread (``start`` /
-``stop``: tests, ``make run``) or from the calling thread (``serve_forever``: ``python -m
-sandbox.<name>``). A subclass builds and tears down its site."""
+"""What the loopback servers (``sandbox.telegram``, ``sandbox.provider``, ``sandbox.x``)
+share: an aiohttp site on an event loop of its own, served from a background thread
+(``start`` / ``stop``: tests, ``make run``) or from the calling thread (``serve_forever``:
+``python -m sandbox.<name>``), and the routes of a sandbox's web page. A subclass builds and
+tears down its site."""
 
 from __future__ import annotations
 
 import asyncio
+import html
 import inspect
 import json
 import threading
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from string import Template
 from typing import Any
 
 from aiohttp import web
 
+SHARED_WEB_DIR = Path(__file__).resolve().parent / "web"  # assets every sandbox page loads
+
 
 class BackgroundServer:
     thread_name = "sandbox"
+    host: str
+    port: int  # 0 until started asks for any free port; then the one taken
     base_url: str  # http://host:port, once started
-    _thread: threading.Thread | None
-    _loop: asyncio.AbstractEventLoop | None
+    # None until started (class defaults, so a subclass's __init__ need not set them)
+    _thread: threading.Thread | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _runner: web.AppRunner | None = None
 
     async def _start_site(self) -> None:
         raise NotImplementedError
 
     async def _stop_site(self) -> None:
         raise NotImplementedError
+
+    async def _open_site(self, app: web.Application) -> None:
+        """Listen on ``host:port`` with ``app``; record the port taken and ``base_url``."""
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        host, port = self._runner.addresses[0][:2]
+        self.port = port
+        self.base_url = f"http://{host}:{port}"
+
+    async def _close_site(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
 
     def start(self) -> str:
         """Serve in a background thread; return the base URL ``http://host:port``."""
@@ -83,6 +106,27 @@ class BackgroundServer:
 
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def add_web_page(app: web.Application, web_dir: Path, title: str) -> None:
+    """Serve a sandbox's page at /sandbox/: the shared ``page.html`` (head, status line,
+    toast, scripts) around ``web_dir/layout.html``; the sandbox's own assets (app.js,
+    style.css) at /sandbox/static/ and the shared ones at /sandbox/shared/."""
+
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/sandbox/")
+
+    async def page(request: web.Request) -> web.Response:
+        # Read on every request, as a static file would be, so edits show on reload.
+        skeleton = Template((SHARED_WEB_DIR / "page.html").read_text(encoding="utf-8"))
+        layout = (web_dir / "layout.html").read_text(encoding="utf-8").rstrip("\n")
+        text = skeleton.substitute(title=html.escape(title), layout=layout)
+        return web.Response(text=text, content_type="text/html")
+
+    app.router.add_get("/sandbox", redirect)
+    app.router.add_get("/sandbox/", page)
+    app.router.add_static("/sandbox/static/", web_dir)
+    app.router.add_static("/sandbox/shared/", SHARED_WEB_DIR)
 
 
 def json_endpoint(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -74,27 +73,18 @@ class SandboxProvider(BackgroundServer):
             timeout=webhook_timeout,
         )
         self._timers: set[asyncio.TimerHandle] = set()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
 
     # ---- lifecycle --------------------------------------------------------------------
     async def _start_site(self) -> None:
         self._loop = asyncio.get_running_loop()
         await self.webhooks.start()
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        host, port = self._runner.addresses[0][:2]
-        self.port = port
-        self.base_url = f"http://{host}:{port}"
+        await self._open_site(self.app())
         logger.info("sandbox.provider.started", extra={"base_url": self.base_url})
 
     async def _stop_site(self) -> None:
         self._cancel_timers()
         await self.webhooks.stop()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._close_site()
         self._loop = None
 
     def app(self) -> web.Application:

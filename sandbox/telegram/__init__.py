@@ -3,8 +3,9 @@ aiohttp server python-telegram-bot talks to through its ``base_url``, a control 
 Python methods that play the people, and a web page at ``/sandbox/`` to chat with bots.
 See README.md in this folder."""
 
+from sandbox.clock import ManualClock
 from sandbox.telegram.errors import ApiError, SandboxError
-from sandbox.telegram.limits import Limits, ManualClock
+from sandbox.telegram.limits import Limits
 from sandbox.telegram.server import SandboxTelegram
 
 __all__ = ["ApiError", "Limits", "ManualClock", "SandboxError", "SandboxTelegram"]

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from sandbox.clock import Clock
 from sandbox.telegram.errors import too_many_requests
-
-Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -36,19 +34,6 @@ class Limits:
     @classmethod
     def off(cls) -> Limits:
         return cls(per_bot_per_s=None, per_group_per_min=None, per_chat_per_s=None, paid_per_s=None)
-
-
-class ManualClock:
-    """A clock tests move by hand: ``clock.advance(1.5)``."""
-
-    def __init__(self, start: float = 1_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class _Window:

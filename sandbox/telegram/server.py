@@ -7,19 +7,17 @@ foreground (``serve_forever``, used by ``python -m sandbox.telegram``).
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import logging
 import re
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from sandbox.serving import BackgroundServer
+from sandbox.serving import BackgroundServer, add_web_page
 from sandbox.telegram import actions, webapp
 from sandbox.telegram.control import control_routes
 from sandbox.telegram.delivery import Delivery
@@ -61,9 +59,6 @@ class SandboxTelegram(BackgroundServer):
         self.delivery = Delivery(
             self.world, backoff=webhook_backoff, timeout=webhook_timeout, execute=self._execute
         )
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
 
     @property
     def limits(self) -> Limits:
@@ -72,26 +67,18 @@ class SandboxTelegram(BackgroundServer):
     # ---- lifecycle --------------------------------------------------------------------
     async def _start_site(self) -> None:
         await self.delivery.start()
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        host, port = self._runner.addresses[0][:2]
-        self.port = port
-        self.base_url = f"http://{host}:{port}"
+        await self._open_site(self.app())
         logger.info("sandbox.telegram.started", extra={"base_url": self.base_url})
 
     async def _stop_site(self) -> None:
         await self.delivery.stop()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._close_site()
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=50 * 1024 * 1024)  # Telegram's upload limit
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
-        app.router.add_get("/sandbox", self._redirect_to_page)
-        app.router.add_get("/sandbox/", self._page)
-        app.router.add_static("/sandbox/static/", WEB_DIR)
+        add_web_page(app, WEB_DIR, "Sandbox Telegram")
         app.router.add_routes(control_routes(self))
         return app
 
@@ -180,13 +167,6 @@ class SandboxTelegram(BackgroundServer):
         if bot is None or record is None or not record["data"]:
             return web.json_response(ApiError(404, "Not Found").body(), status=404)
         return web.Response(body=record["data"], content_type=record["content_type"])
-
-    # ---- the web page -----------------------------------------------------------------
-    async def _redirect_to_page(self, request: web.Request) -> web.Response:
-        raise web.HTTPFound("/sandbox/")
-
-    async def _page(self, request: web.Request) -> web.FileResponse:
-        return web.FileResponse(WEB_DIR / "index.html")
 
     # ---- control: the world -----------------------------------------------------------
     def reset(self) -> None:

@@ -2,7 +2,7 @@
 talks to (see ``tweepy_host``), a control API and Python methods that play the accounts,
 and a web page at ``/sandbox/``. See README.md in this folder."""
 
-from sandbox.x.clock import ManualClock
+from sandbox.clock import ManualClock
 from sandbox.x.errors import ApiError, SandboxError
 from sandbox.x.limits import Limits
 from sandbox.x.server import SandboxX

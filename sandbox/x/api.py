@@ -8,15 +8,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from sandbox.clock import Clock
 from sandbox.x import paging
 from sandbox.x.auth import Credential
-from sandbox.x.clock import Clock
 from sandbox.x.errors import invalid_request, not_found, not_found_error
 from sandbox.x.objects import JSONDict, Renderer, View
 from sandbox.x.query import QueryError, parse
 from sandbox.x.world import Account, Post, World
+
+T = TypeVar("T")
 
 RECENT_SECONDS = 7 * 24 * 3600  # recent search covers the last seven days
 TIMELINE_CAP = 3200  # a user's timeline reaches back this many posts
@@ -47,20 +49,21 @@ def _id(request: Request, name: str = "id") -> str:
     return value
 
 
+def _by_id(request: Request, table: dict[str, T], resource_type: str) -> T:
+    """The resource the path's ``id`` names, or X's 200-with-errors when it is missing."""
+    resource_id = _id(request)
+    found = table.get(resource_id)
+    if found is None:
+        raise not_found_error(resource_type, "id", resource_id)
+    return found
+
+
 def _account(request: Request) -> Account:
-    account_id = _id(request)
-    account = request.world.accounts.get(account_id)
-    if account is None:
-        raise not_found_error("user", "id", account_id)
-    return account
+    return _by_id(request, request.world.accounts, "user")
 
 
 def _post(request: Request) -> Post:
-    post_id = _id(request)
-    post = request.world.posts.get(post_id)
-    if post is None:
-        raise not_found_error("tweet", "id", post_id)
-    return post
+    return _by_id(request, request.world.posts, "tweet")
 
 
 def _body(renderer: Renderer, data: Any, meta: JSONDict | None = None) -> JSONDict:

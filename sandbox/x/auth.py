@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 
-from sandbox.x.clock import Clock
+from sandbox.clock import Clock
 from sandbox.x.errors import SandboxError
 
 CODE_TTL = 30

@@ -29,36 +29,29 @@ class SandboxError(Exception):
         self.status = status
 
 
-def unauthorized() -> ApiError:
+def problem(status: int, title: str, detail: str, kind: str, **extra: Any) -> ApiError:
+    """An error X answers as a problem object: ``kind`` is its ``type`` URI."""
     return ApiError(
-        401,
-        {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"},
+        status, {**extra, "title": title, "detail": detail, "type": kind, "status": status}
     )
 
 
+def unauthorized() -> ApiError:
+    return problem(401, "Unauthorized", "Unauthorized", "about:blank")
+
+
 def unsupported_auth(supported: str) -> ApiError:
-    return ApiError(
+    return problem(
         403,
-        {
-            "title": "Unsupported Authentication",
-            "detail": f"Authenticating with this token is forbidden for this endpoint. "
-            f"Supported authentication types are [{supported}].",
-            "type": PROBLEMS + "unsupported-authentication",
-            "status": 403,
-        },
+        "Unsupported Authentication",
+        f"Authenticating with this token is forbidden for this endpoint. "
+        f"Supported authentication types are [{supported}].",
+        PROBLEMS + "unsupported-authentication",
     )
 
 
 def too_many_requests() -> ApiError:
-    return ApiError(
-        429,
-        {
-            "title": "Too Many Requests",
-            "detail": "Too Many Requests",
-            "type": "about:blank",
-            "status": 429,
-        },
-    )
+    return problem(429, "Too Many Requests", "Too Many Requests", "about:blank")
 
 
 def too_many_connections() -> ApiError:
@@ -77,15 +70,12 @@ def invalid_request(message: str, parameter: str | None = None, value: Any = Non
     error: dict[str, Any] = {"message": message}
     if parameter is not None:
         error["parameters"] = {parameter: [str(value)]}
-    return ApiError(
+    return problem(
         400,
-        {
-            "errors": [error],
-            "title": "Invalid Request",
-            "detail": "One or more parameters to your request was invalid.",
-            "type": PROBLEMS + "invalid-request",
-            "status": 400,
-        },
+        "Invalid Request",
+        "One or more parameters to your request was invalid.",
+        PROBLEMS + "invalid-request",
+        errors=[error],
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sandbox.x.clock import Clock
+from sandbox.clock import Clock
 from sandbox.x.errors import too_many_requests
 
 WINDOW = 900  # 15 minutes

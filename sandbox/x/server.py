@@ -12,17 +12,18 @@ import base64
 import html
 import json
 import logging
-import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
 
 from aiohttp import web
 
-from sandbox.serving import BackgroundServer, Handler
+from sandbox.clock import Clock, ManualClock, real_clock
+from sandbox.serving import BackgroundServer, Handler, add_web_page
 from sandbox.x import api, stream
 from sandbox.x.auth import Auth, Credential, OAuthError
-from sandbox.x.clock import Clock, ManualClock, iso, real_clock
+from sandbox.x.clock import iso
 from sandbox.x.control import control_routes
 from sandbox.x.errors import (
     ApiError,
@@ -38,6 +39,7 @@ from sandbox.x.world import Post, World
 logger = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
+RULES_ENDPOINT = "/2/tweets/search/stream/rules"
 ALL_USER_FIELDS = View(user_fields=USER_FIELDS)
 ALL_POST_FIELDS = View(post_fields=POST_FIELDS - {"referenced_posts", "edit_history_post_ids"})
 
@@ -72,39 +74,28 @@ class SandboxX(BackgroundServer):
         self.streams = stream.Streams()
         self.auto_approve_account: str | None = None
         self._calls: list[JSONDict] = []
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
 
     # ---- lifecycle --------------------------------------------------------------------
     async def _start_site(self) -> None:
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        host, port = self._runner.addresses[0][:2]
-        self.port = port
-        self.base_url = f"http://{host}:{port}"
+        await self._open_site(self.app())
         logger.info("sandbox.x.started", extra={"base_url": self.base_url})
 
     async def _stop_site(self) -> None:
         with self.world.lock:
             self.streams.disconnect()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._close_site()
 
     def app(self) -> web.Application:
         app = web.Application()
         for method, route, endpoint, func in api.ROUTES:
             app.router.add_route(method, route, self._api_handler(method, endpoint, func))
         app.router.add_get("/2/tweets/search/stream", self._handle_stream)
-        app.router.add_get("/2/tweets/search/stream/rules", self._handle_get_rules)
-        app.router.add_post("/2/tweets/search/stream/rules", self._handle_post_rules)
+        app.router.add_get(RULES_ENDPOINT, self._rules_handler("GET", self._get_rules))
+        app.router.add_post(RULES_ENDPOINT, self._rules_handler("POST", self._post_rules))
         app.router.add_get("/i/oauth2/authorize", self._handle_authorize)
         app.router.add_post("/2/oauth2/token", self._handle_token)
         app.router.add_post("/2/oauth2/revoke", self._handle_revoke)
-        app.router.add_get("/sandbox", self._redirect_to_page)
-        app.router.add_get("/sandbox/", self._page)
-        app.router.add_static("/sandbox/static/", WEB_DIR)
+        add_web_page(app, WEB_DIR, "Sandbox X")
         app.router.add_routes(control_routes(self))
         return app
 
@@ -174,32 +165,37 @@ class SandboxX(BackgroundServer):
         return handle
 
     # ---- filtered stream -----------------------------------------------------------------
-    async def _handle_get_rules(self, request: web.Request) -> web.Response:
-        endpoint = "/2/tweets/search/stream/rules"
-        try:
-            credential, headers = self._admit(request, "GET", endpoint)
-        except ApiError as exc:
-            return self._refusal(request, exc)
+    def _rules_handler(
+        self, method: str, rules: Callable[[web.Request, Credential], Awaitable[tuple[int, Any]]]
+    ) -> Handler:
+        """A stream-rules route: admitted and logged like an API endpoint; ``rules``
+        answers the status and body."""
+
+        async def handle(request: web.Request) -> web.Response:
+            try:
+                credential, headers = self._admit(request, method, RULES_ENDPOINT)
+            except ApiError as exc:
+                return self._refusal(request, exc)
+            status, body = await rules(request, credential)
+            self._log(request, credential, status)
+            return web.json_response(body, status=status, headers=headers, dumps=_dumps)
+
+        return handle
+
+    async def _get_rules(self, request: web.Request, credential: Credential) -> tuple[int, Any]:
         with self.world.lock:
-            body = stream.get_rules(
+            return 200, stream.get_rules(
                 self.streams, credential.app_id, dict(request.query), iso(self.clock())
             )
-        self._log(request, credential, 200)
-        return web.json_response(body, headers=headers, dumps=_dumps)
 
-    async def _handle_post_rules(self, request: web.Request) -> web.Response:
-        endpoint = "/2/tweets/search/stream/rules"
-        try:
-            credential, headers = self._admit(request, "POST", endpoint)
-        except ApiError as exc:
-            return self._refusal(request, exc)
+    async def _post_rules(self, request: web.Request, credential: Credential) -> tuple[int, Any]:
         try:
             payload = await request.json()
         except ValueError:
             payload = None
         dry_run = request.query.get("dry_run", "false").lower() == "true"
         with self.world.lock:
-            status, body = stream.update_rules(
+            return stream.update_rules(
                 self.streams,
                 credential.app_id,
                 payload,
@@ -207,8 +203,6 @@ class SandboxX(BackgroundServer):
                 iso(self.clock()),
                 self.world.new_id,
             )
-        self._log(request, credential, status)
-        return web.json_response(body, status=status, headers=headers, dumps=_dumps)
 
     async def _handle_stream(self, request: web.Request) -> web.StreamResponse:
         endpoint = "/2/tweets/search/stream"
@@ -342,13 +336,6 @@ class SandboxX(BackgroundServer):
         with self.world.lock:
             self.auth.revoke(str(form.get("token", "")))
         return web.json_response({"revoked": True})
-
-    # ---- the web page ----------------------------------------------------------------------
-    async def _redirect_to_page(self, request: web.Request) -> web.Response:
-        raise web.HTTPFound("/sandbox/")
-
-    async def _page(self, request: web.Request) -> web.FileResponse:
-        return web.FileResponse(WEB_DIR / "index.html")
 
     # ---- control: the people ---------------------------------------------------------------
     def add_account(

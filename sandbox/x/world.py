@@ -11,8 +11,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sandbox.clock import Clock
 from sandbox.x import entities
-from sandbox.x.clock import Clock
 from sandbox.x.errors import SandboxError
 from sandbox.x.query import Searchable, words_of
 

@@ -37,6 +37,8 @@ def test_the_page_and_its_assets_are_served(tg):
     assert '<script src="/sandbox/static/app.js">' in page.text
     for asset in ("app.js", "style.css"):
         assert http().get(f"{tg.base_url}/sandbox/static/{asset}").status_code == 200
+    assert '<script src="/sandbox/shared/common.js">' in page.text
+    assert http().get(f"{tg.base_url}/sandbox/shared/common.js").status_code == 200
     redirect = http().get(f"{tg.base_url}/sandbox", follow_redirects=False)
     assert redirect.status_code == 302 and redirect.headers["location"] == "/sandbox/"
 

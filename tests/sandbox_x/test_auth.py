@@ -60,8 +60,9 @@ def test_authorize_token_me_refresh(x, people):
         )
 
 
-def _code(x, verifier: str, account: str = "alice") -> str:
-    answer = requests.get(
+def _authorize(x, verifier: str, account: str = "alice", **extra) -> requests.Response:
+    """The authorize request a browser makes, answered for ``account`` at once."""
+    return requests.get(
         x.base_url + "/i/oauth2/authorize",
         params={
             "response_type": "code",
@@ -72,10 +73,15 @@ def _code(x, verifier: str, account: str = "alice") -> str:
             "code_challenge": s256(verifier),
             "code_challenge_method": "S256",
             "sandbox_account": account,
+            **extra,
         },
         allow_redirects=False,
         timeout=10,
     )
+
+
+def _code(x, verifier: str, account: str = "alice") -> str:
+    answer = _authorize(x, verifier, account)
     return parse_qs(urlparse(answer.headers["Location"]).query)["code"][0]
 
 
@@ -130,21 +136,7 @@ def test_confidential_clients_need_their_secret(x, people):
 
 def test_denied_consent_and_revoked_tokens(x, people):
     x.add_oauth_client("pub", [REDIRECT])
-    denied = requests.get(
-        x.base_url + "/i/oauth2/authorize",
-        params={
-            "response_type": "code",
-            "client_id": "pub",
-            "redirect_uri": REDIRECT,
-            "state": "st",
-            "code_challenge": s256("v" * 43),
-            "code_challenge_method": "S256",
-            "sandbox_account": "alice",
-            "sandbox_decision": "deny",
-        },
-        allow_redirects=False,
-        timeout=10,
-    )
+    denied = _authorize(x, "v" * 43, sandbox_decision="deny")
     assert parse_qs(urlparse(denied.headers["Location"]).query) == {
         "error": ["access_denied"],
         "state": ["st"],

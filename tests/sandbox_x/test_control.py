@@ -95,3 +95,5 @@ def test_the_web_page_and_its_script_are_served(x):
     assert page.status_code == 200 and "<title>Sandbox X</title>" in page.text
     script = requests.get(f"{x.base_url}/sandbox/static/app.js", timeout=10)
     assert script.status_code == 200 and "/sandbox/api" in script.text
+    shared = requests.get(f"{x.base_url}/sandbox/shared/common.js", timeout=10)
+    assert shared.status_code == 200 and "function attempt" in shared.text

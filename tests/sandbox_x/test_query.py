@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.x.clock import ManualClock
+from sandbox.clock import ManualClock
 from sandbox.x.query import QueryError, parse
 from sandbox.x.world import World
 

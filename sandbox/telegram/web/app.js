@@ -1,44 +1,12 @@
 // The sandbox's web page: act as a Telegram user chatting with a bot, privately or in a
 // group. Everything goes through the control API (/sandbox/api/...); the page polls it.
 "use strict";
+// API, $, api, toast and attempt come from /sandbox/shared/common.js.
 
-const API = "/sandbox/api";
 const view = { userId: null, botId: null, groupId: null, tab: "private", lastRendered: "" };
 let world = { bots: [], users: [], groups: [] };
 
-const $ = (id) => document.getElementById(id);
-
-async function api(path, body) {
-  const options = body === undefined ? {} : {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  };
-  const response = await fetch(API + path, options);
-  const data = await response.json();
-  if (!response.ok) {
-    throw new Error(data.detail || response.statusText);
-  }
-  return data;
-}
-
-function toast(text, alert = false) {
-  const box = $("toast");
-  box.textContent = text;
-  box.className = alert ? "alert" : "";
-  box.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { box.hidden = true; }, alert ? 6000 : 3000);
-}
-
-async function attempt(action) {
-  try {
-    await action();
-    await refresh();
-  } catch (error) {
-    toast(error.message, true);
-  }
-}
+toast.alertMs = 6000; // a bot's show_alert answers need time to read
 
 // ---- pickers ------------------------------------------------------------------------------
 function label(user) {

@@ -1,45 +1,10 @@
 // The sandbox X's web page: act as any account to post, reply, quote, repost, like and
 // follow. Everything goes through the control API (/sandbox/api/...); the page polls it.
 "use strict";
+// API, $, api, toast and attempt come from /sandbox/shared/common.js.
 
-const API = "/sandbox/api";
 let world = { accounts: [], posts: [], apps: [], streams: [] };
 let lastRendered = "";
-
-const $ = (id) => document.getElementById(id);
-
-async function api(path, body) {
-  const options = body === undefined ? {} : {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  };
-  const response = await fetch(API + path, options);
-  const data = await response.json();
-  if (!response.ok) {
-    throw new Error(data.detail || response.statusText);
-  }
-  return data;
-}
-
-function toast(text, alert = false) {
-  const box = $("toast");
-  box.textContent = text;
-  box.className = alert ? "alert" : "";
-  box.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { box.hidden = true; }, 3000);
-}
-
-async function attempt(action, done) {
-  try {
-    await action();
-    if (done) toast(done);
-    await refresh();
-  } catch (error) {
-    toast(error.message, true);
-  }
-}
 
 const me = () => $("account-select").value;
 const handle = (id) => {
