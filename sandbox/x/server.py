@@ -49,8 +49,8 @@ def _dumps(value: Any) -> str:
 
 
 class SandboxX(BackgroundServer):
-    """A loopback X API v2: tweepy talks to it through ``sandbox.x.tweepy_host``; tests
-    drive the accounts in it from Python."""
+    """A loopback X API v2: tweepy talks to it through ``xclient.transport`` (X_API_BASE);
+    tests drive the accounts in it from Python."""
 
     thread_name = "sandbox-x"
 

@@ -9,18 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import tweepy
 from jsonschema import Draft202012Validator
 
 from sandbox.x import SandboxX
-from sandbox.x.tweepy_host import Client
+from xclient.transport import x_client
 
 TOKEN = "AAAA-app-one"
 OTHER_TOKEN = "AAAA-app-two"
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 
-def client(x: SandboxX, token: str = TOKEN, **kwargs: Any) -> Client:
-    return Client(x.base_url, bearer_token=token, **kwargs)
+def client(x: SandboxX, token: str = TOKEN, **kwargs: Any) -> tweepy.Client:
+    return x_client(base_url=x.base_url, bearer_token=token, **kwargs)
 
 
 def get(x: SandboxX, path: str, token: str | None = TOKEN, **params: Any) -> requests.Response:

@@ -11,8 +11,8 @@ import requests
 import tweepy
 
 from sandbox.x.auth import s256
-from sandbox.x.tweepy_host import OAuth2UserHandler
 from tests.sandbox_x.helpers import client, get
+from xclient.transport import OAuth2UserHandler
 
 REDIRECT = "https://app.example/callback"
 SCOPES = ["tweet.read", "users.read", "offline.access"]
@@ -20,7 +20,11 @@ SCOPES = ["tweet.read", "users.read", "offline.access"]
 
 def _handler(x, secret: str | None = "s3cret") -> OAuth2UserHandler:
     return OAuth2UserHandler(
-        x.base_url, client_id="cid", redirect_uri=REDIRECT, scope=SCOPES, client_secret=secret
+        base_url=x.base_url,
+        client_id="cid",
+        redirect_uri=REDIRECT,
+        scope=SCOPES,
+        client_secret=secret,
     )
 
 

@@ -11,8 +11,8 @@ import pytest
 import requests
 import tweepy
 
-from sandbox.x.tweepy_host import StreamingClient
 from tests.sandbox_x.helpers import TOKEN, get, schema_errors
+from xclient.transport import x_streaming_client
 
 RULES = "/2/tweets/search/stream/rules"
 
@@ -24,7 +24,7 @@ def _wait(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-class Recorder(StreamingClient):
+class Recorder(tweepy.StreamingClient):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.responses: list[tweepy.StreamResponse] = []
@@ -53,7 +53,7 @@ def _post_rules(x, body, **params) -> requests.Response:
 
 @pytest.fixture
 def streaming(x, people):
-    recorder = Recorder(x.base_url, TOKEN)
+    recorder = x_streaming_client(TOKEN, client_class=Recorder, base_url=x.base_url)
     yield recorder
     recorder.disconnect()
     x.disconnect_streams()
