@@ -41,6 +41,17 @@ def _sandboxed() -> bool:
     return "TELEGRAM_API_BASE" not in os.environ and _demo_token() == DEFAULT_DEMO_BOT_TOKEN
 
 
+def _start_on(port: int, make: Callable[[int], Any]) -> tuple[Any, str]:
+    """A sandbox ``make(port)`` started on ``port``, or on any free port when that one is
+    taken; (the sandbox, its base URL)."""
+    try:
+        server = make(port)
+        return server, server.start()
+    except OSError:
+        server = make(0)
+        return server, server.start()
+
+
 class Command(BaseCommand):
     help = "Set up the database and the demo tenant, then serve the platform."
 
@@ -115,12 +126,9 @@ class Command(BaseCommand):
         from sandbox.provider import SandboxProvider
 
         webhook = f"http://{settings.PUBLIC_DOMAIN}:{port}/api/v1/wallet/deposits/webhook/sandbox"
-        try:
-            provider = SandboxProvider(port=SANDBOX_PROVIDER_PORT, webhook_url=webhook)
-            base = provider.start()
-        except OSError:  # the port is taken: any free one will do
-            provider = SandboxProvider(port=0, webhook_url=webhook)
-            base = provider.start()
+        provider, base = _start_on(
+            SANDBOX_PROVIDER_PORT, lambda port: SandboxProvider(port=port, webhook_url=webhook)
+        )
         configured = settings.WALLET_PROVIDERS.get("sandbox")
         if configured is not None:
             settings.WALLET_PROVIDERS = {
@@ -138,12 +146,7 @@ class Command(BaseCommand):
             return lambda: None
         from sandbox.x import SandboxX
 
-        try:
-            x = SandboxX(port=SANDBOX_X_PORT)
-            base = x.start()
-        except OSError:  # the port is taken: any free one will do
-            x = SandboxX(port=0)
-            base = x.start()
+        x, base = _start_on(SANDBOX_X_PORT, lambda port: SandboxX(port=port))
         x.add_app(DEMO_X_BEARER_TOKEN)
         x.add_account(DEMO_X_PROJECT, name="Bragabot demo project")
         settings.X_API_BASE, settings.X_BEARER_TOKEN = base, DEMO_X_BEARER_TOKEN
@@ -162,12 +165,7 @@ class Command(BaseCommand):
         if _sandboxed():
             from sandbox.telegram import SandboxTelegram
 
-            try:
-                sandbox = SandboxTelegram(port=SANDBOX_PORT)
-                base = sandbox.start()
-            except OSError:  # the port is taken: any free one will do
-                sandbox = SandboxTelegram(port=0)
-                base = sandbox.start()
+            sandbox, base = _start_on(SANDBOX_PORT, lambda port: SandboxTelegram(port=port))
             bot = sandbox.add_bot(
                 _demo_token(), username=DEMO_BOT_USERNAME, first_name="Demo community"
             )
