@@ -192,7 +192,9 @@ _output_serializers: dict[type[serializers.Serializer], serializers.Serializer] 
 
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know (a typo must not silently keep a default): 400
-    ``unknown_field``. Nested strict serializers refuse theirs too."""
+    ``unknown_field``; and a number or a boolean where the schema says string (DRF's
+    CharField would turn ``0.0`` into ``"0.0"``): 400 ``invalid``. Nested strict
+    serializers refuse theirs too."""
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -200,6 +202,15 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 error = ErrorDetail(f"unknown field {', '.join(unknown)}", code="unknown_field")
                 raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [error]})
+            not_text = {
+                name: [ErrorDetail("Not a valid string.", code="invalid")]
+                for name, field in self.fields.items()
+                if isinstance(field, serializers.CharField)
+                and data.get(name) is not None
+                and not isinstance(data[name], str)
+            }
+            if not_text:
+                raise serializers.ValidationError(not_text)
         return super().to_internal_value(data)
 
 

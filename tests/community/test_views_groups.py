@@ -139,6 +139,9 @@ def test_patch_with_no_change_writes_no_audit(admin_client):
         ({"features": ["raids"]}, "not_a_dict"),
         ({"title": "t" * 256}, "invalid_title"),
         ({"colour": "red"}, "unknown_field"),
+        # A number or a boolean where the schema says string is not turned into one.
+        ({"title": 0.0}, "invalid"),
+        ({"welcome_text": True}, "invalid"),
         # A valid change next to an invalid one: nothing at all is written.
         ({"language": "de", "timezone": "Nowhere/Land"}, "invalid_timezone"),
     ],
