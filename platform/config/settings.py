@@ -262,6 +262,10 @@ WALLET_STARS_TOPUP_MAX = int(os.environ.get("WALLET_STARS_TOPUP_MAX", "10000"))
 # sandbox X (sandbox/x) and points these at it.
 X_API_BASE = os.environ.get("X_API_BASE", "https://api.x.com").rstrip("/")
 X_BEARER_TOKEN = os.environ.get("X_BEARER_TOKEN", "")
+# The platform's OAuth 2.0 client on X (tenants connect their X accounts through it);
+# no secret: a public client, PKCE only.
+X_OAUTH_CLIENT_ID = os.environ.get("X_OAUTH_CLIENT_ID", "")
+X_OAUTH_CLIENT_SECRET = os.environ.get("X_OAUTH_CLIENT_SECRET", "")
 # USD millionths per resource read (xclient.metering); unset: X's published prices.
 X_PRICES_MICROS = json.loads(os.environ.get("X_PRICES_MICROS", "{}"))
 

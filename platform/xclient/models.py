@@ -101,3 +101,56 @@ class Budget(models.Model):
 
     def __str__(self) -> str:
         return f"tenant {self.tenant_id} cap {self.monthly_cap_micros} µUSD"
+
+
+class Credential(models.Model):
+    """A tenant's X credential, encrypted at rest (``config.encryption``): its app's
+    bearer token, or the OAuth 2.0 user token of an X account it connected (owned reads,
+    refreshed before it expires). ``x_user_id`` and ``username`` are what X said the
+    token belongs to, never what the tenant typed."""
+
+    class Kind(models.TextChoices):
+        APP = "app", "app bearer token"
+        USER = "user", "OAuth 2.0 user token"
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    x_user_id = models.BigIntegerField(null=True)
+    username = models.CharField(max_length=50, blank=True)
+    access_token = models.TextField()  # encrypted
+    refresh_token = models.TextField(blank=True)  # encrypted
+    expires_at = models.DateTimeField(null=True)
+    scopes = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "kind", "x_user_id"],
+                nulls_distinct=False,  # one app token per tenant
+                name="xclient_credential_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        who = f" @{self.username}" if self.username else ""
+        return f"tenant {self.tenant_id} {self.kind}{who}"
+
+    @property
+    def name(self) -> str:
+        """What the budget counts this credential as (never the token)."""
+        return f"user:{self.x_user_id}" if self.kind == self.Kind.USER else f"app:t{self.tenant_id}"
+
+
+class Connect(models.Model):
+    """An OAuth 2.0 PKCE connect flow started and not yet finished: its ``state`` (in the
+    consent URL and the callback) and its code verifier (encrypted)."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=100, unique=True)
+    code_verifier = models.TextField()  # encrypted
+    redirect_uri = models.CharField(max_length=500)
+    started_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"connect of tenant {self.tenant_id} since {self.started_at:%Y-%m-%d %H:%M}"

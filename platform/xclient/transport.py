@@ -84,3 +84,19 @@ class OAuth2UserHandler(tweepy.OAuth2UserHandler):
     def get_authorization_url(self) -> str:
         url: str = super().get_authorization_url()
         return rewrite(url, self.base_url) if self.base_url not in X_HOSTS else url
+
+    @property
+    def consent_state(self) -> str:
+        """The ``state`` of the consent URL handed out last."""
+        return str(self._state)
+
+    @property
+    def consent_verifier(self) -> str:
+        """The PKCE code verifier of the consent URL handed out last."""
+        return str(self._client.code_verifier)
+
+    def resume(self, *, state: str, code_verifier: str) -> None:
+        """Continue a flow another handler (another request) started: ``fetch_token``
+        then checks the callback's ``state`` and sends this verifier."""
+        self._state = state
+        self._client.code_verifier = code_verifier

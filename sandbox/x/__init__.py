@@ -1,6 +1,7 @@
 """A loopback X API v2 for tests, benchmarks and the demo: a real aiohttp server tweepy
-talks to (through the platform's ``xclient.transport``), a control API and Python methods that play the accounts,
-and a web page at ``/sandbox/``. See README.md in this folder."""
+talks to (through the platform's ``xclient.transport``), a control API and Python
+methods that play the accounts, and a web page at ``/sandbox/``. See README.md in this
+folder."""
 
 from sandbox.clock import ManualClock
 from sandbox.x.errors import ApiError, SandboxError
