@@ -1,0 +1,140 @@
+"""Reading X for a tenant: every call asks the budget for a slot first and the tenant's
+cap whether it may spend, then reports X's answer to the budget (its rate-limit headers,
+a 429, a server error) and bills what came back (``metering``). A read the budget or the
+cap refuses never reaches X: ``ReadRefused`` says when to try again and why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import requests
+import tweepy
+from django.conf import settings
+
+from config.errors import ServiceError
+from xclient.budget import budget_observe, budget_take
+from xclient.credentials import credential_token
+from xclient.metering import usage_allows, usage_charge
+from xclient.models import Credential, Priority
+from xclient.transport import bind
+
+if TYPE_CHECKING:
+    from tenancy.models import Tenant
+
+PLATFORM_APP = "platform"
+
+
+class ReadRefused(ServiceError):
+    """The budget or the tenant's cap says not now (``retry_at``: when, if known)."""
+
+    def __init__(self, message: str, *, code: str, retry_at: datetime | None) -> None:
+        super().__init__(message, code=code, status=429)
+        self.retry_at = retry_at
+
+
+class _Client(tweepy.Client):
+    """tweepy's Client, keeping the last HTTP answer (its rate-limit headers)."""
+
+    last: requests.Response | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        response: requests.Response = super().request(*args, **kwargs)
+        self.last = response
+        return response
+
+
+class XReader:
+    """Reads of ``tenant`` at ``priority``, with its own ``credential`` or, without one,
+    the platform's app token (``X_BEARER_TOKEN``, shared by every tenant)."""
+
+    def __init__(
+        self, *, tenant: Tenant, priority: int, credential: Credential | None = None
+    ) -> None:
+        self.tenant, self.priority, self.credential = tenant, Priority(priority), credential
+        self.user = credential is not None and credential.kind == Credential.Kind.USER
+        self.shared = credential is None
+        self.name = credential.name if credential is not None else f"app:{PLATFORM_APP}"
+        self.app = PLATFORM_APP if credential is None else f"t{tenant.pk}"
+
+    def _client(self) -> _Client:
+        token = (
+            settings.X_BEARER_TOKEN
+            if self.credential is None
+            else credential_token(credential=self.credential)
+        )
+        client = _Client(bearer_token=token)
+        bind(client.session)
+        return client
+
+    def read(self, endpoint: str, method: str, **params: Any) -> tweepy.Response:
+        """``tweepy.Client.<method>(**params)``, counted against ``endpoint`` ("GET /2/...")."""
+        if not usage_allows(tenant=self.tenant):
+            raise ReadRefused(
+                "this community's X reads reached the monthly cap",
+                code="x_cap_reached",
+                retry_at=None,
+            )
+        slot = budget_take(
+            credential=self.name,
+            endpoint=endpoint,
+            user=self.user,
+            priority=self.priority,
+            tenant=self.tenant,
+            shared=self.shared,
+        )
+        if not slot.granted:
+            raise ReadRefused(
+                f"X's rate limit for {endpoint}: wait ({slot.reason})",
+                code=f"x_{slot.reason}",
+                retry_at=slot.retry_at,
+            )
+        client = self._client()
+        try:
+            result = getattr(client, method)(**params)
+        except tweepy.HTTPException as exc:
+            self._observe(endpoint, exc.response.status_code, exc.response.headers)
+            raise
+        answer = client.last
+        assert answer is not None  # set by the request that returned ``result``
+        self._observe(endpoint, answer.status_code, answer.headers)
+        posts, users = _returned(result)
+        usage_charge(tenant=self.tenant, app=self.app, post_ids=posts, user_reads=users)
+        return result
+
+    def _observe(self, endpoint: str, status: int, headers: Any) -> None:
+        budget_observe(
+            credential=self.name,
+            endpoint=endpoint,
+            status=status,
+            headers=dict(headers),
+            user=self.user,
+            now=datetime.now(UTC),
+        )
+
+    def search_recent(self, query: str, **params: Any) -> tweepy.Response:
+        return self.read(
+            "GET /2/tweets/search/recent", "search_recent_tweets", query=query, **params
+        )
+
+    def user_by_username(self, username: str, **params: Any) -> tweepy.Response:
+        return self.read(
+            "GET /2/users/by/username/:username", "get_user", username=username, **params
+        )
+
+
+def _returned(result: tweepy.Response) -> tuple[list[int], int]:
+    """(ids of the posts, number of users) an answer returned: what X bills."""
+    data: Iterable[Any] = result.data if isinstance(result.data, list) else [result.data]
+    posts: list[int] = []
+    users = 0
+    for item in [d for d in data if d is not None]:
+        if isinstance(item, tweepy.Tweet):
+            posts.append(int(item.id))
+        elif isinstance(item, tweepy.User):
+            users += 1
+    includes = result.includes or {}
+    posts += [int(post.id) for post in includes.get("tweets", [])]
+    users += len(includes.get("users", []))
+    return posts, users

@@ -1,0 +1,92 @@
+"""Reads through the budget and the meter, against the sandbox X over HTTP: a read is
+counted and billed; a read the budget or the cap refuses never reaches X; X's 429 blocks
+the window until X's reset; the same post read twice in a day is billed once."""
+
+from __future__ import annotations
+
+import pytest
+import tweepy
+
+from history.services import Actor
+from sandbox.x import Limits, SandboxX
+from xclient.metering import budget_set
+from xclient.models import Priority, RateWindow, Usage
+from xclient.reader import ReadRefused, XReader
+
+APP_TOKEN = "platform-app-token"
+SEARCH = "GET /2/tweets/search/recent"
+
+
+@pytest.fixture(scope="module")
+def x_server():
+    # X's limit for recent search, cut to 3 per window so that a 429 is near.
+    sandbox = SandboxX(limits=Limits(overrides={("GET", "/2/tweets/search/recent"): (3, 3)}))
+    sandbox.start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def x(x_server, settings):
+    x_server.reset()
+    x_server.add_app(APP_TOKEN)
+    x_server.add_account("project")
+    x_server.post("project", "gm #launch")
+    settings.X_API_BASE, settings.X_BEARER_TOKEN = x_server.base_url, APP_TOKEN
+    return x_server
+
+
+def searches(x) -> int:
+    return len([c for c in x.calls() if c["path"] == "/2/tweets/search/recent"])
+
+
+def test_a_read_is_counted_and_billed_once_a_day(tenant, x):
+    reader = XReader(tenant=tenant, priority=Priority.FORWARDING)
+    found = reader.search_recent("#launch")
+    assert [t.text for t in found.data] == ["gm #launch"]
+    window = RateWindow.objects.get(credential="app:platform", endpoint=SEARCH)
+    assert (window.used, window.limit) == (1, 3)  # X's headers set the limit
+    reader.search_recent("#launch")  # the same post again today: not billed again
+    usage = Usage.objects.get(tenant=tenant)
+    assert (usage.post_reads, usage.cost_micros) == (1, 5_000)
+
+
+def test_a_read_the_budget_refuses_never_reaches_x(tenant, x):
+    reader = XReader(tenant=tenant, priority=Priority.VALIDATION)
+    for _ in range(3):  # X's window for this credential: 3
+        reader.search_recent("#launch")
+    with pytest.raises(ReadRefused) as full:
+        reader.search_recent("#launch")
+    assert (full.value.code, full.value.status) == ("x_window_full", 429)
+    assert full.value.retry_at is not None
+    assert searches(x) == 3  # the refused read never left
+
+
+def test_a_429_from_x_blocks_until_its_reset(tenant, x):
+    reader = XReader(tenant=tenant, priority=Priority.VALIDATION)
+    reader.search_recent("#launch")
+    # The budget is told X's window has room, while X's own count says otherwise (it
+    # was spent by something the budget does not see).
+    RateWindow.objects.filter(credential="app:platform", endpoint=SEARCH).update(used=0)
+    for _ in range(2):
+        reader.search_recent("#launch")
+    RateWindow.objects.filter(credential="app:platform", endpoint=SEARCH).update(used=0)
+    with pytest.raises(tweepy.TooManyRequests):
+        reader.search_recent("#launch")
+    window = RateWindow.objects.get(credential="app:platform", endpoint=SEARCH)
+    assert window.blocked_until is not None and window.used == window.limit
+    before = searches(x)
+    with pytest.raises(ReadRefused) as blocked:
+        reader.search_recent("#launch")
+    assert blocked.value.code == "x_blocked"
+    assert searches(x) == before
+
+
+def test_a_tenant_past_its_cap_reads_nothing(tenant, x):
+    budget_set(tenant=tenant, monthly_cap_micros=5_000, actor=Actor.system())
+    reader = XReader(tenant=tenant, priority=Priority.KOL_METRICS)
+    reader.search_recent("#launch")  # 1 post: the whole cap
+    with pytest.raises(ReadRefused) as paused:
+        reader.search_recent("#launch")
+    assert (paused.value.code, paused.value.status) == ("x_cap_reached", 429)
+    assert searches(x) == 1
