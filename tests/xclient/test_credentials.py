@@ -14,7 +14,6 @@ from config.encryption import decrypt
 from config.errors import ServiceError
 from history.models import Entry as HistoryEntry
 from history.services import Actor
-from sandbox.x import SandboxX
 from xclient.credentials import (
     credential_app_set,
     credential_connect_finish,
@@ -26,14 +25,6 @@ from xclient.models import Connect, Credential
 CLIENT_ID = "bragabot-platform"
 REDIRECT = "https://bragabot.example/x/callback"
 ADMIN = Actor.user(4242)
-
-
-@pytest.fixture(scope="module")
-def x_server():
-    sandbox = SandboxX()
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
 
 
 @pytest.fixture

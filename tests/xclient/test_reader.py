@@ -8,22 +8,15 @@ import pytest
 import tweepy
 
 from history.services import Actor
-from sandbox.x import Limits, SandboxX
+from sandbox.x import Limits
 from xclient.metering import budget_set
 from xclient.models import Priority, RateWindow, Usage
 from xclient.reader import ReadRefused, XReader
 
 APP_TOKEN = "platform-app-token"
 SEARCH = "GET /2/tweets/search/recent"
-
-
-@pytest.fixture(scope="module")
-def x_server():
-    # X's limit for recent search, cut to 3 per window so that a 429 is near.
-    sandbox = SandboxX(limits=Limits(overrides={("GET", "/2/tweets/search/recent"): (3, 3)}))
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
+# X's limit for recent search, cut to 3 per window so that a 429 is near.
+X_LIMITS = Limits(overrides={("GET", "/2/tweets/search/recent"): (3, 3)})
 
 
 @pytest.fixture

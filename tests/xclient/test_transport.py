@@ -12,7 +12,6 @@ import pytest
 import requests
 import tweepy
 
-from sandbox.x import SandboxX
 from xclient.transport import (
     HostAdapter,
     OAuth2UserHandler,
@@ -26,20 +25,12 @@ APP_TOKEN = "app-token-of-the-tests"
 REDIRECT = "https://bragabot.example/x/callback"
 
 
-@pytest.fixture(scope="module")
-def x():
-    sandbox = SandboxX()
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
-
-
 @pytest.fixture
-def app(x):
-    x.reset()
-    x.add_app(APP_TOKEN)
-    x.add_account("project", name="The Project")
-    return x
+def app(x_server):
+    x_server.reset()
+    x_server.add_app(APP_TOKEN)
+    x_server.add_account("project", name="The Project")
+    return x_server
 
 
 def test_rewrite_moves_x_s_urls_only():
