@@ -53,6 +53,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("wallet-group-balances", "GET"): "manage_funds",
     ("wallet-group-statement", "GET"): "manage_funds",
     ("wallet-group-statement-csv", "GET"): "manage_funds",
+    # the X client
+    ("x-budget", "GET"): "manage_settings",
+    ("x-budget", "PUT"): "manage_settings",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call

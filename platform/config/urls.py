@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("community.urls")),
     path("", include("notifications.urls")),
     path("", include("wallet.urls")),
+    path("", include("xclient.urls")),
 ]
 
 urlpatterns = [

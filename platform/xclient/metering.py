@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -122,7 +122,9 @@ def _alert_if_due(tenant: Tenant, usage: Usage, cap: int | None) -> None:
     budget_alert_notify(tenant=tenant, usage=usage, percent=reached, cap_micros=cap)
 
 
-def budget_set(*, tenant: Tenant, monthly_cap_micros: int | None, actor: history.Actor) -> Budget:
+def budget_set(
+    *, tenant: Tenant, monthly_cap_micros: int | None, actor: history.Actor, request: Any = None
+) -> Budget:
     """Set (or, with None, lift) the tenant's monthly cap on X reads."""
     if monthly_cap_micros is not None and monthly_cap_micros < 0:
         raise ValueError("a cap is zero or more")
@@ -136,5 +138,6 @@ def budget_set(*, tenant: Tenant, monthly_cap_micros: int | None, actor: history
             tenant=tenant,
             target=("budget", budget.pk),
             data={"monthly_cap_micros": monthly_cap_micros},
+            request=request,
         )
     return budget

@@ -148,6 +148,7 @@ COMMUNITY_DATA = {
     "wallet-group-balances",
     "wallet-group-statement",
     "wallet-group-statement-csv",
+    "x-budget",
 }
 ANY_TENANT = {
     "me",
