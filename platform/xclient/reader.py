@@ -52,11 +52,17 @@ class XReader:
     def __init__(
         self, *, tenant: Tenant, priority: int, credential: Credential | None = None
     ) -> None:
+        if credential is not None and credential.tenant_id != tenant.pk:
+            raise ValueError("a tenant reads with its own credentials only")
         self.tenant, self.priority, self.credential = tenant, Priority(priority), credential
         self.user = credential is not None and credential.kind == Credential.Kind.USER
         self.shared = credential is None
         self.name = credential.name if credential is not None else f"app:{PLATFORM_APP}"
-        self.app = PLATFORM_APP if credential is None else f"t{tenant.pk}"
+        # X bills the app behind a token: the tenant's own app for its app token; the
+        # platform's for its app token and for user tokens connected through the
+        # platform's OAuth client.
+        own_app = credential is not None and credential.kind == Credential.Kind.APP
+        self.app = f"t{tenant.pk}" if own_app else PLATFORM_APP
 
     def _client(self) -> _Client:
         token = (

@@ -9,6 +9,7 @@ import tweepy
 
 from history.services import Actor
 from sandbox.x import Limits
+from xclient.credentials import credential_app_set
 from xclient.metering import budget_set
 from xclient.models import Priority, RateWindow, Usage
 from xclient.reader import ReadRefused, XReader
@@ -83,3 +84,18 @@ def test_a_tenant_past_its_cap_reads_nothing(tenant, x):
         reader.search_recent("#launch")
     assert (paused.value.code, paused.value.status) == ("x_cap_reached", 429)
     assert searches(x) == 1
+
+
+def test_a_tenant_reads_with_its_own_credentials_only_and_its_app_is_billed(make_tenant, x):
+    a, b = make_tenant(), make_tenant()
+    b_token = credential_app_set(tenant=b, bearer_token=APP_TOKEN, actor=Actor.system())
+    with pytest.raises(ValueError, match="its own credentials"):
+        XReader(tenant=a, priority=Priority.FORWARDING, credential=b_token)
+    XReader(tenant=b, priority=Priority.FORWARDING, credential=b_token).search_recent("#launch")
+    window = RateWindow.objects.get(credential=f"app:t{b.pk}", endpoint=SEARCH)
+    assert window.used == 1
+    # b's own app is billed for the post, not the platform's: a read through the
+    # platform's token the same day pays for it again.
+    XReader(tenant=a, priority=Priority.FORWARDING).search_recent("#launch")
+    assert Usage.objects.get(tenant=a).post_reads == 1
+    assert Usage.objects.get(tenant=b).post_reads == 1
