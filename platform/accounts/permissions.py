@@ -43,6 +43,11 @@ class HasCapability(IsTelegramUser):
         return self.capability in caps
 
 
+# The permissions several apps' views share: one class per capability.
+ManageSettings = HasCapability.of(Capability.MANAGE_SETTINGS)
+ManageFunds = HasCapability.of(Capability.MANAGE_FUNDS)
+
+
 class IsTenantOwner(IsTelegramUser):
     message = "only the tenant's owner can do this"
 

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from accounts.permissions import HasCapability, IsTenantOwner
+from accounts.permissions import IsTenantOwner, ManageSettings
 from accounts.roles import Capability, Role, effective_capabilities
 from accounts.selectors import (
     membership_get,
@@ -144,7 +144,7 @@ class AdminOutputSerializer(serializers.Serializer):
 
 
 class AdminListView(TenantEndpoint):
-    permission_classes = [HasCapability.of(Capability.MANAGE_SETTINGS)]
+    permission_classes = [ManageSettings]
 
     @extend_schema(
         responses=AdminOutputSerializer(many=True),

@@ -8,8 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from accounts.permissions import HasCapability
-from accounts.roles import Capability
+from accounts.permissions import ManageSettings
 from config.api import StrictSerializer
 from history.services import Actor
 from notifications import services
@@ -21,7 +20,6 @@ from notifications.selectors import (
 from tenancy.api import TenantEndpoint
 from tenancy.models import Tenant
 
-ManageSettings = HasCapability.of(Capability.MANAGE_SETTINGS)
 CHAT_ID = OpenApiParameter(
     "chat_id", int, OpenApiParameter.PATH, description="Telegram chat id (negative for groups)"
 )

@@ -6,8 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from accounts.permissions import HasCapability
-from accounts.roles import Capability
+from accounts.permissions import ManageSettings
 from config.api import StrictSerializer
 from history.services import Actor
 from tenancy.api import TenantEndpoint
@@ -15,7 +14,6 @@ from tenancy.models import Tenant
 from xclient.metering import budget_set
 from xclient.selectors import usage_summary
 
-ManageSettings = HasCapability.of(Capability.MANAGE_SETTINGS)
 MAX_CAP_MICROS = 10**15  # a billion dollars a month: past any real budget
 
 

@@ -8,8 +8,7 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts.permissions import HasCapability
-from accounts.roles import Capability
+from accounts.permissions import ManageFunds
 from config.api import StrictSerializer
 from notifications.selectors import bound_group_binding_get
 from tenancy.api import TenantEndpoint
@@ -17,7 +16,6 @@ from tenancy.models import Tenant
 from wallet import services
 from wallet.selectors import deposit_instructions
 
-ManageFunds = HasCapability.of(Capability.MANAGE_FUNDS)
 CHAT_ID = OpenApiParameter(
     "chat_id", int, OpenApiParameter.PATH, description="Telegram chat id (negative for groups)"
 )

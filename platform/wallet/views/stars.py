@@ -7,8 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from accounts.permissions import HasCapability
-from accounts.roles import Capability
+from accounts.permissions import ManageFunds
 from config.api import StrictSerializer
 from history.services import Actor
 from tenancy.api import TenantEndpoint
@@ -16,7 +15,6 @@ from tenancy.models import Tenant
 from wallet import services
 from wallet.models import StarsDeposit
 
-ManageFunds = HasCapability.of(Capability.MANAGE_FUNDS)
 CHAT_ID = OpenApiParameter(
     "chat_id", int, OpenApiParameter.PATH, description="Telegram chat id (negative for groups)"
 )

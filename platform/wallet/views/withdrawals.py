@@ -10,8 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from accounts.permissions import HasCapability
-from accounts.roles import Capability
+from accounts.permissions import ManageFunds
 from config.api import CursorPagination, StrictSerializer
 from history.services import Actor
 from tenancy.api import TenantEndpoint
@@ -20,7 +19,6 @@ from wallet import services
 from wallet.models import Withdrawal
 from wallet.selectors import withdrawal_get, withdrawal_list, withdrawal_policies
 
-ManageFunds = HasCapability.of(Capability.MANAGE_FUNDS)
 WITHDRAWAL_ID = OpenApiParameter("withdrawal_id", int, OpenApiParameter.PATH)
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",

@@ -10,8 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from accounts.permissions import HasCapability
-from accounts.roles import Capability
+from accounts.permissions import ManageSettings
 from community import services
 from community.models import FEATURE_DEFAULTS
 from community.selectors import bound_group_get, group_list
@@ -20,7 +19,6 @@ from history.services import Actor
 from tenancy.api import TenantEndpoint
 from tenancy.models import Tenant
 
-ManageSettings = HasCapability.of(Capability.MANAGE_SETTINGS)
 CHAT_ID = OpenApiParameter(
     "chat_id", int, OpenApiParameter.PATH, description="Telegram chat id (negative for groups)"
 )
