@@ -29,6 +29,7 @@ LAYERS: list[str] = [
     "wallet",
     "xclient",
     "community",
+    "xfeed",
     "devserver",
 ]
 # The project's wiring sits above every app: the root URLconf mounts each app's routes,

@@ -62,6 +62,7 @@ PLATFORM_APPS = [
 ]
 COMMUNITY_APPS = [
     "community",
+    "xfeed",
 ]
 SHARED_APPS = [
     "django_tenants",
