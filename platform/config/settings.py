@@ -269,6 +269,9 @@ X_OAUTH_CLIENT_ID = os.environ.get("X_OAUTH_CLIENT_ID", "")
 X_OAUTH_CLIENT_SECRET = os.environ.get("X_OAUTH_CLIENT_SECRET", "")
 # USD millionths per resource read (xclient.metering); unset: X's published prices.
 X_PRICES_MICROS = json.loads(os.environ.get("X_PRICES_MICROS", "{}"))
+# The longest search query or filtered-stream rule X accepts on the platform's access
+# level (512 on the self-serve tiers; 1024 on Pro, 4096 on Enterprise).
+X_QUERY_MAX_LENGTH = int(os.environ.get("X_QUERY_MAX_LENGTH", "512"))
 
 LOGGING = {
     "version": 1,
