@@ -31,6 +31,7 @@ BENCHMARKS = [
     "runtime_updates",
     "bulk_send",
     "runtime_memory",
+    "xfeed_forwarding",
 ]
 
 

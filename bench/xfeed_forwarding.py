@@ -1,0 +1,951 @@
+"""Issue 11's figures: X posts forwarded to Telegram groups over 2 simulated hours, once
+through the platform's filtered stream (with 5 forced disconnects, each closed by a search
+backfill) and once by polling only.
+
+The scenario (seeded, the same for both modes): 100 communities, each with a bound group
+that forwards 10 X accounts (its own choice of reposts, replies and quotes) and has 2
+mention rules; the 1,000 tracked accounts post originals, replies, reposts and quotes at
+random; 200 older accounts mention the projects (some with an exclusion or another
+language, so no rule matches), and spam arrives (repeated text, brand-new accounts,
+link-only posts). The sandbox X runs on a ManualClock and with X's real rate limits.
+
+The platform runs in this process on the simulated clock: ``datetime.now`` in the
+``xclient`` and ``xfeed`` modules and ``django.utils.timezone.now`` read the sandbox's
+ManualClock (``SimulatedTime``), so the budget's 15-minute windows, the billing day and
+every timestamp move with the sandbox X. The driver posts each event at its simulated
+time, steps the clock, and after each step either gives the stream worker (a thread
+here) time to deliver, or calls ``tenant_poll(now=...)`` for every tenant as the poll loop
+does.
+
+Figures, each from the sandbox's own record and the outbox rather than the code under
+test: the posts that should be forwarded (per tenant: its accounts' posts of the kinds
+it switched on) against the outbox's ``xfeed:fwd:<chat>:<post>`` messages and the
+``Forward`` rows; the delay from a post's creation to the first step that found its
+forward queued (simulated time, so resolved to the step); the sandbox's ``calls()``
+(requests per endpoint, 429s, peak use of a 15-minute window) and the budget's
+``RateWindow`` rows; cost per tenant from ``Usage`` against the caps (a few tenants get
+a low cap, so reads must pause: their posts are counted apart).
+
+Seeding: tenants and group bindings go through the services (``tenant_create``,
+``group_bind_on_bot_added`` against the sandbox Telegram); the followed accounts, their
+forwardings and the mention rules are written directly in the tables, because the
+services resolve every account through X (1,000 user lookups, billed and rate-limited,
+which are not what is measured).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.common import (
+    bot_token_for,
+    goal,
+    header,
+    median,
+    percentile,
+    pick,
+    platform_ready,
+    quick,
+    say,
+)
+
+SEED = 11
+X_TOKEN = "bench-xfeed-platform-app-token"
+FIRST_BOT = 600  # bot_token_for(n): this benchmark's bots
+OWNER_BASE = 7_600_000_000
+CHAT_BASE = -1_008_000_000_000
+TRACKED_ID_BASE = 1_000_000_000
+FAN_ID_BASE = 2_000_000_000
+NEWBIE_ID_BASE = 3_000_000_000
+DISCONNECTS = 5
+LOW_CAP_TENANTS = 5  # every 20th tenant, from tenant 3
+LOW_CAP_MICROS = 150_000  # $0.15: 30 post reads at X's price
+GOAL_CALLS_PER_POST = 0.05
+MAX_WAIT_S = 2.0  # real time a stream step waits for its forwards
+KINDS = ("original", "reply", "repost", "quote")
+KIND_WEIGHTS = (0.55, 0.2, 0.15, 0.1)
+WORDS = (
+    "update roadmap release community staking bridge audit partnership testnet mainnet "
+    "governance vote liquidity rewards season raid quest builders devs ship weekly recap "
+    "thread alpha launch event spaces listing wallet security fix upgrade"
+).split()
+
+
+# ---- the scenario ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Event:
+    """One post of the scenario, ``at`` seconds after the start. ``ref``: the index of the
+    event it replies to, quotes or reposts. ``intent``: "post" (a tracked account's),
+    "mention:<tenant>:<rule>" (should be relayed), "miss:<tenant>:<why>" (names a project
+    but its rules should not take it), "spam:<tenant>:<reason>" (should be held)."""
+
+    at: float
+    kind: str
+    author: str
+    ref: int | None
+    text: str
+    lang: str
+    intent: str
+
+
+@dataclass
+class Community:
+    index: int
+    slug: str
+    chat_id: int
+    accounts: list[str]  # usernames it forwards
+    reposts: bool
+    replies: bool
+    quotes: bool
+    cap_micros: int | None
+    tenant: Any = None
+
+    def forwards(self, kind: str) -> bool:
+        return {
+            "original": True,
+            "repost": self.reposts,
+            "reply": self.replies,
+            "quote": self.quotes,
+        }[kind]
+
+
+@dataclass
+class Plan:
+    communities: list[Community]
+    fans: list[str]
+    newbies: list[str]
+    events: list[Event]
+    duration_s: float
+    account_ids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def owner_of(self) -> dict[str, Community]:
+        return {name: c for c in self.communities for name in c.accounts}
+
+
+def tracked_name(tenant: int, k: int) -> str:
+    return f"p{tenant:03d}_a{k}"
+
+
+def rules_of(tenant: int) -> list[dict[str, Any]]:
+    """A community's two mention rules: its token and hashtag (not giveaways), and its
+    brand word or an @mention of its own account, in English."""
+    return [
+        {
+            "name": "token",
+            "cashtags": [f"TK{tenant:03d}"],
+            "hashtags": [f"proj{tenant:03d}"],
+            "exclusions": ["giveaway"],
+        },
+        {
+            "name": "brand",
+            "keywords": [f"brand{tenant:03d}"],
+            "mentions": [tracked_name(tenant, 0)],
+            "languages": ["en"],
+        },
+    ]
+
+
+def scenario(
+    *, tenants: int, per_tenant: int, fans: int, hours: float, rate_per_hour: float
+) -> Plan:
+    """The seeded scenario: who exists, who forwards what, and every post with its time."""
+    rng = random.Random(SEED)
+    communities = [
+        Community(
+            index=i,
+            slug=f"bench-xfeed-{i:03d}",
+            chat_id=CHAT_BASE - i,
+            accounts=[tracked_name(i, k) for k in range(per_tenant)],
+            reposts=rng.random() < 0.5,
+            replies=rng.random() < 0.5,
+            quotes=rng.random() < 0.7,
+            cap_micros=LOW_CAP_MICROS if i % 20 == 3 and i < 20 * LOW_CAP_TENANTS else None,
+        )
+        for i in range(tenants)
+    ]
+    fan_names = [f"fan{n:04d}" for n in range(fans)]
+    newbie_names = [f"new{n:04d}" for n in range(max(2, fans // 10))]
+    duration = hours * 3600.0
+    raw: list[tuple[float, str, str, str, str, str]] = []  # at, kind, author, text, lang, intent
+    tracked = [name for c in communities for name in c.accounts]
+    for name in tracked:
+        t = rng.expovariate(rate_per_hour / 3600.0)
+        while t < duration:
+            kind = rng.choices(KINDS, KIND_WEIGHTS)[0]
+            words = " ".join(rng.sample(WORDS, 5))
+            text = f"{words} n{rng.randrange(10**6)}"
+            if rng.random() < 0.1:  # the project talks about its own token
+                text += f" ${'TK' + name[1:4]}"
+            raw.append((t, kind, name, text, "en", "post"))
+            t += rng.expovariate(rate_per_hour / 3600.0)
+    # Mentions by older accounts: each picks a community and one of its rules' terms.
+    mentions = int(len(communities) * 2 * hours * 3)
+    for _ in range(mentions):
+        c = rng.randrange(len(communities))
+        at = rng.uniform(0, duration)
+        author = rng.choice(fan_names)
+        filler = " ".join(rng.sample(WORDS, 4)) + f" {rng.randrange(10**6)}"
+        roll = rng.random()
+        if roll < 0.3:
+            text = f"{filler} $TK{c:03d}"
+            raw.append((at, "original", author, text, "en", f"mention:{c}:token"))
+        elif roll < 0.5:
+            text = f"#proj{c:03d} {filler}"
+            raw.append((at, "original", author, text, "en", f"mention:{c}:token"))
+        elif roll < 0.7:
+            text = f"brand{c:03d} {filler}"
+            raw.append((at, "original", author, text, "en", f"mention:{c}:brand"))
+        elif roll < 0.85:
+            who = tracked_name(c, 0)
+            raw.append((at, "original", author, f"@{who} {filler}", "en", f"mention:{c}:brand"))
+        elif roll < 0.93:  # excluded by the token rule
+            text = f"giveaway $TK{c:03d} {filler}"
+            raw.append((at, "original", author, text, "en", f"miss:{c}:excluded"))
+        else:  # the brand rule is English only
+            text = f"brand{c:03d} {filler}"
+            raw.append((at, "original", author, text, "es", f"miss:{c}:language"))
+    # Spam that matches a rule: the same text from several accounts, brand-new accounts,
+    # and posts that are a link and the token only.
+    spam = max(6, mentions // 10)
+    for n in range(spam):
+        c = rng.randrange(len(communities))
+        at = rng.uniform(0, duration)
+        roll = n % 3
+        if roll == 0:
+            text = f"$TK{c:03d} airdrop is live claim now"
+            for k in range(3):
+                author = rng.choice(fan_names)
+                raw.append((at + 20 * k, "original", author, text, "en", f"spam:{c}:repeated"))
+        elif roll == 1:
+            filler = " ".join(rng.sample(WORDS, 4))
+            newbie = rng.choice(newbie_names)
+            text = f"{filler} $TK{c:03d}"
+            raw.append((at, "original", newbie, text, "en", f"spam:{c}:new_account"))
+        else:
+            link = f"https://claim-{rng.randrange(10**6)}.example/x"
+            author = rng.choice(fan_names)
+            raw.append((at, "original", author, f"$TK{c:03d} {link}", "en", f"spam:{c}:link_only"))
+    raw.sort(key=lambda r: r[0])
+    # References are chosen in time order: a reply, quote or repost points at an earlier
+    # post (of the last half hour), never the author's own repost of the same original.
+    events: list[Event] = []
+    reposted: set[tuple[str, int]] = set()
+    for at, kind, author, text, lang, intent in raw:
+        if at >= duration:
+            continue
+        ref = None
+        if kind != "original":
+            recent = [
+                i
+                for i in range(max(0, len(events) - 400), len(events))
+                if events[i].at >= at - 1800 and events[i].author != author
+            ]
+            if kind == "repost":
+                recent = [i for i in recent if events[i].kind != "repost"]
+                recent = [i for i in recent if (author, i) not in reposted]
+            if not recent:
+                kind = "original"
+            else:
+                ref = rng.choice(recent)
+                if kind == "repost":
+                    reposted.add((author, ref))
+        events.append(Event(at, kind, author, ref, text, lang, intent))
+    return Plan(communities, fan_names, newbie_names, events, duration)
+
+
+def expected_forwards(plan: Plan, post_ids: list[str | None]) -> dict[tuple[int, int], int]:
+    """(chat id, post id) -> event index: what should reach each group."""
+    owner = plan.owner_of
+    wanted: dict[tuple[int, int], int] = {}
+    for i, event in enumerate(plan.events):
+        community = owner.get(event.author)
+        post_id = post_ids[i]
+        if community is not None and post_id is not None and community.forwards(event.kind):
+            wanted[(community.chat_id, int(post_id))] = i
+    return wanted
+
+
+# ---- the platform on the simulated clock -------------------------------------------------
+class SimulatedTime:
+    """While active, the platform in this process reads ``clock`` (epoch seconds) as the
+    time: ``datetime.now`` in every loaded ``xclient``/``xfeed`` module (the budget's
+    windows, the billing day, cursors) and ``django.utils.timezone.now`` (model
+    timestamps). X's rate-limit headers come from the same clock, so the budget and the
+    sandbox agree on when a window ends."""
+
+    PACKAGES = ("xclient", "xfeed")
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self._undo: list[tuple[Any, str, Any]] = []
+
+    def _datetime(self) -> type[datetime]:
+        clock = self.clock
+
+        class ClockDatetime(datetime):
+            @classmethod
+            def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+                return datetime.fromtimestamp(clock(), tz)
+
+        return ClockDatetime
+
+    def __enter__(self) -> SimulatedTime:
+        from django.utils import timezone
+
+        replacement = self._datetime()
+        for name, module in list(sys.modules.items()):
+            if module is None or not name.startswith(self.PACKAGES):
+                continue
+            if getattr(module, "datetime", None) is datetime:
+                self._undo.append((module, "datetime", datetime))
+                module.datetime = replacement  # type: ignore[attr-defined]
+        self._undo.append((timezone, "now", timezone.now))
+        timezone.now = lambda: datetime.fromtimestamp(self.clock(), UTC)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for module, attribute, value in reversed(self._undo):
+            setattr(module, attribute, value)
+        self._undo.clear()
+
+
+# ---- seeding -------------------------------------------------------------------------------
+def seed_communities(plan: Plan, tg: Any) -> None:
+    """Each community through the services: ``tenant_create`` with an owner and a bot,
+    its group bound by the owner adding the bot (checked against the sandbox Telegram);
+    its caps with ``budget_set``. Followed accounts, forwardings and mention rules are
+    rows (see the module's docstring)."""
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from community.services import group_bind_on_bot_added
+    from history.services import SYSTEM
+    from tenancy.services import tenant_create
+    from xclient.metering import budget_set
+    from xfeed.models import Account, Forwarding, MentionRule
+
+    resolved = datetime.now(UTC)
+    for c in plan.communities:
+        owner = OWNER_BASE + c.index
+        token = bot_token_for(FIRST_BOT + c.index)
+        tg.add_user(owner, f"Owner{c.index}", username=f"owner{c.index}")
+        bot = tg.add_bot(token, username=f"bench_xfeed_{c.index:03d}_bot")
+        c.tenant = tenant_create(
+            slug=c.slug,
+            name=f"Bench X {c.index}",
+            domain=f"{c.slug}.bench",
+            owner_telegram_id=owner,
+            bot_token=token,
+        )
+        tg.add_group(c.chat_id, title=f"Project {c.index} group")
+        tg.set_member(c.chat_id, owner, "creator")
+        tg.set_member(c.chat_id, bot["id"], "administrator")
+        group_bind_on_bot_added(
+            tenant=c.tenant,
+            bot_id=bot["id"],
+            chat_id=c.chat_id,
+            title=f"Project {c.index} group",
+            added_by_telegram_id=owner,
+        )
+        if c.cap_micros is not None:
+            budget_set(tenant=c.tenant, monthly_cap_micros=c.cap_micros, actor=SYSTEM)
+        with tenant_context(c.tenant):
+            for name in c.accounts:
+                account = Account.objects.create(
+                    x_user_id=plan.account_ids[name], username=name, resolved_at=resolved
+                )
+                Forwarding.objects.create(
+                    chat_id=c.chat_id,
+                    account=account,
+                    include_reposts=c.reposts,
+                    include_replies=c.replies,
+                    include_quotes=c.quotes,
+                )
+            for rule in rules_of(c.index):
+                MentionRule.objects.create(chat_id=c.chat_id, **rule)
+        if c.index % 20 == 19:
+            say(f"  ... communities: {c.index + 1}/{len(plan.communities)}")
+    connection.set_schema_to_public()
+
+
+def assign_account_ids(plan: Plan) -> None:
+    """Fixed X ids, so both runs' sandboxes have the accounts the tables name."""
+    for c in plan.communities:
+        for k, name in enumerate(c.accounts):
+            plan.account_ids[name] = TRACKED_ID_BASE + c.index * 100 + k
+    for n, name in enumerate(plan.fans):
+        plan.account_ids[name] = FAN_ID_BASE + n
+    for n, name in enumerate(plan.newbies):
+        plan.account_ids[name] = NEWBIE_ID_BASE + n
+
+
+def sandbox_x(plan: Plan, start: float) -> tuple[Any, Any]:
+    """A fresh sandbox X on a ManualClock: the tracked accounts and fans created 90 days
+    before ``start``, the spam accounts an hour before; the clock left at ``start``."""
+    from django.conf import settings
+
+    from sandbox.x import Limits, ManualClock, SandboxX
+
+    clock = ManualClock(start=start - 90 * 86400)
+    x = SandboxX(limits=Limits(), clock=clock)
+    settings.X_API_BASE = x.start()
+    settings.X_BEARER_TOKEN = X_TOKEN
+    x.add_app(X_TOKEN, app_id="platform")
+    for name in [n for c in plan.communities for n in c.accounts] + plan.fans:
+        x.add_account(name, account_id=str(plan.account_ids[name]))
+    x.advance(90 * 86400 - 3600)
+    for name in plan.newbies:
+        x.add_account(name, account_id=str(plan.account_ids[name]))
+    x.advance(3600)
+    return x, clock
+
+
+def forget_run() -> None:
+    """What one run left: the communities' posts, forwards, mentions and cursors, the
+    outbox, the budget's windows and the billing (the caps stay)."""
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from notifications.models import OutboxMessage
+    from tenancy.models import Tenant
+    from xclient.models import PostRead, RateWindow, Usage
+    from xfeed.models import Cursor, Post
+
+    for tenant in Tenant.objects.exclude(schema_name="public"):
+        with tenant_context(tenant):
+            Post.objects.all().delete()
+            Cursor.objects.all().delete()
+    connection.set_schema_to_public()
+    OutboxMessage.objects.all().delete()
+    RateWindow.objects.all().delete()  # its TenantShare rows go with it
+    PostRead.objects.all().delete()
+    Usage.objects.all().delete()
+
+
+# ---- watching the outbox -------------------------------------------------------------------
+class Outbox:
+    """Forwards as the outbox queues them (``xfeed:fwd:<chat>:<post>``): when each was
+    first seen, in simulated time, and how many rows each (chat, post) has."""
+
+    PREFIX = "xfeed:fwd:"
+    OVERLAP = 1000  # ids may commit out of order across writers: look back this far
+
+    def __init__(self) -> None:
+        self.seen_ids: set[int] = set()
+        self.top = 0
+        self.first_seen: dict[tuple[int, int], float] = {}
+        self.copies: Counter[tuple[int, int]] = Counter()
+
+    def look(self, now: float) -> int:
+        from notifications.models import OutboxMessage
+
+        rows = OutboxMessage.objects.filter(
+            id__gt=self.top - self.OVERLAP, idempotency_key__startswith=self.PREFIX
+        ).values_list("id", "idempotency_key", "chat_id")
+        new = 0
+        for row_id, key, chat_id in rows:
+            if row_id in self.seen_ids:
+                continue
+            self.seen_ids.add(row_id)
+            self.top = max(self.top, row_id)
+            pair = (int(chat_id), int(key.rsplit(":", 1)[1]))
+            self.copies[pair] += 1
+            self.first_seen.setdefault(pair, now)
+            new += 1
+        return new
+
+
+@dataclass
+class Run:
+    """What one mode did: the sandbox's ids of the scenario's posts, when each was made
+    (simulated epoch seconds), what the outbox showed, the sandbox's call log."""
+
+    mode: str
+    post_ids: list[str | None]
+    posted_at: list[float]
+    outbox: Outbox
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    refused_posts: int = 0
+    wall_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def play(
+    plan: Plan,
+    x: Any,
+    clock: Any,
+    run: Run,
+    *,
+    step_s: float,
+    tail_s: float,
+    after_step: Callable[[float, list[int]], None],
+    at_times: dict[float, Callable[[], None]] | None = None,
+) -> None:
+    """Post the scenario on the sandbox in simulated time, ``step_s`` at a time; after
+    each step ``after_step(now, indices posted in the step)``. ``at_times``: actions at
+    offsets (seconds from the start), run before that step's posts. After the last post
+    the steps go on for ``tail_s`` so the last posts can still arrive."""
+    from sandbox.x import SandboxError
+
+    start = clock()
+    events = plan.events
+    pending = sorted((at_times or {}).items())
+    i, t = 0, 0.0
+    end = plan.duration_s + tail_s
+    started = time.perf_counter()
+    last_report = started
+    while t < end:
+        t_next = t + step_s
+        while pending and pending[0][0] < t_next:
+            _, action = pending.pop(0)
+            action()
+        posted: list[int] = []
+        while i < len(events) and events[i].at < t_next:
+            event = events[i]
+            clock.now = max(clock(), start + event.at)
+            ref = run.post_ids[event.ref] if event.ref is not None else None
+            try:
+                if event.kind == "original" or ref is None:
+                    made = x.post(event.author, event.text, lang=event.lang)
+                elif event.kind == "reply":
+                    made = x.reply(event.author, ref, event.text)
+                elif event.kind == "quote":
+                    made = x.quote(event.author, ref, event.text)
+                else:
+                    made = x.repost(event.author, ref)
+            except SandboxError:
+                run.refused_posts += 1
+            else:
+                run.post_ids[i] = made["id"]
+                run.posted_at[i] = clock()
+                posted.append(i)
+            i += 1
+        clock.now = start + t_next
+        after_step(clock(), posted)
+        t = t_next
+        if time.perf_counter() - last_report >= 30:
+            last_report = time.perf_counter()
+            say(
+                f"  ... {run.mode}: {t / 60:.0f} of {end / 60:.0f} simulated minutes, "
+                f"{len(run.outbox.first_seen)} forwards queued, "
+                f"{time.perf_counter() - started:.0f} s"
+            )
+    run.wall_s = time.perf_counter() - started
+    run.calls = x.calls()
+
+
+# ---- the two modes -----------------------------------------------------------------------
+def _wanted_of(plan: Plan) -> Callable[[Run, list[int]], set[tuple[int, int]]]:
+    """The forwards a step's posts should produce, in groups whose reads are not capped."""
+    owner = plan.owner_of
+
+    def wanted(run: Run, indices: list[int]) -> set[tuple[int, int]]:
+        pairs = set()
+        for i in indices:
+            event, post_id = plan.events[i], run.post_ids[i]
+            community = owner.get(event.author)
+            if (
+                community is not None
+                and post_id is not None
+                and community.cap_micros is None
+                and community.forwards(event.kind)
+            ):
+                pairs.add((community.chat_id, int(post_id)))
+        return pairs
+
+    return wanted
+
+
+class WorkerThread:
+    """The stream worker's loop (``StreamWorker.step`` over and over) on a thread, as
+    ``manage.py xfeed run`` runs it; an error ends the benchmark."""
+
+    def __init__(self, worker: Any) -> None:
+        self.worker = worker
+        self.stopping = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._loop, name="xfeed-stream", daemon=True)
+
+    def _loop(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self.stopping.is_set():
+                self.worker.step(0.05)
+        except BaseException as exc:  # reported by check() on the driver's thread
+            self.error = exc
+        finally:
+            connection.close()
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise RuntimeError("the stream worker failed") from self.error
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(30)
+        self.worker.stop()
+
+
+def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
+    """Mode (a): the platform's stream worker on its thread; DISCONNECTS forced
+    disconnects spread over the scenario; after each step the worker gets up to
+    ``MAX_WAIT_S`` of real time to queue the step's forwards."""
+    from xfeed.stream import StreamWorker
+
+    events = plan.events
+    run = Run("stream", [None] * len(events), [0.0] * len(events), Outbox())
+    wanted = _wanted_of(plan)
+    worker = StreamWorker(bearer_token=X_TOKEN, base_url=x.base_url)
+    worker.start()
+    loop = WorkerThread(worker)
+    loop.start()
+    deadline = time.monotonic() + 60
+    while not (worker.connected and not worker.gaps and x.stream_connections()):
+        loop.check()
+        if time.monotonic() > deadline:
+            raise RuntimeError("the stream worker did not connect and backfill in 60 s")
+        time.sleep(0.05)
+    disconnects = pick(DISCONNECTS, 2)
+    dropped: list[str] = []
+
+    def drop() -> None:
+        ended = x.disconnect_streams()
+        dropped.append(f"{(clock() - start) / 60:.0f} min: {ended} connection(s) ended")
+
+    start = clock()
+    at_times = {(k + 0.5) * plan.duration_s / disconnects: drop for k in range(disconnects)}
+    timeouts = 0
+
+    def after_step(now: float, posted: list[int]) -> None:
+        nonlocal timeouts
+        loop.check()
+        due = wanted(run, posted)
+        limit = MAX_WAIT_S if timeouts < 3 else 0.2
+        waited = time.monotonic()
+        while True:
+            run.outbox.look(now)
+            if due <= run.outbox.first_seen.keys() and worker.events.empty():
+                timeouts = 0
+                return
+            if time.monotonic() - waited > limit:
+                timeouts += 1
+                return
+            time.sleep(0.01)
+
+    try:
+        play(
+            plan,
+            x,
+            clock,
+            run,
+            step_s=step_s,
+            tail_s=step_s * 6,
+            after_step=after_step,
+            at_times=at_times,
+        )
+    finally:
+        loop.stop()
+    stats = worker.stats
+    run.notes.append("disconnects forced at " + "; ".join(dropped))
+    run.notes.append(
+        f"worker: connects {stats.connects}, gaps {stats.gaps}, backfills {stats.backfills}, "
+        f"rule syncs {stats.syncs}, posts {stats.posts}, routed {stats.routed}, "
+        f"polls {stats.polls}"
+    )
+    return run
+
+
+def run_polling(plan: Plan, x: Any, clock: Any) -> Run:
+    """Mode (b): ``tenant_poll(tenant, now=)`` for every community at each step of
+    ``XFEED_POLL_SECONDS`` of simulated time, as the poll loop calls it (it searches
+    the queries that are due)."""
+    from xfeed.conf import poll_max_seconds, poll_seconds
+    from xfeed.polling import tenant_poll
+
+    events = plan.events
+    run = Run("poll", [None] * len(events), [0.0] * len(events), Outbox())
+    step_s = float(poll_seconds())
+    results: Counter[str] = Counter()
+
+    def after_step(now: float, posted: list[int]) -> None:
+        moment = datetime.fromtimestamp(now, UTC)
+        for c in plan.communities:
+            result = tenant_poll(tenant=c.tenant, now=moment)
+            for name in ("searched", "pages", "posts", "refused"):
+                value = getattr(result, name, None)
+                if isinstance(value, int):
+                    results[name] += value
+                elif value:
+                    results[name] += 1
+        run.outbox.look(now)
+
+    play(
+        plan, x, clock, run, step_s=step_s, tail_s=float(poll_max_seconds()), after_step=after_step
+    )
+    run.notes.append(
+        f"poll loop: every {step_s:g} s of simulated time for each community; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(results.items()))
+    )
+    return run
+
+
+# ---- figures -------------------------------------------------------------------------------
+def _endpoint(path: str) -> str:
+    if path.startswith("/2/tweets/search/"):
+        return path
+    parts = path.split("/")
+    return "/".join(":id" if p.isdigit() else p for p in parts)
+
+
+def _tables(plan: Plan) -> dict[str, Any]:
+    """Forward rows, posts by path, and mentions, from every community's schema."""
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from xfeed.models import Forward, Mention, Post
+
+    forwards: Counter[tuple[int, int]] = Counter()
+    via: Counter[str] = Counter()
+    mentions: dict[tuple[int, int], list[tuple[str, bool, str]]] = defaultdict(list)
+    for c in plan.communities:
+        with tenant_context(c.tenant):
+            for chat_id, post_id in Forward.objects.values_list("chat_id", "post__post_id"):
+                forwards[(chat_id, post_id)] += 1
+            via.update(Post.objects.values_list("via", flat=True))
+            for post_id, rule, relayed, reason in Mention.objects.values_list(
+                "post__post_id", "rule__name", "relayed", "spam_reason"
+            ):
+                mentions[(c.index, post_id)].append((rule, relayed, reason))
+    connection.set_schema_to_public()
+    return {"forwards": forwards, "via": via, "mentions": mentions}
+
+
+def report(plan: Plan, run: Run, *, goal_calls: bool) -> None:
+    from xclient.models import Budget, RateWindow, Usage
+
+    say(
+        f"-- {run.mode}: {run.wall_s:.0f} s of real time for "
+        f"{(plan.duration_s) / 3600:g} simulated hours (and the tail)"
+    )
+    for note in run.notes:
+        say(f"  {note}")
+    wanted = expected_forwards(plan, run.post_ids)
+    capped = {c.chat_id for c in plan.communities if c.cap_micros is not None}
+    open_wanted = {pair: i for pair, i in wanted.items() if pair[0] not in capped}
+    seen = run.outbox.first_seen
+    tables = _tables(plan)
+    forwarded = [pair for pair in open_wanted if pair in seen]
+    share = len(forwarded) / max(len(open_wanted), 1)
+    stray = [pair for pair in seen if pair not in wanted]
+    duplicates = sum(n - 1 for n in run.outbox.copies.values() if n > 1)
+    rows = tables["forwards"]
+    row_dups = sum(n - 1 for n in rows.values() if n > 1)
+    rows_without_message = sum(1 for pair in rows if pair not in seen)
+    messages_without_row = sum(1 for pair in seen if pair not in rows)
+    capped_wanted = [pair for pair in wanted if pair[0] in capped]
+    capped_forwarded = sum(1 for pair in capped_wanted if pair in seen)
+    say(
+        f"  posts made {sum(1 for p in run.post_ids if p)} (refused by the sandbox "
+        f"{run.refused_posts}); received by the communities, by path: "
+        f"{dict(sorted(tables['via'].items()))}"
+    )
+    say(
+        f"  forwards: should be {len(open_wanted)} (groups without a low cap), queued "
+        f"{len(forwarded)} ({share:.2%}); missed {len(open_wanted) - len(forwarded)}; "
+        f"forwarded but not wanted {len(stray)}"
+    )
+    say(
+        f"  duplicate forwards: outbox {duplicates}, Forward rows {row_dups}; Forward rows "
+        f"{sum(rows.values())} (without a message {rows_without_message}, messages without "
+        f"a row {messages_without_row})"
+    )
+    say(
+        f"  groups with a low cap ({len(capped)}): {capped_forwarded} of "
+        f"{len(capped_wanted)} of their posts forwarded before their reads paused"
+    )
+    delays = [seen[pair] - run.posted_at[i] for pair, i in open_wanted.items() if pair in seen]
+    if delays:
+        say(
+            f"  post-to-forward delay (simulated s, to the step that found it queued): "
+            f"median {median(delays):.1f}, p99 {percentile(delays, 99):.1f}, "
+            f"max {max(delays):.1f}"
+        )
+    else:
+        say("  post-to-forward delay: no forwards")
+    # Requests, from the sandbox's log of every call.
+    calls = [c for c in run.calls if c["path"].startswith("/2/")]
+    by_endpoint = Counter((c["method"], _endpoint(c["path"])) for c in calls)
+    statuses = Counter(c["status"] for c in calls)
+    refused = statuses[429]
+    say(
+        f"  X API requests: {len(calls)}; answers {dict(sorted(statuses.items()))}; "
+        + ", ".join(f"{m} {p} {n}" for (m, p), n in sorted(by_endpoint.items()))
+    )
+    start = min((c["ts"] for c in calls), default=0.0)
+    for (method, path), _ in sorted(by_endpoint.items()):
+        windows: Counter[tuple[str, int]] = Counter(
+            (c["credential"], int((c["ts"] - start) // 900))
+            for c in calls
+            if c["method"] == method and _endpoint(c["path"]) == path
+        )
+        from xclient.limits import LIMITS
+
+        limit = LIMITS.get(f"{method} {path.replace('/:id', '/:id')}")
+        peak = max(windows.values())
+        cap = f" of X's {limit.per_app}" if limit is not None and limit.per_app else ""
+        say(f"    {method} {path}: busiest 15-minute window {peak}{cap} per app")
+    budget_rows = RateWindow.objects.order_by("credential", "endpoint")
+    say(
+        "  the budget's windows at the end: "
+        + "; ".join(
+            f"{w.credential} {w.endpoint} used {w.used}/{w.limit}"
+            + (f" blocked until {w.blocked_until:%H:%M}" if w.blocked_until else "")
+            for w in budget_rows
+        )
+    )
+    per_post = len(calls) / max(len(seen), 1)
+    say(f"  API calls per forwarded post: {len(calls)} / {len(seen)} = {per_post:.4f}")
+    # Cost, from the billing rows, against the caps.
+    usage = {u.tenant_id: u for u in Usage.objects.all()}
+    caps = dict(Budget.objects.values_list("tenant_id", "monthly_cap_micros"))
+    costs = [
+        usage[c.tenant.pk].cost_micros if c.tenant.pk in usage else 0 for c in plan.communities
+    ]
+    post_reads = sum(u.post_reads for u in usage.values())
+    say(
+        f"  cost per tenant (USD, at {_prices()}): median {median(costs) / 1e6:.4f}, "
+        f"max {max(costs) / 1e6:.4f}, all tenants {sum(costs) / 1e6:.4f} "
+        f"({post_reads} post reads billed)"
+    )
+    over = []
+    for c in plan.communities:
+        cap = caps.get(c.tenant.pk)
+        if cap is None:
+            continue
+        cost = usage[c.tenant.pk].cost_micros if c.tenant.pk in usage else 0
+        say(f"    {c.slug}: cap {cap / 1e6:.4f}, spent {cost / 1e6:.4f}")
+        if cost > cap:
+            over.append(c.slug)
+    _mentions(plan, run, tables["mentions"], capped)
+    goal(f"{run.mode}: every post forwarded ({share:.2%})", share == 1.0)
+    goal(
+        f"{run.mode}: no duplicate forwards ({duplicates} in the outbox, {row_dups} rows)",
+        duplicates == 0 and row_dups == 0,
+    )
+    goal(f"{run.mode}: no 429 from X ({refused})", refused == 0)
+    if goal_calls:
+        goal(
+            f"{run.mode}: API calls per forwarded post < {GOAL_CALLS_PER_POST} ({per_post:.4f})",
+            per_post < GOAL_CALLS_PER_POST,
+        )
+    goal(
+        f"{run.mode}: no tenant above its cap ({len(over)} of {len(caps)} capped: "
+        f"{', '.join(over) or 'none'})",
+        not over,
+    )
+
+
+def _prices() -> str:
+    from xclient.metering import prices
+
+    return ", ".join(f"{k} ${v / 1e6:g}" for k, v in sorted(prices().items()))
+
+
+def _mentions(
+    plan: Plan,
+    run: Run,
+    found: dict[tuple[int, int], list[tuple[str, bool, str]]],
+    capped: set[int],
+) -> None:
+    """How the scenario's mentions, misses and spam came out (for information: the
+    figures of the issue are about forwarding)."""
+    chats = {c.index: c.chat_id for c in plan.communities}
+    tally: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for i, event in enumerate(plan.events):
+        kind, _, rest = event.intent.partition(":")
+        if kind == "post" or run.post_ids[i] is None:
+            continue
+        index_text, _, detail = rest.partition(":")
+        index = int(index_text)
+        if chats[index] in capped:
+            continue
+        rows = found.get((index, int(run.post_ids[i] or 0)), [])
+        relayed = any(r for _, r, _ in rows)
+        if kind == "mention":
+            tally["mention"] += 1
+            tally["mention relayed"] += any(rule == detail and r for rule, r, _ in rows)
+        elif kind == "miss":
+            tally["miss"] += 1
+            tally["miss relayed"] += relayed
+        else:
+            tally["spam"] += 1
+            tally["spam relayed"] += relayed
+            for _, _, reason in rows:
+                if reason:
+                    reasons[reason] += 1
+    say(
+        f"  mentions (information): relayed {tally['mention relayed']} of "
+        f"{tally['mention']} meant for a rule; relayed {tally['miss relayed']} of "
+        f"{tally['miss']} no rule should take (exclusion, language); spam relayed "
+        f"{tally['spam relayed']} of {tally['spam']}, held: {dict(sorted(reasons.items()))}"
+    )
+
+
+# ---- the benchmark -------------------------------------------------------------------------
+def run() -> None:
+    from django.conf import settings
+
+    from sandbox.telegram import SandboxTelegram
+
+    tenants = pick(100, 4)
+    hours = 0.25 if quick() else 2.0
+    plan = scenario(
+        tenants=tenants, per_tenant=10, fans=pick(200, 20), hours=hours, rate_per_hour=3.0
+    )
+    assign_account_ids(plan)
+    header(
+        f"xfeed_forwarding: {tenants * 10} tracked accounts and {tenants * 2} mention rules "
+        f"across {tenants} tenants, {hours:g} simulated hours, stream then polling"
+    )
+    kinds = Counter(e.kind for e in plan.events if e.intent == "post")
+    intents = Counter(e.intent.split(":")[0] for e in plan.events)
+    say(
+        f"  scenario (seed {SEED}): {len(plan.events)} posts: tracked accounts' "
+        f"{dict(sorted(kinds.items()))}; {dict(sorted(intents.items()))}; "
+        f"{sum(1 for c in plan.communities if c.cap_micros)} tenants with a cap of "
+        f"${LOW_CAP_MICROS / 1e6:g}"
+    )
+    platform_ready()
+    tg = SandboxTelegram()
+    settings.TELEGRAM_API_BASE = tg.start()
+    try:
+        seed_communities(plan, tg)
+    finally:
+        tg.stop()
+    start = float(int(time.time()) // 60 * 60)
+    for mode in ("stream", "poll"):
+        x, clock = sandbox_x(plan, start)
+        try:
+            with SimulatedTime(clock):
+                if mode == "stream":
+                    outcome = run_stream(plan, x, clock, step_s=pick(5, 10))
+                else:
+                    outcome = run_polling(plan, x, clock)
+                report(plan, outcome, goal_calls=mode == "poll")
+        finally:
+            x.stop()
+        forget_run()
