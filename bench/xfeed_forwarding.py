@@ -35,6 +35,8 @@ which are not what is measured).
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import random
 import sys
 import threading
@@ -301,6 +303,12 @@ class SimulatedTime:
     def __enter__(self) -> SimulatedTime:
         from django.utils import timezone
 
+        # Every module of the two packages, loaded now so that none is missed.
+        for package in self.PACKAGES:
+            root = importlib.import_module(package)
+            for info in pkgutil.walk_packages(root.__path__, f"{package}."):
+                if ".migrations" not in info.name:
+                    importlib.import_module(info.name)
         replacement = self._datetime()
         for name, module in list(sys.modules.items()):
             if module is None or not name.startswith(self.PACKAGES):
