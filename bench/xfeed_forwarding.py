@@ -137,13 +137,22 @@ def tracked_name(tenant: int, k: int) -> str:
     return f"p{tenant:03d}_a{k}"
 
 
+def ticker(tenant: int) -> str:
+    """The community's token: X's cashtags are letters only (``$TABC``)."""
+    letters = ""
+    for _ in range(3):
+        tenant, digit = divmod(tenant, 26)
+        letters = chr(ord("A") + digit) + letters
+    return "T" + letters
+
+
 def rules_of(tenant: int) -> list[dict[str, Any]]:
     """A community's two mention rules: its token and hashtag (not giveaways), and its
     brand word or an @mention of its own account, in English."""
     return [
         {
             "name": "token",
-            "cashtags": [f"TK{tenant:03d}"],
+            "cashtags": [ticker(tenant)],
             "hashtags": [f"proj{tenant:03d}"],
             "exclusions": ["giveaway"],
         },
@@ -186,7 +195,7 @@ def scenario(
             words = " ".join(rng.sample(WORDS, 5))
             text = f"{words} n{rng.randrange(10**6)}"
             if rng.random() < 0.1:  # the project talks about its own token
-                text += f" ${'TK' + name[1:4]}"
+                text += f" ${ticker(int(name[1:4]))}"
             raw.append((t, kind, name, text, "en", "post"))
             t += rng.expovariate(rate_per_hour / 3600.0)
     # Mentions by older accounts: each picks a community and one of its rules' terms.
@@ -198,7 +207,7 @@ def scenario(
         filler = " ".join(rng.sample(WORDS, 4)) + f" {rng.randrange(10**6)}"
         roll = rng.random()
         if roll < 0.3:
-            text = f"{filler} $TK{c:03d}"
+            text = f"{filler} ${ticker(c)}"
             raw.append((at, "original", author, text, "en", f"mention:{c}:token"))
         elif roll < 0.5:
             text = f"#proj{c:03d} {filler}"
@@ -210,7 +219,7 @@ def scenario(
             who = tracked_name(c, 0)
             raw.append((at, "original", author, f"@{who} {filler}", "en", f"mention:{c}:brand"))
         elif roll < 0.93:  # excluded by the token rule
-            text = f"giveaway $TK{c:03d} {filler}"
+            text = f"giveaway ${ticker(c)} {filler}"
             raw.append((at, "original", author, text, "en", f"miss:{c}:excluded"))
         else:  # the brand rule is English only
             text = f"brand{c:03d} {filler}"
@@ -223,19 +232,21 @@ def scenario(
         at = rng.uniform(0, duration)
         roll = n % 3
         if roll == 0:
-            text = f"$TK{c:03d} airdrop is live claim now"
-            for k in range(3):
-                author = rng.choice(fan_names)
-                raw.append((at + 20 * k, "original", author, text, "en", f"spam:{c}:repeated"))
+            text = f"${ticker(c)} airdrop {n} is live claim now"
+            # The first copy is a mention like any other; the copies are the spam.
+            for k, author in enumerate(rng.sample(fan_names, 3)):
+                intent = f"mention:{c}:token" if k == 0 else f"spam:{c}:repeated_text"
+                raw.append((at + 20 * k, "original", author, text, "en", intent))
         elif roll == 1:
             filler = " ".join(rng.sample(WORDS, 4))
             newbie = rng.choice(newbie_names)
-            text = f"{filler} $TK{c:03d}"
+            text = f"{filler} ${ticker(c)}"
             raw.append((at, "original", newbie, text, "en", f"spam:{c}:new_account"))
         else:
             link = f"https://claim-{rng.randrange(10**6)}.example/x"
             author = rng.choice(fan_names)
-            raw.append((at, "original", author, f"$TK{c:03d} {link}", "en", f"spam:{c}:link_only"))
+            text = f"${ticker(c)} {link}"
+            raw.append((at, "original", author, text, "en", f"spam:{c}:link_only"))
     raw.sort(key=lambda r: r[0])
     # References are chosen in time order: a reply, quote or repost points at an earlier
     # post (of the last half hour), never the author's own repost of the same original.
@@ -329,14 +340,14 @@ class SimulatedTime:
 # ---- seeding -------------------------------------------------------------------------------
 def seed_communities(plan: Plan, tg: Any) -> None:
     """Each community through the services: ``tenant_create`` with an owner and a bot,
-    its group bound by the owner adding the bot (checked against the sandbox Telegram);
-    its caps with ``budget_set``. Followed accounts, forwardings and mention rules are
-    rows (see the module's docstring)."""
+    its group bound by the owner adding the bot (checked against the sandbox Telegram),
+    forwarding and mentions switched on by the owner; its caps with ``budget_set``.
+    Followed accounts, forwardings and mention rules are rows (the module's docstring)."""
     from django.db import connection
     from django_tenants.utils import tenant_context
 
-    from community.services import group_bind_on_bot_added
-    from history.services import SYSTEM
+    from community.services import group_bind_on_bot_added, group_settings_update
+    from history.services import SYSTEM, Actor
     from tenancy.services import tenant_create
     from xclient.metering import budget_set
     from xfeed.models import Account, Forwarding, MentionRule
@@ -363,6 +374,12 @@ def seed_communities(plan: Plan, tg: Any) -> None:
             chat_id=c.chat_id,
             title=f"Project {c.index} group",
             added_by_telegram_id=owner,
+        )
+        group_settings_update(
+            tenant=c.tenant,
+            chat_id=c.chat_id,
+            actor=Actor.user(owner),
+            features={"tweet_forwarding": True, "mentions": True},
         )
         if c.cap_micros is not None:
             budget_set(tenant=c.tenant, monthly_cap_micros=c.cap_micros, actor=SYSTEM)
@@ -510,6 +527,7 @@ def play(
     i, t = 0, 0.0
     end = plan.duration_s + tail_s
     started = time.perf_counter()
+    after_step(clock(), [])  # the loop is running before the first post
     last_report = started
     while t < end:
         t_next = t + step_s
@@ -611,12 +629,15 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
     """Mode (a): the platform's stream worker on its thread; DISCONNECTS forced
     disconnects spread over the scenario; after each step the worker gets up to
     ``MAX_WAIT_S`` of real time to queue the step's forwards."""
-    from xfeed.stream import StreamWorker
+    from xfeed.stream import RESYNC_SECONDS, StreamWorker
 
     events = plan.events
     run = Run("stream", [None] * len(events), [0.0] * len(events), Outbox())
     wanted = _wanted_of(plan)
-    worker = StreamWorker(bearer_token=X_TOKEN, base_url=x.base_url)
+    # The worker compares its rules with every community's queries every RESYNC_SECONDS
+    # of its own (real) clock; here that interval is simulated time: the driver asks for
+    # the sync (``resync_wanted``) and the worker's own timer never fires.
+    worker = StreamWorker(bearer_token=X_TOKEN, base_url=x.base_url, resync_seconds=1e9)
     worker.start()
     loop = WorkerThread(worker)
     loop.start()
@@ -634,7 +655,13 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
         dropped.append(f"{(clock() - start) / 60:.0f} min: {ended} connection(s) ended")
 
     start = clock()
-    at_times = {(k + 0.5) * plan.duration_s / disconnects: drop for k in range(disconnects)}
+    at_times: dict[float, Callable[[], None]] = {
+        (k + 0.5) * plan.duration_s / disconnects: drop for k in range(disconnects)
+    }
+    resync = float(RESYNC_SECONDS)
+    while resync < plan.duration_s + step_s * 6:
+        at_times.setdefault(resync, worker.resync_wanted.set)
+        resync += RESYNC_SECONDS
     timeouts = 0
 
     def after_step(now: float, posted: list[int]) -> None:
@@ -902,14 +929,17 @@ def _mentions(
         else:
             tally["spam"] += 1
             tally["spam relayed"] += relayed
+            tally["spam held as meant"] += (
+                bool(rows) and not relayed and any(reason == detail for _, _, reason in rows)
+            )
             for _, _, reason in rows:
-                if reason:
-                    reasons[reason] += 1
+                reasons[reason or "(none)"] += 1
     say(
         f"  mentions (information): relayed {tally['mention relayed']} of "
         f"{tally['mention']} meant for a rule; relayed {tally['miss relayed']} of "
-        f"{tally['miss']} no rule should take (exclusion, language); spam relayed "
-        f"{tally['spam relayed']} of {tally['spam']}, held: {dict(sorted(reasons.items()))}"
+        f"{tally['miss']} no rule should take (exclusion, language); spam: relayed "
+        f"{tally['spam relayed']} of {tally['spam']}, held with the reason meant "
+        f"{tally['spam held as meant']}; reasons stored {dict(sorted(reasons.items()))}"
     )
 
 
