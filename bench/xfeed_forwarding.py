@@ -72,6 +72,7 @@ LOW_CAP_TENANTS = 5  # every 20th tenant, from tenant 3
 LOW_CAP_MICROS = 150_000  # $0.15: 30 post reads at X's price
 GOAL_CALLS_PER_POST = 0.05
 MAX_WAIT_S = 2.0  # real time a stream step waits for its forwards
+RATE_PER_HOUR = 1.0  # posts of each tracked account
 KINDS = ("original", "reply", "repost", "quote")
 KIND_WEIGHTS = (0.55, 0.2, 0.15, 0.1)
 WORDS = (
@@ -462,7 +463,6 @@ class Outbox:
     first seen, in simulated time, and how many rows each (chat, post) has."""
 
     PREFIX = "xfeed:fwd:"
-    OVERLAP = 1000  # ids may commit out of order across writers: look back this far
 
     def __init__(self) -> None:
         self.seen_ids: set[int] = set()
@@ -470,11 +470,14 @@ class Outbox:
         self.first_seen: dict[tuple[int, int], float] = {}
         self.copies: Counter[tuple[int, int]] = Counter()
 
-    def look(self, now: float) -> int:
+    def look(self, now: float, *, everything: bool = False) -> int:
+        """Note the rows queued since the last look (one writer at a time queues them,
+        the worker's thread or the poll loop, so ids arrive in order); ``everything``
+        reads every row again, as a check at the end."""
         from notifications.models import OutboxMessage
 
         rows = OutboxMessage.objects.filter(
-            id__gt=self.top - self.OVERLAP, idempotency_key__startswith=self.PREFIX
+            id__gt=0 if everything else self.top, idempotency_key__startswith=self.PREFIX
         ).values_list("id", "idempotency_key", "chat_id")
         new = 0
         for row_id, key, chat_id in rows:
@@ -501,7 +504,26 @@ class Run:
     calls: list[dict[str, Any]] = field(default_factory=list)
     refused_posts: int = 0
     wall_s: float = 0.0
+    start: float = 0.0  # the clock when the scenario started
+    shift_s: float = 0.0  # how much the platform's own time shifted the schedule
     notes: list[str] = field(default_factory=list)
+
+
+class Flow:
+    """The simulated clock moving at the speed of real time while the platform works
+    (the worker ingesting, a backfill, a polling round): the driver jumps the clock from
+    step to step, but whatever the platform takes in real time passes in the simulated
+    world too (posts wait for it, the sandbox's keep-alives go on), so a delay includes
+    it. ``flow.tick()`` moves the clock to now."""
+
+    def __init__(self, clock: Any) -> None:
+        self.clock = clock
+        self.base = clock()
+        self.since = time.monotonic()
+
+    def tick(self) -> float:
+        self.clock.now = self.base + (time.monotonic() - self.since)
+        return self.clock.now
 
 
 def play(
@@ -512,22 +534,23 @@ def play(
     *,
     step_s: float,
     tail_s: float,
-    after_step: Callable[[float, list[int]], None],
+    after_step: Callable[[list[int]], None],
     at_times: dict[float, Callable[[], None]] | None = None,
 ) -> None:
     """Post the scenario on the sandbox in simulated time, ``step_s`` at a time; after
-    each step ``after_step(now, indices posted in the step)``. ``at_times``: actions at
-    offsets (seconds from the start), run before that step's posts. After the last post
-    the steps go on for ``tail_s`` so the last posts can still arrive."""
+    each step ``after_step(indices posted in the step)``, during which the clock flows
+    (``Flow``): what it took shifts the rest of the schedule. ``at_times``: actions at
+    offsets (seconds into the scenario), run before that step's posts. After the last
+    post the steps go on for ``tail_s`` so the last posts can still arrive."""
     from sandbox.x import SandboxError
 
-    start = clock()
     events = plan.events
     pending = sorted((at_times or {}).items())
     i, t = 0, 0.0
     end = plan.duration_s + tail_s
     started = time.perf_counter()
-    after_step(clock(), [])  # the loop is running before the first post
+    after_step([])  # the loop is running before the first post
+    start = run.start = clock()  # offsets count from here, shifted by the platform's time
     last_report = started
     while t < end:
         t_next = t + step_s
@@ -555,17 +578,26 @@ def play(
                 run.posted_at[i] = clock()
                 posted.append(i)
             i += 1
-        clock.now = start + t_next
-        after_step(clock(), posted)
+        before = clock.now = max(clock(), start + t_next)
+        after_step(posted)
+        start += clock() - before  # the platform's own time shifts what comes next
         t = t_next
         if time.perf_counter() - last_report >= 30:
             last_report = time.perf_counter()
             say(
-                f"  ... {run.mode}: {t / 60:.0f} of {end / 60:.0f} simulated minutes, "
+                f"  ... {run.mode}: {t / 60:.0f} of {end / 60:.0f} scenario minutes, "
                 f"{len(run.outbox.first_seen)} forwards queued, "
                 f"{time.perf_counter() - started:.0f} s"
             )
     run.wall_s = time.perf_counter() - started
+    run.shift_s = start - run.start
+
+
+def finish(run: Run, x: Any, clock: Any) -> None:
+    """The last look at the outbox (every row again) and the sandbox's call log."""
+    late = run.outbox.look(clock(), everything=True)
+    if late:
+        run.notes.append(f"{late} forward(s) committed out of id order, found at the end")
     run.calls = x.calls()
 
 
@@ -593,12 +625,14 @@ def _wanted_of(plan: Plan) -> Callable[[Run, list[int]], set[tuple[int, int]]]:
 
 class WorkerThread:
     """The stream worker's loop (``StreamWorker.step`` over and over) on a thread, as
-    ``manage.py xfeed run`` runs it; an error ends the benchmark."""
+    ``manage.py xfeed run`` runs it; an error ends the benchmark. ``busy()``: a step has
+    been running for a while (ingesting, a backfill, a rule sync)."""
 
     def __init__(self, worker: Any) -> None:
         self.worker = worker
         self.stopping = threading.Event()
         self.error: BaseException | None = None
+        self.step_started: float | None = None
         self.thread = threading.Thread(target=self._loop, name="xfeed-stream", daemon=True)
 
     def _loop(self) -> None:
@@ -606,7 +640,9 @@ class WorkerThread:
 
         try:
             while not self.stopping.is_set():
-                self.worker.step(0.05)
+                self.step_started = time.monotonic()
+                self.worker.step(0.02)
+                self.step_started = None
         except BaseException as exc:  # reported by check() on the driver's thread
             self.error = exc
         finally:
@@ -619,16 +655,28 @@ class WorkerThread:
         if self.error is not None:
             raise RuntimeError("the stream worker failed") from self.error
 
+    def busy(self) -> bool:
+        started = self.step_started
+        return started is not None and time.monotonic() - started > 0.05
+
+    def idle(self) -> bool:
+        """Nothing queued, no step at work: what it could do now is done (a gap whose
+        backfill the budget refused waits for time to pass)."""
+        return self.worker.events.empty() and not self.busy()
+
     def stop(self) -> None:
         self.stopping.set()
-        self.thread.join(30)
+        self.thread.join(120)
+        if self.thread.is_alive():
+            raise RuntimeError("the stream worker did not stop within 120 s")
         self.worker.stop()
 
 
 def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
     """Mode (a): the platform's stream worker on its thread; DISCONNECTS forced
-    disconnects spread over the scenario; after each step the worker gets up to
-    ``MAX_WAIT_S`` of real time to queue the step's forwards."""
+    disconnects spread over the scenario. After each step the clock flows until the
+    step's forwards are queued and the worker is idle (at most ``MAX_WAIT_S`` of real
+    time)."""
     from xfeed.stream import RESYNC_SECONDS, StreamWorker
 
     events = plan.events
@@ -638,23 +686,24 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
     # of its own (real) clock; here that interval is simulated time: the driver asks for
     # the sync (``resync_wanted``) and the worker's own timer never fires.
     worker = StreamWorker(bearer_token=X_TOKEN, base_url=x.base_url, resync_seconds=1e9)
+    flow = Flow(clock)
     worker.start()
     loop = WorkerThread(worker)
     loop.start()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while not (worker.connected and not worker.gaps and x.stream_connections()):
+        flow.tick()
         loop.check()
         if time.monotonic() > deadline:
-            raise RuntimeError("the stream worker did not connect and backfill in 60 s")
-        time.sleep(0.05)
+            raise RuntimeError("the stream worker did not connect and backfill in 120 s")
+        time.sleep(0.01)
     disconnects = pick(DISCONNECTS, 2)
     dropped: list[str] = []
 
     def drop() -> None:
         ended = x.disconnect_streams()
-        dropped.append(f"{(clock() - start) / 60:.0f} min: {ended} connection(s) ended")
+        dropped.append(f"{(clock() - run.start) / 60:.1f} min: {ended} connection(s) ended")
 
-    start = clock()
     at_times: dict[float, Callable[[], None]] = {
         (k + 0.5) * plan.duration_s / disconnects: drop for k in range(disconnects)
     }
@@ -662,23 +711,23 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
     while resync < plan.duration_s + step_s * 6:
         at_times.setdefault(resync, worker.resync_wanted.set)
         resync += RESYNC_SECONDS
-    timeouts = 0
+    waits: list[float] = []
 
-    def after_step(now: float, posted: list[int]) -> None:
-        nonlocal timeouts
-        loop.check()
-        due = wanted(run, posted)
-        limit = MAX_WAIT_S if timeouts < 3 else 0.2
-        waited = time.monotonic()
+    def settle(due: set[tuple[int, int]], limit: float) -> None:
+        flow = Flow(clock)
+        begun = time.monotonic()
         while True:
-            run.outbox.look(now)
-            if due <= run.outbox.first_seen.keys() and worker.events.empty():
-                timeouts = 0
-                return
-            if time.monotonic() - waited > limit:
-                timeouts += 1
-                return
-            time.sleep(0.01)
+            loop.check()
+            run.outbox.look(flow.tick())
+            if due <= run.outbox.first_seen.keys() and loop.idle():
+                break
+            if time.monotonic() - begun > limit:
+                break
+            time.sleep(0.005)
+        waits.append(time.monotonic() - begun)
+
+    def after_step(posted: list[int]) -> None:
+        settle(wanted(run, posted), MAX_WAIT_S)
 
     try:
         play(
@@ -691,6 +740,10 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
             after_step=after_step,
             at_times=at_times,
         )
+        # Whatever the worker still has to do (a backfill the budget held back) before
+        # the last look.
+        settle(set(), 60.0)
+        finish(run, x, clock)
     finally:
         loop.stop()
     stats = worker.stats
@@ -698,7 +751,11 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
     run.notes.append(
         f"worker: connects {stats.connects}, gaps {stats.gaps}, backfills {stats.backfills}, "
         f"rule syncs {stats.syncs}, posts {stats.posts}, routed {stats.routed}, "
-        f"polls {stats.polls}"
+        f"polls {stats.polls}; gaps open at the end {len(worker.gaps)}"
+    )
+    run.notes.append(
+        f"real time the worker took after a step: median {median(waits) * 1000:.0f} ms, "
+        f"max {max(waits):.1f} s; the schedule shifted by {run.shift_s:.0f} s in all"
     )
     return run
 
@@ -706,7 +763,7 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
 def run_polling(plan: Plan, x: Any, clock: Any) -> Run:
     """Mode (b): ``tenant_poll(tenant, now=)`` for every community at each step of
     ``XFEED_POLL_SECONDS`` of simulated time, as the poll loop calls it (it searches
-    the queries that are due)."""
+    the queries that are due); the clock flows during the round."""
     from xfeed.conf import poll_max_seconds, poll_seconds
     from xfeed.polling import tenant_poll
 
@@ -714,25 +771,34 @@ def run_polling(plan: Plan, x: Any, clock: Any) -> Run:
     run = Run("poll", [None] * len(events), [0.0] * len(events), Outbox())
     step_s = float(poll_seconds())
     results: Counter[str] = Counter()
+    rounds: list[float] = []
 
-    def after_step(now: float, posted: list[int]) -> None:
-        moment = datetime.fromtimestamp(now, UTC)
+    def after_step(posted: list[int]) -> None:
+        flow = Flow(clock)
         for c in plan.communities:
-            result = tenant_poll(tenant=c.tenant, now=moment)
-            for name in ("searched", "pages", "posts", "refused"):
-                value = getattr(result, name, None)
-                if isinstance(value, int):
-                    results[name] += value
-                elif value:
-                    results[name] += 1
-        run.outbox.look(now)
+            result = tenant_poll(tenant=c.tenant, now=datetime.fromtimestamp(flow.tick(), UTC))
+            results["searched"] += result.searched
+            results["calls"] += result.calls
+            results["refused"] += bool(result.refused)
+            results["errors"] += len(result.errors)
+        run.outbox.look(flow.tick())
+        rounds.append(time.monotonic() - flow.since)
 
     play(
-        plan, x, clock, run, step_s=step_s, tail_s=float(poll_max_seconds()), after_step=after_step
+        plan,
+        x,
+        clock,
+        run,
+        step_s=step_s,
+        tail_s=float(poll_max_seconds()),
+        after_step=after_step,
     )
+    finish(run, x, clock)
     run.notes.append(
-        f"poll loop: every {step_s:g} s of simulated time for each community; "
+        f"poll loop: a round every {step_s:g} s of simulated time, each community; "
         + ", ".join(f"{k} {v}" for k, v in sorted(results.items()))
+        + f"; a round took median {median(rounds):.2f} s, max {max(rounds):.2f} s; "
+        f"the schedule shifted by {run.shift_s:.0f} s in all"
     )
     return run
 
@@ -952,7 +1018,7 @@ def run() -> None:
     tenants = pick(100, 4)
     hours = 0.25 if quick() else 2.0
     plan = scenario(
-        tenants=tenants, per_tenant=10, fans=pick(200, 20), hours=hours, rate_per_hour=3.0
+        tenants=tenants, per_tenant=10, fans=pick(200, 20), hours=hours, rate_per_hour=RATE_PER_HOUR
     )
     assign_account_ids(plan)
     header(
@@ -970,10 +1036,12 @@ def run() -> None:
     platform_ready()
     tg = SandboxTelegram()
     settings.TELEGRAM_API_BASE = tg.start()
+    seeding = time.perf_counter()
     try:
         seed_communities(plan, tg)
     finally:
         tg.stop()
+    say(f"  {tenants} communities seeded in {time.perf_counter() - seeding:.0f} s")
     start = float(int(time.time()) // 60 * 60)
     for mode in ("stream", "poll"):
         x, clock = sandbox_x(plan, start)
