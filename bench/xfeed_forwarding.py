@@ -71,7 +71,7 @@ DISCONNECTS = 5
 LOW_CAP_TENANTS = 5  # every 20th tenant, from tenant 3
 LOW_CAP_MICROS = 150_000  # $0.15: 30 post reads at X's price
 GOAL_CALLS_PER_POST = 0.05
-MAX_WAIT_S = 2.0  # real time a stream step waits for its forwards
+MAX_WAIT_S = 2.0  # real time the stream driver waits for a post's forwards
 RATE_PER_HOUR = 1.0  # posts of each tracked account
 KINDS = ("original", "reply", "repost", "quote")
 KIND_WEIGHTS = (0.55, 0.2, 0.15, 0.1)
@@ -504,6 +504,7 @@ class Run:
     calls: list[dict[str, Any]] = field(default_factory=list)
     refused_posts: int = 0
     wall_s: float = 0.0
+    cpu_s: float = 0.0  # this process's (the platform's and the driver's), not PostgreSQL's
     start: float = 0.0  # the clock when the scenario started
     shift_s: float = 0.0  # how much the platform's own time shifted the schedule
     notes: list[str] = field(default_factory=list)
@@ -534,22 +535,24 @@ def play(
     *,
     step_s: float,
     tail_s: float,
-    after_step: Callable[[list[int]], None],
+    after_step: Callable[[], None],
+    after_post: Callable[[int], None] | None = None,
     at_times: dict[float, Callable[[], None]] | None = None,
 ) -> None:
-    """Post the scenario on the sandbox in simulated time, ``step_s`` at a time; after
-    each step ``after_step(indices posted in the step)``, during which the clock flows
-    (``Flow``): what it took shifts the rest of the schedule. ``at_times``: actions at
-    offsets (seconds into the scenario), run before that step's posts. After the last
-    post the steps go on for ``tail_s`` so the last posts can still arrive."""
+    """Post the scenario on the sandbox in simulated time: each post at its time, then
+    ``after_post(index)``; at the end of every ``step_s``, ``after_step()``. During
+    both the clock flows (``Flow``): what they took shifts the rest of the schedule.
+    ``at_times``: actions at offsets (seconds into the scenario), run before that
+    step's posts. After the last post the steps go on for ``tail_s`` so the last posts
+    can still arrive."""
     from sandbox.x import SandboxError
 
     events = plan.events
     pending = sorted((at_times or {}).items())
     i, t = 0, 0.0
     end = plan.duration_s + tail_s
-    started = time.perf_counter()
-    after_step([])  # the loop is running before the first post
+    started, cpu = time.perf_counter(), time.process_time()
+    after_step()  # the loop is running before the first post
     start = run.start = clock()  # offsets count from here, shifted by the platform's time
     last_report = started
     while t < end:
@@ -557,7 +560,6 @@ def play(
         while pending and pending[0][0] < t_next:
             _, action = pending.pop(0)
             action()
-        posted: list[int] = []
         while i < len(events) and events[i].at < t_next:
             event = events[i]
             clock.now = max(clock(), start + event.at)
@@ -575,12 +577,14 @@ def play(
                 run.refused_posts += 1
             else:
                 run.post_ids[i] = made["id"]
-                run.posted_at[i] = clock()
-                posted.append(i)
+                run.posted_at[i] = before = clock()
+                if after_post is not None:
+                    after_post(i)
+                    start += clock() - before  # the platform's time shifts what follows
             i += 1
         before = clock.now = max(clock(), start + t_next)
-        after_step(posted)
-        start += clock() - before  # the platform's own time shifts what comes next
+        after_step()
+        start += clock() - before
         t = t_next
         if time.perf_counter() - last_report >= 30:
             last_report = time.perf_counter()
@@ -590,6 +594,7 @@ def play(
                 f"{time.perf_counter() - started:.0f} s"
             )
     run.wall_s = time.perf_counter() - started
+    run.cpu_s = time.process_time() - cpu
     run.shift_s = start - run.start
 
 
@@ -674,9 +679,9 @@ class WorkerThread:
 
 def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
     """Mode (a): the platform's stream worker on its thread; DISCONNECTS forced
-    disconnects spread over the scenario. After each step the clock flows until the
-    step's forwards are queued and the worker is idle (at most ``MAX_WAIT_S`` of real
-    time)."""
+    disconnects spread over the scenario. After each post the clock flows until its
+    forwards are queued and the worker is idle (at most ``MAX_WAIT_S`` of real time), so
+    a delay is what the worker really took, in the simulated world's time."""
     from xfeed.stream import RESYNC_SECONDS, StreamWorker
 
     events = plan.events
@@ -726,8 +731,12 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
             time.sleep(0.005)
         waits.append(time.monotonic() - begun)
 
-    def after_step(posted: list[int]) -> None:
-        settle(wanted(run, posted), MAX_WAIT_S)
+    def after_post(index: int) -> None:
+        settle(wanted(run, [index]), MAX_WAIT_S)
+
+    def after_step() -> None:
+        loop.check()
+        run.outbox.look(clock())
 
     try:
         play(
@@ -738,6 +747,7 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
             step_s=step_s,
             tail_s=step_s * 6,
             after_step=after_step,
+            after_post=after_post,
             at_times=at_times,
         )
         # Whatever the worker still has to do (a backfill the budget held back) before
@@ -754,7 +764,7 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
         f"polls {stats.polls}; gaps open at the end {len(worker.gaps)}"
     )
     run.notes.append(
-        f"real time the worker took after a step: median {median(waits) * 1000:.0f} ms, "
+        f"real time the worker took after a post: median {median(waits) * 1000:.0f} ms, "
         f"max {max(waits):.1f} s; the schedule shifted by {run.shift_s:.0f} s in all"
     )
     return run
@@ -773,7 +783,7 @@ def run_polling(plan: Plan, x: Any, clock: Any) -> Run:
     results: Counter[str] = Counter()
     rounds: list[float] = []
 
-    def after_step(posted: list[int]) -> None:
+    def after_step() -> None:
         flow = Flow(clock)
         for c in plan.communities:
             result = tenant_poll(tenant=c.tenant, now=datetime.fromtimestamp(flow.tick(), UTC))
@@ -838,8 +848,8 @@ def report(plan: Plan, run: Run, *, goal_calls: bool) -> None:
     from xclient.models import Budget, RateWindow, Usage
 
     say(
-        f"-- {run.mode}: {run.wall_s:.0f} s of real time for "
-        f"{(plan.duration_s) / 3600:g} simulated hours (and the tail)"
+        f"-- {run.mode}: {run.wall_s:.0f} s of real time ({run.cpu_s:.0f} s CPU in this "
+        f"process) for {plan.duration_s / 3600:g} simulated hours and the tail"
     )
     for note in run.notes:
         say(f"  {note}")
@@ -880,9 +890,9 @@ def report(plan: Plan, run: Run, *, goal_calls: bool) -> None:
     delays = [seen[pair] - run.posted_at[i] for pair, i in open_wanted.items() if pair in seen]
     if delays:
         say(
-            f"  post-to-forward delay (simulated s, to the step that found it queued): "
-            f"median {median(delays):.1f}, p99 {percentile(delays, 99):.1f}, "
-            f"max {max(delays):.1f}"
+            f"  post-to-forward delay (simulated s, until the forward was seen queued): "
+            f"median {median(delays):.2f}, p99 {percentile(delays, 99):.2f}, "
+            f"max {max(delays):.2f}"
         )
     else:
         say("  post-to-forward delay: no forwards")
@@ -1048,7 +1058,7 @@ def run() -> None:
         try:
             with SimulatedTime(clock):
                 if mode == "stream":
-                    outcome = run_stream(plan, x, clock, step_s=pick(5, 10))
+                    outcome = run_stream(plan, x, clock, step_s=30.0)
                 else:
                     outcome = run_polling(plan, x, clock)
                 report(plan, outcome, goal_calls=mode == "poll")
