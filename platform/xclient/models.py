@@ -81,6 +81,9 @@ class Usage(models.Model):
     month = models.DateField()
     post_reads = models.PositiveIntegerField(default=0)
     user_reads = models.PositiveIntegerField(default=0)
+    # Posts and users an X account read of its own data with its own token (X's cheaper
+    # "owned reads"), counted apart from post_reads and user_reads.
+    owned_reads = models.PositiveIntegerField(default=0)
     cost_micros = models.BigIntegerField(default=0)  # USD millionths
     alerted = models.PositiveSmallIntegerField(default=0)  # 0, 80 or 100 (%)
 

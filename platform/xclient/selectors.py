@@ -18,6 +18,7 @@ class UsageSummary:
     month: date
     post_reads: int
     user_reads: int
+    owned_reads: int
     cost_micros: int
     cap_micros: int | None
     alerted: int
@@ -35,6 +36,7 @@ def usage_summary(*, tenant: Tenant, now: datetime | None = None) -> UsageSummar
         month=month,
         post_reads=usage.post_reads if usage else 0,
         user_reads=usage.user_reads if usage else 0,
+        owned_reads=usage.owned_reads if usage else 0,
         cost_micros=usage.cost_micros if usage else 0,
         cap_micros=cap_of(tenant),
         alerted=usage.alerted if usage else 0,
