@@ -153,6 +153,7 @@ class Connect(models.Model):
     state = models.CharField(max_length=100, unique=True)
     code_verifier = models.TextField()  # encrypted
     redirect_uri = models.CharField(max_length=500)
+    started_by = models.CharField(max_length=64, blank=True)  # the actor's id (history)
     started_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from xclient.metering import cap_of
-from xclient.models import Usage
+from xclient.models import Credential, Usage
 
 if TYPE_CHECKING:
     from tenancy.models import Tenant
@@ -41,3 +41,8 @@ def usage_summary(*, tenant: Tenant, now: datetime | None = None) -> UsageSummar
         cap_micros=cap_of(tenant),
         alerted=usage.alerted if usage else 0,
     )
+
+
+def credential_list(*, tenant: Tenant) -> list[Credential]:
+    """The tenant's X credentials, its app token first (what X named, never the tokens)."""
+    return list(Credential.objects.filter(tenant=tenant).order_by("kind", "username", "pk"))
