@@ -4,9 +4,9 @@ from its cursor's ``since_id`` when it is due, and what it returns is ingested.
 - **Cursors** are keyed by ``Compiled.key``. A query no longer compiled loses its cursor.
   A new query whose members (followed accounts, rules) were served by old queries
   resumes from the oldest ``since_id`` among those, so changing a query misses nothing.
-  A query with nothing to resume from searches once for its newest page only, and
-  forwards nothing created before the cursor was made minus ``FIRST_POLL_GRACE``: a new
-  forwarding does not flood its group with history.
+  A query with nothing to resume from reads only its newest page the first time, and
+  until it has a ``since_id`` forwards nothing created before the cursor was made minus
+  ``FIRST_POLL_GRACE``: a new forwarding does not flood its group with history.
 - **Paging**: newest first, following ``next_token`` until X has nothing more newer than
   ``since_id``, at most ``MAX_PAGES`` requests per query and round (beyond that, the
   older posts are skipped and ``xfeed.poll.truncated`` is logged). The cursor advances
@@ -98,21 +98,18 @@ def _cursors_sync(compiled: list[Compiled], now: datetime) -> dict[str, Cursor]:
     for query in compiled:
         if query.key in existing:
             continue
+        cursor = Cursor(key=query.key, query=query.query, members=list(query.members))
         olds = [c for c in stale if set(c.members) & set(query.members)]
-        resumable = bool(olds) and all(c.since_id is not None for c in olds)
-        Cursor.objects.bulk_create(
-            [
-                Cursor(
-                    key=query.key,
-                    query=query.query,
-                    members=list(query.members),
-                    created_at=now,
-                    since_id=min(c.since_id or 0 for c in olds) if resumable else None,
-                    interval_s=min(c.interval_s for c in olds) if resumable else 0,
-                )
-            ],
-            ignore_conflicts=True,  # another poller made it first
-        )
+        if olds and all(c.polled_at is not None for c in olds):
+            # Resume: from the oldest place, forwarding what is newer than the oldest
+            # creation; due XFEED_POLL_SECONDS after the oldest search.
+            since = [c.since_id for c in olds]
+            cursor.since_id = None if None in since else min(s for s in since if s is not None)
+            cursor.polled_at = min(c.polled_at for c in olds if c.polled_at is not None)
+            cursor.created_at = min((c.created_at or now) for c in olds)
+        else:
+            cursor.created_at = now
+        Cursor.objects.bulk_create([cursor], ignore_conflicts=True)  # or another poller's
     if stale:
         Cursor.objects.filter(pk__in=[c.pk for c in stale]).delete()
     return {c.key: c for c in Cursor.objects.filter(key__in=wanted)}
@@ -137,11 +134,13 @@ def _search(
     """Search ``query`` from ``cursor`` (every page, or the newest only the first
     time), ingest, then advance the cursor. ReadRefused and X's errors propagate with
     the cursor where it was."""
-    first = cursor.since_id is None
-    forward_after = cursor.created_at - FIRST_POLL_GRACE if first and cursor.created_at else None
+    first = cursor.polled_at is None
+    forward_after = None
     params: dict[str, object] = {"max_results": PAGE_SIZE, **READ_FIELDS}
-    if not first:
+    if cursor.since_id is not None:
         params["since_id"] = cursor.since_id
+    elif cursor.created_at is not None:  # nothing found yet: what predates it is history
+        forward_after = cursor.created_at - FIRST_POLL_GRACE
     newest, returned, calls, token = cursor.since_id or 0, 0, 0, None
     while True:
         page = reader.search_recent(
