@@ -11,7 +11,7 @@ from xfeed.polling import tenant_poll
 
 # Often enough that a due query waits little past its interval (XFEED_POLL_SECONDS and
 # more): a round with nothing due reads only the community's own tables.
-POLL_EVERY = timedelta(seconds=15)
+POLL_EVERY = timedelta(seconds=30)
 
 
 @job("xfeed.poll", every=POLL_EVERY, per_tenant=True)
