@@ -5,8 +5,11 @@ each group's choice of reposts, replies and quotes honoured, mentions relayed un
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
+import pytest
+from django.db import connection
 from django_tenants.utils import tenant_context
 
 from tests.xfeed.helpers import aged, fetch, sim_now
@@ -167,3 +170,44 @@ def test_posts_before_forward_after_are_kept_but_not_sent(feed, xsim):
         tenant=group.tenant, posts=fetch(xsim, "from:project"), via="poll", now=sim_now(xsim)
     )
     assert later == Ingested(duplicates=2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stream_and_a_search_ingesting_at_once_forward_each_post_once(feed, xsim):
+    project, *_ = aged(xsim, "project")
+    group = feed()
+    group.follow(project)
+    made = [xsim.post("project", f"post {n}") for n in range(20)]
+    posts = fetch(xsim, "from:project")
+    start, counts, errors = threading.Barrier(2), [], []
+
+    def ingest(via: str, batch: list) -> None:
+        try:
+            start.wait()
+            counts.append(
+                posts_ingest(tenant=group.tenant, posts=batch, via=via, now=sim_now(xsim))
+            )
+        except BaseException as exc:  # reported below: neither path may fail
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    try:
+        # One path in order, the other newest first: the same keys, opposite orders.
+        paths = [("stream", posts), ("poll", posts[::-1])]
+        threads = [threading.Thread(target=ingest, args=path) for path in paths]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert errors == []
+        assert sum(c.forwarded for c in counts) == 20
+        assert sum(c.new for c in counts) == 20 and sum(c.duplicates for c in counts) == 20
+        keys = [m.idempotency_key for m in group.queued(POST)]
+        assert sorted(keys) == sorted(f"xfeed:fwd:{group.chat_id}:{p['id']}" for p in made)
+        with tenant_context(group.tenant):
+            assert Forward.objects.count() == 20
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{group.tenant.schema_name}" CASCADE')

@@ -206,7 +206,9 @@ def posts_ingest(
     community_check(tenant)
     via = Post.Via(via).value
     now = now or datetime.now(UTC)
-    unique = list({p.post_id: p for p in posts}.values())
+    # In id order: two transactions inserting overlapping posts lock their keys in the
+    # same order, so they wait for each other instead of deadlocking.
+    unique = sorted({p.post_id: p for p in posts}.values(), key=lambda p: p.post_id)
     if not unique:
         return Ingested()
     with tenant_context(tenant), transaction.atomic():
