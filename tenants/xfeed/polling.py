@@ -176,6 +176,18 @@ def _search(
     )
 
 
+def cursor_seen(*, tenant: Tenant, key: str, post_id: int) -> bool:
+    """The stream delivered ``post_id`` for the compiled query ``key``: the next backfill
+    of that query starts after it (never moves a cursor back). Call it only for posts
+    received after the last backfill closed the gap before them. False when the query
+    has no cursor yet (its first backfill makes one)."""
+    community_check(tenant)
+    with tenant_context(tenant):
+        return bool(
+            Cursor.objects.filter(key=key).update(since_id=Greatest(F("since_id"), post_id))
+        )
+
+
 def _reader_for(tenant: Tenant, priority: int) -> XReader | None:
     credential = Credential.objects.filter(tenant=tenant, kind=Credential.Kind.APP).first()
     if credential is None and not settings.X_BEARER_TOKEN:

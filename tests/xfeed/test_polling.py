@@ -18,7 +18,7 @@ from xclient.metering import budget_set
 from xclient.models import RateWindow
 from xfeed import polling
 from xfeed.models import Cursor, Post
-from xfeed.polling import next_interval, tenant_poll
+from xfeed.polling import cursor_seen, next_interval, tenant_poll
 
 POST, MENTION = "xfeed.post", "xfeed.mention"
 SEARCH = "/2/tweets/search/recent"
@@ -249,3 +249,24 @@ def test_cursors_of_queries_no_longer_compiled_are_deleted(feed, xsim, purpose):
     tenant_poll(tenant=group.tenant, now=sim_now(xsim))
     with tenant_context(group.tenant):
         assert not Cursor.objects.exists()
+
+
+def test_posts_the_stream_delivered_move_the_backfill_start(feed, xsim):
+    project, *_ = aged(xsim, "project")
+    group = feed()
+    group.follow(project)
+    tenant_poll(tenant=group.tenant, now=sim_now(xsim), backfill=True)
+    key = cursor_of(group).key
+    streamed = xsim.post("project", "came by the stream")
+    assert cursor_seen(tenant=group.tenant, key=key, post_id=int(streamed["id"]))
+    assert cursor_seen(tenant=group.tenant, key=key, post_id=int(streamed["id"]) - 1)
+    assert cursor_of(group).since_id == int(streamed["id"])  # never back
+    assert not cursor_seen(tenant=group.tenant, key="forward:unknown", post_id=1)
+    missed = xsim.post("project", "sent while the stream was down")
+
+    result = tenant_poll(tenant=group.tenant, now=sim_now(xsim), backfill=True)
+
+    assert searches(xsim)[-1]["query"]["since_id"] == streamed["id"]
+    assert (result.ingested.new, result.ingested.forwarded) == (1, 1)
+    with tenant_context(group.tenant):
+        assert Post.objects.get(post_id=int(missed["id"])).via == "backfill"
