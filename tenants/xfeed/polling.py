@@ -72,12 +72,11 @@ class PollResult:
     errors: list[str] = field(default_factory=list)
 
 
-def next_interval(
-    *, current: int, elapsed: float, returned: int, calls: int, first: bool = False
-) -> int:
+def next_interval(*, current: int, elapsed: float, returned: int, first: bool = False) -> int:
     """The wait before a query's next search: the time ``TARGET_PER_CALL`` posts take
-    at the rate it just saw (``returned`` posts in ``elapsed`` seconds), within the
-    configured bounds, growing at most twofold at a time."""
+    at the rate it just saw (``returned`` posts in ``elapsed`` seconds), so that a
+    search returns about that many in one request; within the configured bounds,
+    growing at most twofold at a time."""
     low, high = poll_seconds(), poll_max_seconds()
     current = current or low
     if first:
@@ -85,7 +84,7 @@ def next_interval(
     if returned <= 0:
         ideal = float(high)
     else:
-        ideal = max(elapsed, 1.0) * TARGET_PER_CALL * max(calls, 1) / returned
+        ideal = max(elapsed, 1.0) * TARGET_PER_CALL / returned
     return int(min(max(min(ideal, 2 * current), low), high))
 
 
@@ -165,7 +164,7 @@ def _search(
             break
     elapsed = (now - cursor.polled_at).total_seconds() if cursor.polled_at else 0.0
     interval = next_interval(
-        current=cursor.interval_s, elapsed=elapsed, returned=returned, calls=calls, first=first
+        current=cursor.interval_s, elapsed=elapsed, returned=returned, first=first
     )
     # GREATEST: a concurrent round (a backfill beside the poll job) never moves it back
     # (and PostgreSQL's GREATEST skips a NULL: a first search sets it).

@@ -114,12 +114,13 @@ def test_a_query_is_asked_when_due_and_a_quiet_one_less_often(feed, xsim, settin
 
 def test_next_interval_aims_at_twenty_posts_a_call(settings):
     settings.XFEED_POLL_SECONDS, settings.XFEED_POLL_MAX_SECONDS = 60, 900
-    assert next_interval(current=0, elapsed=0, returned=0, calls=1, first=True) == 60
-    assert next_interval(current=60, elapsed=60, returned=0, calls=1) == 120
-    assert next_interval(current=600, elapsed=600, returned=0, calls=1) == 900
-    assert next_interval(current=300, elapsed=300, returned=10, calls=1) == 600
-    assert next_interval(current=900, elapsed=900, returned=300, calls=3) == 180
-    assert next_interval(current=900, elapsed=900, returned=10_000, calls=10) == 60
+    assert next_interval(current=0, elapsed=0, returned=0, first=True) == 60
+    assert next_interval(current=60, elapsed=60, returned=0) == 120
+    assert next_interval(current=600, elapsed=600, returned=0) == 900
+    assert next_interval(current=300, elapsed=300, returned=10) == 600  # 20 in 600 s
+    assert next_interval(current=300, elapsed=300, returned=5) == 600  # twofold at most
+    assert next_interval(current=900, elapsed=900, returned=100) == 180
+    assert next_interval(current=900, elapsed=900, returned=10_000) == 60
 
 
 def test_a_refused_read_ends_the_round_and_the_cursor_keeps_its_place(feed, xsim, monkeypatch):
