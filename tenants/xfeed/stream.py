@@ -463,6 +463,8 @@ class StreamWorker:
     def backfill(self) -> None:
         """Search each community with a gap from its cursors; a community whose backfill
         X's budget or its cap cut short keeps its gap (tried again next step)."""
+        if not self.gaps:
+            return
         from xfeed.polling import tenant_poll
 
         for tenant_id in sorted(self.gaps):

@@ -11,6 +11,7 @@ poll --tenant SLUG         one polling round of one community now (``--backfill`
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -27,6 +28,7 @@ from tenancy.selectors import tenant_get
 from xfeed.stream import RESYNC_SECONDS, TICK_SECONDS, StreamWorker, stream_communities, stream_plan
 
 MODES = ("stream", "poll")
+logger = logging.getLogger(__name__)
 
 
 def feed_mode() -> str:
@@ -92,7 +94,12 @@ class Command(BaseCommand):
         try:
             while not stop.is_set():
                 close_old_connections()
-                worker.step(timeout=0.5)
+                try:
+                    worker.step(timeout=0.5)
+                except Exception:  # a database or X hiccup: logged, the next step retries
+                    logger.exception("xfeed.step_failed")
+                    stop.wait(1.0)
+                    continue
                 stats = worker.stats
                 now = (stats.connects, stats.gaps, stats.backfills)
                 if now != seen:
@@ -119,7 +126,10 @@ class Command(BaseCommand):
             for tenant in stream_communities():
                 if stop.is_set():
                     break
-                tenant_poll(tenant=tenant)
+                try:
+                    tenant_poll(tenant=tenant)
+                except Exception:  # one community's failure does not stop the others
+                    logger.exception("xfeed.poll_failed", extra={"tenant": tenant.slug})
             rounds += 1
             stop.wait(max(0.0, tick - (time.monotonic() - started)))
         self.stdout.write(f"xfeed: {rounds} polling round(s)")
@@ -149,10 +159,10 @@ class Command(BaseCommand):
 
     # ---- poll
     def _poll(self, options: dict[str, Any]) -> None:
-        from xfeed.polling import tenant_poll
-
         tenant = tenant_get(slug=options["tenant"])
         if tenant is None or tenant.is_public:
             raise CommandError(f"no community {options['tenant']!r}", returncode=2)
+        from xfeed.polling import tenant_poll
+
         result = tenant_poll(tenant=tenant, backfill=options["backfill"])
         self.stdout.write(f"{tenant.slug}: {result}")
