@@ -493,6 +493,6 @@ class StreamWorker:
 
 
 def _complete(result: Any) -> bool:
-    """Whether a poll round searched everything it meant to (contract: ``refused`` names
-    what the budget or the cap held back, empty when nothing)."""
-    return not getattr(result, "refused", None)
+    """Whether a poll round searched everything it meant to: neither refused (the
+    budget, the cap) nor ended by X's errors."""
+    return not getattr(result, "refused", "") and not getattr(result, "errors", [])
