@@ -435,6 +435,12 @@ class StreamWorker:
             if tenant is None:
                 logger.info("xfeed.stream.unrouted", extra={"tenant_id": tenant_id})
                 continue
+            if not usage_allows(tenant=tenant):
+                # Reached its cap since the last sync: reads pause. The gap makes the
+                # backfill (once the cap allows) search from before this post.
+                self.gaps.add(tenant_id)
+                logger.info("xfeed.stream.capped", extra={"tenant": tenant.slug})
+                continue
             self._ingest(tenant, posts, tenant_keys, users)
             routed += 1
         self.stats.routed += routed

@@ -1,8 +1,9 @@
 """``manage.py xfeed run|rules|poll``: the X feed's worker from a shell.
 
 run [--mode stream|poll]   until Ctrl-C / SIGTERM: the platform's filtered stream (its rules
-                           synced, a backfill after every connect, communities with their
-                           own X app polled), or polling only (``XFEED_MODE``, default stream)
+                           synced every --resync seconds or on SIGHUP, a backfill after
+                           every connect, communities with their own X app polled), or
+                           polling only (``XFEED_MODE``, default stream)
 rules                      each community's compiled queries, and whether it is streamed,
                            polled (own app, past X's rule limit) or paused (at its cap)
 poll --tenant SLUG         one polling round of one community now (``--backfill``: every
@@ -63,6 +64,8 @@ class Command(BaseCommand):
         mode = options["mode"] or feed_mode()
         if mode not in MODES:
             raise CommandError(f"XFEED_MODE must be stream or poll, not {mode!r}", returncode=2)
+        if mode == "stream" and not settings.X_BEARER_TOKEN:
+            raise CommandError("X_BEARER_TOKEN is not set: the stream needs it", returncode=2)
         stop = threading.Event()
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -83,6 +86,8 @@ class Command(BaseCommand):
 
     def _stream(self, stop: threading.Event, options: dict[str, Any]) -> None:
         worker = StreamWorker(resync_seconds=options["resync"], tick_seconds=options["tick"])
+        # SIGHUP: sync the rules now (after a bulk change), not at the next --resync.
+        signal.signal(signal.SIGHUP, lambda signum, frame: worker.resync_wanted.set())
         worker.start()
         plan = worker.plan
         self.stdout.write(
@@ -111,6 +116,7 @@ class Command(BaseCommand):
                     )
                     self.stdout.flush()
         finally:
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
             worker.stop()
             close_old_connections()
 
