@@ -317,6 +317,7 @@ class StreamWorker:
         self.thread: threading.Thread | None = None
         self._next_sync = 0.0
         self._next_poll = 0.0
+        self._next_backfill = 0.0  # after one cut short: not before a tick has passed
 
     # -- lifecycle
     def start(self) -> None:
@@ -359,7 +360,7 @@ class StreamWorker:
         if self.resync_wanted.is_set() or now >= self._next_sync:
             self.resync_wanted.clear()
             self.sync()
-        if self.connected and self.gaps:
+        if self.connected and self.gaps and now >= self._next_backfill:
             self.backfill()
         if self.plan.polled and now >= self._next_poll:
             self.poll_others()
@@ -468,7 +469,7 @@ class StreamWorker:
     # -- backfill and polling
     def backfill(self) -> None:
         """Search each community with a gap from its cursors; a community whose backfill
-        X's budget or its cap cut short keeps its gap (tried again next step)."""
+        X's budget or its cap cut short keeps its gap (tried again a tick later)."""
         if not self.gaps:
             return
         from xfeed.polling import tenant_poll
@@ -482,6 +483,8 @@ class StreamWorker:
             self.stats.backfills += 1
             if _complete(result):
                 self.gaps.discard(tenant_id)
+            else:  # refused or failed: the budget's own retry time may be far; ask again soon
+                self._next_backfill = time.monotonic() + self.tick_seconds
             logger.info(
                 "xfeed.stream.backfill",
                 extra={"tenant": tenant.slug, "complete": tenant_id not in self.gaps},
