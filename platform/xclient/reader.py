@@ -24,6 +24,16 @@ if TYPE_CHECKING:
     from tenancy.models import Tenant
 
 PLATFORM_APP = "platform"
+# X's "owned reads": an account's own data read with its own user token, billed at the
+# owned-read price (the ``id`` of the path must be the token's account).
+OWNED_ENDPOINTS = frozenset(
+    f"GET /2/users/:id/{what}"
+    for what in (
+        "tweets", "mentions", "liked_tweets", "followers", "following", "bookmarks",
+        "blocking", "muting", "pinned_lists", "owned_lists", "followed_lists",
+        "list_memberships",
+    )
+)  # fmt: skip
 
 
 class ReadRefused(ServiceError):
@@ -106,8 +116,22 @@ class XReader:
         assert answer is not None  # set by the request that returned ``result``
         self._observe(endpoint, answer.status_code, answer.headers)
         posts, users = _returned(result)
-        usage_charge(tenant=self.tenant, app=self.app, post_ids=posts, user_reads=users)
+        usage_charge(
+            tenant=self.tenant,
+            app=self.app,
+            post_ids=posts,
+            user_reads=users,
+            owned=self._owned(endpoint, params),
+        )
         return result
+
+    def _owned(self, endpoint: str, params: dict[str, Any]) -> bool:
+        return (
+            self.credential is not None
+            and self.user
+            and endpoint in OWNED_ENDPOINTS
+            and str(params.get("id")) == str(self.credential.x_user_id)
+        )
 
     def _observe(self, endpoint: str, status: int, headers: Any) -> None:
         budget_observe(
@@ -123,6 +147,9 @@ class XReader:
         return self.read(
             "GET /2/tweets/search/recent", "search_recent_tweets", query=query, **params
         )
+
+    def user_posts(self, user_id: int, **params: Any) -> tweepy.Response:
+        return self.read("GET /2/users/:id/tweets", "get_users_tweets", id=user_id, **params)
 
     def user_by_username(self, username: str, **params: Any) -> tweepy.Response:
         return self.read(
