@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 import tweepy
 from django.conf import settings
+from django.db import close_old_connections
 from django_tenants.utils import tenant_context
 
 from tenancy.models import Tenant
@@ -339,6 +340,39 @@ class StreamWorker:
     @property
     def alive(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
+
+    def run(self, stop: threading.Event, *, say: Callable[[str], None] | None = None) -> None:
+        """``start()``, ``step()`` until ``stop`` is set, ``stop()``; ``say`` gets a line at
+        the start and whenever the connection's state changes. A failing step (the
+        database, X) is logged and the next one retries."""
+        self.start()
+        if say is not None:
+            plan = self.plan
+            say(
+                f"xfeed: streaming {len(plan.rules)} rule(s) for {len(plan.streamed)} "
+                f"community(ies); polling {len(plan.polled)}; Ctrl-C to stop"
+            )
+        seen = (0, 0, 0)
+        try:
+            while not stop.is_set():
+                close_old_connections()
+                try:
+                    self.step(timeout=0.5)
+                except Exception:
+                    logger.exception("xfeed.step_failed")
+                    stop.wait(1.0)
+                    continue
+                stats = self.stats
+                now = (stats.connects, stats.gaps, stats.backfills)
+                if say is not None and now != seen:
+                    seen = now
+                    say(
+                        f"xfeed: connects {stats.connects}, gaps {stats.gaps}, backfills "
+                        f"{stats.backfills}, posts {stats.posts}, routed {stats.routed}"
+                    )
+        finally:
+            self.stop()
+            close_old_connections()
 
     # -- one turn of the worker's loop
     def step(self, timeout: float = 0.5) -> int:

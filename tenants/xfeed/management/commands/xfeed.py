@@ -88,37 +88,14 @@ class Command(BaseCommand):
         worker = StreamWorker(resync_seconds=options["resync"], tick_seconds=options["tick"])
         # SIGHUP: sync the rules now (after a bulk change), not at the next --resync.
         signal.signal(signal.SIGHUP, lambda signum, frame: worker.resync_wanted.set())
-        worker.start()
-        plan = worker.plan
-        self.stdout.write(
-            f"xfeed: streaming {len(plan.rules)} rule(s) for {len(plan.streamed)} "
-            f"community(ies); polling {len(plan.polled)}; Ctrl-C to stop"
-        )
-        self.stdout.flush()
-        seen = (0, 0, 0)
         try:
-            while not stop.is_set():
-                close_old_connections()
-                try:
-                    worker.step(timeout=0.5)
-                except Exception:  # a database or X hiccup: logged, the next step retries
-                    logger.exception("xfeed.step_failed")
-                    stop.wait(1.0)
-                    continue
-                stats = worker.stats
-                now = (stats.connects, stats.gaps, stats.backfills)
-                if now != seen:
-                    seen = now
-                    self.stdout.write(
-                        f"xfeed: connects {stats.connects}, gaps {stats.gaps}, "
-                        f"backfills {stats.backfills}, posts {stats.posts}, "
-                        f"routed {stats.routed}"
-                    )
-                    self.stdout.flush()
+            worker.run(stop, say=self._say)
         finally:
             signal.signal(signal.SIGHUP, signal.SIG_DFL)
-            worker.stop()
-            close_old_connections()
+
+    def _say(self, line: str) -> None:
+        self.stdout.write(line)
+        self.stdout.flush()
 
     def _poll_loop(self, stop: threading.Event, tick: float) -> None:
         from xfeed.polling import tenant_poll
@@ -154,8 +131,10 @@ class Command(BaseCommand):
                     if tenant.slug in plan.over_limit
                     else "polled (own X app)"
                 )
-            else:
+            elif tenant.pk in plan.capped:
                 how = "paused (monthly cap reached)"
+            else:
+                how = "nothing to read"
             with tenant_context(tenant):
                 compiled = tenant_queries()
             self.stdout.write(f"{tenant.slug} (t{tenant.pk}): {how}, {len(compiled)} quer(ies)")
