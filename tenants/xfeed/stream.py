@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 import tweepy
 from django.conf import settings
+from django.db import close_old_connections
 from django_tenants.utils import tenant_context
 
 from tenancy.models import Tenant
@@ -317,6 +318,7 @@ class StreamWorker:
         self.thread: threading.Thread | None = None
         self._next_sync = 0.0
         self._next_poll = 0.0
+        self._next_backfill = 0.0  # after one cut short: not before a tick has passed
 
     # -- lifecycle
     def start(self) -> None:
@@ -339,6 +341,39 @@ class StreamWorker:
     def alive(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
 
+    def run(self, stop: threading.Event, *, say: Callable[[str], None] | None = None) -> None:
+        """``start()``, ``step()`` until ``stop`` is set, ``stop()``; ``say`` gets a line at
+        the start and whenever the connection's state changes. A failing step (the
+        database, X) is logged and the next one retries."""
+        self.start()
+        if say is not None:
+            plan = self.plan
+            say(
+                f"xfeed: streaming {len(plan.rules)} rule(s) for {len(plan.streamed)} "
+                f"community(ies); polling {len(plan.polled)}; Ctrl-C to stop"
+            )
+        seen = (0, 0, 0)
+        try:
+            while not stop.is_set():
+                close_old_connections()
+                try:
+                    self.step(timeout=0.5)
+                except Exception:
+                    logger.exception("xfeed.step_failed")
+                    stop.wait(1.0)
+                    continue
+                stats = self.stats
+                now = (stats.connects, stats.gaps, stats.backfills)
+                if say is not None and now != seen:
+                    seen = now
+                    say(
+                        f"xfeed: connects {stats.connects}, gaps {stats.gaps}, backfills "
+                        f"{stats.backfills}, posts {stats.posts}, routed {stats.routed}"
+                    )
+        finally:
+            self.stop()
+            close_old_connections()
+
     # -- one turn of the worker's loop
     def step(self, timeout: float = 0.5) -> int:
         """Handle what the stream sent (waiting up to ``timeout`` for the first event),
@@ -359,7 +394,7 @@ class StreamWorker:
         if self.resync_wanted.is_set() or now >= self._next_sync:
             self.resync_wanted.clear()
             self.sync()
-        if self.connected and self.gaps:
+        if self.connected and self.gaps and now >= self._next_backfill:
             self.backfill()
         if self.plan.polled and now >= self._next_poll:
             self.poll_others()
@@ -435,6 +470,12 @@ class StreamWorker:
             if tenant is None:
                 logger.info("xfeed.stream.unrouted", extra={"tenant_id": tenant_id})
                 continue
+            if not usage_allows(tenant=tenant):
+                # Reached its cap since the last sync: reads pause. The gap makes the
+                # backfill (once the cap allows) search from before this post.
+                self.gaps.add(tenant_id)
+                logger.info("xfeed.stream.capped", extra={"tenant": tenant.slug})
+                continue
             self._ingest(tenant, posts, tenant_keys, users)
             routed += 1
         self.stats.routed += routed
@@ -462,7 +503,9 @@ class StreamWorker:
     # -- backfill and polling
     def backfill(self) -> None:
         """Search each community with a gap from its cursors; a community whose backfill
-        X's budget or its cap cut short keeps its gap (tried again next step)."""
+        X's budget or its cap cut short keeps its gap (tried again a tick later)."""
+        if not self.gaps:
+            return
         from xfeed.polling import tenant_poll
 
         for tenant_id in sorted(self.gaps):
@@ -474,6 +517,8 @@ class StreamWorker:
             self.stats.backfills += 1
             if _complete(result):
                 self.gaps.discard(tenant_id)
+            else:  # refused or failed: the budget's own retry time may be far; ask again soon
+                self._next_backfill = time.monotonic() + self.tick_seconds
             logger.info(
                 "xfeed.stream.backfill",
                 extra={"tenant": tenant.slug, "complete": tenant_id not in self.gaps},
@@ -491,6 +536,6 @@ class StreamWorker:
 
 
 def _complete(result: Any) -> bool:
-    """Whether a poll round searched everything it meant to (contract: ``refused`` names
-    what the budget or the cap held back, empty when nothing)."""
-    return not getattr(result, "refused", None)
+    """Whether a poll round searched everything it meant to: neither refused (the
+    budget, the cap) nor ended by X's errors."""
+    return not getattr(result, "refused", "") and not getattr(result, "errors", [])

@@ -1,12 +1,13 @@
 """``manage.py run``: what ``make run`` starts. Migrates, makes sure the demo tenant and
 its sandbox bot exist, starts the sandbox Telegram (unless a real Telegram is configured),
 the sandbox payment provider (unless WALLET_PROVIDERS is set), the sandbox X (unless an
-X API is configured) and the bot runtime, serves the platform on 127.0.0.1 and prints
-what to open. Ctrl-C stops everything."""
+X API is configured), the bot runtime and the X feed's stream worker, serves the platform
+on 127.0.0.1 and prints what to open. Ctrl-C stops everything."""
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -71,6 +72,7 @@ class Command(BaseCommand):
         stop_provider = self._start_sandbox_provider(port=port)
         stop_x = self._start_sandbox_x(port=port)
         stop_bots = self._start_bot_runtime(port=port)
+        stop_feed = self._start_x_feed()
         try:
             self.stdout.write(self.style.SUCCESS("\nBragabot is running. Open:"))
             self.stdout.write(f"  Demo community:          http://{DEMO_DOMAIN}:{port}/")
@@ -96,6 +98,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass  # uvicorn hands Ctrl-C back once it has shut down
         finally:
+            stop_feed()
             stop_bots()
             stop_x()
             stop_provider()
@@ -161,6 +164,37 @@ class Command(BaseCommand):
             os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
         self.stdout.write(f"sandbox X: {base}/sandbox/ (post, reply, like as any account)")
         return x.stop
+
+    def _start_x_feed(self) -> Callable[[], None]:
+        """In stream mode (``XFEED_MODE``, the default) run the X feed's stream worker in
+        a background thread, as ``manage.py xfeed run`` does (in poll mode the durable
+        job ``xfeed.poll`` of the bot runtime polls). Returns what stops it."""
+        from django.db import connection
+
+        from xfeed.management.commands.xfeed import feed_mode
+        from xfeed.stream import StreamWorker
+
+        if feed_mode() != "stream" or not settings.X_BEARER_TOKEN:
+            return lambda: None
+        stop = threading.Event()
+        worker = StreamWorker()
+
+        def serve() -> None:
+            try:
+                worker.run(stop, say=self.stdout.write)
+            except Exception as exc:  # the demo goes on without the feed
+                self.stderr.write(f"x feed: stopped ({exc!r})")
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=serve, name="x feed", daemon=True)
+        thread.start()
+
+        def halt() -> None:
+            stop.set()
+            thread.join(15)
+
+        return halt
 
     def _start_bot_runtime(self, *, port: int) -> Callable[[], None]:
         """Start the bot runtime (every bot, durable jobs) in a background thread; unless

@@ -1,8 +1,9 @@
 """``manage.py xfeed run|rules|poll``: the X feed's worker from a shell.
 
 run [--mode stream|poll]   until Ctrl-C / SIGTERM: the platform's filtered stream (its rules
-                           synced, a backfill after every connect, communities with their
-                           own X app polled), or polling only (``XFEED_MODE``, default stream)
+                           synced every --resync seconds or on SIGHUP, a backfill after
+                           every connect, communities with their own X app polled), or
+                           polling only (``XFEED_MODE``, default stream)
 rules                      each community's compiled queries, and whether it is streamed,
                            polled (own app, past X's rule limit) or paused (at its cap)
 poll --tenant SLUG         one polling round of one community now (``--backfill``: every
@@ -11,6 +12,7 @@ poll --tenant SLUG         one polling round of one community now (``--backfill`
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -27,6 +29,7 @@ from tenancy.selectors import tenant_get
 from xfeed.stream import RESYNC_SECONDS, TICK_SECONDS, StreamWorker, stream_communities, stream_plan
 
 MODES = ("stream", "poll")
+logger = logging.getLogger(__name__)
 
 
 def feed_mode() -> str:
@@ -61,6 +64,8 @@ class Command(BaseCommand):
         mode = options["mode"] or feed_mode()
         if mode not in MODES:
             raise CommandError(f"XFEED_MODE must be stream or poll, not {mode!r}", returncode=2)
+        if mode == "stream" and not settings.X_BEARER_TOKEN:
+            raise CommandError("X_BEARER_TOKEN is not set: the stream needs it", returncode=2)
         stop = threading.Event()
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -81,31 +86,16 @@ class Command(BaseCommand):
 
     def _stream(self, stop: threading.Event, options: dict[str, Any]) -> None:
         worker = StreamWorker(resync_seconds=options["resync"], tick_seconds=options["tick"])
-        worker.start()
-        plan = worker.plan
-        self.stdout.write(
-            f"xfeed: streaming {len(plan.rules)} rule(s) for {len(plan.streamed)} "
-            f"community(ies); polling {len(plan.polled)}; Ctrl-C to stop"
-        )
-        self.stdout.flush()
-        seen = (0, 0, 0)
+        # SIGHUP: sync the rules now (after a bulk change), not at the next --resync.
+        signal.signal(signal.SIGHUP, lambda signum, frame: worker.resync_wanted.set())
         try:
-            while not stop.is_set():
-                close_old_connections()
-                worker.step(timeout=0.5)
-                stats = worker.stats
-                now = (stats.connects, stats.gaps, stats.backfills)
-                if now != seen:
-                    seen = now
-                    self.stdout.write(
-                        f"xfeed: connects {stats.connects}, gaps {stats.gaps}, "
-                        f"backfills {stats.backfills}, posts {stats.posts}, "
-                        f"routed {stats.routed}"
-                    )
-                    self.stdout.flush()
+            worker.run(stop, say=self._say)
         finally:
-            worker.stop()
-            close_old_connections()
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+    def _say(self, line: str) -> None:
+        self.stdout.write(line)
+        self.stdout.flush()
 
     def _poll_loop(self, stop: threading.Event, tick: float) -> None:
         from xfeed.polling import tenant_poll
@@ -119,7 +109,10 @@ class Command(BaseCommand):
             for tenant in stream_communities():
                 if stop.is_set():
                     break
-                tenant_poll(tenant=tenant)
+                try:
+                    tenant_poll(tenant=tenant)
+                except Exception:  # one community's failure does not stop the others
+                    logger.exception("xfeed.poll_failed", extra={"tenant": tenant.slug})
             rounds += 1
             stop.wait(max(0.0, tick - (time.monotonic() - started)))
         self.stdout.write(f"xfeed: {rounds} polling round(s)")
@@ -138,8 +131,10 @@ class Command(BaseCommand):
                     if tenant.slug in plan.over_limit
                     else "polled (own X app)"
                 )
-            else:
+            elif tenant.pk in plan.capped:
                 how = "paused (monthly cap reached)"
+            else:
+                how = "nothing to read"
             with tenant_context(tenant):
                 compiled = tenant_queries()
             self.stdout.write(f"{tenant.slug} (t{tenant.pk}): {how}, {len(compiled)} quer(ies)")
@@ -149,10 +144,10 @@ class Command(BaseCommand):
 
     # ---- poll
     def _poll(self, options: dict[str, Any]) -> None:
-        from xfeed.polling import tenant_poll
-
         tenant = tenant_get(slug=options["tenant"])
         if tenant is None or tenant.is_public:
             raise CommandError(f"no community {options['tenant']!r}", returncode=2)
+        from xfeed.polling import tenant_poll
+
         result = tenant_poll(tenant=tenant, backfill=options["backfill"])
         self.stdout.write(f"{tenant.slug}: {result}")
