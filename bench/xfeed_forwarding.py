@@ -36,6 +36,7 @@ which are not what is measured).
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 import random
 import sys
@@ -505,6 +506,7 @@ class Run:
     refused_posts: int = 0
     wall_s: float = 0.0
     cpu_s: float = 0.0  # this process's (the platform's and the driver's), not PostgreSQL's
+    problems: Counter[str] = field(default_factory=Counter)  # what the platform logged
     start: float = 0.0  # the clock when the scenario started
     shift_s: float = 0.0  # how much the platform's own time shifted the schedule
     notes: list[str] = field(default_factory=list)
@@ -629,25 +631,34 @@ def _wanted_of(plan: Plan) -> Callable[[Run, list[int]], set[tuple[int, int]]]:
 
 
 class WorkerThread:
-    """The stream worker's loop (``StreamWorker.step`` over and over) on a thread, as
-    ``manage.py xfeed run`` runs it; an error ends the benchmark. ``busy()``: a step has
-    been running for a while (ingesting, a backfill, a rule sync)."""
+    """``StreamWorker.run`` (start, step until stopped, stop: the loop ``manage.py xfeed
+    run`` and ``make run`` use) on a thread. Its steps are timed (``busy()``: a step has
+    been at work for a while: ingesting, a backfill, a rule sync); an error that ends
+    the loop ends the benchmark (a failing step is logged by the loop and counted by
+    ``Problems``)."""
 
     def __init__(self, worker: Any) -> None:
         self.worker = worker
         self.stopping = threading.Event()
         self.error: BaseException | None = None
         self.step_started: float | None = None
-        self.thread = threading.Thread(target=self._loop, name="xfeed-stream", daemon=True)
+        step = worker.step
 
-    def _loop(self) -> None:
+        def timed(timeout: float = 0.5) -> int:
+            self.step_started = time.monotonic()
+            try:
+                return int(step(timeout))
+            finally:
+                self.step_started = None
+
+        worker.step = timed
+        self.thread = threading.Thread(target=self._run, name="xfeed-stream", daemon=True)
+
+    def _run(self) -> None:
         from django.db import connection
 
         try:
-            while not self.stopping.is_set():
-                self.step_started = time.monotonic()
-                self.worker.step(0.02)
-                self.step_started = None
+            self.worker.run(self.stopping)
         except BaseException as exc:  # reported by check() on the driver's thread
             self.error = exc
         finally:
@@ -674,7 +685,26 @@ class WorkerThread:
         self.thread.join(120)
         if self.thread.is_alive():
             raise RuntimeError("the stream worker did not stop within 120 s")
-        self.worker.stop()
+
+
+class Problems(logging.Handler):
+    """Errors the platform logged while a mode ran (``xfeed``, ``xclient`` and
+    ``tweepy`` loggers, warning and above): counted by event and printed."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.seen: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(("xfeed", "xclient", "tweepy")):
+            self.seen[f"{record.levelname.lower()} {record.getMessage()[:90]}"] += 1
+
+    def __enter__(self) -> Problems:
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeHandler(self)
 
 
 def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
@@ -692,7 +722,6 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
     # the sync (``resync_wanted``) and the worker's own timer never fires.
     worker = StreamWorker(bearer_token=X_TOKEN, base_url=x.base_url, resync_seconds=1e9)
     flow = Flow(clock)
-    worker.start()
     loop = WorkerThread(worker)
     loop.start()
     deadline = time.monotonic() + 120
@@ -853,6 +882,11 @@ def report(plan: Plan, run: Run, *, goal_calls: bool) -> None:
     )
     for note in run.notes:
         say(f"  {note}")
+    if run.problems:
+        say(
+            f"  the platform logged {sum(run.problems.values())} warning(s)/error(s): "
+            + "; ".join(f"{n}x {text}" for text, n in run.problems.most_common(5))
+        )
     wanted = expected_forwards(plan, run.post_ids)
     capped = {c.chat_id for c in plan.communities if c.cap_micros is not None}
     open_wanted = {pair: i for pair, i in wanted.items() if pair[0] not in capped}
@@ -1056,11 +1090,12 @@ def run() -> None:
     for mode in ("stream", "poll"):
         x, clock = sandbox_x(plan, start)
         try:
-            with SimulatedTime(clock):
+            with SimulatedTime(clock), Problems() as problems:
                 if mode == "stream":
                     outcome = run_stream(plan, x, clock, step_s=30.0)
                 else:
                     outcome = run_polling(plan, x, clock)
+                outcome.problems = problems.seen
                 report(plan, outcome, goal_calls=mode == "poll")
         finally:
             x.stop()

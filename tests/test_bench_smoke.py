@@ -71,6 +71,19 @@ EXPECTED = {
         "goal: every recipient exactly once",
     ],
     "runtime_memory": ["per additional bot", "goal: (RSS"],
+    "xfeed_forwarding": [
+        "communities seeded",
+        "-- stream:",
+        "disconnects forced at",
+        "-- poll:",
+        "forwards: should be",
+        "post-to-forward delay (simulated s",
+        "X API requests:",
+        "cost per tenant",
+        "goal: stream: every post forwarded",
+        "goal: poll: API calls per forwarded post",
+        "goal: poll: no tenant above its cap",
+    ],
 }
 
 
