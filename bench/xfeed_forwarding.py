@@ -308,7 +308,7 @@ class SimulatedTime:
 
         class ClockDatetime(datetime):
             @classmethod
-            def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]  # tz as datetime.now takes it
                 return datetime.fromtimestamp(clock(), tz)
 
         return ClockDatetime
@@ -328,7 +328,7 @@ class SimulatedTime:
                 continue
             if getattr(module, "datetime", None) is datetime:
                 self._undo.append((module, "datetime", datetime))
-                module.datetime = replacement  # type: ignore[attr-defined]
+                module.datetime = replacement  # type: ignore[attr-defined]  # a module global
         self._undo.append((timezone, "now", timezone.now))
         timezone.now = lambda: datetime.fromtimestamp(self.clock(), UTC)
         return self
@@ -486,7 +486,7 @@ class Outbox:
                 continue
             self.seen_ids.add(row_id)
             self.top = max(self.top, row_id)
-            pair = (int(chat_id), int(key.rsplit(":", 1)[1]))
+            pair = (int(chat_id), int(key.split(":")[3]))  # xfeed:fwd:<chat>:<post>
             self.copies[pair] += 1
             self.first_seen.setdefault(pair, now)
             new += 1
@@ -985,7 +985,10 @@ def report(plan: Plan, run: Run, *, goal_calls: bool) -> None:
         if cost > cap:
             over.append(c.slug)
     _mentions(plan, run, tables["mentions"], capped)
-    goal(f"{run.mode}: every post forwarded ({share:.2%})", share == 1.0)
+    goal(
+        f"{run.mode}: every post forwarded ({share:.2%}), none it should not be ({len(stray)})",
+        share == 1.0 and not stray,
+    )
     goal(
         f"{run.mode}: no duplicate forwards ({duplicates} in the outbox, {row_dups} rows)",
         duplicates == 0 and row_dups == 0,
