@@ -70,9 +70,10 @@ FAN_ID_BASE = 2_000_000_000
 NEWBIE_ID_BASE = 3_000_000_000
 DISCONNECTS = 5
 LOW_CAP_TENANTS = 5  # every 20th tenant, from tenant 3
-LOW_CAP_MICROS = 150_000  # $0.15: 30 post reads at X's price
+LOW_CAP_MICROS = 150_000  # $0.15: 30 post reads at X's price (quick: a third of it)
 GOAL_CALLS_PER_POST = 0.05
 MAX_WAIT_S = 2.0  # real time the stream driver waits for a post's forwards
+HOLD_S = 20.0  # scenario seconds the worker is kept busy at each disconnect
 RATE_PER_HOUR = 1.0  # posts of each tracked account
 KINDS = ("original", "reply", "repost", "quote")
 KIND_WEIGHTS = (0.55, 0.2, 0.15, 0.1)
@@ -135,6 +136,11 @@ class Plan:
         return {name: c for c in self.communities for name in c.accounts}
 
 
+def low_cap() -> int:
+    """The low cap; quick mode's short scenario would not reach the full one."""
+    return pick(LOW_CAP_MICROS, LOW_CAP_MICROS // 3)
+
+
 def tracked_name(tenant: int, k: int) -> str:
     return f"p{tenant:03d}_a{k}"
 
@@ -181,7 +187,7 @@ def scenario(
             reposts=rng.random() < 0.5,
             replies=rng.random() < 0.5,
             quotes=rng.random() < 0.7,
-            cap_micros=LOW_CAP_MICROS if i % 20 == 3 and i < 20 * LOW_CAP_TENANTS else None,
+            cap_micros=low_cap() if i % 20 == 3 and i < 20 * LOW_CAP_TENANTS else None,
         )
         for i in range(tenants)
     ]
@@ -642,9 +648,12 @@ class WorkerThread:
         self.stopping = threading.Event()
         self.error: BaseException | None = None
         self.step_started: float | None = None
+        self.released = threading.Event()
+        self.released.set()
         step = worker.step
 
         def timed(timeout: float = 0.5) -> int:
+            self.released.wait()
             self.step_started = time.monotonic()
             try:
                 return int(step(timeout))
@@ -680,7 +689,19 @@ class WorkerThread:
         backfill the budget refused waits for time to pass)."""
         return self.worker.events.empty() and not self.busy()
 
+    def hold(self) -> None:
+        """Keep the worker from its next step (tweepy's thread still reads and queues)."""
+        self.released.clear()
+
+    def release(self) -> None:
+        self.released.set()
+
+    @property
+    def held(self) -> bool:
+        return not self.released.is_set()
+
     def stop(self) -> None:
+        self.release()
         self.stopping.set()
         self.thread.join(120)
         if self.thread.is_alive():
@@ -734,13 +755,23 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
     disconnects = pick(DISCONNECTS, 2)
     dropped: list[str] = []
 
+    held: list[int] = []  # posts made while the worker was held
+
     def drop() -> None:
+        """X ends the stream while the worker is busy: it gets to the disconnect (and to
+        tweepy's reconnect, and the backfill) only ``HOLD_S`` later, by which time the
+        posts made meanwhile are both on the new connection and found by the backfill
+        (the two paths bring the same posts; the ones made before tweepy reconnected
+        only the backfill finds)."""
+        loop.hold()
         ended = x.disconnect_streams()
         dropped.append(f"{(clock() - run.start) / 60:.1f} min: {ended} connection(s) ended")
 
-    at_times: dict[float, Callable[[], None]] = {
-        (k + 0.5) * plan.duration_s / disconnects: drop for k in range(disconnects)
-    }
+    at_times: dict[float, Callable[[], None]] = {}
+    for k in range(disconnects):
+        at = (k + 0.5) * plan.duration_s / disconnects
+        at_times[at] = drop
+        at_times[at + HOLD_S] = loop.release
     resync = float(RESYNC_SECONDS)
     while resync < plan.duration_s + step_s * 6:
         at_times.setdefault(resync, worker.resync_wanted.set)
@@ -748,6 +779,8 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
     waits: list[float] = []
 
     def settle(due: set[tuple[int, int]], limit: float) -> None:
+        if loop.held:
+            return
         flow = Flow(clock)
         begun = time.monotonic()
         while True:
@@ -761,6 +794,8 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
         waits.append(time.monotonic() - begun)
 
     def after_post(index: int) -> None:
+        if loop.held:
+            held.append(index)
         settle(wanted(run, [index]), MAX_WAIT_S)
 
     def after_step() -> None:
@@ -786,7 +821,10 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
     finally:
         loop.stop()
     stats = worker.stats
-    run.notes.append("disconnects forced at " + "; ".join(dropped))
+    run.notes.append(
+        "disconnects forced at " + "; ".join(dropped) + f"; each time the worker was held "
+        f"{HOLD_S:g} s of scenario time, {len(held)} posts made meanwhile"
+    )
     run.notes.append(
         f"worker: connects {stats.connects}, gaps {stats.gaps}, backfills {stats.backfills}, "
         f"rule syncs {stats.syncs}, posts {stats.posts}, routed {stats.routed}, "
@@ -1078,7 +1116,7 @@ def run() -> None:
         f"  scenario (seed {SEED}): {len(plan.events)} posts: tracked accounts' "
         f"{dict(sorted(kinds.items()))}; {dict(sorted(intents.items()))}; "
         f"{sum(1 for c in plan.communities if c.cap_micros)} tenants with a cap of "
-        f"${LOW_CAP_MICROS / 1e6:g}"
+        f"${low_cap() / 1e6:g}"
     )
     platform_ready()
     tg = SandboxTelegram()
