@@ -13,18 +13,22 @@ The platform runs in this process on the simulated clock: ``datetime.now`` in th
 ``xclient`` and ``xfeed`` modules and ``django.utils.timezone.now`` read the sandbox's
 ManualClock (``SimulatedTime``), so the budget's 15-minute windows, the billing day and
 every timestamp move with the sandbox X. The driver posts each event at its simulated
-time, steps the clock, and after each step either gives the stream worker (a thread
-here) time to deliver, or calls ``tenant_poll(now=...)`` for every tenant as the poll loop
-does.
+time and jumps the clock between events, but while the platform works the clock flows
+at real speed (``Flow``): with the stream, after each post until the worker (its own
+loop, ``StreamWorker.run``, on a thread) has queued the post's forwards and is idle;
+when polling, during each round of ``tenant_poll(now=...)`` over every community, one
+every ``XFEED_POLL_SECONDS`` of simulated time. At each forced disconnect the worker is
+held for ``HOLD_S`` of scenario time, as a busy worker would be, so the posts made
+meanwhile reach it both on the new connection and through the backfill.
 
 Figures, each from the sandbox's own record and the outbox rather than the code under
-test: the posts that should be forwarded (per tenant: its accounts' posts of the kinds
-it switched on) against the outbox's ``xfeed:fwd:<chat>:<post>`` messages and the
-``Forward`` rows; the delay from a post's creation to the first step that found its
-forward queued (simulated time, so resolved to the step); the sandbox's ``calls()``
-(requests per endpoint, 429s, peak use of a 15-minute window) and the budget's
-``RateWindow`` rows; cost per tenant from ``Usage`` against the caps (a few tenants get
-a low cap, so reads must pause: their posts are counted apart).
+test: the posts that should be forwarded (per group: its accounts' posts of the kinds it
+switched on) against the outbox's ``xfeed:fwd:<chat>:<post>`` messages and the
+``Forward`` rows; the delay from a post's creation to the moment the driver saw its
+forward queued (simulated time); the sandbox's ``calls()`` (requests per endpoint, 429s,
+the busiest 15-minute window) and the budget's ``RateWindow`` rows; cost per tenant from
+``Usage`` against the caps (a few tenants get a low cap, so reads must pause: their
+posts are counted apart).
 
 Seeding: tenants and group bindings go through the services (``tenant_create``,
 ``group_bind_on_bot_added`` against the sandbox Telegram); the followed accounts, their
@@ -550,9 +554,9 @@ def play(
     """Post the scenario on the sandbox in simulated time: each post at its time, then
     ``after_post(index)``; at the end of every ``step_s``, ``after_step()``. During
     both the clock flows (``Flow``): what they took shifts the rest of the schedule.
-    ``at_times``: actions at offsets (seconds into the scenario), run before that
-    step's posts. After the last post the steps go on for ``tail_s`` so the last posts
-    can still arrive."""
+    ``at_times``: actions at offsets (seconds into the scenario), in order with the
+    posts. After the last post the steps go on for ``tail_s`` so the last posts can
+    still arrive."""
     from sandbox.x import SandboxError
 
     events = plan.events
@@ -565,10 +569,16 @@ def play(
     last_report = started
     while t < end:
         t_next = t + step_s
-        while pending and pending[0][0] < t_next:
-            _, action = pending.pop(0)
-            action()
-        while i < len(events) and events[i].at < t_next:
+        while True:
+            due_action = pending[0][0] if pending and pending[0][0] < t_next else None
+            due_event = events[i].at if i < len(events) and events[i].at < t_next else None
+            if due_action is None and due_event is None:
+                break
+            if due_action is not None and (due_event is None or due_action <= due_event):
+                _, action = pending.pop(0)
+                clock.now = max(clock(), start + due_action)
+                action()
+                continue
             event = events[i]
             clock.now = max(clock(), start + event.at)
             ref = run.post_ids[event.ref] if event.ref is not None else None
@@ -912,6 +922,7 @@ def _tables(plan: Plan) -> dict[str, Any]:
 
 
 def report(plan: Plan, run: Run, *, goal_calls: bool) -> None:
+    from xclient.limits import LIMITS
     from xclient.models import Budget, RateWindow, Usage
 
     say(
@@ -984,9 +995,7 @@ def report(plan: Plan, run: Run, *, goal_calls: bool) -> None:
             for c in calls
             if c["method"] == method and _endpoint(c["path"]) == path
         )
-        from xclient.limits import LIMITS
-
-        limit = LIMITS.get(f"{method} {path.replace('/:id', '/:id')}")
+        limit = LIMITS.get(f"{method} {path}")
         peak = max(windows.values())
         cap = f" of X's {limit.per_app}" if limit is not None and limit.per_app else ""
         say(f"    {method} {path}: busiest 15-minute window {peak}{cap} per app")
@@ -1008,10 +1017,11 @@ def report(plan: Plan, run: Run, *, goal_calls: bool) -> None:
         usage[c.tenant.pk].cost_micros if c.tenant.pk in usage else 0 for c in plan.communities
     ]
     post_reads = sum(u.post_reads for u in usage.values())
+    user_reads = sum(u.user_reads for u in usage.values())
     say(
         f"  cost per tenant (USD, at {_prices()}): median {median(costs) / 1e6:.4f}, "
         f"max {max(costs) / 1e6:.4f}, all tenants {sum(costs) / 1e6:.4f} "
-        f"({post_reads} post reads billed)"
+        f"({post_reads} post reads and {user_reads} user reads billed)"
     )
     over = []
     for c in plan.communities:
