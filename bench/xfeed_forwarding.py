@@ -1009,7 +1009,14 @@ def report(plan: Plan, run: Run, *, goal_calls: bool) -> None:
         )
     )
     per_post = len(calls) / max(len(seen), 1)
-    say(f"  API calls per forwarded post: {len(calls)} / {len(seen)} = {per_post:.4f}")
+    searches = by_endpoint[("GET", "/2/tweets/search/recent")]
+    searched = tables["via"]["poll"] + tables["via"]["backfill"]
+    say(
+        f"  API calls per forwarded post: {len(calls)} / {len(seen)} = {per_post:.4f} "
+        f"(a search brought {searched / max(searches, 1):.2f} posts to a community on "
+        f"average; posts made per hour per community: "
+        f"{len(plan.events) / len(plan.communities) / (plan.duration_s / 3600):.1f})"
+    )
     # Cost, from the billing rows, against the caps.
     usage = {u.tenant_id: u for u in Usage.objects.all()}
     caps = dict(Budget.objects.values_list("tenant_id", "monthly_cap_micros"))
