@@ -4,6 +4,8 @@ the window until X's reset; the same post read twice in a day is billed once."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+
 import pytest
 import requests
 import tweepy
@@ -104,6 +106,20 @@ def test_a_tenant_reads_with_its_own_credentials_only_and_its_app_is_billed(make
     XReader(tenant=a, priority=Priority.FORWARDING).search_recent("#launch")
     assert Usage.objects.get(tenant=a).post_reads == 1
     assert Usage.objects.get(tenant=b).post_reads == 1
+
+
+def test_a_read_at_a_given_now_is_counted_and_billed_then(tenant, x):
+    # A benchmark's simulated clock: the budget and the billing month follow it (the
+    # window's reset then comes from X's headers, on X's clock).
+    then = datetime(2031, 3, 1, 12, 0, tzinfo=UTC)
+    reader = XReader(tenant=tenant, priority=Priority.FORWARDING)
+    reader.search_recent("#launch", now=then)
+    assert Usage.objects.get(tenant=tenant).month == date(2031, 3, 1)
+    budget_set(tenant=tenant, monthly_cap_micros=5_000, actor=Actor.system())
+    with pytest.raises(ReadRefused):  # March is spent
+        reader.search_recent("#launch", now=then)
+    reader.search_recent("#launch", now=then + timedelta(days=31))  # April is not
+    assert searches(x) == 2
 
 
 def test_an_account_reading_its_own_data_pays_the_owned_price(tenant, x, settings):

@@ -1,0 +1,1 @@
+"""X feed writes, by sub-domain: ``ingest`` (posts received, forwarded, relayed)."""
