@@ -482,7 +482,7 @@ class StreamWorker:
         return routed
 
     def _ingest(self, tenant: Tenant, posts: list[XPost], keys: set[str], users: int) -> None:
-        from xfeed.models import Cursor
+        from xfeed.polling import cursor_seen
         from xfeed.services.ingest import posts_ingest
 
         # X bills the platform's app for what the stream delivers, once a post a day.
@@ -493,8 +493,8 @@ class StreamWorker:
             posts_ingest(tenant=tenant, posts=posts, via="stream")
             if tenant.pk not in self.gaps:
                 newest = max(p.post_id for p in posts)
-                Cursor.objects.filter(key__in=keys, since_id__lt=newest).update(since_id=newest)
-                Cursor.objects.filter(key__in=keys, since_id=None).update(since_id=newest)
+                for key in sorted(keys):
+                    cursor_seen(tenant=tenant, key=key, post_id=newest)
         logger.info(
             "xfeed.stream.post",
             extra={"tenant": tenant.slug, "post_id": posts[0].post_id, "keys": sorted(keys)},

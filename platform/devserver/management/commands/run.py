@@ -171,10 +171,10 @@ class Command(BaseCommand):
         job ``xfeed.poll`` of the bot runtime polls). Returns what stops it."""
         from django.db import connection
 
-        from xfeed.management.commands.xfeed import feed_mode
+        from xfeed.conf import xfeed_mode
         from xfeed.stream import StreamWorker
 
-        if feed_mode() != "stream" or not settings.X_BEARER_TOKEN:
+        if xfeed_mode() != "stream" or not settings.X_BEARER_TOKEN:
             return lambda: None
         stop = threading.Event()
         worker = StreamWorker()

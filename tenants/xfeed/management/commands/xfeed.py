@@ -13,7 +13,6 @@ poll --tenant SLUG         one polling round of one community now (``--backfill`
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
@@ -26,16 +25,11 @@ from django.db import close_old_connections
 from django_tenants.utils import tenant_context
 
 from tenancy.selectors import tenant_get
+from xfeed.conf import xfeed_mode
 from xfeed.stream import RESYNC_SECONDS, TICK_SECONDS, StreamWorker, stream_communities, stream_plan
 
 MODES = ("stream", "poll")
 logger = logging.getLogger(__name__)
-
-
-def feed_mode() -> str:
-    """``XFEED_MODE`` from the settings, else the environment; ``stream`` by default."""
-    configured = getattr(settings, "XFEED_MODE", None) or os.environ.get("XFEED_MODE", "")
-    return str(configured).strip().lower() or "stream"
 
 
 class Command(BaseCommand):
@@ -61,7 +55,7 @@ class Command(BaseCommand):
 
     # ---- run
     def _run(self, options: dict[str, Any]) -> None:
-        mode = options["mode"] or feed_mode()
+        mode = options["mode"] or xfeed_mode()
         if mode not in MODES:
             raise CommandError(f"XFEED_MODE must be stream or poll, not {mode!r}", returncode=2)
         if mode == "stream" and not settings.X_BEARER_TOKEN:
