@@ -35,6 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -301,9 +302,13 @@ class StreamWorker:
         base_url: str | None = None,
         resync_seconds: float = RESYNC_SECONDS,
         tick_seconds: float = TICK_SECONDS,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         token = bearer_token or settings.X_BEARER_TOKEN
         self.resync_seconds, self.tick_seconds = resync_seconds, tick_seconds
+        # The time ingest records and reads are billed and budgeted at (a benchmark's
+        # simulated clock); None: the real one.
+        self.clock = clock
         self.events: queue.Queue = queue.Queue()
         self.listener = x_streaming_client(
             token, client_class=_Listener, base_url=base_url, events=self.events, daemon=True
@@ -470,7 +475,7 @@ class StreamWorker:
             if tenant is None:
                 logger.info("xfeed.stream.unrouted", extra={"tenant_id": tenant_id})
                 continue
-            if not usage_allows(tenant=tenant):
+            if not usage_allows(tenant=tenant, now=self._now()):
                 # Reached its cap since the last sync: reads pause. The gap makes the
                 # backfill (once the cap allows) search from before this post.
                 self.gaps.add(tenant_id)
@@ -487,10 +492,14 @@ class StreamWorker:
 
         # X bills the platform's app for what the stream delivers, once a post a day.
         usage_charge(
-            tenant=tenant, app=PLATFORM_APP, post_ids=[p.post_id for p in posts], user_reads=users
+            tenant=tenant,
+            app=PLATFORM_APP,
+            post_ids=[p.post_id for p in posts],
+            user_reads=users,
+            now=self._now(),
         )
         with tenant_context(tenant):
-            posts_ingest(tenant=tenant, posts=posts, via="stream")
+            posts_ingest(tenant=tenant, posts=posts, via="stream", now=self._now())
             if tenant.pk not in self.gaps:
                 newest = max(p.post_id for p in posts)
                 for key in sorted(keys):
@@ -499,6 +508,9 @@ class StreamWorker:
             "xfeed.stream.post",
             extra={"tenant": tenant.slug, "post_id": posts[0].post_id, "keys": sorted(keys)},
         )
+
+    def _now(self) -> datetime | None:
+        return self.clock() if self.clock is not None else None
 
     # -- backfill and polling
     def backfill(self) -> None:
@@ -513,7 +525,7 @@ class StreamWorker:
             if tenant is None:
                 self.gaps.discard(tenant_id)
                 continue
-            result = tenant_poll(tenant=tenant, backfill=True)
+            result = tenant_poll(tenant=tenant, backfill=True, now=self._now())
             self.stats.backfills += 1
             if _complete(result):
                 self.gaps.discard(tenant_id)
@@ -531,7 +543,7 @@ class StreamWorker:
 
         self._next_poll = time.monotonic() + self.tick_seconds
         for tenant in self.plan.polled.values():
-            tenant_poll(tenant=tenant)
+            tenant_poll(tenant=tenant, now=self._now())
             self.stats.polls += 1
 
 

@@ -22,6 +22,7 @@ from xclient.credentials import credential_app_set
 from xclient.metering import budget_set, usage_charge
 from xclient.models import RateWindow
 from xclient.reader import PLATFORM_APP
+from xclient.selectors import usage_summary
 from xfeed import stream
 from xfeed.models import Account, Cursor, Forward, Forwarding, MentionRule, Post
 from xfeed.notices import EVENT_POST
@@ -356,3 +357,17 @@ def test_a_community_reaching_its_cap_pauses_and_catches_up_when_lifted(x, make_
     budget_set(tenant=feed.tenant, monthly_cap_micros=None, actor=Actor.system())
     wait(w, lambda: forwards(feed) == [first, paused])
     assert arrivals(feed)[paused] == "backfill" and not w.gaps
+
+
+def test_a_worker_on_a_simulated_clock_records_and_bills_at_its_time(x, make_tenant, tg, worker):
+    feed = make_feed(make_tenant(), tg, x)
+    feed.follow(x.add_account("project"))
+    simulated = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    w = worker(clock=lambda: simulated)
+    w.start()
+    wait(w, lambda: connected(w))
+    post = int(x.post("project", "gm")["id"])
+    wait(w, lambda: forwards(feed) == [post])
+    with tenant_context(feed.tenant):
+        assert Post.objects.get(post_id=post).received_at == simulated
+    assert usage_summary(tenant=feed.tenant, now=simulated).post_reads == 1
