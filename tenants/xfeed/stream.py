@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 import tweepy
@@ -50,14 +50,14 @@ from xclient.metering import usage_allows, usage_charge
 from xclient.models import Credential, Priority
 from xclient.reader import PLATFORM_APP
 from xclient.transport import x_streaming_client
-
-if TYPE_CHECKING:
-    from xfeed.posts import XPost
+from xfeed.polling import cursor_seen, tenant_poll
+from xfeed.posts import READ_FIELDS, XPost, posts_from_response
+from xfeed.queries import tenant_queries
+from xfeed.services.ingest import posts_ingest
 
 logger = logging.getLogger(__name__)
 
 MAX_RULES = 1000  # X's filtered-stream rules per app
-MAX_TAG_LENGTH = 255  # X's longest rule tag
 RULES_CREDENTIAL = f"app:{PLATFORM_APP}"
 GET_RULES = "GET /2/tweets/search/stream/rules"
 POST_RULES = "POST /2/tweets/search/stream/rules"
@@ -109,8 +109,6 @@ def stream_communities() -> list[Tenant]:
 
 def stream_plan(tenants: Iterable[Tenant] | None = None) -> StreamPlan:
     """The rules the platform's stream should have now, and who is polled instead."""
-    from xfeed.queries import tenant_queries
-
     plan = StreamPlan()
     chosen = list(tenants) if tenants is not None else stream_communities()
     own_app = set(
@@ -328,8 +326,6 @@ class StreamWorker:
     # -- lifecycle
     def start(self) -> None:
         """Sync the rules, then connect (tweepy's thread)."""
-        from xfeed.posts import READ_FIELDS
-
         self.sync()
         self.thread = self.listener.filter(threaded=True, **READ_FIELDS)
         logger.info("xfeed.stream.started", extra={"rules": len(self.plan.rules)})
@@ -453,8 +449,6 @@ class StreamWorker:
     def route(self, response: tweepy.StreamResponse) -> int:
         """Ingest a stream post in every community one of its rules serves; move the
         cursors of those without a gap. Returns in how many communities."""
-        from xfeed.posts import posts_from_response
-
         self.stats.posts += 1
         posts = posts_from_response(response)
         if not posts:
@@ -487,9 +481,6 @@ class StreamWorker:
         return routed
 
     def _ingest(self, tenant: Tenant, posts: list[XPost], keys: set[str], users: int) -> None:
-        from xfeed.polling import cursor_seen
-        from xfeed.services.ingest import posts_ingest
-
         # X bills the platform's app for what the stream delivers, once a post a day.
         usage_charge(
             tenant=tenant,
@@ -518,8 +509,6 @@ class StreamWorker:
         X's budget or its cap cut short keeps its gap (tried again a tick later)."""
         if not self.gaps:
             return
-        from xfeed.polling import tenant_poll
-
         for tenant_id in sorted(self.gaps):
             tenant = self.plan.streamed.get(tenant_id)
             if tenant is None:
@@ -539,8 +528,6 @@ class StreamWorker:
     def poll_others(self) -> None:
         """Poll what is due of the communities off the platform's stream (``tenant_poll``
         knows each query's interval)."""
-        from xfeed.polling import tenant_poll
-
         self._next_poll = time.monotonic() + self.tick_seconds
         for tenant in self.plan.polled.values():
             tenant_poll(tenant=tenant, now=self._now())

@@ -259,7 +259,7 @@ def test_a_disconnect_is_backfilled_and_every_post_forwarded_once(x, make_tenant
     assert forwards(feed) == [first, gap, both]  # each once
     assert arrivals(feed) == {first: "stream", gap: "backfill", both: "backfill"}
     assert cursor_ids(feed) == [both]
-    assert (w.stats.connects, w.stats.backfills) == (2, 2)
+    assert w.stats.backfills == w.stats.connects >= 2  # one after each connect
 
     after = int(x.post("project", "after the backfill")["id"])
     wait(w, lambda: len(forwards(feed)) == 4)

@@ -26,6 +26,8 @@ from django_tenants.utils import tenant_context
 
 from tenancy.selectors import tenant_get
 from xfeed.conf import xfeed_mode
+from xfeed.polling import tenant_poll
+from xfeed.queries import tenant_queries
 from xfeed.stream import RESYNC_SECONDS, TICK_SECONDS, StreamWorker, stream_communities, stream_plan
 
 MODES = ("stream", "poll")
@@ -92,8 +94,6 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def _poll_loop(self, stop: threading.Event, tick: float) -> None:
-        from xfeed.polling import tenant_poll
-
         self.stdout.write(f"xfeed: polling every community every {tick:g} s; Ctrl-C to stop")
         self.stdout.flush()
         rounds = 0
@@ -113,8 +113,6 @@ class Command(BaseCommand):
 
     # ---- rules
     def _rules(self, options: dict[str, Any]) -> None:
-        from xfeed.queries import tenant_queries
-
         plan = stream_plan()
         for tenant in stream_communities():
             if tenant.pk in plan.streamed:
@@ -141,7 +139,5 @@ class Command(BaseCommand):
         tenant = tenant_get(slug=options["tenant"])
         if tenant is None or tenant.is_public:
             raise CommandError(f"no community {options['tenant']!r}", returncode=2)
-        from xfeed.polling import tenant_poll
-
         result = tenant_poll(tenant=tenant, backfill=options["backfill"])
         self.stdout.write(f"{tenant.slug}: {result}")
