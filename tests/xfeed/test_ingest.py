@@ -17,7 +17,7 @@ from xfeed.models import Forward, Mention, Post
 from xfeed.services.ingest import Ingested, posts_ingest
 from xfeed.spam import LINK_ONLY, NEW_ACCOUNT, REPEATED_TEXT
 
-POST, MENTION = "xfeed.post", "xfeed.mention"
+POST, MENTION = "tweet.forwarded", "mention.found"
 
 
 def test_a_post_is_stored_and_forwarded_once_whichever_path_brings_it(feed, xsim):
