@@ -33,7 +33,7 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -100,6 +100,7 @@ class StreamPlan:
     polled: dict[int, Tenant] = field(default_factory=dict)  # own app, or past X's limit
     capped: dict[int, Tenant] = field(default_factory=dict)  # at their monthly cap: neither
     over_limit: list[str] = field(default_factory=list)  # slugs polled for X's rule limit
+    refused: list[str] = field(default_factory=list)  # slugs polled: X refused a rule
 
 
 def stream_communities() -> list[Tenant]:
@@ -107,8 +108,11 @@ def stream_communities() -> list[Tenant]:
     return list(Tenant.objects.filter(status=Tenant.Status.ACTIVE).exclude(schema_name="public"))
 
 
-def stream_plan(tenants: Iterable[Tenant] | None = None) -> StreamPlan:
-    """The rules the platform's stream should have now, and who is polled instead."""
+def stream_plan(
+    tenants: Iterable[Tenant] | None = None, *, refused: Collection[str] = ()
+) -> StreamPlan:
+    """The rules the platform's stream should have now, and who is polled instead
+    (``refused``: queries X would not take as rules; their communities are polled)."""
     plan = StreamPlan()
     chosen = list(tenants) if tenants is not None else stream_communities()
     own_app = set(
@@ -128,6 +132,10 @@ def stream_plan(tenants: Iterable[Tenant] | None = None) -> StreamPlan:
             compiled = tenant_queries()
         if not compiled:
             continue  # nothing to read
+        if any(c.query in refused for c in compiled):
+            plan.polled[tenant.pk] = tenant
+            plan.refused.append(tenant.slug)
+            continue
         new = [c for c in compiled if c.query not in by_value]
         if len(by_value) + len(new) > MAX_RULES:
             plan.polled[tenant.pk] = tenant
@@ -185,6 +193,7 @@ class RuleSync:
     deleted: int
     kept: int
     changed_tenants: frozenset[int]  # whose rules were added or deleted
+    refused: frozenset[str] = frozenset()  # values X refused as rules (invalid)
 
 
 def rules_sync(client: _RulesClient, wanted: list[WantedRule]) -> RuleSync:
@@ -204,20 +213,46 @@ def rules_sync(client: _RulesClient, wanted: list[WantedRule]) -> RuleSync:
             changed.add(owner[0])
     if stale:
         _counted(client, POST_RULES, lambda: client.delete_rules([r.id for r in stale]))
+    refused: set[str] = set()
     if missing:
-        add = [tweepy.StreamRule(value=w.value, tag=w.tag) for w in missing]
-        answer = _counted(client, POST_RULES, lambda: client.add_rules(add))
-        if answer.errors:
-            logger.warning(
-                "xfeed.stream.rules_refused",
-                extra={"errors": [e.get("title", "") for e in answer.errors][:10]},
-            )
+        refused = _add(client, missing)
     return RuleSync(
-        added=len(missing),
+        added=len(missing) - len(refused),
         deleted=len(stale),
         kept=len(current) - len(stale),
         changed_tenants=frozenset(changed),
+        refused=frozenset(refused),
     )
+
+
+def _add(client: _RulesClient, missing: list[WantedRule]) -> set[str]:
+    """Add ``missing``; the values X refused. X adds none of a request holding an invalid
+    rule (400, each invalid value named): the others are sent once more without them."""
+    add = [tweepy.StreamRule(value=w.value, tag=w.tag) for w in missing]
+    try:
+        _counted(client, POST_RULES, lambda: client.add_rules(add))
+        return set()
+    except tweepy.BadRequest as exc:
+        refused = _invalid_values(exc.response)
+        if not refused:
+            raise
+    logger.error("xfeed.stream.rules_refused", extra={"values": sorted(refused)[:10]})
+    rest = [rule for rule in add if rule.value not in refused]
+    if rest:
+        _counted(client, POST_RULES, lambda: client.add_rules(rest))
+    return refused
+
+
+def _invalid_values(response: requests.Response) -> set[str]:
+    try:
+        errors = response.json().get("errors") or []
+    except ValueError:
+        return set()
+    return {
+        str(e["value"])
+        for e in errors
+        if isinstance(e, dict) and "value" in e and "invalid-rules" in str(e.get("type", ""))
+    }
 
 
 class _Listener(tweepy.StreamingClient):
@@ -315,6 +350,7 @@ class StreamWorker:
         self.plan = StreamPlan()
         self.owners: dict[str, tuple[Owner, ...]] = {}  # tag -> who its rule serves
         self.gaps: set[int] = set()  # tenant ids whose posts may have been missed
+        self.refused: set[str] = set()  # queries X refused as rules (their owners polled)
         self.connected = False
         self.resync_wanted = threading.Event()  # set from any thread: sync rules now
         self.stats = StreamStats()
@@ -421,12 +457,24 @@ class StreamWorker:
         """Bring X's rules in line with every community's queries; a community whose
         rules changed has a gap (a replaced rule is briefly off X) until its backfill."""
         self._next_sync = time.monotonic() + self.resync_seconds
-        plan = stream_plan()
+        plan = stream_plan(refused=self.refused)
         try:
             result = rules_sync(self.rules_client, plan.rules)
         except (RulesRefused, tweepy.TweepyException, requests.RequestException) as exc:
             logger.warning("xfeed.stream.sync_failed", extra={"error": str(exc)})
             return None
+        if result.refused:
+            # Their communities are polled from now on; the next step plans again and
+            # deletes what of theirs was added.
+            self.refused |= result.refused
+            for rule in plan.rules:
+                if rule.value in result.refused:
+                    for owner in rule.owners:
+                        tenant = plan.streamed.pop(owner.tenant_id, None)
+                        if tenant is not None:
+                            plan.polled[owner.tenant_id] = tenant
+                            plan.refused.append(tenant.slug)
+            self.resync_wanted.set()
         joined = set(plan.streamed) - set(self.plan.streamed)
         self.gaps |= (result.changed_tenants | joined) & set(plan.streamed)
         self.gaps &= set(plan.streamed)  # who left the stream is polled instead

@@ -152,6 +152,29 @@ def test_communities_off_the_stream(x, make_tenant, monkeypatch):
     assert [r.owners[0].tenant_id for r in plan.rules] == [late.pk]
 
 
+def test_a_query_x_refuses_as_a_rule_leaves_its_community_polled(x, make_tenant, worker, settings):
+    # A platform configured for longer queries than X takes (the sandbox: 512).
+    settings.X_QUERY_MAX_LENGTH = 1024
+    long, short = make_tenant(), make_tenant()
+    with tenant_context(long):
+        MentionRule.objects.create(
+            chat_id=-100, name="many", keywords=[f"keyword{n:02d}" for n in range(60)]
+        )
+    follow(short, x, "project")
+    w = worker()
+    first = w.sync()
+    assert first is not None and first.added == 1 and len(first.refused) == 1
+    assert rule_calls(x) == ["GET", "POST", "POST"]  # refused whole, then without it
+    assert [t.split(":")[0] for t in x_rules(x)] == [f"t{short.pk}"]
+    assert set(w.plan.streamed) == {short.pk} and set(w.plan.polled) == {long.pk}
+    assert w.gaps == {short.pk}
+    assert w.resync_wanted.is_set()
+    again = w.sync()  # not offered again
+    assert again is not None and (again.added, again.refused) == (0, frozenset())
+    assert rule_calls(x)[3:] == ["GET"]
+    assert set(w.plan.polled) == {long.pk} and w.plan.refused == [long.slug]
+
+
 def test_a_rule_sync_the_budget_refuses_changes_nothing(x, make_tenant, worker):
     a = make_tenant()
     follow(a, x, "project")
