@@ -394,3 +394,23 @@ def test_a_worker_on_a_simulated_clock_records_and_bills_at_its_time(x, make_ten
     with tenant_context(feed.tenant):
         assert Post.objects.get(post_id=post).received_at == simulated
     assert usage_summary(tenant=feed.tenant, now=simulated).post_reads == 1
+
+
+def test_a_restart_backfills_from_where_the_stream_left_off(x, make_tenant, tg, worker):
+    feed = make_feed(make_tenant(), tg, x)
+    feed.follow(x.add_account("project"))
+    first = worker()
+    first.start()
+    wait(first, lambda: connected(first))
+    seen = int(x.post("project", "while running")["id"])
+    wait(first, lambda: forwards(feed) == [seen])
+    first.stop()
+    missed = int(x.post("project", "while nothing ran")["id"])
+
+    second = worker()
+    second.start()
+    wait(second, lambda: forwards(feed) == [seen, missed] and connected(second))
+    assert arrivals(feed) == {seen: "stream", missed: "backfill"}
+    # The cursor the stream moved: the restart's search asked only for what came after.
+    [*_, search] = x.calls(path="/2/tweets/search/recent")
+    assert search["query"]["since_id"] == str(seen)
