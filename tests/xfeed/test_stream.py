@@ -1,9 +1,11 @@
-"""The platform's filtered stream against the sandbox X over HTTP: every community's
-compiled queries become rules tagged with their owner and are kept in sync (stale ones
-deleted, in as few calls as possible); communities with their own X app, past X's rule
-limit or at their cap stay off it; a post is routed by its rules' tags to every
-community it is for; after a forced disconnect, posts made during the gap are
-backfilled and every post is forwarded exactly once."""
+"""The platform's filtered stream against the sandbox X over HTTP (real tweepy): every
+community's compiled queries become rules tagged with their owner and are kept in sync
+(stale ones deleted, in as few calls as possible; a query X refuses does not block the
+others); communities with their own X app, past X's rule limit or at their cap stay off
+it; a post is routed by its rules' tags to every community it is for; after a forced
+disconnect or a restart, posts made during the gap are backfilled from the cursors as
+they were before it, and every post is forwarded exactly once; during an open gap the
+stream moves no cursor."""
 
 from __future__ import annotations
 
