@@ -56,6 +56,15 @@ MATRIX: dict[tuple[str, str], str] = {
     # the X client
     ("x-budget", "GET"): "manage_settings",
     ("x-budget", "PUT"): "manage_settings",
+    # the X feed: forwarding and mention rules of a group
+    ("x-forwarding-list", "GET"): "manage_settings",
+    ("x-forwarding-list", "POST"): "manage_settings",
+    ("x-forwarding-detail", "DELETE"): "manage_settings",
+    ("x-mention-rule-list", "GET"): "manage_settings",
+    ("x-mention-rule-list", "POST"): "manage_settings",
+    ("x-mention-rule-detail", "PUT"): "manage_settings",
+    ("x-mention-rule-detail", "DELETE"): "manage_settings",
+    ("x-mention-list", "GET"): "manage_settings",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
@@ -66,4 +75,6 @@ URL_KWARGS = {
     "bulk_id": 424242,
     "withdrawal_id": 424242,
     "deposit_id": 424242,
+    "username": "nobody_here",
+    "rule_id": 424242,
 }
