@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from accounts.roles import Capability
+from accounts.selectors import user_capabilities, user_get
 from community.selectors import bound_group_get
 from tenancy.models import Tenant
 from xfeed.models import Forwarding, Mention, MentionRule
@@ -34,3 +36,12 @@ def mention_list(*, tenant: Tenant, chat_id: int, spam: bool | None = None) -> Q
     elif spam is False:
         qs = qs.filter(spam_reason="")
     return qs
+
+
+def manages_settings(*, tenant: Tenant, telegram_id: int) -> bool:
+    """Does the Telegram user ``telegram_id`` hold ``manage_settings`` in ``tenant`` (what
+    the API asks of the same operations)?"""
+    user = user_get(telegram_id=telegram_id)
+    return user is not None and Capability.MANAGE_SETTINGS in user_capabilities(
+        tenant=tenant, user=user
+    )

@@ -1,17 +1,24 @@
 """xfeed fixtures: the sandbox X (``x_server``, tests/sandbox_fixtures.py) emptied, with
 the platform's app token and the project's accounts (``x``); a group bound to a
-community (``bound_group``)."""
+community (``bound_group``); a bound group on the sandbox Telegram whose bot runs the
+handlers (``scene``)."""
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django_tenants.utils import tenant_context
 
 from community.models import Group
+from community.services import group_bind_on_bot_added
+from community.telegram import handlers as community_handlers
 from sandbox.x import SandboxX
 from tenancy.services import chat_bind
+from tests.helpers import application_process, sandbox_application, tenant_bot_token
+from xfeed.telegram import handlers as xfeed_handlers
 
 APP_TOKEN = "xfeed-platform-app-token"
 _chats = itertools.count(1)
@@ -41,3 +48,54 @@ def bound_group():
         return chat_id
 
     return make
+
+
+@dataclass
+class GroupScene:
+    """A community whose bot administers a supergroup on the sandbox Telegram, bound by
+    its owner (so the owner is its admin and manages settings), and an Application with
+    the handlers the runtime would host (community's first, then xfeed's)."""
+
+    tg: Any
+    tenant: Any
+    bot_id: int
+    chat_id: int
+    owner: dict
+    application: Any
+
+    def say(self, user: dict, text: str, **extra: Any) -> list[str]:
+        """``user`` writes ``text`` in the group; the bot handles it. Returns the texts
+        the bot sent in the group meanwhile."""
+        before = len(self.tg.sent(self.bot_id, self.chat_id))
+        update = self.tg.send_message(self.bot_id, self.chat_id, user["id"], text, **extra)
+        application_process(self.application, update)
+        return [m["text"] for m in self.tg.sent(self.bot_id, self.chat_id)[before:]]
+
+
+@pytest.fixture
+def scene(make_tenant, tg) -> GroupScene:
+    n = next(_chats)
+    owner = tg.add_user(7_100_000 + n, "Olga", username=f"olga{n}")
+    tenant = make_tenant(owner_telegram_id=owner["id"])
+    token = tenant_bot_token(tenant)
+    bot = tg.add_bot(token, username=f"{tenant.slug.replace('-', '_')}_bot")
+    chat_id = -1_007_100_000_000 - n
+    tg.add_group(chat_id, title="Fans")
+    tg.set_member(chat_id, owner["id"], "creator")
+    tg.set_member(chat_id, bot["id"], "administrator")
+    group_bind_on_bot_added(
+        tenant=tenant,
+        bot_id=bot["id"],
+        chat_id=chat_id,
+        title="Fans",
+        added_by_telegram_id=owner["id"],
+    )
+    application = sandbox_application(tg, token, [*community_handlers(), *xfeed_handlers()])
+    return GroupScene(
+        tg=tg,
+        tenant=tenant,
+        bot_id=bot["id"],
+        chat_id=chat_id,
+        owner=owner,
+        application=application,
+    )
