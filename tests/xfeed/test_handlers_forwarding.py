@@ -102,3 +102,13 @@ def test_commands_outside_a_bound_group_are_not_configuration(scene, x):
     [reply] = [m["text"] for m in scene.tg.sent(scene.bot_id, scene.owner["id"])]
     assert reply.startswith("Send this command in the group")
     assert forwardings(scene) == []
+
+
+def test_a_settings_manager_who_is_no_admin_of_this_group_changes_nothing(scene, x, user_with_role):
+    # An admin of the community (another group's), only a member of this one.
+    elsewhere = scene.tg.add_user(7_200_003, "Eli", username="eli")
+    user_with_role(scene.tenant, "admin", user_id=elsewhere["id"], username="eli")
+    scene.tg.set_member(scene.chat_id, elsewhere["id"], "member")
+    [refused] = scene.say(elsewhere, "/xforward @project")
+    assert refused.startswith("Only the group's admins")
+    assert forwardings(scene) == []
