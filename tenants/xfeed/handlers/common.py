@@ -6,6 +6,7 @@ to send the command as themselves: nobody can be checked behind the group's name
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from telegram import Message, Update
@@ -14,6 +15,7 @@ from telegram.ext import ContextTypes
 from community.group_config import GroupConfig
 from community.handlers.common import GROUP_CHATS, group_of
 from config.errors import ServiceError
+from history.services import Actor
 from tenancy.models import Tenant
 from xfeed.selectors import manages_settings
 
@@ -24,12 +26,20 @@ ANONYMOUS = "Send this command as yourself, not anonymously: only settings manag
 NOT_ALLOWED = "Only the group's admins who manage this community's settings can do this."
 
 
-async def settings_manager_of(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
-) -> tuple[Tenant, GroupConfig, Message] | None:
-    """(community, group, message) when the update is a command in a bound group served
-    by this bot, from one of its admins holding ``manage_settings``; else None, having
-    replied why (silent in chats that are not the community's groups)."""
+@dataclass(frozen=True)
+class Command:
+    """A command a settings manager sent in a bound group: where, and by whom."""
+
+    tenant: Tenant
+    config: GroupConfig
+    message: Message
+    actor: Actor
+
+
+async def settings_manager_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Command | None:
+    """The command when the update is one in a bound group served by this bot, from one
+    of its admins holding ``manage_settings``; else None, having replied why (silent in
+    chats that are not the community's groups)."""
     message, chat, sender = update.effective_message, update.effective_chat, update.effective_user
     if message is None or chat is None:
         return None
@@ -52,7 +62,7 @@ async def settings_manager_of(
         )
         await message.reply_text(NOT_ALLOWED)
         return None
-    return tenant, config, message
+    return Command(tenant=tenant, config=config, message=message, actor=Actor.user(sender.id))
 
 
 def error_text(what: str, exc: ServiceError) -> str:

@@ -9,7 +9,6 @@ from telegram.ext import ContextTypes
 
 from botruntime.context import in_tenant
 from config.errors import ServiceError
-from history.services import Actor
 from tenancy.models import Tenant
 from xfeed import selectors, services
 from xfeed.handlers.common import error_text, settings_manager_of
@@ -57,7 +56,7 @@ async def on_xforward(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     found = await settings_manager_of(update, context)
     if found is None:
         return
-    tenant, config, message = found
+    tenant, config, message = found.tenant, found.config, found.message
     args = context.args or []
     if not args:
         await message.reply_text(FORWARD_USAGE)
@@ -70,7 +69,7 @@ async def on_xforward(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             tenant=tenant,
             chat_id=config.chat_id,
             username=args[0],
-            actor=Actor.user(message.from_user.id if message.from_user else 0),
+            actor=found.actor,
             **flags,
         )
     except ServiceError as exc:
@@ -86,7 +85,7 @@ async def on_xunforward(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     found = await settings_manager_of(update, context)
     if found is None:
         return
-    tenant, config, message = found
+    tenant, config, message = found.tenant, found.config, found.message
     args = context.args or []
     if len(args) != 1:
         await message.reply_text(UNFORWARD_USAGE)
@@ -98,7 +97,7 @@ async def on_xunforward(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             tenant=tenant,
             chat_id=config.chat_id,
             username=args[0],
-            actor=Actor.user(message.from_user.id if message.from_user else 0),
+            actor=found.actor,
         )
     except ServiceError as exc:
         await message.reply_text(error_text(f"stop forwarding {args[0]}", exc))
@@ -115,7 +114,7 @@ async def on_xforwarding(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     found = await settings_manager_of(update, context)
     if found is None:
         return
-    tenant, config, message = found
+    tenant, config, message = found.tenant, found.config, found.message
     lines = await in_tenant(tenant, _forwarding_lines, tenant=tenant, chat_id=config.chat_id)
     if not lines:
         await message.reply_text("This group forwards no X account yet. " + FORWARD_USAGE)

@@ -15,7 +15,6 @@ from telegram.ext import ContextTypes
 
 from botruntime.context import in_tenant
 from config.errors import ServiceError
-from history.services import Actor
 from tenancy.models import Tenant
 from xfeed import selectors, services
 from xfeed.handlers.common import error_text, settings_manager_of
@@ -98,7 +97,7 @@ async def on_xrule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     found = await settings_manager_of(update, context)
     if found is None:
         return
-    tenant, config, message = found
+    tenant, config, message = found.tenant, found.config, found.message
     rest = _after_command(message.text or "")
     name, _, terms = rest.strip().partition(" ")
     if not name or not terms.strip():
@@ -112,7 +111,7 @@ async def on_xrule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             tenant=tenant,
             chat_id=config.chat_id,
             name=name,
-            actor=Actor.user(message.from_user.id if message.from_user else 0),
+            actor=found.actor,
             **fields,
         )
     except ServiceError as exc:
@@ -128,7 +127,7 @@ async def on_xunrule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     found = await settings_manager_of(update, context)
     if found is None:
         return
-    tenant, config, message = found
+    tenant, config, message = found.tenant, found.config, found.message
     args = context.args or []
     if len(args) != 1:
         await message.reply_text(UNRULE_USAGE)
@@ -140,7 +139,7 @@ async def on_xunrule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             tenant=tenant,
             chat_id=config.chat_id,
             name=args[0],
-            actor=Actor.user(message.from_user.id if message.from_user else 0),
+            actor=found.actor,
         )
     except ServiceError as exc:
         await message.reply_text(error_text(f"delete the rule {args[0]}", exc))
@@ -157,7 +156,7 @@ async def on_xrules(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     found = await settings_manager_of(update, context)
     if found is None:
         return
-    tenant, config, message = found
+    tenant, config, message = found.tenant, found.config, found.message
     lines = await in_tenant(tenant, _rule_lines, tenant=tenant, chat_id=config.chat_id)
     if not lines:
         await message.reply_text("This group has no mention rule yet. " + RULE_USAGE)
