@@ -67,7 +67,14 @@ def wsgi_app():
 
 
 @pytest.fixture
-def fuzzed(tg, x_server, settings, make_tenant, user_with_role, wsgi_app):
+def x_oauth_client(settings):
+    """The platform's X OAuth client is configured (starting a connect flow asks X
+    nothing: the consent URL is built locally)."""
+    settings.X_OAUTH_CLIENT_ID = "fuzzed-oauth-client"
+
+
+@pytest.fixture
+def fuzzed(tg, x_server, settings, make_tenant, user_with_role, wsgi_app, x_oauth_client):
     """The schema served on a tenant's domain; the headers of its owner; the path values
     that reach real objects: a group bound to the tenant, its bot an administrator there
     on the sandbox Telegram (refreshing its admins calls Telegram); the sandbox X as the

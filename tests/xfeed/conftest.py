@@ -1,11 +1,16 @@
-"""xfeed fixtures: the sandbox X (``x_server``, tests/sandbox_fixtures.py) emptied, with
-the platform's app token and the project's accounts (``x``); a group bound to a
-community (``bound_group``); a bound group on the sandbox Telegram whose bot runs the
-handlers (``scene``)."""
+"""X feed fixtures: ``xsim``, a sandbox X on a clock the test moves (a module's own
+server, emptied per test, the platform's reads pointed at it with an app token); and
+``feed``, a community whose bot is on the sandbox Telegram with a bound group that has
+forwarding and mentions switched on (``Feed``), to follow accounts and add rules in.
+For the admin surface: ``x``, the shared sandbox X (``x_server``, on the real clock)
+emptied, with the platform's app token and the project's accounts; ``bound_group``, a
+group bound to a community; ``scene``, a bound group on the sandbox Telegram whose bot
+runs the handlers (``GroupScene``)."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,13 +20,41 @@ from django_tenants.utils import tenant_context
 from community.models import Group
 from community.services import group_bind_on_bot_added
 from community.telegram import handlers as community_handlers
-from sandbox.x import SandboxX
+from sandbox.x import Limits, ManualClock, SandboxX
 from tenancy.services import chat_bind
 from tests.helpers import application_process, sandbox_application, tenant_bot_token
+from tests.xfeed.helpers import APP_TOKEN, Feed, make_feed
 from xfeed.telegram import handlers as xfeed_handlers
 
-APP_TOKEN = "xfeed-platform-app-token"
 _chats = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def xsim_server(request) -> Iterator[SandboxX]:
+    server = SandboxX(
+        limits=getattr(request.module, "X_LIMITS", None) or Limits.off(), clock=ManualClock()
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def xsim(xsim_server, settings) -> SandboxX:
+    xsim_server.reset()
+    xsim_server.add_app(APP_TOKEN)
+    settings.X_API_BASE, settings.X_BEARER_TOKEN = xsim_server.base_url, APP_TOKEN
+    return xsim_server
+
+
+@pytest.fixture
+def feed(make_tenant, tg, xsim):
+    """``feed(features=...)``: a community with a bound group (``Feed``)."""
+
+    def make(**kwargs) -> Feed:
+        return make_feed(make_tenant(), tg, xsim, **kwargs)
+
+    return make
 
 
 @pytest.fixture

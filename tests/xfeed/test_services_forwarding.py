@@ -15,6 +15,7 @@ from history.models import Entry
 from history.services import Actor
 from xclient.metering import budget_set
 from xclient.reader import ReadRefused
+from tests.xfeed.helpers import APP_TOKEN
 from xfeed.models import Account, Forwarding
 from xfeed.services import forwarding_remove, forwarding_set
 
@@ -62,7 +63,7 @@ def test_setting_it_again_updates_in_place_and_follows_a_renamed_handle(tenant, 
     # The account changes its handle on X; the same id is found under the new one.
     x_id = next(int(a["id"]) for a in x.snapshot()["accounts"] if a["username"] == "project")
     x.reset()
-    x.add_app("xfeed-platform-app-token")
+    x.add_app(APP_TOKEN)
     x.add_account("project_v2", account_id=x_id)
     forwarding_set(
         tenant=tenant, chat_id=chat, username="project_v2", include_quotes=True, actor=ADMIN

@@ -1,6 +1,7 @@
-"""xfeed writes, by sub-domain: ``forwarding`` (which X accounts a group forwards) and
-``mention_rules`` (what a group's live mentions match). Reads are in ``xfeed.selectors``.
-The public writers are re-exported here."""
+"""X feed writes, by sub-domain: ``ingest`` (posts received, forwarded, relayed),
+``forwarding`` (which X accounts a group forwards) and ``mention_rules`` (what a group's
+live mentions match). Reads are in ``xfeed.selectors``. The admin writers are
+re-exported here."""
 
 from xfeed.services.forwarding import forwarding_remove, forwarding_set, x_username_clean
 from xfeed.services.mention_rules import mention_rule_delete, mention_rule_set, rule_terms_clean

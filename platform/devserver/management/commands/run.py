@@ -43,6 +43,7 @@ DEMO_X_PROJECT = "bragabot_demo"  # the demo project's account on the sandbox X
 # Its id, the same on every run (as X keeps an account's id): the demo group's
 # forwarding, kept in the database, follows the same account on each fresh sandbox.
 DEMO_X_PROJECT_ID = 1_500_000_000_000_000_001
+DEMO_X_OAUTH_CLIENT = "bragabot-demo-oauth-client"  # the platform's OAuth client there
 DEMO_BOT_USERNAME = "demo_bot"  # on the sandbox Telegram
 DEMO_USER_ID = 1001  # a person on the sandbox Telegram to chat with the demo bot as
 
@@ -90,7 +91,7 @@ class Command(BaseCommand):
             return
         port, host = options["port"], options["host"]
         stop_provider = self._start_sandbox_provider(port=port)
-        stop_x = self._start_sandbox_x()
+        stop_x = self._start_sandbox_x(port=port)
         stop_bots = self._start_bot_runtime(port=port)
         stop_demo = self._start_demo_feed()
         stop_feed = self._start_x_feed()
@@ -165,10 +166,10 @@ class Command(BaseCommand):
         self.stdout.write(f"sandbox payment provider: {base}/ (deposits, payouts)")
         return provider.stop
 
-    def _start_sandbox_x(self) -> Callable[[], None]:
+    def _start_sandbox_x(self, *, port: int) -> Callable[[], None]:
         """Unless an X API is configured (X_API_BASE or X_BEARER_TOKEN), start the sandbox X
-        with the platform's app token and the demo project's account, and point the
-        platform at it. Returns what stops it."""
+        with the platform's app token, its OAuth client (connecting X accounts) and the
+        demo project's account, and point the platform at it. Returns what stops it."""
         if "X_API_BASE" in os.environ or "X_BEARER_TOKEN" in os.environ:
             return lambda: None
         from sandbox.x import SandboxX
@@ -178,6 +179,14 @@ class Command(BaseCommand):
         x.add_account(DEMO_X_PROJECT, name="Bragabot demo project", account_id=DEMO_X_PROJECT_ID)
         settings.X_API_BASE, settings.X_BEARER_TOKEN = base, DEMO_X_BEARER_TOKEN
         self.x = x
+        if not settings.X_OAUTH_CLIENT_ID:
+            callback = f"http://{settings.PUBLIC_DOMAIN}:{port}/x/callback"
+            x.add_oauth_client(DEMO_X_OAUTH_CLIENT, [callback])
+            settings.X_OAUTH_CLIENT_ID = DEMO_X_OAUTH_CLIENT
+            settings.X_OAUTH_REDIRECT_URI = callback
+            # The demo serves plain http on loopback; oauthlib's development switch lets the
+            # callback through (production: https, and this stays unset).
+            os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
         self.stdout.write(f"sandbox X: {base}/sandbox/ (post, reply, like as any account)")
         return x.stop
 
