@@ -13,9 +13,11 @@ from community.models import Group
 from config.errors import ServiceError
 from history.models import Entry
 from history.services import Actor
+from notifications.selectors import subscription_states
+from notifications.services import subscriptions_update
+from tests.xfeed.helpers import APP_TOKEN
 from xclient.metering import budget_set
 from xclient.reader import ReadRefused
-from tests.xfeed.helpers import APP_TOKEN
 from xfeed.models import Account, Forwarding
 from xfeed.services import forwarding_remove, forwarding_set
 
@@ -146,3 +148,13 @@ def test_x_out_of_reach_is_a_502_and_writes_nothing(tenant, x, bound_group, sett
     assert (refused.value.code, refused.value.status) == ("x_unavailable", 502)
     with tenant_context(tenant):
         assert not Account.objects.exists() and not Forwarding.objects.exists()
+
+
+def test_a_group_that_opted_out_of_forwarded_posts_gets_them_again(tenant, x, bound_group):
+    chat = bound_group(tenant)
+    subscriptions_update(
+        tenant=tenant, chat_id=chat, changes={"tweet.forwarded": False}, actor=ADMIN
+    )
+    forwarding_set(tenant=tenant, chat_id=chat, username="project", actor=ADMIN)
+    states = {s.event: s.enabled for s in subscription_states(tenant=tenant, chat_id=chat)}
+    assert states["tweet.forwarded"] is True

@@ -12,6 +12,7 @@ from community.models import Group
 from config.errors import ServiceError
 from history.models import Entry
 from history.services import Actor
+from notifications.selectors import subscription_states
 from xfeed.models import MentionRule
 from xfeed.services import mention_rule_delete, mention_rule_set
 
@@ -43,6 +44,8 @@ def test_a_rule_is_normalised_saved_and_turns_mentions_on(tenant, bound_group):
         assert saved.exclusions == ["airdrop", "scam", "free money"]
         assert (saved.min_followers, saved.languages) == (50, ["en", "pt"])
         assert Group.objects.get(chat_id=chat).effective_features["mentions"] is True
+    states = {s.event: s.enabled for s in subscription_states(tenant=tenant, chat_id=chat)}
+    assert states["mention.found"] is True  # off by default: setting a rule opts in
     entry = Entry.objects.get(action="xfeed.mention_rule_set", tenant_id=tenant.pk)
     assert entry.data["created"] is True and entry.data["hashtags"] == ["Braga"]
 

@@ -6,7 +6,8 @@ forwarding and a handle nobody holds is refused naming the field ``username``.
 X is asked outside the transaction (no row lock held while waiting on the network);
 the group is then locked, the account and the forwarding upserted, the group's
 ``tweet_forwarding`` switch turned on (through community's settings service, audited
-there) and the change audited, all in one transaction."""
+there), its subscription to forwarded posts too (notifications' service, audited there)
+and the change audited, all in one transaction."""
 
 from __future__ import annotations
 
@@ -26,10 +27,12 @@ from community.selectors import bound_group_get, community_check
 from community.services import group_settings_update
 from config.errors import ServiceError
 from history.services import Actor
+from notifications.services import subscriptions_update
 from tenancy.models import Tenant
 from xclient.models import Priority
 from xclient.reader import XReader
 from xfeed.models import Account, Forwarding
+from xfeed.notices import EVENT_POST
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +169,11 @@ def forwarding_set(
                 actor=actor,
                 request=request,
             )
+        # A group that opted out of forwarded posts asked for them again (audited there
+        # when it changes anything).
+        subscriptions_update(
+            tenant=tenant, chat_id=chat_id, changes={EVENT_POST: True}, actor=actor, request=request
+        )
     logger.info(
         "xfeed.forwarding.set",
         extra={

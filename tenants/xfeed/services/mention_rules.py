@@ -24,8 +24,10 @@ from community.selectors import bound_group_get, community_check
 from community.services import group_settings_update
 from config.errors import ServiceError
 from history.services import Actor
+from notifications.services import subscriptions_update
 from tenancy.models import Tenant
 from xfeed.models import MentionRule
+from xfeed.notices import EVENT_MENTION
 from xfeed.queries import rule_clause
 from xfeed.services.forwarding import X_USERNAME
 
@@ -208,7 +210,7 @@ def mention_rule_set(
 ) -> tuple[MentionRule, bool]:
     """Create the bound group's rule ``name`` or replace its terms (``rule_id``: update
     that rule of the group, renaming it to ``name``). Switches the group's ``mentions``
-    feature on. Returns (rule, created)."""
+    feature on and subscribes it to ``mention.found``. Returns (rule, created)."""
     community_check(tenant)
     name = _name_clean(name)
     values = rule_terms_clean(
@@ -272,6 +274,14 @@ def mention_rule_set(
                 actor=actor,
                 request=request,
             )
+        # Mentions are a notification groups opt in to: setting a rule is opting in.
+        subscriptions_update(
+            tenant=tenant,
+            chat_id=chat_id,
+            changes={EVENT_MENTION: True},
+            actor=actor,
+            request=request,
+        )
     logger.info(
         "xfeed.mention_rule.set",
         extra={"tenant": tenant.slug, "chat_id": chat_id, "rule_id": rule.pk, "new": created},
