@@ -15,10 +15,11 @@ from history.models import Entry
 from history.services import Actor
 from notifications.selectors import subscription_states
 from notifications.services import subscriptions_update
-from tests.xfeed.helpers import APP_TOKEN
+from tests.xfeed.helpers import APP_TOKEN, aged, sim_now
 from xclient.metering import budget_set
 from xclient.reader import ReadRefused
 from xfeed.models import Account, Forwarding
+from xfeed.polling import tenant_poll
 from xfeed.services import forwarding_remove, forwarding_set
 
 ADMIN = Actor.user(4242)
@@ -158,3 +159,15 @@ def test_a_group_that_opted_out_of_forwarded_posts_gets_them_again(tenant, x, bo
     forwarding_set(tenant=tenant, chat_id=chat, username="project", actor=ADMIN)
     states = {s.event: s.enabled for s in subscription_states(tenant=tenant, chat_id=chat)}
     assert states["tweet.forwarded"] is True
+
+
+def test_what_the_admin_sets_is_what_the_feed_forwards(feed, xsim):
+    """A group with nothing switched on: forwarding an account through the service is all
+    it takes for the account's next post to be queued for the group."""
+    project = aged(xsim, "project")[0]
+    fans = feed(features=())
+    forwarding_set(tenant=fans.tenant, chat_id=fans.chat_id, username="project", actor=ADMIN)
+    xsim.post(project["id"], "gm from the project")
+    tenant_poll(tenant=fans.tenant, now=sim_now(xsim))
+    [queued] = fans.queued("tweet.forwarded")
+    assert "gm from the project" in queued.text

@@ -13,7 +13,9 @@ from config.errors import ServiceError
 from history.models import Entry
 from history.services import Actor
 from notifications.selectors import subscription_states
+from tests.xfeed.helpers import aged, sim_now
 from xfeed.models import MentionRule
+from xfeed.polling import tenant_poll
 from xfeed.services import mention_rule_delete, mention_rule_set
 
 ADMIN = Actor.user(4242)
@@ -173,3 +175,17 @@ def test_deleting_a_rule_by_name_or_id_is_audited(tenant, bound_group):
         assert not MentionRule.objects.exists()
     deleted = Entry.objects.filter(action="xfeed.mention_rule_deleted", tenant_id=tenant.pk)
     assert sorted(e.data["name"] for e in deleted) == ["one", "two"]
+
+
+def test_what_the_admin_sets_is_what_the_feed_relays(feed, xsim):
+    """A group with nothing switched on and mentions not subscribed (their default): a
+    rule set through the service is all it takes for a matching post to be queued."""
+    fan = aged(xsim, "fan")[0]
+    fans = feed(features=())
+    mention_rule_set(
+        tenant=fans.tenant, chat_id=fans.chat_id, name="brand", hashtags=["#braga"], actor=ADMIN
+    )
+    xsim.post(fan["id"], "loving #braga this week")
+    tenant_poll(tenant=fans.tenant, now=sim_now(xsim))
+    [queued] = fans.queued("mention.found")
+    assert "loving #braga this week" in queued.text
