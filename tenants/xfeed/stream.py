@@ -33,9 +33,10 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 import requests
 import tweepy
@@ -49,14 +50,14 @@ from xclient.metering import usage_allows, usage_charge
 from xclient.models import Credential, Priority
 from xclient.reader import PLATFORM_APP
 from xclient.transport import x_streaming_client
-
-if TYPE_CHECKING:
-    from xfeed.posts import XPost
+from xfeed.polling import cursor_seen, tenant_poll
+from xfeed.posts import READ_FIELDS, XPost, posts_from_response
+from xfeed.queries import tenant_queries
+from xfeed.services.ingest import posts_ingest
 
 logger = logging.getLogger(__name__)
 
 MAX_RULES = 1000  # X's filtered-stream rules per app
-MAX_TAG_LENGTH = 255  # X's longest rule tag
 RULES_CREDENTIAL = f"app:{PLATFORM_APP}"
 GET_RULES = "GET /2/tweets/search/stream/rules"
 POST_RULES = "POST /2/tweets/search/stream/rules"
@@ -99,6 +100,7 @@ class StreamPlan:
     polled: dict[int, Tenant] = field(default_factory=dict)  # own app, or past X's limit
     capped: dict[int, Tenant] = field(default_factory=dict)  # at their monthly cap: neither
     over_limit: list[str] = field(default_factory=list)  # slugs polled for X's rule limit
+    refused: list[str] = field(default_factory=list)  # slugs polled: X refused a rule
 
 
 def stream_communities() -> list[Tenant]:
@@ -106,10 +108,11 @@ def stream_communities() -> list[Tenant]:
     return list(Tenant.objects.filter(status=Tenant.Status.ACTIVE).exclude(schema_name="public"))
 
 
-def stream_plan(tenants: Iterable[Tenant] | None = None) -> StreamPlan:
-    """The rules the platform's stream should have now, and who is polled instead."""
-    from xfeed.queries import tenant_queries
-
+def stream_plan(
+    tenants: Iterable[Tenant] | None = None, *, refused: Collection[str] = ()
+) -> StreamPlan:
+    """The rules the platform's stream should have now, and who is polled instead
+    (``refused``: queries X would not take as rules; their communities are polled)."""
     plan = StreamPlan()
     chosen = list(tenants) if tenants is not None else stream_communities()
     own_app = set(
@@ -129,6 +132,10 @@ def stream_plan(tenants: Iterable[Tenant] | None = None) -> StreamPlan:
             compiled = tenant_queries()
         if not compiled:
             continue  # nothing to read
+        if any(c.query in refused for c in compiled):
+            plan.polled[tenant.pk] = tenant
+            plan.refused.append(tenant.slug)
+            continue
         new = [c for c in compiled if c.query not in by_value]
         if len(by_value) + len(new) > MAX_RULES:
             plan.polled[tenant.pk] = tenant
@@ -186,6 +193,7 @@ class RuleSync:
     deleted: int
     kept: int
     changed_tenants: frozenset[int]  # whose rules were added or deleted
+    refused: frozenset[str] = frozenset()  # values X refused as rules (invalid)
 
 
 def rules_sync(client: _RulesClient, wanted: list[WantedRule]) -> RuleSync:
@@ -205,20 +213,46 @@ def rules_sync(client: _RulesClient, wanted: list[WantedRule]) -> RuleSync:
             changed.add(owner[0])
     if stale:
         _counted(client, POST_RULES, lambda: client.delete_rules([r.id for r in stale]))
+    refused: set[str] = set()
     if missing:
-        add = [tweepy.StreamRule(value=w.value, tag=w.tag) for w in missing]
-        answer = _counted(client, POST_RULES, lambda: client.add_rules(add))
-        if answer.errors:
-            logger.warning(
-                "xfeed.stream.rules_refused",
-                extra={"errors": [e.get("title", "") for e in answer.errors][:10]},
-            )
+        refused = _add(client, missing)
     return RuleSync(
-        added=len(missing),
+        added=len(missing) - len(refused),
         deleted=len(stale),
         kept=len(current) - len(stale),
         changed_tenants=frozenset(changed),
+        refused=frozenset(refused),
     )
+
+
+def _add(client: _RulesClient, missing: list[WantedRule]) -> set[str]:
+    """Add ``missing``; the values X refused. X adds none of a request holding an invalid
+    rule (400, each invalid value named): the others are sent once more without them."""
+    add = [tweepy.StreamRule(value=w.value, tag=w.tag) for w in missing]
+    try:
+        _counted(client, POST_RULES, lambda: client.add_rules(add))
+        return set()
+    except tweepy.BadRequest as exc:
+        refused = _invalid_values(exc.response)
+        if not refused:
+            raise
+    logger.error("xfeed.stream.rules_refused", extra={"values": sorted(refused)[:10]})
+    rest = [rule for rule in add if rule.value not in refused]
+    if rest:
+        _counted(client, POST_RULES, lambda: client.add_rules(rest))
+    return refused
+
+
+def _invalid_values(response: requests.Response) -> set[str]:
+    try:
+        errors = response.json().get("errors") or []
+    except ValueError:
+        return set()
+    return {
+        str(e["value"])
+        for e in errors
+        if isinstance(e, dict) and "value" in e and "invalid-rules" in str(e.get("type", ""))
+    }
 
 
 class _Listener(tweepy.StreamingClient):
@@ -301,9 +335,13 @@ class StreamWorker:
         base_url: str | None = None,
         resync_seconds: float = RESYNC_SECONDS,
         tick_seconds: float = TICK_SECONDS,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         token = bearer_token or settings.X_BEARER_TOKEN
         self.resync_seconds, self.tick_seconds = resync_seconds, tick_seconds
+        # The time ingest records and reads are billed and budgeted at (a benchmark's
+        # simulated clock); None: the real one.
+        self.clock = clock
         self.events: queue.Queue = queue.Queue()
         self.listener = x_streaming_client(
             token, client_class=_Listener, base_url=base_url, events=self.events, daemon=True
@@ -312,6 +350,7 @@ class StreamWorker:
         self.plan = StreamPlan()
         self.owners: dict[str, tuple[Owner, ...]] = {}  # tag -> who its rule serves
         self.gaps: set[int] = set()  # tenant ids whose posts may have been missed
+        self.refused: set[str] = set()  # queries X refused as rules (their owners polled)
         self.connected = False
         self.resync_wanted = threading.Event()  # set from any thread: sync rules now
         self.stats = StreamStats()
@@ -323,8 +362,6 @@ class StreamWorker:
     # -- lifecycle
     def start(self) -> None:
         """Sync the rules, then connect (tweepy's thread)."""
-        from xfeed.posts import READ_FIELDS
-
         self.sync()
         self.thread = self.listener.filter(threaded=True, **READ_FIELDS)
         logger.info("xfeed.stream.started", extra={"rules": len(self.plan.rules)})
@@ -420,12 +457,24 @@ class StreamWorker:
         """Bring X's rules in line with every community's queries; a community whose
         rules changed has a gap (a replaced rule is briefly off X) until its backfill."""
         self._next_sync = time.monotonic() + self.resync_seconds
-        plan = stream_plan()
+        plan = stream_plan(refused=self.refused)
         try:
             result = rules_sync(self.rules_client, plan.rules)
         except (RulesRefused, tweepy.TweepyException, requests.RequestException) as exc:
             logger.warning("xfeed.stream.sync_failed", extra={"error": str(exc)})
             return None
+        if result.refused:
+            # Their communities are polled from now on; the next step plans again and
+            # deletes what of theirs was added.
+            self.refused |= result.refused
+            for rule in plan.rules:
+                if rule.value in result.refused:
+                    for owner in rule.owners:
+                        tenant = plan.streamed.pop(owner.tenant_id, None)
+                        if tenant is not None:
+                            plan.polled[owner.tenant_id] = tenant
+                            plan.refused.append(tenant.slug)
+            self.resync_wanted.set()
         joined = set(plan.streamed) - set(self.plan.streamed)
         self.gaps |= (result.changed_tenants | joined) & set(plan.streamed)
         self.gaps &= set(plan.streamed)  # who left the stream is polled instead
@@ -448,8 +497,6 @@ class StreamWorker:
     def route(self, response: tweepy.StreamResponse) -> int:
         """Ingest a stream post in every community one of its rules serves; move the
         cursors of those without a gap. Returns in how many communities."""
-        from xfeed.posts import posts_from_response
-
         self.stats.posts += 1
         posts = posts_from_response(response)
         if not posts:
@@ -470,7 +517,7 @@ class StreamWorker:
             if tenant is None:
                 logger.info("xfeed.stream.unrouted", extra={"tenant_id": tenant_id})
                 continue
-            if not usage_allows(tenant=tenant):
+            if not usage_allows(tenant=tenant, now=self._now()):
                 # Reached its cap since the last sync: reads pause. The gap makes the
                 # backfill (once the cap allows) search from before this post.
                 self.gaps.add(tenant_id)
@@ -482,23 +529,27 @@ class StreamWorker:
         return routed
 
     def _ingest(self, tenant: Tenant, posts: list[XPost], keys: set[str], users: int) -> None:
-        from xfeed.models import Cursor
-        from xfeed.services.ingest import posts_ingest
-
         # X bills the platform's app for what the stream delivers, once a post a day.
         usage_charge(
-            tenant=tenant, app=PLATFORM_APP, post_ids=[p.post_id for p in posts], user_reads=users
+            tenant=tenant,
+            app=PLATFORM_APP,
+            post_ids=[p.post_id for p in posts],
+            user_reads=users,
+            now=self._now(),
         )
         with tenant_context(tenant):
-            posts_ingest(tenant=tenant, posts=posts, via="stream")
+            posts_ingest(tenant=tenant, posts=posts, via="stream", now=self._now())
             if tenant.pk not in self.gaps:
                 newest = max(p.post_id for p in posts)
-                Cursor.objects.filter(key__in=keys, since_id__lt=newest).update(since_id=newest)
-                Cursor.objects.filter(key__in=keys, since_id=None).update(since_id=newest)
+                for key in sorted(keys):
+                    cursor_seen(tenant=tenant, key=key, post_id=newest)
         logger.info(
             "xfeed.stream.post",
             extra={"tenant": tenant.slug, "post_id": posts[0].post_id, "keys": sorted(keys)},
         )
+
+    def _now(self) -> datetime | None:
+        return self.clock() if self.clock is not None else None
 
     # -- backfill and polling
     def backfill(self) -> None:
@@ -506,14 +557,12 @@ class StreamWorker:
         X's budget or its cap cut short keeps its gap (tried again a tick later)."""
         if not self.gaps:
             return
-        from xfeed.polling import tenant_poll
-
         for tenant_id in sorted(self.gaps):
             tenant = self.plan.streamed.get(tenant_id)
             if tenant is None:
                 self.gaps.discard(tenant_id)
                 continue
-            result = tenant_poll(tenant=tenant, backfill=True)
+            result = tenant_poll(tenant=tenant, backfill=True, now=self._now())
             self.stats.backfills += 1
             if _complete(result):
                 self.gaps.discard(tenant_id)
@@ -527,11 +576,9 @@ class StreamWorker:
     def poll_others(self) -> None:
         """Poll what is due of the communities off the platform's stream (``tenant_poll``
         knows each query's interval)."""
-        from xfeed.polling import tenant_poll
-
         self._next_poll = time.monotonic() + self.tick_seconds
         for tenant in self.plan.polled.values():
-            tenant_poll(tenant=tenant)
+            tenant_poll(tenant=tenant, now=self._now())
             self.stats.polls += 1
 
 

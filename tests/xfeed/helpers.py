@@ -15,6 +15,7 @@ from django_tenants.utils import tenant_context
 from community.services import group_settings_update
 from history.services import Actor
 from notifications.models import OutboxMessage
+from notifications.services.subscriptions import subscriptions_write
 from sandbox.x import SandboxX
 from tests.botruntime.helpers import bound_group
 from tests.helpers import bot_id_of, on_sandbox
@@ -81,6 +82,8 @@ def _group(tenant: Any, tg: Any, title: str, features: tuple[str, ...]) -> int:
             actor=Actor.system(),
             features={name: True for name in features},
         )
+    if "mentions" in features:  # a group opts in to mentions (as setting a rule does)
+        subscriptions_write(tenant=tenant, chat_id=chat_id, changes={"mention.found": True})
     return chat_id
 
 

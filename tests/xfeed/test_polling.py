@@ -20,7 +20,7 @@ from xfeed import polling
 from xfeed.models import Cursor, Post
 from xfeed.polling import cursor_seen, next_interval, tenant_poll
 
-POST, MENTION = "xfeed.post", "xfeed.mention"
+POST, MENTION = "tweet.forwarded", "mention.found"
 SEARCH = "/2/tweets/search/recent"
 
 

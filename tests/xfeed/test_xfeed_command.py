@@ -21,9 +21,12 @@ from config.dbserver import connection_url
 from history.services import Actor
 from sandbox.x import Limits
 from tests.botruntime.helpers import process_running, until, wait_for_line
+from tests.xfeed.helpers import make_feed
 from xclient.credentials import credential_app_set
 from xclient.models import RateWindow
+from xclient.reader import PLATFORM_APP
 from xfeed.models import Account, Forwarding
+from xfeed.notices import EVENT_POST
 
 APP_TOKEN = "platform-command-app"
 X_LIMITS = Limits.off()
@@ -32,7 +35,7 @@ X_LIMITS = Limits.off()
 @pytest.fixture
 def x(x_server, settings):
     x_server.reset()
-    x_server.add_app(APP_TOKEN, app_id="platform")
+    x_server.add_app(APP_TOKEN, app_id=PLATFORM_APP)
     settings.X_API_BASE, settings.X_BEARER_TOKEN = x_server.base_url, APP_TOKEN
     return x_server
 
@@ -72,6 +75,22 @@ def test_an_unknown_mode_is_refused(settings):
     assert refused.value.returncode == 2
 
 
+def test_the_stream_needs_the_platforms_token(settings):
+    settings.X_BEARER_TOKEN = ""
+    with pytest.raises(CommandError, match="X_BEARER_TOKEN is not set") as refused:
+        _run("run", "--mode", "stream")
+    assert refused.value.returncode == 2
+
+
+def test_poll_runs_one_round_of_one_community(x, make_tenant, tg):
+    feed = make_feed(make_tenant("polled"), tg, x)
+    feed.follow(x.add_account("project"))
+    x.post("project", "gm")
+    out = _run("poll", "--tenant", "polled")
+    assert out.startswith("polled: PollResult(searched=1, calls=1,")
+    assert len(feed.queued(EVENT_POST)) == 1
+
+
 def test_poll_of_an_unknown_community_is_refused(db):
     with pytest.raises(CommandError, match="no community 'nobody'"):
         _run("poll", "--tenant", "nobody")
@@ -91,21 +110,28 @@ def _committed_windows_forget() -> None:
     thread.join(30)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_run_streams_until_a_signal_and_stops_cleanly(x, db, sig):
+@pytest.mark.parametrize(
+    ("mode", "sig", "started"),
+    [
+        ("stream", signal.SIGINT, "xfeed: streaming"),
+        ("stream", signal.SIGTERM, "xfeed: streaming"),
+        ("poll", signal.SIGINT, "xfeed: polling every community"),
+    ],
+)
+def test_run_until_a_signal_and_stop_cleanly(x, db, mode, sig, started):
     env = {
         **os.environ,
         "DATABASE_URL": connection_url(),
         "X_API_BASE": x.base_url,
         "X_BEARER_TOKEN": APP_TOKEN,
-        "XFEED_MODE": "stream",
+        "XFEED_MODE": mode,
         "LOG_LEVEL": "WARNING",
     }
     try:
         with process_running(["manage.py", "xfeed", "run"], env) as (process, lines):
-            started = wait_for_line(lines, "xfeed: streaming")
-            assert "Ctrl-C to stop" in started
-            until(lambda: x.stream_connections() == ["platform"], timeout=15)
+            assert "Ctrl-C to stop" in wait_for_line(lines, started)
+            if mode == "stream":
+                until(lambda: x.stream_connections() == [PLATFORM_APP], timeout=15)
             process.send_signal(sig)
             assert process.wait(timeout=30) == 0
             wait_for_line(lines, "xfeed: stopped", timeout=5)

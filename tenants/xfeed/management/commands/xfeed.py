@@ -13,7 +13,6 @@ poll --tenant SLUG         one polling round of one community now (``--backfill`
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
@@ -26,16 +25,13 @@ from django.db import close_old_connections
 from django_tenants.utils import tenant_context
 
 from tenancy.selectors import tenant_get
+from xfeed.conf import xfeed_mode
+from xfeed.polling import tenant_poll
+from xfeed.queries import tenant_queries
 from xfeed.stream import RESYNC_SECONDS, TICK_SECONDS, StreamWorker, stream_communities, stream_plan
 
 MODES = ("stream", "poll")
 logger = logging.getLogger(__name__)
-
-
-def feed_mode() -> str:
-    """``XFEED_MODE`` from the settings, else the environment; ``stream`` by default."""
-    configured = getattr(settings, "XFEED_MODE", None) or os.environ.get("XFEED_MODE", "")
-    return str(configured).strip().lower() or "stream"
 
 
 class Command(BaseCommand):
@@ -61,7 +57,7 @@ class Command(BaseCommand):
 
     # ---- run
     def _run(self, options: dict[str, Any]) -> None:
-        mode = options["mode"] or feed_mode()
+        mode = options["mode"] or xfeed_mode()
         if mode not in MODES:
             raise CommandError(f"XFEED_MODE must be stream or poll, not {mode!r}", returncode=2)
         if mode == "stream" and not settings.X_BEARER_TOKEN:
@@ -98,8 +94,6 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def _poll_loop(self, stop: threading.Event, tick: float) -> None:
-        from xfeed.polling import tenant_poll
-
         self.stdout.write(f"xfeed: polling every community every {tick:g} s; Ctrl-C to stop")
         self.stdout.flush()
         rounds = 0
@@ -119,8 +113,6 @@ class Command(BaseCommand):
 
     # ---- rules
     def _rules(self, options: dict[str, Any]) -> None:
-        from xfeed.queries import tenant_queries
-
         plan = stream_plan()
         for tenant in stream_communities():
             if tenant.pk in plan.streamed:
@@ -147,7 +139,5 @@ class Command(BaseCommand):
         tenant = tenant_get(slug=options["tenant"])
         if tenant is None or tenant.is_public:
             raise CommandError(f"no community {options['tenant']!r}", returncode=2)
-        from xfeed.polling import tenant_poll
-
         result = tenant_poll(tenant=tenant, backfill=options["backfill"])
         self.stdout.write(f"{tenant.slug}: {result}")
