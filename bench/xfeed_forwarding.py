@@ -30,11 +30,13 @@ the busiest 15-minute window) and the budget's ``RateWindow`` rows; cost per ten
 ``Usage`` against the caps (a few tenants get a low cap, so reads must pause: their
 posts are counted apart).
 
-Seeding: tenants and group bindings go through the services (``tenant_create``,
-``group_bind_on_bot_added`` against the sandbox Telegram); the followed accounts, their
-forwardings and the mention rules are written directly in the tables, because the
-services resolve every account through X (1,000 user lookups, billed and rate-limited,
-which are not what is measured).
+Seeding: tenants, group bindings, mention rules and caps go through the services
+(``tenant_create``, ``group_bind_on_bot_added`` against the sandbox Telegram,
+``mention_rule_set``, ``budget_set``); the followed accounts and their forwardings are
+written directly in the tables, because ``forwarding_set`` resolves every account
+through X (1,000 user lookups, billed and rate-limited, which are not what is
+measured); the group's switch and subscription it would set are set by the services it
+calls.
 """
 
 from __future__ import annotations
@@ -353,16 +355,21 @@ class SimulatedTime:
 def seed_communities(plan: Plan, tg: Any) -> None:
     """Each community through the services: ``tenant_create`` with an owner and a bot,
     its group bound by the owner adding the bot (checked against the sandbox Telegram),
-    forwarding and mentions switched on by the owner; its caps with ``budget_set``.
-    Followed accounts, forwardings and mention rules are rows (the module's docstring)."""
+    its mention rules (``mention_rule_set``), its caps (``budget_set``). The followed
+    accounts and forwardings are rows (the module's docstring), with what
+    ``forwarding_set`` does beside them done by the same services it calls: the group's
+    ``tweet_forwarding`` switch and its subscription to forwarded posts."""
     from django.db import connection
     from django_tenants.utils import tenant_context
 
     from community.services import group_bind_on_bot_added, group_settings_update
     from history.services import SYSTEM, Actor
+    from notifications.services import subscriptions_update
     from tenancy.services import tenant_create
     from xclient.metering import budget_set
-    from xfeed.models import Account, Forwarding, MentionRule
+    from xfeed.models import Account, Forwarding
+    from xfeed.notices import EVENT_POST
+    from xfeed.services import mention_rule_set
 
     resolved = datetime.now(UTC)
     for c in plan.communities:
@@ -387,12 +394,18 @@ def seed_communities(plan: Plan, tg: Any) -> None:
             title=f"Project {c.index} group",
             added_by_telegram_id=owner,
         )
+        admin = Actor.user(owner)
         group_settings_update(
             tenant=c.tenant,
             chat_id=c.chat_id,
-            actor=Actor.user(owner),
-            features={"tweet_forwarding": True, "mentions": True},
+            actor=admin,
+            features={"tweet_forwarding": True},
         )
+        subscriptions_update(
+            tenant=c.tenant, chat_id=c.chat_id, changes={EVENT_POST: True}, actor=admin
+        )
+        for rule in rules_of(c.index):
+            mention_rule_set(tenant=c.tenant, chat_id=c.chat_id, actor=admin, **rule)
         if c.cap_micros is not None:
             budget_set(tenant=c.tenant, monthly_cap_micros=c.cap_micros, actor=SYSTEM)
         with tenant_context(c.tenant):
@@ -407,8 +420,6 @@ def seed_communities(plan: Plan, tg: Any) -> None:
                     include_replies=c.replies,
                     include_quotes=c.quotes,
                 )
-            for rule in rules_of(c.index):
-                MentionRule.objects.create(chat_id=c.chat_id, **rule)
         if c.index % 20 == 19:
             say(f"  ... communities: {c.index + 1}/{len(plan.communities)}")
     connection.set_schema_to_public()
@@ -1117,6 +1128,7 @@ def run() -> None:
 
     from sandbox.telegram import SandboxTelegram
 
+    began = time.perf_counter()
     tenants = pick(100, 4)
     hours = 0.25 if quick() else 2.0
     plan = scenario(
@@ -1158,3 +1170,4 @@ def run() -> None:
         finally:
             x.stop()
         forget_run()
+    say(f"  the benchmark took {time.perf_counter() - began:.0f} s of real time in all")
