@@ -79,7 +79,7 @@ LOW_CAP_TENANTS = 5  # every 20th tenant, from tenant 3
 LOW_CAP_MICROS = 150_000  # $0.15: 30 post reads at X's price (quick: a third of it)
 GOAL_CALLS_PER_POST = 0.05
 MAX_WAIT_S = 2.0  # real time the stream driver waits for a post's forwards
-HOLD_S = 20.0  # scenario seconds the worker is kept busy at each disconnect
+HOLD_S = 20.0  # scenario seconds the worker is kept busy at each disconnect (quick: 90)
 RATE_PER_HOUR = 1.0  # posts of each tracked account
 KINDS = ("original", "reply", "repost", "quote")
 KIND_WEIGHTS = (0.55, 0.2, 0.15, 0.1)
@@ -777,6 +777,7 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
     dropped: list[str] = []
 
     held: list[int] = []  # posts made while the worker was held
+    hold_s = HOLD_S if not quick() else 90.0  # quick mode posts too seldom for 20 s
 
     def drop() -> None:
         """X ends the stream while the worker is busy: it gets to the disconnect (and to
@@ -792,7 +793,7 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
     for k in range(disconnects):
         at = (k + 0.5) * plan.duration_s / disconnects
         at_times[at] = drop
-        at_times[at + HOLD_S] = loop.release
+        at_times[at + hold_s] = loop.release
     resync = float(RESYNC_SECONDS)
     while resync < plan.duration_s + step_s * 6:
         at_times.setdefault(resync, worker.resync_wanted.set)
@@ -844,7 +845,7 @@ def run_stream(plan: Plan, x: Any, clock: Any, *, step_s: float) -> Run:
     stats = worker.stats
     run.notes.append(
         "disconnects forced at " + "; ".join(dropped) + f"; each time the worker was held "
-        f"{HOLD_S:g} s of scenario time, {len(held)} posts made meanwhile"
+        f"{hold_s:g} s of scenario time, {len(held)} posts made meanwhile"
     )
     run.notes.append(
         f"worker: connects {stats.connects}, gaps {stats.gaps}, backfills {stats.backfills}, "
