@@ -1,0 +1,1 @@
+"""The X feed's bot handlers, one module per command group."""

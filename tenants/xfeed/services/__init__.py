@@ -1,0 +1,1 @@
+"""The X feed's writes, one module per concern."""

@@ -1,0 +1,1 @@
+"""The X feed's API views, one module per concern."""
