@@ -56,6 +56,14 @@ MATRIX: dict[tuple[str, str], str] = {
     # the X client
     ("x-budget", "GET"): "manage_settings",
     ("x-budget", "PUT"): "manage_settings",
+    # the X feed: KOLs
+    ("x-kol-list", "GET"): "manage_settings",
+    ("x-kol-list", "POST"): "manage_settings",
+    ("x-kol-detail", "PUT"): "manage_settings",
+    ("x-kol-detail", "DELETE"): "manage_settings",
+    ("x-kol-posts", "GET"): "manage_settings",
+    ("x-kol-report", "GET"): "manage_settings",
+    ("x-kol-report-csv", "GET"): "manage_settings",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
@@ -66,4 +74,5 @@ URL_KWARGS = {
     "bulk_id": 424242,
     "withdrawal_id": 424242,
     "deposit_id": 424242,
+    "kol_id": 424242,
 }

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("notifications.urls")),
     path("", include("wallet.urls")),
     path("", include("xclient.urls")),
+    path("", include("xfeed.urls")),
 ]
 
 urlpatterns = [

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django_tenants.utils import tenant_context
 
 from config.errors import ServiceError
 from tenancy.models import Tenant
+from tenancy.selectors import community_check
 from xfeed.models import Kol, KolPost, KolSnapshot
 
 
-def kol_list(*, tenant: Tenant) -> list[Kol]:
-    """The community's active KOLs, by handle."""
-    with tenant_context(tenant):
-        return list(Kol.objects.filter(is_active=True).order_by("username", "id"))
+def kol_list(*, tenant: Tenant) -> QuerySet[Kol]:
+    """The community's active KOLs (evaluated in the tenant's schema, as a request's is)."""
+    community_check(tenant)
+    return Kol.objects.filter(is_active=True)
 
 
 def kol_get(*, tenant: Tenant, kol_id: int) -> Kol:
@@ -26,14 +27,10 @@ def kol_get(*, tenant: Tenant, kol_id: int) -> Kol:
     return kol
 
 
-def kol_posts(*, tenant: Tenant, kol_id: int, limit: int = 100) -> list[KolPost]:
-    """A KOL's ``limit`` newest tracked posts, each with its snapshots (oldest first)."""
+def kol_posts(*, tenant: Tenant, kol_id: int) -> QuerySet[KolPost]:
+    """An active KOL's tracked posts, each with its snapshots (oldest first); evaluated in
+    the tenant's schema."""
     kol = kol_get(tenant=tenant, kol_id=kol_id)
-    with tenant_context(tenant):
-        return list(
-            KolPost.objects.filter(kol_id=kol.pk)
-            .order_by("-post_id")
-            .prefetch_related(
-                Prefetch("snapshots", queryset=KolSnapshot.objects.order_by("taken_at"))
-            )[:limit]
-        )
+    return KolPost.objects.filter(kol_id=kol.pk).prefetch_related(
+        Prefetch("snapshots", queryset=KolSnapshot.objects.order_by("taken_at"))
+    )

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import requests
 import tweepy
 from django.db import transaction
 from django_tenants.utils import tenant_context
@@ -103,7 +104,7 @@ def _resolve(tenant: Tenant, username: str) -> tuple[int, str]:
     reader = XReader(tenant=tenant, priority=Priority.KOL_METRICS)
     try:
         found = reader.user_by_username(username)
-    except tweepy.TweepyException as exc:
+    except (tweepy.TweepyException, requests.RequestException) as exc:
         logger.warning("xfeed.kol.resolve_failed", extra={"tenant": tenant.slug, "error": str(exc)})
         raise ServiceError(
             "X could not be asked about this handle; try again", code="x_unavailable", status=503
