@@ -181,11 +181,12 @@ class _Data:
 
 
 def _load(period: Period) -> _Data:
-    posts = list(
-        KolPost.objects.filter(
+    posts: list[dict[str, Any]] = [
+        dict(row)
+        for row in KolPost.objects.filter(
             created_at__gte=period.start_at, created_at__lt=period.end_at
         ).values("id", "kol_id", "campaigns")
-    )
+    ]
     latest = {
         row["post_id"]: row
         for row in KolSnapshot.objects.filter(
