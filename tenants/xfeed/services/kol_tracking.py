@@ -52,6 +52,7 @@ TIMELINE = "GET /2/users/:id/tweets"
 LOOKUP = "GET /2/tweets"
 TIMELINE_FIELDS = ["created_at", "entities", "public_metrics"]
 MAX_TIMELINE_PAGES = 5  # 500 new posts of one KOL per round; the rest next round
+MAX_DUE = 10_000  # snapshots per round (100 reads); the rest stay due for the next
 
 
 @dataclass
@@ -137,17 +138,17 @@ def _discover(reader: XReader, kol: Kol, now: datetime) -> int:
     return stored
 
 
-def _due_batch(now: datetime) -> list[KolPost]:
-    return list(
-        KolPost.objects.filter(next_snapshot_at__lte=now, kol__is_active=True).order_by(
-            "next_snapshot_at", "post_id"
-        )[:LOOKUP_BATCH]
-    )
-
-
 def _snapshots(reader: XReader, now: datetime) -> int:
+    """Every post due at ``now``, each read once this round (listed first, then read 100
+    at a time): however the schedule moves, a round ends."""
+    due = list(
+        KolPost.objects.filter(next_snapshot_at__lte=now, kol__is_active=True)
+        .order_by("next_snapshot_at", "post_id")
+        .values_list("pk", flat=True)[:MAX_DUE]
+    )
     taken = 0
-    while batch := _due_batch(now):
+    for start in range(0, len(due), LOOKUP_BATCH):
+        batch = list(KolPost.objects.filter(pk__in=due[start : start + LOOKUP_BATCH]))
         answer = reader.read(
             LOOKUP, "get_tweets", ids=[p.post_id for p in batch], tweet_fields=["public_metrics"]
         )
