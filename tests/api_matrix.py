@@ -56,6 +56,10 @@ MATRIX: dict[tuple[str, str], str] = {
     # the X client
     ("x-budget", "GET"): "manage_settings",
     ("x-budget", "PUT"): "manage_settings",
+    ("x-credential-list", "GET"): "manage_settings",
+    ("x-app-token", "PUT"): "manage_settings",
+    ("x-credential-detail", "DELETE"): "manage_settings",
+    ("x-connect", "POST"): "manage_settings",
     # the X feed: KOLs
     ("x-kol-list", "GET"): "manage_settings",
     ("x-kol-list", "POST"): "manage_settings",
@@ -74,5 +78,6 @@ URL_KWARGS = {
     "bulk_id": 424242,
     "withdrawal_id": 424242,
     "deposit_id": 424242,
+    "credential_id": 424242,
     "kol_id": 424242,
 }

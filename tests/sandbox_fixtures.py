@@ -3,7 +3,8 @@
 emptied for a test with the platform's Bot API calls pointed at it; and
 ``sandbox(limits)``, a server of its own started for one test (its own limits, clock or
 flood counts). tests/helpers.py puts a tenant's bot there and reaches it with
-python-telegram-bot."""
+python-telegram-bot. ``x_server``: a sandbox X per test module, on X's own limits unless
+the module sets ``X_LIMITS`` (a ``sandbox.x.Limits``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from sandbox.telegram import Limits, SandboxTelegram
+from sandbox.x import SandboxX
 
 
 def _forget_process_state() -> None:
@@ -60,3 +62,11 @@ def sandbox() -> Iterator[Any]:
     yield make
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def x_server(request) -> Iterator[SandboxX]:
+    server = SandboxX(limits=getattr(request.module, "X_LIMITS", None))
+    server.start()
+    yield server
+    server.stop()

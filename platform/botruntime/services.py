@@ -118,11 +118,18 @@ def jobs_claim(*, worker: str, limit: int = 1, kinds: Iterable[str] | None = Non
     claimed = list(Job.objects.select_related("tenant").filter(pk__in=[r[0] for r in rows]))
     claimed.sort(key=lambda j: (j.run_at, j.pk))
     for job in claimed:
-        logger.info(
+        logger.log(
+            _routine(registry.get(job.kind)),
             "job.claimed",
             extra={"job": job.pk, "kind": job.kind, "attempt": job.attempts, "worker": worker},
         )
     return claimed
+
+
+def _routine(kind: JobKind | None) -> int:
+    # A recurring job's every run (the history seal runs every 2 s) would bury the log:
+    # its claims and successes are debug; failures warn whatever the kind.
+    return logging.DEBUG if kind is not None and kind.every is not None else logging.INFO
 
 
 def _mine(job: Job, worker: str):
@@ -179,7 +186,11 @@ def job_complete(*, job: Job, worker: str) -> bool:
         if done and kind is not None:
             _schedule_next(job, kind)
     if done:
-        logger.info("job.done", extra={"job": job.pk, "kind": job.kind, "attempt": job.attempts})
+        logger.log(
+            _routine(kind),
+            "job.done",
+            extra={"job": job.pk, "kind": job.kind, "attempt": job.attempts},
+        )
     else:
         logger.warning("job.lease_lost", extra={"job": job.pk, "kind": job.kind, "worker": worker})
     return bool(done)

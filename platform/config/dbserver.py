@@ -107,3 +107,34 @@ def connection_url_export() -> str:
     of their own (a second embedded server handle, or a URL that did not answer)."""
     url = os.environ["DATABASE_URL"] = connection_url()
     return url
+
+
+def database_ensure() -> str | None:
+    """Create the configured database when its server answers that it does not exist (a
+    new DATABASE_URL naming a database nobody created yet), through the server's
+    ``postgres`` maintenance database; the name created, or None when it was there."""
+    import psycopg2
+    from django.db import connections
+    from psycopg2 import errorcodes, sql
+
+    settings_dict = connections["default"].settings_dict
+    try:
+        psycopg2.connect(settings_url(settings_dict), connect_timeout=5).close()
+        return None
+    except psycopg2.OperationalError as exc:
+        # libpq puts the server's refusal in the message, without a pgcode.
+        if "does not exist" not in str(exc) or f'"{settings_dict["NAME"]}"' not in str(exc):
+            raise
+    name = str(settings_dict["NAME"])
+    admin = psycopg2.connect(settings_url(settings_dict, database="postgres"), connect_timeout=5)
+    try:
+        admin.autocommit = True  # CREATE DATABASE cannot run in a transaction
+        with admin.cursor() as cursor:
+            try:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            except psycopg2.Error as exc:
+                if exc.pgcode != errorcodes.DUPLICATE_DATABASE:  # created meanwhile: fine
+                    raise
+    finally:
+        admin.close()
+    return name

@@ -267,8 +267,14 @@ X_BEARER_TOKEN = os.environ.get("X_BEARER_TOKEN", "")
 # no secret: a public client, PKCE only.
 X_OAUTH_CLIENT_ID = os.environ.get("X_OAUTH_CLIENT_ID", "")
 X_OAUTH_CLIENT_SECRET = os.environ.get("X_OAUTH_CLIENT_SECRET", "")
+# Where X sends people back after they approve (registered on that OAuth client); unset:
+# /x/callback on the platform's own domain, with the scheme and port of the request.
+X_OAUTH_REDIRECT_URI = os.environ.get("X_OAUTH_REDIRECT_URI", "")
 # USD millionths per resource read (xclient.metering); unset: X's published prices.
 X_PRICES_MICROS = json.loads(os.environ.get("X_PRICES_MICROS", "{}"))
+# The longest search query or filtered-stream rule X accepts on the platform's access
+# level (512 on the self-serve tiers; 1024 on Pro, 4096 on Enterprise).
+X_QUERY_MAX_LENGTH = int(os.environ.get("X_QUERY_MAX_LENGTH", "512"))
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tenancy.views import home
+from xclient.pages import connect_callback
 
 admin.site.site_header = admin.site.site_title = "Bragabot"
 admin.site.index_title = "Platform administration"
@@ -24,5 +25,6 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("x/callback", connect_callback, name="x-connect-callback"),  # X's OAuth redirect
     path("admin/", admin.site.urls),
 ]

@@ -8,8 +8,6 @@ real API, or the sandbox in tests and the demo). Telegram's refusals become
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -17,10 +15,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import telegram
-from django.conf import settings
 from telegram import error as tg_error
-from telegram.request import HTTPXRequest
 
+from botruntime.outgoing import bot_session, run_sync
 from config.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -31,26 +28,9 @@ STARS = "XTR"
 PAGE = 100  # getStarTransactions answers at most 100 at a time
 
 
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` from sync code; on a fresh loop in a worker thread when this thread
-    already runs one (a running loop cannot be blocked on from inside)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-def _bot(token: str) -> telegram.Bot:
-    base = f"{settings.TELEGRAM_API_BASE.rstrip('/')}/bot"
-    request = HTTPXRequest(connect_timeout=5.0, read_timeout=10.0)
-    return telegram.Bot(token, base_url=base, request=request, get_updates_request=request)
-
-
 def _call(coro: Coroutine[Any, Any, T], *, event: str, **extra: Any) -> T:
     try:
-        return _run(coro)
+        return run_sync(coro)
     except tg_error.TelegramError as exc:
         # InvalidToken's message repeats the token: never log it.
         detail = "" if isinstance(exc, tg_error.InvalidToken) else exc.message
@@ -81,7 +61,7 @@ def _service_error(exc: tg_error.TelegramError, detail: str) -> ServiceError:
 
 
 async def _send_invoice(token: str, chat_id: int, title: str, text: str, payload: str, amount: int):
-    async with _bot(token) as bot:
+    async with bot_session(token) as bot:
         message = await bot.send_invoice(
             chat_id=chat_id,
             title=title,
@@ -106,7 +86,7 @@ def invoice_send(
 
 
 async def _refund(token: str, user_id: int, charge_id: str) -> bool:
-    async with _bot(token) as bot:
+    async with bot_session(token) as bot:
         return await bot.refund_star_payment(user_id=user_id, telegram_payment_charge_id=charge_id)
 
 
@@ -147,7 +127,7 @@ def _transaction(tx: telegram.StarTransaction) -> StarTransaction:
 
 async def _transactions(token: str, since: datetime, max_pages: int) -> list[StarTransaction]:
     found: list[StarTransaction] = []
-    async with _bot(token) as bot:
+    async with bot_session(token) as bot:
         for page in range(max_pages):
             answer = await bot.get_star_transactions(offset=page * PAGE, limit=PAGE)
             batch = [_transaction(tx) for tx in answer.transactions]

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 from django.conf import settings
 from django.db import transaction
-from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+from oauthlib.oauth2.rfc6749.errors import InsecureTransportError, OAuth2Error
 
 import history.services as history
 from config.encryption import decrypt, encrypt
@@ -60,8 +60,10 @@ def credential_app_set(*, tenant: Tenant, bearer_token: str, actor: history.Acto
     return credential
 
 
-def credential_connect_start(*, tenant: Tenant, redirect_uri: str) -> str:
-    """X's consent URL for connecting an X account to ``tenant``."""
+def credential_connect_start(
+    *, tenant: Tenant, redirect_uri: str, actor: history.Actor | None = None
+) -> str:
+    """X's consent URL for connecting an X account to ``tenant`` (started by ``actor``)."""
     handler = _handler(redirect_uri)
     url = handler.get_authorization_url()
     Connect.objects.filter(started_at__lt=datetime.now(UTC) - CONNECT_TTL).delete()
@@ -70,8 +72,45 @@ def credential_connect_start(*, tenant: Tenant, redirect_uri: str) -> str:
         state=handler.consent_state,
         code_verifier=encrypt(handler.consent_verifier),
         redirect_uri=redirect_uri,
+        started_by=actor.id if actor is not None and actor.type == "user" else "",
     )
     return url
+
+
+def credential_connect_callback(*, callback_url: str) -> Credential:
+    """X's redirect back to the platform's one callback URL: the flow its ``state`` names
+    (unguessable, ten minutes, once) says which community connects the account and who
+    started it."""
+    state = _state_of(callback_url)
+    flow = Connect.objects.select_related("tenant").filter(state=state).first() if state else None
+    if flow is None:
+        raise ServiceError("no connect flow has that state", code="unknown_state")
+    actor = history.Actor.user(int(flow.started_by)) if flow.started_by else history.SYSTEM
+    return credential_connect_finish(tenant=flow.tenant, callback_url=callback_url, actor=actor)
+
+
+def credential_remove(*, tenant: Tenant, credential_id: int, actor: history.Actor) -> None:
+    """Forget one of ``tenant``'s credentials (its reads fall back to the platform's app)."""
+    with transaction.atomic():
+        credential = Credential.objects.filter(tenant=tenant, pk=credential_id).first()
+        if credential is None:
+            raise ServiceError(
+                f"no X credential {credential_id} in this community",
+                code="credential_not_found",
+                status=404,
+            )
+        credential.delete()
+        history.record(
+            action="xclient.credential_removed",
+            actor=actor,
+            tenant=tenant,
+            target=("x_credential", credential_id),
+            data={"kind": credential.kind, "username": credential.username},
+        )
+
+
+def _state_of(callback_url: str) -> str:
+    return (parse_qs(urlparse(callback_url).query).get("state") or [""])[0]
 
 
 def credential_connect_finish(
@@ -79,7 +118,7 @@ def credential_connect_finish(
 ) -> Credential:
     """Take X's callback (``?state=...&code=...``): exchange the code with the flow's
     verifier, ask X which account the token is of, store the credential."""
-    state = (parse_qs(urlparse(callback_url).query).get("state") or [""])[0]
+    state = _state_of(callback_url)
     with transaction.atomic():
         flow = Connect.objects.select_for_update().filter(tenant=tenant, state=state).first()
         if flow is None or flow.started_at < datetime.now(UTC) - CONNECT_TTL:
@@ -91,6 +130,12 @@ def credential_connect_finish(
     handler.resume(state=state, code_verifier=decrypt(flow.code_verifier))
     try:
         token = handler.fetch_token(callback_url)
+    except InsecureTransportError as exc:
+        raise ServiceError(
+            "X's callback must reach the platform over https (on a development machine "
+            "OAUTHLIB_INSECURE_TRANSPORT=1 allows http)",
+            code="insecure_callback",
+        ) from exc
     except OAuth2Error as exc:
         refused = f"X refused the code: {exc.description or exc.error}"
         raise ServiceError(refused, code="x_refused") from exc

@@ -23,8 +23,10 @@ from xclient.notices import budget_alert_notify
 if TYPE_CHECKING:
     from tenancy.models import Tenant
 
-# docs.x.com/x-api/getting-started/pricing: Posts read $0.005, User read $0.010 per resource.
-DEFAULT_PRICES_MICROS = {"post_read": 5_000, "user_read": 10_000}
+# docs.x.com/x-api/getting-started/pricing: Posts read $0.005, User read $0.010 per
+# resource; since 2026-04-20 an account's reads of its own data with its own token
+# (timeline, mentions, likes, followers, following, ...) are "owned reads" at $0.001.
+DEFAULT_PRICES_MICROS = {"post_read": 5_000, "user_read": 10_000, "owned_read": 1_000}
 ALERTS = (80, 100)  # % of the monthly cap
 
 _BILL_NEW_POSTS = """
@@ -68,10 +70,12 @@ def usage_charge(
     app: str,
     post_ids: Iterable[int] = (),
     user_reads: int = 0,
+    owned: bool = False,
     now: datetime | None = None,
 ) -> Charged:
     """Bill what a read of ``tenant`` through X app ``app`` returned: the posts not yet
-    billed to ``app`` today, and ``user_reads`` user objects."""
+    billed to ``app`` today, and ``user_reads`` user objects; ``owned``: an account's read
+    of its own data, every resource at the owned-read price."""
     now = now or datetime.now(UTC)
     day = now.astimezone(UTC).date()
     unique = sorted(set(post_ids))
@@ -82,12 +86,16 @@ def usage_charge(
             with connection.cursor() as cursor:
                 cursor.execute(_BILL_NEW_POSTS, [app, day, tenant.pk, unique])
                 billed = len(cursor.fetchall())
-        cost = billed * rate["post_read"] + user_reads * rate["user_read"]
+        if owned:
+            counts = {"owned_reads": billed + user_reads}
+            cost = (billed + user_reads) * rate["owned_read"]
+        else:
+            counts = {"post_reads": billed, "user_reads": user_reads}
+            cost = billed * rate["post_read"] + user_reads * rate["user_read"]
         usage, _ = Usage.objects.get_or_create(tenant=tenant, month=_month(day))
         Usage.objects.filter(pk=usage.pk).update(
-            post_reads=F("post_reads") + billed,
-            user_reads=F("user_reads") + user_reads,
             cost_micros=F("cost_micros") + cost,
+            **{field: F(field) + n for field, n in counts.items()},
         )
         usage = Usage.objects.select_for_update().get(pk=usage.pk)
         cap = cap_of(tenant)

@@ -81,6 +81,9 @@ class Usage(models.Model):
     month = models.DateField()
     post_reads = models.PositiveIntegerField(default=0)
     user_reads = models.PositiveIntegerField(default=0)
+    # Posts and users an X account read of its own data with its own token (X's cheaper
+    # "owned reads"), counted apart from post_reads and user_reads.
+    owned_reads = models.PositiveIntegerField(default=0)
     cost_micros = models.BigIntegerField(default=0)  # USD millionths
     alerted = models.PositiveSmallIntegerField(default=0)  # 0, 80 or 100 (%)
 
@@ -150,6 +153,7 @@ class Connect(models.Model):
     state = models.CharField(max_length=100, unique=True)
     code_verifier = models.TextField()  # encrypted
     redirect_uri = models.CharField(max_length=500)
+    started_by = models.CharField(max_length=64, blank=True)  # the actor's id (history)
     started_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

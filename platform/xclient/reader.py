@@ -24,6 +24,16 @@ if TYPE_CHECKING:
     from tenancy.models import Tenant
 
 PLATFORM_APP = "platform"
+# X's "owned reads": an account's own data read with its own user token, billed at the
+# owned-read price (the ``id`` of the path must be the token's account).
+OWNED_ENDPOINTS = frozenset(
+    f"GET /2/users/:id/{what}"
+    for what in (
+        "tweets", "mentions", "liked_tweets", "followers", "following", "bookmarks",
+        "blocking", "muting", "pinned_lists", "owned_lists", "followed_lists",
+        "list_memberships",
+    )
+)  # fmt: skip
 
 
 class ReadRefused(ServiceError):
@@ -74,9 +84,12 @@ class XReader:
         bind(client.session)
         return client
 
-    def read(self, endpoint: str, method: str, **params: Any) -> tweepy.Response:
-        """``tweepy.Client.<method>(**params)``, counted against ``endpoint`` ("GET /2/...")."""
-        if not usage_allows(tenant=self.tenant):
+    def read(
+        self, endpoint: str, method: str, *, now: datetime | None = None, **params: Any
+    ) -> tweepy.Response:
+        """``tweepy.Client.<method>(**params)``, counted against ``endpoint`` ("GET /2/...");
+        ``now``: the time the budget and the meter count it at (a simulated clock)."""
+        if not usage_allows(tenant=self.tenant, now=now):
             raise ReadRefused(
                 "this community's X reads reached the monthly cap",
                 code="x_cap_reached",
@@ -89,6 +102,7 @@ class XReader:
             priority=self.priority,
             tenant=self.tenant,
             shared=self.shared,
+            now=now,
         )
         if not slot.granted:
             raise ReadRefused(
@@ -100,29 +114,49 @@ class XReader:
         try:
             result = getattr(client, method)(**params)
         except tweepy.HTTPException as exc:
-            self._observe(endpoint, exc.response.status_code, exc.response.headers)
+            self._observe(endpoint, exc.response.status_code, exc.response.headers, now)
             raise
         answer = client.last
         assert answer is not None  # set by the request that returned ``result``
-        self._observe(endpoint, answer.status_code, answer.headers)
+        self._observe(endpoint, answer.status_code, answer.headers, now)
         posts, users = _returned(result)
-        usage_charge(tenant=self.tenant, app=self.app, post_ids=posts, user_reads=users)
+        usage_charge(
+            tenant=self.tenant,
+            app=self.app,
+            post_ids=posts,
+            user_reads=users,
+            owned=self._owned(endpoint, params),
+            now=now,
+        )
         return result
 
-    def _observe(self, endpoint: str, status: int, headers: Any) -> None:
+    def _owned(self, endpoint: str, params: dict[str, Any]) -> bool:
+        return (
+            self.credential is not None
+            and self.user
+            and endpoint in OWNED_ENDPOINTS
+            and str(params.get("id")) == str(self.credential.x_user_id)
+        )
+
+    def _observe(self, endpoint: str, status: int, headers: Any, now: datetime | None) -> None:
         budget_observe(
             credential=self.name,
             endpoint=endpoint,
             status=status,
             headers=dict(headers),
             user=self.user,
-            now=datetime.now(UTC),
+            now=now or datetime.now(UTC),
         )
 
-    def search_recent(self, query: str, **params: Any) -> tweepy.Response:
+    def search_recent(
+        self, query: str, *, now: datetime | None = None, **params: Any
+    ) -> tweepy.Response:
         return self.read(
-            "GET /2/tweets/search/recent", "search_recent_tweets", query=query, **params
+            "GET /2/tweets/search/recent", "search_recent_tweets", now=now, query=query, **params
         )
+
+    def user_posts(self, user_id: int, **params: Any) -> tweepy.Response:
+        return self.read("GET /2/users/:id/tweets", "get_users_tweets", id=user_id, **params)
 
     def user_by_username(self, username: str, **params: Any) -> tweepy.Response:
         return self.read(

@@ -1,7 +1,19 @@
 from django.urls import path
 
-from xclient import views
+from xclient import credential_views, views
 
 urlpatterns = [
     path("x/budget", views.XBudgetView.as_view(), name="x-budget"),
+    path(
+        "x/credentials",
+        credential_views.XCredentialListView.as_view(),
+        name="x-credential-list",
+    ),
+    path("x/credentials/app", credential_views.XAppTokenView.as_view(), name="x-app-token"),
+    path(
+        "x/credentials/<int:credential_id>",
+        credential_views.XCredentialDetailView.as_view(),
+        name="x-credential-detail",
+    ),
+    path("x/connect", credential_views.XConnectView.as_view(), name="x-connect"),
 ]

@@ -21,6 +21,9 @@ class UsageSerializer(serializers.Serializer):
     month = serializers.DateField(help_text="the UTC calendar month (its first day)")
     post_reads = serializers.IntegerField(help_text="posts billed (once per X app and UTC day)")
     user_reads = serializers.IntegerField()
+    owned_reads = serializers.IntegerField(
+        help_text="posts and users a connected account read of its own data (X's owned reads)"
+    )
     cost_micros = serializers.IntegerField(help_text="USD millionths at X_PRICES_MICROS")
     cap_micros = serializers.IntegerField(allow_null=True, help_text="null: no cap")
     paused = serializers.BooleanField(help_text="the cap is reached: X reads wait")

@@ -88,6 +88,12 @@ class Cursor(models.Model):
     query = models.TextField()
     since_id = models.BigIntegerField(null=True)
     polled_at = models.DateTimeField(null=True)
+    # Polling: the rows the query serves (``Compiled.members``: a changed query resumes
+    # where the old ones of its members were), when it was made (its first search
+    # forwards nothing older), and how long to wait between searches (adaptive).
+    members = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    created_at = models.DateTimeField(null=True)
+    interval_s = models.PositiveIntegerField(default=0)  # 0: XFEED_POLL_SECONDS
 
     def __str__(self) -> str:
         return f"{self.key} since {self.since_id}"
@@ -119,10 +125,16 @@ class Post(models.Model):
     created_at = models.DateTimeField()  # on X
     received_at = models.DateTimeField()
     via = models.CharField(max_length=8, choices=Via.choices)
+    # A digest of the normalized text (``spam.text_key``): copies by other authors are
+    # found by index, not by reading every recent post.
+    text_key = models.CharField(max_length=32, blank=True)
 
     class Meta:
         ordering = ["post_id"]
-        indexes = [models.Index(fields=["author_id", "post_id"], name="xfeed_post_author")]
+        indexes = [
+            models.Index(fields=["author_id", "post_id"], name="xfeed_post_author"),
+            models.Index(fields=["text_key", "created_at"], name="xfeed_post_text"),
+        ]
 
     def __str__(self) -> str:
         return f"post {self.post_id} by @{self.author_username}"

@@ -303,3 +303,25 @@ def test_two_runtimes_claiming_at_once_never_get_the_same_job(elsewhere, job_kin
     assert sorted(got["a"] + got["b"]) == sorted(ids)
     owners = dict(Job.objects.filter(pk__in=ids).values_list("pk", "locked_by"))
     assert all(owners[pk] == "a" for pk in got["a"]) and all(owners[pk] == "b" for pk in got["b"])
+
+
+def test_a_recurring_job_runs_quietly_and_a_one_off_is_logged(db, job_kind, caplog):
+    # The history seal recurs every 2 s: at info its claims would bury the log.
+    job_kind("test.often", every=timedelta(seconds=2))
+    job_kind("test.once")
+    jobs_schedule_recurring()
+    job_enqueue(kind="test.once")
+    caplog.set_level("DEBUG", logger="botruntime.services")
+    for claimed in jobs_claim(worker="w", limit=5, kinds=["test.often", "test.once"]):
+        assert job_run(job=claimed, worker="w") == "done"
+    levels = {
+        (r.getMessage(), r.kind): r.levelname
+        for r in caplog.records
+        if r.getMessage() in {"job.claimed", "job.done"}
+    }
+    assert levels == {
+        ("job.claimed", "test.often"): "DEBUG",
+        ("job.done", "test.often"): "DEBUG",
+        ("job.claimed", "test.once"): "INFO",
+        ("job.done", "test.once"): "INFO",
+    }

@@ -10,7 +10,7 @@ import pytest
 from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
-from community.botapi import ssl_context
+from botruntime.outgoing import ssl_context
 from community.services import group_bind_on_bot_added
 from community.telegram import handlers
 from tests.community.helpers import Scene, scene_id

@@ -8,8 +8,8 @@ from django_tenants.utils import tenant_context
 from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
+from botruntime.outgoing import ssl_context
 from botruntime.selectors import tenant_resolve
-from community.botapi import ssl_context
 from community.models import ActivityDay, ModerationAction
 from community.services import group_unbind_on_bot_removed, moderation_rules_update
 from community.telegram import handlers

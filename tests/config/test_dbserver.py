@@ -4,6 +4,7 @@ import sys
 
 import dj_database_url
 import psycopg2
+import pytest
 from cryptography.fernet import Fernet
 from django.db import connection
 from psycopg2.extensions import parse_dsn
@@ -94,3 +95,30 @@ def test_connection_url_reaches_the_database_this_process_uses(db):
     finally:
         child.close()
     assert here[0] == connection.settings_dict["NAME"]  # the test database, not its origin
+
+
+def test_setup_creates_a_database_the_url_names_and_nobody_created(db, monkeypatch):
+    from django.db import connections
+
+    name = f"bragabot_new_{os.getpid()}"
+    settings_dict = {**connections["default"].settings_dict, "NAME": name}
+    monkeypatch.setitem(connections["default"].__dict__, "settings_dict", settings_dict)
+    try:
+        assert dbserver.database_ensure() == name
+        psycopg2.connect(dbserver.settings_url(settings_dict), connect_timeout=5).close()
+        assert dbserver.database_ensure() is None  # there now: nothing to do
+    finally:
+        admin = psycopg2.connect(dbserver.settings_url(settings_dict, database="postgres"))
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+def test_a_server_that_refuses_for_another_reason_is_not_papered_over(db, monkeypatch):
+    from django.db import connections
+
+    settings_dict = {**connections["default"].settings_dict, "USER": "no_such_role_here"}
+    monkeypatch.setitem(connections["default"].__dict__, "settings_dict", settings_dict)
+    with pytest.raises(psycopg2.OperationalError, match="no_such_role_here"):
+        dbserver.database_ensure()

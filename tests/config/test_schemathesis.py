@@ -68,6 +68,13 @@ def wsgi_app():
 
 
 @pytest.fixture
+def x_oauth_client(settings):
+    """The platform's X OAuth client is configured (starting a connect flow asks X
+    nothing: the consent URL is built locally)."""
+    settings.X_OAUTH_CLIENT_ID = "fuzzed-oauth-client"
+
+
+@pytest.fixture
 def x_sandbox(settings):
     """The sandbox X, with the platform's app token, for the operations that ask X (a KOL's
     handle is resolved there)."""
@@ -80,7 +87,7 @@ def x_sandbox(settings):
 
 
 @pytest.fixture
-def fuzzed(tg, x_sandbox, make_tenant, user_with_role, wsgi_app):
+def fuzzed(tg, x_sandbox, make_tenant, user_with_role, wsgi_app, x_oauth_client):
     """The schema served on a tenant's domain; the headers of its owner; the path values
     that reach real objects: a group bound to the tenant, its bot an administrator there
     on the sandbox Telegram (refreshing its admins calls Telegram); X is the sandbox X."""

@@ -227,6 +227,9 @@ def test_run_serves_and_stops_on_ctrl_c_with_nothing_left_running(database, scra
         try:
             printed = _wait_for(lines, "Press Ctrl-C to stop.", timeout=180)
             assert any("bot runtime: hosting " in line for line in printed)
+            # The X feed's stream worker (XFEED_MODE=stream, the default) is connected.
+            if not any("xfeed: connects 1" in line for line in printed):
+                _wait_for(lines, "xfeed: connects 1", timeout=30)
             [provider_line] = [line for line in printed if "sandbox payment provider: " in line]
             [x_line] = [line for line in printed if "sandbox X: " in line]
             base = f"http://127.0.0.1:{port}"

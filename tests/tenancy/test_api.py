@@ -149,6 +149,10 @@ COMMUNITY_DATA = {
     "wallet-group-statement",
     "wallet-group-statement-csv",
     "x-budget",
+    "x-credential-list",
+    "x-app-token",
+    "x-credential-detail",
+    "x-connect",
 }
 ANY_TENANT = {
     "me",

@@ -81,3 +81,13 @@ def test_the_cap_pauses_reads_and_admins_hear_at_80_and_100_percent_once(tenant,
 def test_a_negative_cap_is_refused(tenant):
     with pytest.raises(ValueError, match="zero or more"):
         budget_set(tenant=tenant, monthly_cap_micros=-1, actor=Actor.system())
+
+
+def test_owned_reads_are_priced_apart_and_posts_still_billed_once_a_day(tenant, settings):
+    settings.X_PRICES_MICROS = {"owned_read": 700}
+    first = usage_charge(tenant=tenant, app="platform", post_ids=[1, 2], user_reads=1, owned=True)
+    again = usage_charge(tenant=tenant, app="platform", post_ids=[2, 3], owned=True)
+    assert (first.cost_micros, again.cost_micros) == (3 * 700, 700)
+    usage = Usage.objects.get(tenant=tenant)
+    assert (usage.owned_reads, usage.post_reads, usage.user_reads) == (4, 0, 0)
+    assert usage.cost_micros == 4 * 700

@@ -4,12 +4,19 @@ the window until X's reset; the same post read twice in a day is billed once."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+
 import pytest
+import requests
 import tweepy
 
 from history.services import Actor
 from sandbox.x import Limits
-from xclient.credentials import credential_app_set
+from xclient.credentials import (
+    credential_app_set,
+    credential_connect_finish,
+    credential_connect_start,
+)
 from xclient.metering import budget_set
 from xclient.models import Priority, RateWindow, Usage
 from xclient.reader import ReadRefused, XReader
@@ -99,3 +106,50 @@ def test_a_tenant_reads_with_its_own_credentials_only_and_its_app_is_billed(make
     XReader(tenant=a, priority=Priority.FORWARDING).search_recent("#launch")
     assert Usage.objects.get(tenant=a).post_reads == 1
     assert Usage.objects.get(tenant=b).post_reads == 1
+
+
+def test_a_read_at_a_given_now_is_counted_and_billed_then(tenant, x):
+    # A benchmark's simulated clock: the budget and the billing month follow it (the
+    # window's reset then comes from X's headers, on X's clock).
+    then = datetime(2031, 3, 1, 12, 0, tzinfo=UTC)
+    reader = XReader(tenant=tenant, priority=Priority.FORWARDING)
+    reader.search_recent("#launch", now=then)
+    assert Usage.objects.get(tenant=tenant).month == date(2031, 3, 1)
+    budget_set(tenant=tenant, monthly_cap_micros=5_000, actor=Actor.system())
+    with pytest.raises(ReadRefused):  # March is spent
+        reader.search_recent("#launch", now=then)
+    reader.search_recent("#launch", now=then + timedelta(days=31))  # April is not
+    assert searches(x) == 2
+
+
+def test_an_account_reading_its_own_data_pays_the_owned_price(tenant, x, settings):
+    """X's owned reads: a connected account's own timeline, read with its own token, at
+    $0.001 a resource; another account's timeline with the same token at the post price."""
+    redirect = "https://bragabot.example/x/callback"
+    x.add_oauth_client("platform-client", [redirect])
+    settings.X_OAUTH_CLIENT_ID, settings.X_OAUTH_CLIENT_SECRET = "platform-client", ""
+    x.auto_approve("project")
+    consent = requests.get(
+        credential_connect_start(tenant=tenant, redirect_uri=redirect),
+        allow_redirects=False,
+        timeout=10,
+    )
+    own = credential_connect_finish(
+        tenant=tenant, callback_url=consent.headers["Location"], actor=Actor.system()
+    )
+    other = x.add_account("other")
+    x.post("other", "not mine")
+    reader = XReader(tenant=tenant, priority=Priority.KOL_METRICS, credential=own)
+
+    mine = reader.user_posts(own.x_user_id)
+    assert [t.text for t in mine.data] == ["gm #launch"]
+    usage = Usage.objects.get(tenant=tenant)
+    assert (usage.owned_reads, usage.post_reads, usage.cost_micros) == (1, 0, 1_000)
+
+    reader.user_posts(int(other["id"]))
+    usage.refresh_from_db()
+    assert (usage.owned_reads, usage.post_reads, usage.cost_micros) == (1, 1, 6_000)
+    # The app token is never an owner: its read of the project's timeline is a post read.
+    assert not XReader(tenant=tenant, priority=Priority.KOL_METRICS)._owned(
+        "GET /2/users/:id/tweets", {"id": own.x_user_id}
+    )

@@ -23,12 +23,14 @@ def admin(tenant, user_with_role, client_for):
 
 def test_an_admin_reads_the_month_and_sets_and_lifts_the_cap(tenant, admin):
     usage_charge(tenant=tenant, app="platform", post_ids=[1, 2, 3], user_reads=1)
+    usage_charge(tenant=tenant, app="platform", post_ids=[9], owned=True)
     body = admin.get(URL).json()
     assert body == {
         "month": datetime.now(UTC).date().replace(day=1).isoformat(),
         "post_reads": 3,
         "user_reads": 1,
-        "cost_micros": 3 * 5_000 + 10_000,
+        "owned_reads": 1,
+        "cost_micros": 3 * 5_000 + 10_000 + 1_000,
         "cap_micros": None,
         "paused": False,
         "alerted": 0,

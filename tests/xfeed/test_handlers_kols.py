@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from telegram.request import HTTPXRequest
 
-from community.botapi import ssl_context
+from botruntime.outgoing import ssl_context
 from community.services import group_bind_on_bot_added
 from sandbox.x import ManualClock
 from tests.helpers import application_process, sandbox_application, tenant_bot_token
@@ -27,7 +27,7 @@ _ids = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def clock() -> ManualClock:
+def kol_clock() -> ManualClock:
     return ManualClock(start=time.time() - 3600)  # posts of the last hour
 
 
@@ -61,15 +61,15 @@ def say(tg, tenant, bot_id: int, chat_id: int, user: dict, text: str) -> str:
     return tg.sent(bot_id, chat_id)[-1]["text"]
 
 
-def test_a_settings_manager_gets_the_week_per_kol(group, tg, x, clock):
+def test_a_settings_manager_gets_the_week_per_kol(group, tg, kol_x, kol_clock):
     tenant, bot_id, chat_id, owner = group
-    x.add_account("alice")
-    x.add_account("fan")
+    kol_x.add_account("alice")
+    kol_x.add_account("fan")
     kol_add(tenant, "alice", rate_amount=20_000_000, campaigns=["launch"])
-    post_id = x.post("alice", "gm #launch")["id"]
-    x.like("fan", post_id)
-    x.view_post(post_id, impressions=30)
-    kol_track(tenant=tenant, now=clock_now(clock))
+    post_id = kol_x.post("alice", "gm #launch")["id"]
+    kol_x.like("fan", post_id)
+    kol_x.view_post(post_id, impressions=30)
+    kol_track(tenant=tenant, now=clock_now(kol_clock))
 
     reply = say(tg, tenant, bot_id, chat_id, owner, "/kols")
     today = timezone.now().date()
@@ -79,7 +79,7 @@ def test_a_settings_manager_gets_the_week_per_kol(group, tg, x, clock):
     ]
 
 
-def test_others_are_refused_and_private_chats_get_the_usage(group, tg, x):
+def test_others_are_refused_and_private_chats_get_the_usage(group, tg, kol_x):
     tenant, bot_id, chat_id, _ = group
     member = tg.add_user(7_200_000 + next(_ids), "Max", username="max")
     tg.set_member(chat_id, member["id"], "member")

@@ -1,6 +1,8 @@
-"""``xfeed.kol_track`` run as the runtime runs it (claimed from the jobs table, inside the
-tenant's schema) against the sandbox X, whose clock here is the real one's recent past: a
-round ends done even when the X cap refuses it, and the next round catches up."""
+"""The recurring jobs, run as the runtime runs them (claimed from the jobs table, inside
+the tenant's schema): ``xfeed.poll``, a polling round in poll mode, nothing in stream mode
+(the stream worker's backfill does that); ``xfeed.kol_track`` against a sandbox X whose
+clock is the real one's recent past, a round ending done even when the X cap refuses it,
+and the next round catching up."""
 
 from __future__ import annotations
 
@@ -15,15 +17,39 @@ from botruntime.services import job_enqueue, job_run, jobs_claim
 from config.job_registry import job_kinds
 from history.services import Actor
 from sandbox.x import ManualClock
-from tests.xfeed.helpers import kol_add
+from tests.xfeed.helpers import aged, kol_add
 from xclient.metering import budget_set
 from xfeed.models import KolPost, KolSnapshot
+
+SEARCH = "/2/tweets/search/recent"
+
+
+def run_poll_job(tenant) -> str:
+    job_enqueue(kind="xfeed.poll", tenant=tenant)
+    [claimed] = jobs_claim(worker="w", kinds=["xfeed.poll"])
+    return job_run(job=claimed, worker="w")
+
+
+def test_the_job_polls_in_poll_mode_only(feed, xsim, settings):
+    assert job_kinds()["xfeed.poll"].per_tenant
+    project, *_ = aged(xsim, "project")
+    group = feed()
+    group.follow(project)
+
+    settings.XFEED_MODE = "stream"
+    assert run_poll_job(group.tenant) == "done"
+    assert [c for c in xsim.calls() if c["path"] == SEARCH] == []
+
+    settings.XFEED_MODE = "poll"
+    assert run_poll_job(group.tenant) == "done"
+    assert len([c for c in xsim.calls() if c["path"] == SEARCH]) == 1
+
 
 KIND = "xfeed.kol_track"
 
 
 @pytest.fixture(scope="module")
-def clock() -> ManualClock:
+def kol_clock() -> ManualClock:
     return ManualClock(start=time.time() - 2 * 3600)  # posts two hours old
 
 
@@ -38,10 +64,10 @@ def test_kol_tracking_is_a_recurring_job_of_each_community():
     assert kind.per_tenant and kind.every == timedelta(minutes=15)
 
 
-def test_a_refused_round_is_done_and_the_next_catches_up(tenant, x):
-    x.add_account("alice")
+def test_a_refused_round_is_done_and_the_next_catches_up(tenant, kol_x):
+    kol_x.add_account("alice")
     kol_add(tenant, "alice")
-    post_id = int(x.post("alice", "gm #launch")["id"])
+    post_id = int(kol_x.post("alice", "gm #launch")["id"])
     budget_set(tenant=tenant, monthly_cap_micros=1, actor=Actor.system())  # spent
 
     assert run_once(tenant) == Job.Status.DONE  # not failed: the round waits

@@ -26,12 +26,12 @@ from xfeed.services.kols import kol_remove
 HOUR = 3600
 
 
-def timelines(x) -> list[dict]:
-    return [c for c in x.calls() if c["path"].endswith("/tweets") and "/users/" in c["path"]]
+def timelines(kol_x) -> list[dict]:
+    return [c for c in kol_x.calls() if c["path"].endswith("/tweets") and "/users/" in c["path"]]
 
 
-def lookups(x) -> list[dict]:
-    return [c for c in x.calls() if c["path"] == "/2/tweets"]
+def lookups(kol_x) -> list[dict]:
+    return [c for c in kol_x.calls() if c["path"] == "/2/tweets"]
 
 
 def snapshots(tenant, post_id: int) -> list[KolSnapshot]:
@@ -52,8 +52,8 @@ def test_campaign_tags_count_as_words_hashtags_and_cashtags():
     assert campaigns_of("launches and #q3_pushed and bbq", tags) == []
 
 
-def test_the_schedule_is_the_next_point_ahead_then_over(clock):
-    posted = clock_now(clock)
+def test_the_schedule_is_the_next_point_ahead_then_over(kol_clock):
+    posted = clock_now(kol_clock)
     assert next_snapshot(posted, posted) == posted + SCHEDULE[0]
     assert next_snapshot(posted, posted + timedelta(hours=30)) == posted + timedelta(hours=72)
     assert next_snapshot(posted, posted + timedelta(days=7)) is None
@@ -86,125 +86,125 @@ def test_impressions_are_null_when_x_does_not_return_them():
     assert _metrics(seen)["impressions"] == 9
 
 
-def test_a_week_of_snapshots_on_schedule_then_none(tenant, x, clock):
-    x.add_account("alice")
-    x.add_account("fan")
+def test_a_week_of_snapshots_on_schedule_then_none(tenant, kol_x, kol_clock):
+    kol_x.add_account("alice")
+    kol_x.add_account("fan")
     kol_add(tenant, "alice", campaigns=["launch"])
-    tagged = int(x.post("alice", "gm, #launch is live")["id"])
-    other = int(x.post("alice", "just coffee")["id"])
-    posted = clock_now(clock)
-    clock.advance(600)
+    tagged = int(kol_x.post("alice", "gm, #launch is live")["id"])
+    other = int(kol_x.post("alice", "just coffee")["id"])
+    posted = clock_now(kol_clock)
+    kol_clock.advance(600)
 
-    first = kol_track(tenant=tenant, now=clock_now(clock))
+    first = kol_track(tenant=tenant, now=clock_now(kol_clock))
     assert (first.discovered, first.snapshots, first.refused) == (2, 0, "")
     assert post_of(tenant, tagged).campaigns == ["launch"]
     assert post_of(tenant, other).campaigns == []
     assert post_of(tenant, tagged).tracked_until == posted + timedelta(days=7)
     assert post_of(tenant, tagged).next_snapshot_at == posted + timedelta(hours=1)
     assert len(snapshots(tenant, tagged)) == 1  # from the timeline, already paid for
-    assert lookups(x) == []
+    assert lookups(kol_x) == []
 
-    x.like("fan", str(tagged))
-    x.view_post(str(tagged), impressions=40)
+    kol_x.like("fan", str(tagged))
+    kol_x.view_post(str(tagged), impressions=40)
     taken = []
     for step in SCHEDULE:
-        clock.advance((posted + step - clock_now(clock)).total_seconds() + 60)
-        result = kol_track(tenant=tenant, now=clock_now(clock))
+        kol_clock.advance((posted + step - clock_now(kol_clock)).total_seconds() + 60)
+        result = kol_track(tenant=tenant, now=clock_now(kol_clock))
         assert (result.discovered, result.snapshots) == (0, 2)
         taken.append(snapshots(tenant, tagged)[-1])
-    assert len(lookups(x)) == len(SCHEDULE)  # both posts in one call each round
+    assert len(lookups(kol_x)) == len(SCHEDULE)  # both posts in one call each round
     assert [s.taken_at - posted for s in taken] == [s + timedelta(minutes=1) for s in SCHEDULE]
     assert (taken[0].likes, taken[0].impressions) == (1, 40)
     assert post_of(tenant, tagged).next_snapshot_at is None
 
-    clock.advance(HOUR * 24)
-    assert kol_track(tenant=tenant, now=clock_now(clock)).snapshots == 0
-    assert len(lookups(x)) == len(SCHEDULE)  # past tracked_until: no more reads
+    kol_clock.advance(HOUR * 24)
+    assert kol_track(tenant=tenant, now=clock_now(kol_clock)).snapshots == 0
+    assert len(lookups(kol_x)) == len(SCHEDULE)  # past tracked_until: no more reads
 
 
-def test_a_late_round_takes_one_snapshot_and_moves_to_the_next_point(tenant, x, clock):
-    x.add_account("alice")
+def test_a_late_round_takes_one_snapshot_and_moves_to_the_next_point(tenant, kol_x, kol_clock):
+    kol_x.add_account("alice")
     kol_add(tenant, "alice")
-    post_id = int(x.post("alice", "gm")["id"])
-    posted = clock_now(clock)
-    kol_track(tenant=tenant, now=clock_now(clock))
-    clock.advance(30 * HOUR)  # +1 h, +6 h and +24 h all missed
-    assert kol_track(tenant=tenant, now=clock_now(clock)).snapshots == 1
+    post_id = int(kol_x.post("alice", "gm")["id"])
+    posted = clock_now(kol_clock)
+    kol_track(tenant=tenant, now=clock_now(kol_clock))
+    kol_clock.advance(30 * HOUR)  # +1 h, +6 h and +24 h all missed
+    assert kol_track(tenant=tenant, now=clock_now(kol_clock)).snapshots == 1
     assert post_of(tenant, post_id).next_snapshot_at == posted + timedelta(hours=72)
 
 
-def test_new_posts_are_found_from_the_newest_known_once(tenant, x, clock):
-    x.add_account("alice")
-    x.add_account("bob")
+def test_new_posts_are_found_from_the_newest_known_once(tenant, kol_x, kol_clock):
+    kol_x.add_account("alice")
+    kol_x.add_account("bob")
     kol_add(tenant, "alice")
-    first = int(x.post("alice", "one")["id"])
-    x.repost("alice", x.post("bob", "bob's")["id"])  # not alice's post: skipped
-    kol_track(tenant=tenant, now=clock_now(clock))
-    clock.advance(60)
-    second = int(x.post("alice", "two")["id"])
-    again = kol_track(tenant=tenant, now=clock_now(clock))
+    first = int(kol_x.post("alice", "one")["id"])
+    kol_x.repost("alice", kol_x.post("bob", "bob's")["id"])  # not alice's post: skipped
+    kol_track(tenant=tenant, now=clock_now(kol_clock))
+    kol_clock.advance(60)
+    second = int(kol_x.post("alice", "two")["id"])
+    again = kol_track(tenant=tenant, now=clock_now(kol_clock))
     assert again.discovered == 1
-    assert timelines(x)[-1]["query"]["since_id"] == str(first)
+    assert timelines(kol_x)[-1]["query"]["since_id"] == str(first)
     with tenant_context(tenant):
         assert sorted(KolPost.objects.values_list("post_id", flat=True)) == [first, second]
 
 
-def test_lookups_take_at_most_100_posts_each(tenant, x, clock):
-    x.add_account("alice")
+def test_lookups_take_at_most_100_posts_each(tenant, kol_x, kol_clock):
+    kol_x.add_account("alice")
     kol_add(tenant, "alice")
     for n in range(130):
-        x.post("alice", f"post {n}")
-    assert kol_track(tenant=tenant, now=clock_now(clock)).discovered == 130
-    clock.advance(HOUR + 60)
-    assert kol_track(tenant=tenant, now=clock_now(clock)).snapshots == 130
-    assert [c["query"]["ids"].count(",") + 1 for c in lookups(x)] == [100, 30]
+        kol_x.post("alice", f"post {n}")
+    assert kol_track(tenant=tenant, now=clock_now(kol_clock)).discovered == 130
+    kol_clock.advance(HOUR + 60)
+    assert kol_track(tenant=tenant, now=clock_now(kol_clock)).snapshots == 130
+    assert [c["query"]["ids"].count(",") + 1 for c in lookups(kol_x)] == [100, 30]
 
 
-def test_a_refused_round_stops_and_the_next_one_catches_up(tenant, x, clock):
-    x.add_account("alice")
-    x.add_account("bob")
+def test_a_refused_round_stops_and_the_next_one_catches_up(tenant, kol_x, kol_clock):
+    kol_x.add_account("alice")
+    kol_x.add_account("bob")
     alice, bob = kol_add(tenant, "alice"), kol_add(tenant, "bob")
-    kept = int(x.post("alice", "alice's")["id"])
-    kol_track(tenant=tenant, now=clock_now(clock))
+    kept = int(kol_x.post("alice", "alice's")["id"])
+    kol_track(tenant=tenant, now=clock_now(kol_clock))
     budget_set(tenant=tenant, monthly_cap_micros=1, actor=Actor.system())  # spent already
-    waiting = int(x.post("bob", "bob's")["id"])
-    clock.advance(HOUR + 60)
-    calls_before = len(x.calls())
+    waiting = int(kol_x.post("bob", "bob's")["id"])
+    kol_clock.advance(HOUR + 60)
+    calls_before = len(kol_x.calls())
 
-    refused = kol_track(tenant=tenant, now=clock_now(clock))
+    refused = kol_track(tenant=tenant, now=clock_now(kol_clock))
     assert (refused.discovered, refused.snapshots, refused.refused) == (0, 0, "x_cap_reached")
-    assert len(x.calls()) == calls_before  # nothing reached X
-    assert post_of(tenant, kept).next_snapshot_at < clock_now(clock)  # still due
+    assert len(kol_x.calls()) == calls_before  # nothing reached X
+    assert post_of(tenant, kept).next_snapshot_at < clock_now(kol_clock)  # still due
 
     budget_set(tenant=tenant, monthly_cap_micros=None, actor=Actor.system())
-    caught_up = kol_track(tenant=tenant, now=clock_now(clock))
+    caught_up = kol_track(tenant=tenant, now=clock_now(kol_clock))
     assert (caught_up.discovered, caught_up.snapshots, caught_up.refused) == (1, 1, "")
     assert post_of(tenant, waiting).kol_id == bob.pk
     assert len(snapshots(tenant, kept)) == 2
     assert alice.pk != bob.pk
 
 
-def test_removed_kols_are_not_read(tenant, x, clock):
-    x.add_account("alice")
+def test_removed_kols_are_not_read(tenant, kol_x, kol_clock):
+    kol_x.add_account("alice")
     kol = kol_add(tenant, "alice")
-    post_id = int(x.post("alice", "gm")["id"])
-    kol_track(tenant=tenant, now=clock_now(clock))
+    post_id = int(kol_x.post("alice", "gm")["id"])
+    kol_track(tenant=tenant, now=clock_now(kol_clock))
     kol_remove(tenant=tenant, kol_id=kol.pk, actor=Actor.system())
-    x.post("alice", "later")
-    clock.advance(HOUR + 60)
-    before = len(x.calls())
-    assert kol_track(tenant=tenant, now=clock_now(clock)).discovered == 0
-    assert len(x.calls()) == before
+    kol_x.post("alice", "later")
+    kol_clock.advance(HOUR + 60)
+    before = len(kol_x.calls())
+    assert kol_track(tenant=tenant, now=clock_now(kol_clock)).discovered == 0
+    assert len(kol_x.calls()) == before
     assert post_of(tenant, post_id).next_snapshot_at is None
 
 
-def test_a_round_run_twice_at_the_same_time_stores_each_snapshot_once(tenant, x, clock):
-    x.add_account("alice")
+def test_a_round_run_twice_at_the_same_time_stores_each_snapshot_once(tenant, kol_x, kol_clock):
+    kol_x.add_account("alice")
     kol_add(tenant, "alice")
-    post_id = int(x.post("alice", "gm")["id"])
-    kol_track(tenant=tenant, now=clock_now(clock))
-    clock.advance(HOUR + 60)
-    now = clock_now(clock)
+    post_id = int(kol_x.post("alice", "gm")["id"])
+    kol_track(tenant=tenant, now=clock_now(kol_clock))
+    kol_clock.advance(HOUR + 60)
+    now = clock_now(kol_clock)
     kol_track(tenant=tenant, now=now)
     with tenant_context(tenant):
         KolPost.objects.filter(post_id=post_id).update(next_snapshot_at=now)  # as if replayed

@@ -19,12 +19,12 @@ from xfeed.services.kols import kol_remove, kol_set
 LOOKUPS = "/2/users/by/username/"
 
 
-def lookups(x) -> int:
-    return len([c for c in x.calls() if c["path"].startswith(LOOKUPS)])
+def lookups(kol_x) -> int:
+    return len([c for c in kol_x.calls() if c["path"].startswith(LOOKUPS)])
 
 
-def test_a_kol_is_the_x_account_behind_the_handle_and_is_audited(tenant, x):
-    account = x.add_account("CryptoAlice")
+def test_a_kol_is_the_x_account_behind_the_handle_and_is_audited(tenant, kol_x):
+    account = kol_x.add_account("CryptoAlice")
     kol = kol_add(tenant, "@cryptoalice", campaigns=["#Launch", "launch", "q3_push"])
     assert kol.x_user_id == int(account["id"])
     assert kol.username == "CryptoAlice"  # as X spells it
@@ -52,7 +52,7 @@ def test_a_kol_is_the_x_account_behind_the_handle_and_is_audited(tenant, x):
         assert Kol.objects.count() == 1
 
 
-def test_an_unknown_handle_is_refused_naming_username(tenant, x):
+def test_an_unknown_handle_is_refused_naming_username(tenant, kol_x):
     with pytest.raises(ServiceError) as refused:
         kol_add(tenant, "nobody_here")
     assert (refused.value.status, refused.value.code) == (400, "x_user_not_found")
@@ -81,27 +81,27 @@ def test_an_unknown_handle_is_refused_naming_username(tenant, x):
         ("campaigns", [f"c{n}" for n in range(21)]),
     ],
 )
-def test_each_field_is_checked_before_x_is_asked(tenant, x, field, value):
-    x.add_account("alice")
+def test_each_field_is_checked_before_x_is_asked(tenant, kol_x, field, value):
+    kol_x.add_account("alice")
     fields = {"username": "alice", field: value}
     with pytest.raises(ServiceError) as refused:
         kol_add(tenant, **fields)
     assert refused.value.status == 400
     assert refused.value.message.startswith(f"{field}:")
-    assert lookups(x) == 0
+    assert lookups(kol_x) == 0
 
 
-def test_every_wallet_currency_is_a_rate_currency(tenant, x, settings):
+def test_every_wallet_currency_is_a_rate_currency(tenant, kol_x, settings):
     settings.WALLET_CURRENCIES = {"XTR": 0, "TON": 9}
-    x.add_account("alice")
+    kol_x.add_account("alice")
     assert kol_add(tenant, "alice", rate_currency="TON", rate_amount=10**9).rate_currency == "TON"
     with pytest.raises(ServiceError, match=r"^rate_currency:"):
         kol_add(tenant, "alice", rate_currency="USDT")
 
 
-def test_updating_by_id_keeps_the_kol_on_its_x_account(tenant, x):
-    x.add_account("alice")
-    x.add_account("bob")
+def test_updating_by_id_keeps_the_kol_on_its_x_account(tenant, kol_x):
+    kol_x.add_account("alice")
+    kol_x.add_account("bob")
     alice = kol_add(tenant, "alice")
     with pytest.raises(ServiceError) as other:
         kol_set(
@@ -129,8 +129,8 @@ def test_updating_by_id_keeps_the_kol_on_its_x_account(tenant, x):
     assert (missing.value.status, missing.value.code) == (404, "kol_not_found")
 
 
-def test_removing_stops_tracking_keeps_history_and_adding_again_restores(tenant, x):
-    x.add_account("alice")
+def test_removing_stops_tracking_keeps_history_and_adding_again_restores(tenant, kol_x):
+    kol_x.add_account("alice")
     kol = kol_add(tenant, "alice")
     kol_remove(tenant=tenant, kol_id=kol.pk, actor=Actor.system())
     with tenant_context(tenant):
@@ -144,13 +144,13 @@ def test_removing_stops_tracking_keeps_history_and_adding_again_restores(tenant,
     assert Entry.objects.filter(tenant=tenant, action="xfeed.kol_added").count() == 2
 
 
-def test_a_tenant_past_its_x_cap_cannot_resolve_handles(tenant, x):
-    x.add_account("alice")
-    x.add_account("bob")
+def test_a_tenant_past_its_x_cap_cannot_resolve_handles(tenant, kol_x):
+    kol_x.add_account("alice")
+    kol_x.add_account("bob")
     budget_set(tenant=tenant, monthly_cap_micros=1, actor=Actor.system())
     kol_add(tenant, "alice")  # the read that reaches the cap
     with pytest.raises(ReadRefused) as paused:
         kol_add(tenant, "bob")
     assert (paused.value.status, paused.value.code) == (429, "x_cap_reached")
-    assert lookups(x) == 1
-    assert calls_to(x, "/2/users/by/username/bob") == []
+    assert lookups(kol_x) == 1
+    assert calls_to(kol_x, "/2/users/by/username/bob") == []

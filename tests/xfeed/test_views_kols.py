@@ -33,7 +33,7 @@ ALICE = {
 
 
 @pytest.fixture(scope="module")
-def clock() -> ManualClock:
+def kol_clock() -> ManualClock:
     return ManualClock(start=time.time() - 3 * 3600)  # posts of today, three hours old
 
 
@@ -43,12 +43,12 @@ def admin(tenant, user_with_role, client_for):
     return client_for(tenant, user_id=8201, username="admin")
 
 
-def lookups(x) -> int:
-    return len([c for c in x.calls() if c["path"].startswith("/2/users/by/username/")])
+def lookups(kol_x) -> int:
+    return len([c for c in kol_x.calls() if c["path"].startswith("/2/users/by/username/")])
 
 
-def test_an_admin_adds_updates_lists_and_removes_a_kol(tenant, admin, x):
-    account = x.add_account("alice")
+def test_an_admin_adds_updates_lists_and_removes_a_kol(tenant, admin, kol_x):
+    account = kol_x.add_account("alice")
     added = admin.post(URL, ALICE, format="json")
     assert added.status_code == 201, added.json()
     body = added.json()
@@ -70,14 +70,14 @@ def test_an_admin_adds_updates_lists_and_removes_a_kol(tenant, admin, x):
     assert Entry.objects.filter(tenant=tenant, action="xfeed.kol_removed").count() == 1
 
 
-def test_posts_with_snapshots_and_the_report_as_json_and_csv(tenant, admin, x, clock):
-    x.add_account("alice")
-    x.add_account("fan")
+def test_posts_with_snapshots_and_the_report_as_json_and_csv(tenant, admin, kol_x, kol_clock):
+    kol_x.add_account("alice")
+    kol_x.add_account("fan")
     kol_id = admin.post(URL, ALICE, format="json").json()["id"]
-    post_id = x.post("alice", "gm #launch")["id"]
-    x.like("fan", post_id)
-    x.view_post(post_id, impressions=12)
-    kol_track(tenant=tenant, now=clock_now(clock))
+    post_id = kol_x.post("alice", "gm #launch")["id"]
+    kol_x.like("fan", post_id)
+    kol_x.view_post(post_id, impressions=12)
+    kol_track(tenant=tenant, now=clock_now(kol_clock))
 
     [post] = admin.get(f"{URL}/{kol_id}/posts").json()["results"]
     assert (post["post_id"], post["campaigns"]) == (post_id, ["launch"])
@@ -133,15 +133,15 @@ def test_posts_with_snapshots_and_the_report_as_json_and_csv(tenant, admin, x, c
         ({k: v for k, v in ALICE.items() if k != "username"}, "username"),
     ],
 )
-def test_bad_input_is_refused_naming_the_field(tenant, admin, x, payload, field):
-    x.add_account("alice")
+def test_bad_input_is_refused_naming_the_field(tenant, admin, kol_x, payload, field):
+    kol_x.add_account("alice")
     response = admin.post(URL, payload, format="json")
     assert response.status_code == 400, response.json()
     assert response.json()["detail"].startswith(f"{field}:")
     with tenant_context(tenant):
         assert not Kol.objects.exists()
     # Only a well-formed request asks X (for the handle); a malformed one never does.
-    assert lookups(x) == (1 if payload.get("username") == "nobody" else 0)
+    assert lookups(kol_x) == (1 if payload.get("username") == "nobody" else 0)
 
 
 @pytest.mark.parametrize(
@@ -161,9 +161,9 @@ def test_bad_report_parameters_are_refused_naming_the_field(admin, query, field)
         assert response.json()["detail"].startswith(f"{field}:")
 
 
-def test_another_communitys_admin_reaches_nothing(make_tenant, user_with_role, client_for, x):
+def test_another_communitys_admin_reaches_nothing(make_tenant, user_with_role, client_for, kol_x):
     mine, theirs = make_tenant(), make_tenant()
-    x.add_account("alice")
+    kol_x.add_account("alice")
     user_with_role(mine, "admin", user_id=8301)
     user_with_role(theirs, "admin", user_id=8302)
     me, them = client_for(mine, user_id=8301), client_for(theirs, user_id=8302)

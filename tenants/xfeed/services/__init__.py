@@ -1,1 +1,2 @@
-"""The X feed's writes, one module per concern."""
+"""X feed writes, by sub-domain: ``ingest`` (posts received, forwarded, relayed),
+``kols`` (a community's KOLs) and ``kol_tracking`` (their posts and snapshots)."""

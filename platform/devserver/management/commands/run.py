@@ -1,12 +1,13 @@
 """``manage.py run``: what ``make run`` starts. Migrates, makes sure the demo tenant and
 its sandbox bot exist, starts the sandbox Telegram (unless a real Telegram is configured),
 the sandbox payment provider (unless WALLET_PROVIDERS is set), the sandbox X (unless an
-X API is configured) and the bot runtime, serves the platform on 127.0.0.1 and prints
-what to open. Ctrl-C stops everything."""
+X API is configured), the bot runtime and the X feed's stream worker, serves the platform
+on 127.0.0.1 and prints what to open. Ctrl-C stops everything."""
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ SANDBOX_X_PORT = int(os.environ.get("SANDBOX_X_PORT", "8083"))
 # The platform's app token on the sandbox X: it only ever talks to the loopback X.
 DEMO_X_BEARER_TOKEN = "demo-sandbox-x-app-token-not-real"
 DEMO_X_PROJECT = "bragabot_demo"  # the demo project's account on the sandbox X
+DEMO_X_OAUTH_CLIENT = "bragabot-demo-oauth-client"  # the platform's OAuth client there
 DEMO_BOT_USERNAME = "demo_bot"  # on the sandbox Telegram
 DEMO_USER_ID = 1001  # a person on the sandbox Telegram to chat with the demo bot as
 
@@ -68,8 +70,9 @@ class Command(BaseCommand):
             return
         port, host = options["port"], options["host"]
         stop_provider = self._start_sandbox_provider(port=port)
-        stop_x = self._start_sandbox_x()
+        stop_x = self._start_sandbox_x(port=port)
         stop_bots = self._start_bot_runtime(port=port)
+        stop_feed = self._start_x_feed()
         try:
             self.stdout.write(self.style.SUCCESS("\nBragabot is running. Open:"))
             self.stdout.write(f"  Demo community:          http://{DEMO_DOMAIN}:{port}/")
@@ -95,6 +98,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass  # uvicorn hands Ctrl-C back once it has shut down
         finally:
+            stop_feed()
             stop_bots()
             stop_x()
             stop_provider()
@@ -138,10 +142,10 @@ class Command(BaseCommand):
         self.stdout.write(f"sandbox payment provider: {base}/ (deposits, payouts)")
         return provider.stop
 
-    def _start_sandbox_x(self) -> Callable[[], None]:
+    def _start_sandbox_x(self, *, port: int) -> Callable[[], None]:
         """Unless an X API is configured (X_API_BASE or X_BEARER_TOKEN), start the sandbox X
-        with the platform's app token and the demo project's account, and point the
-        platform at it. Returns what stops it."""
+        with the platform's app token, its OAuth client (connecting X accounts) and the
+        demo project's account, and point the platform at it. Returns what stops it."""
         if "X_API_BASE" in os.environ or "X_BEARER_TOKEN" in os.environ:
             return lambda: None
         from sandbox.x import SandboxX
@@ -150,8 +154,47 @@ class Command(BaseCommand):
         x.add_app(DEMO_X_BEARER_TOKEN)
         x.add_account(DEMO_X_PROJECT, name="Bragabot demo project")
         settings.X_API_BASE, settings.X_BEARER_TOKEN = base, DEMO_X_BEARER_TOKEN
+        if not settings.X_OAUTH_CLIENT_ID:
+            callback = f"http://{settings.PUBLIC_DOMAIN}:{port}/x/callback"
+            x.add_oauth_client(DEMO_X_OAUTH_CLIENT, [callback])
+            settings.X_OAUTH_CLIENT_ID = DEMO_X_OAUTH_CLIENT
+            settings.X_OAUTH_REDIRECT_URI = callback
+            # The demo serves plain http on loopback; oauthlib's development switch lets the
+            # callback through (production: https, and this stays unset).
+            os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
         self.stdout.write(f"sandbox X: {base}/sandbox/ (post, reply, like as any account)")
         return x.stop
+
+    def _start_x_feed(self) -> Callable[[], None]:
+        """In stream mode (``XFEED_MODE``, the default) run the X feed's stream worker in
+        a background thread, as ``manage.py xfeed run`` does (in poll mode the durable
+        job ``xfeed.poll`` of the bot runtime polls). Returns what stops it."""
+        from django.db import connection
+
+        from xfeed.conf import xfeed_mode
+        from xfeed.stream import StreamWorker
+
+        if xfeed_mode() != "stream" or not settings.X_BEARER_TOKEN:
+            return lambda: None
+        stop = threading.Event()
+        worker = StreamWorker()
+
+        def serve() -> None:
+            try:
+                worker.run(stop, say=self.stdout.write)
+            except Exception as exc:  # the demo goes on without the feed
+                self.stderr.write(f"x feed: stopped ({exc!r})")
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=serve, name="x feed", daemon=True)
+        thread.start()
+
+        def halt() -> None:
+            stop.set()
+            thread.join(15)
+
+        return halt
 
     def _start_bot_runtime(self, *, port: int) -> Callable[[], None]:
         """Start the bot runtime (every bot, durable jobs) in a background thread; unless

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from config.dbserver import connection_url_export
+from config.dbserver import connection_url_export, database_ensure
 from tenancy.schema_template import template_build
 from tenancy.selectors import tenant_list
 from tenancy.services import public_tenant_ensure
@@ -33,6 +33,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         verbosity = options["verbosity"]
         started = time.monotonic()
+        created = database_ensure()
+        if created:
+            self.stdout.write(f"created the database {created!r}")
         connection_url_export()  # the parallel executor's workers
         self.stdout.write("migrating the public schema ...")
         call_command(
