@@ -15,7 +15,8 @@ yields X's windows to raids, forwarding and mentions).
   next point still ahead (a late round takes one snapshot, not one per missed point) and
   None past ``tracked_until``. Impressions are null when X does not return them. A post X
   no longer returns (deleted, protected) stops being tracked.
-- **Within the budget**: a read the budget or the tenant's cap refuses (``ReadRefused``)
+- **Within the budget**: every read is counted and billed at ``now`` (a simulated clock's
+  time in tests and benchmarks); a read the budget or the tenant's cap refuses (``ReadRefused``)
   ends the round; the state only moves forward after a read succeeded, so whatever was
   due stays due for the next round and nothing is lost.
 """
@@ -113,7 +114,7 @@ def _discover(reader: XReader, kol: Kol, now: datetime) -> int:
         params["start_time"] = now - TRACK_FOR
     stored = 0
     for _ in range(MAX_TIMELINE_PAGES):
-        page = reader.read(TIMELINE, "get_users_tweets", **params)
+        page = reader.read(TIMELINE, "get_users_tweets", now=now, **params)
         for item in page.data or []:
             created_at = item.created_at or now
             with transaction.atomic():
@@ -150,7 +151,11 @@ def _snapshots(reader: XReader, now: datetime) -> int:
     for start in range(0, len(due), LOOKUP_BATCH):
         batch = list(KolPost.objects.filter(pk__in=due[start : start + LOOKUP_BATCH]))
         answer = reader.read(
-            LOOKUP, "get_tweets", ids=[p.post_id for p in batch], tweet_fields=["public_metrics"]
+            LOOKUP,
+            "get_tweets",
+            now=now,
+            ids=[p.post_id for p in batch],
+            tweet_fields=["public_metrics"],
         )
         returned = {int(item.id): item for item in answer.data or []}
         with transaction.atomic():
