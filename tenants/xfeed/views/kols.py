@@ -240,6 +240,53 @@ def report_json(report: reports.KolReport) -> dict[str, Any]:
     }
 
 
+class FiguresSerializer(serializers.Serializer):
+    posts = serializers.IntegerField(help_text="posts created in the period")
+    likes = serializers.IntegerField()
+    reposts = serializers.IntegerField()
+    replies = serializers.IntegerField()
+    quotes = serializers.IntegerField()
+    impressions = serializers.IntegerField(allow_null=True, help_text="null: X gave none")
+    engagement = serializers.IntegerField(help_text="likes + reposts + replies + quotes")
+    cost_minor = serializers.IntegerField(help_text="minor units of the currency")
+    cost = serializers.CharField(help_text='the same in units, e.g. "1.5"')
+    engagement_per_cost = serializers.CharField(
+        allow_null=True, help_text="engagement per unit of the currency; null: no cost"
+    )
+    growth = serializers.IntegerField(help_text="engagement gained between snapshots")
+    growth_per_day = serializers.CharField(help_text="a decimal string")
+
+
+class KolRowSerializer(FiguresSerializer):
+    kol_id = serializers.IntegerField()
+    username = serializers.CharField()
+    tier = serializers.CharField()
+    billing = serializers.CharField()
+    currency = serializers.CharField()
+    rate_minor = serializers.IntegerField()
+    is_active = serializers.BooleanField()
+
+
+class CampaignRowSerializer(FiguresSerializer):
+    campaign = serializers.CharField()
+    currency = serializers.CharField()
+    kols = serializers.IntegerField()
+
+
+class ReportSerializer(serializers.Serializer):
+    from_ = serializers.DateField(help_text="first UTC day (the field is named from)")
+    to = serializers.DateField(help_text="last UTC day, included")
+    days = serializers.IntegerField()
+    campaign = serializers.CharField(allow_null=True)
+    kols = KolRowSerializer(many=True)
+    campaigns = CampaignRowSerializer(many=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")  # a Python keyword, so renamed here
+        return {"from": fields.pop("from"), **fields}
+
+
 class KolReportView(KolEndpoint):
     """Per KOL and per (campaign, currency) over whole UTC days: posts, latest engagement,
     impressions (null where X gave none), cost (minor units and decimal), engagement per
@@ -247,7 +294,7 @@ class KolReportView(KolEndpoint):
 
     @extend_schema(
         parameters=REPORT_PARAMS,
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT)},
+        responses=ReportSerializer,
         summary="The KOL report",
     )
     def get(self, request):
