@@ -50,6 +50,18 @@ def test_a_kol_is_the_x_account_behind_the_handle_and_is_audited(tenant, kol_x):
     assert updated.data["changed"]["tier"] == {"from": "micro", "to": "macro"}
     with tenant_context(tenant):
         assert Kol.objects.count() == 1
+    # The same fields once more: nothing changed, nothing recorded.
+    kol_set(
+        tenant=tenant,
+        username="cryptoalice",
+        tier="macro",
+        rate_amount=5,
+        rate_currency="USDT",
+        billing="monthly",
+        campaigns=["launch", "q3_push"],
+        actor=Actor.system(),
+    )
+    assert Entry.objects.filter(tenant=tenant, action__startswith="xfeed.kol_").count() == 2
 
 
 def test_an_unknown_handle_is_refused_naming_username(tenant, kol_x):

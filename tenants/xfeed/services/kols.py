@@ -168,6 +168,8 @@ def kol_set(
                 setattr(kol, key, value)
             kol.is_active = True
             kol.save()
+        if not created and not changed:
+            return kol, False  # the same fields again: nothing to record
         history.record(
             action="xfeed.kol_added" if created else "xfeed.kol_updated",
             actor=actor,
