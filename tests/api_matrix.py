@@ -60,6 +60,15 @@ MATRIX: dict[tuple[str, str], str] = {
     ("x-app-token", "PUT"): "manage_settings",
     ("x-credential-detail", "DELETE"): "manage_settings",
     ("x-connect", "POST"): "manage_settings",
+    # the X feed: forwarding and mention rules of a group
+    ("x-forwarding-list", "GET"): "manage_settings",
+    ("x-forwarding-list", "POST"): "manage_settings",
+    ("x-forwarding-detail", "DELETE"): "manage_settings",
+    ("x-mention-rule-list", "GET"): "manage_settings",
+    ("x-mention-rule-list", "POST"): "manage_settings",
+    ("x-mention-rule-detail", "PUT"): "manage_settings",
+    ("x-mention-rule-detail", "DELETE"): "manage_settings",
+    ("x-mention-list", "GET"): "manage_settings",
     # the X feed: KOLs
     ("x-kol-list", "GET"): "manage_settings",
     ("x-kol-list", "POST"): "manage_settings",
@@ -79,5 +88,7 @@ URL_KWARGS = {
     "withdrawal_id": 424242,
     "deposit_id": 424242,
     "credential_id": 424242,
+    "username": "nobody_here",
+    "rule_id": 424242,
     "kol_id": 424242,
 }

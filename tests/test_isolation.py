@@ -39,7 +39,8 @@ from tests.helpers import TenantClient, init_data_for
 from wallet.models import Account, Transfer
 from wallet.models import Entry as LedgerEntry
 from wallet.services import account_get_or_create, transfer_post
-from xfeed.models import Kol, KolPost
+from xfeed.models import Account as XAccount
+from xfeed.models import Forwarding, Kol, KolPost, Mention, MentionRule, Post
 
 A_MARKER = "alpha-marker-4f1c"
 B_MARKER = "bravo-secret-9d2e"
@@ -82,6 +83,23 @@ def _seed(tenant, *, marker: str, owner: int, admin: int | None, chat: int, user
         ActivityDay.objects.create(
             group=group, user_id=owner, day=timezone.now().date(), messages=1, xp=1, name=marker
         )
+        # The X feed: a forwarded account, a mention rule and a post it matched.
+        x_account = XAccount.objects.create(
+            x_user_id=owner, username="project", name=marker, resolved_at=timezone.now()
+        )
+        Forwarding.objects.create(chat_id=chat, account=x_account)
+        rule = MentionRule.objects.create(chat_id=chat, name=marker, keywords=[marker])
+        post = Post.objects.create(
+            post_id=owner,
+            author_id=owner,
+            author_username="fan",
+            kind="original",
+            text=f"{marker} on X",
+            created_at=timezone.now(),
+            received_at=timezone.now(),
+            via="poll",
+        )
+        Mention.objects.create(post=post, rule=rule, spam_reason="new_account")
     connection.set_schema_to_public()
     recipient_register(tenant=tenant, user=owner_user)
     bulk = broadcast_create(

@@ -1,18 +1,23 @@
-"""What the X feed contributes to the bot runtime (``<app>/telegram.py``): its handlers
-(in ``xfeed.handlers``) and command menu entries."""
+"""What the X feed contributes to the bot runtime (``<app>/telegram.py``): the commands
+a group's settings managers configure its X feed with. They stay off the command menu,
+as /bind does (admins only); the handlers are in ``xfeed.handlers``."""
 
 from __future__ import annotations
 
-from telegram import BotCommand
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler, filters
 
-from xfeed.handlers import kols
-
-
-def commands() -> list[BotCommand]:
-    """None on the menu: /kols is for settings managers (as /bind stays off it)."""
-    return []
+from xfeed.handlers import forwarding, kols, rules
 
 
 def handlers() -> list[BaseHandler]:
-    return [CommandHandler("kols", kols.on_kols)]
+    # Edited messages are not commands again: an edit must not repeat a change.
+    messages = filters.UpdateType.MESSAGE
+    return [
+        CommandHandler("xforward", forwarding.on_xforward, filters=messages),
+        CommandHandler("xunforward", forwarding.on_xunforward, filters=messages),
+        CommandHandler("xforwarding", forwarding.on_xforwarding, filters=messages),
+        CommandHandler("xrule", rules.on_xrule, filters=messages),
+        CommandHandler("xunrule", rules.on_xunrule, filters=messages),
+        CommandHandler("xrules", rules.on_xrules, filters=messages),
+        CommandHandler("kols", kols.on_kols, filters=messages),
+    ]

@@ -23,7 +23,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from community.models import Group
-from sandbox.x import SandboxX
 from tenancy.services import chat_bind
 from tests.helpers import init_data_for, tenant_bot_token
 
@@ -75,22 +74,14 @@ def x_oauth_client(settings):
 
 
 @pytest.fixture
-def x_sandbox(settings):
-    """The sandbox X, with the platform's app token, for the operations that ask X (a KOL's
-    handle is resolved there)."""
-    sandbox = SandboxX()
-    sandbox.start()
-    sandbox.add_app("fuzzed-app-token")
-    settings.X_API_BASE, settings.X_BEARER_TOKEN = sandbox.base_url, "fuzzed-app-token"
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def fuzzed(tg, x_sandbox, make_tenant, user_with_role, wsgi_app, x_oauth_client):
+def fuzzed(tg, x_server, settings, make_tenant, user_with_role, wsgi_app, x_oauth_client):
     """The schema served on a tenant's domain; the headers of its owner; the path values
     that reach real objects: a group bound to the tenant, its bot an administrator there
-    on the sandbox Telegram (refreshing its admins calls Telegram); X is the sandbox X."""
+    on the sandbox Telegram (refreshing its admins calls Telegram); the sandbox X as the
+    X API (forwarding an account looks it up there)."""
+    x_server.reset()
+    x_server.add_app("fuzzed-x-app-token")
+    settings.X_API_BASE, settings.X_BEARER_TOKEN = x_server.base_url, "fuzzed-x-app-token"
     tenant = make_tenant()
     tg.add_bot(tenant_bot_token(tenant), username="fuzzed_bot")
     owner = tg.add_user(4242, "Owner", username="owner")

@@ -17,12 +17,14 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import pytest
 from django.core.management import call_command
 
 from config.dbserver import connection_url, embedded_server_running
+from devserver.demo import DEMO_GROUP_ID
 from devserver.management.commands.run import DEFAULT_DEMO_BOT_TOKEN, DEMO_DOMAIN
 from tenancy.models import Bot, Tenant
 from tenancy.selectors import tenant_bots, tenant_for_domain
@@ -213,6 +215,36 @@ def test_setup_migrates_a_fresh_database_and_leaves_nothing_running(scratch_url,
         done.close()
 
 
+def _json(url: str, headers: dict[str, str] | None = None) -> Any:
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _assert_the_demo_feed_runs(printed: list[str], lines: queue.Queue[str], x_base: str) -> None:
+    """The demo project posts on the sandbox X within seconds; with the X feed installed,
+    its post reaches the demo group on the sandbox Telegram within a minute, as a
+    newcomer opening the group as Alice sees it."""
+    assert any("X feed demo: @bragabot_demo posts" in line for line in printed), printed
+    bearer = {"Authorization": "Bearer demo-sandbox-x-app-token-not-real"}
+    project = _json(f"{x_base}/2/users/by/username/bragabot_demo", bearer)["data"]["id"]
+    deadline = time.monotonic() + 30
+    while not _json(f"{x_base}/2/users/{project}/tweets", bearer).get("data"):
+        assert time.monotonic() < deadline, "the demo project posted nothing"
+        time.sleep(0.5)
+    if any("X feed: manage.py xfeed is not installed" in line for line in printed):
+        return
+    [tg_line] = [line for line in printed if "sandbox Telegram: " in line]
+    tg_base = tg_line.split(": ", 1)[1].split("/sandbox/", 1)[0]
+    deadline = time.monotonic() + 60
+    while True:
+        messages = _json(f"{tg_base}/sandbox/api/chats/{DEMO_GROUP_ID}/messages")
+        if any("bragabot_demo" in (m.get("text") or "") for m in messages):
+            return
+        assert time.monotonic() < deadline, f"nothing forwarded to the demo group: {messages}"
+        time.sleep(0.5)
+
+
 @pytest.mark.parametrize("database", ["scratch", "embedded"])
 def test_run_serves_and_stops_on_ctrl_c_with_nothing_left_running(database, scratch_url, tmp_path):
     """On a scratch database of the suite's server, and on the embedded server as ``make
@@ -253,6 +285,7 @@ def test_run_serves_and_stops_on_ctrl_c_with_nothing_left_running(database, scra
             with urllib.request.urlopen(project, timeout=10) as response:
                 assert json.loads(response.read())["data"]["username"] == "bragabot_demo"
             assert b"@demo_bot" in body
+            _assert_the_demo_feed_runs(printed, lines, x_base)
             # The sandbox provider delivers to this server, which checks the signature
             # (a reference of no group: 404 unknown_group, where a bad signature is 401).
             provider = provider_line.split(": ", 1)[1].split("/ ", 1)[0]

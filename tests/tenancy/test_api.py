@@ -153,6 +153,11 @@ COMMUNITY_DATA = {
     "x-app-token",
     "x-credential-detail",
     "x-connect",
+    "x-forwarding-list",
+    "x-forwarding-detail",
+    "x-mention-rule-list",
+    "x-mention-rule-detail",
+    "x-mention-list",
 }
 ANY_TENANT = {
     "me",

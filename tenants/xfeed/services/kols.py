@@ -107,7 +107,7 @@ def _resolve(tenant: Tenant, username: str) -> tuple[int, str]:
     except (tweepy.TweepyException, requests.RequestException) as exc:
         logger.warning("xfeed.kol.resolve_failed", extra={"tenant": tenant.slug, "error": str(exc)})
         raise ServiceError(
-            "X could not be asked about this handle; try again", code="x_unavailable", status=503
+            "X could not be asked about this handle; try again", code="x_unavailable", status=502
         ) from exc
     if found.data is None:
         raise ServiceError(

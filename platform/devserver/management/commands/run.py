@@ -1,8 +1,10 @@
 """``manage.py run``: what ``make run`` starts. Migrates, makes sure the demo tenant and
 its sandbox bot exist, starts the sandbox Telegram (unless a real Telegram is configured),
 the sandbox payment provider (unless WALLET_PROVIDERS is set), the sandbox X (unless an
-X API is configured), the bot runtime and the X feed's stream worker, serves the platform
-on 127.0.0.1 and prints what to open. Ctrl-C stops everything."""
+X API is configured), the bot runtime and the X feed's stream worker; on the sandboxes,
+the demo group forwards the demo project's X account, which posts now and then
+(``devserver.demo``). Serves the platform on 127.0.0.1 and prints what to open. Ctrl-C
+stops everything."""
 
 from __future__ import annotations
 
@@ -16,7 +18,16 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from config.dbserver import connection_url_export
+from config.errors import ServiceError
+from devserver.demo import (
+    DEMO_GROUP_TITLE,
+    POST_EVERY,
+    DemoPoster,
+    demo_forwarding_ensure,
+    demo_group_ensure,
+)
 from history.services import Actor
+from tenancy.models import Tenant
 from tenancy.services import demo_tenant_ensure
 
 # A made-up token for the sandbox bot: it only ever talks to the loopback Telegram.
@@ -28,6 +39,9 @@ SANDBOX_X_PORT = int(os.environ.get("SANDBOX_X_PORT", "8083"))
 # The platform's app token on the sandbox X: it only ever talks to the loopback X.
 DEMO_X_BEARER_TOKEN = "demo-sandbox-x-app-token-not-real"
 DEMO_X_PROJECT = "bragabot_demo"  # the demo project's account on the sandbox X
+# Its id, the same on every run (as X keeps an account's id): the demo group's
+# forwarding, kept in the database, follows the same account on each fresh sandbox.
+DEMO_X_PROJECT_ID = 1_500_000_000_000_000_001
 DEMO_X_OAUTH_CLIENT = "bragabot-demo-oauth-client"  # the platform's OAuth client there
 DEMO_BOT_USERNAME = "demo_bot"  # on the sandbox Telegram
 DEMO_USER_ID = 1001  # a person on the sandbox Telegram to chat with the demo bot as
@@ -57,6 +71,12 @@ def _start_on(port: int, make: Callable[[int], Any]) -> tuple[Any, str]:
 class Command(BaseCommand):
     help = "Set up the database and the demo tenant, then serve the platform."
 
+    # What the sandboxes started (None: a real service is configured instead).
+    tenant: Tenant | None = None
+    x: Any = None
+    tg: Any = None
+    demo_bot_id: int | None = None
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--host", default="127.0.0.1")
@@ -72,6 +92,7 @@ class Command(BaseCommand):
         stop_provider = self._start_sandbox_provider(port=port)
         stop_x = self._start_sandbox_x(port=port)
         stop_bots = self._start_bot_runtime(port=port)
+        stop_demo = self._start_demo_feed()
         stop_feed = self._start_x_feed()
         try:
             self.stdout.write(self.style.SUCCESS("\nBragabot is running. Open:"))
@@ -99,6 +120,7 @@ class Command(BaseCommand):
             pass  # uvicorn hands Ctrl-C back once it has shut down
         finally:
             stop_feed()
+            stop_demo()
             stop_bots()
             stop_x()
             stop_provider()
@@ -114,6 +136,7 @@ class Command(BaseCommand):
             owner_telegram_id=DEMO_USER_ID,
             actor=Actor.system("make-run"),
         )
+        self.tenant = tenant
         if created:
             self.stdout.write(f"created the demo tenant {tenant.slug!r} at {DEMO_DOMAIN}")
         else:
@@ -152,8 +175,9 @@ class Command(BaseCommand):
 
         x, base = _start_on(SANDBOX_X_PORT, lambda port: SandboxX(port=port))
         x.add_app(DEMO_X_BEARER_TOKEN)
-        x.add_account(DEMO_X_PROJECT, name="Bragabot demo project")
+        x.add_account(DEMO_X_PROJECT, name="Bragabot demo project", account_id=DEMO_X_PROJECT_ID)
         settings.X_API_BASE, settings.X_BEARER_TOKEN = base, DEMO_X_BEARER_TOKEN
+        self.x = x
         if not settings.X_OAUTH_CLIENT_ID:
             callback = f"http://{settings.PUBLIC_DOMAIN}:{port}/x/callback"
             x.add_oauth_client(DEMO_X_OAUTH_CLIENT, [callback])
@@ -215,6 +239,7 @@ class Command(BaseCommand):
             # A fresh sandbox numbers updates from 1 again: forget the last run's.
             updates_forget(bot_id=bot["id"])
             sandbox.add_user(DEMO_USER_ID, "Alice", username="alice", language_code="en")
+            self.tg, self.demo_bot_id = sandbox, bot["id"]
             settings.TELEGRAM_API_BASE = os.environ["TELEGRAM_API_BASE"] = base
             if "MINI_APP_URL" not in os.environ:  # the sandbox opens plain-http Mini Apps
                 settings.MINI_APP_URL = f"http://{{domain}}:{port}/"
@@ -239,3 +264,26 @@ class Command(BaseCommand):
                 sandbox.stop()
 
         return stop
+
+    def _start_demo_feed(self) -> Callable[[], None]:
+        """On the sandboxes only: the demo group (created on the sandbox Telegram, bound
+        as adding the bot binds it) forwards the demo project's account, which starts
+        posting on the sandbox X. Returns what stops the posting."""
+        if self.x is None or self.tg is None or self.tenant is None or self.demo_bot_id is None:
+            return lambda: None
+        try:
+            chat_id = demo_group_ensure(
+                tenant=self.tenant, tg=self.tg, bot_id=self.demo_bot_id, owner_id=DEMO_USER_ID
+            )
+            demo_forwarding_ensure(tenant=self.tenant, chat_id=chat_id, username=DEMO_X_PROJECT)
+        except ServiceError as exc:
+            self.stderr.write(f"X feed demo: not set up ({exc.message})")
+            return lambda: None
+        poster = DemoPoster(self.x, DEMO_X_PROJECT)
+        poster.start()
+        low, high = POST_EVERY
+        self.stdout.write(
+            f"X feed demo: @{DEMO_X_PROJECT} posts on the sandbox X every {low:g}-{high:g} s; "
+            f"forwarded to {DEMO_GROUP_TITLE!r} (open it as Alice)"
+        )
+        return poster.stop
