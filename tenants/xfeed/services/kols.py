@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 import tweepy
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django_tenants.utils import tenant_context
 
 import history.services as history
@@ -156,7 +156,15 @@ def kol_set(
             raise _invalid("username", f"@{fields['username']} is another X account than this KOL")
         created = kol is None or not kol.is_active
         if kol is None:
-            kol = Kol.objects.create(x_user_id=x_user_id, **fields)
+            try:
+                with transaction.atomic():
+                    kol = Kol.objects.create(x_user_id=x_user_id, **fields)
+            except IntegrityError:  # added by a concurrent request since the lookup
+                raise ServiceError(
+                    f"@{fields['username']} was just added; try again",
+                    code="kol_conflict",
+                    status=409,
+                ) from None
             changed: dict[str, Any] = {}
         else:
             changed = {
