@@ -20,4 +20,6 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("xunrule", rules.on_xunrule, filters=messages),
         CommandHandler("xrules", rules.on_xrules, filters=messages),
         CommandHandler("kols", kols.on_kols, filters=messages),
+        CommandHandler("kol", kols.on_kol, filters=messages),
+        CommandHandler("unkol", kols.on_unkol, filters=messages),
     ]

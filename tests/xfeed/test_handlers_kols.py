@@ -59,5 +59,54 @@ def test_a_long_list_is_cut_to_fit_a_message(tenant):
     today = timezone.now().date()
     text = kols_text(kol_report(tenant=tenant, period=Period(today - timedelta(days=6), today)))
     assert len(text.splitlines()) == MAX_LINES + 2
-    assert text.endswith("... and 5 more (full report in the Mini App)")
+    assert text.endswith("... and 5 more (the full report: the API)")
     assert len(text) < 4096
+
+
+def test_kol_adds_and_updates_and_unkol_stops_tracking(scene, kol_x):
+    kol_x.add_account("alice")
+    [added] = scene.say(scene.owner, "/kol @alice macro 250 USDT per_post #launch #Airdrop")
+    assert added == "Added KOL @alice (macro, 250 USDT per_post, #launch #airdrop)."
+    with tenant_context(scene.tenant):
+        kol = Kol.objects.get(username="alice")
+    assert (kol.tier, kol.rate_amount, kol.rate_currency) == ("macro", 250_000_000, "USDT")
+    # Words not named keep their value: a new rate only.
+    [updated] = scene.say(scene.owner, "/kol alice 1.5TON monthly")
+    assert updated == "Updated KOL @alice (macro, 1.5 TON monthly, #launch #airdrop)."
+    with tenant_context(scene.tenant):
+        kol.refresh_from_db()
+    assert (kol.rate_amount, kol.rate_currency, kol.billing) == (1_500_000_000, "TON", "monthly")
+
+    assert scene.say(scene.owner, "/unkol @alice") == ["Stopped tracking KOL @alice."]
+    with tenant_context(scene.tenant):
+        assert not Kol.objects.get(pk=kol.pk).is_active
+    [again] = scene.say(scene.owner, "/unkol @alice")
+    assert again == "Could not remove KOL @alice: username: @alice is not a KOL here."
+
+
+@pytest.mark.parametrize(
+    ("words", "field"),
+    [
+        ("@alice legendary", "options"),
+        ("@alice 250", "rate_currency"),
+        ("@alice 250 DOGE", "rate_currency"),
+        ("@alice 0.0000001 USDT", "rate_amount"),
+        ("@nobody_at_all", "username"),
+    ],
+)
+def test_kol_errors_name_the_field_and_save_nothing(scene, kol_x, words, field):
+    kol_x.add_account("alice")
+    [reply] = scene.say(scene.owner, f"/kol {words}")
+    assert reply.startswith(f"Could not set KOL {words.split()[0]}: {field}: "), reply
+    with tenant_context(scene.tenant):
+        assert not Kol.objects.exists()
+
+
+def test_members_cannot_set_kols(scene, kol_x):
+    kol_x.add_account("alice")
+    member = scene.tg.add_user(7_300_002, "Mia", username="mia")
+    scene.tg.set_member(scene.chat_id, member["id"], "member")
+    assert scene.say(member, "/kol @alice") == [NOT_ALLOWED]
+    assert scene.say(member, "/unkol @alice") == [NOT_ALLOWED]
+    with tenant_context(scene.tenant):
+        assert not Kol.objects.exists()
