@@ -69,6 +69,14 @@ MATRIX: dict[tuple[str, str], str] = {
     ("x-mention-rule-detail", "PUT"): "manage_settings",
     ("x-mention-rule-detail", "DELETE"): "manage_settings",
     ("x-mention-list", "GET"): "manage_settings",
+    # the X feed: KOLs
+    ("x-kol-list", "GET"): "manage_settings",
+    ("x-kol-list", "POST"): "manage_settings",
+    ("x-kol-detail", "PUT"): "manage_settings",
+    ("x-kol-detail", "DELETE"): "manage_settings",
+    ("x-kol-posts", "GET"): "manage_settings",
+    ("x-kol-report", "GET"): "manage_settings",
+    ("x-kol-report-csv", "GET"): "manage_settings",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
@@ -82,4 +90,5 @@ URL_KWARGS = {
     "credential_id": 424242,
     "username": "nobody_here",
     "rule_id": 424242,
+    "kol_id": 424242,
 }

@@ -40,7 +40,7 @@ from wallet.models import Account, Transfer
 from wallet.models import Entry as LedgerEntry
 from wallet.services import account_get_or_create, transfer_post
 from xfeed.models import Account as XAccount
-from xfeed.models import Forwarding, Mention, MentionRule, Post
+from xfeed.models import Forwarding, Kol, KolPost, Mention, MentionRule, Post
 
 A_MARKER = "alpha-marker-4f1c"
 B_MARKER = "bravo-secret-9d2e"
@@ -118,6 +118,31 @@ def _seed(tenant, *, marker: str, owner: int, admin: int | None, chat: int, user
     return bulk.pk
 
 
+def _seed_kols(tenant, *, marker: str, count: int) -> int:
+    """``count`` KOLs, each with a post of today, carrying the marker (notes, campaign tag,
+    post text); returns the last one's id. Ids are per schema: B gets more KOLs than A, so
+    B's last id names no KOL of A."""
+    with schema_context(tenant.schema_name):
+        for n in range(count):
+            kol = Kol.objects.create(
+                x_user_id=9_000 + n,
+                username=f"kol{n}",
+                notes=marker,
+                campaigns=[marker.replace("-", "_")],
+            )
+            now = timezone.now()
+            KolPost.objects.create(
+                kol=kol,
+                post_id=9_100 + n,
+                text=f"{marker} post",
+                campaigns=[marker.replace("-", "_")],
+                created_at=now,
+                tracked_until=now,
+            )
+    connection.set_schema_to_public()
+    return kol.pk
+
+
 def _deposit(tenant, *, owner_kind: str, owner_id: int, marker: str) -> None:
     account = account_get_or_create(
         tenant=tenant, owner_kind=owner_kind, owner_id=owner_id, currency="XTR", kind="available"
@@ -145,10 +170,12 @@ def tenants(make_tenant, user_with_role) -> dict[str, Any]:
     b_bulk = _seed(
         b, marker=B_MARKER, owner=B_OWNER, admin=B_ADMIN, chat=B_CHAT, user_with_role=user_with_role
     )
+    a_kol = _seed_kols(a, marker=A_MARKER, count=1)
+    b_kol = _seed_kols(b, marker=B_MARKER, count=2)
     notification_settings_update(tenant=b, allow_paid_broadcast=True, actor=SYSTEM)
     user_with_role(a, "staff", user_id=A_STAFF, username="staff_user")
     connection.set_schema_to_public()
-    return {"a": a, "b": b, "a_bulk": a_bulk, "b_bulk": b_bulk}
+    return {"a": a, "b": b, "a_bulk": a_bulk, "b_bulk": b_bulk, "a_kol": a_kol, "b_kol": b_kol}
 
 
 def _host(tenant) -> str:
@@ -269,8 +296,18 @@ def test_ed25519_initdata_for_a_bot_is_refused_on_b(
 def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_id):
     """B's objects look exactly like objects that never existed: same status, same code."""
     a, b = tenants["a"], tenants["b"]
-    b_ids = {"chat_id": B_CHAT, "telegram_id": B_ADMIN, "bulk_id": tenants["b_bulk"]}
-    nowhere = {"chat_id": -1009999999999, "telegram_id": 999999999, "bulk_id": 999999999}
+    b_ids = {
+        "chat_id": B_CHAT,
+        "telegram_id": B_ADMIN,
+        "bulk_id": tenants["b_bulk"],
+        "kol_id": tenants["b_kol"],
+    }
+    nowhere = {
+        "chat_id": -1009999999999,
+        "telegram_id": 999999999,
+        "bulk_id": 999999999,
+        "kol_id": 999999999,
+    }
     client = TenantClient(a, user_id=user_id)
     before = _fingerprint(b)
     addressed = 0
@@ -295,6 +332,9 @@ def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_
         if op.method == "GET" and "bulk_id" in op.kwarg_names:
             own = _call(client, op, {"bulk_id": tenants["a_bulk"]})
             assert own.status_code == 200 and A_MARKER.encode() in own.content, op
+        if op.method == "GET" and "kol_id" in op.kwarg_names:
+            own = _call(client, op, {"kol_id": tenants["a_kol"]})
+            assert own.status_code == 200 and A_MARKER.encode() in own.content, op
     assert _fingerprint(b) == before
     if addressed == 0:
         pytest.skip("no API endpoint takes a chat_id or telegram_id yet")
@@ -310,10 +350,12 @@ def test_no_list_endpoint_of_a_shows_anything_of_b(tenants, user_id):
     shows_a = set()
     for op in lists:
         response = _call(client, op, {})
-        assert response.status_code == 200, (op, response.content)
-        assert not _leaks_b(response.content), op
-        assert str(B_CHAT).encode() not in response.content, op
-        if A_MARKER.encode() in response.content:
+        body = _body(response)
+        assert response.status_code == 200, (op, body)
+        assert not _leaks_b(body), op
+        assert str(B_CHAT).encode() not in body, op
+        # The marker as text, or as a campaign tag (underscores).
+        if A_MARKER.encode() in body or A_MARKER.replace("-", "_").encode() in body:
             shows_a.add(op.name)
     # Control: the lists do show A's own data (audit always; groups once they exist).
     assert "audit" in shows_a
@@ -321,6 +363,8 @@ def test_no_list_endpoint_of_a_shows_anything_of_b(tenants, user_id):
         assert "group-list" in shows_a
     if "broadcast-list" in {op.name for op in lists}:
         assert "broadcast-list" in shows_a
+    if "x-kol-list" in {op.name for op in lists}:
+        assert {"x-kol-list", "x-kol-report", "x-kol-report-csv"} <= shows_a
     # B switched paid broadcasts on; A's settings are still A's own.
     settings = client.get("/api/v1/notifications/settings")
     assert settings.json()["allow_paid_broadcast"] is False, settings.content

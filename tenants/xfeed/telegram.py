@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from xfeed.handlers import forwarding, rules
+from xfeed.handlers import forwarding, kols, rules
 
 
 def handlers() -> list[BaseHandler]:
@@ -19,4 +19,7 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("xrule", rules.on_xrule, filters=messages),
         CommandHandler("xunrule", rules.on_xunrule, filters=messages),
         CommandHandler("xrules", rules.on_xrules, filters=messages),
+        CommandHandler("kols", kols.on_kols, filters=messages),
+        CommandHandler("kol", kols.on_kol, filters=messages),
+        CommandHandler("unkol", kols.on_unkol, filters=messages),
     ]

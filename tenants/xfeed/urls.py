@@ -1,7 +1,7 @@
 from django.urls import path
 
 import config.converters  # noqa: F401  registers signed_int (negative group chat ids)
-from xfeed.views import forwarding, mentions
+from xfeed.views import forwarding, kols, mentions
 
 GROUP_X = "groups/<signed_int:chat_id>/x"
 
@@ -27,4 +27,10 @@ urlpatterns = [
         name="x-mention-rule-detail",
     ),
     path(f"{GROUP_X}/mentions", mentions.MentionListView.as_view(), name="x-mention-list"),
+    # KOLs belong to the community, not to one group.
+    path("x/kols", kols.KolListView.as_view(), name="x-kol-list"),
+    path("x/kols/report", kols.KolReportView.as_view(), name="x-kol-report"),
+    path("x/kols/report.csv", kols.KolReportCsvView.as_view(), name="x-kol-report-csv"),
+    path("x/kols/<int:kol_id>", kols.KolDetailView.as_view(), name="x-kol-detail"),
+    path("x/kols/<int:kol_id>/posts", kols.KolPostsView.as_view(), name="x-kol-posts"),
 ]

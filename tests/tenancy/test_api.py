@@ -158,6 +158,11 @@ COMMUNITY_DATA = {
     "x-mention-rule-list",
     "x-mention-rule-detail",
     "x-mention-list",
+    "x-kol-list",
+    "x-kol-detail",
+    "x-kol-posts",
+    "x-kol-report",
+    "x-kol-report-csv",
 }
 ANY_TENANT = {
     "me",

@@ -5,7 +5,10 @@ forwarding and mentions switched on (``Feed``), to follow accounts and add rules
 For the admin surface: ``x``, the shared sandbox X (``x_server``, on the real clock)
 emptied, with the platform's app token and the project's accounts; ``bound_group``, a
 group bound to a community; ``scene``, a bound group on the sandbox Telegram whose bot
-runs the handlers (``GroupScene``)."""
+runs the handlers (``GroupScene``). The KOL tests' own: ``kol_x``, a sandbox X on
+``kol_clock`` (a ManualClock of the module, which a module may start elsewhere), emptied
+per test with the platform's reads pointed at it; they move the clock so that a week of
+snapshots runs in seconds."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from community.telegram import handlers as community_handlers
 from sandbox.x import Limits, ManualClock, SandboxX
 from tenancy.services import chat_bind
 from tests.helpers import application_process, sandbox_application, tenant_bot_token
-from tests.xfeed.helpers import APP_TOKEN, Feed, make_feed
+from tests.xfeed.helpers import APP_TOKEN, KOL_APP_TOKEN, Feed, make_feed
 from xfeed.telegram import handlers as xfeed_handlers
 
 _chats = itertools.count(1)
@@ -132,3 +135,24 @@ def scene(make_tenant, tg) -> GroupScene:
         owner=owner,
         application=application,
     )
+
+
+@pytest.fixture(scope="module")
+def kol_clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture(scope="module")
+def kol_x_server(kol_clock: ManualClock) -> Iterator[SandboxX]:
+    server = SandboxX(clock=kol_clock)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def kol_x(kol_x_server: SandboxX, settings) -> SandboxX:
+    kol_x_server.reset()
+    kol_x_server.add_app(KOL_APP_TOKEN)
+    settings.X_API_BASE, settings.X_BEARER_TOKEN = kol_x_server.base_url, KOL_APP_TOKEN
+    return kol_x_server

@@ -1,7 +1,8 @@
 """Helpers for the X feed tests: ``Feed``, a community with a bound group on the sandbox
 Telegram and the sandbox X it reads (follow an account, add a mention rule, read what was
 queued for the group), and ``aged``: sandbox X accounts made days before they post, as
-real accounts are (brand-new ones are spam to the mention filter)."""
+real accounts are (brand-new ones are spam to the mention filter). For the KOL tests:
+``kol_add`` (a KOL through the service), ``clock_now`` and ``calls_to``."""
 
 from __future__ import annotations
 
@@ -16,14 +17,16 @@ from community.services import group_settings_update
 from history.services import Actor
 from notifications.models import OutboxMessage
 from notifications.services.subscriptions import subscriptions_write
-from sandbox.x import SandboxX
+from sandbox.x import ManualClock, SandboxX
 from tests.botruntime.helpers import bound_group
 from tests.helpers import bot_id_of, on_sandbox
 from xclient.transport import x_client
-from xfeed.models import Account, Forwarding, MentionRule
+from xfeed.models import Account, Forwarding, Kol, MentionRule
 from xfeed.posts import READ_FIELDS, XPost, posts_from_response
+from xfeed.services.kols import kol_set
 
 APP_TOKEN = "xfeed-fetch-app"
+KOL_APP_TOKEN = "xfeed-kol-app"
 _people = itertools.count(1)
 
 
@@ -103,3 +106,25 @@ def fetch(x: SandboxX, query: str) -> list[XPost]:
     """What a search of the sandbox X returns, as the feed reads it (tweepy, READ_FIELDS)."""
     client = x_client(base_url=x.base_url, bearer_token=APP_TOKEN)
     return posts_from_response(client.search_recent_tweets(query, max_results=100, **READ_FIELDS))
+
+
+def clock_now(clock: ManualClock) -> datetime:
+    return datetime.fromtimestamp(clock.now, UTC)
+
+
+def kol_add(tenant: Any, username: str, **fields: Any) -> Kol:
+    """A KOL through the service (the account must exist on the sandbox X)."""
+    values: dict[str, Any] = {
+        "tier": "micro",
+        "rate_amount": 100_000_000,
+        "rate_currency": "USDT",
+        "billing": "per_post",
+        "campaigns": [],
+        **fields,
+    }
+    kol, _ = kol_set(tenant=tenant, username=username, actor=Actor.system(), **values)
+    return kol
+
+
+def calls_to(x: SandboxX, path: str) -> list[dict[str, Any]]:
+    return [c for c in x.calls() if c["path"] == path]
