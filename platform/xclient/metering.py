@@ -7,7 +7,8 @@ again. A tenant's monthly cap (``Budget``) pauses its reads once reached
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,7 @@ class Charged:
     cost_micros: int
     month_cost_micros: int
     cap_micros: int | None
+    refused: bool = False  # over the room it was given: nothing billed
 
     @property
     def paused(self) -> bool:
@@ -72,10 +74,13 @@ def usage_charge(
     user_reads: int = 0,
     owned: bool = False,
     now: datetime | None = None,
+    room: int | None = None,
 ) -> Charged:
     """Bill what a read of ``tenant`` through X app ``app`` returned: the posts not yet
     billed to ``app`` today, and ``user_reads`` user objects; ``owned``: an account's read
-    of its own data, every resource at the owned-read price."""
+    of its own data, every resource at the owned-read price. With ``room`` (what the cap
+    leaves, from ``usage_guard``) a charge that would not fit bills nothing and says
+    ``refused``: the caller drops what it was for."""
     now = now or datetime.now(UTC)
     day = now.astimezone(UTC).date()
     unique = sorted(set(post_ids))
@@ -92,6 +97,9 @@ def usage_charge(
         else:
             counts = {"post_reads": billed, "user_reads": user_reads}
             cost = billed * rate["post_read"] + user_reads * rate["user_read"]
+        if room is not None and cost > room:
+            transaction.set_rollback(True)  # the day's PostRead rows too; no more queries
+            return Charged(0, 0, 0, None, refused=True)
         usage, _ = Usage.objects.get_or_create(tenant=tenant, month=_month(day))
         Usage.objects.filter(pk=usage.pk).update(
             cost_micros=F("cost_micros") + cost,
@@ -101,6 +109,33 @@ def usage_charge(
         cap = cap_of(tenant)
         _alert_if_due(tenant, usage, cap)
     return Charged(billed, cost, usage.cost_micros, cap)
+
+
+def _spent(tenant: Tenant, day: date) -> int:
+    usage = Usage.objects.filter(tenant=tenant, month=_month(day)).first()
+    return usage.cost_micros if usage is not None else 0
+
+
+@contextmanager
+def usage_guard(*, tenant: Tenant, now: datetime | None = None) -> Iterator[int | None]:
+    """What ``tenant``'s cap leaves this month, in micros (None: no cap), held still while
+    the caller reads and charges: a capped tenant's reads and charges take its lock one
+    at a time (a session-level advisory lock, not a transaction: no row stays locked
+    across a call to X). Checking the worst a read can cost against this room before the
+    read, and charging with ``room`` after, keeps the month within the cap."""
+    cap = cap_of(tenant)
+    if cap is None:
+        yield None
+        return
+    key = f"xclient.cap:{tenant.pk}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [key])
+    try:
+        day = (now or datetime.now(UTC)).astimezone(UTC).date()
+        yield max(cap - _spent(tenant, day), 0)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
 
 
 def usage_allows(*, tenant: Tenant, now: datetime | None = None) -> bool:

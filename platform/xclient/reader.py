@@ -16,7 +16,7 @@ from django.conf import settings
 from config.errors import ServiceError
 from xclient.budget import budget_observe, budget_take
 from xclient.credentials import credential_token
-from xclient.metering import usage_allows, usage_charge
+from xclient.metering import prices, usage_allows, usage_charge, usage_guard
 from xclient.models import Credential, Priority
 from xclient.transport import bind
 
@@ -24,6 +24,27 @@ if TYPE_CHECKING:
     from tenancy.models import Tenant
 
 PLATFORM_APP = "platform"
+# Reads that page, with (max_results when none is given, the fewest X accepts).
+PAGED: dict[str, tuple[int, int]] = {
+    "GET /2/tweets/search/recent": (10, 10),
+    "GET /2/users/:id/tweets": (10, 5),
+    "GET /2/users/:id/mentions": (10, 5),
+    "GET /2/tweets/:id/quote_tweets": (10, 10),
+    "GET /2/tweets/:id/liking_users": (100, 1),
+    "GET /2/tweets/:id/retweeted_by": (100, 1),
+    "GET /2/users/:id/following": (100, 1),
+}
+# Reads that return users, not posts.
+USER_ENDPOINTS = frozenset(
+    {
+        "GET /2/users/by/username/:username",
+        "GET /2/users/:id",
+        "GET /2/users/me",
+        "GET /2/tweets/:id/liking_users",
+        "GET /2/tweets/:id/retweeted_by",
+        "GET /2/users/:id/following",
+    }
+)
 # X's "owned reads": an account's own data read with its own user token, billed at the
 # owned-read price (the ``id`` of the path must be the token's account).
 OWNED_ENDPOINTS = frozenset(
@@ -74,6 +95,50 @@ class XReader:
         own_app = credential is not None and credential.kind == Credential.Kind.APP
         self.app = f"t{tenant.pk}" if own_app else PLATFORM_APP
 
+    def _worst_cost(self, endpoint: str, params: dict[str, Any]) -> tuple[int, int, int]:
+        """(items, cost of each at most, fewest items the read can ask for): what the
+        read can cost, before it is made. A post can bring its author and the posts it
+        references along (``includes``), each billed."""
+        rate = prices()
+        if self._owned(endpoint, params):
+            per_post, per_user = rate["owned_read"], rate["owned_read"]
+        else:
+            per_post, per_user = rate["post_read"], rate["user_read"]
+        expansions = params.get("expansions") or ()
+        if isinstance(expansions, str):
+            expansions = expansions.split(",")
+        if endpoint in USER_ENDPOINTS and endpoint not in PAGED:
+            return 1, per_user, 1
+        if endpoint in USER_ENDPOINTS:
+            default, least = PAGED[endpoint]
+            return int(params.get("max_results") or default), per_user, least
+        each = per_post
+        each += per_user if any(e.endswith("author_id") for e in expansions) else 0
+        each += per_post if "referenced_tweets.id" in expansions else 0
+        if endpoint in PAGED:
+            default, least = PAGED[endpoint]
+            return int(params.get("max_results") or default), each, least
+        ids = params.get("ids")
+        count = len(ids.split(",") if isinstance(ids, str) else ids) if ids else 1
+        return count, each, count
+
+    def _fit(self, endpoint: str, params: dict[str, Any], room: int | None) -> dict[str, Any]:
+        """``params`` with ``max_results`` cut so the worst the read can cost fits in the
+        room the tenant's cap leaves; ReadRefused when not even the fewest items fit."""
+        if room is None:
+            return params
+        items, each, least = self._worst_cost(endpoint, params)
+        if items * each <= room:
+            return params
+        fits = room // each if each else items
+        if endpoint not in PAGED or fits < least:
+            raise ReadRefused(
+                "this community's X reads reached the monthly cap",
+                code="x_cap_reached",
+                retry_at=None,
+            )
+        return {**params, "max_results": fits}
+
     def _client(self) -> _Client:
         token = (
             settings.X_BEARER_TOKEN
@@ -88,13 +153,21 @@ class XReader:
         self, endpoint: str, method: str, *, now: datetime | None = None, **params: Any
     ) -> tweepy.Response:
         """``tweepy.Client.<method>(**params)``, counted against ``endpoint`` ("GET /2/...");
-        ``now``: the time the budget and the meter count it at (a simulated clock)."""
+        ``now``: the time the budget and the meter count it at (a simulated clock). A capped
+        tenant's read asks at most for what its cap still pays for (``_fit``)."""
         if not usage_allows(tenant=self.tenant, now=now):
             raise ReadRefused(
                 "this community's X reads reached the monthly cap",
                 code="x_cap_reached",
                 retry_at=None,
             )
+        with usage_guard(tenant=self.tenant, now=now) as room:
+            params = self._fit(endpoint, params, room)
+            return self._read(endpoint, method, now=now, **params)
+
+    def _read(
+        self, endpoint: str, method: str, *, now: datetime | None, **params: Any
+    ) -> tweepy.Response:
         slot = budget_take(
             credential=self.name,
             endpoint=endpoint,

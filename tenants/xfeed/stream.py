@@ -46,7 +46,7 @@ from django_tenants.utils import tenant_context
 
 from tenancy.models import Tenant
 from xclient.budget import budget_observe, budget_take
-from xclient.metering import usage_allows, usage_charge
+from xclient.metering import usage_allows, usage_charge, usage_guard
 from xclient.models import Credential, Priority
 from xclient.reader import PLATFORM_APP
 from xclient.transport import x_streaming_client
@@ -517,26 +517,32 @@ class StreamWorker:
             if tenant is None:
                 logger.info("xfeed.stream.unrouted", extra={"tenant_id": tenant_id})
                 continue
-            if not usage_allows(tenant=tenant, now=self._now()):
-                # Reached its cap since the last sync: reads pause. The gap makes the
-                # backfill (once the cap allows) search from before this post.
+            if not self._charge(tenant, posts, users):
+                # Its cap has no room for this post: reads pause, nothing is billed. The
+                # gap makes the backfill (once the cap allows) search from before it.
                 self.gaps.add(tenant_id)
                 logger.info("xfeed.stream.capped", extra={"tenant": tenant.slug})
                 continue
-            self._ingest(tenant, posts, tenant_keys, users)
+            self._ingest(tenant, posts, tenant_keys)
             routed += 1
         self.stats.routed += routed
         return routed
 
-    def _ingest(self, tenant: Tenant, posts: list[XPost], keys: set[str], users: int) -> None:
-        # X bills the platform's app for what the stream delivers, once a post a day.
-        usage_charge(
-            tenant=tenant,
-            app=PLATFORM_APP,
-            post_ids=[p.post_id for p in posts],
-            user_reads=users,
-            now=self._now(),
-        )
+    def _charge(self, tenant: Tenant, posts: list[XPost], users: int) -> bool:
+        """Bill ``tenant`` for a post the stream delivered (X bills the platform's app,
+        once a post a day) if its cap has room for it; False, billing nothing, if not."""
+        with usage_guard(tenant=tenant, now=self._now()) as room:
+            charged = usage_charge(
+                tenant=tenant,
+                app=PLATFORM_APP,
+                post_ids=[p.post_id for p in posts],
+                user_reads=users,
+                now=self._now(),
+                room=room,
+            )
+        return not charged.refused
+
+    def _ingest(self, tenant: Tenant, posts: list[XPost], keys: set[str]) -> None:
         with tenant_context(tenant):
             posts_ingest(tenant=tenant, posts=posts, via="stream", now=self._now())
             if tenant.pk not in self.gaps:

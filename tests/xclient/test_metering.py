@@ -11,7 +11,7 @@ import pytest
 from history.models import Entry as HistoryEntry
 from history.services import Actor
 from notifications.models import OutboxMessage
-from xclient.metering import budget_set, usage_allows, usage_charge
+from xclient.metering import budget_set, usage_allows, usage_charge, usage_guard
 from xclient.models import Usage
 
 DAY = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
@@ -91,3 +91,19 @@ def test_owned_reads_are_priced_apart_and_posts_still_billed_once_a_day(tenant, 
     usage = Usage.objects.get(tenant=tenant)
     assert (usage.owned_reads, usage.post_reads, usage.user_reads) == (4, 0, 0)
     assert usage.cost_micros == 4 * 700
+
+
+def test_a_charge_past_the_room_bills_nothing_and_keeps_the_post_unbilled(tenant):
+    budget_set(tenant=tenant, monthly_cap_micros=20_000, actor=Actor.system())
+    with usage_guard(tenant=tenant) as room:
+        assert room == 20_000
+        refused = usage_charge(tenant=tenant, app="platform", post_ids=[7], user_reads=2, room=room)
+    assert refused.refused and not Usage.objects.filter(tenant=tenant).exists()
+    with usage_guard(tenant=tenant) as room:  # the post was not counted as billed today
+        fits = usage_charge(tenant=tenant, app="platform", post_ids=[7], user_reads=1, room=room)
+    assert (fits.refused, fits.cost_micros, fits.month_cost_micros) == (False, 15_000, 15_000)
+    with usage_guard(tenant=tenant) as room:
+        assert room == 5_000
+    budget_set(tenant=tenant, monthly_cap_micros=None, actor=Actor.system())
+    with usage_guard(tenant=tenant) as room:
+        assert room is None

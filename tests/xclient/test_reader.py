@@ -84,13 +84,42 @@ def test_a_429_from_x_blocks_until_its_reset(tenant, x):
 
 
 def test_a_tenant_past_its_cap_reads_nothing(tenant, x):
-    budget_set(tenant=tenant, monthly_cap_micros=5_000, actor=Actor.system())
+    # A search returns 10 posts at most unless told: room for exactly that.
+    budget_set(tenant=tenant, monthly_cap_micros=50_000, actor=Actor.system())
     reader = XReader(tenant=tenant, priority=Priority.KOL_METRICS)
-    reader.search_recent("#launch")  # 1 post: the whole cap
+    reader.search_recent("#launch")  # 1 post came: 45,000 left, not 10 posts' worth
     with pytest.raises(ReadRefused) as paused:
         reader.search_recent("#launch")
     assert (paused.value.code, paused.value.status) == ("x_cap_reached", 429)
     assert searches(x) == 1
+
+
+def test_a_capped_read_asks_for_no_more_than_the_cap_pays_for(tenant, x):
+    """The worst a read can cost (every item it may return, each with its author) is
+    checked before the read: max_results is cut to what fits, and a tenant's month never
+    passes its cap, whatever came back."""
+    for n in range(30):
+        x.post("project", f"gm {n} #launch")
+    # Each post with its author may cost 5,000 + 10,000: room for 7 of them.
+    budget_set(tenant=tenant, monthly_cap_micros=7 * 15_000, actor=Actor.system())
+    reader = XReader(tenant=tenant, priority=Priority.KOL_METRICS)
+    page = reader.user_posts(int(x.snapshot()["accounts"][0]["id"]), expansions=["author_id"])
+    asked = [c for c in x.calls() if c["path"].endswith("/tweets")][-1]
+    assert asked["query"]["max_results"] == "7" and len(page.data) == 7
+    usage = Usage.objects.get(tenant=tenant)
+    assert usage.cost_micros == 7 * 5_000 + 10_000 <= 7 * 15_000
+    # 60,000 left: four posts with authors, but a timeline asks for 5 at least.
+    with pytest.raises(ReadRefused):
+        reader.user_posts(int(x.snapshot()["accounts"][0]["id"]), expansions=["author_id"])
+    # Posts alone (no author asked for) cost 5,000 each: 12 of the 100 asked for.
+    found = reader.search_recent("#launch", max_results=100)
+    assert len(found.data) == 12
+    assert x.calls("/2/tweets/search/recent")[-1]["query"]["max_results"] == "12"
+    # Seven of them were billed today already (X bills a post once a day): five new.
+    assert Usage.objects.get(tenant=tenant).cost_micros == 45_000 + 5 * 5_000
+    # 35,000 left: seven posts alone, fewer than the ten a search asks for at least.
+    with pytest.raises(ReadRefused):
+        reader.search_recent("#launch")
 
 
 def test_a_tenant_reads_with_its_own_credentials_only_and_its_app_is_billed(make_tenant, x):
@@ -115,8 +144,8 @@ def test_a_read_at_a_given_now_is_counted_and_billed_then(tenant, x):
     reader = XReader(tenant=tenant, priority=Priority.FORWARDING)
     reader.search_recent("#launch", now=then)
     assert Usage.objects.get(tenant=tenant).month == date(2031, 3, 1)
-    budget_set(tenant=tenant, monthly_cap_micros=5_000, actor=Actor.system())
-    with pytest.raises(ReadRefused):  # March is spent
+    budget_set(tenant=tenant, monthly_cap_micros=50_000, actor=Actor.system())
+    with pytest.raises(ReadRefused):  # March has no room left for 10 posts
         reader.search_recent("#launch", now=then)
     reader.search_recent("#launch", now=then + timedelta(days=31))  # April is not
     assert searches(x) == 2

@@ -132,8 +132,9 @@ def test_a_refused_read_ends_the_round_and_the_cursor_keeps_its_place(feed, xsim
     since = cursor_of(group).since_id
     made = [xsim.post("project", f"post {n}") for n in range(15)]
     later(xsim, 60)
-    # The cap is spent by the first page (10 posts at 5,000 µUSD): the second is refused.
-    budget_set(tenant=group.tenant, monthly_cap_micros=50_000, actor=Actor.system())
+    # Room for one page at its worst (10 posts, each with its author: 15,000 µUSD); it
+    # costs 60,000 (one author), and what is left does not pay for the second.
+    budget_set(tenant=group.tenant, monthly_cap_micros=150_000, actor=Actor.system())
 
     cut = tenant_poll(tenant=group.tenant, now=sim_now(xsim))
 

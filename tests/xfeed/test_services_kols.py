@@ -159,8 +159,8 @@ def test_removing_stops_tracking_keeps_history_and_adding_again_restores(tenant,
 def test_a_tenant_past_its_x_cap_cannot_resolve_handles(tenant, kol_x):
     kol_x.add_account("alice")
     kol_x.add_account("bob")
-    budget_set(tenant=tenant, monthly_cap_micros=1, actor=Actor.system())
-    kol_add(tenant, "alice")  # the read that reaches the cap
+    budget_set(tenant=tenant, monthly_cap_micros=10_000, actor=Actor.system())
+    kol_add(tenant, "alice")  # the read that reaches the cap: one user, 10,000
     with pytest.raises(ReadRefused) as paused:
         kol_add(tenant, "bob")
     assert (paused.value.status, paused.value.code) == (429, "x_cap_reached")

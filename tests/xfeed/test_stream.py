@@ -370,12 +370,15 @@ def test_a_rule_change_is_synced_when_asked_and_backfilled(x, make_tenant, tg, w
 def test_a_community_reaching_its_cap_pauses_and_catches_up_when_lifted(x, make_tenant, tg, worker):
     feed = make_feed(make_tenant(), tg, x)
     feed.follow(x.add_account("project"))
-    budget_set(tenant=feed.tenant, monthly_cap_micros=5_000, actor=Actor.system())
     w = worker(tick_seconds=0.2)
     w.start()
     wait(w, lambda: connected(w))
+    # A post and its author: 15,000, the whole cap (set once the first backfill is done:
+    # a search needs room for a page of 10 at its worst).
+    budget_set(tenant=feed.tenant, monthly_cap_micros=15_000, actor=Actor.system())
     first = int(x.post("project", "the read that reaches the cap")["id"])
-    wait(w, lambda: forwards(feed) == [first])  # billed 5,000: the cap
+    wait(w, lambda: forwards(feed) == [first])
+    assert usage_summary(tenant=feed.tenant).cost_micros == 15_000
     paused = int(x.post("project", "while paused")["id"])
     wait(w, lambda: w.gaps == {feed.tenant.pk})
     assert paused not in arrivals(feed)
