@@ -6,12 +6,15 @@ to send the command as themselves: nobody can be checked behind the group's name
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from telegram import Message, Update
 from telegram.ext import ContextTypes
 
+from botruntime.context import in_tenant
 from community.group_config import GroupConfig
 from community.handlers.common import GROUP_CHATS, group_of
 from config.errors import ServiceError
@@ -68,3 +71,56 @@ async def settings_manager_of(update: Update, context: ContextTypes.DEFAULT_TYPE
 def error_text(what: str, exc: ServiceError) -> str:
     """``Could not <what>: <field>: <reason>.``"""
     return f"Could not {what}: {exc.message.rstrip('.')}."
+
+
+async def remove_command(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    *,
+    usage: str,
+    remove: Callable[..., Any],
+    field: str,
+    what: str,
+    done: str,
+) -> None:
+    """A command taking one name (``field``) that ``remove`` (a service of the group)
+    deletes; ``what`` and ``done`` are the failure's and the answer's text, with
+    ``{name}`` in them."""
+    found = await settings_manager_of(update, context)
+    if found is None:
+        return
+    args = context.args or []
+    if len(args) != 1:
+        await found.message.reply_text(usage)
+        return
+    name = args[0]
+    try:
+        await in_tenant(
+            found.tenant,
+            remove,
+            tenant=found.tenant,
+            chat_id=found.config.chat_id,
+            actor=found.actor,
+            **{field: name},
+        )
+    except ServiceError as exc:
+        await found.message.reply_text(error_text(what.format(name=name), exc))
+        return
+    await found.message.reply_text(done.format(name=name.lstrip("@")))
+
+
+async def list_command(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    *,
+    lines: Callable[..., list[str]],
+    empty: str,
+    title: str,
+) -> None:
+    """A command answering the group's lines (``lines(tenant=, chat_id=)``) under
+    ``title``, or ``empty`` when there are none."""
+    found = await settings_manager_of(update, context)
+    if found is None:
+        return
+    listed = await in_tenant(found.tenant, lines, tenant=found.tenant, chat_id=found.config.chat_id)
+    await found.message.reply_text(f"{title}\n" + "\n".join(listed) if listed else empty)

@@ -11,7 +11,12 @@ from botruntime.context import in_tenant
 from config.errors import ServiceError
 from tenancy.models import Tenant
 from xfeed import selectors, services
-from xfeed.handlers.common import error_text, settings_manager_of
+from xfeed.handlers.common import (
+    error_text,
+    list_command,
+    remove_command,
+    settings_manager_of,
+)
 from xfeed.models import Forwarding
 
 OPTIONS = ("reposts", "replies", "quotes")
@@ -82,41 +87,27 @@ async def on_xforward(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def on_xunforward(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await settings_manager_of(update, context)
-    if found is None:
-        return
-    tenant, config, message = found.tenant, found.config, found.message
-    args = context.args or []
-    if len(args) != 1:
-        await message.reply_text(UNFORWARD_USAGE)
-        return
-    try:
-        await in_tenant(
-            tenant,
-            services.forwarding_remove,
-            tenant=tenant,
-            chat_id=config.chat_id,
-            username=args[0],
-            actor=found.actor,
-        )
-    except ServiceError as exc:
-        await message.reply_text(error_text(f"stop forwarding {args[0]}", exc))
-        return
-    await message.reply_text(f"Stopped forwarding @{args[0].lstrip('@')} to this group.")
+    await remove_command(
+        update,
+        context,
+        usage=UNFORWARD_USAGE,
+        remove=services.forwarding_remove,
+        field="username",
+        what="stop forwarding {name}",
+        done="Stopped forwarding @{name} to this group.",
+    )
 
 
-def _forwarding_lines(tenant: Tenant, chat_id: int) -> list[str]:
+def _forwarding_lines(*, tenant: Tenant, chat_id: int) -> list[str]:
     qs = selectors.forwarding_list(tenant=tenant, chat_id=chat_id).order_by("id")
     return [forwarding_line(f) for f in qs]
 
 
 async def on_xforwarding(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await settings_manager_of(update, context)
-    if found is None:
-        return
-    tenant, config, message = found.tenant, found.config, found.message
-    lines = await in_tenant(tenant, _forwarding_lines, tenant=tenant, chat_id=config.chat_id)
-    if not lines:
-        await message.reply_text("This group forwards no X account yet. " + FORWARD_USAGE)
-        return
-    await message.reply_text("X accounts forwarded to this group:\n" + "\n".join(lines))
+    await list_command(
+        update,
+        context,
+        lines=_forwarding_lines,
+        empty="This group forwards no X account yet. " + FORWARD_USAGE,
+        title="X accounts forwarded to this group:",
+    )

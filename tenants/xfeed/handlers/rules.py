@@ -17,7 +17,12 @@ from botruntime.context import in_tenant
 from config.errors import ServiceError
 from tenancy.models import Tenant
 from xfeed import selectors, services
-from xfeed.handlers.common import error_text, settings_manager_of
+from xfeed.handlers.common import (
+    error_text,
+    list_command,
+    remove_command,
+    settings_manager_of,
+)
 from xfeed.models import MentionRule
 
 RULE_USAGE = (
@@ -124,41 +129,27 @@ async def on_xrule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_xunrule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await settings_manager_of(update, context)
-    if found is None:
-        return
-    tenant, config, message = found.tenant, found.config, found.message
-    args = context.args or []
-    if len(args) != 1:
-        await message.reply_text(UNRULE_USAGE)
-        return
-    try:
-        await in_tenant(
-            tenant,
-            services.mention_rule_delete,
-            tenant=tenant,
-            chat_id=config.chat_id,
-            name=args[0],
-            actor=found.actor,
-        )
-    except ServiceError as exc:
-        await message.reply_text(error_text(f"delete the rule {args[0]}", exc))
-        return
-    await message.reply_text(f"Mention rule {args[0]} deleted.")
+    await remove_command(
+        update,
+        context,
+        usage=UNRULE_USAGE,
+        remove=services.mention_rule_delete,
+        field="name",
+        what="delete the rule {name}",
+        done="Mention rule {name} deleted.",
+    )
 
 
-def _rule_lines(tenant: Tenant, chat_id: int) -> list[str]:
+def _rule_lines(*, tenant: Tenant, chat_id: int) -> list[str]:
     qs = selectors.mention_rule_list(tenant=tenant, chat_id=chat_id).order_by("id")
     return [rule_line(rule) for rule in qs]
 
 
 async def on_xrules(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await settings_manager_of(update, context)
-    if found is None:
-        return
-    tenant, config, message = found.tenant, found.config, found.message
-    lines = await in_tenant(tenant, _rule_lines, tenant=tenant, chat_id=config.chat_id)
-    if not lines:
-        await message.reply_text("This group has no mention rule yet. " + RULE_USAGE)
-        return
-    await message.reply_text("Mention rules of this group:\n" + "\n".join(lines))
+    await list_command(
+        update,
+        context,
+        lines=_rule_lines,
+        empty="This group has no mention rule yet. " + RULE_USAGE,
+        title="Mention rules of this group:",
+    )
