@@ -21,33 +21,11 @@ pytest_plugins = ["tests.sandbox_fixtures"]
 _counter = itertools.count(1)
 
 
-SMOKE = "tests/test_bench_smoke.py::test_benchmark_runs_in_quick_mode"
-# The packages the quick benchmarks run beside (the last ones; none of them times itself
-# finely): the first of their tests starts them.
-SMOKE_BESIDE = ("tests/wallet/", "tests/xclient/", "tests/xfeed/")
-
-
 def pytest_collection_modifyitems(items):
     """The type checker takes a minute from a cold cache: when its test was collected,
-    start it now, beside the rest of the suite, and let the test wait for its answer.
-    The quick benchmarks' tests go last; the benchmarks start beside the last packages."""
+    start it now, beside the rest of the suite, and let the test wait for its answer."""
     if any(item.nodeid == "tests/test_types.py::test_mypy_reports_no_errors" for item in items):
         mypy_start()
-    smoke = [item for item in items if item.nodeid.startswith(SMOKE)]
-    items[:] = [item for item in items if not item.nodeid.startswith(SMOKE)] + smoke
-
-
-def pytest_runtest_setup(item):
-    if item.nodeid.startswith(SMOKE_BESIDE) and item.session.items[-1].nodeid.startswith(SMOKE):
-        from tests.test_bench_smoke import smoke_start
-
-        smoke_start()
-
-
-def pytest_sessionfinish(session):
-    from tests.test_bench_smoke import smoke_stop
-
-    smoke_stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """The benchmarks still run: each one in quick mode (tiny N) as a subprocess must exit 0
-and print its figures. Timings are not checked. They run side by side, started by the
-root conftest while the last test packages run (``smoke_start``), and these tests run
-last: they wait for what has mostly finished meanwhile."""
+and print its figures. Timings are not checked. They run side by side to keep this
+under a minute."""
 
 from __future__ import annotations
 
@@ -10,10 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
 
@@ -91,49 +87,30 @@ EXPECTED = {
 }
 
 
-# name -> (its process, the file its output goes to: a pipe nobody reads yet would fill).
-_RUNS: dict[str, tuple[subprocess.Popen[str], IO[str]]] = {}
-
-
-def smoke_start(
-    names: Iterable[str] = EXPECTED,
-) -> dict[str, tuple[subprocess.Popen[str], IO[str]]]:
-    """Start the quick runs of ``names`` not started yet, each in a process group of its
-    own, on the server the suite uses (the embedded one included: the children neither
-    start an embedded server each nor race to start one; they make scratch databases)."""
+@pytest.fixture(scope="module")
+def runs() -> dict[str, subprocess.Popen[str]]:
+    # The server the suite uses (the embedded one included): the children neither start an
+    # embedded server each nor race to start one; they create their scratch databases on it.
     env = {**os.environ, "DATABASE_URL": connection_url(database="postgres"), "BENCH_QUICK": "1"}
-    for name in names:
-        if name in _RUNS or (name == "wallet_transfer" and baseline_dir("pgledger") is None):
-            continue
-        output = tempfile.TemporaryFile("w+")
-        process = subprocess.Popen(
+    procs = {
+        name: subprocess.Popen(
             [sys.executable, "-m", "bench", name, "--quick"],
             cwd=ROOT,
             env=env,
             text=True,
-            stdout=output,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a group of its own: its children go with it
         )
-        _RUNS[name] = (process, output)
-    return _RUNS
-
-
-def smoke_stop() -> None:
-    """Stop every quick run still going (a subset of the tests was selected, or the session
-    ended early) with the runtimes and servers it started, not only itself."""
-    for process, output in _RUNS.values():
+        for name in EXPECTED
+    }
+    yield procs
+    for proc in procs.values():
+        # A benchmark still running (a subset of these tests was selected, or one failed)
+        # is stopped with the runtimes and servers it started, not only itself.
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        output.close()
-    _RUNS.clear()
-
-
-@pytest.fixture(scope="module")
-def runs() -> Iterator[dict[str, tuple[subprocess.Popen[str], IO[str]]]]:
-    yield smoke_start()
-    smoke_stop()
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
@@ -142,17 +119,13 @@ def test_benchmark_runs_in_quick_mode(runs, name):
         # Third-party code kept beside the checkout, never in it: a clone placed elsewhere
         # has no peer to run (not a service the machine lacks).
         pytest.skip("no ../shared/baselines/pgledger beside the checkout; set BRAGABOT_BASELINES")
-    process, file = runs[name]
     try:
-        process.wait(timeout=110)
+        output, _ = runs[name].communicate(timeout=110)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        file.seek(0)
-        pytest.fail(f"bench {name} did not finish:\n{file.read()[-3000:]}")
-    file.seek(0)
-    output = file.read()
-    assert process.returncode == 0, output[-3000:]
+        runs[name].kill()
+        output, _ = runs[name].communicate()
+        pytest.fail(f"bench {name} did not finish:\n{output[-3000:]}")
+    assert runs[name].returncode == 0, output[-3000:]
     for line in EXPECTED[name]:
         assert line in output, f"{name} printed no {line!r}:\n{output[-3000:]}"
     assert "[quick]" in output
