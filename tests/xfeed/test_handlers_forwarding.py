@@ -112,3 +112,11 @@ def test_a_settings_manager_who_is_no_admin_of_this_group_changes_nothing(scene,
     [refused] = scene.say(elsewhere, "/xforward @project")
     assert refused.startswith("Only the group's admins")
     assert forwardings(scene) == []
+
+
+def test_an_admin_demoted_since_the_last_sync_changes_nothing(scene, x):
+    # The synced admin list still names the owner; Telegram says they are a member now.
+    scene.tg.set_member(scene.chat_id, scene.owner["id"], "member")
+    [refused] = scene.say(scene.owner, "/xforward @project")
+    assert refused.startswith("Only the group's admins")
+    assert forwardings(scene) == []

@@ -1,7 +1,8 @@
-"""Who may configure the X feed from a group: an administrator of that group (as the
-last admin sync from Telegram saw them) who also holds ``manage_settings`` in the
-community, as the API asks. Anonymous admins post as the group itself, so they are asked
-to send the command as themselves: nobody can be checked behind the group's name."""
+"""Who may configure the X feed from a group: an administrator of that group (in the last
+admin sync from Telegram, and confirmed by Telegram when the command comes) who also
+holds ``manage_settings`` in the community, as the API asks. Anonymous admins post as the
+group itself, so they are asked to send the command as themselves: nobody can be
+checked behind the group's name."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from telegram import Message, Update
+from telegram import ChatMember, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from botruntime.context import in_tenant
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 NOT_IN_GROUP = "Send this command in the group whose X feed you want to configure."
 ANONYMOUS = "Send this command as yourself, not anonymously: only settings managers may use it."
 NOT_ALLOWED = "Only the group's admins who manage this community's settings can do this."
+UNCONFIRMED = "Telegram could not confirm your admin rights; try again."
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,18 @@ async def settings_manager_of(update: Update, context: ContextTypes.DEFAULT_TYPE
     allowed = sender.id in config.admin_ids and await sync_to_async(manages_settings)(
         tenant=tenant, telegram_id=sender.id
     )
+    if allowed:
+        # The admin list is the last sync's (up to a day old): Telegram confirms the
+        # sender administers the group now, as the wallet's commands ask.
+        try:
+            member = await context.bot.get_chat_member(chat.id, sender.id)
+        except TelegramError as exc:
+            logger.warning(
+                "xfeed.telegram.admin_check_failed", extra={"chat_id": chat.id, "error": str(exc)}
+            )
+            await message.reply_text(UNCONFIRMED)
+            return None
+        allowed = member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
     if not allowed:
         logger.info(
             "xfeed.telegram.refused",
