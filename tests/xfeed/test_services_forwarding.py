@@ -141,6 +141,23 @@ def test_removing_stops_forwarding_and_is_audited(tenant, x, bound_group):
     assert entry.data["username"] == "project"
 
 
+def test_removing_the_last_forwarding_switches_the_group_s_forwarding_off(tenant, x, bound_group):
+    chat = bound_group(tenant)
+    forwarding_set(tenant=tenant, chat_id=chat, username="project", actor=ADMIN)
+    forwarding_set(tenant=tenant, chat_id=chat, username="founder", actor=ADMIN)
+
+    def switched_on() -> bool:
+        with tenant_context(tenant):
+            return Group.objects.get(chat_id=chat).effective_features["tweet_forwarding"]
+
+    forwarding_remove(tenant=tenant, chat_id=chat, username="founder", actor=ADMIN)
+    assert switched_on() is True  # one account left to forward
+    forwarding_remove(tenant=tenant, chat_id=chat, username="project", actor=ADMIN)
+    assert switched_on() is False
+    changes = Entry.objects.filter(action="group.settings_updated", tenant_id=tenant.pk)
+    assert changes.count() == 2  # on with the first forwarding, off with the last
+
+
 def test_x_out_of_reach_is_a_502_and_writes_nothing(tenant, x, bound_group, settings):
     chat = bound_group(tenant)
     settings.X_API_BASE = "http://127.0.0.1:9"  # nothing listens there

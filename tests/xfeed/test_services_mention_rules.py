@@ -177,6 +177,21 @@ def test_deleting_a_rule_by_name_or_id_is_audited(tenant, bound_group):
     assert sorted(e.data["name"] for e in deleted) == ["one", "two"]
 
 
+def test_deleting_the_last_rule_switches_the_group_s_mentions_off(tenant, bound_group):
+    chat = bound_group(tenant)
+    one, _ = mention_rule_set(tenant=tenant, chat_id=chat, name="one", keywords=["a"], actor=ADMIN)
+    mention_rule_set(tenant=tenant, chat_id=chat, name="two", keywords=["b"], actor=ADMIN)
+
+    def switched_on() -> bool:
+        with tenant_context(tenant):
+            return Group.objects.get(chat_id=chat).effective_features["mentions"]
+
+    mention_rule_delete(tenant=tenant, chat_id=chat, rule_id=one.pk, actor=ADMIN)
+    assert switched_on() is True  # a rule left to match
+    mention_rule_delete(tenant=tenant, chat_id=chat, name="two", actor=ADMIN)
+    assert switched_on() is False
+
+
 def test_what_the_admin_sets_is_what_the_feed_relays(feed, xsim):
     """A group with nothing switched on and mentions not subscribed (their default): a
     rule set through the service is all it takes for a matching post to be queued."""

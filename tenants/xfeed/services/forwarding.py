@@ -5,9 +5,9 @@ forwarding and a handle nobody holds is refused naming the field ``username``.
 
 X is asked outside the transaction (no row lock held while waiting on the network);
 the group is then locked, the account and the forwarding upserted, the group's
-``tweet_forwarding`` switch turned on (through community's settings service, audited
-there), its subscription to forwarded posts too (notifications' service, audited there)
-and the change audited, all in one transaction."""
+``tweet_forwarding`` switch turned on and the group subscribed to forwarded posts
+(``group_switches``) and the change audited, all in one transaction. Removing a group's
+last forwarding turns its switch off."""
 
 from __future__ import annotations
 
@@ -24,15 +24,14 @@ from django_tenants.utils import tenant_context
 
 import history.services as history
 from community.selectors import bound_group_get, community_check
-from community.services import group_settings_update
 from config.errors import ServiceError
 from history.services import Actor
-from notifications.services import subscriptions_update
 from tenancy.models import Tenant
 from xclient.models import Priority
 from xclient.reader import XReader
 from xfeed.models import Account, Forwarding
 from xfeed.notices import EVENT_POST
+from xfeed.services.group_switches import feed_switch_off_when_empty, feed_switch_on
 
 logger = logging.getLogger(__name__)
 
@@ -161,18 +160,13 @@ def forwarding_set(
                 },
                 request=request,
             )
-        if not group.effective_features["tweet_forwarding"]:
-            group_settings_update(
-                tenant=tenant,
-                chat_id=chat_id,
-                features={"tweet_forwarding": True},
-                actor=actor,
-                request=request,
-            )
-        # A group that opted out of forwarded posts asked for them again (audited there
-        # when it changes anything).
-        subscriptions_update(
-            tenant=tenant, chat_id=chat_id, changes={EVENT_POST: True}, actor=actor, request=request
+        feed_switch_on(
+            tenant=tenant,
+            group=group,
+            feature="tweet_forwarding",
+            event=EVENT_POST,
+            actor=actor,
+            request=request,
         )
     logger.info(
         "xfeed.forwarding.set",
@@ -195,7 +189,7 @@ def forwarding_remove(
     community_check(tenant)
     handle = x_username_clean(username)
     with tenant_context(tenant), transaction.atomic():
-        bound_group_get(tenant=tenant, chat_id=chat_id, for_update=True)
+        group = bound_group_get(tenant=tenant, chat_id=chat_id, for_update=True)
         forwarding = (
             Forwarding.objects.select_for_update()
             .select_related("account")
@@ -216,6 +210,14 @@ def forwarding_remove(
             tenant=tenant,
             target=("chat", chat_id),
             data={"x_user_id": account.x_user_id, "username": account.username},
+            request=request,
+        )
+        feed_switch_off_when_empty(
+            tenant=tenant,
+            group=group,
+            feature="tweet_forwarding",
+            remaining=Forwarding.objects.filter(chat_id=chat_id, is_active=True).exists(),
+            actor=actor,
             request=request,
         )
     logger.info(

@@ -21,15 +21,14 @@ from django_tenants.utils import tenant_context
 
 import history.services as history
 from community.selectors import bound_group_get, community_check
-from community.services import group_settings_update
 from config.errors import ServiceError
 from history.services import Actor
-from notifications.services import subscriptions_update
 from tenancy.models import Tenant
 from xfeed.models import MentionRule
 from xfeed.notices import EVENT_MENTION
 from xfeed.queries import rule_clause
 from xfeed.services.forwarding import X_USERNAME
+from xfeed.services.group_switches import feed_switch_off_when_empty, feed_switch_on
 
 logger = logging.getLogger(__name__)
 
@@ -266,19 +265,12 @@ def mention_rule_set(
                 else {"rule_id": rule.pk, "name": name, "created": True, **values},
                 request=request,
             )
-        if not group.effective_features["mentions"]:
-            group_settings_update(
-                tenant=tenant,
-                chat_id=chat_id,
-                features={"mentions": True},
-                actor=actor,
-                request=request,
-            )
         # Mentions are a notification groups opt in to: setting a rule is opting in.
-        subscriptions_update(
+        feed_switch_on(
             tenant=tenant,
-            chat_id=chat_id,
-            changes={EVENT_MENTION: True},
+            group=group,
+            feature="mentions",
+            event=EVENT_MENTION,
             actor=actor,
             request=request,
         )
@@ -304,7 +296,7 @@ def mention_rule_delete(
     if (rule_id is None) == (name is None):
         raise ValueError("name the rule by rule_id or by name")
     with tenant_context(tenant), transaction.atomic():
-        bound_group_get(tenant=tenant, chat_id=chat_id, for_update=True)
+        group = bound_group_get(tenant=tenant, chat_id=chat_id, for_update=True)
         rules = MentionRule.objects.select_for_update().filter(chat_id=chat_id)
         rule = (
             rules.filter(pk=rule_id) if rule_id is not None else rules.filter(name=name)
@@ -324,6 +316,14 @@ def mention_rule_delete(
             tenant=tenant,
             target=("chat", chat_id),
             data=deleted,
+            request=request,
+        )
+        feed_switch_off_when_empty(
+            tenant=tenant,
+            group=group,
+            feature="mentions",
+            remaining=MentionRule.objects.filter(chat_id=chat_id, is_active=True).exists(),
+            actor=actor,
             request=request,
         )
     logger.info(
