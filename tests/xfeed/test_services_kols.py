@@ -116,28 +116,10 @@ def test_updating_by_id_keeps_the_kol_on_its_x_account(tenant, kol_x):
     kol_x.add_account("bob")
     alice = kol_add(tenant, "alice")
     with pytest.raises(ServiceError) as other:
-        kol_set(
-            tenant=tenant,
-            username="bob",
-            tier="micro",
-            rate_amount=1,
-            rate_currency="USDT",
-            billing="fixed",
-            actor=Actor.system(),
-            kol_id=alice.pk,
-        )
+        kol_add(tenant, "bob", kol_id=alice.pk)
     assert (other.value.status, other.value.message[:9]) == (400, "username:")
     with pytest.raises(ServiceError) as missing:
-        kol_set(
-            tenant=tenant,
-            username="alice",
-            tier="micro",
-            rate_amount=1,
-            rate_currency="USDT",
-            billing="fixed",
-            actor=Actor.system(),
-            kol_id=alice.pk + 1000,
-        )
+        kol_add(tenant, "alice", kol_id=alice.pk + 1000)
     assert (missing.value.status, missing.value.code) == (404, "kol_not_found")
 
 
