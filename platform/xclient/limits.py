@@ -19,6 +19,7 @@ class EndpointLimit:
 
 # "METHOD path" with X's placeholders, as in X's table.
 LIMITS: dict[str, EndpointLimit] = {
+    "GET /2/users": EndpointLimit(300, 900),
     "GET /2/users/by/username/:username": EndpointLimit(300, 900),
     "GET /2/users/:id": EndpointLimit(300, 900),
     "GET /2/users/me": EndpointLimit(None, 75),

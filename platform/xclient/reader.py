@@ -37,6 +37,7 @@ PAGED: dict[str, tuple[int, int]] = {
 # Reads that return users, not posts.
 USER_ENDPOINTS = frozenset(
     {
+        "GET /2/users",
         "GET /2/users/by/username/:username",
         "GET /2/users/:id",
         "GET /2/users/me",
@@ -107,8 +108,10 @@ class XReader:
         expansions = params.get("expansions") or ()
         if isinstance(expansions, str):
             expansions = expansions.split(",")
+        ids = params.get("ids")
+        count = len(ids.split(",") if isinstance(ids, str) else ids) if ids else 1
         if endpoint in USER_ENDPOINTS and endpoint not in PAGED:
-            return 1, per_user, 1
+            return count, per_user, count
         if endpoint in USER_ENDPOINTS:
             default, least = PAGED[endpoint]
             return int(params.get("max_results") or default), per_user, least
@@ -118,8 +121,6 @@ class XReader:
         if endpoint in PAGED:
             default, least = PAGED[endpoint]
             return int(params.get("max_results") or default), each, least
-        ids = params.get("ids")
-        count = len(ids.split(",") if isinstance(ids, str) else ids) if ids else 1
         return count, each, count
 
     def _fit(self, endpoint: str, params: dict[str, Any], room: int | None) -> dict[str, Any]:
@@ -230,6 +231,10 @@ class XReader:
 
     def user_posts(self, user_id: int, **params: Any) -> tweepy.Response:
         return self.read("GET /2/users/:id/tweets", "get_users_tweets", id=user_id, **params)
+
+    def users(self, ids: list[int], **params: Any) -> tweepy.Response:
+        """Up to 100 accounts by X id (``GET /2/users``), one user read each found."""
+        return self.read("GET /2/users", "get_users", ids=ids, **params)
 
     def user_by_username(self, username: str, **params: Any) -> tweepy.Response:
         return self.read(

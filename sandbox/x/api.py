@@ -126,6 +126,15 @@ def user_by_id(request: Request) -> JSONDict:
     return _body(renderer, renderer.user(_account(request)))
 
 
+def users_lookup(request: Request) -> JSONDict:
+    renderer = Renderer(request.world, View.of(request.query, users_primary=True))
+    accounts = request.world.accounts
+    found = [
+        (i, renderer.user(accounts[i]) if i in accounts else None) for i in _ids(request, "user")
+    ]
+    return _lookup(renderer, found, "user")
+
+
 def me(request: Request) -> JSONDict:
     account = request.world.accounts[request.credential.account_id or ""]
     renderer = Renderer(request.world, View.of(request.query, users_primary=True))
@@ -173,27 +182,33 @@ def following(request: Request) -> JSONDict:
 
 
 # ---- posts ---------------------------------------------------------------------------
-def tweets_lookup(request: Request) -> JSONDict:
+def _ids(request: Request, what: str) -> list[str]:
+    """The ``ids`` of a lookup: 1 to 100 numeric ids, comma-separated, as X takes them."""
     raw = request.query.get("ids", "")
     ids = [i for i in raw.split(",") if i]
     if not ids or len(ids) > 100 or not all(re.fullmatch(r"[0-9]{1,19}", i) for i in ids):
         raise invalid_request(
-            f"The `ids` query parameter value [{raw}] is not 1 to 100 comma-separated post ids",
+            f"The `ids` query parameter value [{raw}] is not 1 to 100 comma-separated {what} ids",
             "ids",
             raw,
         )
-    renderer = Renderer(request.world, View.of(request.query))
-    data, errors = [], []
-    for post_id in ids:
-        post = request.world.posts.get(post_id)
-        if post is None:
-            errors.append(not_found("tweet", "ids", post_id))
-        else:
-            data.append(renderer.post(post))
-    body = _body(renderer, data)
+    return ids
+
+
+def _lookup(renderer: Renderer, found: list[tuple[str, JSONDict | None]], kind: str) -> JSONDict:
+    """X's lookup answer: what was found as ``data``, each id not found as an error."""
+    body = _body(renderer, [item for _, item in found if item is not None])
+    errors = [not_found(kind, "ids", key) for key, item in found if item is None]
     if errors:
         body["errors"] = errors
     return body
+
+
+def tweets_lookup(request: Request) -> JSONDict:
+    renderer = Renderer(request.world, View.of(request.query))
+    posts = request.world.posts
+    found = [(i, renderer.post(posts[i]) if i in posts else None) for i in _ids(request, "post")]
+    return _lookup(renderer, found, "tweet")
 
 
 def tweet_by_id(request: Request) -> JSONDict:
@@ -242,6 +257,7 @@ def quote_tweets(request: Request) -> JSONDict:
 # (method, route, endpoint name in X's rate-limit table, function)
 ROUTES: list[tuple[str, str, str, Endpoint]] = [
     ("GET", "/2/users/me", "/2/users/me", me),
+    ("GET", "/2/users", "/2/users", users_lookup),
     ("GET", "/2/users/by/username/{username}", "/2/users/by/username/:username", user_by_username),
     ("GET", "/2/users/{id}", "/2/users/:id", user_by_id),
     ("GET", "/2/users/{id}/tweets", "/2/users/:id/tweets", user_tweets),

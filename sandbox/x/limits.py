@@ -30,6 +30,7 @@ TABLE: dict[tuple[str, str], tuple[int | None, int | None]] = {
     ("GET", "/2/tweets/:id/liking_users"): (75, 75),
     ("GET", "/2/tweets/:id/retweeted_by"): (75, 75),
     ("GET", "/2/tweets/:id/quote_tweets"): (75, 75),
+    ("GET", "/2/users"): (300, 900),
     ("GET", "/2/users/:id"): (300, 900),
     ("GET", "/2/users/by/username/:username"): (300, 900),
     ("GET", "/2/users/me"): (None, 75),

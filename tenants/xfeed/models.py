@@ -247,3 +247,22 @@ class KolSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"post {self.post_id} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class KolFollowers(models.Model):
+    """A KOL's follower count as X gave it, one reading per UTC day (the first that day):
+    what follower growth in a report is measured from."""
+
+    kol = models.ForeignKey(Kol, on_delete=models.CASCADE, related_name="follower_readings")
+    day = models.DateField()
+    followers = models.PositiveBigIntegerField()
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(fields=["kol", "day"], name="xfeed_kol_followers_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"KOL {self.kol_id} on {self.day}: {self.followers} followers"

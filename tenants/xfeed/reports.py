@@ -21,6 +21,10 @@ KOL and per campaign, posts, engagement, cost, engagement per cost and growth.
 - **Growth**: engagement gained between the first and the last snapshot taken in the
   period, summed over the posts with snapshots in it (whenever they were posted), and
   per day of the period.
+- **Followers** (``KolFollowers``, one reading a day): ``followers`` is the last reading
+  up to the period's end; ``follower_growth`` is that minus the last reading before the
+  period (or, without one, the first reading in it). Null without readings. A campaign
+  row sums its KOLs' (a KOL's audience counts for each campaign it runs).
 - **Campaign rows**: per (campaign, currency), the sums of the KOL figures restricted to
   that campaign.
 
@@ -42,7 +46,7 @@ from django_tenants.utils import tenant_context
 from config.errors import ServiceError
 from tenancy.models import Tenant
 from wallet.currencies import amount_decimal, exponent_of
-from xfeed.models import Kol, KolPost, KolSnapshot
+from xfeed.models import Kol, KolFollowers, KolPost, KolSnapshot
 
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
@@ -99,6 +103,8 @@ class Figures:
     impressions: int | None = None
     growth: int = 0
     cost_minor: int = 0
+    followers: int | None = None
+    follower_growth: int | None = None
 
     @property
     def engagement(self) -> int:
@@ -107,8 +113,10 @@ class Figures:
     def add(self, other: Figures) -> None:
         for name in ("posts", *METRICS, "growth", "cost_minor"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        if other.impressions is not None:
-            self.impressions = (self.impressions or 0) + other.impressions
+        for name in ("impressions", "followers", "follower_growth"):  # null: none known
+            theirs = getattr(other, name)
+            if theirs is not None:
+                setattr(self, name, (getattr(self, name) or 0) + theirs)
 
 
 @dataclass
@@ -178,6 +186,7 @@ class _Data:
     latest: dict[int, dict[str, Any]]  # post id → its latest snapshot before the end
     growth: dict[int, tuple[int, int, list[str]]]  # post id → (kol id, gain, campaigns)
     first_posts: dict[tuple[int, str], datetime]  # (kol id, tag or "" for any) → first
+    followers: dict[int, tuple[int, int]]  # kol id → (readings at the start, at the end)
 
 
 def _load(period: Period) -> _Data:
@@ -217,7 +226,19 @@ def _load(period: Period) -> _Data:
             known = first_posts.get((row["kol_id"], key))
             if known is None or row["first"] < known:
                 first_posts[(row["kol_id"], key)] = row["first"]
-    return _Data(posts, latest, growth, first_posts)
+    return _Data(posts, latest, growth, first_posts, _followers(period))
+
+
+def _followers(period: Period) -> dict[int, tuple[int, int]]:
+    """Per KOL with readings up to the end: (the last before the period or else the first
+    in it, the last up to its end)."""
+    found: dict[int, tuple[int, int]] = {}
+    for row in KolFollowers.objects.filter(day__lte=period.end).order_by("kol_id", "day"):
+        start, _ = found.get(row.kol_id, (row.followers, row.followers))
+        if row.day < period.start:
+            start = row.followers
+        found[row.kol_id] = (start, row.followers)
+    return found
 
 
 def _cost(kol: Kol, figures: Figures, period: Period, data: _Data, campaign: str | None) -> int:
@@ -257,6 +278,9 @@ def _figures(kol: Kol, period: Period, data: _Data, campaign: str | None) -> Fig
         if kol_id == kol.pk and (campaign is None or campaign in tags)
     )
     figures.cost_minor = _cost(kol, figures, period, data, campaign)
+    if kol.pk in data.followers:
+        start, end = data.followers[kol.pk]
+        figures.followers, figures.follower_growth = end, end - start
     return figures
 
 

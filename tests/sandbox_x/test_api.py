@@ -86,6 +86,19 @@ def test_tweets_lookup_reports_missing_ids_beside_found_ones(x, people):
     assert got.errors[0]["value"] == "1"
 
 
+def test_users_lookup_by_ids_with_follower_counts(x, people):
+    x.follow("alice", "bob")
+    got = client(x).get_users(
+        ids=[people["alice"]["id"], "7", people["bob"]["id"]], user_fields=["public_metrics"]
+    )
+    assert [u.username for u in got.data] == ["alice", "bob"]  # in the order asked
+    followers = [u.public_metrics["followers_count"] for u in got.data]
+    assert followers == [2, 1]  # bob and carol follow alice; alice follows bob
+    assert (got.errors[0]["value"], got.errors[0]["resource_type"]) == ("7", "user")
+    with pytest.raises(tweepy.BadRequest):
+        client(x).get_users(ids=[str(n) for n in range(101)])
+
+
 def test_user_timelines_mentions_and_excludes(x, people):
     c = client(x)
     own = x.post("alice", "mine")

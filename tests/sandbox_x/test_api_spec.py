@@ -36,6 +36,7 @@ def _cases(w):
     return [
         ("/2/users/by/username/{username}", "/2/users/by/username/alice", USER_VIEW),
         ("/2/users/{id}", f"/2/users/{w['alice']}", USER_VIEW),
+        ("/2/users", "/2/users", {"ids": f"{w['alice']},5", **USER_VIEW}),
         ("/2/users/{id}/tweets", f"/2/users/{w['alice']}/tweets", TWEET_VIEW),
         ("/2/users/{id}/tweets", f"/2/users/{w['alice']}/tweets", POST_VIEW),
         ("/2/users/{id}/mentions", f"/2/users/{w['alice']}/mentions", TWEET_VIEW),

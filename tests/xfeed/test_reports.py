@@ -11,7 +11,7 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from config.errors import ServiceError
-from xfeed.models import Kol, KolPost, KolSnapshot
+from xfeed.models import Kol, KolFollowers, KolPost, KolSnapshot
 from xfeed.reports import Period, kol_report, money, per_cost, period_parse, ratio
 
 JUNE = Period(date(2026, 6, 1), date(2026, 6, 30))
@@ -149,6 +149,33 @@ def test_the_whole_report_has_a_row_per_campaign_and_currency(tenant, kols):
         ("launch", "USDT", 2),
         ("launch", "XTR", 1),
     ]
+
+
+def test_follower_growth_runs_from_the_last_reading_before_the_period_to_the_last_in_it(
+    tenant, kols
+):
+    with tenant_context(tenant):
+        for who, day, followers in [
+            ("alice", "2026-05-30", 1000),
+            ("alice", "2026-05-31", 1010),  # the last before June: where June starts
+            ("alice", "2026-06-15", 1100),
+            ("alice", "2026-06-30", 1060),  # the end
+            ("alice", "2026-07-01", 5000),  # after the period
+            ("bob", "2026-06-20", 40),  # no reading before June: from its first
+            ("bob", "2026-06-25", 55),
+        ]:
+            KolFollowers.objects.create(
+                kol=kols[who], day=date.fromisoformat(day), followers=followers, taken_at=at(day)
+            )
+    report = kol_report(tenant=tenant, period=JUNE)
+    rows = by_name(report)
+    assert (rows["alice"].figures.followers, rows["alice"].figures.follower_growth) == (1060, 50)
+    assert (rows["bob"].figures.followers, rows["bob"].figures.follower_growth) == (55, 15)
+    assert (rows["carol"].figures.followers, rows["carol"].figures.follower_growth) == (None, None)
+    usdt = {(r.campaign, r.currency): r for r in report.campaigns}[("launch", "USDT")]
+    assert (usdt.figures.followers, usdt.figures.follower_growth) == (1115, 65)  # alice + bob
+    may = kol_report(tenant=tenant, period=Period(date(2026, 5, 1), date(2026, 5, 31)))
+    assert by_name(may)["alice"].figures.follower_growth == 10
 
 
 def test_periods_are_parsed_naming_the_field():

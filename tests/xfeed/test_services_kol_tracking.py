@@ -13,7 +13,8 @@ from django_tenants.utils import tenant_context
 from history.services import Actor
 from tests.xfeed.helpers import clock_now, kol_add
 from xclient.metering import budget_set
-from xfeed.models import KolPost, KolSnapshot
+from xclient.models import Usage
+from xfeed.models import Kol, KolFollowers, KolPost, KolSnapshot
 from xfeed.services.kol_tracking import (
     SCHEDULE,
     _metrics,
@@ -210,3 +211,54 @@ def test_a_round_run_twice_at_the_same_time_stores_each_snapshot_once(tenant, ko
         KolPost.objects.filter(post_id=post_id).update(next_snapshot_at=now)  # as if replayed
     assert kol_track(tenant=tenant, now=now).snapshots == 0
     assert len(snapshots(tenant, post_id)) == 2
+
+
+def users_lookups(kol_x) -> list[dict]:
+    return [c for c in kol_x.calls() if c["path"] == "/2/users"]
+
+
+def readings(tenant) -> list[tuple[str, str, int]]:
+    with tenant_context(tenant):
+        return [
+            (r.kol.username, r.day.isoformat(), r.followers)
+            for r in KolFollowers.objects.select_related("kol").order_by("kol__username", "day")
+        ]
+
+
+def test_followers_are_read_once_a_utc_day_per_active_kol(tenant, kol_x, kol_clock):
+    for name in ("alice", "bob", "fan"):
+        kol_x.add_account(name)
+    kol_x.follow("fan", "alice")
+    kol_add(tenant, "alice")
+    gone = kol_add(tenant, "bob")
+    kol_remove(tenant=tenant, kol_id=gone.pk, actor=Actor.system())
+    first = clock_now(kol_clock).replace(hour=1)  # a round's now sets the UTC day
+    assert kol_track(tenant=tenant, now=first).followers == 1
+    assert readings(tenant) == [("alice", first.date().isoformat(), 1)]  # bob was removed
+    kol_x.follow("bob", "alice")
+    assert kol_track(tenant=tenant, now=first + timedelta(hours=20)).followers == 0
+    assert len(users_lookups(kol_x)) == 1  # the same UTC day: not read again
+    next_day = first + timedelta(hours=24)
+    assert kol_track(tenant=tenant, now=next_day).followers == 1
+    assert readings(tenant)[-1] == ("alice", next_day.date().isoformat(), 2)
+
+
+def test_followers_are_read_100_kols_at_a_time_billed_as_user_reads(tenant, kol_x, kol_clock):
+    accounts = [kol_x.add_account(f"kol{n:03d}") for n in range(130)]
+    with tenant_context(tenant):
+        Kol.objects.bulk_create(
+            Kol(x_user_id=int(a["id"]), username=a["username"]) for a in accounts
+        )
+    assert kol_track(tenant=tenant, now=clock_now(kol_clock)).followers == 130
+    assert [c["query"]["ids"].count(",") + 1 for c in users_lookups(kol_x)] == [100, 30]
+    assert Usage.objects.get(tenant=tenant).user_reads == 130
+
+
+def test_a_cap_that_cannot_pay_for_the_readings_refuses_them_before_x(tenant, kol_x, kol_clock):
+    kol_x.add_account("alice")
+    kol_add(tenant, "alice")
+    budget_set(tenant=tenant, monthly_cap_micros=1, actor=Actor.system())
+    before = len(kol_x.calls())
+    result = kol_track(tenant=tenant, now=clock_now(kol_clock))
+    assert (result.followers, result.refused) == (0, "x_cap_reached")
+    assert len(kol_x.calls()) == before and readings(tenant) == []

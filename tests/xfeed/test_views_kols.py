@@ -76,6 +76,7 @@ def test_posts_with_snapshots_and_the_report_as_json_and_csv(tenant, admin, kol_
     kol_id = admin.post(URL, ALICE, format="json").json()["id"]
     post_id = kol_x.post("alice", "gm #launch")["id"]
     kol_x.like("fan", post_id)
+    kol_x.follow("fan", "alice")
     kol_x.view_post(post_id, impressions=12)
     kol_track(tenant=tenant, now=clock_now(kol_clock))
 
@@ -99,6 +100,7 @@ def test_posts_with_snapshots_and_the_report_as_json_and_csv(tenant, admin, kol_
         "25",
         "0.04",
     )
+    assert (row["followers"], row["follower_growth"]) == (1, 0)  # one reading so far
     [campaign] = report["campaigns"]
     assert (campaign["campaign"], campaign["currency"], campaign["kols"]) == ("launch", "USDT", 1)
 
@@ -115,6 +117,7 @@ def test_posts_with_snapshots_and_the_report_as_json_and_csv(tenant, admin, kol_
         "25",
         "12",
     )
+    assert (rows[0]["followers"], rows[1]["followers"]) == ("1", "1")
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,10 @@ yields X's windows to raids, forwarding and mentions).
   next point still ahead (a late round takes one snapshot, not one per missed point) and
   None past ``tracked_until``. Impressions are null when X does not return them. A post X
   no longer returns (deleted, protected) stops being tracked.
+- **Followers**: once per UTC day per active KOL, the follower count (``GET /2/users?ids=``
+  of up to 100 KOLs per call, a user read each), stored as that day's ``KolFollowers``;
+  reports measure follower growth from these readings. It comes last in a round: a
+  follower count is worth less than a post's engagement.
 - **Within the budget**: every read is counted and billed at ``now`` (a simulated clock's
   time in tests and benchmarks); a read the budget or the tenant's cap refuses (``ReadRefused``)
   ends the round; the state only moves forward after a read succeeded, so whatever was
@@ -26,7 +30,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -36,7 +40,7 @@ from django_tenants.utils import tenant_context
 from tenancy.models import Tenant
 from xclient.models import Priority
 from xclient.reader import ReadRefused, XReader
-from xfeed.models import Kol, KolPost, KolSnapshot
+from xfeed.models import Kol, KolFollowers, KolPost, KolSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +64,7 @@ MAX_DUE = 10_000  # snapshots per round (100 reads); the rest stay due for the n
 class TrackResult:
     discovered: int = 0
     snapshots: int = 0
+    followers: int = 0  # follower readings taken
     refused: str = ""  # the ReadRefused code that ended the round early
     retry_at: datetime | None = None
 
@@ -173,6 +178,35 @@ def _snapshots(reader: XReader, now: datetime) -> int:
     return taken
 
 
+def _followers(reader: XReader, now: datetime) -> int:
+    """Today's follower count of each active KOL that has none yet (100 per read)."""
+    today = now.astimezone(UTC).date()
+    due = list(
+        Kol.objects.filter(is_active=True)
+        .exclude(follower_readings__day=today)
+        .order_by("pk")
+        .values_list("pk", "x_user_id")
+    )
+    taken = 0
+    for start in range(0, len(due), LOOKUP_BATCH):
+        batch = dict(due[start : start + LOOKUP_BATCH])
+        answer = reader.users(list(batch.values()), user_fields=["public_metrics"], now=now)
+        kol_of = {x_user_id: pk for pk, x_user_id in batch.items()}
+        readings = [
+            KolFollowers(
+                kol_id=kol_of[int(user.id)],
+                day=today,
+                followers=int((user.public_metrics or {}).get("followers_count", 0)),
+                taken_at=now,
+            )
+            for user in answer.data or []
+            if int(user.id) in kol_of
+        ]
+        # A job run twice the same day keeps the first reading.
+        taken += len(KolFollowers.objects.bulk_create(readings, ignore_conflicts=True))
+    return taken
+
+
 def kol_track(*, tenant: Tenant, now: datetime | None = None) -> TrackResult:
     """One round for ``tenant``: discovery for each active KOL, then every due snapshot."""
     now = now or timezone.now()
@@ -183,6 +217,7 @@ def kol_track(*, tenant: Tenant, now: datetime | None = None) -> TrackResult:
             for kol in list(Kol.objects.filter(is_active=True)):
                 result.discovered += _discover(reader, kol, now)
             result.snapshots = _snapshots(reader, now)
+            result.followers = _followers(reader, now)
         except ReadRefused as refused:
             result.refused, result.retry_at = refused.code, refused.retry_at
     logger.info(
@@ -191,6 +226,7 @@ def kol_track(*, tenant: Tenant, now: datetime | None = None) -> TrackResult:
             "tenant": tenant.slug,
             "discovered": result.discovered,
             "snapshots": result.snapshots,
+            "followers": result.followers,
             "refused": result.refused,
         },
     )

@@ -205,6 +205,8 @@ def figures_of(figures: reports.Figures, currency: str, days: int) -> dict[str, 
         "engagement_per_cost": reports.per_cost(figures, currency),
         "growth": figures.growth,
         "growth_per_day": reports.ratio(figures.growth, days),
+        "followers": figures.followers,
+        "follower_growth": figures.follower_growth,
     }
 
 
@@ -255,6 +257,12 @@ class FiguresSerializer(serializers.Serializer):
     )
     growth = serializers.IntegerField(help_text="engagement gained between snapshots")
     growth_per_day = serializers.CharField(help_text="a decimal string")
+    followers = serializers.IntegerField(
+        allow_null=True, help_text="the last daily reading up to the period's end"
+    )
+    follower_growth = serializers.IntegerField(
+        allow_null=True, help_text="followers gained over the period (negative: lost)"
+    )
 
 
 class KolRowSerializer(FiguresSerializer):
@@ -319,6 +327,8 @@ CSV_HEADER = [
     "engagement_per_cost",
     "growth",
     "growth_per_day",
+    "followers",
+    "follower_growth",
 ]
 
 
