@@ -5,8 +5,10 @@ errors answer ``{"detail": ..., "code": ...}``.
     GET  /sandbox/api/state                 snapshot(): accounts, posts, apps, streams
     POST /sandbox/api/reset                 reset()
     POST /sandbox/api/accounts              add_account(username, name, description, verified, id)
-    POST /sandbox/api/posts                 post(author, text, lang) / reply (reply_to) /
-                                            quote (quote_of)
+    POST /sandbox/api/posts                 post(author, text, lang, media) / reply
+                                            (reply_to) / quote (quote_of); media:
+                                            [{"type": "photo"|"video"|"animated_gif",
+                                              "url": image URL}]
     POST /sandbox/api/reposts               repost(account, post_id)
     POST /sandbox/api/likes                 like(account, post_id)
     POST /sandbox/api/follows               follow(account, target)
@@ -60,11 +62,16 @@ def control_routes(x: SandboxX) -> list[web.RouteDef]:
 
     def post(request, body):
         author, text = str(body["author"]), str(body["text"])
+        media = body.get("media") or None
+        if media is not None and not (
+            isinstance(media, list) and all(isinstance(m, dict) for m in media)
+        ):
+            raise SandboxError('media: a list of {"type", "url"}', "invalid_media")
         if body.get("reply_to"):
-            return x.reply(author, str(body["reply_to"]), text)
+            return x.reply(author, str(body["reply_to"]), text, media=media)
         if body.get("quote_of"):
-            return x.quote(author, str(body["quote_of"]), text)
-        return x.post(author, text, lang=str(body.get("lang") or "en"))
+            return x.quote(author, str(body["quote_of"]), text, media=media)
+        return x.post(author, text, lang=str(body.get("lang") or "en"), media=media)
 
     def repost(request, body):
         return x.repost(str(body["account"]), str(body["post_id"]))

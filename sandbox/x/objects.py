@@ -14,7 +14,7 @@ from typing import Any
 
 from sandbox.x.clock import iso
 from sandbox.x.errors import invalid_request
-from sandbox.x.world import Account, Post, World
+from sandbox.x.world import Account, Media, Post, World
 
 JSONDict = dict[str, Any]
 
@@ -26,6 +26,11 @@ POST_FIELDS = {
     "public_metrics", "referenced_tweets", "referenced_posts", "reply_settings", "source",
     "text", "withheld", "display_text_range", "community_id", "article", "scopes",
     "media_metadata", "paid_partnership",
+}  # fmt: skip
+MEDIA_FIELDS = {
+    "alt_text", "duration_ms", "height", "media_key", "non_public_metrics", "organic_metrics",
+    "preview_image_url", "promoted_metrics", "public_metrics", "type", "url", "variants",
+    "width",
 }  # fmt: skip
 USER_FIELDS = {
     "affiliation", "connection_status", "created_at", "description", "entities", "id",
@@ -66,6 +71,7 @@ class View:
     post_fields: set[str] = field(default_factory=set)
     user_fields: set[str] = field(default_factory=set)
     expansions: set[str] = field(default_factory=set)
+    media_fields: set[str] = field(default_factory=set)
     posts_dialect: bool = False  # the spec's "posts" names rather than tweepy's "tweets"
 
     @classmethod
@@ -78,6 +84,7 @@ class View:
             post_fields=tweet_fields | post_fields,
             user_fields=_csv(query, "user.fields", USER_FIELDS),
             expansions=expansions,
+            media_fields=_csv(query, "media.fields", MEDIA_FIELDS),
             posts_dialect="post.fields" in query or "referenced_posts" in expansions,
         )
 
@@ -90,6 +97,7 @@ class Renderer:
         self.view = view
         self.users: dict[str, JSONDict] = {}
         self.posts: dict[str, JSONDict] = {}
+        self.media: dict[str, JSONDict] = {}
 
     def post(self, post: Post, *, expand: bool = True) -> JSONDict:
         fields, posts_names = self.view.post_fields, self.view.posts_dialect
@@ -109,6 +117,10 @@ class Renderer:
                 out["referenced_tweets"] = refs
             if "referenced_posts" in fields or "referenced_posts" in self.view.expansions:
                 out["referenced_posts"] = refs
+        if post.media and (
+            "attachments" in fields or "attachments.media_keys" in self.view.expansions
+        ):
+            out["attachments"] = {"media_keys": [m.media_key for m in post.media]}
         if "entities" in fields and post.entities:
             out["entities"] = post.entities
         if "lang" in fields:
@@ -142,6 +154,9 @@ class Renderer:
             for mention in post.entities.get("mentions", []):
                 if "id" in mention:
                     self._include_user(mention["id"])
+        if "attachments.media_keys" in expansions:
+            for item in post.media:
+                self.media.setdefault(item.media_key, self._media(item))
         if expansions & {"referenced_tweets.id", "referenced_posts"}:
             for _, pid in post.references:
                 referenced = self.world.posts.get(pid)
@@ -149,6 +164,21 @@ class Renderer:
                     self.posts[pid] = self.post(referenced, expand=False)
                     if "referenced_tweets.id.author_id" in expansions:
                         self._include_user(referenced.author_id)
+
+    def _media(self, item: Media) -> JSONDict:
+        """X always gives ``media_key`` and ``type``; ``url`` only for a photo,
+        ``preview_image_url`` only for a video or GIF."""
+        fields = self.view.media_fields
+        out: JSONDict = {"media_key": item.media_key, "type": item.type}
+        if "url" in fields and item.type == "photo":
+            out["url"] = item.url
+        if "preview_image_url" in fields and item.type != "photo":
+            out["preview_image_url"] = item.url
+        if "width" in fields:
+            out["width"] = item.width
+        if "height" in fields:
+            out["height"] = item.height
+        return out
 
     def _include_user(self, account_id: str) -> None:
         if account_id not in self.users and account_id in self.world.accounts:
@@ -185,4 +215,6 @@ class Renderer:
             out["users"] = list(self.users.values())
         if self.posts:
             out["posts" if self.view.posts_dialect else "tweets"] = list(self.posts.values())
+        if self.media:
+            out["media"] = list(self.media.values())
         return out

@@ -358,18 +358,27 @@ class SandboxX(BackgroundServer):
         view = View(post_fields=ALL_POST_FIELDS.post_fields | {"referenced_tweets"})
         return Renderer(self.world, view).post(post, expand=False)
 
-    def post(self, author: str, text: str, *, lang: str = "en") -> JSONDict:
-        """``author`` (id or username) posts ``text``; returns the Post."""
+    def post(
+        self, author: str, text: str, *, lang: str = "en", media: list[dict] | None = None
+    ) -> JSONDict:
+        """``author`` (id or username) posts ``text`` (``media``: see
+        ``World.create_post``); returns the Post."""
         with self.world.lock:
-            return self._post_json(self.world.create_post(author, text, lang=lang))
+            return self._post_json(self.world.create_post(author, text, lang=lang, media=media))
 
-    def reply(self, author: str, post_id: str, text: str) -> JSONDict:
+    def reply(
+        self, author: str, post_id: str, text: str, *, media: list[dict] | None = None
+    ) -> JSONDict:
         with self.world.lock:
-            return self._post_json(self.world.create_post(author, text, reply_to=str(post_id)))
+            post = self.world.create_post(author, text, reply_to=str(post_id), media=media)
+            return self._post_json(post)
 
-    def quote(self, author: str, post_id: str, text: str) -> JSONDict:
+    def quote(
+        self, author: str, post_id: str, text: str, *, media: list[dict] | None = None
+    ) -> JSONDict:
         with self.world.lock:
-            return self._post_json(self.world.create_post(author, text, quote_of=str(post_id)))
+            post = self.world.create_post(author, text, quote_of=str(post_id), media=media)
+            return self._post_json(post)
 
     def repost(self, account: str, post_id: str) -> JSONDict:
         with self.world.lock:

@@ -33,6 +33,20 @@ class Account:
     like_count: int = 0
 
 
+# X's media types and the prefix of their media keys ("3_1460323737035677698").
+MEDIA_KEY_PREFIX = {"photo": "3", "video": "7", "animated_gif": "16"}
+MAX_MEDIA = 4  # X attaches up to 4 photos, or one video or GIF
+
+
+@dataclass
+class Media:
+    media_key: str
+    type: str  # photo, video, animated_gif
+    url: str  # a photo's image; a video's or GIF's preview image
+    width: int = 1200
+    height: int = 675
+
+
 @dataclass
 class Post:
     id: str
@@ -49,6 +63,7 @@ class Post:
     reply_count: int = 0
     quote_count: int = 0
     impression_count: int = 0
+    media: list[Media] = field(default_factory=list)
 
     def reference(self, kind: str) -> str | None:
         return next((pid for t, pid in self.references if t == kind), None)
@@ -153,10 +168,14 @@ class World:
         reply_to: str | None = None,
         quote_of: str | None = None,
         lang: str = "en",
+        media: list[dict] | None = None,
     ) -> Post:
+        """``media``: ``{"type": "photo"|"video"|"animated_gif", "url": <image URL>}``
+        each (for a video or GIF, the URL of its preview image)."""
         account = self.account(author)
         if not text.strip():
             raise SandboxError("a post needs text", "empty_text")
+        attached = self._media(media or [])
         references: list[tuple[str, str]] = []
         post_id = self.new_id()
         conversation_id = post_id
@@ -175,7 +194,23 @@ class World:
             quoted = self.post(quote_of)
             references.append(("quoted", quoted.id))
             quoted.quote_count += 1
-        return self._add(account, post_id, text, conversation_id, references, lang, in_reply_to)
+        return self._add(
+            account, post_id, text, conversation_id, references, lang, in_reply_to, attached
+        )
+
+    def _media(self, items: list[dict]) -> list[Media]:
+        kinds = [str(item.get("type") or "photo") for item in items]
+        if any(kind not in MEDIA_KEY_PREFIX for kind in kinds):
+            raise SandboxError("a media type is photo, video or animated_gif", "invalid_media")
+        if len(items) > MAX_MEDIA or (len(items) > 1 and set(kinds) != {"photo"}):
+            raise SandboxError("up to 4 photos, or one video or GIF", "invalid_media")
+        urls = [str(item.get("url") or "") for item in items]
+        if not all(url.startswith(("https://", "http://")) for url in urls):
+            raise SandboxError("a media url is an http(s) URL", "invalid_media")
+        return [
+            Media(media_key=f"{MEDIA_KEY_PREFIX[kind]}_{self.new_id()}", type=kind, url=url)
+            for kind, url in zip(kinds, urls, strict=True)
+        ]
 
     def repost(self, account: str, post_id: str) -> Post:
         reposter = self.account(account)
@@ -201,6 +236,7 @@ class World:
         references: list[tuple[str, str]],
         lang: str,
         in_reply_to: str | None,
+        media: list[Media] | None = None,
     ) -> Post:
         found = entities.parse(text)
         for mention in found.get("mentions", []):
@@ -217,6 +253,7 @@ class World:
             entities=found,
             lang=lang,
             in_reply_to_user_id=in_reply_to,
+            media=media or [],
         )
         self.posts[post.id] = post
         if self.on_post is not None:

@@ -9,10 +9,12 @@ import pytest
 from tests.sandbox_x.helpers import get, problem_errors, schema_errors
 
 TWEET_VIEW = {
-    "tweet.fields": "author_id,conversation_id,created_at,entities,in_reply_to_user_id,lang,"
-    "public_metrics,referenced_tweets,possibly_sensitive,reply_settings",
-    "expansions": "author_id,referenced_tweets.id,in_reply_to_user_id,entities.mentions.username",
+    "tweet.fields": "attachments,author_id,conversation_id,created_at,entities,"
+    "in_reply_to_user_id,lang,public_metrics,referenced_tweets,possibly_sensitive,reply_settings",
+    "expansions": "author_id,referenced_tweets.id,in_reply_to_user_id,entities.mentions.username,"
+    "attachments.media_keys",
     "user.fields": "created_at,description,protected,public_metrics,verified",
+    "media.fields": "url,preview_image_url,width,height",
 }
 POST_VIEW = {
     "post.fields": "author_id,conversation_id,created_at,entities,lang,public_metrics",
@@ -24,7 +26,11 @@ USER_VIEW = {"user.fields": "created_at,description,protected,public_metrics,ver
 
 @pytest.fixture
 def world(x, people):
-    root = x.post("alice", "gm #web3 $ETH @bob https://example.com")
+    root = x.post(
+        "alice",
+        "gm #web3 $ETH @bob https://example.com",
+        media=[{"type": "photo", "url": "https://img.example/a.jpg"}],
+    )
     reply = x.reply("bob", root["id"], "gm @carol")
     x.quote("carol", root["id"], "look #web3")
     x.repost("carol", root["id"])

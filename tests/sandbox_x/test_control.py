@@ -53,6 +53,38 @@ def test_people_act_through_the_control_api(x):
     )
 
 
+def test_posts_carry_media_as_x_gives_them(x):
+    control(x, "/accounts", {"username": "alice"})
+    photo = {"type": "photo", "url": "https://img.example/a.jpg"}
+    post = control(x, "/posts", {"author": "alice", "text": "look", "media": [photo]}).json()
+    [key] = post["attachments"]["media_keys"]
+    assert key.startswith("3_")  # X's prefix for a photo
+    video = {"type": "video", "url": "https://img.example/v.jpg"}
+    control(x, "/posts", {"author": "alice", "text": "watch", "media": [video]})
+    found = get(
+        x,
+        "/2/tweets/search/recent",
+        **{
+            "query": "from:alice",
+            "expansions": "attachments.media_keys",
+            "media.fields": "url,preview_image_url",
+        },
+    ).json()
+    by_key = {m["media_key"]: m for m in found["includes"]["media"]}
+    assert by_key[key] == {"media_key": key, "type": "photo", "url": photo["url"]}
+    [clip] = [m for m in by_key.values() if m["type"] == "video"]
+    assert clip["preview_image_url"] == video["url"] and "url" not in clip
+    for bad in (
+        [{"type": "sticker", "url": "https://img.example/s.png"}],
+        [{"type": "photo", "url": "ftp://img.example/a.jpg"}],
+        [photo] * 5,
+        [video, photo],
+        "https://img.example/a.jpg",
+    ):
+        refused = control(x, "/posts", {"author": "alice", "text": "x", "media": bad})
+        assert (refused.status_code, refused.json()["code"]) == (400, "invalid_media")
+
+
 def test_apps_clients_auto_approve_clock_calls_and_reset(x, clock):
     control(x, "/accounts", {"username": "alice"})
     assert control(x, "/apps", {"bearer_token": "NEW"}).json() == {"app_id": "app3"}

@@ -28,17 +28,21 @@ def test_a_forwarded_post(xsim):
 
 def test_the_first_media_is_the_preview(xsim):
     aged(xsim, "project")
-    xsim.post("project", "look")
-    [post] = fetch(xsim, "from:project")
-    media = (
-        {"type": "video", "url": "https://pbs.example/preview.jpg?a=1&b=2"},
+    photos = [
+        {"type": "photo", "url": "https://pbs.example/first.jpg?a=1&b=2"},
         {"type": "photo", "url": "https://pbs.example/second.jpg"},
-    )
+    ]
+    xsim.post("project", "look", media=photos)
+    xsim.post("project", "watch", media=[{"type": "video", "url": "https://pbs.example/v.jpg"}])
+    by_text = {post.text: post for post in fetch(xsim, "from:project")}
+    album, video = by_text["look"], by_text["watch"]
 
-    text = forward_text(replace(post, media=media))
+    text = forward_text(album)
 
-    assert text.startswith('<a href="https://pbs.example/preview.jpg?a=1&amp;b=2">\u2060</a>')
+    assert text.startswith('<a href="https://pbs.example/first.jpg?a=1&amp;b=2">\u2060</a>')
     assert "second.jpg" not in text
+    # A video's preview image stands for it.
+    assert forward_text(video).startswith('<a href="https://pbs.example/v.jpg">\u2060</a>')
 
 
 def test_a_mention_names_the_author_reach_and_rule(xsim):

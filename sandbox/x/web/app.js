@@ -48,7 +48,8 @@ function renderPosts() {
     const meta = document.createElement("div");
     meta.className = "meta";
     const refs = (post.referenced_tweets || []).map((r) => `${r.type} ${r.id}`).join(", ");
-    meta.textContent = `${handle(post.author_id)} · ${post.created_at} · id ${post.id}${refs ? " · " + refs : ""}`;
+    const media = (post.attachments || {}).media_keys || [];
+    meta.textContent = `${handle(post.author_id)} · ${post.created_at} · id ${post.id}${refs ? " · " + refs : ""}${media.length ? ` · ${media.length} media` : ""}`;
     const text = document.createElement("div");
     text.textContent = post.text;
     const m = post.public_metrics;
@@ -101,8 +102,11 @@ $("account-form").addEventListener("submit", (event) => {
 
 $("post-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  const text = new FormData(event.target).get("text");
-  attempt(() => api("/posts", { author: me(), text }).then(() => event.target.reset()), "Posted");
+  const form = new FormData(event.target);
+  const url = form.get("media_url");
+  const body = { author: me(), text: form.get("text") };
+  if (url) body.media = [{ type: "photo", url }];
+  attempt(() => api("/posts", body).then(() => event.target.reset()), "Posted");
 });
 
 $("follow-form").addEventListener("submit", (event) => {
