@@ -12,10 +12,11 @@ from rest_framework.test import APIClient
 
 from tenancy.services import chat_bind
 from tests.helpers import tenant_bot_token
-from wallet.models import Account, Entry, StarsDeposit, Transfer
+from wallet.models import Account, Entry, Hold, StarsDeposit, Transfer
 from wallet.selectors import ledger_check
 from wallet.services import (
     account_get_or_create,
+    hold_create,
     stars_payment_credit,
     stars_topup_create,
     transfer_post,
@@ -150,6 +151,16 @@ class StarsGroup:
 
     def account(self) -> Account:
         return group_account(self.tenant, self.chat_id, currency="XTR")
+
+    def hold(self, amount: int, reference: str, idempotency_key: str) -> Hold:
+        """A hold of ``amount`` on the group's Stars, as a raid's budget takes it."""
+        return hold_create(
+            tenant=self.tenant,
+            group_account=self.account(),
+            amount=amount,
+            reference=reference,
+            idempotency_key=idempotency_key,
+        )
 
     def topup(self, amount: int) -> Any:
         """A top-up of ``amount`` the admin asked for, its invoice sent in the group."""
