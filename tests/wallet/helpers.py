@@ -152,6 +152,11 @@ class StarsGroup:
     def account(self) -> Account:
         return group_account(self.tenant, self.chat_id, currency="XTR")
 
+    def join(self, user_id: int, status: str = "member") -> int:
+        """``user_id`` in the group on Telegram (``status`` as getChatMember says it)."""
+        self.tg.set_member(self.chat_id, user_id, status)
+        return user_id
+
     def hold(self, amount: int, reference: str, idempotency_key: str) -> Hold:
         """A hold of ``amount`` on the group's Stars, as a raid's budget takes it."""
         return hold_create(
