@@ -88,20 +88,11 @@ def signature_for(body: bytes, *, secret: str = PROVIDER_SECRET, at: int | None 
 def deliver(received, provider: str = "sandbox"):
     """Post what the sandbox provider delivered (its raw body and signature header, as
     received over HTTP) to the platform's webhook; returns the response."""
-    headers = {}
-    signature = received.headers.get("X-Provider-Signature")
-    if signature is not None:
-        headers["HTTP_X_PROVIDER_SIGNATURE"] = signature
-    return APIClient().post(
-        f"/api/v1/wallet/deposits/webhook/{provider}",
-        data=received.body,
-        content_type="application/json",
-        HTTP_HOST="testserver",
-        **headers,
-    )
+    return post_signed(received.body, received.headers.get("X-Provider-Signature"), provider)
 
 
 def post_signed(body: bytes, signature: str | None, provider: str = "sandbox"):
+    """Post ``body`` with that signature header (None: without one) to the webhook."""
     extra = {"HTTP_X_PROVIDER_SIGNATURE": signature} if signature is not None else {}
     return APIClient().post(
         f"/api/v1/wallet/deposits/webhook/{provider}",
