@@ -158,6 +158,10 @@ class StarsGroup:
             idempotency_key=idempotency_key,
         )
 
+    def refund_outside(self, deposit: StarsDeposit) -> None:
+        """The brand's owner refunds ``deposit`` with the bot's token, outside the platform."""
+        self.tg.refund_star_payment(self.bot_id, deposit.payer_id, deposit.charge_id)
+
     def topup(self, amount: int) -> Any:
         """A top-up of ``amount`` the admin asked for, its invoice sent in the group."""
         return stars_topup_create(

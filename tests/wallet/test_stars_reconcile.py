@@ -26,8 +26,7 @@ def test_an_outside_refund_is_reversed_once(stars_group, person, platform_staff)
     payer = person("payer")
     deposit = group.pay(payer, 40)
     kept = group.pay(payer, 5)
-    # The brand's owner refunds with the bot's token, outside the platform.
-    group.tg.refund_star_payment(group.bot_id, payer, deposit.charge_id)
+    group.refund_outside(deposit)
 
     result = stars_reconcile()
 
@@ -50,10 +49,9 @@ def test_an_outside_refund_of_spent_stars_freezes_the_group_and_tells_staff(
     stars_group, person, platform_staff
 ):
     group = stars_group()
-    payer = person("payer")
-    deposit = group.pay(payer, 40)
+    deposit = group.pay(person("payer"), 40)
     group.hold(30, "raid:1", "raid-1")
-    group.tg.refund_star_payment(group.bot_id, payer, deposit.charge_id)
+    group.refund_outside(deposit)
 
     result = stars_reconcile()
 
@@ -107,10 +105,9 @@ def test_a_lost_payment_is_credited_and_mismatches_are_reported(
 
 def test_the_wallet_command_reconciles_and_unfreezes(stars_group, person):
     group = stars_group()
-    payer = person("payer")
-    deposit = group.pay(payer, 8)
+    deposit = group.pay(person("payer"), 8)
     group.hold(8, "raid:2", "raid-2")
-    group.tg.refund_star_payment(group.bot_id, payer, deposit.charge_id)
+    group.refund_outside(deposit)
     out = StringIO()
 
     call_command("wallet", "stars-reconcile", stdout=out)
