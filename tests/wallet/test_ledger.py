@@ -142,9 +142,8 @@ def test_keys_are_per_tenant(make_tenant):
 def test_insufficient_funds_is_refused_before_anything_moves(tenant):
     alice, bob = user_account(tenant, 1), user_account(tenant, 2)
     deposit(tenant, alice, 10)
-    assert refusal(tenant, alice, bob, amount=11, idempotency_key="too-much") == (
-        "insufficient_funds"
-    )
+    refused = refusal(tenant, alice, bob, amount=11, idempotency_key="too-much")
+    assert refused == "insufficient_funds"
     assert (balance(alice), balance(bob)) == (10, 0)
     assert not Transfer.objects.filter(idempotency_key="too-much").exists()
     # The key was not used up: the same request succeeds once the money is there.
