@@ -31,6 +31,11 @@ class BackgroundServer:
     _loop: asyncio.AbstractEventLoop | None = None
     _runner: web.AppRunner | None = None
 
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self.base_url = ""
+
     async def _start_site(self) -> None:
         raise NotImplementedError
 
