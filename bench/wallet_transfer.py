@@ -112,10 +112,25 @@ def ours_check_installed() -> None:
         ) from exc
 
 
+def _fund(account: Any, amount: int, idempotency_key: str) -> None:
+    """A deposit of ``amount`` into ``account`` from the tenant's external account."""
+    from wallet.services import transfer_post
+
+    ledgers = _ledgers()
+    transfer_post(
+        tenant=ledgers.tenant,
+        debit=ledgers.external,
+        credit=account,
+        amount=amount,
+        kind="deposit",
+        idempotency_key=idempotency_key,
+    )
+
+
 def _ours_accounts(owner_ids: Sequence[int], fund: int) -> list[Any]:
     """User accounts (created together, as a raid's payees are, then funded from the
     tenant's external account)."""
-    from wallet.services import accounts_get_or_create, transfer_post
+    from wallet.services import accounts_get_or_create
 
     ledgers = _ledgers()
     created = accounts_get_or_create(
@@ -129,14 +144,7 @@ def _ours_accounts(owner_ids: Sequence[int], fund: int) -> list[Any]:
     for owner_id in owner_ids:
         account = created[owner_id]
         if fund:
-            transfer_post(
-                tenant=ledgers.tenant,
-                debit=ledgers.external,
-                credit=account,
-                amount=fund,
-                kind="deposit",
-                idempotency_key=f"bench-fund-{owner_id}",
-            )
+            _fund(account, fund, f"bench-fund-{owner_id}")
         accounts.append(account)
     return accounts
 
@@ -270,7 +278,7 @@ def transfer_round(path: str, scenario: str, round_no: int, seconds: float) -> R
 def hold_settle_measure(payouts: int) -> float:
     """One hold of ``payouts`` units on a group account, settled into ``payouts`` user
     accounts of 1 each; returns the seconds ``hold_settle`` took."""
-    from wallet.services import account_get_or_create, hold_create, hold_settle, transfer_post
+    from wallet.services import account_get_or_create, hold_create, hold_settle
 
     ledgers = _ledgers()
     group = account_get_or_create(
@@ -280,14 +288,7 @@ def hold_settle_measure(payouts: int) -> float:
         currency=CURRENCY,
         kind="available",
     )
-    transfer_post(
-        tenant=ledgers.tenant,
-        debit=ledgers.external,
-        credit=group,
-        amount=payouts,
-        kind="deposit",
-        idempotency_key="bench-hold-funds",
-    )
+    _fund(group, payouts, "bench-hold-funds")
     hold = hold_create(
         tenant=ledgers.tenant,
         group_account=group,

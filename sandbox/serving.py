@@ -1,8 +1,8 @@
 """What the loopback servers (``sandbox.telegram``, ``sandbox.provider``, ``sandbox.x``)
 share: an aiohttp site on an event loop of its own, served from a background thread
 (``start`` / ``stop``: tests, ``make run``) or from the calling thread (``serve_forever``:
-``python -m sandbox.<name>``), and the routes of a sandbox's web page. A subclass builds and
-tears down its site."""
+``python -m sandbox.<name>``), the routes of a sandbox's web page, and the delays between
+a webhook's retries. A subclass builds and tears down its site."""
 
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ class BackgroundServer:
     _thread: threading.Thread | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _runner: web.AppRunner | None = None
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self.base_url = ""
 
     async def _start_site(self) -> None:
         raise NotImplementedError
@@ -170,3 +175,8 @@ def json_endpoint(
 
 def json_error(detail: str, code: str, status: int) -> web.Response:
     return web.json_response({"detail": detail, "code": code}, status=status)
+
+
+def retry_delay(failures: int, *, base: float, cap: float) -> float:
+    """Seconds to wait after the n-th failed delivery in a row: doubling, capped."""
+    return min(cap, base * 2 ** (failures - 1))

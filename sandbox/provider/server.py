@@ -53,9 +53,7 @@ class SandboxProvider(BackgroundServer):
         default_outcome: str | JSONDict = DEFAULT_OUTCOME,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        self.host = host
-        self.port = port
-        self.base_url = ""
+        super().__init__(host, port)
         self.api_key = api_key
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret

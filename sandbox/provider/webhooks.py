@@ -18,16 +18,12 @@ import aiohttp
 
 from sandbox.provider import signing
 from sandbox.provider.books import Attempt, Books, Event
+from sandbox.serving import retry_delay
 
 logger = logging.getLogger(__name__)
 
 FAULTS = ("wrong_signature", "old_timestamp", "no_signature", "altered_body")
 OLD_TIMESTAMP_AGE = 600  # seconds: twice the tolerance a receiver should keep
-
-
-def retry_delay(failures: int, *, base: float, cap: float) -> float:
-    """Seconds to wait after the n-th failed delivery in a row: doubling, capped."""
-    return min(cap, base * 2 ** (failures - 1))
 
 
 class Webhooks:

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from sandbox.serving import retry_delay
 from sandbox.telegram.world import BotState, Webhook, World
 
 logger = logging.getLogger(__name__)
@@ -25,11 +26,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 # A webhook reply may carry a Bot API call ({"method": ..., params}); Telegram runs it.
 Execute = Callable[[BotState, str, dict[str, Any]], Awaitable[None]]
-
-
-def retry_delay(failures: int, *, base: float, cap: float) -> float:
-    """Seconds to wait after the n-th failed delivery in a row: doubling, capped."""
-    return min(cap, base * 2 ** (failures - 1))
 
 
 class Delivery:

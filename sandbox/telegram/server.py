@@ -50,9 +50,7 @@ class SandboxTelegram(BackgroundServer):
         webhook_backoff: tuple[float, float] = (1.0, 60.0),
         webhook_timeout: float = 10.0,
     ) -> None:
-        self.host = host
-        self.port = port
-        self.base_url = ""
+        super().__init__(host, port)
         self.clock = clock
         self.flood = FloodControl(limits if limits is not None else Limits(), clock)
         self.world = World(notify=self._notify, wall_clock=time.time)

@@ -63,9 +63,7 @@ class SandboxX(BackgroundServer):
         clock: Clock = real_clock,
         heartbeat_seconds: float = stream.HEARTBEAT_SECONDS,
     ) -> None:
-        self.host = host
-        self.port = port
-        self.base_url = ""
+        super().__init__(host, port)
         self.clock = clock
         self.heartbeat_seconds = heartbeat_seconds
         self.world = World(clock, on_post=self._on_post)

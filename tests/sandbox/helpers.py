@@ -1,11 +1,18 @@
 """Helpers for the sandbox Telegram's tests: the ids of the test world, Bot API calls raw
 (httpx) or through python-telegram-bot, the published Bot API spec
-(tests/data/telegram_bot_api.json) and a checker that says why a JSON value is not a valid
-object of a Bot API type."""
+(tests/data/telegram_bot_api.json), a checker that says why a JSON value is not a valid
+object of a Bot API type, and a sandbox run as ``python -m`` (also the provider's)."""
 
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +28,8 @@ BOT_ID, OTHER_BOT_ID = 700999001, 700999002
 GROUP = -1001234500001
 ALICE, BOB, CAROL = 11, 12, 13
 
-SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "telegram_bot_api.json"
+ROOT = Path(__file__).resolve().parents[2]
+SPEC_PATH = ROOT / "tests" / "data" / "telegram_bot_api.json"
 
 
 @cache
@@ -154,3 +162,41 @@ def ptb(server: SandboxTelegram, token: str = TOKEN) -> telegram.Bot:
     return telegram.Bot(
         token, base_url=f"{server.base_url}/bot", base_file_url=f"{server.base_url}/file/bot"
     )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def run_module(module: str, *args: str, ready: str) -> Iterator[str]:
+    """``python -m <module> --port <a free port> <args>`` from the project's root, for the
+    block: its base URL, once a GET of the path ``ready`` answers (within 15 s); a process
+    that exits before says what it wrote to stderr. Terminated when the block ends."""
+    port = _free_port()
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, "--port", str(port), *args],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 15
+            while True:
+                try:
+                    http().get(f"{base}{ready}")
+                    break
+                except Exception:
+                    if process.poll() is not None:
+                        stderr.seek(0)
+                        raise AssertionError(stderr.read().decode()) from None
+                    assert time.monotonic() < deadline, f"{module} did not start"
+                    time.sleep(0.05)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(10)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from aiohttp import web
 
-from sandbox.telegram.delivery import retry_delay
+from sandbox.serving import retry_delay
 from tests.sandbox.helpers import ALICE, BOT_ID, conformance_errors, error, result, result_errors
 
 

@@ -7,19 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
 import telegram
 
-from tests.sandbox.helpers import http, ptb
+from tests.sandbox.helpers import ROOT, http, ptb, run_module
 
-ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "sandbox" / "telegram" / "web"
 TOKEN = "555000111:AAHwebpagetesttoken-for-bragabot-suite-x"
 
@@ -212,44 +207,12 @@ def test_blocking_paying_and_resetting_from_the_page(tg):
     assert api(tg, "/state") == {"bots": [], "users": [], "groups": []}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_python_dash_m_runs_the_sandbox_with_preregistered_bots():
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sandbox.telegram",
-            "--port",
-            str(port),
-            "--bot",
-            f"{TOKEN}=cli_bot",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                me = http().get(f"{base}/bot{TOKEN}/getMe").json()
-                break
-            except Exception:
-                assert process.poll() is None, process.stderr.read().decode()
-                assert time.monotonic() < deadline, "the sandbox did not start"
-                time.sleep(0.05)
+    getme = f"/bot{TOKEN}/getMe"
+    with run_module("sandbox.telegram", "--bot", f"{TOKEN}=cli_bot", ready=getme) as base:
+        me = http().get(f"{base}{getme}").json()
         assert me["result"]["username"] == "cli_bot"
         assert http().get(f"{base}/sandbox/").status_code == 200
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_a_mini_app_opens_with_initdata_the_platform_accepts(tg):

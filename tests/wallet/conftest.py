@@ -6,6 +6,7 @@
   a second per test); elsewhere (API tests) tenants are whole.
 - One sandbox payment provider for the session (reset per test) whose deliveries land on
   a recording receiver, the platform configured to use it; a bound group of a tenant.
+- For the read API: real communities, and two of them apart (``two_communities``).
 - Stars deposits, on the sandbox Telegram (``tg``): people, and a community whose bot
   administers a group bound to it (``stars_group``); staff who hear platform alerts."""
 
@@ -24,7 +25,14 @@ from tenancy.services import chat_bind, tenant_create
 from tests.botruntime.helpers import bound_group as bind_in_sandbox
 from tests.helpers import bot_token_for, tenant_bot_token
 from tests.sandbox.provider.helpers import Receiver
-from tests.wallet.helpers import PROVIDER_API_KEY, PROVIDER_SECRET, StarsGroup
+from tests.wallet.helpers import (
+    PROVIDER_API_KEY,
+    PROVIDER_SECRET,
+    StarsGroup,
+    bind_group,
+    deposit,
+    group_account,
+)
 from wallet.providers.config import ProviderConfig
 
 _counter = itertools.count(1)
@@ -172,3 +180,32 @@ def make_community(db):
 @pytest.fixture
 def community(make_community) -> Tenant:
     return make_community()
+
+
+@pytest.fixture
+def two_communities(make_community, user_with_role):
+    """``two_communities(chat, admin=, b_user=, b_role=, funds=(currency, amount))``: a
+    community A whose ``admin`` manages the funds of its bound group ``chat``, and a community
+    B whose bound group (``chat - 1``) holds ``funds`` and where ``b_user`` holds ``b_role``
+    (no manage_funds): for the API's checks that one tenant never reads another's funds.
+    Returns A, B and B's chat id."""
+
+    def make(
+        chat: int,
+        *,
+        admin: int,
+        b_user: int,
+        b_role: str,
+        funds: tuple[str, int],
+        b_title: str = "Funds group",
+    ) -> tuple[Tenant, Tenant, int]:
+        a, b = make_community(), make_community()
+        user_with_role(a, "admin", user_id=admin)
+        user_with_role(b, b_role, user_id=b_user)
+        bind_group(a, chat)
+        b_chat = bind_group(b, chat - 1, title=b_title)
+        currency, amount = funds
+        deposit(b, group_account(b, b_chat, currency), amount)
+        return a, b, b_chat
+
+    return make

@@ -12,10 +12,11 @@ from rest_framework.test import APIClient
 
 from tenancy.services import chat_bind
 from tests.helpers import tenant_bot_token
-from wallet.models import Account, Entry, StarsDeposit, Transfer
+from wallet.models import Account, Entry, Hold, StarsDeposit, Transfer
 from wallet.selectors import ledger_check
 from wallet.services import (
     account_get_or_create,
+    hold_create,
     stars_payment_credit,
     stars_topup_create,
     transfer_post,
@@ -87,20 +88,11 @@ def signature_for(body: bytes, *, secret: str = PROVIDER_SECRET, at: int | None 
 def deliver(received, provider: str = "sandbox"):
     """Post what the sandbox provider delivered (its raw body and signature header, as
     received over HTTP) to the platform's webhook; returns the response."""
-    headers = {}
-    signature = received.headers.get("X-Provider-Signature")
-    if signature is not None:
-        headers["HTTP_X_PROVIDER_SIGNATURE"] = signature
-    return APIClient().post(
-        f"/api/v1/wallet/deposits/webhook/{provider}",
-        data=received.body,
-        content_type="application/json",
-        HTTP_HOST="testserver",
-        **headers,
-    )
+    return post_signed(received.body, received.headers.get("X-Provider-Signature"), provider)
 
 
 def post_signed(body: bytes, signature: str | None, provider: str = "sandbox"):
+    """Post ``body`` with that signature header (None: without one) to the webhook."""
     extra = {"HTTP_X_PROVIDER_SIGNATURE": signature} if signature is not None else {}
     return APIClient().post(
         f"/api/v1/wallet/deposits/webhook/{provider}",
@@ -150,6 +142,25 @@ class StarsGroup:
 
     def account(self) -> Account:
         return group_account(self.tenant, self.chat_id, currency="XTR")
+
+    def join(self, user_id: int, status: str = "member") -> int:
+        """``user_id`` in the group on Telegram (``status`` as getChatMember says it)."""
+        self.tg.set_member(self.chat_id, user_id, status)
+        return user_id
+
+    def hold(self, amount: int, reference: str, idempotency_key: str) -> Hold:
+        """A hold of ``amount`` on the group's Stars, as a raid's budget takes it."""
+        return hold_create(
+            tenant=self.tenant,
+            group_account=self.account(),
+            amount=amount,
+            reference=reference,
+            idempotency_key=idempotency_key,
+        )
+
+    def refund_outside(self, deposit: StarsDeposit) -> None:
+        """The brand's owner refunds ``deposit`` with the bot's token, outside the platform."""
+        self.tg.refund_star_payment(self.bot_id, deposit.payer_id, deposit.charge_id)
 
     def topup(self, amount: int) -> Any:
         """A top-up of ``amount`` the admin asked for, its invoice sent in the group."""

@@ -3,10 +3,6 @@ deleted there."""
 
 from __future__ import annotations
 
-import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
-
 from tests.wallet.helpers import bind_group, deposit, group_account, key, ledger_counts
 from wallet.models import Account, Entry, Hold, Transfer
 from wallet.services import hold_create
@@ -17,15 +13,8 @@ LEDGER_ONLY = True
 CHAT = -1005580000001
 
 
-@pytest.fixture
-def staff(db) -> Client:
-    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
-    client = Client(HTTP_HOST="testserver")
-    client.force_login(root)
-    return client
-
-
-def test_the_ledger_is_listed_and_shown_read_only(staff, tenant) -> None:
+def test_the_ledger_is_listed_and_shown_read_only(admin_client, tenant) -> None:
+    staff = admin_client  # pytest-django's: a superuser logged in with Django's test client
     bind_group(tenant, CHAT)
     account = group_account(tenant, CHAT, "USDT")
     transfer = deposit(tenant, account, 1_000)

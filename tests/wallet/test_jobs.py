@@ -12,9 +12,8 @@ def test_stars_reconciliation_runs_daily_from_the_job_registry(stars_group, pers
     kind = job_kinds()["wallet.stars_reconcile"]
     assert (kind.every, kind.per_tenant) == (timedelta(days=1), False)
     group = stars_group()
-    payer = person("payer")
-    deposit = group.pay(payer, 12)
-    group.tg.refund_star_payment(group.bot_id, payer, deposit.charge_id)
+    deposit = group.pay(person("payer"), 12)
+    group.refund_outside(deposit)
 
     kind.func(tenant=None, payload={})
 

@@ -23,6 +23,22 @@ from wallet.services import account_get_or_create, accounts_get_or_create, trans
 LEDGER_ONLY = True
 
 
+def refusal(
+    tenant, debit: Account, credit: Account, amount: int = 1, idempotency_key: str | None = None
+) -> str:
+    """The code an adjustment of ``amount`` from ``debit`` to ``credit`` is refused with."""
+    with pytest.raises(WalletError) as refused:
+        transfer_post(
+            tenant=tenant,
+            debit=debit,
+            credit=credit,
+            amount=amount,
+            kind="adjustment",
+            idempotency_key=idempotency_key or key(),
+        )
+    return refused.value.code
+
+
 def test_a_deposit_moves_money_and_writes_two_entries_and_an_audit_record(tenant):
     alice = user_account(tenant, 1)
     transfer = deposit(tenant, alice, 1_500_000)
@@ -126,12 +142,8 @@ def test_keys_are_per_tenant(make_tenant):
 def test_insufficient_funds_is_refused_before_anything_moves(tenant):
     alice, bob = user_account(tenant, 1), user_account(tenant, 2)
     deposit(tenant, alice, 10)
-    with pytest.raises(WalletError) as refused:
-        transfer_post(
-            tenant=tenant, debit=alice, credit=bob, amount=11, kind="adjustment",
-            idempotency_key="too-much",
-        )  # fmt: skip
-    assert refused.value.code == "insufficient_funds"
+    refused = refusal(tenant, alice, bob, amount=11, idempotency_key="too-much")
+    assert refused == "insufficient_funds"
     assert (balance(alice), balance(bob)) == (10, 0)
     assert not Transfer.objects.filter(idempotency_key="too-much").exists()
     # The key was not used up: the same request succeeds once the money is there.
@@ -148,12 +160,7 @@ def test_a_stale_instance_cannot_overdraw(tenant):
     alice, bob = user_account(tenant, 1), user_account(tenant, 2)
     stale = Account.objects.get(pk=alice.pk)
     stale.balance = 100
-    with pytest.raises(WalletError) as refused:
-        transfer_post(
-            tenant=tenant, debit=stale, credit=bob, amount=1, kind="adjustment",
-            idempotency_key=key(),
-        )  # fmt: skip
-    assert refused.value.code == "insufficient_funds"
+    assert refusal(tenant, stale, bob) == "insufficient_funds"
 
 
 def test_system_accounts_may_go_negative_and_the_rest_may_not(tenant):
@@ -171,12 +178,7 @@ def test_system_accounts_may_go_negative_and_the_rest_may_not(tenant):
 def test_currencies_must_match(tenant):
     usdt, ton = user_account(tenant, 1, "USDT"), user_account(tenant, 2, "TON")
     deposit(tenant, usdt, 10)
-    with pytest.raises(WalletError) as refused:
-        transfer_post(
-            tenant=tenant, debit=usdt, credit=ton, amount=1, kind="adjustment",
-            idempotency_key=key(),
-        )  # fmt: skip
-    assert refused.value.code == "currency_mismatch"
+    assert refusal(tenant, usdt, ton) == "currency_mismatch"
 
 
 def test_a_forged_instance_with_another_currency_is_refused_by_the_database(tenant):
@@ -184,12 +186,7 @@ def test_a_forged_instance_with_another_currency_is_refused_by_the_database(tena
     deposit(tenant, usdt, 10)
     forged = Account.objects.get(pk=ton.pk)
     forged.currency = "USDT"
-    with pytest.raises(WalletError) as refused:
-        transfer_post(
-            tenant=tenant, debit=usdt, credit=forged, amount=1, kind="adjustment",
-            idempotency_key=key(),
-        )  # fmt: skip
-    assert refused.value.code == "currency_mismatch"
+    assert refusal(tenant, usdt, forged) == "currency_mismatch"
     assert balance(usdt) == 10
 
 
@@ -199,20 +196,10 @@ def test_another_tenants_account_is_refused(make_tenant):
     deposit(a, mine, 10)
     deposit(b, theirs, 10)
     for debit, credit in ((mine, theirs), (theirs, mine)):
-        with pytest.raises(WalletError) as refused:
-            transfer_post(
-                tenant=a, debit=debit, credit=credit, amount=1, kind="adjustment",
-                idempotency_key=key(),
-            )  # fmt: skip
-        assert refused.value.code == "account_not_in_tenant"
+        assert refusal(a, debit, credit) == "account_not_in_tenant"
     forged = Account.objects.get(pk=theirs.pk)
     forged.tenant_id = a.pk  # the instance lies; the row does not
-    with pytest.raises(WalletError) as refused:
-        transfer_post(
-            tenant=a, debit=forged, credit=mine, amount=1, kind="adjustment",
-            idempotency_key=key(),
-        )  # fmt: skip
-    assert refused.value.code == "account_not_in_tenant"
+    assert refusal(a, forged, mine) == "account_not_in_tenant"
     assert (balance(mine), balance(theirs)) == (10, 10)
 
 

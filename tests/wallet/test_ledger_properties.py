@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
 from django.db import transaction
@@ -52,6 +53,21 @@ USERS = 3
 amounts = st.integers(min_value=1, max_value=500)
 _event_ids = itertools.count(1)  # provider event ids: unique across examples
 PAYOUT_OUTCOMES = ["succeeded", "failed", "rejected"]  # what the sandbox provider answers
+T = TypeVar("T")
+
+
+def _unless_unaffordable(
+    service: Callable[..., T], request: dict[str, Any], affordable: bool
+) -> T | None:
+    """``service(**request)``, which must refuse (insufficient_funds) exactly when the
+    model says it is not ``affordable``: its result, or None when refused."""
+    try:
+        done = service(**request)
+    except WalletError as refused:
+        assert not affordable and refused.code == "insufficient_funds"
+        return None
+    assert affordable
+    return done
 
 
 class Ledger(RuleBasedStateMachine):
@@ -99,12 +115,9 @@ class Ledger(RuleBasedStateMachine):
             idempotency_key=self._key(),
         )  # fmt: skip
         affordable = debit.is_system or self.expected.get(debit.pk, 0) >= amount
-        try:
-            transfer = transfer_post(**request)
-        except WalletError as refused:
-            assert not affordable and refused.code == "insufficient_funds"
+        transfer = _unless_unaffordable(transfer_post, request, affordable)
+        if transfer is None:
             return
-        assert affordable
         self._move(debit, credit, amount)
         self.done.append(("transfer", request, transfer.pk))
 
@@ -203,12 +216,9 @@ class Ledger(RuleBasedStateMachine):
             idempotency_key=self._key(),
         )  # fmt: skip
         affordable = self.expected.get(self.group.pk, 0) >= amount
-        try:
-            hold = hold_create(**request)
-        except WalletError as refused:
-            assert not affordable and refused.code == "insufficient_funds"
+        hold = _unless_unaffordable(hold_create, request, affordable)
+        if hold is None:
             return
-        assert affordable
         self.expected[self.group.pk] -= amount
         self.expected[hold.escrow_id] = self.expected.get(hold.escrow_id, 0) + amount
         self.holds.append({"hold": hold, "remaining": amount, "open": True})

@@ -12,7 +12,6 @@ from tests.wallet.helpers import assert_consistent, balance
 from wallet.errors import WalletError
 from wallet.models import StarsDeposit, Transfer
 from wallet.services import (
-    hold_create,
     spending_freeze,
     spending_unfreeze,
     stars_deposit_refund,
@@ -122,13 +121,7 @@ def test_an_admin_refund_reverses_the_credit_and_telegram_refunds_the_payer(star
 def test_a_refund_is_refused_once_the_stars_are_held(stars_group, person):
     group = stars_group()
     deposit = group.pay(person("payer"), 40)
-    hold_create(
-        tenant=group.tenant,
-        group_account=group.account(),
-        amount=30,
-        reference="raid:1",
-        idempotency_key="raid-1",
-    )
+    group.hold(30, "raid:1", "raid-1")
     transfers = Transfer.objects.count()
 
     with pytest.raises(ServiceError) as refused:
@@ -163,21 +156,9 @@ def test_a_frozen_group_cannot_hold_until_unfrozen(stars_group, person):
     group.pay(person("payer"), 40)
     spending_freeze(tenant=group.tenant, owner_kind="group", owner_id=group.chat_id, reason="test")
     with pytest.raises(WalletError) as frozen:
-        hold_create(
-            tenant=group.tenant,
-            group_account=group.account(),
-            amount=10,
-            reference="r",
-            idempotency_key="h1",
-        )
+        group.hold(10, "r", "h1")
     assert (frozen.value.code, frozen.value.status) == ("spending_frozen", 409)
     assert spending_unfreeze(
         tenant=group.tenant, owner_kind="group", owner_id=group.chat_id, actor=ADMIN
     )
-    hold_create(
-        tenant=group.tenant,
-        group_account=group.account(),
-        amount=10,
-        reference="r",
-        idempotency_key="h1",
-    )
+    group.hold(10, "r", "h1")

@@ -15,7 +15,6 @@ from tests.wallet.helpers import assert_consistent, balance
 from wallet.models import StarsDeposit
 from wallet.selectors import is_frozen
 from wallet.services import (
-    hold_create,
     stars_payment_credit,
     stars_reconcile,
 )
@@ -27,8 +26,7 @@ def test_an_outside_refund_is_reversed_once(stars_group, person, platform_staff)
     payer = person("payer")
     deposit = group.pay(payer, 40)
     kept = group.pay(payer, 5)
-    # The brand's owner refunds with the bot's token, outside the platform.
-    group.tg.refund_star_payment(group.bot_id, payer, deposit.charge_id)
+    group.refund_outside(deposit)
 
     result = stars_reconcile()
 
@@ -51,16 +49,9 @@ def test_an_outside_refund_of_spent_stars_freezes_the_group_and_tells_staff(
     stars_group, person, platform_staff
 ):
     group = stars_group()
-    payer = person("payer")
-    deposit = group.pay(payer, 40)
-    hold_create(
-        tenant=group.tenant,
-        group_account=group.account(),
-        amount=30,
-        reference="raid:1",
-        idempotency_key="raid-1",
-    )
-    group.tg.refund_star_payment(group.bot_id, payer, deposit.charge_id)
+    deposit = group.pay(person("payer"), 40)
+    group.hold(30, "raid:1", "raid-1")
+    group.refund_outside(deposit)
 
     result = stars_reconcile()
 
@@ -114,16 +105,9 @@ def test_a_lost_payment_is_credited_and_mismatches_are_reported(
 
 def test_the_wallet_command_reconciles_and_unfreezes(stars_group, person):
     group = stars_group()
-    payer = person("payer")
-    deposit = group.pay(payer, 8)
-    hold_create(
-        tenant=group.tenant,
-        group_account=group.account(),
-        amount=8,
-        reference="raid:2",
-        idempotency_key="raid-2",
-    )
-    group.tg.refund_star_payment(group.bot_id, payer, deposit.charge_id)
+    deposit = group.pay(person("payer"), 8)
+    group.hold(8, "raid:2", "raid-2")
+    group.refund_outside(deposit)
     out = StringIO()
 
     call_command("wallet", "stars-reconcile", stdout=out)

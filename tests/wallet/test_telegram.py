@@ -43,8 +43,7 @@ def _invoice(messages: list[dict]) -> dict:
 def test_topup_invoice_payment_credits_the_group_exactly_once(stars_group, person):
     group = stars_group(name="Moon Fans")
     tg, bot_id = group.tg, group.bot_id
-    payer = person("payer")
-    tg.set_member(group.chat_id, payer, "member")
+    payer = group.join(person("payer"))
     runtime = Runtime(jobs=False, poll_timeout=1)
 
     async def scenario():
@@ -89,8 +88,7 @@ def test_pre_checkout_is_declined_for_a_forged_invoice_too_much_or_an_unbound_gr
     settings.WALLET_STARS_TOPUP_MAX = 100
     group = stars_group()
     tg, bot_id = group.tg, group.bot_id
-    payer = person("payer")
-    tg.set_member(group.chat_id, payer, "member")
+    payer = group.join(person("payer"))
     runtime = Runtime(jobs=False, poll_timeout=1)
 
     async def scenario():
@@ -154,10 +152,9 @@ def test_topup_needs_manage_funds_here_and_admin_rights_telegram_confirms(stars_
     other = stars_group()
     tg, bot_id = group.tg, group.bot_id
     # Administers this group on Telegram, but manages funds of another community only.
-    tg.set_member(group.chat_id, other.admin, "administrator")
+    group.join(other.admin, "administrator")
     # An admin of this community by role, a plain member of this chat on Telegram.
-    member = person("member")
-    tg.set_member(group.chat_id, member, "member")
+    member = group.join(person("member"))
     user = user_touch(profile={"id": member, "first_name": "M"})
     membership_set_role(tenant=group.tenant, user=user, role="admin")
     runtime = Runtime(jobs=False, poll_timeout=1)

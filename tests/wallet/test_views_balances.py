@@ -63,15 +63,15 @@ def test_a_groups_balances_per_currency_with_what_is_held(community, user_with_r
     assert ledger_counts() == before
 
 
-def test_only_fund_managers_of_the_groups_own_tenant_see_its_funds(
-    make_community, user_with_role, client_for
-):
-    a, b = make_community(), make_community()
-    user_with_role(a, "admin", user_id=ADMIN)
-    user_with_role(b, "moderator", user_id=MODERATOR)
-    bind_group(a, CHAT)
-    b_chat = bind_group(b, CHAT - 1, title="B's group")
-    deposit(b, group_account(b, b_chat, "XTR"), 99)
+def test_only_fund_managers_of_the_groups_own_tenant_see_its_funds(two_communities, client_for):
+    a, b, b_chat = two_communities(
+        CHAT,
+        admin=ADMIN,
+        b_user=MODERATOR,
+        b_role="moderator",
+        funds=("XTR", 99),
+        b_title="B's group",
+    )
 
     response = client_for(a, user_id=ADMIN).get(f"/api/v1/wallet/groups/{b_chat}/balances")
     assert (response.status_code, response.json()["code"]) == (404, "group_not_found")

@@ -165,15 +165,10 @@ def test_a_tampered_cursor_of_a_real_page_is_refused(community, funds, client_fo
     assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor")
 
 
-def test_another_tenants_group_is_not_found_and_a_member_is_refused(
-    make_community, user_with_role, client_for
-):
-    a, b = make_community(), make_community()
-    user_with_role(a, "admin", user_id=ADMIN)
-    user_with_role(b, "member", user_id=ALICE)
-    bind_group(a, CHAT)
-    b_chat = bind_group(b, CHAT - 1)
-    deposit(b, group_account(b, b_chat, "USDT"), 500)
+def test_another_tenants_group_is_not_found_and_a_member_is_refused(two_communities, client_for):
+    a, b, b_chat = two_communities(
+        CHAT, admin=ADMIN, b_user=ALICE, b_role="member", funds=("USDT", 500)
+    )
     admin_of_a = client_for(a, user_id=ADMIN)
 
     for url in (_url(b_chat), _url(CHAT - 2)):  # B's group, and one bound nowhere

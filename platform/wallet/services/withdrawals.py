@@ -229,6 +229,38 @@ def _pending_approval(withdrawal: Withdrawal) -> None:
         )
 
 
+def _decided(
+    withdrawal: Withdrawal,
+    *,
+    tenant: Tenant,
+    status: str,
+    step: str,
+    actor: TelegramUser,
+    request: Any,
+    finished: bool = False,
+) -> None:
+    """An admin's decision on ``withdrawal`` (locked, in the caller's transaction): its new
+    status and who decided (and when it ``finished``), the history entry
+    ``wallet.withdrawal_<step>`` and the user's notification of ``step``."""
+    now = timezone.now()
+    withdrawal.status = status
+    withdrawal.decided_by = f"user:{actor.telegram_id}"
+    withdrawal.updated_at = now
+    fields = ["status", "decided_by", "updated_at"]
+    if finished:
+        withdrawal.finished_at = now
+        fields.append("finished_at")
+    withdrawal.save(update_fields=fields)
+    history.record(
+        action=f"wallet.withdrawal_{step}",
+        actor=Actor.user(actor),
+        tenant=tenant,
+        target=("withdrawal", withdrawal.pk),
+        request=request,
+    )
+    withdrawal_notify(withdrawal, step=step)
+
+
 def withdrawal_approve(
     *, tenant: Tenant, withdrawal_id: int, actor: TelegramUser, request: Any = None
 ) -> Withdrawal:
@@ -236,19 +268,15 @@ def withdrawal_approve(
     with transaction.atomic():
         withdrawal = _locked(tenant, withdrawal_id)
         _pending_approval(withdrawal)
-        withdrawal.status = Withdrawal.Status.QUEUED
-        withdrawal.decided_by = f"user:{actor.telegram_id}"
-        withdrawal.updated_at = timezone.now()
-        withdrawal.save(update_fields=["status", "decided_by", "updated_at"])
         _enqueue(withdrawal)
-        history.record(
-            action="wallet.withdrawal_approved",
-            actor=Actor.user(actor),
+        _decided(
+            withdrawal,
             tenant=tenant,
-            target=("withdrawal", withdrawal.pk),
+            status=Withdrawal.Status.QUEUED,
+            step="approved",
+            actor=actor,
             request=request,
         )
-        withdrawal_notify(withdrawal, step="approved")
     return withdrawal
 
 
@@ -265,19 +293,15 @@ def withdrawal_reject(
             idempotency_key=f"withdrawal:{withdrawal.pk}:rejected",
             actor=Actor.user(actor),
         )
-        now = timezone.now()
-        withdrawal.status = Withdrawal.Status.REJECTED
-        withdrawal.decided_by = f"user:{actor.telegram_id}"
-        withdrawal.updated_at = withdrawal.finished_at = now
-        withdrawal.save(update_fields=["status", "decided_by", "updated_at", "finished_at"])
-        history.record(
-            action="wallet.withdrawal_rejected",
-            actor=Actor.user(actor),
+        _decided(
+            withdrawal,
             tenant=tenant,
-            target=("withdrawal", withdrawal.pk),
+            status=Withdrawal.Status.REJECTED,
+            step="rejected",
+            actor=actor,
             request=request,
+            finished=True,
         )
-        withdrawal_notify(withdrawal, step="rejected")
     return withdrawal
 
 

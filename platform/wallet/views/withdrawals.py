@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from accounts.models import TelegramUser
 from accounts.permissions import ManageFunds
 from config.api import CursorPagination, StrictSerializer
 from history.services import Actor
@@ -120,34 +121,38 @@ class WithdrawalReviewListView(TenantEndpoint):
         return _page(self, request, found)
 
 
-class WithdrawalApproveView(TenantEndpoint):
+class _WithdrawalDecisionView(TenantEndpoint):
+    """A decision by a member holding manage_funds on a withdrawal waiting for approval:
+    a subclass names the service (``decide``) and says what it does (its docstring)."""
+
+    permission_classes = [ManageFunds]
+    requires_community = True
+    tenant: Tenant  # a community, by requires_community
+
+    @staticmethod
+    def decide(
+        *, tenant: Tenant, withdrawal_id: int, actor: TelegramUser, request: Any = None
+    ) -> Withdrawal:
+        raise NotImplementedError
+
+    @extend_schema(request=None, parameters=[WITHDRAWAL_ID], responses=WithdrawalOutputSerializer)
+    def post(self, request, withdrawal_id: int):
+        found = self.decide(
+            tenant=self.tenant, withdrawal_id=withdrawal_id, actor=request.user, request=request
+        )
+        return Response(WithdrawalOutputSerializer(found).data)
+
+
+class WithdrawalApproveView(_WithdrawalDecisionView):
     """Approve a withdrawal waiting for approval: its payout is sent."""
 
-    permission_classes = [ManageFunds]
-    requires_community = True
-    tenant: Tenant  # a community, by requires_community
-
-    @extend_schema(request=None, parameters=[WITHDRAWAL_ID], responses=WithdrawalOutputSerializer)
-    def post(self, request, withdrawal_id: int):
-        found = services.withdrawal_approve(
-            tenant=self.tenant, withdrawal_id=withdrawal_id, actor=request.user, request=request
-        )
-        return Response(WithdrawalOutputSerializer(found).data)
+    decide = staticmethod(services.withdrawal_approve)
 
 
-class WithdrawalRejectView(TenantEndpoint):
+class WithdrawalRejectView(_WithdrawalDecisionView):
     """Reject a withdrawal waiting for approval: the amount goes back to its user."""
 
-    permission_classes = [ManageFunds]
-    requires_community = True
-    tenant: Tenant  # a community, by requires_community
-
-    @extend_schema(request=None, parameters=[WITHDRAWAL_ID], responses=WithdrawalOutputSerializer)
-    def post(self, request, withdrawal_id: int):
-        found = services.withdrawal_reject(
-            tenant=self.tenant, withdrawal_id=withdrawal_id, actor=request.user, request=request
-        )
-        return Response(WithdrawalOutputSerializer(found).data)
+    decide = staticmethod(services.withdrawal_reject)
 
 
 class WithdrawalPolicyView(TenantEndpoint):
