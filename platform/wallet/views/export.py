@@ -3,20 +3,16 @@ streamed a page at a time, so an export of any length holds one page in memory."
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any
 
-from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.renderers import BaseRenderer, JSONRenderer
-from rest_framework.response import Response
 
 from accounts.permissions import HasCapability
 from accounts.roles import Capability
+from config.csv_export import CsvExport, csv_response, csv_writer
 from notifications.selectors import bound_group_binding_get
 from tenancy.api import TenantEndpoint
 from tenancy.models import Tenant
@@ -47,28 +43,8 @@ HEADER = [
 ]
 
 
-class CsvRenderer(BaseRenderer):
-    """Lets a client ask for ``Accept: text/csv``; the export itself is streamed, and
-    errors are answered as JSON (``finalize_response`` below)."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None):
-        return JSONRenderer().render(data, accepted_media_type, renderer_context)
-
-
-class _Echo:
-    """A file whose ``write`` hands the line back, so ``csv.writer`` formats one row at
-    a time for the stream."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_rows(statement: Statement) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = csv_writer()
     yield writer.writerow(HEADER)
     if statement.account is None or statement.empty:
         return
@@ -95,23 +71,16 @@ def csv_rows(statement: Statement) -> Iterator[str]:
             )
 
 
-class GroupStatementCsvView(TenantEndpoint):
+class GroupStatementCsvView(CsvExport, TenantEndpoint):
     """A bound group's statement as a CSV file (same filters as the statement, all pages),
     newest first. Columns: entry_id, transfer_id, created_at, kind, currency, amount
     (decimal, by the currency's exponent), amount_minor, balance_after,
     balance_after_minor, counterparty, metadata (JSON)."""
 
     permission_classes = [HasCapability.of(Capability.MANAGE_FUNDS)]
-    renderer_classes = [JSONRenderer, CsvRenderer]
     requires_community = True
     community_what = "wallets belong"
     tenant: Tenant  # a community, by requires_community
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        if isinstance(response, Response):  # an error: JSON, whatever the client accepts
-            request.accepted_renderer = JSONRenderer()
-            request.accepted_media_type = JSONRenderer.media_type
-        return super().finalize_response(request, response, *args, **kwargs)
 
     @extend_schema(
         parameters=[CHAT_ID, StatementFilterSerializer],
@@ -139,7 +108,5 @@ class GroupStatementCsvView(TenantEndpoint):
                 "user_id": request.user.telegram_id,
             },
         )
-        response = StreamingHttpResponse(csv_rows(statement), content_type="text/csv")
         filename = f"statement-{binding.chat_id}-{statement.currency}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return csv_response(csv_rows(statement), filename)

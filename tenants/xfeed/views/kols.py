@@ -3,21 +3,19 @@ engagement snapshots, and the report per KOL and campaign as JSON or CSV."""
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Iterator
 from typing import Any
 
-from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from accounts.permissions import ManageSettings
 from config.api import CursorPagination, StrictSerializer
+from config.csv_export import CsvExport, csv_response, csv_writer
 from config.errors import ServiceError
 from history.services import Actor
 from tenancy.api import TenantEndpoint
@@ -332,27 +330,10 @@ CSV_HEADER = [
 ]
 
 
-class CsvRenderer(BaseRenderer):
-    """Lets a client ask for ``Accept: text/csv``; the export itself is streamed, and
-    errors are answered as JSON (``finalize_response`` below)."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None):
-        return JSONRenderer().render(data, accepted_media_type, renderer_context)
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_rows(report: dict[str, Any]) -> Iterator[str]:
     # No cell can start with = + - @ or a tab (what spreadsheets run as formulas): numbers,
     # handles (letters, digits, _), campaign tags (a-z, 0-9, _) and currency codes.
-    writer = csv.writer(_Echo())
+    writer = csv_writer()
     yield writer.writerow(CSV_HEADER)
     for row in report["kols"]:
         yield writer.writerow(
@@ -369,17 +350,9 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-class KolReportCsvView(KolEndpoint):
+class KolReportCsvView(CsvExport, KolEndpoint):
     """The KOL report as a CSV file: a row per KOL (``row`` = kol), then a row per
     campaign and currency (``row`` = campaign); empty cells where the JSON has null."""
-
-    renderer_classes = [JSONRenderer, CsvRenderer]
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        if isinstance(response, Response):  # an error: JSON, whatever the client accepts
-            request.accepted_renderer = JSONRenderer()
-            request.accepted_media_type = JSONRenderer.media_type
-        return super().finalize_response(request, response, *args, **kwargs)
 
     @extend_schema(
         parameters=REPORT_PARAMS,
@@ -401,7 +374,4 @@ class KolReportCsvView(KolEndpoint):
                 "user_id": request.user.telegram_id,
             },
         )
-        response = StreamingHttpResponse(csv_rows(report), content_type="text/csv")
-        filename = f"kols-{report['from']}-{report['to']}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return csv_response(csv_rows(report), f"kols-{report['from']}-{report['to']}.csv")
