@@ -34,15 +34,14 @@ def test_a_kol_is_the_x_account_behind_the_handle_and_is_audited(tenant, kol_x):
     assert added.data["campaigns"] == ["launch", "q3_push"]
 
     # The same account again updates the KOL: one row, what changed audited.
+    macro = {"tier": "macro", "rate_amount": 5, "billing": "monthly"}
     again, created = kol_set(
         tenant=tenant,
         username="CryptoAlice",
-        tier="macro",
-        rate_amount=5,
         rate_currency="USDT",
-        billing="monthly",
         campaigns=["launch", "q3_push"],
         actor=Actor.system(),
+        **macro,
     )
     assert (again.pk, created) == (kol.pk, False)
     updated = Entry.objects.get(tenant=tenant, action="xfeed.kol_updated")
@@ -51,16 +50,7 @@ def test_a_kol_is_the_x_account_behind_the_handle_and_is_audited(tenant, kol_x):
     with tenant_context(tenant):
         assert Kol.objects.count() == 1
     # The same fields once more: nothing changed, nothing recorded.
-    kol_set(
-        tenant=tenant,
-        username="cryptoalice",
-        tier="macro",
-        rate_amount=5,
-        rate_currency="USDT",
-        billing="monthly",
-        campaigns=["launch", "q3_push"],
-        actor=Actor.system(),
-    )
+    kol_add(tenant, "cryptoalice", campaigns=["launch", "q3_push"], **macro)
     assert Entry.objects.filter(tenant=tenant, action__startswith="xfeed.kol_").count() == 2
 
 
