@@ -40,19 +40,11 @@ ENTRY_FIELDS = (
     "hash",
 )
 
-# The columns an entry's hash covers (with the previous entry's hash).
-CONTENT_FIELDS = (
-    "tenant_id",
-    "actor_type",
-    "actor_id",
-    "action",
-    "target_type",
-    "target_id",
-    "data",
-    "ip",
-    "user_agent",
-    "created_at",
-)
+# The columns an entry's hash covers (with the previous entry's hash): every column but
+# its place in the chain and the hashes themselves, so a column added to entries is
+# covered unless it is named here.
+CHAIN_FIELDS = ("chain", "seq", "prev_hash", "hash")
+CONTENT_FIELDS = tuple(name for name in ENTRY_FIELDS if name not in CHAIN_FIELDS)
 
 
 def tenant_id_of(tenant: Tenant | int | None) -> int | None:

@@ -51,13 +51,12 @@ DEFAULT_PERMISSIONS = {
     name: name not in ("can_change_info", "can_pin_messages", "can_manage_topics")
     for name in PERMISSIONS
 }
-_MEDIA = (
-    "can_send_audios",
-    "can_send_documents",
-    "can_send_photos",
-    "can_send_videos",
-    "can_send_video_notes",
-    "can_send_voice_notes",
+# The media permissions: every can_send_* but plain messages, polls and "other".
+_MEDIA = tuple(
+    name
+    for name in PERMISSIONS
+    if name.startswith("can_send_")
+    and name not in ("can_send_messages", "can_send_polls", "can_send_other_messages")
 )
 
 
