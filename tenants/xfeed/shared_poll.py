@@ -262,22 +262,27 @@ def _charge(tenant: Tenant, posts: list[XPost], now: datetime) -> bool:
     return not charged.refused
 
 
-def _claims(search: _Search, post: XPost) -> tuple[list[Share], list[Share]]:
-    """(communities the post is for, communities that only caused it): followers of its
-    author, or whose rule takes it / whose clause X matched."""
-    takes, caused = [], []
+def _claims(search: _Search, post: XPost) -> tuple[list[Share], list[Share], bool]:
+    """(communities the post is for, communities that only caused it, whether any
+    community's accounts or clauses account for it at all): followers of its author, or
+    whose rule takes it / whose clause X matched; a community already past the post, or
+    stopped by its cap, gets nothing."""
+    takes, caused, claimed = [], [], False
     for share in search.query.shares:
+        if search.query.purpose == FORWARD:
+            taking, causing = post.author_id in share.compiled.account_ids, False
+        else:
+            taking = any(rule_matches(rule, post) for rule in share.rules)
+            causing = not taking and any(clause_matches(rule, post) for rule in share.rules)
+        claimed = claimed or taking or causing
         tenant_id = share.tenant.pk
         if tenant_id in search.stopped or post.post_id <= search.since(tenant_id):
             continue  # handled for it already (or its cap stopped it)
-        if search.query.purpose == FORWARD:
-            if post.author_id in share.compiled.account_ids:
-                takes.append(share)
-        elif any(rule_matches(rule, post) for rule in share.rules):
+        if taking:
             takes.append(share)
-        elif any(clause_matches(rule, post) for rule in share.rules):
+        elif causing:
             caused.append(share)
-    return takes, caused
+    return takes, caused, claimed
 
 
 def _deliver(search: _Search, posts: list[XPost], now: datetime, result: SharedResult) -> None:
@@ -286,9 +291,8 @@ def _deliver(search: _Search, posts: list[XPost], now: datetime, result: SharedR
     caused: dict[int, list[XPost]] = defaultdict(list)
     tenants: dict[int, Tenant] = {}
     for post in posts:
-        taking, causing = _claims(search, post)
-        if not taking and not causing:
-            result.unclaimed += 1
+        taking, causing, claimed = _claims(search, post)
+        result.unclaimed += not claimed
         for share in taking:
             takes[share.tenant.pk].append(post)
             tenants[share.tenant.pk] = share.tenant
