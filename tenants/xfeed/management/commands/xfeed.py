@@ -138,15 +138,15 @@ class Command(BaseCommand):
     # ---- poll
     def _poll(self, options: dict[str, Any]) -> None:
         if options["tenant"] is None:
-            result = platform_poll()
-            shared = result.shared
+            platform = platform_poll()
+            shared = platform.shared
             self.stdout.write(
                 f"shared: {len(shared.plan.queries)} quer(ies) for {len(shared.plan.shared)} "
                 f"community(ies), searched {shared.searched}, calls {shared.calls}, "
                 f"{shared.ingested}, billed only {shared.billed_only}, capped "
                 f"{shared.capped or 'none'}, refused {shared.refused or 'no'}"
             )
-            for slug, own in result.own.items():
+            for slug, own in platform.own.items():
                 self.stdout.write(f"{slug} (own app): {own}")
             return
         tenant = tenant_get(slug=options["tenant"])
