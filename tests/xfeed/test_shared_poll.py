@@ -11,13 +11,14 @@ from django_tenants.utils import tenant_context
 
 from history.services import Actor
 from tests.xfeed.helpers import aged, sim_now
+from xclient.credentials import credential_app_set
 from xclient.metering import budget_set
 from xclient.models import PostRead, Usage
 from xfeed.conf import poll_max_seconds
 from xfeed.models import Cursor, Post
 from xfeed.polling import tenant_poll
 from xfeed.queries import FORWARD, MENTION, max_length
-from xfeed.shared_poll import first_interval, shared_plan, shared_poll
+from xfeed.shared_poll import first_interval, platform_poll, shared_plan, shared_poll
 
 POST, MENTIONED = "tweet.forwarded", "mention.found"
 SEARCH = "/2/tweets/search/recent"
@@ -202,3 +203,22 @@ def test_the_interval_follows_the_traffic(feed, xsim, settings, monkeypatch):
 def test_first_interval_reads_the_rate_of_the_newest_page(settings, xsim):
     settings.XFEED_POLL_SECONDS, settings.XFEED_POLL_MAX_SECONDS = 60, 3600
     assert first_interval(posts=[], now=sim_now(xsim)) == 3600
+
+
+def test_a_community_with_its_own_app_is_polled_apart_with_it(feed, xsim):
+    alice, bob = aged(xsim, "alice", "bob")
+    a, b = feed(), feed()
+    a.follow(alice)
+    b.follow(bob)
+    own_app = xsim.add_app("community-own-token")
+    credential_app_set(tenant=b.tenant, bearer_token="community-own-token", actor=Actor.system())
+
+    result = platform_poll(now=sim_now(xsim))
+
+    assert set(result.shared.plan.shared) == {a.tenant.pk}
+    assert set(result.shared.plan.own_app) == {b.tenant.pk}
+    by_credential = {c["credential"]: c["query"]["query"] for c in searches(xsim)}
+    assert by_credential == {
+        "app:app1": f"from:{alice['id']}",
+        f"app:{own_app}": f"from:{bob['id']}",
+    }
