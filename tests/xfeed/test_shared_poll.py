@@ -222,3 +222,24 @@ def test_a_community_with_its_own_app_is_polled_apart_with_it(feed, xsim):
         "app:app1": f"from:{alice['id']}",
         f"app:{own_app}": f"from:{bob['id']}",
     }
+
+
+def test_a_community_is_not_billed_again_when_another_catches_up(feed, xsim):
+    aged(xsim, "fan")
+    a, b = feed(), feed()
+    a.rule("brand", keywords=["bragabot"], languages=["en"])
+    b.rule("brand", keywords=["bragabot"])  # the same clause, any language
+    poll_round(xsim, a, b)
+    xsim.post("fan", "bragabot one")
+    poll_round(xsim, a, b)
+    budget_set(tenant=b.tenant, monthly_cap_micros=0, actor=Actor.system())  # b pauses
+    spanish = xsim.post("fan", "bragabot dos", lang="es")
+    assert poll_round(xsim, a, b).billed_only == 1  # a caused it alone
+    spent = Usage.objects.get(tenant=a.tenant).cost_micros
+
+    budget_set(tenant=b.tenant, monthly_cap_micros=None, actor=Actor.system())
+    caught_up = poll_round(xsim, a, b)  # from b's older cursor: the post comes back
+
+    assert searches(xsim)[-1]["query"]["since_id"] != str(spanish["id"])
+    assert caught_up.billed_only == 0 and len(b.queued(MENTIONED)) == 2
+    assert Usage.objects.get(tenant=a.tenant).cost_micros == spent
