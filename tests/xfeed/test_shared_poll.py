@@ -1,9 +1,11 @@
 """The shared poller against the sandbox X on a clock the test moves: one set of queries
 for every community on the platform's app (accounts deduplicated, clauses shared, within
 X's query length, packing stable), each post routed to the communities it is for and
-billed to them only (a post a clause caused but no rule took billed too), a capped
-community left out and never billed past its cap, nothing forwarded twice when the
-packing changes or the deployment switches between shared and per-community polling."""
+billed to them only (a post a clause caused but no rule took billed too, and never twice
+when another community's catch-up brings it back), a capped community left out and never
+billed past its cap, nothing forwarded twice when the packing changes or the deployment
+switches between shared and per-community polling, the interval following the traffic,
+a community with its own X app polled apart with it."""
 
 from __future__ import annotations
 
