@@ -138,6 +138,16 @@ def usage_guard(*, tenant: Tenant, now: datetime | None = None) -> Iterator[int 
             cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
 
 
+def usage_room(*, tenant: Tenant, now: datetime | None = None) -> int | None:
+    """What ``tenant``'s cap leaves this month, in micros (None: no cap); a snapshot, for
+    planning (``usage_guard`` holds it still for a read and its charge)."""
+    cap = cap_of(tenant)
+    if cap is None:
+        return None
+    day = (now or datetime.now(UTC)).astimezone(UTC).date()
+    return max(cap - _spent(tenant, day), 0)
+
+
 def usage_allows(*, tenant: Tenant, now: datetime | None = None) -> bool:
     """Whether ``tenant`` may read this month: no cap, or spent below it."""
     cap = cap_of(tenant)

@@ -256,3 +256,46 @@ def _returned(result: tweepy.Response) -> tuple[list[int], int]:
     posts += [int(post.id) for post in includes.get("tweets", [])]
     users += len(includes.get("users", []))
     return posts, users
+
+
+class PlatformReader:
+    """Searches through the platform's app for many tenants at once (the X feed's shared
+    poller): each read is counted against the platform app's budget at ``priority`` like
+    any other, but neither cap-checked nor billed here, because no one tenant asked for
+    it. The caller routes what came back and bills each tenant for its part
+    (``usage_charge`` under its ``usage_guard``), dropping what a cap has no room for."""
+
+    name = f"app:{PLATFORM_APP}"
+
+    def __init__(self, *, priority: int) -> None:
+        self.priority = Priority(priority)
+
+    def search_recent(
+        self, query: str, *, now: datetime | None = None, **params: Any
+    ) -> tweepy.Response:
+        endpoint = "GET /2/tweets/search/recent"
+        slot = budget_take(credential=self.name, endpoint=endpoint, priority=self.priority, now=now)
+        if not slot.granted:
+            raise ReadRefused(
+                f"X's rate limit for {endpoint}: wait ({slot.reason})",
+                code=f"x_{slot.reason}",
+                retry_at=slot.retry_at,
+            )
+        client = _Client(bearer_token=settings.X_BEARER_TOKEN)
+        bind(client.session)
+        when = now or datetime.now(UTC)
+        try:
+            result = client.search_recent_tweets(query=query, **params)
+        except tweepy.HTTPException as exc:
+            _observe(self.name, endpoint, exc.response.status_code, exc.response.headers, when)
+            raise
+        answer = client.last
+        assert answer is not None  # set by the request that returned ``result``
+        _observe(self.name, endpoint, answer.status_code, answer.headers, when)
+        return result
+
+
+def _observe(name: str, endpoint: str, status: int, headers: Any, now: datetime) -> None:
+    budget_observe(
+        credential=name, endpoint=endpoint, status=status, headers=dict(headers), now=now
+    )

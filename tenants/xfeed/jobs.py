@@ -7,22 +7,25 @@ from datetime import timedelta
 from config.job_registry import job
 from tenancy.models import Tenant
 from xfeed.conf import xfeed_mode
-from xfeed.polling import tenant_poll
 from xfeed.services.kol_tracking import kol_track
+from xfeed.shared_poll import platform_poll
 
 # Often enough that a due query waits little past its interval (XFEED_POLL_SECONDS and
-# more): a round with nothing due reads only the community's own tables.
+# more): a round with nothing due reads only the communities' own tables.
 POLL_EVERY = timedelta(seconds=30)
 
 
-@job("xfeed.poll", every=POLL_EVERY, per_tenant=True)
-def poll(*, tenant: Tenant, payload: dict) -> None:
-    """With ``XFEED_MODE=poll``: search the community's due queries (``tenant_poll``).
-    A refusal by the budget or the cap ends the round quietly (the next run resumes);
-    in stream mode the stream worker's backfill does this, and the job does nothing."""
-    if xfeed_mode() != "poll":
+@job("xfeed.poll", every=POLL_EVERY)
+def poll(*, tenant: Tenant | None, payload: dict) -> None:
+    """With ``XFEED_MODE=poll``: one round for the whole platform (``platform_poll``: the
+    shared queries of every community on the platform's app, then each community with
+    its own app), so a platform job, not one per community. A refusal by the budget or
+    a cap ends the round quietly (the next run resumes); in stream mode the stream
+    worker's backfill does this, and the job does nothing. A row left from when the job
+    ran per community (``tenant`` set) does nothing either: the platform's row polls."""
+    if xfeed_mode() != "poll" or tenant is not None:
         return
-    tenant_poll(tenant=tenant)
+    platform_poll()
 
 
 @job("xfeed.kol_track", every=timedelta(minutes=15), per_tenant=True)

@@ -72,11 +72,18 @@ class PollResult:
     errors: list[str] = field(default_factory=list)
 
 
-def next_interval(*, current: int, elapsed: float, returned: int, first: bool = False) -> int:
-    """The wait before a query's next search: the time ``TARGET_PER_CALL`` posts take
-    at the rate it just saw (``returned`` posts in ``elapsed`` seconds), so that a
-    search returns about that many in one request; within the configured bounds,
-    growing at most twofold at a time."""
+def next_interval(
+    *,
+    current: int,
+    elapsed: float,
+    returned: int,
+    first: bool = False,
+    target: int = TARGET_PER_CALL,
+) -> int:
+    """The wait before a query's next search: the time ``target`` posts take at the
+    rate it just saw (``returned`` posts in ``elapsed`` seconds), so that a search
+    returns about that many in one request; within the configured bounds, growing at
+    most twofold at a time."""
     low, high = poll_seconds(), poll_max_seconds()
     current = current or low
     if first:
@@ -84,11 +91,11 @@ def next_interval(*, current: int, elapsed: float, returned: int, first: bool = 
     if returned <= 0:
         ideal = float(high)
     else:
-        ideal = max(elapsed, 1.0) * TARGET_PER_CALL / returned
+        ideal = max(elapsed, 1.0) * target / returned
     return int(min(max(min(ideal, 2 * current), low), high))
 
 
-def _cursors_sync(compiled: list[Compiled], now: datetime) -> dict[str, Cursor]:
+def cursors_sync(compiled: list[Compiled], now: datetime) -> dict[str, Cursor]:
     """A cursor for each compiled query (new ones resume from the old cursors of their
     members); the cursors of queries no longer compiled deleted."""
     existing = {c.key: c for c in Cursor.objects.all()}
@@ -106,6 +113,7 @@ def _cursors_sync(compiled: list[Compiled], now: datetime) -> dict[str, Cursor]:
             cursor.since_id = None if None in since else min(s for s in since if s is not None)
             cursor.polled_at = min(c.polled_at for c in olds if c.polled_at is not None)
             cursor.created_at = min((c.created_at or now) for c in olds)
+            cursor.interval_s = min(c.interval_s for c in olds)  # its traffic, roughly
         else:
             cursor.created_at = now
         Cursor.objects.bulk_create([cursor], ignore_conflicts=True)  # or another poller's
@@ -114,7 +122,7 @@ def _cursors_sync(compiled: list[Compiled], now: datetime) -> dict[str, Cursor]:
     return {c.key: c for c in Cursor.objects.filter(key__in=wanted)}
 
 
-def _due(cursor: Cursor, now: datetime) -> bool:
+def cursor_due(cursor: Cursor, now: datetime) -> bool:
     if cursor.polled_at is None:
         return True
     return cursor.polled_at + timedelta(seconds=cursor.interval_s or poll_seconds()) <= now
@@ -205,8 +213,8 @@ def tenant_poll(
     result = PollResult()
     with tenant_context(tenant):
         compiled = sorted(tenant_queries(), key=lambda q: q.purpose != FORWARD)
-        cursors = _cursors_sync(compiled, now)
-        due = [q for q in compiled if backfill or _due(cursors[q.key], now)]
+        cursors = cursors_sync(compiled, now)
+        due = [q for q in compiled if backfill or cursor_due(cursors[q.key], now)]
         if not due:
             return result
         readers: dict[int, XReader | None] = {}

@@ -104,7 +104,9 @@ def rule_clause(rule: MentionRule) -> str:
     return clause
 
 
-def _key(purpose: str, query: str) -> str:
+def query_key(purpose: str, query: str) -> str:
+    """``Compiled.key``: the same query text has the same key in every community (and in
+    the shared poller), so a cursor carries over when a query moves between them."""
     return f"{purpose}:{hashlib.sha256(query.encode()).hexdigest()[:24]}"
 
 
@@ -128,16 +130,29 @@ def _any_of(clauses: list[str]) -> str:
     return "(" + " OR ".join(f"({c})" for c in clauses) + ")" + _NO_REPOSTS
 
 
+def pack_accounts(user_ids: Sequence[int]) -> list[tuple[str, tuple[int, ...]]]:
+    """``from:`` queries for ``user_ids`` packed in their order: (query, the ids it holds)."""
+    pieces = [f"from:{user_id}" for user_id in user_ids]
+    return [
+        (" OR ".join(pieces[i] for i in group), tuple(user_ids[i] for i in group))
+        for group in _pack(pieces, " OR ".join)
+    ]
+
+
+def pack_clauses(clauses: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """Rule clauses (``rule_clause``) packed in their order: (query, the clauses it holds)."""
+    return [
+        (_any_of([clauses[i] for i in group]), tuple(clauses[i] for i in group))
+        for group in _pack(clauses, _any_of)
+    ]
+
+
 def compile_forwarding(accounts: Iterable[Account]) -> list[Compiled]:
     """``from:`` queries for ``accounts`` (by X user id: a handle can change)."""
-    followed = list(accounts)
-    pieces = [f"from:{a.x_user_id}" for a in followed]
-    compiled = []
-    for group in _pack(pieces, " OR ".join):
-        query = " OR ".join(pieces[i] for i in group)
-        ids = tuple(followed[i].x_user_id for i in group)
-        compiled.append(Compiled(_key(FORWARD, query), query, FORWARD, (), ids))
-    return compiled
+    return [
+        Compiled(query_key(FORWARD, query), query, FORWARD, (), ids)
+        for query, ids in pack_accounts([a.x_user_id for a in accounts])
+    ]
 
 
 def compile_mentions(rules: Iterable[MentionRule]) -> list[Compiled]:
@@ -146,13 +161,16 @@ def compile_mentions(rules: Iterable[MentionRule]) -> list[Compiled]:
     by_clause: dict[str, list[int]] = {}
     for rule in rules:
         by_clause.setdefault(rule_clause(rule), []).append(rule.pk)
-    clauses = list(by_clause)
-    compiled = []
-    for group in _pack(clauses, _any_of):
-        query = _any_of([clauses[i] for i in group])
-        ids = tuple(rule_id for i in group for rule_id in by_clause[clauses[i]])
-        compiled.append(Compiled(_key(MENTION, query), query, MENTION, ids, ()))
-    return compiled
+    return [
+        Compiled(
+            query_key(MENTION, query),
+            query,
+            MENTION,
+            tuple(rule_id for clause in held for rule_id in by_clause[clause]),
+            (),
+        )
+        for query, held in pack_clauses(list(by_clause))
+    ]
 
 
 def tenant_queries() -> list[Compiled]:
@@ -168,10 +186,11 @@ def _has_phrase(words: list[str], phrase: str) -> bool:
     return n > 0 and any(words[i : i + n] == wanted for i in range(len(words) - n + 1))
 
 
-def rule_matches(rule: MentionRule, post: XPost) -> bool:
-    """Whether ``post`` is what ``rule`` asks for: the query's terms and exclusions as X
-    applies them, plus the author's followers and the language, which X's query cannot
-    check on every tier."""
+def clause_matches(rule: MentionRule, post: XPost) -> bool:
+    """Whether X's query would return ``post`` for ``rule``'s clause: its terms and
+    exclusions as X applies them (reposts excluded), nothing checked only locally. A post
+    a shared search returned for this clause was caused by the rule's community, whether
+    or not ``rule_matches`` then takes it."""
     if post.kind == "repost":
         return False
     words = _words(post.text)
@@ -181,7 +200,14 @@ def rule_matches(rule: MentionRule, post: XPost) -> bool:
         or any(t.lower() in post.cashtags for t in rule.cashtags)
         or any(m.lower() in post.mentions for m in rule.mentions)
     )
-    if not hit or any(_has_phrase(words, e) for e in rule.exclusions):
+    return hit and not any(_has_phrase(words, e) for e in rule.exclusions)
+
+
+def rule_matches(rule: MentionRule, post: XPost) -> bool:
+    """Whether ``post`` is what ``rule`` asks for: the query's terms and exclusions as X
+    applies them (``clause_matches``), plus the author's followers and the language,
+    which X's query cannot check on every tier."""
+    if not clause_matches(rule, post):
         return False
     if rule.min_followers and (post.author_followers or 0) < rule.min_followers:
         return False

@@ -1,6 +1,7 @@
 """The recurring jobs, run as the runtime runs them (claimed from the jobs table, inside
-the tenant's schema): ``xfeed.poll``, a polling round in poll mode, nothing in stream mode
-(the stream worker's backfill does that); ``xfeed.kol_track`` against a sandbox X whose
+the tenant's schema for per-community kinds): ``xfeed.poll``, one platform job running
+the shared polling round once in poll mode, nothing in stream mode (the stream worker's
+backfill does that); ``xfeed.kol_track`` against a sandbox X whose
 clock is the real one's recent past, a round ending done even when the X cap refuses it,
 and the next round catching up."""
 
@@ -13,7 +14,7 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from botruntime.models import Job
-from botruntime.services import job_enqueue, job_run, jobs_claim
+from botruntime.services import job_enqueue, job_run, jobs_claim, jobs_schedule_recurring
 from config.job_registry import job_kinds
 from history.services import Actor
 from sandbox.x import ManualClock
@@ -24,24 +25,37 @@ from xfeed.models import KolPost, KolSnapshot
 SEARCH = "/2/tweets/search/recent"
 
 
-def run_poll_job(tenant) -> str:
+def run_poll_job(tenant=None) -> str:
     job_enqueue(kind="xfeed.poll", tenant=tenant)
     [claimed] = jobs_claim(worker="w", kinds=["xfeed.poll"])
     return job_run(job=claimed, worker="w")
 
 
-def test_the_job_polls_in_poll_mode_only(feed, xsim, settings):
-    assert job_kinds()["xfeed.poll"].per_tenant
-    project, *_ = aged(xsim, "project")
-    group = feed()
-    group.follow(project)
+def test_the_job_polls_the_whole_platform_once_in_poll_mode_only(feed, xsim, settings):
+    kind = job_kinds()["xfeed.poll"]
+    assert not kind.per_tenant  # one round for the platform, not one per community
+    assert jobs_schedule_recurring() >= 1
+    assert Job.objects.filter(kind="xfeed.poll").values_list("tenant_id", flat=True).get() is None
+    Job.objects.filter(kind="xfeed.poll").delete()
+    project, partner = aged(xsim, "project", "partner")
+    a, b = feed(), feed()
+    a.follow(project)
+    b.follow(partner)
 
     settings.XFEED_MODE = "stream"
-    assert run_poll_job(group.tenant) == "done"
+    assert run_poll_job() == "done"
     assert [c for c in xsim.calls() if c["path"] == SEARCH] == []
 
     settings.XFEED_MODE = "poll"
-    assert run_poll_job(group.tenant) == "done"
+    settings.XFEED_POLL_SECONDS = settings.XFEED_POLL_MAX_SECONDS = 1  # due again soon
+    assert run_poll_job() == "done"
+    [search] = [c for c in xsim.calls() if c["path"] == SEARCH]  # both in one query
+    assert f"from:{project['id']}" in search["query"]["query"]
+    assert f"from:{partner['id']}" in search["query"]["query"]
+    # A row left from when the job ran per community does not poll again, even when the
+    # query is due.
+    time.sleep(1.1)
+    assert run_poll_job(a.tenant) == "done"
     assert len([c for c in xsim.calls() if c["path"] == SEARCH]) == 1
 
 

@@ -1,7 +1,8 @@
 """``manage.py xfeed``: ``rules`` prints each community's compiled queries with its stream
 tag and how it is read; ``run`` in its own process connects the platform's stream to
 the sandbox X, and stops cleanly on SIGINT and SIGTERM (exit status 0: tweepy's thread
-ended, nothing left running); a mode it does not know is refused."""
+ended, nothing left running); a mode it does not know is refused; ``poll`` runs the
+platform's shared round, or with ``--tenant`` one community's own."""
 
 from __future__ import annotations
 
@@ -91,6 +92,18 @@ def test_poll_runs_one_round_of_one_community(x, make_tenant, tg):
     assert len(feed.queued(EVENT_POST)) == 1
 
 
+def test_poll_without_a_community_runs_the_platforms_round(x, make_tenant, tg):
+    a = make_feed(make_tenant("first"), tg, x)
+    b = make_feed(make_tenant("second"), tg, x)
+    a.follow(x.add_account("project"))
+    b.follow(x.add_account("partner"))
+    x.post("project", "gm")
+    x.post("partner", "gm too")
+    out = _run("poll")
+    assert out.startswith("shared: 1 quer(ies) for 2 community(ies), searched 1, calls 1,")
+    assert len(a.queued(EVENT_POST)) == 1 and len(b.queued(EVENT_POST)) == 1
+
+
 def test_poll_of_an_unknown_community_is_refused(db):
     with pytest.raises(CommandError, match="no community 'nobody'"):
         _run("poll", "--tenant", "nobody")
@@ -115,7 +128,7 @@ def _committed_windows_forget() -> None:
     [
         ("stream", signal.SIGINT, "xfeed: streaming"),
         ("stream", signal.SIGTERM, "xfeed: streaming"),
-        ("poll", signal.SIGINT, "xfeed: polling every community"),
+        ("poll", signal.SIGINT, "xfeed: polling the platform"),
     ],
 )
 def test_run_until_a_signal_and_stop_cleanly(x, db, mode, sig, started):

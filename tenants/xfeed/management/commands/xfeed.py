@@ -3,11 +3,14 @@
 run [--mode stream|poll]   until Ctrl-C / SIGTERM: the platform's filtered stream (its rules
                            synced every --resync seconds or on SIGHUP, a backfill after
                            every connect, communities with their own X app polled), or
-                           polling only (``XFEED_MODE``, default stream)
+                           polling only (``XFEED_MODE``, default stream): the platform's
+                           round (``platform_poll``) every --tick seconds
 rules                      each community's compiled queries, and whether it is streamed,
                            polled (own app, past X's rule limit) or paused (at its cap)
-poll --tenant SLUG         one polling round of one community now (``--backfill``: every
-                           query, due or not)
+poll                       one poll-mode round of the platform now, as the ``xfeed.poll``
+                           job runs it: the shared queries, then the own-app communities
+poll --tenant SLUG         one round of that community's own queries now (``--backfill``:
+                           every query, due or not)
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from tenancy.selectors import tenant_get
 from xfeed.conf import xfeed_mode
 from xfeed.polling import tenant_poll
 from xfeed.queries import tenant_queries
+from xfeed.shared_poll import platform_poll
 from xfeed.stream import RESYNC_SECONDS, TICK_SECONDS, StreamWorker, stream_communities, stream_plan
 
 MODES = ("stream", "poll")
@@ -48,8 +52,8 @@ class Command(BaseCommand):
             "--tick", type=float, default=TICK_SECONDS, help="seconds between polling rounds"
         )
         sub.add_parser("rules", help="each community's compiled queries (stream rules)")
-        poll = sub.add_parser("poll", help="one polling round of one community")
-        poll.add_argument("--tenant", required=True, metavar="SLUG")
+        poll = sub.add_parser("poll", help="one polling round (the platform's, or --tenant's)")
+        poll.add_argument("--tenant", metavar="SLUG", help="that community's own queries")
         poll.add_argument("--backfill", action="store_true", help="every query, due or not")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -94,19 +98,16 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def _poll_loop(self, stop: threading.Event, tick: float) -> None:
-        self.stdout.write(f"xfeed: polling every community every {tick:g} s; Ctrl-C to stop")
+        self.stdout.write(f"xfeed: polling the platform every {tick:g} s; Ctrl-C to stop")
         self.stdout.flush()
         rounds = 0
         while not stop.is_set():
             started = time.monotonic()
             close_old_connections()
-            for tenant in stream_communities():
-                if stop.is_set():
-                    break
-                try:
-                    tenant_poll(tenant=tenant)
-                except Exception:  # one community's failure does not stop the others
-                    logger.exception("xfeed.poll_failed", extra={"tenant": tenant.slug})
+            try:
+                platform_poll()  # one community's failure does not stop the others
+            except Exception:  # the shared round's (the database): the next round retries
+                logger.exception("xfeed.poll_failed")
             rounds += 1
             stop.wait(max(0.0, tick - (time.monotonic() - started)))
         self.stdout.write(f"xfeed: {rounds} polling round(s)")
@@ -136,6 +137,18 @@ class Command(BaseCommand):
 
     # ---- poll
     def _poll(self, options: dict[str, Any]) -> None:
+        if options["tenant"] is None:
+            platform = platform_poll()
+            shared = platform.shared
+            self.stdout.write(
+                f"shared: {len(shared.plan.queries)} quer(ies) for {len(shared.plan.shared)} "
+                f"community(ies), searched {shared.searched}, calls {shared.calls}, "
+                f"{shared.ingested}, billed only {shared.billed_only}, capped "
+                f"{shared.capped or 'none'}, refused {shared.refused or 'no'}"
+            )
+            for slug, own in platform.own.items():
+                self.stdout.write(f"{slug} (own app): {own}")
+            return
         tenant = tenant_get(slug=options["tenant"])
         if tenant is None or tenant.is_public:
             raise CommandError(f"no community {options['tenant']!r}", returncode=2)
