@@ -26,7 +26,8 @@ from community.telegram import handlers as community_handlers
 from sandbox.x import Limits, ManualClock, SandboxX
 from tenancy.services import chat_bind
 from tests.helpers import application_process, sandbox_application, tenant_bot_token
-from tests.xfeed.helpers import APP_TOKEN, KOL_APP_TOKEN, Feed, make_feed
+from tests.xfeed.helpers import APP_TOKEN, KOL_APP_TOKEN, PLATFORM_APP_TOKEN, Feed, make_feed
+from xclient.reader import PLATFORM_APP
 from xfeed.telegram import handlers as xfeed_handlers
 
 _chats = itertools.count(1)
@@ -68,6 +69,16 @@ def x(x_server, settings) -> SandboxX:
     x_server.add_account("project", name="The Project")
     x_server.add_account("founder", name="Founder")
     settings.X_API_BASE, settings.X_BEARER_TOKEN = x_server.base_url, APP_TOKEN
+    return x_server
+
+
+@pytest.fixture
+def platform_x(x_server, settings) -> SandboxX:
+    """The sandbox X, emptied, answering the platform's own app (``PLATFORM_APP``: the one
+    filtered stream's rules and the shared poller's searches)."""
+    x_server.reset()
+    x_server.add_app(PLATFORM_APP_TOKEN, app_id=PLATFORM_APP)
+    settings.X_API_BASE, settings.X_BEARER_TOKEN = x_server.base_url, PLATFORM_APP_TOKEN
     return x_server
 
 

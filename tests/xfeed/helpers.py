@@ -27,6 +27,7 @@ from xfeed.services.kols import kol_set
 
 APP_TOKEN = "xfeed-fetch-app"
 KOL_APP_TOKEN = "xfeed-kol-app"
+PLATFORM_APP_TOKEN = "xfeed-platform-app"  # the app of the stream and the shared poller
 _people = itertools.count(1)
 
 

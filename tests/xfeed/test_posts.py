@@ -8,21 +8,18 @@ from datetime import datetime
 import pytest
 import tweepy
 
+from tests.xfeed.helpers import PLATFORM_APP_TOKEN
 from xclient.transport import x_client
 from xfeed.posts import READ_FIELDS, posts_from_response
 
-TOKEN = "xfeed-posts-app"
-
 
 @pytest.fixture
-def x(x_server):
-    x_server.reset()
-    x_server.add_app(TOKEN)
-    return x_server
+def x(platform_x):
+    return platform_x
 
 
 def search(x, query: str) -> tweepy.Response:
-    client = x_client(base_url=x.base_url, bearer_token=TOKEN)
+    client = x_client(base_url=x.base_url, bearer_token=PLATFORM_APP_TOKEN)
     return client.search_recent_tweets(query, max_results=100, **READ_FIELDS)
 
 

@@ -9,6 +9,7 @@ import random
 import pytest
 
 from config.errors import ServiceError
+from tests.xfeed.helpers import PLATFORM_APP_TOKEN
 from xclient.transport import x_client
 from xfeed.models import Account, Forwarding, MentionRule
 from xfeed.posts import READ_FIELDS, XPost, posts_from_response
@@ -23,18 +24,14 @@ from xfeed.queries import (
     tenant_queries,
 )
 
-TOKEN = "xfeed-queries-app"
-
 
 @pytest.fixture
-def x(x_server):
-    x_server.reset()
-    x_server.add_app(TOKEN)
-    return x_server
+def x(platform_x):
+    return platform_x
 
 
 def found_on_x(x, query: str) -> set[int]:
-    client = x_client(base_url=x.base_url, bearer_token=TOKEN)
+    client = x_client(base_url=x.base_url, bearer_token=PLATFORM_APP_TOKEN)
     ids: set[int] = set()
     token = None
     while True:
@@ -129,7 +126,7 @@ def test_x_finds_exactly_what_the_local_check_routes(x, settings):
     rules = [r for r in rules if r.keywords or r.hashtags or r.cashtags or r.mentions]
     every: list[XPost] = []
     for n in range(4):
-        client = x_client(base_url=x.base_url, bearer_token=TOKEN)
+        client = x_client(base_url=x.base_url, bearer_token=PLATFORM_APP_TOKEN)
         every += posts_from_response(
             client.search_recent_tweets(f"from:user{n}", max_results=100, **READ_FIELDS)
         )

@@ -30,18 +30,14 @@ from xfeed.models import Account, Cursor, Forward, Forwarding, MentionRule, Post
 from xfeed.notices import EVENT_POST
 from xfeed.stream import StreamWorker, rule_tag, stream_plan, tag_owner
 
-APP_TOKEN = "platform-stream-app"
 RULES_PATH = "/2/tweets/search/stream/rules"
 SEARCH = "GET /2/tweets/search/recent"
 X_LIMITS = Limits.off()
 
 
 @pytest.fixture
-def x(x_server, settings):
-    x_server.reset()
-    x_server.add_app(APP_TOKEN, app_id=PLATFORM_APP)
-    settings.X_API_BASE, settings.X_BEARER_TOKEN = x_server.base_url, APP_TOKEN
-    return x_server
+def x(platform_x):
+    return platform_x
 
 
 @pytest.fixture

@@ -22,23 +22,19 @@ from config.dbserver import connection_url
 from history.services import Actor
 from sandbox.x import Limits
 from tests.botruntime.helpers import process_running, until, wait_for_line
-from tests.xfeed.helpers import make_feed
+from tests.xfeed.helpers import PLATFORM_APP_TOKEN, make_feed
 from xclient.credentials import credential_app_set
 from xclient.models import RateWindow
 from xclient.reader import PLATFORM_APP
 from xfeed.models import Account, Forwarding
 from xfeed.notices import EVENT_POST
 
-APP_TOKEN = "platform-command-app"
 X_LIMITS = Limits.off()
 
 
 @pytest.fixture
-def x(x_server, settings):
-    x_server.reset()
-    x_server.add_app(APP_TOKEN, app_id=PLATFORM_APP)
-    settings.X_API_BASE, settings.X_BEARER_TOKEN = x_server.base_url, APP_TOKEN
-    return x_server
+def x(platform_x):
+    return platform_x
 
 
 def _run(*args: str) -> str:
@@ -136,7 +132,7 @@ def test_run_until_a_signal_and_stop_cleanly(x, db, mode, sig, started):
         **os.environ,
         "DATABASE_URL": connection_url(),
         "X_API_BASE": x.base_url,
-        "X_BEARER_TOKEN": APP_TOKEN,
+        "X_BEARER_TOKEN": PLATFORM_APP_TOKEN,
         "XFEED_MODE": mode,
         "LOG_LEVEL": "WARNING",
     }
