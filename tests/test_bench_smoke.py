@@ -75,14 +75,15 @@ EXPECTED = {
         "communities seeded",
         "-- stream:",
         "disconnects forced at",
-        "-- poll:",
+        "-- poll at 7 posts/h:",
         "forwards: should be",
         "post-to-forward delay (simulated s",
         "X API requests:",
         "cost per tenant",
         "goal: stream: every post forwarded",
-        "goal: poll: API calls per forwarded post",
-        "goal: poll: no tenant above its cap",
+        "floor for any poller forwarding every post within XFEED_POLL_MAX_SECONDS",
+        "goal: poll at 7 posts/h: API calls per forwarded post",
+        "goal: poll at 7 posts/h: no tenant above its cap",
     ],
 }
 
