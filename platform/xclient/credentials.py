@@ -96,7 +96,7 @@ def connect_flow_take(*, state: str, kind: str, tenant: Tenant | None = None) ->
     """The flow of ``kind`` that ``state`` names (of ``tenant``, when given), deleted: a
     state works once, whatever X answers next, and only for ``CONNECT_TTL``."""
     with transaction.atomic():
-        flows = Connect.objects.select_for_update().select_related("tenant", "user")
+        flows = Connect.objects.select_for_update(of=("self",)).select_related("tenant", "user")
         flows = flows.filter(state=state, kind=kind)
         flow = flows.filter(tenant=tenant).first() if tenant is not None else flows.first()
         if flow is None or flow.started_at < datetime.now(UTC) - CONNECT_TTL:
@@ -122,11 +122,11 @@ def connect_token_fetch(*, flow: Connect, callback_url: str, scopes: list[str]) 
         raise ServiceError(refused, code="x_refused") from exc
 
 
-def token_refresh(*, refresh_token: str, username: str) -> dict:
+def token_refresh(*, refresh_token: str, username: str, scopes: list[str] = SCOPES) -> dict:
     """New tokens for an encrypted ``refresh_token`` (X rotates it: store both)."""
     try:
         return dict(
-            oauth_handler("").refresh_token(
+            oauth_handler("", scopes).refresh_token(
                 TOKEN_URL,
                 refresh_token=decrypt(refresh_token),
                 client_id=settings.X_OAUTH_CLIENT_ID,

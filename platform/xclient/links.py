@@ -262,7 +262,9 @@ def link_token(*, link: XLink, now: datetime | None = None) -> str:
         locked = XLink.objects.select_for_update().get(pk=link.pk)
         if locked.expires_at is not None and locked.expires_at - REFRESH_AHEAD > now:
             return decrypt(locked.access_token)  # another process refreshed it meanwhile
-        token = token_refresh(refresh_token=locked.refresh_token, username=locked.username)
+        token = token_refresh(
+            refresh_token=locked.refresh_token, username=locked.username, scopes=LINK_SCOPES
+        )
         for name, value in token_fields(token).items():
             setattr(locked, name, value)
         locked.save()
