@@ -23,7 +23,9 @@ from xclient.selectors import link_active, link_code_pending
 
 
 class LinkSerializer(serializers.Serializer):
-    x_user_id = serializers.IntegerField(help_text="the X account, as X named it")
+    x_user_id = serializers.CharField(
+        help_text="the X account, as X named it (a string: X ids pass JavaScript's 2^53)"
+    )
     username = serializers.CharField()
     x_created_at = serializers.DateTimeField(allow_null=True, help_text="the account's age")
     followers = serializers.IntegerField()

@@ -92,7 +92,7 @@ def test_a_user_sees_their_own_link_on_every_domain_and_nobody_else_does(make_te
         confirmed=True,
     )
     on_b = TenantClient(b, user_id=9803, username="alice").get("/api/v1/me/x").json()
-    assert on_b["link"]["x_user_id"] == 77
+    assert on_b["link"]["x_user_id"] == "77"
     bob = TenantClient(a, user_id=9804, username="bob")
     assert bob.get("/api/v1/me/x").json()["link"] is None
     assert bob.delete("/api/v1/me/x").status_code == 404
