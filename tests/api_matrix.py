@@ -60,6 +60,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("x-app-token", "PUT"): "manage_settings",
     ("x-credential-detail", "DELETE"): "manage_settings",
     ("x-connect", "POST"): "manage_settings",
+    # the X client: the user's own X account link (any tenant's domain)
+    ("me-x", "GET"): "authenticated",
+    ("me-x", "DELETE"): "authenticated",
+    ("me-x-link", "POST"): "authenticated",
+    ("me-x-verify", "POST"): "authenticated",
     # the X feed: forwarding and mention rules of a group
     ("x-forwarding-list", "GET"): "manage_settings",
     ("x-forwarding-list", "POST"): "manage_settings",

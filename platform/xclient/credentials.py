@@ -7,7 +7,7 @@ way too. A callback is accepted only by the tenant that started its flow, once."
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
 from django.conf import settings
@@ -29,14 +29,15 @@ CONNECT_TTL = timedelta(minutes=10)
 REFRESH_AHEAD = timedelta(minutes=2)
 
 
-def _handler(redirect_uri: str) -> OAuth2UserHandler:
+def oauth_handler(redirect_uri: str, scopes: list[str] = SCOPES) -> OAuth2UserHandler:
+    """The platform's OAuth 2.0 client (PKCE) asking for ``scopes``."""
     if not settings.X_OAUTH_CLIENT_ID:
         raise ServiceError("no X OAuth client is configured", code="x_not_configured", status=503)
     return OAuth2UserHandler(
         client_id=settings.X_OAUTH_CLIENT_ID,
         client_secret=settings.X_OAUTH_CLIENT_SECRET or None,
         redirect_uri=redirect_uri,
-        scope=SCOPES,
+        scope=scopes,
     )
 
 
@@ -64,7 +65,20 @@ def credential_connect_start(
     *, tenant: Tenant, redirect_uri: str, actor: history.Actor | None = None
 ) -> str:
     """X's consent URL for connecting an X account to ``tenant`` (started by ``actor``)."""
-    handler = _handler(redirect_uri)
+    return connect_flow_start(
+        tenant=tenant,
+        redirect_uri=redirect_uri,
+        scopes=SCOPES,
+        started_by=actor.id if actor is not None and actor.type == "user" else "",
+    )
+
+
+def connect_flow_start(
+    *, tenant: Tenant, redirect_uri: str, scopes: list[str], kind: str = "credential", **fields: Any
+) -> str:
+    """X's consent URL of a new PKCE flow of ``kind``; its state and (encrypted) verifier
+    kept for ``CONNECT_TTL`` with ``fields`` (who started it)."""
+    handler = oauth_handler(redirect_uri, scopes)
     url = handler.get_authorization_url()
     Connect.objects.filter(started_at__lt=datetime.now(UTC) - CONNECT_TTL).delete()
     Connect.objects.create(
@@ -72,17 +86,65 @@ def credential_connect_start(
         state=handler.consent_state,
         code_verifier=encrypt(handler.consent_verifier),
         redirect_uri=redirect_uri,
-        started_by=actor.id if actor is not None and actor.type == "user" else "",
+        kind=kind,
+        **fields,
     )
     return url
+
+
+def connect_flow_take(*, state: str, kind: str, tenant: Tenant | None = None) -> Connect:
+    """The flow of ``kind`` that ``state`` names (of ``tenant``, when given), deleted: a
+    state works once, whatever X answers next, and only for ``CONNECT_TTL``."""
+    with transaction.atomic():
+        flows = Connect.objects.select_for_update(of=("self",)).select_related("tenant", "user")
+        flows = flows.filter(state=state, kind=kind)
+        flow = flows.filter(tenant=tenant).first() if tenant is not None else flows.first()
+        if flow is None or flow.started_at < datetime.now(UTC) - CONNECT_TTL:
+            raise ServiceError("no connect flow has that state", code="unknown_state")
+        flow.delete()
+    return flow
+
+
+def connect_token_fetch(*, flow: Connect, callback_url: str, scopes: list[str]) -> dict:
+    """Exchange the code of X's callback with the flow's verifier: X's token."""
+    handler = oauth_handler(flow.redirect_uri, scopes)
+    handler.resume(state=flow.state, code_verifier=decrypt(flow.code_verifier))
+    try:
+        return dict(handler.fetch_token(callback_url))
+    except InsecureTransportError as exc:
+        raise ServiceError(
+            "X's callback must reach the platform over https (on a development machine "
+            "OAUTHLIB_INSECURE_TRANSPORT=1 allows http)",
+            code="insecure_callback",
+        ) from exc
+    except OAuth2Error as exc:
+        refused = f"X refused the code: {exc.description or exc.error}"
+        raise ServiceError(refused, code="x_refused") from exc
+
+
+def token_refresh(*, refresh_token: str, username: str, scopes: list[str] = SCOPES) -> dict:
+    """New tokens for an encrypted ``refresh_token`` (X rotates it: store both)."""
+    try:
+        return dict(
+            oauth_handler("", scopes).refresh_token(
+                TOKEN_URL,
+                refresh_token=decrypt(refresh_token),
+                client_id=settings.X_OAUTH_CLIENT_ID,
+            )
+        )
+    except OAuth2Error as exc:
+        raise ServiceError(
+            f"X refused to refresh the token of @{username}: reconnect the account",
+            code="x_reconnect",
+        ) from exc
 
 
 def credential_connect_callback(*, callback_url: str) -> Credential:
     """X's redirect back to the platform's one callback URL: the flow its ``state`` names
     (unguessable, ten minutes, once) says which community connects the account and who
     started it."""
-    state = _state_of(callback_url)
-    flow = Connect.objects.select_related("tenant").filter(state=state).first() if state else None
+    state = state_of(callback_url)
+    flow = Connect.objects.select_related("tenant").filter(state=state, kind="credential").first()
     if flow is None:
         raise ServiceError("no connect flow has that state", code="unknown_state")
     actor = history.Actor.user(int(flow.started_by)) if flow.started_by else history.SYSTEM
@@ -109,7 +171,7 @@ def credential_remove(*, tenant: Tenant, credential_id: int, actor: history.Acto
         )
 
 
-def _state_of(callback_url: str) -> str:
+def state_of(callback_url: str) -> str:
     return (parse_qs(urlparse(callback_url).query).get("state") or [""])[0]
 
 
@@ -118,34 +180,21 @@ def credential_connect_finish(
 ) -> Credential:
     """Take X's callback (``?state=...&code=...``): exchange the code with the flow's
     verifier, ask X which account the token is of, store the credential."""
-    state = _state_of(callback_url)
-    with transaction.atomic():
-        flow = Connect.objects.select_for_update().filter(tenant=tenant, state=state).first()
-        if flow is None or flow.started_at < datetime.now(UTC) - CONNECT_TTL:
-            raise ServiceError(
-                "no connect flow of this community has that state", code="unknown_state"
-            )
-        flow.delete()  # once, whatever X answers
-    handler = _handler(flow.redirect_uri)
-    handler.resume(state=state, code_verifier=decrypt(flow.code_verifier))
+    state = state_of(callback_url)
     try:
-        token = handler.fetch_token(callback_url)
-    except InsecureTransportError as exc:
+        flow = connect_flow_take(state=state, kind="credential", tenant=tenant)
+    except ServiceError as exc:
         raise ServiceError(
-            "X's callback must reach the platform over https (on a development machine "
-            "OAUTHLIB_INSECURE_TRANSPORT=1 allows http)",
-            code="insecure_callback",
+            "no connect flow of this community has that state", code="unknown_state"
         ) from exc
-    except OAuth2Error as exc:
-        refused = f"X refused the code: {exc.description or exc.error}"
-        raise ServiceError(refused, code="x_refused") from exc
+    token = connect_token_fetch(flow=flow, callback_url=callback_url, scopes=SCOPES)
     me = x_client(bearer_token=token["access_token"]).get_me(user_auth=False).data
     with transaction.atomic():
         credential, _ = Credential.objects.update_or_create(
             tenant=tenant,
             kind=Credential.Kind.USER,
             x_user_id=int(me.id),
-            defaults=_token_fields(token) | {"username": me.username},
+            defaults=token_fields(token) | {"username": me.username},
         )
         history.record(
             action="xclient.account_connected",
@@ -167,25 +216,14 @@ def credential_token(*, credential: Credential, now: datetime | None = None) -> 
         locked = Credential.objects.select_for_update().get(pk=credential.pk)
         if locked.expires_at is not None and locked.expires_at - REFRESH_AHEAD > now:
             return decrypt(locked.access_token)  # another process refreshed it meanwhile
-        handler = _handler("")
-        try:
-            token = handler.refresh_token(
-                TOKEN_URL,
-                refresh_token=decrypt(locked.refresh_token),
-                client_id=settings.X_OAUTH_CLIENT_ID,
-            )
-        except OAuth2Error as exc:
-            raise ServiceError(
-                f"X refused to refresh the token of @{locked.username}: reconnect the account",
-                code="x_reconnect",
-            ) from exc
-        for field, value in _token_fields(token).items():
+        token = token_refresh(refresh_token=locked.refresh_token, username=locked.username)
+        for field, value in token_fields(token).items():
             setattr(locked, field, value)
         locked.save()
     return str(token["access_token"])
 
 
-def _token_fields(token: dict) -> dict[str, object]:
+def token_fields(token: dict) -> dict[str, object]:
     expires_in = token.get("expires_in")
     return {
         "access_token": encrypt(token["access_token"]),

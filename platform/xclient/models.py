@@ -155,6 +155,84 @@ class Connect(models.Model):
     redirect_uri = models.CharField(max_length=500)
     started_by = models.CharField(max_length=64, blank=True)  # the actor's id (history)
     started_at = models.DateTimeField(auto_now_add=True)
+    # "credential": a community connects an account (xclient.credentials); "link": a
+    # Telegram user links theirs (xclient.links), ``user`` and ``confirmed`` say who.
+    kind = models.CharField(max_length=12, default="credential")
+    user = models.ForeignKey(
+        "accounts.TelegramUser", on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    confirmed = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"connect of tenant {self.tenant_id} since {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class XLink(models.Model):
+    """A Telegram user's X account: one active link per user and per X account across the
+    whole platform (partial unique indexes on active rows). ``x_user_id``, ``username``,
+    ``x_created_at`` and ``followers`` are what X said (its OAuth token's ``users/me``, or
+    the author of the post carrying the code), never what the user typed. Unlinked rows
+    stay (``unlinked_at``): the relink cooldown and anti-fraud read the history.
+    ``confirmed``: Telegram vouched for the user when the link was made (a bot update,
+    Telegram's Ed25519 signature, the platform bot's initData), not only a tenant's bot
+    token, whose owner can sign initData for anybody."""
+
+    class Via(models.TextChoices):
+        OAUTH = "oauth", "OAuth 2.0 consent on X"
+        CODE = "code", "a one-time code posted from the account"
+
+    user = models.ForeignKey(
+        "accounts.TelegramUser", on_delete=models.CASCADE, related_name="x_links"
+    )
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    x_user_id = models.BigIntegerField()
+    username = models.CharField(max_length=50)
+    x_created_at = models.DateTimeField(null=True)  # the X account's age
+    followers = models.PositiveIntegerField(default=0)
+    via = models.CharField(max_length=8, choices=Via.choices)
+    confirmed = models.BooleanField(default=False)
+    access_token = models.TextField(blank=True)  # encrypted (OAuth links only)
+    refresh_token = models.TextField(blank=True)  # encrypted
+    expires_at = models.DateTimeField(null=True)
+    scopes = models.CharField(max_length=300, blank=True)
+    linked_at = models.DateTimeField()
+    refreshed_at = models.DateTimeField()
+    unlinked_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["x_user_id"],
+                condition=models.Q(unlinked_at__isnull=True),
+                name="xlink_one_active_per_x_account",
+            ),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(unlinked_at__isnull=True),
+                name="xlink_one_active_per_user",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["refreshed_at"], name="xlink_refreshed_at"),
+            models.Index(fields=["x_user_id", "unlinked_at"], name="xlink_x_history"),
+        ]
+
+    def __str__(self) -> str:
+        state = "unlinked" if self.unlinked_at else "linked"
+        return f"user {self.user_id} {state} @{self.username} ({self.x_user_id})"
+
+
+class LinkCode(models.Model):
+    """A one-time code a user posts from the X account they name (the fallback to OAuth):
+    one pending code per user, for ``CODE_TTL``."""
+
+    user = models.OneToOneField("accounts.TelegramUser", on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    username = models.CharField(max_length=15)  # as typed: only where to look
+    code = models.CharField(max_length=32)
+    confirmed = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"code of user {self.user_id} for @{self.username}"

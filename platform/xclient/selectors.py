@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
+from tenancy.models import Tenant
 from xclient.metering import cap_of
-from xclient.models import Credential, Usage
+from xclient.models import Connect, Credential, LinkCode, Usage, XLink
 
 if TYPE_CHECKING:
-    from tenancy.models import Tenant
+    from accounts.models import TelegramUser
 
 
 @dataclass(frozen=True)
@@ -46,3 +47,44 @@ def usage_summary(*, tenant: Tenant, now: datetime | None = None) -> UsageSummar
 def credential_list(*, tenant: Tenant) -> list[Credential]:
     """The tenant's X credentials, its app token first (what X named, never the tokens)."""
     return list(Credential.objects.filter(tenant=tenant).order_by("kind", "username", "pk"))
+
+
+def platform_tenant() -> Tenant | None:
+    """The public tenant: what the platform's own X reads are billed to."""
+    return Tenant.objects.filter(schema_name="public").first()
+
+
+def link_active(*, user: TelegramUser) -> XLink | None:
+    """The user's linked X account, if any (raids read links through here)."""
+    return XLink.objects.filter(user=user, unlinked_at__isnull=True).first()
+
+
+def link_of_x_account(*, x_user_id: int) -> XLink | None:
+    """The active link of an X account, if any."""
+    return XLink.objects.filter(x_user_id=x_user_id, unlinked_at__isnull=True).first()
+
+
+def links_of_users(*, user_ids: list[int]) -> dict[int, XLink]:
+    """Active links by Telegram user pk (one query for a raid's participants)."""
+    links = XLink.objects.filter(user_id__in=user_ids, unlinked_at__isnull=True)
+    return {link.user_id: link for link in links}
+
+
+def link_history(*, user: TelegramUser | None = None, x_user_id: int | None = None) -> list[XLink]:
+    """Every link, unlinked ones included, of a user or an X account, newest first
+    (anti-fraud: accounts shared or relinked)."""
+    links = XLink.objects.all()
+    if user is not None:
+        links = links.filter(user=user)
+    if x_user_id is not None:
+        links = links.filter(x_user_id=x_user_id)
+    return list(links.order_by("-linked_at", "-pk"))
+
+
+def link_code_pending(*, user: TelegramUser) -> LinkCode | None:
+    return LinkCode.objects.filter(user=user).first()
+
+
+def connect_kind(*, state: str) -> str | None:
+    """The kind of the OAuth flow ``state`` names ("credential", "link"), if any."""
+    return Connect.objects.filter(state=state).values_list("kind", flat=True).first()

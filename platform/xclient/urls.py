@@ -1,6 +1,6 @@
 from django.urls import path
 
-from xclient import credential_views, views
+from xclient import credential_views, link_views, views
 
 urlpatterns = [
     path("x/budget", views.XBudgetView.as_view(), name="x-budget"),
@@ -16,4 +16,7 @@ urlpatterns = [
         name="x-credential-detail",
     ),
     path("x/connect", credential_views.XConnectView.as_view(), name="x-connect"),
+    path("me/x", link_views.MyXLinkView.as_view(), name="me-x"),
+    path("me/x/link", link_views.MyXLinkStartView.as_view(), name="me-x-link"),
+    path("me/x/verify", link_views.MyXLinkVerifyView.as_view(), name="me-x-verify"),
 ]

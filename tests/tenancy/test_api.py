@@ -172,6 +172,9 @@ ANY_TENANT = {
     "admin-capabilities",
     "notification-subscriptions",
     "group-subscriptions",  # a chat the platform has not bound: 404 group_not_found
+    "me-x",  # one link per Telegram user across the platform
+    "me-x-link",
+    "me-x-verify",
 }
 
 
