@@ -58,7 +58,17 @@ def main(argv: list[str] | None = None) -> int:
         help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}",
     )
     parser.add_argument("--quick", action="store_true", help="small N, for the smoke test")
+    parser.add_argument(
+        "--prepare-template",
+        metavar="DATABASE",
+        help=f"only create DATABASE ready for the benchmarks (migrated, the public tenant, "
+        f"the tenant-schema template) and exit; ${common.TEMPLATE_ENV}=DATABASE makes "
+        f"benchmarks start from a copy of it",
+    )
     args = parser.parse_args(argv)
+    if args.prepare_template:
+        common.template_prepare(args.prepare_template)
+        return 0
     if args.quick:
         os.environ["BENCH_QUICK"] = "1"
     unknown = sorted(set(args.names) - set(BENCHMARKS))

@@ -74,15 +74,24 @@ def _admin_execute(url: str, sql: str) -> None:
         conn.close()
 
 
+# A database `platform_ready` already ran on (``template_prepare``): scratch databases
+# are copied from it instead of migrated one by one (several benchmarks at once).
+TEMPLATE_ENV = "BENCH_TEMPLATE_DATABASE"
+
+
 @contextlib.contextmanager
 def scratch_database(label: str) -> Iterator[str]:
-    """Create a database of our own on the server of DATABASE_URL, point DATABASE_URL at
-    it for the rest of this process (and its children), and drop it at the end. The
-    name carries the pid so concurrent runs never share one."""
+    """Create a database of our own on the server of DATABASE_URL (a copy of
+    ``$BENCH_TEMPLATE_DATABASE`` when set), point DATABASE_URL at it for the rest of this
+    process (and its children), and drop it at the end. The name carries the pid so
+    concurrent runs never share one."""
     server = server_url()
     name = f"bragabot_bench_{label}_{os.getpid()}"
+    template = os.environ.get(TEMPLATE_ENV)
     _admin_execute(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _admin_execute(server, f'CREATE DATABASE "{name}"')
+    _admin_execute(
+        server, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+    )
     url = _with_database(server, name)
     previous = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = url
@@ -98,6 +107,25 @@ def scratch_database(label: str) -> Iterator[str]:
         else:
             os.environ["DATABASE_URL"] = previous
         _admin_execute(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def template_prepare(name: str) -> None:
+    """Create database ``name`` on the server and leave it as ``platform_ready`` makes it,
+    for ``scratch_database`` to copy (PostgreSQL copies a database only while nobody is
+    connected to it: this process closes its connections)."""
+    server = server_url()
+    _admin_execute(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin_execute(server, f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = _with_database(server, name)
+    setup_django()
+    platform_ready()
+    from django.db import connections
+
+    connections.close_all()
+
+
+def template_drop(name: str) -> None:
+    _admin_execute(server_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def setup_django(settings_module: str = "config.settings") -> None:

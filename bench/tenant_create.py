@@ -59,7 +59,7 @@ def run() -> None:
     from tenancy.services import tenant_create
 
     n = pick(200, 6)
-    slow_n = pick(20, 2)
+    slow_n = pick(20, 1)
     stride = n // slow_n
     header("tenant_create: template replay vs django-tenants clone vs migrate")
     say(f"  tenant apps: {', '.join(settings.TENANT_APPS)}")
