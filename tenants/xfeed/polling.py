@@ -26,7 +26,9 @@ from its cursor's ``since_id`` when it is due, and what it returns is ingested.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -183,6 +185,22 @@ def _search(
     )
 
 
+def search_counted(result: PollResult, key: str, search: Callable[[], object]) -> bool:
+    """Run one query's ``search`` of a round, counted in ``result``; False when the round
+    ends there: the budget or the cap refused (``refused``, ``retry_at``) or X failed
+    (``errors``), the cursors keeping their place."""
+    try:
+        search()
+    except ReadRefused as exc:
+        result.refused, result.retry_at = exc.code, exc.retry_at
+        return False
+    except (tweepy.TweepyException, requests.RequestException) as exc:
+        result.errors.append(f"{key}: {exc}")
+        return False
+    result.searched += 1
+    return True
+
+
 def cursor_seen(*, tenant: Tenant, key: str, post_id: int) -> bool:
     """The stream delivered ``post_id`` for the compiled query ``key``: the next backfill
     of that query starts after it (never moves a cursor back). Call it only for posts
@@ -226,23 +244,18 @@ def tenant_poll(
             if reader is None:
                 result.refused = "x_not_configured"
                 break
-            try:
-                _search(
-                    tenant=tenant,
-                    reader=reader,
-                    query=query,
-                    cursor=cursors[query.key],
-                    via=via,
-                    now=now,
-                    result=result,
-                )
-            except ReadRefused as exc:
-                result.refused, result.retry_at = exc.code, exc.retry_at
+            search = functools.partial(
+                _search,
+                tenant=tenant,
+                reader=reader,
+                query=query,
+                cursor=cursors[query.key],
+                via=via,
+                now=now,
+                result=result,
+            )
+            if not search_counted(result, query.key, search):
                 break
-            except (tweepy.TweepyException, requests.RequestException) as exc:
-                result.errors.append(f"{query.key}: {exc}")
-                break
-            result.searched += 1
     logger.info(
         "xfeed.poll",
         extra={

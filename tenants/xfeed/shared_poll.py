@@ -35,14 +35,13 @@ community searching its own (100 communities x 2 queries a round, ~1 post a sear
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import requests
-import tweepy
 from django.conf import settings
 from django.db.models import F, Min, Q
 from django.db.models.functions import Greatest
@@ -52,7 +51,7 @@ from config.errors import ServiceError
 from tenancy.models import Tenant
 from xclient.metering import prices, usage_charge, usage_guard, usage_room
 from xclient.models import Credential, Priority
-from xclient.reader import PLATFORM_APP, PlatformReader, ReadRefused
+from xclient.reader import PLATFORM_APP, PlatformReader
 from xfeed.conf import poll_max_seconds, poll_seconds
 from xfeed.models import Account, Cursor, MentionRule, Post
 from xfeed.polling import (
@@ -63,6 +62,7 @@ from xfeed.polling import (
     cursor_due,
     cursors_sync,
     next_interval,
+    search_counted,
     tenant_poll,
 )
 from xfeed.posts import READ_FIELDS, XPost, posts_from_response
@@ -409,15 +409,9 @@ def shared_poll(
     readers = {p: PlatformReader(priority=p) for p in (Priority.FORWARDING, Priority.MENTIONS)}
     for query in due:
         reader = readers[Priority.FORWARDING if query.purpose == FORWARD else Priority.MENTIONS]
-        try:
-            _search(_Search(query, cursors[query.key]), reader, now, result)
-        except ReadRefused as exc:
-            result.refused, result.retry_at = exc.code, exc.retry_at
+        search = functools.partial(_search, _Search(query, cursors[query.key]), reader, now, result)
+        if not search_counted(result, query.key, search):
             break
-        except (tweepy.TweepyException, requests.RequestException) as exc:
-            result.errors.append(f"{query.key}: {exc}")
-            break
-        result.searched += 1
     logger.info(
         "xfeed.shared_poll",
         extra={

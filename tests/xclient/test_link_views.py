@@ -15,22 +15,14 @@ import requests
 from accounts.services import user_touch
 from config.encryption import decrypt
 from tests.helpers import TenantClient
+from tests.xclient.helpers import LINK_CALLBACK
 from xclient.links import XAccount, link_create
 from xclient.models import LinkCode, XLink
 
-CLIENT_ID = "bragabot-platform"
-CALLBACK = "https://localhost/x/callback"
-APP_TOKEN = "platform-app-token"
-
 
 @pytest.fixture
-def x(x_server, settings):
-    x_server.reset()
-    x_server.add_app(APP_TOKEN)
-    x_server.add_oauth_client(CLIENT_ID, [CALLBACK])
-    settings.X_API_BASE, settings.X_BEARER_TOKEN = x_server.base_url, APP_TOKEN
-    settings.X_OAUTH_CLIENT_ID, settings.X_OAUTH_CLIENT_SECRET = CLIENT_ID, ""
-    return x_server
+def x(link_x):
+    return link_x
 
 
 def callback(client, x, authorize_url: str, as_account: str):
@@ -50,7 +42,7 @@ def test_linking_through_x_s_consent_from_the_api_to_the_page(tenant, x, client,
     assert started.status_code == 200, started.content
     url = started.json()["authorize_url"]
     query = parse_qs(urlparse(url).query)
-    assert query["redirect_uri"] == [CALLBACK] and query["code_challenge_method"] == ["S256"]
+    assert query["redirect_uri"] == [LINK_CALLBACK] and query["code_challenge_method"] == ["S256"]
 
     page = callback(client, x, url, "alice")
     assert page.status_code == 200 and b"Linked" in page.content and b"@alice" in page.content

@@ -19,6 +19,7 @@ from config.encryption import decrypt
 from config.errors import ServiceError
 from history.models import Entry
 from tenancy.services import public_tenant_ensure
+from tests.xclient.helpers import LINK_CALLBACK
 from xclient.links import (
     XAccount,
     link_code_start,
@@ -34,21 +35,13 @@ from xclient.metering import budget_set
 from xclient.models import Connect, LinkCode, XLink
 from xclient.selectors import link_active, link_history
 
-CLIENT_ID = "bragabot-platform"
-CALLBACK = "https://localhost/x/callback"
-APP_TOKEN = "platform-app-token"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def x(x_server, settings):
-    x_server.reset()
-    x_server.add_app(APP_TOKEN)
-    x_server.add_oauth_client(CLIENT_ID, [CALLBACK])
-    settings.X_API_BASE, settings.X_BEARER_TOKEN = x_server.base_url, APP_TOKEN
-    settings.X_OAUTH_CLIENT_ID, settings.X_OAUTH_CLIENT_SECRET = CLIENT_ID, ""
+def x(link_x, settings):
     settings.XLINK_RELINK_COOLDOWN_DAYS = 30
-    return x_server
+    return link_x
 
 
 def person(telegram_id: int, name: str = "alice"):
@@ -74,7 +67,7 @@ def test_oauth_links_the_account_x_names_with_its_age_and_followers(tenant, x):
         x.add_account(fan)
         x.follow(fan, "alice")
     alice = person(9101)
-    url = link_oauth_start(user=alice, tenant=tenant, redirect_uri=CALLBACK, confirmed=True)
+    url = link_oauth_start(user=alice, tenant=tenant, redirect_uri=LINK_CALLBACK, confirmed=True)
     assert "code_challenge_method=S256" in url
     assert "like.read" in url and "offline.access" in url
 
@@ -93,7 +86,9 @@ def test_oauth_links_the_account_x_names_with_its_age_and_followers(tenant, x):
 
 def test_an_oauth_state_works_once(tenant, x):
     x.add_account("alice")
-    url = link_oauth_start(user=person(9102), tenant=tenant, redirect_uri=CALLBACK, confirmed=True)
+    url = link_oauth_start(
+        user=person(9102), tenant=tenant, redirect_uri=LINK_CALLBACK, confirmed=True
+    )
     back = approve(x, url, "alice")
     link_oauth_callback(callback_url=back)
     with pytest.raises(ServiceError) as again:
@@ -104,7 +99,9 @@ def test_an_oauth_state_works_once(tenant, x):
 
 def test_an_expired_oauth_state_links_nothing(tenant, x):
     x.add_account("alice")
-    url = link_oauth_start(user=person(9103), tenant=tenant, redirect_uri=CALLBACK, confirmed=True)
+    url = link_oauth_start(
+        user=person(9103), tenant=tenant, redirect_uri=LINK_CALLBACK, confirmed=True
+    )
     Connect.objects.update(started_at=datetime.now(UTC) - timedelta(minutes=11))
     with pytest.raises(ServiceError) as late:
         link_oauth_callback(callback_url=approve(x, url, "alice"))
@@ -118,7 +115,9 @@ def test_a_link_flow_never_becomes_a_community_credential(tenant, x):
     from xclient.models import Credential
 
     x.add_account("alice")
-    url = link_oauth_start(user=person(9104), tenant=tenant, redirect_uri=CALLBACK, confirmed=True)
+    url = link_oauth_start(
+        user=person(9104), tenant=tenant, redirect_uri=LINK_CALLBACK, confirmed=True
+    )
     back = approve(x, url, "alice")
     with pytest.raises(ServiceError):
         credential_connect_finish(tenant=tenant, callback_url=back, actor=_system())
@@ -134,7 +133,9 @@ def _system():
 
 def test_an_expired_token_is_refreshed_and_stored(tenant, x):
     x.add_account("alice")
-    url = link_oauth_start(user=person(9105), tenant=tenant, redirect_uri=CALLBACK, confirmed=True)
+    url = link_oauth_start(
+        user=person(9105), tenant=tenant, redirect_uri=LINK_CALLBACK, confirmed=True
+    )
     link = link_oauth_callback(callback_url=approve(x, url, "alice"))
     first, first_refresh = decrypt(link.access_token), decrypt(link.refresh_token)
     assert link_token(link=link) == first  # two hours left: as it is
@@ -228,10 +229,10 @@ def test_the_code_search_is_billed_to_the_tenant_the_user_came_through(make_tena
 def test_an_x_account_linked_through_one_tenant_is_taken_in_every_other(make_tenant, x):
     a, b = make_tenant(), make_tenant()
     x.add_account("alice")
-    url = link_oauth_start(user=person(9301), tenant=a, redirect_uri=CALLBACK, confirmed=True)
+    url = link_oauth_start(user=person(9301), tenant=a, redirect_uri=LINK_CALLBACK, confirmed=True)
     link_oauth_callback(callback_url=approve(x, url, "alice"))
     bob = person(9302, "bob")
-    url = link_oauth_start(user=bob, tenant=b, redirect_uri=CALLBACK, confirmed=True)
+    url = link_oauth_start(user=bob, tenant=b, redirect_uri=LINK_CALLBACK, confirmed=True)
     with pytest.raises(ServiceError) as taken:
         link_oauth_callback(callback_url=approve(x, url, "alice"))
     assert (taken.value.code, taken.value.status) == ("x_account_taken", 409)
@@ -340,7 +341,7 @@ def test_a_link_only_a_tenant_vouched_for_neither_blocks_nor_is_unlinked_by_one(
 def test_unlinking_keeps_the_row_forgets_the_tokens_and_is_audited(tenant, x):
     x.add_account("alice")
     alice = person(9406)
-    url = link_oauth_start(user=alice, tenant=tenant, redirect_uri=CALLBACK, confirmed=True)
+    url = link_oauth_start(user=alice, tenant=tenant, redirect_uri=LINK_CALLBACK, confirmed=True)
     link_oauth_callback(callback_url=approve(x, url, "alice"))
     gone = link_remove(user=alice, confirmed=True)
     gone.refresh_from_db()

@@ -18,23 +18,15 @@ from tests.helpers import (
     sandbox_application,
     tenant_bot_token,
 )
+from tests.xclient.helpers import LINK_CALLBACK
 from xclient.models import XLink
 from xclient.telegram import PRIVATE_ONLY, handlers
 
-CLIENT_ID = "bragabot-platform"
-CALLBACK = "https://localhost/x/callback"
-APP_TOKEN = "platform-app-token"
-
 
 @pytest.fixture
-def x(x_server, settings):
-    x_server.reset()
-    x_server.add_app(APP_TOKEN)
-    x_server.add_oauth_client(CLIENT_ID, [CALLBACK])
-    settings.X_API_BASE, settings.X_BEARER_TOKEN = x_server.base_url, APP_TOKEN
-    settings.X_OAUTH_CLIENT_ID, settings.X_OAUTH_CLIENT_SECRET = CLIENT_ID, ""
-    settings.X_OAUTH_REDIRECT_URI = CALLBACK
-    return x_server
+def x(link_x, settings):
+    settings.X_OAUTH_REDIRECT_URI = LINK_CALLBACK
+    return link_x
 
 
 @pytest.fixture
