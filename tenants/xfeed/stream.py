@@ -378,10 +378,17 @@ class StreamWorker:
     def alive(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
 
-    def run(self, stop: threading.Event, *, say: Callable[[str], None] | None = None) -> None:
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        say: Callable[[str], None] | None = None,
+        progress_every: float = 60.0,
+    ) -> None:
         """``start()``, ``step()`` until ``stop`` is set, ``stop()``; ``say`` gets a line at
-        the start and whenever the connection's state changes. A failing step (the
-        database, X) is logged and the next one retries."""
+        the start, whenever the connection's state changes, and at most every
+        ``progress_every`` seconds while posts come in. A failing step (the database, X)
+        is logged and the next one retries."""
         self.start()
         if say is not None:
             plan = self.plan
@@ -389,7 +396,8 @@ class StreamWorker:
                 f"xfeed: streaming {len(plan.rules)} rule(s) for {len(plan.streamed)} "
                 f"community(ies); polling {len(plan.polled)}; Ctrl-C to stop"
             )
-        seen = (0, 0, 0)
+        said: tuple[int, ...] = (0, 0, 0, 0, 0)
+        said_at = time.monotonic()
         try:
             while not stop.is_set():
                 close_old_connections()
@@ -400,9 +408,12 @@ class StreamWorker:
                     stop.wait(1.0)
                     continue
                 stats = self.stats
-                now = (stats.connects, stats.gaps, stats.backfills)
-                if say is not None and now != seen:
-                    seen = now
+                now = (stats.connects, stats.gaps, stats.backfills, stats.posts, stats.routed)
+                changed = now[:3] != said[:3] or (
+                    now != said and time.monotonic() - said_at >= progress_every
+                )
+                if say is not None and changed:
+                    said, said_at = now, time.monotonic()
                     say(
                         f"xfeed: connects {stats.connects}, gaps {stats.gaps}, backfills "
                         f"{stats.backfills}, posts {stats.posts}, routed {stats.routed}"

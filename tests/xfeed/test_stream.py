@@ -9,6 +9,7 @@ stream moves no cursor."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -237,6 +238,35 @@ def test_a_post_two_communities_follow_reaches_both(x, make_tenant, tg, worker):
         assert arrivals(feed) == {post: "stream"}
         assert cursor_ids(feed) == [post]  # no gap: the stream moved the cursor
     assert w.stats.routed == 2
+
+
+def test_the_run_loop_says_how_many_posts_came_while_they_come(
+    x, make_tenant, tg, worker, monkeypatch
+):
+    # The loop runs on this thread (the test's transaction holds the community, so the
+    # loop keeps the test's connection open): what it says drives the test, posting once
+    # connected and stopping once the post is routed.
+    monkeypatch.setattr(stream, "close_old_connections", lambda: None)
+    feed = make_feed(make_tenant(), tg, x)
+    feed.follow(x.add_account("project"))
+    lines: list[str] = []
+    stop = threading.Event()
+    deadline = threading.Timer(20, stop.set)
+
+    def say(line: str) -> None:
+        lines.append(line)
+        if line.startswith("xfeed: connects 1,") and "posts 0" in line:
+            x.post("project", "gm")
+        if "posts 1, routed 1" in line:
+            stop.set()
+
+    deadline.start()
+    try:
+        worker().run(stop, say=say, progress_every=0)
+    finally:
+        deadline.cancel()
+    assert lines[0].startswith("xfeed: streaming 1 rule(s) for 1 community(ies)")
+    assert any("posts 1, routed 1" in line for line in lines), lines
 
 
 def drop_and_post(x, text: str) -> int:
