@@ -49,6 +49,16 @@ def credential_list(*, tenant: Tenant) -> list[Credential]:
     return list(Credential.objects.filter(tenant=tenant).order_by("kind", "username", "pk"))
 
 
+def own_app_tenant_ids(tenants: list[Tenant]) -> set[int]:
+    """The ids of ``tenants`` that read X through an app of their own (an app bearer
+    token), not the platform's."""
+    return set(
+        Credential.objects.filter(
+            tenant__in=tenants, kind=Credential.Kind.APP, x_user_id=None
+        ).values_list("tenant_id", flat=True)
+    )
+
+
 def platform_tenant() -> Tenant | None:
     """The public tenant: what the platform's own X reads are billed to."""
     return Tenant.objects.filter(schema_name="public").first()

@@ -50,8 +50,9 @@ from django_tenants.utils import tenant_context
 from config.errors import ServiceError
 from tenancy.models import Tenant
 from xclient.metering import prices, usage_charge, usage_guard, usage_room
-from xclient.models import Credential, Priority
+from xclient.models import Priority
 from xclient.reader import PLATFORM_APP, PlatformReader
+from xclient.selectors import own_app_tenant_ids
 from xfeed.conf import poll_max_seconds, poll_seconds
 from xfeed.models import Account, Cursor, MentionRule, Post
 from xfeed.polling import (
@@ -154,11 +155,7 @@ def shared_plan(
     now = now or datetime.now(UTC)
     plan = SharedPlan()
     chosen = list(tenants) if tenants is not None else platform_communities()
-    own_app = set(
-        Credential.objects.filter(
-            tenant__in=chosen, kind=Credential.Kind.APP, x_user_id=None
-        ).values_list("tenant_id", flat=True)
-    )
+    own_app = own_app_tenant_ids(chosen)
     first_seen: dict[int, tuple[datetime, int]] = {}  # account -> (first added, order)
     followers: dict[int, list[Tenant]] = defaultdict(list)
     clause_seen: dict[str, datetime] = {}

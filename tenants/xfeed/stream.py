@@ -47,8 +47,9 @@ from django_tenants.utils import tenant_context
 from tenancy.models import Tenant
 from xclient.budget import budget_observe, budget_take
 from xclient.metering import usage_allows, usage_charge, usage_guard
-from xclient.models import Credential, Priority
+from xclient.models import Priority
 from xclient.reader import PLATFORM_APP
+from xclient.selectors import own_app_tenant_ids
 from xclient.transport import x_streaming_client
 from xfeed.polling import cursor_seen, tenant_poll
 from xfeed.posts import READ_FIELDS, XPost, posts_from_response
@@ -115,11 +116,7 @@ def stream_plan(
     (``refused``: queries X would not take as rules; their communities are polled)."""
     plan = StreamPlan()
     chosen = list(tenants) if tenants is not None else stream_communities()
-    own_app = set(
-        Credential.objects.filter(
-            tenant__in=chosen, kind=Credential.Kind.APP, x_user_id=None
-        ).values_list("tenant_id", flat=True)
-    )
+    own_app = own_app_tenant_ids(chosen)
     by_value: dict[str, list[Owner]] = {}
     for tenant in chosen:
         if tenant.pk in own_app:
