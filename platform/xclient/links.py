@@ -345,14 +345,16 @@ def link_code_verify(*, user: TelegramUser, now: datetime | None = None) -> XLin
         pending.delete()
         raise ServiceError("the code expired: ask for a new one", code="code_expired")
     reader = XReader(tenant=pending.tenant, priority=Priority.VALIDATION)
+    # Only the account's own words count: a repost or a quote of somebody else's post
+    # carries that post's text, so reposting a post with the code would link the reposter.
     found = reader.search_recent(
-        f'from:{pending.username} "{pending.code}"',
+        f'from:{pending.username} "{pending.code}" -is:retweet -is:quote',
         expansions=["author_id"],
-        tweet_fields=["author_id"],
+        tweet_fields=["author_id", "referenced_tweets"],
         user_fields=USER_FIELDS,
     )
     authors = {int(u.id): u for u in (found.includes or {}).get("users", [])}
-    post = next((p for p in found.data or [] if int(p.author_id) in authors), None)
+    post = next((p for p in found.data or [] if _own_post_with(p, pending, authors)), None)
     if post is None:
         raise ServiceError(
             f"no recent post from @{pending.username} has the code {pending.code}: post it "
@@ -371,6 +373,16 @@ def link_code_verify(*, user: TelegramUser, now: datetime | None = None) -> XLin
             confirmed=pending.confirmed,
             now=now,
         )
+
+
+def _own_post_with(post: Any, pending: LinkCode, authors: dict[int, Any]) -> bool:
+    """The post is the named account's own (not a repost or quote) and carries the code,
+    whatever the search matched."""
+    author = authors.get(int(post.author_id))
+    if author is None or str(author.username).lower() != pending.username.lower():
+        return False
+    references = {ref.type for ref in post.referenced_tweets or []}
+    return not references & {"retweeted", "quoted"} and pending.code in (post.text or "")
 
 
 # ---- unlinking --------------------------------------------------------------------------

@@ -194,6 +194,22 @@ def test_a_code_posted_by_another_account_links_nothing(tenant, x):
     assert not XLink.objects.exists()
 
 
+
+def test_a_repost_or_quote_of_somebody_else_s_code_links_nothing(tenant, x):
+    # Mallory asks to link @alice and gets Alice to repost (or quote) a post with the code:
+    # the repost's text carries the code, but the words are not Alice's.
+    x.add_account("alice")
+    x.add_account("mallory")
+    mallory = person(9206)
+    pending = link_code_start(user=mallory, tenant=tenant, username="alice", confirmed=True)
+    bait = x.post("mallory", f"repost to enter the giveaway {pending.code}")
+    x.repost("alice", bait["id"])
+    x.quote("alice", bait["id"], f"entering {pending.code}")
+    with pytest.raises(ServiceError) as refused:
+        link_code_verify(user=mallory)
+    assert refused.value.code == "code_not_found"
+    assert not XLink.objects.exists()
+
 def test_an_expired_code_an_unknown_handle_and_a_bad_handle_are_refused(tenant, x):
     x.add_account("alice")
     alice = person(9203)
