@@ -73,7 +73,7 @@ class MyXLinkView(TenantEndpoint):
 
     @extend_schema(responses={204: None}, summary="Unlink my X account")
     def delete(self, request):
-        link_remove(user=request.user, confirmed=telegram_confirmed(request))
+        link_remove(user=request.user, confirmed=telegram_confirmed(request), tenant=self.tenant)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

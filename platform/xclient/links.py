@@ -88,13 +88,17 @@ def _lock(kind: str, key: int) -> None:
 
 
 def _refusal(
-    *, user: TelegramUser, x_user_id: int, username: str, now: datetime
+    *, user: TelegramUser, x_user_id: int, username: str, now: datetime, confirmed: bool
 ) -> ServiceError | None:
     """Why ``user`` may not link ``x_user_id`` now (None: they may). Under the locks of
-    ``link_create`` this is the rule; elsewhere an early answer."""
+    ``link_create`` this is the rule; elsewhere an early answer. A link Telegram vouched
+    for is not held back by links made only on a tenant's word (``_displaced``): those
+    could be a brand owner's forgery taking the user's or the account's place."""
     active = XLink.objects.filter(unlinked_at__isnull=True).filter(
         Q(user=user) | Q(x_user_id=x_user_id)
     )
+    if confirmed:
+        active = active.filter(confirmed=True)
     for link in active:
         if link.user_id == user.pk and link.x_user_id == x_user_id:
             continue  # the same pair: relinking renews it
@@ -110,12 +114,10 @@ def _refusal(
             status=409,
         )
     since = now - _cooldown()
-    recent = (
-        XLink.objects.filter(x_user_id=x_user_id, unlinked_at__gt=since)
-        .exclude(user=user)
-        .order_by("-unlinked_at")
-        .first()
-    )
+    recent_qs = XLink.objects.filter(x_user_id=x_user_id, unlinked_at__gt=since).exclude(user=user)
+    if confirmed:
+        recent_qs = recent_qs.filter(confirmed=True)
+    recent = recent_qs.order_by("-unlinked_at").first()
     if recent is not None and recent.unlinked_at is not None:
         return ServiceError(
             f"x_account: @{username} was unlinked from another Telegram user on "
@@ -143,6 +145,29 @@ def _refusal(
     return None
 
 
+def _displace(*, user: TelegramUser, x_user_id: int, tenant: Tenant, now: datetime) -> None:
+    """Unlink the active links made only on a tenant's word that stand in the way of a
+    link Telegram vouched for: the user's link to another account, another user's link
+    to this account (under ``link_create``'s locks)."""
+    stale = (
+        XLink.objects.filter(unlinked_at__isnull=True, confirmed=False)
+        .filter(Q(user=user) | Q(x_user_id=x_user_id))
+        .exclude(user=user, x_user_id=x_user_id)
+    )
+    for link in stale:
+        link.unlinked_at = now
+        link.access_token = link.refresh_token = ""
+        link.expires_at = None
+        link.save()
+        history.record(
+            action="xclient.link_displaced",
+            actor=history.Actor.user(user),
+            tenant=tenant,
+            target=("x_link", link.pk),
+            data={"x_user_id": link.x_user_id, "user_id": link.user_id},
+        )
+
+
 def link_create(
     *,
     user: TelegramUser,
@@ -165,10 +190,16 @@ def link_create(
             .filter(Q(user=user) | Q(x_user_id=account.x_user_id))
         )
         refusal = _refusal(
-            user=user, x_user_id=account.x_user_id, username=account.username, now=now
+            user=user,
+            x_user_id=account.x_user_id,
+            username=account.username,
+            now=now,
+            confirmed=confirmed,
         )
         if refusal is not None:
             raise refusal
+        if confirmed:
+            _displace(user=user, x_user_id=account.x_user_id, tenant=tenant, now=now)
         fields: dict[str, Any] = {
             "username": account.username,
             "x_created_at": account.created_at,
@@ -303,11 +334,26 @@ def link_code_start(
             f"username: X has no account @{handle}", code="x_user_not_found", status=404
         )
     account = XAccount.of(found)
-    refusal = _refusal(user=user, x_user_id=account.x_user_id, username=account.username, now=now)
+    refusal = _refusal(
+        user=user,
+        x_user_id=account.x_user_id,
+        username=account.username,
+        now=now,
+        confirmed=confirmed,
+    )
     if refusal is not None:
         raise refusal
     code = "BB" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
     with transaction.atomic():
+        waiting = LinkCode.objects.select_for_update().filter(user=user).first()
+        if not confirmed and waiting and waiting.confirmed and waiting.expires_at > now:
+            # On a tenant's word alone, never replace the code the user really asked for.
+            raise ServiceError(
+                "a code the user asked for through Telegram is waiting: ask from the "
+                "community's bot (/linkx @handle) or the Mini App opened in Telegram",
+                code="telegram_confirmation_required",
+                status=403,
+            )
         pending, _ = LinkCode.objects.update_or_create(
             user=user,
             defaults={
@@ -386,16 +432,24 @@ def _own_post_with(post: Any, pending: LinkCode, authors: dict[int, Any]) -> boo
 
 
 # ---- unlinking --------------------------------------------------------------------------
-def link_remove(*, user: TelegramUser, confirmed: bool, now: datetime | None = None) -> XLink:
+def link_remove(
+    *,
+    user: TelegramUser,
+    confirmed: bool,
+    tenant: Tenant | None = None,
+    now: datetime | None = None,
+) -> XLink:
     """Unlink the user's X account (the row stays, with ``unlinked_at``; its tokens are
-    forgotten). A link Telegram vouched for is unlinked only on Telegram's word too."""
+    forgotten). A link Telegram vouched for is unlinked only on Telegram's word too; on a
+    tenant's word alone (``tenant``: the one asking) only a link made through it."""
     now = now or datetime.now(UTC)
     with transaction.atomic():
         _lock("xclient.xlink.user", user.pk)
         link = XLink.objects.select_for_update().filter(user=user, unlinked_at__isnull=True).first()
         if link is None:
             raise ServiceError("no X account is linked", code="not_linked", status=404)
-        if link.confirmed and not confirmed:
+        another = tenant is not None and link.tenant_id != tenant.pk
+        if not confirmed and (link.confirmed or another):
             raise ServiceError(
                 "unlink from the community's bot (/unlinkx) or the Mini App opened in Telegram",
                 code="telegram_confirmation_required",

@@ -194,7 +194,6 @@ def test_a_code_posted_by_another_account_links_nothing(tenant, x):
     assert not XLink.objects.exists()
 
 
-
 def test_a_repost_or_quote_of_somebody_else_s_code_links_nothing(tenant, x):
     # Mallory asks to link @alice and gets Alice to repost (or quote) a post with the code:
     # the repost's text carries the code, but the words are not Alice's.
@@ -209,6 +208,7 @@ def test_a_repost_or_quote_of_somebody_else_s_code_links_nothing(tenant, x):
         link_code_verify(user=mallory)
     assert refused.value.code == "code_not_found"
     assert not XLink.objects.exists()
+
 
 def test_an_expired_code_an_unknown_handle_and_a_bad_handle_are_refused(tenant, x):
     x.add_account("alice")
@@ -457,3 +457,46 @@ def test_a_refused_read_ends_the_round_quietly_and_the_rest_waits(tenant, x):
     assert XLink.objects.filter(refreshed_at__lt=now).count() == 30
     budget_set(tenant=platform, monthly_cap_micros=None, actor=_system())
     assert links_refresh(tenant=platform, now=now) == 30
+
+
+def test_a_link_made_on_a_tenant_s_word_gives_way_to_one_telegram_vouched_for(tenant, db):
+    # A brand owner can sign initData for anyone: their forged links must not take a
+    # user's place, nor an account's.
+    alice, mallory = person(9601), person(9602, "mallory")
+    link_create(
+        user=alice, tenant=tenant, account=account(501, "owners_x"), via="code", confirmed=False
+    )
+    link_create(user=mallory, tenant=tenant, account=account(502), via="code", confirmed=False)
+
+    real = link_create(user=alice, tenant=tenant, account=account(502), via="oauth", confirmed=True)
+
+    active = XLink.objects.filter(unlinked_at__isnull=True)
+    assert [(link.user_id, link.x_user_id) for link in active] == [(alice.pk, 502)]
+    assert real.confirmed
+    displaced = Entry.objects.filter(action="xclient.link_displaced")
+    assert sorted(e.data["x_user_id"] for e in displaced) == [501, 502]
+    # A link Telegram vouched for is not displaced by another made on a tenant's word.
+    with pytest.raises(ServiceError) as taken:
+        link_create(user=mallory, tenant=tenant, account=account(502), via="code", confirmed=False)
+    assert taken.value.code == "x_account_taken"
+
+
+def test_a_tenant_s_word_neither_replaces_a_real_code_nor_unlinks_another_tenant_s_link(
+    make_tenant, x
+):
+    a, b = make_tenant(), make_tenant()
+    x.add_account("alice")
+    x.add_account("owner_of_b")
+    alice = person(9603)
+    real = link_code_start(user=alice, tenant=a, username="alice", confirmed=True)
+    with pytest.raises(ServiceError) as forged:
+        link_code_start(user=alice, tenant=b, username="owner_of_b", confirmed=False)
+    assert (forged.value.code, forged.value.status) == ("telegram_confirmation_required", 403)
+    assert LinkCode.objects.get(user=alice).code == real.code
+
+    bob = person(9604, "bob")
+    link_create(user=bob, tenant=a, account=account(503, "bob"), via="code", confirmed=False)
+    with pytest.raises(ServiceError) as elsewhere:
+        link_remove(user=bob, confirmed=False, tenant=b)
+    assert elsewhere.value.code == "telegram_confirmation_required"
+    assert link_remove(user=bob, confirmed=False, tenant=a).unlinked_at is not None
