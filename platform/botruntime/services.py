@@ -238,7 +238,7 @@ def job_fail(*, job: Job, worker: str, error: str) -> str:
     return status
 
 
-def _job_cancel_inactive(job: Job, worker: str, reason: str) -> str:
+def _job_cancel(job: Job, worker: str, reason: str) -> str:
     _mine(job, worker).update(
         status=Job.Status.CANCELLED, finished_at=Now(), lease_until=None, last_error=reason
     )
@@ -262,8 +262,12 @@ def job_run(*, job: Job, worker: str) -> str:
     tenant = job.tenant
     if kind.per_tenant and (tenant is None or tenant.is_public):
         return job_fail(job=job, worker=worker, error="a per-tenant job needs a community tenant")
+    if kind.every is not None and not kind.per_tenant and tenant is not None:
+        # A recurring platform kind has one row, without a tenant; a row with one was left
+        # from when the kind ran per community: cancelled, never scheduled again.
+        return _job_cancel(job, worker, f"{job.kind} runs once for the platform now")
     if tenant is not None and tenant.status != Tenant.Status.ACTIVE:
-        return _job_cancel_inactive(job, worker, f"tenant {tenant.slug} is {tenant.status}")
+        return _job_cancel(job, worker, f"tenant {tenant.slug} is {tenant.status}")
     try:
         if kind.per_tenant:
             with tenant_context(tenant):

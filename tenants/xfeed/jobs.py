@@ -22,8 +22,8 @@ def poll(*, tenant: Tenant | None, payload: dict) -> None:
     its own app), so a platform job, not one per community. A refusal by the budget or
     a cap ends the round quietly (the next run resumes); in stream mode the stream
     worker's backfill does this, and the job does nothing. A row left from when the job
-    ran per community (``tenant`` set) does nothing either: the platform's row polls."""
-    if xfeed_mode() != "poll" or tenant is not None:
+    ran per community is cancelled by the job runner (``botruntime.services.job_run``)."""
+    if xfeed_mode() != "poll":
         return
     platform_poll()
 

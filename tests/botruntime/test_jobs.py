@@ -218,6 +218,25 @@ def test_recurring_kinds_keep_one_job_per_target_and_reschedule_after_each_run(
     assert timedelta(hours=23, minutes=59) < wait <= timedelta(days=1)
 
 
+def test_a_platform_kind_s_row_left_from_when_it_ran_per_community_is_cancelled(
+    db, job_kind, make_tenant
+):
+    # The kind ran per community once; its rows with a tenant are left in the queue.
+    calls = job_kind("test.platform_now", every=timedelta(seconds=30))
+    community = make_tenant()
+    job_enqueue(
+        kind="test.platform_now",
+        tenant=community.pk,
+        payload={},
+        dedupe_key=recurring_key("test.platform_now", community.pk),
+    )
+    [claimed] = jobs_claim(worker="w", kinds=["test.platform_now"])
+
+    assert job_run(job=claimed, worker="w") == "cancelled"
+    assert calls == []  # never run with a tenant
+    assert not Job.objects.filter(kind="test.platform_now", tenant=community, status="pending")
+
+
 def test_a_dead_recurring_job_is_still_scheduled_again(db, job_kind):
     job_kind("test.hourly", _boom, every=timedelta(hours=1), max_attempts=1)
     jobs_schedule_recurring()

@@ -53,10 +53,11 @@ def test_the_job_polls_the_whole_platform_once_in_poll_mode_only(feed, xsim, set
     assert f"from:{project['id']}" in search["query"]["query"]
     assert f"from:{partner['id']}" in search["query"]["query"]
     # A row left from when the job ran per community does not poll again, even when the
-    # query is due.
+    # query is due, and is cancelled rather than scheduled again every 30 s forever.
     time.sleep(1.1)
-    assert run_poll_job(a.tenant) == "done"
+    assert run_poll_job(a.tenant) == "cancelled"
     assert len([c for c in xsim.calls() if c["path"] == SEARCH]) == 1
+    assert not Job.objects.filter(kind="xfeed.poll", tenant=a.tenant, status="pending").exists()
 
 
 KIND = "xfeed.kol_track"
