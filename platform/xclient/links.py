@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import requests
 import tweepy
 from django.conf import settings
 from django.db import connection, transaction
@@ -262,9 +263,12 @@ def link_oauth_callback(*, callback_url: str) -> XLink:
     tenant; the token's ``users/me`` names the account."""
     flow = connect_flow_take(state=state_of(callback_url), kind="link")
     token = connect_token_fetch(flow=flow, callback_url=callback_url, scopes=LINK_SCOPES)
-    me = x_client(bearer_token=token["access_token"]).get_me(
-        user_auth=False, user_fields=USER_FIELDS
-    )
+    try:
+        me = x_client(bearer_token=token["access_token"]).get_me(
+            user_auth=False, user_fields=USER_FIELDS
+        )
+    except (tweepy.TweepyException, requests.RequestException) as exc:
+        raise ServiceError(f"X did not answer who approved: {exc}", code="x_refused") from exc
     if flow.user is None or me.data is None:
         raise ServiceError("X did not say which account approved", code="x_refused")
     return link_create(
@@ -291,6 +295,10 @@ def link_token(*, link: XLink, now: datetime | None = None) -> str:
         return decrypt(link.access_token)
     with transaction.atomic():
         locked = XLink.objects.select_for_update().get(pk=link.pk)
+        if locked.unlinked_at is not None or not locked.refresh_token:  # unlinked meanwhile
+            raise ServiceError(
+                f"@{link.username} is no longer linked: no token", code="x_no_token", status=404
+            )
         if locked.expires_at is not None and locked.expires_at - REFRESH_AHEAD > now:
             return decrypt(locked.access_token)  # another process refreshed it meanwhile
         token = token_refresh(

@@ -214,7 +214,10 @@ def cursor_seen(*, tenant: Tenant, key: str, post_id: int) -> bool:
 
 
 def _reader_for(tenant: Tenant, priority: int) -> XReader | None:
-    credential = Credential.objects.filter(tenant=tenant, kind=Credential.Kind.APP).first()
+    # The same rule as ``own_app_tenant_ids``: an app bearer token, not a user's token.
+    credential = Credential.objects.filter(
+        tenant=tenant, kind=Credential.Kind.APP, x_user_id=None
+    ).first()
     if credential is None and not settings.X_BEARER_TOKEN:
         return None
     return XReader(tenant=tenant, priority=priority, credential=credential)

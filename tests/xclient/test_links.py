@@ -20,6 +20,7 @@ from config.errors import ServiceError
 from history.models import Entry
 from tenancy.services import public_tenant_ensure
 from tests.xclient.helpers import LINK_CALLBACK
+from xclient import links
 from xclient.links import (
     XAccount,
     link_code_start,
@@ -148,6 +149,35 @@ def test_an_expired_token_is_refreshed_and_stored(tenant, x):
         f"{x.base_url}/2/users/me", headers={"Authorization": f"Bearer {fresh}"}, timeout=10
     )
     assert me.json()["data"]["username"] == "alice"
+
+
+def test_a_token_asked_for_while_the_link_is_removed_is_no_token(tenant, x):
+    x.add_account("alice")
+    alice = person(9107)
+    url = link_oauth_start(user=alice, tenant=tenant, redirect_uri=LINK_CALLBACK, confirmed=True)
+    stale = link_oauth_callback(callback_url=approve(x, url, "alice"))
+    link_remove(user=alice, confirmed=True)  # meanwhile, in another request
+    with pytest.raises(ServiceError) as gone:
+        link_token(link=stale, now=stale.expires_at - timedelta(minutes=1))
+    assert gone.value.code == "x_no_token"
+
+
+def test_x_failing_to_say_who_approved_is_a_refusal_and_links_nothing(tenant, x, monkeypatch):
+    x.add_account("alice")
+    url = link_oauth_start(
+        user=person(9108), tenant=tenant, redirect_uri=LINK_CALLBACK, confirmed=True
+    )
+    back = approve(x, url, "alice")
+
+    class Down:
+        def get_me(self, **_: object) -> None:
+            raise requests.ConnectionError("X is down")
+
+    monkeypatch.setattr(links, "x_client", lambda **_: Down())
+    with pytest.raises(ServiceError) as refused:
+        link_oauth_callback(callback_url=back)
+    assert refused.value.code == "x_refused"
+    assert not XLink.objects.exists()
 
 
 def test_a_code_link_has_no_token(tenant, db):
