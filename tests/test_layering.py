@@ -30,6 +30,7 @@ LAYERS: list[str] = [
     "xclient",
     "community",
     "xfeed",
+    "raids",
     "devserver",
 ]
 # The project's wiring sits above every app: the root URLconf mounts each app's routes,

@@ -63,6 +63,7 @@ PLATFORM_APPS = [
 COMMUNITY_APPS = [
     "community",
     "xfeed",
+    "raids",
 ]
 SHARED_APPS = [
     "django_tenants",
