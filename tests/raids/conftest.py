@@ -1,0 +1,192 @@
+"""Raids fixtures: ``raid_x``, the sandbox X (emptied) answering the platform's app with
+the project's account and its post to raid; ``raid_scene``, a community whose bot runs a
+bound supergroup on the sandbox Telegram, with funds in the group's wallet; ``linked``,
+a Telegram user (on the sandbox, and a group member) with an X account linked the way
+X confirmed it; ``make_raid``, a raid written straight into the tables with its pool
+held in the wallet (the service that creates raids is tested on its own)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from accounts.models import TelegramUser
+from community.services import group_bind_on_bot_added
+from history.services import SYSTEM
+from raids.models import Participant, Raid, Task
+from sandbox.x import SandboxX
+from tests.helpers import tenant_bot_token
+from tests.raids.helpers import CURRENCY, GROUP_FUNDS, RAID_APP_TOKEN
+from wallet.services.holds import hold_create
+from wallet.services.ledger import account_get_or_create, transfer_post
+from xclient.links import XAccount, link_create
+from xclient.reader import PLATFORM_APP
+
+_n = itertools.count(1)
+
+
+@pytest.fixture
+def raid_x(x_server, settings) -> SandboxX:
+    """The sandbox X, emptied, with the platform's app token, the project's account
+    ``project`` and its post ``raid_x.target`` (a dict: the Post as X returns it)."""
+    x_server.reset()
+    x_server.add_app(RAID_APP_TOKEN, app_id=PLATFORM_APP)
+    x_server.add_account("project", name="The Project")
+    x_server.target = x_server.post("project", "Big news today: v2 is live")  # type: ignore[attr-defined]
+    settings.X_API_BASE, settings.X_BEARER_TOKEN = x_server.base_url, RAID_APP_TOKEN
+    return x_server
+
+
+@dataclass
+class RaidScene:
+    tg: Any
+    tenant: Any
+    bot_id: int
+    chat_id: int
+    owner: dict
+    members: list[dict] = field(default_factory=list)
+
+    def group_account(self, currency: str = CURRENCY):
+        return account_get_or_create(
+            tenant=self.tenant,
+            owner_kind="group",
+            owner_id=self.chat_id,
+            currency=currency,
+            kind="available",
+        )
+
+
+@pytest.fixture
+def raid_scene(make_tenant, tg) -> RaidScene:
+    n = next(_n)
+    owner = tg.add_user(7_300_000 + n, "Olga", username=f"olga{n}")
+    tenant = make_tenant(owner_telegram_id=owner["id"])
+    bot = tg.add_bot(tenant_bot_token(tenant), username=f"{tenant.slug.replace('-', '_')}_bot")
+    chat_id = -1_007_300_000_000 - n
+    tg.add_group(chat_id, title="Raiders")
+    tg.set_member(chat_id, owner["id"], "creator")
+    tg.set_member(chat_id, bot["id"], "administrator")
+    group_bind_on_bot_added(
+        tenant=tenant,
+        bot_id=bot["id"],
+        chat_id=chat_id,
+        title="Raiders",
+        added_by_telegram_id=owner["id"],
+    )
+    scene = RaidScene(tg=tg, tenant=tenant, bot_id=bot["id"], chat_id=chat_id, owner=owner)
+    external = account_get_or_create(
+        tenant=tenant, owner_kind="tenant", owner_id=tenant.pk, currency=CURRENCY, kind="external"
+    )
+    transfer_post(
+        tenant=tenant,
+        debit=external,
+        credit=scene.group_account(),
+        amount=GROUP_FUNDS,
+        kind="deposit",
+        idempotency_key=f"raid-scene-funds-{n}",
+    )
+    return scene
+
+
+@pytest.fixture
+def linked(tg):
+    """``linked(scene, x, name, followers=0, age_days=400, member=True)``: a Telegram
+    user (on the sandbox; a member of the scene's group unless ``member`` is False) whose
+    X account ``name`` (created on ``x``) is linked to them as X confirmed it. Returns
+    (TelegramUser, the X account's dict)."""
+
+    def make(
+        scene: RaidScene,
+        x: SandboxX,
+        name: str,
+        *,
+        followers: int = 0,
+        age_days: int = 400,
+        member: bool = True,
+    ) -> tuple[TelegramUser, dict]:
+        n = next(_n)
+        person = tg.add_user(7_400_000 + n, name.title(), username=f"{name}{n}")
+        if member:
+            tg.set_member(scene.chat_id, person["id"], "member")
+            scene.members.append(person)
+        account = x.add_account(f"{name[:10]}{n}", name=name.title())
+        user, _ = TelegramUser.objects.get_or_create(
+            telegram_id=person["id"],
+            defaults={"first_name": person["first_name"], "last_seen": datetime.now(UTC)},
+        )
+        link_create(
+            user=user,
+            tenant=scene.tenant,
+            account=XAccount(
+                x_user_id=int(account["id"]),
+                username=account["username"],
+                created_at=datetime.now(UTC) - timedelta(days=age_days),
+                followers=followers,
+            ),
+            via="oauth",
+            confirmed=True,
+        )
+        return user, account
+
+    return make
+
+
+@pytest.fixture
+def make_raid(raid_x):
+    """``make_raid(scene, tasks=[(kind, points, params)], pool=, formula=, **fields)``: an
+    active raid on ``raid_x.target`` ending in an hour, its pool held from the group's
+    account. ``join(raid, user, x_account)`` adds a participant as joining would."""
+
+    def make(
+        scene: RaidScene,
+        *,
+        tasks: list[tuple[str, int, dict]] | None = None,
+        pool: int = 100_000_000,
+        formula: str = "points",
+        formula_params: dict | None = None,
+        **fields: Any,
+    ) -> Raid:
+        target = raid_x.target
+        now = datetime.now(UTC)
+        n = next(_n)
+        hold = hold_create(
+            tenant=scene.tenant,
+            group_account=scene.group_account(),
+            amount=pool,
+            reference=f"raid-test-{n}",
+            idempotency_key=f"raid-test-hold-{n}",
+            actor=SYSTEM,
+        )
+        with tenant_context(scene.tenant):
+            raid = Raid.objects.create(
+                chat_id=scene.chat_id,
+                post_id=int(target["id"]),
+                post_url=f"https://x.com/project/status/{target['id']}",
+                post_author_id=int(target["author_id"]),
+                post_author_username="project",
+                post_text=target["text"],
+                status=Raid.Status.ACTIVE,
+                starts_at=now - timedelta(minutes=5),
+                ends_at=now + timedelta(hours=1),
+                currency=CURRENCY,
+                pool_amount=pool,
+                hold_id=hold.pk,
+                formula=formula,
+                formula_params=formula_params or {},
+                **fields,
+            )
+            for position, (kind, points, params) in enumerate(
+                tasks or [("repost", 10, {}), ("like", 5, {})]
+            ):
+                Task.objects.create(
+                    raid=raid, kind=kind, points=points, params=params, position=position
+                )
+        return raid
+
+    return make
+

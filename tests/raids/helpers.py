@@ -1,0 +1,30 @@
+"""What the raids tests share: the platform's app on the sandbox X, the money a test
+community's group starts with, and ``join`` (a participant row as joining leaves it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django_tenants.utils import tenant_context
+
+from accounts.models import TelegramUser
+from raids.models import Participant, Raid
+
+RAID_APP_TOKEN = "raids-platform-app-token"
+CURRENCY = "USDT"
+GROUP_FUNDS = 1_000_000_000  # 1,000 USDT in minor units
+
+
+def join(scene, raid: Raid, user: TelegramUser, account: dict, role: str = "member"):
+    """A participant row as joining leaves it (the service that joins checks eligibility)."""
+    with tenant_context(scene.tenant):
+        participant = Participant.objects.create(
+            raid=raid,
+            user_id=user.telegram_id,
+            x_user_id=int(account["id"]),
+            x_username=account["username"],
+            role=role,
+            joined_at=datetime.now(UTC),
+        )
+        Raid.objects.filter(pk=raid.pk).update(participants_count=raid.participants.count())
+    return participant
