@@ -252,7 +252,7 @@ class RaidTemplate(models.Model):
 
 
 class Giveaway(models.Model):
-    """A prize pool drawn among entrants by commit–reveal: ``commitment`` (SHA-256 of the
+    """A prize pool drawn among entrants by commit-reveal: ``commitment`` (SHA-256 of the
     secret) is published at creation, ``secret`` at the draw, so anyone can re-run it."""
 
     class Status(models.TextChoices):

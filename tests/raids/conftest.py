@@ -18,7 +18,7 @@ from django_tenants.utils import tenant_context
 from accounts.models import TelegramUser
 from community.services import group_bind_on_bot_added
 from history.services import SYSTEM
-from raids.models import Participant, Raid, Task
+from raids.models import Raid, Task
 from sandbox.x import SandboxX
 from tests.helpers import tenant_bot_token
 from tests.raids.helpers import CURRENCY, GROUP_FUNDS, RAID_APP_TOKEN
@@ -189,4 +189,3 @@ def make_raid(raid_x):
         return raid
 
     return make
-
