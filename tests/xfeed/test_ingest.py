@@ -15,6 +15,7 @@ from django_tenants.utils import tenant_context
 from tests.xfeed.helpers import aged, fetch, sim_now
 from xfeed.models import Forward, Mention, Post
 from xfeed.services.ingest import Ingested, posts_ingest
+from xfeed.signals import posts_received
 from xfeed.spam import LINK_ONLY, NEW_ACCOUNT, REPEATED_TEXT
 
 POST, MENTION = "tweet.forwarded", "mention.found"
@@ -213,3 +214,24 @@ def test_the_stream_and_a_search_ingesting_at_once_forward_each_post_once(feed, 
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f'DROP SCHEMA IF EXISTS "{group.tenant.schema_name}" CASCADE')
+
+
+def test_posts_new_to_the_community_are_announced_once_in_its_schema(feed, xsim):
+    project, *_ = aged(xsim, "project")
+    group = feed()
+    group.follow(project)
+    made = xsim.post("project", "v2 is live")
+    posts = fetch(xsim, "from:project")
+    received: list[tuple[str, list[int], str]] = []
+
+    def receiver(sender, *, tenant, posts, **kwargs):
+        received.append((tenant.slug, [p.post_id for p in posts], connection.schema_name))
+
+    posts_received.connect(receiver)
+    try:
+        posts_ingest(tenant=group.tenant, posts=posts, via="stream", now=sim_now(xsim))
+        posts_ingest(tenant=group.tenant, posts=posts, via="poll", now=sim_now(xsim))
+    finally:
+        posts_received.disconnect(receiver)
+
+    assert received == [(group.tenant.slug, [int(made["id"])], group.tenant.schema_name)]

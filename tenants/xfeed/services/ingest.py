@@ -44,6 +44,7 @@ from xfeed import texts
 from xfeed.models import Forwarding, Mention, MentionRule, Post
 from xfeed.notices import EVENT_MENTION, EVENT_POST
 from xfeed.queries import rule_matches
+from xfeed.signals import posts_received
 from xfeed.spam import spam_reason, text_key
 
 if TYPE_CHECKING:
@@ -220,6 +221,7 @@ def posts_ingest(
         )
         if current:
             counts += _process(tenant, current, stored, now)
+            posts_received.send(sender=posts_ingest, tenant=tenant, posts=current)
     if counts.new or counts.forwarded or counts.mentioned:
         logger.info(
             "xfeed.ingest",
