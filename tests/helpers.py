@@ -74,6 +74,34 @@ class TenantClient(APIClient):
         )
 
 
+def group_on_sandbox(
+    tg,
+    tenant,
+    *,
+    owner: dict,
+    chat_id: int,
+    title: str = "Fans",
+    bot_rights: dict | None = None,
+) -> dict:
+    """The tenant's bot on the sandbox Telegram, administering (with ``bot_rights``) the
+    supergroup ``chat_id`` that ``owner`` created, bound to the tenant as adding the bot
+    binds it (the owner manages the community). Returns the bot."""
+    from community.services import group_bind_on_bot_added
+
+    bot = tg.add_bot(tenant_bot_token(tenant), username=f"{tenant.slug.replace('-', '_')}_bot")
+    tg.add_group(chat_id, title=title)
+    tg.set_member(chat_id, owner["id"], "creator")
+    tg.set_member(chat_id, bot["id"], "administrator", **(bot_rights or {}))
+    group_bind_on_bot_added(
+        tenant=tenant,
+        bot_id=bot["id"],
+        chat_id=chat_id,
+        title=title,
+        added_by_telegram_id=owner["id"],
+    )
+    return bot
+
+
 def bot_id_of(tenant) -> int:
     """The Telegram id of the tenant's (first) bot."""
     return int(tenant_bot_token(tenant).split(":", 1)[0])

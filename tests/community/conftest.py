@@ -11,10 +11,9 @@ from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
 from botruntime.outgoing import ssl_context
-from community.services import group_bind_on_bot_added
 from community.telegram import handlers
 from tests.community.helpers import Scene, scene_id
-from tests.helpers import bot_id_of, on_sandbox, tenant_bot_token
+from tests.helpers import bot_id_of, group_on_sandbox, on_sandbox, tenant_bot_token
 
 _chat_ids = itertools.count(1)
 _user_ids = itertools.count(1)
@@ -78,22 +77,14 @@ def make_scene(make_tenant, tg):
         # Olga owns the community: she may bind a group by adding its bot.
         tenant = make_tenant(owner_telegram_id=owner["id"])
         token = tenant_bot_token(tenant)
-        bot = tg.add_bot(token, username=f"{tenant.slug.replace('-', '_')}_bot")
         chat_id = -1_002_000_000_000 - scene_id()
-        tg.add_group(chat_id, title=title)
-        tg.set_member(chat_id, owner["id"], "creator")
         rights = (
             {"can_restrict_members": True, "can_delete_messages": True}
             if bot_rights is None
             else bot_rights
         )
-        tg.set_member(chat_id, bot["id"], "administrator", **rights)
-        group_bind_on_bot_added(
-            tenant=tenant,
-            bot_id=bot["id"],
-            chat_id=chat_id,
-            title=title,
-            added_by_telegram_id=owner["id"],
+        bot = group_on_sandbox(
+            tg, tenant, owner=owner, chat_id=chat_id, title=title, bot_rights=rights
         )
         application = (
             Application.builder()

@@ -16,11 +16,10 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from accounts.models import TelegramUser
-from community.services import group_bind_on_bot_added
 from history.services import SYSTEM
 from raids.models import Raid, Task
 from sandbox.x import SandboxX
-from tests.helpers import tenant_bot_token
+from tests.helpers import group_on_sandbox
 from tests.raids.helpers import CURRENCY, GROUP_FUNDS, RAID_APP_TOKEN
 from wallet.services.holds import hold_create
 from wallet.services.ledger import account_get_or_create, transfer_post
@@ -66,18 +65,8 @@ def raid_scene(make_tenant, tg) -> RaidScene:
     n = next(_n)
     owner = tg.add_user(7_300_000 + n, "Olga", username=f"olga{n}")
     tenant = make_tenant(owner_telegram_id=owner["id"])
-    bot = tg.add_bot(tenant_bot_token(tenant), username=f"{tenant.slug.replace('-', '_')}_bot")
     chat_id = -1_007_300_000_000 - n
-    tg.add_group(chat_id, title="Raiders")
-    tg.set_member(chat_id, owner["id"], "creator")
-    tg.set_member(chat_id, bot["id"], "administrator")
-    group_bind_on_bot_added(
-        tenant=tenant,
-        bot_id=bot["id"],
-        chat_id=chat_id,
-        title="Raiders",
-        added_by_telegram_id=owner["id"],
-    )
+    bot = group_on_sandbox(tg, tenant, owner=owner, chat_id=chat_id, title="Raiders")
     scene = RaidScene(tg=tg, tenant=tenant, bot_id=bot["id"], chat_id=chat_id, owner=owner)
     external = account_get_or_create(
         tenant=tenant, owner_kind="tenant", owner_id=tenant.pk, currency=CURRENCY, kind="external"

@@ -21,11 +21,15 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from community.models import Group
-from community.services import group_bind_on_bot_added
 from community.telegram import handlers as community_handlers
 from sandbox.x import Limits, ManualClock, SandboxX
 from tenancy.services import chat_bind
-from tests.helpers import application_process, sandbox_application, tenant_bot_token
+from tests.helpers import (
+    application_process,
+    group_on_sandbox,
+    sandbox_application,
+    tenant_bot_token,
+)
 from tests.xfeed.helpers import APP_TOKEN, KOL_APP_TOKEN, PLATFORM_APP_TOKEN, Feed, make_feed
 from xclient.reader import PLATFORM_APP
 from xfeed.telegram import handlers as xfeed_handlers
@@ -124,20 +128,11 @@ def scene(make_tenant, tg) -> GroupScene:
     n = next(_chats)
     owner = tg.add_user(7_100_000 + n, "Olga", username=f"olga{n}")
     tenant = make_tenant(owner_telegram_id=owner["id"])
-    token = tenant_bot_token(tenant)
-    bot = tg.add_bot(token, username=f"{tenant.slug.replace('-', '_')}_bot")
     chat_id = -1_007_100_000_000 - n
-    tg.add_group(chat_id, title="Fans")
-    tg.set_member(chat_id, owner["id"], "creator")
-    tg.set_member(chat_id, bot["id"], "administrator")
-    group_bind_on_bot_added(
-        tenant=tenant,
-        bot_id=bot["id"],
-        chat_id=chat_id,
-        title="Fans",
-        added_by_telegram_id=owner["id"],
+    bot = group_on_sandbox(tg, tenant, owner=owner, chat_id=chat_id)
+    application = sandbox_application(
+        tg, tenant_bot_token(tenant), [*community_handlers(), *xfeed_handlers()]
     )
-    application = sandbox_application(tg, token, [*community_handlers(), *xfeed_handlers()])
     return GroupScene(
         tg=tg,
         tenant=tenant,
