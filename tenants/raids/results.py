@@ -1,0 +1,120 @@
+"""Reads of a raid's results and rewards (selectors): each participant with the tally of
+their tasks, the payout report (CSV) as settlement writes it, a user's rewards across raids.
+Called inside the tenant's schema (the API's request, ``tenant_context`` elsewhere)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+
+from config.errors import ServiceError
+from raids.models import Participant, Raid, Result
+from raids.payouts import Entrant, ranked
+from wallet.currencies import amount_decimal, currencies
+
+REPORT_COLUMNS = (
+    "user_id",
+    "x_username",
+    "points",
+    "verified_tasks",
+    "amount",
+    "amount_minor",
+    "currency",
+)
+
+
+def raid_not_found(raid_id: object) -> ServiceError:
+    return ServiceError(f"raid {raid_id} not found", code="raid_not_found", status=404)
+
+
+def raid_get(*, raid_id: int) -> Raid:
+    """A raid of this community; 404 ``raid_not_found`` otherwise (each community has its
+    own table: another's ids name nothing here)."""
+    raid = Raid.objects.filter(pk=raid_id).first()
+    if raid is None:
+        raise raid_not_found(raid_id)
+    return raid
+
+
+def _tally(status: str) -> Count:
+    return Count("results", filter=Q(results__status=status))
+
+
+def participants_with_tally(*, raid: Raid) -> QuerySet[Participant]:
+    """The raid's participants (excluded ones too), each annotated with ``verified``,
+    ``unverifiable``, ``failed`` and ``pending``: the counts of their results."""
+    return Participant.objects.filter(raid=raid).annotate(
+        verified=_tally(Result.Status.VERIFIED),
+        unverifiable=_tally(Result.Status.UNVERIFIABLE),
+        failed=_tally(Result.Status.FAILED),
+        pending=_tally(Result.Status.PENDING),
+    )
+
+
+@dataclass(frozen=True)
+class Payee:
+    """An active participant at settlement: what the formulas and the report need."""
+
+    id: int
+    user_id: int
+    x_username: str
+    points: int
+    tasks: int  # verified
+    joined_at: datetime
+
+    def entrant(self) -> Entrant:
+        return Entrant(id=self.id, points=self.points, tasks=self.tasks, joined_at=self.joined_at)
+
+
+def payees(*, raid: Raid) -> list[Payee]:
+    """The raid's active participants (not excluded), ranked as the formulas rank them."""
+    rows = (
+        Participant.objects.filter(raid=raid, status=Participant.Status.ACTIVE)
+        .annotate(tasks=_tally(Result.Status.VERIFIED))
+        .values_list("id", "user_id", "x_username", "points", "tasks", "joined_at")
+        .order_by()
+    )
+    found = {row[0]: Payee(*row) for row in rows}
+    return [found[e.id] for e in ranked(p.entrant() for p in found.values())]
+
+
+def report_csv(*, raid: Raid, rows: Iterable[Payee], amounts: dict[int, int]) -> str:
+    """The payout report: one row per active participant in rank order, amounts in units
+    and in minor units. Text with CRLF line ends (csv's), hashed as UTF-8."""
+    exponent = currencies().get(raid.currency, 0)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(REPORT_COLUMNS)
+    for row in rows:
+        amount = amounts.get(row.id, 0)
+        writer.writerow(
+            (
+                row.user_id,
+                row.x_username,
+                row.points,
+                row.tasks,
+                amount_decimal(amount, exponent),
+                amount,
+                raid.currency,
+            )
+        )
+    return buffer.getvalue()
+
+
+def report_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def rewards_of_user(*, user_id: int) -> QuerySet[Participant]:
+    """A user's participations in this community's settled raids, with their raid."""
+    return (
+        Participant.objects.filter(user_id=user_id, raid__status=Raid.Status.SETTLED)
+        .select_related("raid")
+        .annotate(verified=_tally(Result.Status.VERIFIED))
+    )
