@@ -4,6 +4,7 @@ never negative, zero points paid nothing, more points never paid less)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -149,7 +150,7 @@ def test_more_points_are_never_paid_less(formula, pool, people):
     name, params = formula
     amounts = compute(formula=name, params=params, pool=pool, entrants=people)
     by_points = sorted(people, key=lambda e: e.points)
-    for lower, higher in zip(by_points, by_points[1:], strict=False):
+    for lower, higher in itertools.pairwise(by_points):
         assert amounts[lower.id] <= amounts[higher.id]
 
 

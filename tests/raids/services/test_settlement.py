@@ -78,13 +78,17 @@ def test_points_pays_pro_rata_returns_the_rest_and_publishes_the_report(settled_
     assert rows[0] == [
         "user_id", "x_username", "points", "verified_tasks", "amount", "amount_minor", "currency"
     ]  # fmt: skip
+
     # Rank order, active participants only (eve is excluded), units and minor units.
+    def row(name, *figures):
+        return [str(people[name].user_id), people[name].x_username, *figures, "USDT"]
+
     assert rows[1:] == [
-        [str(people["ann"].user_id), people["ann"].x_username, "15", "2", "0.5", "500000", "USDT"],
-        [str(people["bob"].user_id), people["bob"].x_username, "10", "1", "0.333333", "333333", "USDT"],
-        [str(people["cy"].user_id), people["cy"].x_username, "5", "1", "0.166666", "166666", "USDT"],
-        [str(people["dan"].user_id), people["dan"].x_username, "0", "0", "0", "0", "USDT"],
-    ]  # fmt: skip
+        row("ann", "15", "2", "0.5", "500000"),
+        row("bob", "10", "1", "0.333333", "333333"),
+        row("cy", "5", "1", "0.166666", "166666"),
+        row("dan", "0", "0", "0", "0"),
+    ]
     digest = hashlib.sha256(raid.report_csv.encode()).hexdigest()
     assert raid.report_sha256 == digest == done.report_sha256
     entry = Entry.objects.get(tenant=scene.tenant, action="raids.raid_settled")
