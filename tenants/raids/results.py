@@ -14,9 +14,12 @@ from datetime import datetime
 from django.db.models import Count, Q, QuerySet
 
 from config.errors import ServiceError
+from history.selectors import entry_list
 from raids.models import Participant, Raid, Result
 from raids.payouts import Entrant, ranked
+from tenancy.models import Tenant
 from wallet.currencies import amount_decimal, currencies
+from wallet.models import Transfer
 
 REPORT_COLUMNS = (
     "user_id",
@@ -117,4 +120,66 @@ def rewards_of_user(*, user_id: int) -> QuerySet[Participant]:
         Participant.objects.filter(user_id=user_id, raid__status=Raid.Status.SETTLED)
         .select_related("raid")
         .annotate(verified=_tally(Result.Status.VERIFIED))
+    )
+
+
+@dataclass(frozen=True)
+class ReportCheck:
+    """What ``report_verify`` found: the digests compared, and every disagreement."""
+
+    stored: str  # Raid.report_sha256
+    computed: str  # SHA-256 of Raid.report_csv
+    recorded: str | None  # the digest in the audit entry raids.raid_settled
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def report_verify(*, tenant: Tenant, raid: Raid) -> ReportCheck:
+    """Check a settled raid's published report against everything else that recorded the
+    settlement: its SHA-256 against the stored one and the audit log's, its rows against
+    the participants as they are now, its amounts against the wallet's transfers of the
+    raid's hold. (Run inside the tenant's schema.)"""
+    text = raid.report_csv
+    computed = report_digest(text)
+    entry = (
+        entry_list(
+            tenant=tenant, action="raids.raid_settled", target_type="raid", target_id=str(raid.pk)
+        )
+        .values_list("data", flat=True)
+        .first()
+    )
+    recorded = entry.get("report_sha256") if entry else None
+    problems = []
+    if raid.status != Raid.Status.SETTLED or not raid.report_sha256:
+        problems.append("the raid is not settled: no report was published")
+    if computed != raid.report_sha256:
+        problems.append(f"the report's SHA-256 is {computed}, the raid's is {raid.report_sha256}")
+    if recorded != computed:
+        problems.append(f"the report's SHA-256 is {computed}, the audit log's is {recorded}")
+    rows = payees(raid=raid)
+    paid = dict(Participant.objects.filter(raid=raid).values_list("id", "payout"))
+    if report_csv(raid=raid, rows=rows, amounts=paid) != text:
+        problems.append("the report differs from the participants' points and payouts now")
+    by_user = {row.user_id: paid[row.id] for row in rows if paid[row.id] > 0}
+    moved: dict[int, int] = {}
+    for owner_id, amount in hold_payouts(hold_id=raid.hold_id):
+        moved[owner_id] = moved.get(owner_id, 0) + amount
+    if raid.hold_id is not None and moved != by_user:
+        problems.append("the wallet's payouts of the raid's hold differ from the report")
+    return ReportCheck(
+        stored=raid.report_sha256, computed=computed, recorded=recorded, problems=problems
+    )
+
+
+def hold_payouts(*, hold_id: int | None) -> list[tuple[int, int]]:
+    """(payee owner id, amount) of each payout transfer of the hold."""
+    if hold_id is None:
+        return []
+    return list(
+        Transfer.objects.filter(hold_id=hold_id, kind=Transfer.Kind.PAYOUT).values_list(
+            "credit__owner_id", "amount"
+        )
     )
