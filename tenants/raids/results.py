@@ -61,6 +61,30 @@ def participants_with_tally(*, raid: Raid) -> QuerySet[Participant]:
 
 
 @dataclass(frozen=True)
+class Tally:
+    """A participant's results by status."""
+
+    verified: int = 0
+    unverifiable: int = 0
+    failed: int = 0
+    pending: int = 0
+
+
+def tallies(*, raid: Raid) -> dict[int, Tally]:
+    """Participant id → the tally of their results, in one query."""
+    rows = (
+        Result.objects.filter(participant__raid=raid)
+        .values("participant_id", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault(row["participant_id"], {})[row["status"]] = row["n"]
+    return {pk: Tally(**found) for pk, found in counts.items()}
+
+
+@dataclass(frozen=True)
 class Payee:
     """An active participant at settlement: what the formulas and the report need."""
 

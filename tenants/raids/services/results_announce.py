@@ -23,7 +23,7 @@ from config.errors import ServiceError
 from history.services import SYSTEM, Actor
 from notifications.services import UserMessage, notify, notify_users
 from raids.models import Participant, Raid
-from raids.results import participants_with_tally, raid_get
+from raids.results import Tally, raid_get, tallies
 from tenancy.models import Tenant
 from tenancy.selectors import tenant_primary_domain
 from wallet.currencies import amount_format
@@ -48,11 +48,13 @@ def _name(raid: Raid) -> str:
     return raid.title or f"the raid on @{raid.post_author_username}'s post"
 
 
-def summary_text(*, tenant: Tenant, raid: Raid, rows: list[Participant]) -> str:
+def summary_text(
+    *, tenant: Tenant, raid: Raid, rows: list[Participant], tally: dict[int, Tally]
+) -> str:
     """The group's message: totals, the top 10 by payout then rank, the digest."""
     active = [p for p in rows if p.status == Participant.Status.ACTIVE]
     paid = sum(p.payout for p in active)
-    verified = sum(p.verified for p in rows)  # type: ignore[attr-defined]  # annotated
+    verified = sum(tally.get(p.pk, Tally()).verified for p in rows)
     payees = sorted(
         (p for p in active if p.payout > 0), key=lambda p: (-p.payout, -p.points, p.joined_at, p.pk)
     )
@@ -74,9 +76,9 @@ def summary_text(*, tenant: Tenant, raid: Raid, rows: list[Participant]) -> str:
     return "\n".join(lines)
 
 
-def result_text(*, raid: Raid, participant: Participant) -> str:
+def result_text(*, raid: Raid, participant: Participant, tally: Tally) -> str:
     """A participant's own result."""
-    p = participant
+    p, t = participant, tally
     if p.status == Participant.Status.EXCLUDED:
         return (
             f"Your result in {_name(raid)}: not counted (flagged by anti-fraud checks; the "
@@ -84,7 +86,7 @@ def result_text(*, raid: Raid, participant: Participant) -> str:
         )
     return (
         f"Your result in {_name(raid)}: {p.points} points; tasks verified "
-        f"{p.verified}, unverifiable {p.unverifiable}, failed {p.failed}. "  # type: ignore[attr-defined]  # annotated
+        f"{t.verified}, unverifiable {t.unverifiable}, failed {t.failed}. "
         f"Reward: {amount_format(p.payout, raid.currency)}."
     )
 
@@ -101,12 +103,13 @@ def raid_results_announce(*, tenant: Tenant, raid: Raid, actor: Actor = SYSTEM) 
                 code="raid_not_settled",
                 status=409,
             )
-        rows = list(participants_with_tally(raid=raid).order_by("id"))
+        rows = list(Participant.objects.filter(raid=raid).order_by("id"))
+        tally = tallies(raid=raid)
         group = notify(
             tenant=tenant,
             event="raid.result",
             chat_id=raid.chat_id,
-            text=summary_text(tenant=tenant, raid=raid, rows=rows),
+            text=summary_text(tenant=tenant, raid=raid, rows=rows, tally=tally),
             idempotency_key=f"raid:{raid.pk}:results",
         )
         queued = notify_users(
@@ -115,7 +118,7 @@ def raid_results_announce(*, tenant: Tenant, raid: Raid, actor: Actor = SYSTEM) 
             messages=[
                 UserMessage(
                     telegram_id=p.user_id,
-                    text=result_text(raid=raid, participant=p),
+                    text=result_text(raid=raid, participant=p, tally=tally.get(p.pk, Tally())),
                     idempotency_key=f"raid:{raid.pk}:result:{p.user_id}",
                 )
                 for p in rows

@@ -27,7 +27,7 @@ from raids.models import Participant, Raid
 from raids.results import Payee, payees, raid_get, report_csv, report_digest
 from tenancy.models import Tenant
 from wallet.models import Hold
-from wallet.services.holds import hold_settle
+from wallet.services.holds import Settlement, hold_settle
 from wallet.services.ledger import accounts_get_or_create
 
 logger = logging.getLogger(__name__)
@@ -86,11 +86,13 @@ def _settleable(raid: Raid) -> None:
         )
     if raid.status not in SETTLEABLE or raid.ends_at > timezone.now():
         raise ServiceError("this raid has not ended yet", code="raid_not_ended", status=409)
+
+
+def _pay(
+    tenant: Tenant, raid: Raid, rows: list[Payee], amounts: dict[int, int], actor: Actor
+) -> Settlement:
     if raid.hold_id is None:
         raise ServiceError("this raid has no pool held", code="raid_without_hold", status=409)
-
-
-def _pay(tenant: Tenant, raid: Raid, rows: list[Payee], amounts: dict[int, int], actor: Actor):
     paid_rows = [row for row in rows if amounts[row.id] > 0]
     accounts = accounts_get_or_create(
         tenant=tenant,
