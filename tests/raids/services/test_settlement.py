@@ -200,3 +200,37 @@ def test_an_open_or_cancelled_raid_is_not_settled(raid_scene, make_raid, scored,
     assert (caught.value.code, caught.value.status) == (code, 409)
     assert payouts(raid) == []
     assert Hold.objects.get(pk=raid.hold_id).status == "open"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_settlements_at_once_pay_once(raid_scene, make_raid, scored):
+    """Two workers (a retried end job, two replicas) settle the same raid at the same
+    time: the raid's row lock makes the second wait and replay."""
+    import threading
+
+    from django.db import connection
+
+    raid = make_raid(raid_scene, pool=POOL)
+    for name, points in (("ann", 3), ("bob", 1)):
+        scored(raid_scene, raid, name, points, ("verified",))
+    raid = raid_ended(raid_scene, raid)
+    start, done, errors = threading.Barrier(2), [], []
+
+    def settle() -> None:
+        try:
+            start.wait()
+            done.append(raid_settle(tenant=raid_scene.tenant, raid=raid))
+        except BaseException as exc:  # reported below: neither may fail
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=settle) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    assert sorted(d.replayed for d in done) == [False, True]
+    assert {d.paid for d in done} == {POOL}
+    assert sorted(amount for _, amount in payouts(raid)) == [250_000, 750_000]
