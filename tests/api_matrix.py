@@ -82,6 +82,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("x-kol-posts", "GET"): "manage_settings",
     ("x-kol-report", "GET"): "manage_settings",
     ("x-kol-report-csv", "GET"): "manage_settings",
+    # raids: rewards
+    ("raid-results", "GET"): "manage_raids",
+    ("raid-report-csv", "GET"): "authenticated",
+    ("me-rewards", "GET"): "authenticated",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
@@ -96,4 +100,5 @@ URL_KWARGS = {
     "username": "nobody_here",
     "rule_id": 424242,
     "kol_id": 424242,
+    "raid_id": 424242,
 }

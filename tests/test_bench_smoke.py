@@ -86,6 +86,13 @@ EXPECTED = {
         "goal: poll at 7 posts/h: API calls per forwarded post",
         "goal: poll at 7 posts/h: no tenant above its cap",
     ],
+    "raid_settlement": [
+        "raid_settle, 50 participants:",
+        "naive transfer_post per payout, 200 participants:",
+        "raid_settle / naive, 200:",
+        "CPU",
+        "goal: raid_settle >= 2,000 payouts/s",
+    ],
 }
 
 
@@ -94,7 +101,7 @@ def runs() -> dict[str, subprocess.Popen[str]]:
     # The server the suite uses (the embedded one included): the children neither start an
     # embedded server each nor race to start one; they create their scratch databases on it.
     env = {**os.environ, "DATABASE_URL": connection_url(database="postgres"), "BENCH_QUICK": "1"}
-    # One database migrated once, which each benchmark's scratch database copies: nine
+    # One database migrated once, which each benchmark's scratch database copies: ten
     # benchmarks migrating their own at once took half of this module's time.
     template = f"bragabot_bench_template_{os.getpid()}"
     subprocess.run(

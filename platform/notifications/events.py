@@ -93,6 +93,13 @@ for _event in (
         True,
     ),
     EventType(
+        "raid.reward",
+        "Your raid rewards",
+        "Your result and reward when a raid you joined is settled",
+        Audience.USER,
+        True,
+    ),
+    EventType(
         "deposit.received",
         "Deposits",
         "A deposit reached your wallet",

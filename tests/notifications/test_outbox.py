@@ -174,3 +174,32 @@ def test_text_must_fit_a_telegram_message(tenant, person):
     with pytest.raises(ServiceError) as caught:
         notify(tenant=tenant, event="announcement", text="x" * 4097, user=user, idempotency_key="t")
     assert caught.value.code == "text_too_long"
+
+
+def test_notify_users_queues_each_text_with_notifys_rules_in_one_batch(tenant, person):
+    from notifications.services import UserMessage, notify_users
+
+    fan, blocked, opted_out, via_other_bot = (person(tenant, f"u{n}") for n in range(4))
+    unknown = 6_999_999  # never wrote to the bot: the tenant's bot, no user row
+    Recipient.objects.filter(tenant=tenant, user=blocked).update(status=Recipient.Status.BLOCKED)
+    subscriptions_update(
+        tenant=tenant,
+        chat_id=opted_out.telegram_id,
+        changes={"deposit.received": False},
+        actor=Actor.user(opted_out),
+    )
+    recipient_register(tenant=tenant, user=via_other_bot, bot_id=4_200_000_002)
+    ids = [fan.telegram_id, blocked.telegram_id, opted_out.telegram_id]
+    ids += [via_other_bot.telegram_id, unknown]
+    messages = [UserMessage(telegram_id=i, text=f"for {i}", idempotency_key=f"r:{i}") for i in ids]
+
+    assert notify_users(tenant=tenant, event="deposit.received", messages=messages) == 3
+    assert notify_users(tenant=tenant, event="deposit.received", messages=messages) == 3
+    rows = {m.chat_id: m for m in OutboxMessage.objects.filter(tenant=tenant)}
+    assert set(rows) == {fan.telegram_id, via_other_bot.telegram_id, unknown}  # once each
+    assert rows[fan.telegram_id].text == f"for {fan.telegram_id}"
+    assert rows[fan.telegram_id].user_id == fan.pk and rows[unknown].user_id is None
+    assert rows[via_other_bot.telegram_id].bot_id == 4_200_000_002
+    assert rows[unknown].bot_id == bot_id_of(tenant)
+    with pytest.raises(ValueError, match="for group chats"):
+        notify_users(tenant=tenant, event="raid.result", messages=messages)

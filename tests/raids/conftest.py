@@ -178,3 +178,30 @@ def make_raid(raid_x):
         return raid
 
     return make
+
+
+# ---- rewards ----
+@pytest.fixture
+def scored(linked, raid_x):
+    """``scored(scene, raid, name, points, statuses=("verified", ...), excluded=False)``:
+    a linked user who joined ``raid``, with ``points`` and the raid's tasks' results in
+    ``statuses`` (in task order), as validation leaves them. Returns the Participant."""
+    from raids.models import Participant, Result
+    from tests.raids.helpers import join
+
+    def make(scene, raid, name, points, statuses=(), *, excluded=False):
+        user, account = linked(scene, raid_x, name)
+        participant = join(scene, raid, user, account)
+        with tenant_context(scene.tenant):
+            participant.points = points
+            if excluded:
+                participant.status = Participant.Status.EXCLUDED
+            participant.save(update_fields=["points", "status"])
+            tasks = list(raid.tasks.order_by("position"))
+            Result.objects.bulk_create(
+                Result(participant=participant, task=task, status=status)
+                for task, status in zip(tasks, statuses, strict=False)
+            )
+        return participant
+
+    return make

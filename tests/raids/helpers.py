@@ -28,3 +28,16 @@ def join(scene, raid: Raid, user: TelegramUser, account: dict, role: str = "memb
         )
         Raid.objects.filter(pk=raid.pk).update(participants_count=raid.participants.count())
     return participant
+
+
+# ---- rewards ----
+def raid_ended(scene, raid: Raid) -> Raid:
+    """The raid past its end, being validated (what settlement expects)."""
+    from datetime import timedelta
+
+    with tenant_context(scene.tenant):
+        Raid.objects.filter(pk=raid.pk).update(
+            status=Raid.Status.VALIDATING, ends_at=datetime.now(UTC) - timedelta(minutes=1)
+        )
+        raid.refresh_from_db()
+    return raid

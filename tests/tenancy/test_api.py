@@ -163,6 +163,9 @@ COMMUNITY_DATA = {
     "x-kol-posts",
     "x-kol-report",
     "x-kol-report-csv",
+    "raid-results",
+    "raid-report-csv",
+    "me-rewards",
 }
 ANY_TENANT = {
     "me",

@@ -1,6 +1,6 @@
 """Writes of the notification tables, one module per sub-domain:
 
-- ``outbox``: queue a message (``notify``, ``outbox_enqueue``);
+- ``outbox``: queue a message (``notify``, ``notify_users``, ``outbox_enqueue``);
 - ``delivery``: the dispatcher's protocol (claim → mark sending → record) and housekeeping;
 - ``subscriptions``: which event types a chat receives;
 - ``recipients``: who the tenant's bot can reach in private;
@@ -36,7 +36,7 @@ from notifications.services.delivery import (
     outbox_unmark,
 )
 from notifications.services.notification_settings import notification_settings_update
-from notifications.services.outbox import notify, outbox_enqueue
+from notifications.services.outbox import UserMessage, notify, notify_users, outbox_enqueue
 from notifications.services.recipients import (
     SEEN_IN_GROUPS,
     recipient_register,
@@ -50,6 +50,7 @@ __all__ = [
     "SEEN_IN_GROUPS",
     "Claimed",
     "Started",
+    "UserMessage",
     "broadcast_cancel",
     "broadcast_create",
     "broadcast_expand",
@@ -57,6 +58,7 @@ __all__ = [
     "broadcast_start",
     "notification_settings_update",
     "notify",
+    "notify_users",
     "outbox_claim",
     "outbox_enqueue",
     "outbox_mark_sending",

@@ -1,4 +1,5 @@
-"""Queueing messages: ``notify`` (subscription-aware) and ``outbox_enqueue`` (raw).
+"""Queueing messages: ``notify`` (subscription-aware), ``notify_users`` (the same for many
+users at once, each their own text) and ``outbox_enqueue`` (raw).
 
 Both insert in the *caller's* transaction: a business operation that rolls back leaves no
 message behind, and a retried one (same idempotency key) does not enqueue twice
@@ -8,13 +9,15 @@ message behind, and a retried one (same idempotency key) does not enqueue twice
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from accounts.models import TelegramUser
 from config.errors import ServiceError
 from notifications.events import Audience
-from notifications.models import OutboxMessage, Recipient
+from notifications.models import OutboxMessage, Recipient, Subscription
 from notifications.selectors import (
     group_binding_get,
     is_subscribed,
@@ -114,3 +117,65 @@ def notify(
         options=options,
         not_before=not_before,
     )
+
+
+@dataclass(frozen=True)
+class UserMessage:
+    """One private message of a ``notify_users`` batch."""
+
+    telegram_id: int
+    text: str
+    idempotency_key: str
+
+
+BATCH = 1000
+
+
+def notify_users(*, tenant: Tenant, event: str, messages: Sequence[UserMessage]) -> int:
+    """``notify`` to many users at once, each with their own text (a raid's ten thousand
+    results: a broadcast sends one text to all), in the caller's transaction and with
+    ``notify``'s rules: a user who blocked the bot or opted out of ``event`` gets no row,
+    each user's last bot sends, a key already used enqueues nothing. Three reads and
+    one insert per thousand messages, where ``notify`` would take four statements per
+    message. Returns how many rows were offered (keys already used included)."""
+    kind = event_check(event, Audience.USER)
+    for message in messages:
+        text_check(message.text)
+        key_check(message.idempotency_key)
+    ids = sorted({message.telegram_id for message in messages})
+    users = dict(TelegramUser.objects.filter(telegram_id__in=ids).values_list("telegram_id", "pk"))
+    recipients = {
+        chat_id: (status, bot_id)
+        for chat_id, status, bot_id in Recipient.objects.filter(
+            tenant=tenant, chat_id__in=ids
+        ).values_list("chat_id", "status", "bot_id")
+    }
+    chosen = dict(
+        Subscription.objects.filter(tenant=tenant, chat_id__in=ids, event=kind.name).values_list(
+            "chat_id", "enabled"
+        )
+    )
+    default_bot = tenant_default_bot_id(tenant=tenant)
+    rows = []
+    for message in messages:
+        status, bot_id = recipients.get(message.telegram_id, (None, None))
+        if status == Recipient.Status.BLOCKED or not chosen.get(message.telegram_id, kind.default):
+            continue
+        bot_id = bot_id or default_bot
+        if bot_id is None:
+            continue
+        rows.append(
+            OutboxMessage(
+                tenant=tenant,
+                bot_id=bot_id,
+                chat_id=message.telegram_id,
+                user_id=users.get(message.telegram_id),
+                event=event,
+                text=message.text,
+                idempotency_key=message.idempotency_key,
+            )
+        )
+    if default_bot is None and not rows and messages:
+        logger.warning("notifications.no_bot", extra={"tenant": tenant.pk, "event": event})
+    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=BATCH)
+    return len(rows)

@@ -1,0 +1,1 @@
+"""The raids app's bot command handlers, one module per concern."""

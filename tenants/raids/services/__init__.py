@@ -1,0 +1,1 @@
+"""The raids app's writers, one module per concern."""

@@ -1,0 +1,1 @@
+"""The raids API, one module per concern."""
