@@ -82,6 +82,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("x-kol-posts", "GET"): "manage_settings",
     ("x-kol-report", "GET"): "manage_settings",
     ("x-kol-report-csv", "GET"): "manage_settings",
+    # raids: validation
+    ("raid-validate", "POST"): "manage_raids",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
@@ -96,4 +98,5 @@ URL_KWARGS = {
     "username": "nobody_here",
     "rule_id": 424242,
     "kol_id": 424242,
+    "raid_id": 424242,
 }

@@ -163,6 +163,7 @@ COMMUNITY_DATA = {
     "x-kol-posts",
     "x-kol-report",
     "x-kol-report-csv",
+    "raid-validate",
 }
 ANY_TENANT = {
     "me",

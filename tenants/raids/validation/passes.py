@@ -14,18 +14,22 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.dispatch import Signal
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from botruntime.services import job_enqueue
 from config.errors import ServiceError
+from history.models import Entry
 from history.services import SYSTEM, Actor, record
 from raids.models import Participant, Raid, Result, Task
 from raids.validation import evidence
@@ -330,3 +334,133 @@ def _score(raid: Raid) -> None:
     Participant.objects.filter(raid=raid, status=Participant.Status.EXCLUDED).exclude(
         points=0
     ).update(points=0)
+
+
+# ---- scheduling: continuous passes, the final one ------------------------------------------
+VALIDATE_JOB = "raids.validate"
+# Every 5 minutes: a 10,000-participant raid needs ~60 retweeted_by pages of X's 75 a
+# window for a full read; passes during the raid read what is new (a page or two) at
+# the lowest priority, leaving the window to forwarding, mentions and the final pass.
+VALIDATE_EVERY = timedelta(minutes=5)
+RETRY_REFUSED = timedelta(minutes=1)  # a final pass X refused: again soon, within budget
+
+# Sent once the final pass leaves nothing pending (settlement may start): ``raid``.
+validation_finished = Signal()
+
+
+def _dedupe(tenant: Tenant, raid_id: int) -> str:
+    return f"{VALIDATE_JOB}:{tenant.pk}:{raid_id}"
+
+
+def raid_validation_schedule(*, tenant: Tenant, raid: Raid, at: datetime | None = None) -> None:
+    """The raid's next pass (the earlier of ``at`` and its final pass), one pending job
+    per raid whoever asks (the dedupe key). In the caller's transaction."""
+    final_at = raid.ends_at + timedelta(seconds=raid.grace_seconds)
+    when = final_at if at is None else at
+    if at is not None and timezone.now() < final_at < at:
+        when = final_at  # the final pass is never put off
+    job_enqueue(
+        kind=VALIDATE_JOB,
+        tenant=tenant,
+        payload={"raid_id": raid.pk},
+        run_at=when,
+        dedupe_key=_dedupe(tenant, raid.pk),
+    )
+
+
+def raid_validation_run(
+    *, tenant: Tenant, raid_id: int, now: datetime | None = None
+) -> ValidationPass | None:
+    """What the job does: a pass (the final one once the grace window is over), then the
+    next run scheduled. An ended raid moves to ``validating``. None: nothing to do now."""
+    now = now or timezone.now()
+    with tenant_context(tenant):
+        raid = Raid.objects.filter(pk=raid_id).first()
+        if raid is None or raid.status not in (*OPEN, Raid.Status.SCHEDULED):
+            return None
+        if raid.status == Raid.Status.SCHEDULED or now < raid.starts_at:
+            raid_validation_schedule(
+                tenant=tenant, raid=raid, at=max(raid.starts_at, now + VALIDATE_EVERY)
+            )
+            return None
+        if raid.status == Raid.Status.ACTIVE and now >= raid.ends_at:
+            with transaction.atomic():
+                ended = Raid.objects.filter(pk=raid.pk, status=Raid.Status.ACTIVE).update(
+                    status=Raid.Status.VALIDATING
+                )
+                if ended:
+                    record(
+                        action="raids.raid_ended",
+                        tenant=tenant,
+                        target=("raids.raid", raid.pk),
+                        data={"ends_at": raid.ends_at.isoformat()},
+                    )
+            raid.status = Raid.Status.VALIDATING
+        final = now >= raid.ends_at + timedelta(seconds=raid.grace_seconds)
+        done = raid_validate(tenant=tenant, raid=raid, final=final, now=now)
+        if final and done.pending == 0:
+            validation_finished.send(sender=Raid, raid=raid, tenant=tenant)
+            return done
+        retry = RETRY_REFUSED if final else VALIDATE_EVERY
+        raid_validation_schedule(tenant=tenant, raid=raid, at=now + retry)
+        return done
+
+
+# ---- on demand -------------------------------------------------------------------------------
+ON_DEMAND_EVERY = timedelta(seconds=60)  # per raid: each pass can cost dozens of X calls
+REQUESTED = "raids.validation_requested"
+
+
+class ValidationThrottled(ServiceError):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"this raid was validated on demand moments ago; try again in {retry_after} s",
+            code="validation_throttled",
+            status=429,
+        )
+        self.retry_after = retry_after
+
+
+def raid_validate_on_demand(
+    *,
+    tenant: Tenant,
+    raid_id: int,
+    actor: Actor,
+    request: Any = None,
+    now: datetime | None = None,
+) -> ValidationPass:
+    """An admin's pass now (never the final one: the job makes that), at most one per
+    ON_DEMAND_EVERY per raid: the request is recorded under the raid's row lock, and a
+    second one within the interval is refused with ``retry_after``."""
+    now = now or timezone.now()
+    with tenant_context(tenant):
+        with transaction.atomic():
+            raid = Raid.objects.select_for_update().filter(pk=raid_id).first()
+            if raid is None:
+                raise ServiceError(f"no raid {raid_id} here", code="raid_not_found", status=404)
+            if raid.status not in OPEN:
+                raise raid_not_open(raid.pk)
+            last = (
+                Entry.objects.filter(
+                    tenant=tenant,
+                    action=REQUESTED,
+                    target_type="raids.raid",
+                    target_id=str(raid.pk),
+                )
+                .order_by("-id")
+                .values_list("created_at", flat=True)
+                .first()
+            )
+            if last is not None and now - last < ON_DEMAND_EVERY:
+                wait = ON_DEMAND_EVERY - (now - last)
+                raise ValidationThrottled(max(1, math.ceil(wait.total_seconds())))
+            record(
+                action=REQUESTED,
+                actor=actor,
+                tenant=tenant,
+                target=("raids.raid", raid.pk),
+                request=request,
+            )
+        return raid_validate(
+            tenant=tenant, raid=raid, final=False, now=now, priority=FINAL_PRIORITY, actor=actor
+        )
