@@ -83,7 +83,7 @@ def test_after_the_grace_window_the_final_pass_ends_it(raid_scene, raid_with_two
 
 
 def test_a_final_pass_x_refuses_is_retried_soon(raid_scene, raid_with_two):
-    raid, (ada, ben) = raid_with_two
+    raid, _ = raid_with_two
     now = datetime.now(UTC)
     RateWindow.objects.create(
         credential="app:platform",
