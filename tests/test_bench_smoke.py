@@ -86,6 +86,13 @@ EXPECTED = {
         "goal: poll at 7 posts/h: API calls per forwarded post",
         "goal: poll at 7 posts/h: no tenant above its cap",
     ],
+    "raid_validation": [
+        "GET /2/tweets/:id/retweeted_by",
+        "calls ",
+        "CPU time of the pass in this process",
+        "goal: validation calls / lower bound",
+        "goal: validation CPU",
+    ],
 }
 
 

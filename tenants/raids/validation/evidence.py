@@ -301,13 +301,7 @@ def follows(
         return found
     for account in sorted(wanted):
         each = Found()
-        pages = _pages(
-            each,
-            FOLLOWING,
-            lambda token, account=account: reader.following(
-                account, max_results=FOLLOWERS_PAGE, pagination_token=token
-            ),
-        )
+        pages = _pages(each, FOLLOWING, _following_of(reader, account))
         for number, page in enumerate(pages, start=1):
             if any(int(user.id) == target_id for user in page.data or []):
                 found.verified[account] = {"via": "following", "page": number}
@@ -318,6 +312,13 @@ def follows(
             return found
     found.complete = True
     return found
+
+
+def _following_of(reader: XReader, account: int) -> Callable[[str | None], tweepy.Response]:
+    def fetch(token: str | None) -> tweepy.Response:
+        return reader.following(account, max_results=FOLLOWERS_PAGE, pagination_token=token)
+
+    return fetch
 
 
 def joins(*, token: str, chat_id: int, wanted: set[int]) -> Found:

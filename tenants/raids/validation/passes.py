@@ -282,7 +282,7 @@ def _write(
             raise raid_not_open(raid.pk)
         changed: Counter[str] = Counter()
         if writes:
-            params = {
+            params: dict[str, Any] = {
                 "now": now,
                 "p": [w[0] for w in writes],
                 "t": [w[1] for w in writes],
