@@ -12,6 +12,7 @@ from django_tenants.utils import tenant_context
 
 from history.models import Entry
 from raids.models import Participant, Raid, Result, Task
+from raids.validation import evidence
 from raids.validation.passes import raid_validate
 from tests.raids.helpers import join
 from xclient.models import RateWindow
@@ -162,6 +163,37 @@ def test_likes_past_x_cap_are_unverifiable_and_score_only_if_the_raid_says(
     ]  # fmt: skip
     # The early liker and the one who never liked look the same to X: both score here.
     assert [reload(raid_scene, p).points for p in people] == [5, 5, 5]
+    with tenant_context(raid_scene.tenant):
+        Raid.objects.filter(pk=raid.pk).update(unverifiable_scores=False)
+    again = raid_validate(tenant=raid_scene.tenant, raid=raid, final=True)
+    assert again.calls == 0  # nothing pending: nothing read, the points recomputed
+    assert [reload(raid_scene, p).points for p in people] == [0, 5, 0]
+
+
+def test_a_result_decided_while_the_pass_read_x_is_left_alone(
+    raid_scene, raid_x, make_raid, linked, monkeypatch
+):
+    raid = make_raid(raid_scene, tasks=[("repost", 10, {})])
+    user, account = linked(raid_scene, raid_x, "quick")
+    quick = join(raid_scene, raid, user, account)
+    raid_x.repost(account["username"], raid_x.target["id"])
+    with tenant_context(raid_scene.tenant):
+        row = Result.objects.create(participant=quick, task=raid.tasks.get())
+    reposts = evidence.reposts
+
+    def meanwhile(*args, **kwargs):
+        found = reposts(*args, **kwargs)
+        with tenant_context(raid_scene.tenant):  # another pass, or an admin, decided it
+            Result.objects.filter(pk=row.pk).update(status="failed", evidence={"by": "other"})
+        return found
+
+    monkeypatch.setattr(evidence, "reposts", meanwhile)
+    result = raid_validate(tenant=raid_scene.tenant, raid=raid, final=False)
+    assert result.verified == 0
+    with tenant_context(raid_scene.tenant):
+        row.refresh_from_db()
+    assert (row.status, row.evidence) == ("failed", {"by": "other"})
+    assert reload(raid_scene, quick).points == 0
 
 
 def test_excluded_participants_score_nothing_and_missing_rows_are_created(
