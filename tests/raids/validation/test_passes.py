@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django_tenants.utils import tenant_context
 
+from config.errors import ServiceError
 from history.models import Entry
 from raids.models import Participant, Raid, Result, Task
 from raids.validation import evidence
@@ -204,16 +205,18 @@ def test_excluded_participants_score_nothing_and_missing_rows_are_created(
     cheat = join(raid_scene, raid, user, account)
     user, account = linked(raid_scene, raid_x, "kol", followers=5000)
     kol = join(raid_scene, raid, user, account, role="kol")
+    raid_x.repost(cheat.x_username, raid_x.target["id"])
+    raid_validate(tenant=raid_scene.tenant, raid=raid, final=False)
+    assert reload(raid_scene, cheat).points == 10
     with tenant_context(raid_scene.tenant):
         Participant.objects.filter(pk=cheat.pk).update(status=Participant.Status.EXCLUDED)
         # KOLs' tasks: only the KOL's; members' tasks are not theirs.
         Task.objects.create(raid=raid, kind="repost", role="kol", points=50, position=9)
         # A pending row joining made: kept and updated, not duplicated.
-        Result.objects.create(participant=cheat, task=raid.tasks.get(kind="repost", role="member"))
-    raid_x.repost(cheat.x_username, raid_x.target["id"])
+        Result.objects.create(participant=kol, task=raid.tasks.get(kind="repost", role="kol"))
     raid_x.repost(kol.x_username, raid_x.target["id"])
     result = raid_validate(tenant=raid_scene.tenant, raid=raid, final=False)
-    assert result.verified == 2
+    assert result.verified == 1
     assert statuses(raid_scene, cheat) == {"repost": "verified", "like": "pending"}
     assert statuses(raid_scene, kol) == {"repost": "verified"}
     assert reload(raid_scene, cheat).points == 0
@@ -245,12 +248,12 @@ def test_passes_during_the_raid_read_only_what_is_new(raid_scene, raid_x, make_r
     assert final.calls == 3 and final.failed == 1  # the final pass reads everything
 
 
-def test_a_closed_raid_is_not_validated(raid_scene, raid_x, make_raid):
-    from config.errors import ServiceError
-
+def test_a_closed_raid_is_not_validated(raid_scene, raid_x, make_raid, linked):
     raid = make_raid(raid_scene)
+    join(raid_scene, raid, *linked(raid_scene, raid_x, "zed"))
     with tenant_context(raid_scene.tenant):
         Raid.objects.filter(pk=raid.pk).update(status=Raid.Status.SETTLED)
     with pytest.raises(ServiceError) as refused:
         raid_validate(tenant=raid_scene.tenant, raid=raid, final=True)
     assert refused.value.code == "raid_not_open"
+    assert raid_x.calls() == []  # refused before asking X anything
