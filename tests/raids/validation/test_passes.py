@@ -157,18 +157,25 @@ def test_likes_past_x_cap_are_unverifiable_and_score_only_if_the_raid_says(
         raid_x.add_account(f"fan{n}")
         raid_x.like(f"fan{n}", target["id"])
     raid_x.like(late["username"], target["id"])
-    final = raid_validate(tenant=raid_scene.tenant, raid=raid, final=True)
-    assert final.calls_by_endpoint == {"GET /2/tweets/:id/liking_users": 1}
+    during = raid_validate(tenant=raid_scene.tenant, raid=raid, final=False)
+    assert during.calls_by_endpoint == {"GET /2/tweets/:id/liking_users": 1}
+    # During the raid, not among the 100 stays pending: they may like later.
     assert [statuses(raid_scene, p)["like"] for p in people] == [
-        "unverifiable", "verified", "unverifiable",
+        "pending", "verified", "pending",
     ]  # fmt: skip
-    # The early liker and the one who never liked look the same to X: both score here.
+    raid_x.like(lazy["username"], target["id"])
+    final = raid_validate(tenant=raid_scene.tenant, raid=raid, final=True)
+    assert [statuses(raid_scene, p)["like"] for p in people] == [
+        "unverifiable", "verified", "verified",
+    ]  # fmt: skip
+    assert final.unverifiable == 1
+    # The early liker looks to X like one who never liked: scoring is the raid's choice.
     assert [reload(raid_scene, p).points for p in people] == [5, 5, 5]
     with tenant_context(raid_scene.tenant):
         Raid.objects.filter(pk=raid.pk).update(unverifiable_scores=False)
     again = raid_validate(tenant=raid_scene.tenant, raid=raid, final=True)
     assert again.calls == 0  # nothing pending: nothing read, the points recomputed
-    assert [reload(raid_scene, p).points for p in people] == [0, 5, 0]
+    assert [reload(raid_scene, p).points for p in people] == [0, 5, 5]
 
 
 def test_a_result_decided_while_the_pass_read_x_is_left_alone(
