@@ -33,6 +33,7 @@ BENCHMARKS = [
     "runtime_memory",
     "xfeed_forwarding",
     "raid_settlement",
+    "raid_validation",
 ]
 
 

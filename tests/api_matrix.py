@@ -86,6 +86,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("raid-results", "GET"): "manage_raids",
     ("raid-report-csv", "GET"): "authenticated",
     ("me-rewards", "GET"): "authenticated",
+    # raids: validation
+    ("raid-validate", "POST"): "manage_raids",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call

@@ -26,6 +26,7 @@ LIMITS: dict[str, EndpointLimit] = {
     "GET /2/users/:id/tweets": EndpointLimit(10000, 900),
     "GET /2/users/:id/mentions": EndpointLimit(450, 300),
     "GET /2/users/:id/following": EndpointLimit(300, 300),
+    "GET /2/users/:id/followers": EndpointLimit(300, 300),
     "GET /2/tweets": EndpointLimit(3500, 5000),
     "GET /2/tweets/:id": EndpointLimit(450, 900),
     "GET /2/tweets/search/recent": EndpointLimit(450, 300),

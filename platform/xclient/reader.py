@@ -33,6 +33,7 @@ PAGED: dict[str, tuple[int, int]] = {
     "GET /2/tweets/:id/liking_users": (100, 1),
     "GET /2/tweets/:id/retweeted_by": (100, 1),
     "GET /2/users/:id/following": (100, 1),
+    "GET /2/users/:id/followers": (100, 1),
 }
 # Reads that return users, not posts.
 USER_ENDPOINTS = frozenset(
@@ -44,6 +45,7 @@ USER_ENDPOINTS = frozenset(
         "GET /2/tweets/:id/liking_users",
         "GET /2/tweets/:id/retweeted_by",
         "GET /2/users/:id/following",
+        "GET /2/users/:id/followers",
     }
 )
 # X's "owned reads": an account's own data read with its own user token, billed at the
@@ -240,6 +242,28 @@ class XReader:
         return self.read(
             "GET /2/users/by/username/:username", "get_user", username=username, **params
         )
+
+    # Engagement lists (raids' validation): each page newest first, ``pagination_token``
+    # from the previous page's ``meta.next_token``.
+    def retweeted_by(self, post_id: int, **params: Any) -> tweepy.Response:
+        """Accounts that reposted the post (1-100 a page)."""
+        return self.read("GET /2/tweets/:id/retweeted_by", "get_retweeters", id=post_id, **params)
+
+    def quote_tweets(self, post_id: int, **params: Any) -> tweepy.Response:
+        """Posts quoting the post (10-100 a page)."""
+        return self.read("GET /2/tweets/:id/quote_tweets", "get_quote_tweets", id=post_id, **params)
+
+    def liking_users(self, post_id: int, **params: Any) -> tweepy.Response:
+        """Accounts that liked the post: X returns only the 100 most recent."""
+        return self.read("GET /2/tweets/:id/liking_users", "get_liking_users", id=post_id, **params)
+
+    def followers(self, user_id: int, **params: Any) -> tweepy.Response:
+        """Accounts following ``user_id`` (1-1000 a page)."""
+        return self.read("GET /2/users/:id/followers", "get_users_followers", id=user_id, **params)
+
+    def following(self, user_id: int, **params: Any) -> tweepy.Response:
+        """Accounts ``user_id`` follows (1-1000 a page)."""
+        return self.read("GET /2/users/:id/following", "get_users_following", id=user_id, **params)
 
 
 def _returned(result: tweepy.Response) -> tuple[list[int], int]:

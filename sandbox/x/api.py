@@ -181,6 +181,21 @@ def following(request: Request) -> JSONDict:
     return _user_list(request, keyed, 1, 1000, 100)
 
 
+def followers(request: Request) -> JSONDict:
+    account = _account(request)
+    world = request.world
+    # The latest follow first, as X lists them (each follower's own follow seq).
+    keyed = sorted(
+        (
+            (world.accounts[aid].following[account.id], world.accounts[aid])
+            for aid in account.followers
+        ),
+        key=lambda pair: pair[0],
+        reverse=True,
+    )
+    return _user_list(request, keyed, 1, 1000, 100)
+
+
 # ---- posts ---------------------------------------------------------------------------
 def _ids(request: Request, what: str) -> list[str]:
     """The ``ids`` of a lookup: 1 to 100 numeric ids, comma-separated, as X takes them."""
@@ -263,6 +278,7 @@ ROUTES: list[tuple[str, str, str, Endpoint]] = [
     ("GET", "/2/users/{id}/tweets", "/2/users/:id/tweets", user_tweets),
     ("GET", "/2/users/{id}/mentions", "/2/users/:id/mentions", user_mentions),
     ("GET", "/2/users/{id}/following", "/2/users/:id/following", following),
+    ("GET", "/2/users/{id}/followers", "/2/users/:id/followers", followers),
     ("GET", "/2/tweets", "/2/tweets", tweets_lookup),
     ("GET", "/2/tweets/search/recent", "/2/tweets/search/recent", search_recent),
     ("GET", "/2/tweets/{id}", "/2/tweets/:id", tweet_by_id),

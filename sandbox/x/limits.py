@@ -35,6 +35,7 @@ TABLE: dict[tuple[str, str], tuple[int | None, int | None]] = {
     ("GET", "/2/users/by/username/:username"): (300, 900),
     ("GET", "/2/users/me"): (None, 75),
     ("GET", "/2/users/:id/following"): (300, 300),
+    ("GET", "/2/users/:id/followers"): (300, 300),
 }
 
 

@@ -9,15 +9,24 @@ demo). Telegram failures become ServiceErrors with stable codes, never raw excep
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import telegram
 from telegram import error as tg_error
+from telegram.request import HTTPXRequest
 
-from botruntime.outgoing import bot_session, run_sync
+from botruntime.outgoing import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    api_base_url,
+    bot_session,
+    run_sync,
+    ssl_context,
+)
 from config.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -234,4 +243,61 @@ def member_kick(*, token: str, chat_id: int, user_id: int, message_id: int | Non
         event="community.telegram.kick_failed",
         chat_id=chat_id,
         user_id=user_id,
+    )
+
+
+# ---- membership of many users ------------------------------------------------------------
+MEMBER_CONCURRENCY = 16  # getChatMember calls in flight at once (Telegram: ~30 requests/s)
+IN_CHAT = frozenset({"creator", "administrator", "member"})
+
+
+async def _statuses(
+    token: str, chat_id: int, user_ids: list[int], concurrency: int
+) -> dict[int, str]:
+    gate = asyncio.Semaphore(concurrency)
+    pooled = HTTPXRequest(
+        connection_pool_size=concurrency,
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        pool_timeout=READ_TIMEOUT,
+        httpx_kwargs={"verify": ssl_context()},
+    )
+    found: dict[int, str] = {}
+
+    async def one(bot: telegram.Bot, user_id: int) -> None:
+        async with gate:
+            try:
+                member = await bot.get_chat_member(chat_id, user_id)
+            except tg_error.BadRequest as exc:
+                # "user not found" / "participant_id_invalid": never in this chat.
+                if "chat not found" in exc.message.lower():
+                    raise
+                found[user_id] = "left"
+                return
+        is_member = getattr(member, "is_member", None)  # restricted: still in, or gone
+        restricted = member.status == telegram.ChatMember.RESTRICTED
+        found[user_id] = ("member" if is_member else "left") if restricted else member.status
+
+    async with telegram.Bot(token, base_url=api_base_url(), request=pooled) as bot:
+        await asyncio.gather(*(one(bot, u) for u in user_ids))
+    return found
+
+
+def chat_member_statuses(
+    *, token: str, chat_id: int, user_ids: Iterable[int], concurrency: int = MEMBER_CONCURRENCY
+) -> dict[int, str]:
+    """Each user's status in the chat per getChatMember ("creator", "administrator",
+    "member", "left", "kicked"; a restricted user counts as "member" while still in it),
+    at most ``concurrency`` calls at once, in one session. A bot that cannot see the chat
+    gets Telegram's refusal: ServiceError ``bot_not_in_chat`` or
+    ``telegram_chat_not_found``; a transient failure ``telegram_unavailable`` or
+    ``telegram_rate_limited``."""
+    ids = list(dict.fromkeys(user_ids))
+    if not ids:
+        return {}
+    return _session(
+        _statuses(token, chat_id, ids, max(1, concurrency)),
+        event="community.telegram.chat_member_statuses_failed",
+        chat_id=chat_id,
+        users=len(ids),
     )

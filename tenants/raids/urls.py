@@ -1,6 +1,6 @@
 from django.urls import path
 
-from raids.views import rewards
+from raids.views import rewards, validation
 
 urlpatterns = [
     path("raids/<int:raid_id>/results", rewards.RaidResultsView.as_view(), name="raid-results"),
@@ -10,4 +10,9 @@ urlpatterns = [
         name="raid-report-csv",
     ),
     path("me/rewards", rewards.MyRewardsView.as_view(), name="me-rewards"),
+    path(
+        "raids/<int:raid_id>/validate",
+        validation.RaidValidateView.as_view(),
+        name="raid-validate",
+    ),
 ]

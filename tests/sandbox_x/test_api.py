@@ -187,6 +187,23 @@ def test_retweeted_by_quote_tweets_and_following(x, people):
         c.get_users_following(people["bob"]["id"], pagination_token="!!not-a-token")
 
 
+def test_followers_latest_first_paged_1_to_1000(x, people):
+    c = client(x)
+    followers = c.get_users_followers(people["alice"]["id"], max_results=1)
+    assert [u.username for u in followers.data] == ["carol"]  # the latest follow first
+    rest = c.get_users_followers(
+        people["alice"]["id"], pagination_token=followers.meta["next_token"]
+    )
+    assert [u.username for u in rest.data] == ["bob"]
+    assert "next_token" not in rest.meta
+    assert len(c.get_users_followers(people["alice"]["id"], max_results=1000).data) == 2
+    assert c.get_users_followers(people["bob"]["id"]).data is None  # nobody: no data
+    for bad in (0, 1001):
+        with pytest.raises(tweepy.BadRequest):
+            c.get_users_followers(people["alice"]["id"], max_results=bad)
+    assert x.calls()[-1]["path"] == f"/2/users/{people['alice']['id']}/followers"
+
+
 def test_bad_or_missing_token_is_401_with_x_body(x, people):
     with pytest.raises(tweepy.Unauthorized):
         client(x, token="wrong").get_user(username="alice")

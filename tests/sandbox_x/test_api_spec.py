@@ -47,6 +47,7 @@ def _cases(w):
         ("/2/users/{id}/tweets", f"/2/users/{w['alice']}/tweets", POST_VIEW),
         ("/2/users/{id}/mentions", f"/2/users/{w['alice']}/mentions", TWEET_VIEW),
         ("/2/users/{id}/following", f"/2/users/{w['alice']}/following", USER_VIEW),
+        ("/2/users/{id}/followers", f"/2/users/{w['alice']}/followers", USER_VIEW),
         ("/2/tweets", "/2/tweets", {"ids": f"{w['root']},{w['reply']},5", **TWEET_VIEW}),
         ("/2/tweets/{id}", f"/2/tweets/{w['reply']}", TWEET_VIEW),
         ("/2/tweets/{id}", f"/2/tweets/{w['reply']}", POST_VIEW),

@@ -166,6 +166,7 @@ COMMUNITY_DATA = {
     "raid-results",
     "raid-report-csv",
     "me-rewards",
+    "raid-validate",
 }
 ANY_TENANT = {
     "me",

@@ -17,7 +17,7 @@ from xclient.credentials import (
     credential_connect_finish,
     credential_connect_start,
 )
-from xclient.metering import budget_set
+from xclient.metering import budget_set, prices
 from xclient.models import Priority, RateWindow, Usage
 from xclient.reader import ReadRefused, XReader
 
@@ -182,3 +182,56 @@ def test_an_account_reading_its_own_data_pays_the_owned_price(tenant, x, setting
     assert not XReader(tenant=tenant, priority=Priority.KOL_METRICS)._owned(
         "GET /2/users/:id/tweets", {"id": own.x_user_id}
     )
+
+
+def test_engagement_lists_are_counted_billed_and_paged(tenant, x):
+    """retweeted_by, quote_tweets, liking_users, followers and following: each call
+    takes a slot of its own endpoint's window and bills what came back."""
+    post = x.post("project", "raid me")
+    for name in ("ann", "ben", "cat"):
+        x.add_account(name)
+        x.repost(name, post["id"])
+        x.like(name, post["id"])
+        x.follow(name, "project")
+    x.quote("ann", post["id"], "so good")
+    reader = XReader(tenant=tenant, priority=Priority.VALIDATION)
+    first = reader.retweeted_by(int(post["id"]), max_results=2)
+    assert [u.username for u in first.data] == ["cat", "ben"]
+    rest = reader.retweeted_by(
+        int(post["id"]), max_results=2, pagination_token=first.meta["next_token"]
+    )
+    assert [u.username for u in rest.data] == ["ann"]
+    quotes = reader.quote_tweets(int(post["id"]), tweet_fields=["author_id"])
+    assert [q.text for q in quotes.data] == ["so good"]
+    assert len(reader.liking_users(int(post["id"])).data) == 3
+    project = int(post["author_id"])
+    assert [u.username for u in reader.followers(project, max_results=1000).data] == [
+        "cat", "ben", "ann",
+    ]  # fmt: skip
+    ann = int(x.snapshot()["accounts"][1]["id"])
+    assert [u.username for u in reader.following(ann).data] == ["project"]
+    used = dict(
+        RateWindow.objects.filter(credential="app:platform").values_list("endpoint", "used")
+    )
+    assert used == {
+        "GET /2/tweets/:id/retweeted_by": 2,
+        "GET /2/tweets/:id/quote_tweets": 1,
+        "GET /2/tweets/:id/liking_users": 1,
+        "GET /2/users/:id/followers": 1,
+        "GET /2/users/:id/following": 1,
+    }
+    usage = Usage.objects.get(tenant=tenant)
+    assert (usage.post_reads, usage.user_reads) == (1, 3 + 3 + 3 + 1)
+
+
+def test_a_capped_followers_read_asks_for_what_the_cap_pays_for(tenant, x):
+    for n in range(5):
+        x.add_account(f"f{n}")
+        x.follow(f"f{n}", "project")
+    each = prices()["user_read"]
+    budget_set(tenant=tenant, monthly_cap_micros=3 * each, actor=Actor.system())
+    reader = XReader(tenant=tenant, priority=Priority.VALIDATION)
+    project = int(x.snapshot()["accounts"][0]["id"])
+    page = reader.followers(project, max_results=1000)
+    assert len(page.data) == 3
+    assert x.calls(f"/2/users/{project}/followers")[-1]["query"]["max_results"] == "3"

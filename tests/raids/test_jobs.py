@@ -1,0 +1,103 @@
+"""``raids.validate`` run as the runtime runs it (claimed, inside the tenant's schema): a
+pass during the raid re-enqueues the next one under the raid's dedupe key; once the
+grace window is over the raid moves to ``validating``, the final pass fails what was not
+found and nothing more is scheduled; a final pass X refuses is retried soon."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from botruntime.models import Job
+from botruntime.services import job_run, jobs_claim
+from config.job_registry import job_kinds
+from raids.models import Raid, Result
+from raids.validation.passes import (
+    RETRY_REFUSED,
+    VALIDATE_EVERY,
+    VALIDATE_JOB,
+    raid_validation_schedule,
+    validation_finished,
+)
+from tests.raids.helpers import join
+from xclient.models import RateWindow
+
+
+def run_due(scene, raid) -> str:
+    with tenant_context(scene.tenant):
+        Job.objects.filter(kind=VALIDATE_JOB).update(run_at=timezone.now() - timedelta(seconds=1))
+    [claimed] = jobs_claim(worker="w", kinds=[VALIDATE_JOB])
+    return job_run(job=claimed, worker="w")
+
+
+def waiting(scene) -> list[Job]:
+    return list(Job.objects.filter(kind=VALIDATE_JOB, status=Job.Status.PENDING))
+
+
+@pytest.fixture
+def raid_with_two(raid_scene, raid_x, make_raid, linked):
+    raid = make_raid(raid_scene, tasks=[("repost", 10, {})])
+    people = [join(raid_scene, raid, *linked(raid_scene, raid_x, n)) for n in ("ada", "ben")]
+    raid_x.repost(people[0].x_username, raid_x.target["id"])
+    return raid, people
+
+
+def test_passes_during_the_raid_keep_one_next_run(raid_scene, raid_with_two):
+    raid, (ada, ben) = raid_with_two
+    assert job_kinds()[VALIDATE_JOB].per_tenant
+    raid_validation_schedule(tenant=raid_scene.tenant, raid=raid, at=timezone.now())
+    raid_validation_schedule(tenant=raid_scene.tenant, raid=raid)  # the same key: one row
+    assert len(waiting(raid_scene)) == 1
+    assert run_due(raid_scene, raid) == "done"
+    with tenant_context(raid_scene.tenant):
+        assert Result.objects.get(participant=ada).status == "verified"
+        assert Result.objects.get(participant=ben).status == "pending"
+    [following] = waiting(raid_scene)
+    assert following.dedupe_key == f"{VALIDATE_JOB}:{raid_scene.tenant.pk}:{raid.pk}"
+    expected = timezone.now() + VALIDATE_EVERY
+    assert abs((following.run_at - expected).total_seconds()) < 30
+
+
+def test_after_the_grace_window_the_final_pass_ends_it(raid_scene, raid_with_two):
+    raid, (ada, ben) = raid_with_two
+    finished = []
+    validation_finished.connect(lambda **kw: finished.append(kw["raid"].pk), weak=False)
+    try:
+        with tenant_context(raid_scene.tenant):
+            past = datetime.now(UTC) - timedelta(seconds=raid.grace_seconds + 60)
+            Raid.objects.filter(pk=raid.pk).update(ends_at=past)
+            raid.refresh_from_db()
+        raid_validation_schedule(tenant=raid_scene.tenant, raid=raid)
+        assert run_due(raid_scene, raid) == "done"
+    finally:
+        validation_finished.receivers.clear()
+    with tenant_context(raid_scene.tenant):
+        assert Raid.objects.get(pk=raid.pk).status == Raid.Status.VALIDATING
+        assert Result.objects.get(participant=ben).status == "failed"
+        assert Result.objects.get(participant=ada).status == "verified"
+    assert finished == [raid.pk]
+    assert waiting(raid_scene) == []  # done: settlement takes over
+
+
+def test_a_final_pass_x_refuses_is_retried_soon(raid_scene, raid_with_two):
+    raid, _ = raid_with_two
+    now = datetime.now(UTC)
+    RateWindow.objects.create(
+        credential="app:platform",
+        endpoint="GET /2/tweets/:id/retweeted_by",
+        limit=75,
+        resets_at=now + timedelta(minutes=15),
+        blocked_until=now + timedelta(minutes=15),
+    )
+    with tenant_context(raid_scene.tenant):
+        Raid.objects.filter(pk=raid.pk).update(ends_at=now - timedelta(hours=1))
+        raid.refresh_from_db()
+    raid_validation_schedule(tenant=raid_scene.tenant, raid=raid)
+    assert run_due(raid_scene, raid) == "done"  # a refusal does not fail the job
+    with tenant_context(raid_scene.tenant):
+        assert set(Result.objects.values_list("status", flat=True)) == {"pending"}
+    [retry] = waiting(raid_scene)
+    assert abs((retry.run_at - (timezone.now() + RETRY_REFUSED)).total_seconds()) < 30
