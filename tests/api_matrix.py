@@ -82,6 +82,17 @@ MATRIX: dict[tuple[str, str], str] = {
     ("x-kol-posts", "GET"): "manage_settings",
     ("x-kol-report", "GET"): "manage_settings",
     ("x-kol-report-csv", "GET"): "manage_settings",
+    # raids: giveaways and EXP contests
+    ("raids-giveaway-list", "GET"): "authenticated",
+    ("raids-giveaway-list", "POST"): "manage_raids",
+    ("raids-giveaway-detail", "GET"): "authenticated",
+    ("raids-giveaway-enter", "POST"): "authenticated",
+    ("raids-giveaway-cancel", "POST"): "manage_raids",
+    ("raids-giveaway-draw", "POST"): "manage_raids",
+    ("raids-contest-list", "GET"): "authenticated",
+    ("raids-contest-list", "POST"): "manage_raids",
+    ("raids-contest-detail", "GET"): "authenticated",
+    ("raids-contest-cancel", "POST"): "manage_raids",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
@@ -96,4 +107,6 @@ URL_KWARGS = {
     "username": "nobody_here",
     "rule_id": 424242,
     "kol_id": 424242,
+    "giveaway_id": 424242,
+    "contest_id": 424242,
 }

@@ -163,6 +163,14 @@ COMMUNITY_DATA = {
     "x-kol-posts",
     "x-kol-report",
     "x-kol-report-csv",
+    "raids-giveaway-list",
+    "raids-giveaway-detail",
+    "raids-giveaway-enter",
+    "raids-giveaway-cancel",
+    "raids-giveaway-draw",
+    "raids-contest-list",
+    "raids-contest-detail",
+    "raids-contest-cancel",
 }
 ANY_TENANT = {
     "me",
