@@ -69,6 +69,17 @@ def contest_get(*, tenant: Tenant, chat_id: int, contest_id: int) -> Contest:
     return contest
 
 
+def contest_latest(*, tenant: Tenant, chat_id: int) -> Contest | None:
+    """The group's newest contest that was not cancelled (what /contest shows)."""
+    bound_group_get(tenant=tenant, chat_id=chat_id)
+    return (
+        Contest.objects.filter(chat_id=chat_id)
+        .exclude(status=Contest.Status.CANCELLED)
+        .order_by("-id")
+        .first()
+    )
+
+
 @dataclass(frozen=True)
 class Standing:
     rank: int
