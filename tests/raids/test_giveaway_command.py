@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
 from accounts.models import TelegramUser
+from raids.giveaways import draw
 from raids.models import Giveaway
 from raids.services.giveaways import giveaway_draw, giveaway_enter
 
@@ -71,10 +72,12 @@ def test_the_stored_commitment_wins_over_a_rewritten_copy_in_the_result(raid_sce
     the commitment published at creation."""
 
     other = bytes(32)
+    # A self-consistent forgery: another secret, its hash, and the winners it draws.
     result = {
         **drawn.result,
         "secret": other.hex(),
         "commitment": hashlib.sha256(other).hexdigest(),
+        "winners": draw(secret=other, entrants=drawn.result["entrants"], winners=2),
     }
     with tenant_context(raid_scene.tenant):
         Giveaway.objects.filter(pk=drawn.pk).update(result=result)

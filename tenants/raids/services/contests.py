@@ -31,11 +31,10 @@ from history.services import SYSTEM, Actor
 from notifications.services.outbox import notify
 from raids.models import Contest
 from raids.selectors_giveaways import Standing, contest_standings, settled_raids_between
-from raids.services.giveaways import group_account
+from raids.services.giveaways import group_account, hold_of
 from raids.services.leaderboard import raid_points_award
 from tenancy.models import Tenant
 from tenancy.selectors import community_check
-from wallet.models import Hold
 from wallet.services.holds import hold_cancel, hold_create, hold_settle
 from wallet.services.ledger import account_get_or_create
 
@@ -194,7 +193,7 @@ def contest_settle(
             raise ServiceError("the contest has not ended", code="contest_not_due", status=409)
         standings = contest_standings(tenant=tenant, contest=locked, limit=TIE_SCAN)
         payouts = prizes_by_standing([int(p) for p in locked.prizes], standings)
-        hold = Hold.objects.get(pk=locked.hold_id)
+        hold = hold_of(locked.hold_id)
         key = f"contest:{locked.pk}:settle"
         winners = sorted(payouts, key=lambda u: (-payouts[u], u))
         if payouts:
@@ -280,7 +279,7 @@ def contest_cancel(*, tenant: Tenant, contest: Contest, actor: Actor) -> Contest
         if locked.status == Contest.Status.SETTLED:
             raise ServiceError("this contest is settled", code="contest_closed", status=409)
         hold_cancel(
-            hold=Hold.objects.get(pk=locked.hold_id),
+            hold=hold_of(locked.hold_id),
             idempotency_key=f"contest:{locked.pk}:cancel",
             actor=actor,
         )

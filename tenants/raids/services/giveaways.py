@@ -64,6 +64,13 @@ def _bot_token(tenant: Tenant, bot_id: int | None) -> str:
     )
 
 
+def hold_of(hold_id: int | None) -> Hold:
+    """The pool's hold (every giveaway and contest has one from its creation)."""
+    if hold_id is None:
+        raise RuntimeError("a pool without its hold")
+    return Hold.objects.get(pk=hold_id)
+
+
 def group_account(*, tenant: Tenant, chat_id: int, currency: str) -> Account:
     return account_get_or_create(
         tenant=tenant, owner_kind="group", owner_id=chat_id, currency=currency, kind="available"
@@ -304,7 +311,7 @@ def giveaway_draw(
         entrants = drawing.entrants_order(locked.entries.values_list("user_id", flat=True))
         winners = drawing.draw(secret=secret, entrants=entrants, winners=locked.winners)
         share = _shares(locked.pool_amount, len(winners))
-        hold = Hold.objects.get(pk=locked.hold_id)
+        hold = hold_of(locked.hold_id)
         key = f"giveaway:{locked.pk}:draw"
         if winners:
             accounts = [
@@ -416,7 +423,7 @@ def giveaway_cancel(
                 f"this giveaway is {locked.status}", code="giveaway_closed", status=409
             )
         hold_cancel(
-            hold=Hold.objects.get(pk=locked.hold_id),
+            hold=hold_of(locked.hold_id),
             idempotency_key=f"giveaway:{locked.pk}:cancel",
             actor=actor,
         )

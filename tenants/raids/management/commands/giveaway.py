@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import tenant_context
@@ -69,6 +69,6 @@ class Command(BaseCommand):
         # The commitment as published at creation, not the copy stored with the result.
         return {**giveaway.result, "commitment": giveaway.commitment}
 
-    def _fail(self, message: str) -> Any:
+    def _fail(self, message: str) -> NoReturn:
         self.stderr.write(message)
         sys.exit(2)
