@@ -13,7 +13,7 @@ Commit-reveal: at creation the platform draws a random 32-byte ``secret`` and pu
    ``remaining.pop(r mod n)`` (without replacement).
 
 Fewer entrants than winners: everyone wins (in drawn order). ``VERIFY_SNIPPET`` is this
-in ten lines of plain Python (docs/architecture.md prints it)."""
+in eleven lines of plain Python (docs/architecture.md prints it)."""
 
 from __future__ import annotations
 
@@ -117,6 +117,7 @@ def verify(result: dict[str, Any]) -> Verdict:
 # The verification anyone can run on a published result.json (docs/architecture.md).
 VERIFY_SNIPPET = """\
 import hashlib, json
+
 d = json.load(open("result.json"))
 secret = bytes.fromhex(d["secret"])
 assert hashlib.sha256(secret).hexdigest() == d["commitment"], "secret/commitment"
