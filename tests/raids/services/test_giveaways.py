@@ -7,12 +7,16 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
+import psycopg2
+import psycopg2.errors
 import pytest
+from django.db import connection
 from django_tenants.utils import tenant_context
 
 import raids.services.giveaways as service
 from accounts.models import TelegramUser
 from botruntime.models import Job
+from config.dbserver import connection_url
 from config.encryption import decrypt
 from config.errors import ServiceError
 from history.models import Entry as HistoryEntry
@@ -20,6 +24,7 @@ from notifications.models import OutboxMessage
 from raids.giveaways import verify
 from raids.models import Entry, Giveaway
 from raids.services.giveaways import giveaway_cancel, giveaway_draw, giveaway_enter
+from tenancy.schema_template import schema_create_from_template
 from tests.raids.helpers import CURRENCY, GROUP_FUNDS
 from wallet.models import Account, Hold
 from wallet.services.ledger import account_get_or_create
@@ -235,3 +240,52 @@ def test_a_cancelled_giveaway_returns_the_pool_and_takes_no_entries(raid_scene, 
     with pytest.raises(ServiceError) as refused:
         giveaway_draw(tenant=raid_scene.tenant, giveaway=giveaway, now=_after(giveaway))
     assert refused.value.code == "giveaway_closed"
+
+
+# ---- the row locks that close entries at the draw ----------------------------------------
+@pytest.fixture
+def scratch_giveaway(django_db_setup, django_db_blocker):
+    """A giveaway row in a tenant schema committed outside the test transaction, so other
+    connections can lock it; dropped afterwards."""
+    name = "raids_giveaway_locks"
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        schema_create_from_template(name)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'INSERT INTO "{name}".raids_giveaway (chat_id, title, currency, pool_amount, '
+                "winners, members_only, min_raid_points, x_linked, status, commitment, secret, "
+                "draw_at, result, created_at) VALUES (-42, 'x', 'USDT', 10, 1, false, 0, false, "
+                "'open', '', '', now(), '{}', now()) RETURNING id"
+            )
+            (pk,) = cursor.fetchone()
+        url = connection_url()
+        try:
+            yield name, pk, url
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def test_entries_lock_the_giveaway_together_and_the_draw_waits_for_them(scratch_giveaway):
+    """Entering takes the row FOR SHARE (many entries at once); the draw and a cancel take
+    it FOR UPDATE, so they wait for entries in flight and entries wait for them (then see
+    the new status). NOWAIT turns each wait into an error here."""
+    schema, pk, url = scratch_giveaway
+    sessions = [psycopg2.connect(url, options=f"-c search_path={schema},public") for _ in range(3)]
+    try:
+        entering, other_entry, drawing = (s.cursor() for s in sessions)
+        entering.execute(service._LOCK_SQL[True], [pk])
+        other_entry.execute(service._LOCK_SQL[True] + " NOWAIT", [pk])  # shared: no wait
+        with pytest.raises(psycopg2.errors.LockNotAvailable):
+            drawing.execute(service._LOCK_SQL[False] + " NOWAIT", [pk])
+        sessions[2].rollback()
+        for session in sessions[:2]:
+            session.rollback()
+        drawing.execute(service._LOCK_SQL[False], [pk])
+        with pytest.raises(psycopg2.errors.LockNotAvailable):
+            entering.execute(service._LOCK_SQL[True] + " NOWAIT", [pk])
+    finally:
+        for session in sessions:
+            session.close()
