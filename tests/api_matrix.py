@@ -88,6 +88,17 @@ MATRIX: dict[tuple[str, str], str] = {
     ("me-rewards", "GET"): "authenticated",
     # raids: validation
     ("raid-validate", "POST"): "manage_raids",
+    # raids: giveaways and EXP contests
+    ("raids-giveaway-list", "GET"): "authenticated",
+    ("raids-giveaway-list", "POST"): "manage_raids",
+    ("raids-giveaway-detail", "GET"): "authenticated",
+    ("raids-giveaway-enter", "POST"): "authenticated",
+    ("raids-giveaway-cancel", "POST"): "manage_raids",
+    ("raids-giveaway-draw", "POST"): "manage_raids",
+    ("raids-contest-list", "GET"): "authenticated",
+    ("raids-contest-list", "POST"): "manage_raids",
+    ("raids-contest-detail", "GET"): "authenticated",
+    ("raids-contest-cancel", "POST"): "manage_raids",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
@@ -103,4 +114,6 @@ URL_KWARGS = {
     "rule_id": 424242,
     "kol_id": 424242,
     "raid_id": 424242,
+    "giveaway_id": 424242,
+    "contest_id": 424242,
 }

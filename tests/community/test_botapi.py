@@ -1,10 +1,11 @@
-"""The Bot API calls of community: ``chat_member_statuses`` against the sandbox Telegram."""
+"""community.botapi against the sandbox Telegram: getChatMember of one user as a status,
+and ``chat_member_statuses`` of many at once."""
 
 from __future__ import annotations
 
 import pytest
 
-from community.botapi import IN_CHAT, chat_member_statuses
+from community.botapi import IN_CHAT, chat_member_status, chat_member_statuses
 from config.errors import ServiceError
 from tests.helpers import tenant_bot_token
 
@@ -48,3 +49,37 @@ def test_a_bot_that_cannot_see_the_chat_is_refused(community, group_chat, tg_use
             token=tenant_bot_token(tenant), chat_id=chat_id, user_ids=[owner["id"]]
         )
     assert refused.value.code in ("bot_not_in_chat", "telegram_chat_not_found")
+
+
+@pytest.fixture
+def chat(tg, tenant):
+    token = tenant_bot_token(tenant)
+    bot = tg.add_bot(token, username="member_check_bot")
+    tg.add_group(-1_009_100_000_001, title="Checked")
+    tg.set_member(-1_009_100_000_001, bot["id"], "administrator")
+    return token, -1_009_100_000_001
+
+
+@pytest.mark.parametrize(
+    ("status", "options", "expected"),
+    [
+        ("member", {}, "member"),
+        ("administrator", {}, "administrator"),
+        ("left", {}, "left"),
+        ("kicked", {}, "kicked"),
+        ("restricted", {"is_member": True}, "restricted"),
+        ("restricted", {"is_member": False}, "left"),
+    ],
+)
+def test_chat_member_status_is_what_telegram_says(tg, chat, status, options, expected):
+    token, chat_id = chat
+    tg.add_user(9_100_001, "Mia")
+    tg.set_member(chat_id, 9_100_001, status, **options)
+    assert chat_member_status(token=token, chat_id=chat_id, user_id=9_100_001) == expected
+
+
+def test_a_chat_the_bot_cannot_see_is_a_service_error(tg, chat):
+    token, _ = chat
+    with pytest.raises(ServiceError) as refused:
+        chat_member_status(token=token, chat_id=-1_009_100_000_999, user_id=1)
+    assert refused.value.code in {"telegram_chat_not_found", "bot_not_in_chat"}

@@ -346,3 +346,37 @@ def test_leaderboard_api_unknown_group(scene, client_for):
     response = client_for(scene.tenant).get("/api/v1/groups/-1009/leaderboard")
 
     assert response.status_code == 404 and response.json()["code"] == "group_not_found"
+
+
+# ---- XP from elsewhere (raid points) -----------------------------------------------------
+def test_xp_award_adds_to_the_day_and_all_time_boards_once_even_on_a_rolled_day(scene):
+    from community.services.leaderboard import xp_award, xp_award_many
+
+    today = date(2030, 3, 1)
+    _count(scene, 1, today, times=2)
+    xp_award(tenant=scene.tenant, chat_id=scene.chat_id, user_id=1, xp=40, day=today)
+    xp_award_many(
+        tenant=scene.tenant, chat_id=scene.chat_id, day=today, awards=[(2, 5, "B"), (2, 5, "")]
+    )
+    assert _board(scene, "day", today) == [(1, 2, 42), (2, 0, 10)]
+    with tenant_context(scene.tenant):  # the name of the latest message stays
+        assert ActivityDay.objects.get(user_id=1).name == "U1"
+
+    leaderboard_rollup(tenant=scene.tenant, now=datetime(2030, 3, 10, tzinfo=UTC))
+    # A day already folded into the totals: the all-time board still counts it once.
+    xp_award(tenant=scene.tenant, chat_id=scene.chat_id, user_id=1, xp=8, day=today)
+    later = date(2030, 3, 10)
+    assert dict((u, x) for u, _, x in _board(scene, "all", later)) == {1: 50, 2: 10}
+    leaderboard_rollup(tenant=scene.tenant, now=datetime(2030, 3, 11, tzinfo=UTC))
+    assert dict((u, x) for u, _, x in _board(scene, "all", later)) == {1: 50, 2: 10}
+
+
+def test_xp_award_refuses_negative_xp_and_unknown_groups(scene):
+    from community.services.leaderboard import xp_award
+    from config.errors import ServiceError
+
+    with pytest.raises(ValueError, match="never taken"):
+        xp_award(tenant=scene.tenant, chat_id=scene.chat_id, user_id=1, xp=-1, day=date.today())
+    with pytest.raises(ServiceError) as refused:
+        xp_award(tenant=scene.tenant, chat_id=-1, user_id=1, xp=1, day=date.today())
+    assert refused.value.code == "group_not_found"

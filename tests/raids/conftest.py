@@ -204,4 +204,53 @@ def scored(linked, raid_x):
             )
         return participant
 
+
+# ---- giveaways and contests ----
+@pytest.fixture
+def make_giveaway():
+    """``make_giveaway(scene, pool=, winners=, **conditions)``: a giveaway through the
+    service (its pool held), drawn an hour from now, open to anyone by default."""
+    from raids.services.giveaways import giveaway_create
+
+    def make(scene: RaidScene, *, pool: int = 10_000_000, winners: int = 2, **fields: Any):
+        options: dict[str, Any] = {"members_only": False, "min_raid_points": 0, "x_linked": False}
+        options.update(fields)
+        return giveaway_create(
+            tenant=scene.tenant,
+            chat_id=scene.chat_id,
+            title=options.pop("title", "Launch giveaway"),
+            currency=CURRENCY,
+            pool_amount=pool,
+            winners=winners,
+            draw_at=options.pop("draw_at", datetime.now(UTC) + timedelta(hours=1)),
+            actor=SYSTEM,
+            **options,
+        )
+
+    return make
+
+
+@pytest.fixture
+def raid_points(make_raid):
+    """``raid_points(scene, user, points, settled_at=None)``: a settled raid in which
+    ``user`` (a TelegramUser linked with ``account``) scored ``points``."""
+    from raids.models import Participant
+
+    def make(scene: RaidScene, user: TelegramUser, points: int, *, settled_at=None) -> Raid:
+        raid = make_raid(scene, pool=1_000)
+        with tenant_context(scene.tenant):
+            Raid.objects.filter(pk=raid.pk).update(
+                status=Raid.Status.SETTLED, settled_at=settled_at or datetime.now(UTC)
+            )
+            Participant.objects.create(
+                raid=raid,
+                user_id=user.telegram_id,
+                x_user_id=900_000_000 + raid.pk * 1000 + next(_n),
+                x_username="someone",
+                joined_at=datetime.now(UTC),
+                points=points,
+            )
+            raid.refresh_from_db()
+        return raid
+
     return make

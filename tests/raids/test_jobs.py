@@ -1,7 +1,9 @@
-"""``raids.validate`` run as the runtime runs it (claimed, inside the tenant's schema): a
-pass during the raid re-enqueues the next one under the raid's dedupe key; once the
-grace window is over the raid moves to ``validating``, the final pass fails what was not
-found and nothing more is scheduled; a final pass X refuses is retried soon."""
+"""The raids' durable jobs run as the runtime runs them (claimed, inside the tenant's
+schema). ``raids.validate``: a pass during the raid re-enqueues the next one under the
+raid's dedupe key; once the grace window is over the raid moves to ``validating``, the
+final pass fails what was not found and nothing more is scheduled; a final pass X refuses
+is retried soon. The one-off jobs: the draw at draw_at and the contest's settlement at
+ends_at; a cancelled one is left alone."""
 
 from __future__ import annotations
 
@@ -14,7 +16,11 @@ from django_tenants.utils import tenant_context
 from botruntime.models import Job
 from botruntime.services import job_run, jobs_claim
 from config.job_registry import job_kinds
-from raids.models import Raid, Result
+from history.services import SYSTEM
+from raids.jobs import contest_settle_job, giveaway_draw_job
+from raids.models import Contest, Giveaway, Raid, Result
+from raids.services.contests import contest_create
+from raids.services.giveaways import giveaway_cancel
 from raids.validation.passes import (
     RETRY_REFUSED,
     VALIDATE_EVERY,
@@ -22,7 +28,7 @@ from raids.validation.passes import (
     raid_validation_schedule,
     validation_finished,
 )
-from tests.raids.helpers import join
+from tests.raids.helpers import CURRENCY, join
 from xclient.models import RateWindow
 
 
@@ -101,3 +107,47 @@ def test_a_final_pass_x_refuses_is_retried_soon(raid_scene, raid_with_two):
         assert set(Result.objects.values_list("status", flat=True)) == {"pending"}
     [retry] = waiting(raid_scene)
     assert abs((retry.run_at - (timezone.now() + RETRY_REFUSED)).total_seconds()) < 30
+
+
+def test_the_kinds_are_registered_per_tenant_and_one_off():
+    kinds = job_kinds()
+    for name in ("raids.giveaway_draw", "raids.contest_settle"):
+        assert kinds[name].per_tenant and kinds[name].every is None
+
+
+def test_the_draw_job_draws_a_due_giveaway_once_and_skips_a_cancelled_one(
+    raid_scene, make_giveaway
+):
+    due = make_giveaway(raid_scene)
+    job = Job.objects.get(kind="raids.giveaway_draw", payload={"giveaway_id": due.pk})
+    with tenant_context(raid_scene.tenant):
+        Giveaway.objects.filter(pk=due.pk).update(draw_at=datetime.now(UTC) - timedelta(seconds=1))
+    giveaway_draw_job(tenant=raid_scene.tenant, payload=job.payload)
+    giveaway_draw_job(tenant=raid_scene.tenant, payload=job.payload)  # at least once: again
+    with tenant_context(raid_scene.tenant):
+        assert Giveaway.objects.get(pk=due.pk).status == "drawn"
+
+    cancelled = make_giveaway(raid_scene)
+    giveaway_cancel(tenant=raid_scene.tenant, giveaway=cancelled, actor=SYSTEM)
+    giveaway_draw_job(tenant=raid_scene.tenant, payload={"giveaway_id": cancelled.pk})
+    with tenant_context(raid_scene.tenant):
+        assert Giveaway.objects.get(pk=cancelled.pk).status == "cancelled"
+
+
+def test_the_settle_job_settles_an_ended_contest(raid_scene):
+    now = datetime.now(UTC)
+    contest = contest_create(
+        tenant=raid_scene.tenant,
+        chat_id=raid_scene.chat_id,
+        title="Week",
+        currency=CURRENCY,
+        prizes=[10],
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=1),
+    )
+    with tenant_context(raid_scene.tenant):
+        Contest.objects.filter(pk=contest.pk).update(ends_at=now - timedelta(seconds=1))
+    contest_settle_job(tenant=raid_scene.tenant, payload={"contest_id": contest.pk})
+    contest_settle_job(tenant=raid_scene.tenant, payload={"contest_id": contest.pk})
+    with tenant_context(raid_scene.tenant):
+        assert Contest.objects.get(pk=contest.pk).status == "settled"

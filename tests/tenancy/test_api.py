@@ -167,6 +167,14 @@ COMMUNITY_DATA = {
     "raid-report-csv",
     "me-rewards",
     "raid-validate",
+    "raids-giveaway-list",
+    "raids-giveaway-detail",
+    "raids-giveaway-enter",
+    "raids-giveaway-cancel",
+    "raids-giveaway-draw",
+    "raids-contest-list",
+    "raids-contest-detail",
+    "raids-contest-cancel",
 }
 ANY_TENANT = {
     "me",

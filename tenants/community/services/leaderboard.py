@@ -39,6 +39,7 @@ from botruntime.batching import WriteBehind
 from community.group_config import GroupConfig
 from community.selectors import community_check
 from community.texts import NAME_MAX_LENGTH
+from config.errors import ServiceError
 from tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -200,3 +201,78 @@ def leaderboard_rollup(*, tenant: Tenant, now: datetime | None = None) -> Rollup
         },
     )
     return result
+
+
+# ---- XP from elsewhere (raid points) -----------------------------------------------------
+_AWARD_DAY = """
+INSERT INTO community_activityday AS a (group_id, user_id, day, messages, xp, name, username)
+SELECT %(group)s, u, %(day)s, 0, x, n, '' FROM unnest(%(users)s::bigint[], %(xp)s::int[],
+                                                     %(names)s::text[]) AS t(u, x, n)
+ON CONFLICT (group_id, user_id, day) DO UPDATE
+SET xp = a.xp + EXCLUDED.xp, name = COALESCE(NULLIF(EXCLUDED.name, ''), a.name)
+"""
+_AWARD_TOTAL = """
+INSERT INTO community_activitytotal AS t (group_id, user_id, messages, xp, name, username,
+                                          last_day)
+SELECT %(group)s, u, 0, x, n, '', %(day)s FROM unnest(%(users)s::bigint[], %(xp)s::int[],
+                                                     %(names)s::text[]) AS t(u, x, n)
+ON CONFLICT (group_id, user_id) DO UPDATE
+SET xp = t.xp + EXCLUDED.xp, name = COALESCE(NULLIF(t.name, ''), EXCLUDED.name)
+"""
+
+
+def xp_award_many(
+    *, tenant: Tenant, chat_id: int, day: date, awards: list[tuple[int, int, str]]
+) -> int:
+    """Add XP earned outside messages (a settled raid's points) to the group's boards:
+    ``awards`` is (user id, xp, name to show or ""), counted on the local ``day``. One
+    additive upsert in the caller's transaction (rows in user order: no deadlock with
+    the message path). A day the rollup already folded gets the XP in the all-time
+    totals too, so the all-time board counts it exactly once. Not idempotent: the
+    caller records that it awarded (``raids.services.leaderboard``). Returns the rows."""
+    community_check(tenant)
+    merged: dict[int, tuple[int, str]] = {}
+    for user_id, xp, name in awards:
+        if xp < 0:
+            raise ValueError("xp is added, never taken")
+        before = merged.get(user_id, (0, ""))
+        merged[user_id] = (before[0] + xp, name or before[1])
+    rows = sorted((u, x, n) for u, (x, n) in merged.items() if x > 0)
+    if not rows:
+        return 0
+    with tenant_context(tenant), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM community_group WHERE chat_id = %s AND is_active", [chat_id])
+        found = cursor.fetchone()
+        if found is None:
+            raise ServiceError(
+                f"chat {chat_id} is not a group of this community",
+                code="group_not_found",
+                status=404,
+            )
+        params = {
+            "group": found[0],
+            "day": day,
+            "users": [r[0] for r in rows],
+            "xp": [r[1] for r in rows],
+            "names": [r[2][:NAME_MAX_LENGTH] for r in rows],
+        }
+        # FOR SHARE: a rollup (FOR UPDATE) cannot move rolled_through meanwhile.
+        cursor.execute(
+            "SELECT rolled_through FROM community_leaderboardrollup WHERE singleton FOR SHARE"
+        )
+        rolled = cursor.fetchone()
+        cursor.execute(_AWARD_DAY, params)
+        if rolled is not None and day <= rolled[0]:
+            cursor.execute(_AWARD_TOTAL, params)
+    logger.info(
+        "community.leaderboard.xp_awarded",
+        extra={"tenant": tenant.slug, "chat_id": chat_id, "rows": len(rows)},
+    )
+    return len(rows)
+
+
+def xp_award(
+    *, tenant: Tenant, chat_id: int, user_id: int, xp: int, day: date, name: str = ""
+) -> int:
+    """``xp_award_many`` for one user."""
+    return xp_award_many(tenant=tenant, chat_id=chat_id, day=day, awards=[(user_id, xp, name)])
