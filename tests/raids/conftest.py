@@ -204,6 +204,8 @@ def scored(linked, raid_x):
             )
         return participant
 
+    return make
+
 
 # ---- giveaways and contests ----
 @pytest.fixture
