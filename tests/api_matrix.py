@@ -82,6 +82,16 @@ MATRIX: dict[tuple[str, str], str] = {
     ("x-kol-posts", "GET"): "manage_settings",
     ("x-kol-report", "GET"): "manage_settings",
     ("x-kol-report-csv", "GET"): "manage_settings",
+    # raids: for raid managers
+    ("raid-group-list", "GET"): "manage_raids",
+    ("raid-group-list", "POST"): "manage_raids",
+    ("raid-detail", "GET"): "manage_raids",
+    ("raid-cancel", "POST"): "manage_raids",
+    # raids: for the people who join
+    ("raid-list", "GET"): "authenticated",
+    ("raid-join", "POST"): "authenticated",
+    ("raid-progress", "GET"): "authenticated",
+    ("me-raids", "GET"): "authenticated",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
@@ -96,4 +106,5 @@ URL_KWARGS = {
     "username": "nobody_here",
     "rule_id": 424242,
     "kol_id": 424242,
+    "raid_id": 424242,
 }

@@ -235,3 +235,41 @@ def member_kick(*, token: str, chat_id: int, user_id: int, message_id: int | Non
         chat_id=chat_id,
         user_id=user_id,
     )
+
+
+async def _member_status(token: str, chat_id: int, user_id: int) -> str:
+    async with bot_session(token) as bot:
+        member = await bot.get_chat_member(chat_id, user_id)
+    return member.status
+
+
+def chat_member_status(*, token: str, chat_id: int, user_id: int) -> str:
+    """What Telegram says ``user_id`` is in the chat now (getChatMember): "creator",
+    "administrator", "member", "restricted", "left" or "kicked". A user Telegram has
+    never seen there answers "left". ServiceError when the bot cannot see the chat's
+    members (not in it, or a channel it does not administer)."""
+    try:
+        return run_sync(_member_status(token, chat_id, user_id))
+    except tg_error.BadRequest as exc:
+        if (
+            "user not found" in exc.message.lower()
+            or "participant_id_invalid" in exc.message.lower()
+        ):
+            return telegram.ChatMember.LEFT
+        logger.warning(
+            "community.telegram.get_chat_member_failed",
+            extra={"chat_id": chat_id, "user_id": user_id, "detail": exc.message},
+        )
+        raise service_error_of(exc, chat_id=chat_id) from exc
+    except tg_error.TelegramError as exc:
+        detail = "" if isinstance(exc, tg_error.InvalidToken) else exc.message
+        logger.warning(
+            "community.telegram.get_chat_member_failed",
+            extra={
+                "chat_id": chat_id,
+                "user_id": user_id,
+                "error": type(exc).__name__,
+                "detail": detail,
+            },
+        )
+        raise service_error_of(exc, chat_id=chat_id) from exc

@@ -189,3 +189,16 @@ def make_raid(raid_x):
         return raid
 
     return make
+
+
+# ---- creation and participation ----
+@pytest.fixture
+def named_scene(raid_scene) -> RaidScene:
+    """``raid_scene`` whose bot's username is known to the platform (as registering a
+    bot records it), so announcements carry the "Join" deep link."""
+    from tenancy.models import Bot
+
+    Bot.objects.filter(tenant=raid_scene.tenant).update(
+        username=f"{raid_scene.tenant.slug.replace('-', '_')}_bot"
+    )
+    return raid_scene

@@ -163,6 +163,13 @@ COMMUNITY_DATA = {
     "x-kol-posts",
     "x-kol-report",
     "x-kol-report-csv",
+    "raid-group-list",
+    "raid-detail",
+    "raid-cancel",
+    "raid-list",
+    "raid-join",
+    "raid-progress",
+    "me-raids",
 }
 ANY_TENANT = {
     "me",

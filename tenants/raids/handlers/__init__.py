@@ -1,0 +1,1 @@
+"""The raids' bot commands (``raids.telegram``)."""
