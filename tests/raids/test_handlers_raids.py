@@ -121,3 +121,13 @@ def test_newraid_words_are_checked(args, field):
     with pytest.raises(ServiceError) as refused:
         newraid_terms(args)
     assert refused.value.message.startswith(f"{field}:")
+
+
+def test_an_admin_telegram_no_longer_confirms_is_refused(raid_scene, raid_x, bot):
+    owner, chat = raid_scene.owner["id"], raid_scene.chat_id
+    raid_scene.tg.set_member(chat, owner, "member")  # demoted since the last admin sync
+    url = f"https://x.com/project/status/{raid_x.target['id']}"
+    [answer] = bot(owner, f"/newraid {url} 50 USDT", chat)
+    assert answer.startswith("Only the group's admins")
+    with tenant_context(raid_scene.tenant):
+        assert not Raid.objects.exists()

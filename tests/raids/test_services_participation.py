@@ -16,7 +16,9 @@ from config.errors import ServiceError
 from history.models import Entry
 from notifications.models import OutboxMessage
 from raids.models import Blocked, Participant, Raid, Result
+from raids.services import participation
 from raids.services.participation import participant_notify_progress, raid_join
+from tests.raids.helpers import join as insert_participant
 from xclient.models import XLink
 from xfeed.models import Kol
 
@@ -224,3 +226,22 @@ def test_a_participant_hears_of_confirmed_tasks_once_per_pass(raid_scene, raid_x
     assert message.chat_id == alice.telegram_id
     assert "10/15 pts" in message.text
     assert "Repost: 10 pts - done" in message.text and "Like: 5 pts - pending" in message.text
+
+
+def test_a_concurrent_join_of_the_same_person_answers_the_participation_that_won(
+    raid_scene, raid_x, raid, linked, monkeypatch
+):
+    alice, alice_x = linked(raid_scene, raid_x, "alice")
+    role_of = participation.role_of
+
+    def meanwhile(**kwargs):
+        # Another request of Alice's joins between this one's lookup and its insert.
+        insert_participant(raid_scene, raid, alice, alice_x)
+        return role_of(**kwargs)
+
+    monkeypatch.setattr(participation, "role_of", meanwhile)
+    participant, created = join(raid_scene, raid, alice)
+    assert not created
+    with tenant_context(raid_scene.tenant):
+        assert Participant.objects.get().pk == participant.pk
+        assert Raid.objects.get(pk=raid.pk).participants_count == 1

@@ -262,6 +262,12 @@ def test_a_join_task_needs_a_chat_whose_members_the_bot_can_see(raid_scene, raid
     assert refused.value.code == "join_chat_unreachable"
     assert refused.value.message.startswith("tasks[0].params.chat_id:")
     nothing_written(raid_scene)
+    # A member only: Telegram would not show it a channel's members.
+    raid_scene.tg.set_member(channel, raid_scene.bot_id, "member")
+    with pytest.raises(ServiceError) as refused:
+        create(raid_scene, raid_x, tasks=tasks)
+    assert refused.value.code == "join_chat_unreachable"
+    assert "administrator" in refused.value.message
     raid_scene.tg.set_member(channel, raid_scene.bot_id, "administrator")
     raid, _ = create(raid_scene, raid_x, tasks=tasks)
     with tenant_context(raid_scene.tenant):
