@@ -20,6 +20,7 @@ from community.services import group_bind_on_bot_added
 from history.services import SYSTEM
 from raids.models import Raid, Task
 from sandbox.x import SandboxX
+from tenancy.models import Bot
 from tests.helpers import tenant_bot_token
 from tests.raids.helpers import CURRENCY, GROUP_FUNDS, RAID_APP_TOKEN
 from wallet.services.holds import hold_create
@@ -196,8 +197,6 @@ def make_raid(raid_x):
 def named_scene(raid_scene) -> RaidScene:
     """``raid_scene`` whose bot's username is known to the platform (as registering a
     bot records it), so announcements carry the "Join" deep link."""
-    from tenancy.models import Bot
-
     Bot.objects.filter(tenant=raid_scene.tenant).update(
         username=f"{raid_scene.tenant.slug.replace('-', '_')}_bot"
     )
