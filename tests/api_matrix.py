@@ -99,6 +99,16 @@ MATRIX: dict[tuple[str, str], str] = {
     ("raids-contest-list", "POST"): "manage_raids",
     ("raids-contest-detail", "GET"): "authenticated",
     ("raids-contest-cancel", "POST"): "manage_raids",
+    # raids: for raid managers
+    ("raid-group-list", "GET"): "manage_raids",
+    ("raid-group-list", "POST"): "manage_raids",
+    ("raid-detail", "GET"): "manage_raids",
+    ("raid-cancel", "POST"): "manage_raids",
+    # raids: for the people who join
+    ("raid-list", "GET"): "authenticated",
+    ("raid-join", "POST"): "authenticated",
+    ("raid-progress", "GET"): "authenticated",
+    ("me-raids", "GET"): "authenticated",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from notifications.services import (
     notification_settings_update,
     recipient_register,
 )
+from raids.models import Raid
 from tenancy.models import Bot, ChatBinding, Domain
 from tenancy.selectors import tenant_bots_forget
 from tenancy.services import chat_bind, tenant_delete, tenant_resume, tenant_suspend
@@ -143,6 +145,31 @@ def _seed_kols(tenant, *, marker: str, count: int) -> int:
     return kol.pk
 
 
+def _seed_raids(tenant, *, marker: str, chat: int, count: int) -> int:
+    """``count`` raids in the group, each carrying the marker (title, post text); returns
+    the last one's id (B gets more than A, so B's last id names no raid of A)."""
+    with schema_context(tenant.schema_name):
+        now = timezone.now()
+        for n in range(count):
+            raid = Raid.objects.create(
+                chat_id=chat,
+                title=marker,
+                post_id=9_200 + n,
+                post_url=f"https://x.com/project/status/{9_200 + n}",
+                post_author_id=9_000,
+                post_author_username="project",
+                post_text=f"{marker} post",
+                status=Raid.Status.ACTIVE,
+                starts_at=now,
+                ends_at=now + timedelta(hours=1),
+                currency="XTR",
+                pool_amount=1,
+                formula="points",
+            )
+    connection.set_schema_to_public()
+    return raid.pk
+
+
 def _deposit(tenant, *, owner_kind: str, owner_id: int, marker: str) -> None:
     account = account_get_or_create(
         tenant=tenant, owner_kind=owner_kind, owner_id=owner_id, currency="XTR", kind="available"
@@ -172,10 +199,21 @@ def tenants(make_tenant, user_with_role) -> dict[str, Any]:
     )
     a_kol = _seed_kols(a, marker=A_MARKER, count=1)
     b_kol = _seed_kols(b, marker=B_MARKER, count=2)
+    a_raid = _seed_raids(a, marker=A_MARKER, chat=A_CHAT, count=1)
+    b_raid = _seed_raids(b, marker=B_MARKER, chat=B_CHAT, count=2)
     notification_settings_update(tenant=b, allow_paid_broadcast=True, actor=SYSTEM)
     user_with_role(a, "staff", user_id=A_STAFF, username="staff_user")
     connection.set_schema_to_public()
-    return {"a": a, "b": b, "a_bulk": a_bulk, "b_bulk": b_bulk, "a_kol": a_kol, "b_kol": b_kol}
+    return {
+        "a": a,
+        "b": b,
+        "a_bulk": a_bulk,
+        "b_bulk": b_bulk,
+        "a_kol": a_kol,
+        "b_kol": b_kol,
+        "a_raid": a_raid,
+        "b_raid": b_raid,
+    }
 
 
 def _host(tenant) -> str:
@@ -301,12 +339,14 @@ def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_
         "telegram_id": B_ADMIN,
         "bulk_id": tenants["b_bulk"],
         "kol_id": tenants["b_kol"],
+        "raid_id": tenants["b_raid"],
     }
     nowhere = {
         "chat_id": -1009999999999,
         "telegram_id": 999999999,
         "bulk_id": 999999999,
         "kol_id": 999999999,
+        "raid_id": 999999999,
     }
     client = TenantClient(a, user_id=user_id)
     before = _fingerprint(b)
@@ -334,6 +374,9 @@ def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_
             assert own.status_code == 200 and A_MARKER.encode() in own.content, op
         if op.method == "GET" and "kol_id" in op.kwarg_names:
             own = _call(client, op, {"kol_id": tenants["a_kol"]})
+            assert own.status_code == 200 and A_MARKER.encode() in own.content, op
+        if op.method == "GET" and op.name == "raid-detail":
+            own = _call(client, op, {"raid_id": tenants["a_raid"]})
             assert own.status_code == 200 and A_MARKER.encode() in own.content, op
     assert _fingerprint(b) == before
     if addressed == 0:

@@ -93,6 +93,13 @@ for _event in (
         True,
     ),
     EventType(
+        "raid.progress",
+        "Raid progress",
+        "Your tasks in a raid you joined, as X confirms them",
+        Audience.USER,
+        True,
+    ),
+    EventType(
         "raid.reward",
         "Your raid rewards",
         "Your result and reward when a raid you joined is settled",

@@ -265,6 +265,12 @@ class XReader:
         """Accounts ``user_id`` follows (1-1000 a page)."""
         return self.read("GET /2/users/:id/following", "get_users_following", id=user_id, **params)
 
+    def post(self, post_id: int, **params: Any) -> tweepy.Response:
+        """One post by id (``GET /2/tweets/:id``), e.g. with ``expansions=["author_id"]``
+        for its author as X knows it. ``data`` is None when X has no such post (deleted,
+        protected or never existed: X answers with an ``errors`` entry only)."""
+        return self.read("GET /2/tweets/:id", "get_tweet", id=post_id, **params)
+
 
 def _returned(result: tweepy.Response) -> tuple[list[int], int]:
     """(ids of the posts, number of users) an answer returned: what X bills."""

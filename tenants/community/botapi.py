@@ -303,24 +303,8 @@ def chat_member_statuses(
     )
 
 
-async def _member(token: str, chat_id: int, user_id: int) -> telegram.ChatMember:
-    async with bot_session(token) as bot:
-        return await bot.get_chat_member(chat_id, user_id)
-
-
-MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
-
-
 def chat_member_status(*, token: str, chat_id: int, user_id: int) -> str:
-    """What Telegram says ``user_id`` is in the chat (getChatMember): creator,
-    administrator, member, restricted (still in the chat), left or kicked. A restricted
-    user who is no longer in the chat is ``left``. ServiceError on refusal."""
-    member = _session(
-        _member(token, chat_id, user_id),
-        event="community.telegram.get_chat_member_failed",
-        chat_id=chat_id,
-        user_id=user_id,
-    )
-    if member.status == telegram.ChatMember.RESTRICTED and not getattr(member, "is_member", True):
-        return "left"
-    return str(member.status)
+    """What Telegram says ``user_id`` is in the chat now: ``chat_member_statuses`` of one
+    user ("member" for a restricted user still in it; "left" for one Telegram never saw
+    there)."""
+    return chat_member_statuses(token=token, chat_id=chat_id, user_ids=[user_id])[user_id]

@@ -6,6 +6,7 @@ and the boards enter the tenant's schema themselves (the bot's handlers call the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -205,3 +206,41 @@ def leaderboard_top(
         for i, (user_id, messages, xp, name, username) in enumerate(rows, start=1)
     ]
     return Board(chat_id=config.chat_id, period=period, since=since, today=today, entries=entries)
+
+
+# ---- levels ------------------------------------------------------------------------------
+XP_PER_LEVEL_UNIT = 100  # level n needs 100 * n^2 XP: 1 at 100, 2 at 400, 10 at 10,000
+
+_USER_XP = """
+WITH rolled AS (
+    SELECT COALESCE(MAX(rolled_through), DATE '0001-01-01') AS through
+      FROM community_leaderboardrollup
+)
+SELECT COALESCE((SELECT SUM(xp) FROM community_activitytotal
+                  WHERE group_id = %(group)s AND user_id = %(user)s), 0)
+     + COALESCE((SELECT SUM(xp) FROM community_activityday, rolled
+                  WHERE group_id = %(group)s AND user_id = %(user)s
+                    AND day > rolled.through), 0)
+"""
+
+
+def level_of(xp: int) -> int:
+    """``floor(sqrt(xp / 100))``: each level takes more XP than the one before."""
+    return math.isqrt(max(0, xp) // XP_PER_LEVEL_UNIT)
+
+
+def member_xp(*, tenant: Tenant, chat_id: int, user_id: int) -> int:
+    """The user's all-time XP in the bound group (the rolled-up totals and the days the
+    rollup has not folded in yet, as the all-time leaderboard counts them)."""
+    community_check(tenant)
+    with tenant_context(tenant):
+        group = bound_group_get(tenant=tenant, chat_id=chat_id)
+        with connection.cursor() as cursor:
+            cursor.execute(_USER_XP, {"group": group.pk, "user": user_id})
+            row = cursor.fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def member_level(*, tenant: Tenant, chat_id: int, user_id: int) -> int:
+    """The user's community level in the group: ``level_of`` their all-time XP."""
+    return level_of(member_xp(tenant=tenant, chat_id=chat_id, user_id=user_id))

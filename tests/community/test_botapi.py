@@ -67,7 +67,7 @@ def chat(tg, tenant):
         ("administrator", {}, "administrator"),
         ("left", {}, "left"),
         ("kicked", {}, "kicked"),
-        ("restricted", {"is_member": True}, "restricted"),
+        ("restricted", {"is_member": True}, "member"),
         ("restricted", {"is_member": False}, "left"),
     ],
 )

@@ -19,6 +19,7 @@ from accounts.models import TelegramUser
 from history.services import SYSTEM
 from raids.models import Raid, Task
 from sandbox.x import SandboxX
+from tenancy.models import Bot
 from tests.helpers import group_on_sandbox
 from tests.raids.helpers import CURRENCY, GROUP_FUNDS, RAID_APP_TOKEN
 from wallet.services.holds import hold_create
@@ -256,3 +257,14 @@ def raid_points(make_raid):
         return raid
 
     return make
+
+
+# ---- creation and participation ----
+@pytest.fixture
+def named_scene(raid_scene) -> RaidScene:
+    """``raid_scene`` whose bot's username is known to the platform (as registering a
+    bot records it), so announcements carry the "Join" deep link."""
+    Bot.objects.filter(tenant=raid_scene.tenant).update(
+        username=f"{raid_scene.tenant.slug.replace('-', '_')}_bot"
+    )
+    return raid_scene

@@ -1,9 +1,10 @@
 """The raids' durable jobs run as the runtime runs them (claimed, inside the tenant's
-schema). ``raids.validate``: a pass during the raid re-enqueues the next one under the
-raid's dedupe key; once the grace window is over the raid moves to ``validating``, the
-final pass fails what was not found and nothing more is scheduled; a final pass X refuses
-is retried soon. The one-off jobs: the draw at draw_at and the contest's settlement at
-ends_at; a cancelled one is left alone."""
+schema). ``raids.start`` opens and announces a raid, ``raids.remind`` reminds the group
+once, ``raids.close`` ends it. ``raids.validate``: a pass during the raid re-enqueues the
+next one under the raid's dedupe key; once the grace window is over the raid moves to
+``validating``, the final pass fails what was not found and nothing more is scheduled; a
+final pass X refuses is retried soon. The one-off jobs of giveaways and contests: the
+draw at draw_at and the contest's settlement at ends_at; a cancelled one is left alone."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from botruntime.models import Job
-from botruntime.services import job_run, jobs_claim
+from botruntime.services import job_enqueue, job_run, jobs_claim
 from config.job_registry import job_kinds
-from history.services import SYSTEM
+from history.services import SYSTEM, Actor
+from notifications.models import OutboxMessage
 from raids.jobs import contest_settle_job, giveaway_draw_job
 from raids.models import Contest, Giveaway, Raid, Result
 from raids.services.contests import contest_create
 from raids.services.giveaways import giveaway_cancel
+from raids.services.raids import raid_create
 from raids.validation.passes import (
     RETRY_REFUSED,
     VALIDATE_EVERY,
@@ -30,6 +33,55 @@ from raids.validation.passes import (
 )
 from tests.raids.helpers import CURRENCY, join
 from xclient.models import RateWindow
+
+
+def run(kind: str, tenant) -> str:
+    Job.objects.filter(kind=kind, tenant=tenant).update(run_at=timezone.now())
+    [claimed] = jobs_claim(worker="w", kinds=[kind])
+    return job_run(job=claimed, worker="w")
+
+
+def test_a_raid_starts_is_reminded_of_and_closes_through_its_jobs(named_scene, raid_x):
+    scene = named_scene
+    starts = timezone.now() + timedelta(hours=1)
+    raid, _ = raid_create(
+        tenant=scene.tenant,
+        chat_id=scene.chat_id,
+        post_url=f"https://x.com/project/status/{raid_x.target['id']}",
+        tasks=[{"kind": "repost", "points": 10}],
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+        currency=CURRENCY,
+        pool_amount=1_000_000,
+        formula="points",
+        actor=Actor.user(scene.owner["id"]),
+    )
+    # Not time yet: the start job leaves the raid scheduled and announces nothing.
+    assert run("raids.start", scene.tenant) == "done"
+    with tenant_context(scene.tenant):
+        assert Raid.objects.get(pk=raid.pk).status == Raid.Status.SCHEDULED
+        Raid.objects.filter(pk=raid.pk).update(starts_at=timezone.now())
+    job_enqueue(kind="raids.start", tenant=scene.tenant, payload={"raid_id": raid.pk})
+    assert run("raids.start", scene.tenant) == "done"
+    with tenant_context(scene.tenant):
+        assert Raid.objects.get(pk=raid.pk).status == Raid.Status.ACTIVE
+    assert OutboxMessage.objects.filter(tenant=scene.tenant, event="raid.created").count() == 1
+
+    reminders = Job.objects.filter(tenant=scene.tenant, kind="raids.remind").order_by("run_at")
+    assert [j.payload["before"] for j in reminders] == [3600, 600]
+    for _ in range(2):
+        assert run("raids.remind", scene.tenant) == "done"
+    job_enqueue(
+        kind="raids.remind", tenant=scene.tenant, payload={"raid_id": raid.pk, "before": 3600}
+    )
+    assert run("raids.remind", scene.tenant) == "done"  # the same reminder again: not resent
+    assert OutboxMessage.objects.filter(tenant=scene.tenant, event="raid.ending").count() == 2
+
+    with tenant_context(scene.tenant):
+        Raid.objects.filter(pk=raid.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
+    assert run("raids.close", scene.tenant) == "done"
+    with tenant_context(scene.tenant):
+        assert Raid.objects.get(pk=raid.pk).status == Raid.Status.VALIDATING
 
 
 def run_due(scene, raid) -> str:

@@ -175,6 +175,13 @@ COMMUNITY_DATA = {
     "raids-contest-list",
     "raids-contest-detail",
     "raids-contest-cancel",
+    "raid-group-list",
+    "raid-detail",
+    "raid-cancel",
+    "raid-list",
+    "raid-join",
+    "raid-progress",
+    "me-raids",
 }
 ANY_TENANT = {
     "me",

@@ -235,3 +235,16 @@ def test_a_capped_followers_read_asks_for_what_the_cap_pays_for(tenant, x):
     page = reader.followers(project, max_results=1000)
     assert len(page.data) == 3
     assert x.calls(f"/2/users/{project}/followers")[-1]["query"]["max_results"] == "3"
+
+
+def test_a_post_is_read_by_id_with_its_author_and_billed_for_both(tenant, x):
+    posted = x.post("project", "v2 is live")
+    reader = XReader(tenant=tenant, priority=Priority.VALIDATION)
+    found = reader.post(int(posted["id"]), expansions=["author_id"])
+    assert (found.data.text, int(found.data.author_id)) == ("v2 is live", int(posted["author_id"]))
+    assert [u.username for u in found.includes["users"]] == ["project"]
+    usage = Usage.objects.get(tenant=tenant)
+    assert (usage.post_reads, usage.user_reads) == (1, 1)
+    assert RateWindow.objects.filter(credential="app:platform", endpoint="GET /2/tweets/:id")
+    # A post X does not have: no data, X's error entry only.
+    assert reader.post(123456789).data is None

@@ -223,7 +223,7 @@ def entry_conditions_check(*, tenant: Tenant, giveaway: Giveaway, user: Telegram
             chat_id=giveaway.chat_id,
             user_id=user.telegram_id,
         )
-        if status not in botapi.MEMBER_STATUSES and status != "restricted":
+        if status not in botapi.IN_CHAT:
             raise _refused("only members of the group can enter", "not_a_member")
 
 
