@@ -31,7 +31,7 @@ from notifications.services import (
     notification_settings_update,
     recipient_register,
 )
-from raids.models import Raid
+from raids.models import Contest, Giveaway, Raid
 from tenancy.models import Bot, ChatBinding, Domain
 from tenancy.selectors import tenant_bots_forget
 from tenancy.services import chat_bind, tenant_delete, tenant_resume, tenant_suspend
@@ -145,9 +145,10 @@ def _seed_kols(tenant, *, marker: str, count: int) -> int:
     return kol.pk
 
 
-def _seed_raids(tenant, *, marker: str, chat: int, count: int) -> int:
-    """``count`` raids in the group, each carrying the marker (title, post text); returns
-    the last one's id (B gets more than A, so B's last id names no raid of A)."""
+def _seed_raids(tenant, *, marker: str, chat: int, count: int) -> dict[str, int]:
+    """``count`` raids, giveaways and contests in the group, each carrying the marker
+    (title, post text); returns the last ones' ids (B gets more than A, so B's last ids
+    name nothing of A)."""
     with schema_context(tenant.schema_name):
         now = timezone.now()
         for n in range(count):
@@ -166,8 +167,26 @@ def _seed_raids(tenant, *, marker: str, chat: int, count: int) -> int:
                 pool_amount=1,
                 formula="points",
             )
+            giveaway = Giveaway.objects.create(
+                chat_id=chat,
+                title=marker,
+                currency="XTR",
+                pool_amount=1,
+                winners=1,
+                commitment="0" * 64,
+                secret="",
+                draw_at=now + timedelta(hours=1),
+            )
+            contest = Contest.objects.create(
+                chat_id=chat,
+                title=marker,
+                currency="XTR",
+                prizes=[1],
+                starts_at=now,
+                ends_at=now + timedelta(hours=1),
+            )
     connection.set_schema_to_public()
-    return raid.pk
+    return {"raid_id": raid.pk, "giveaway_id": giveaway.pk, "contest_id": contest.pk}
 
 
 def _deposit(tenant, *, owner_kind: str, owner_id: int, marker: str) -> None:
@@ -211,8 +230,10 @@ def tenants(make_tenant, user_with_role) -> dict[str, Any]:
         "b_bulk": b_bulk,
         "a_kol": a_kol,
         "b_kol": b_kol,
-        "a_raid": a_raid,
-        "b_raid": b_raid,
+        "a_raid": a_raid["raid_id"],
+        "b_raid": b_raid["raid_id"],
+        "a_raids": a_raid,
+        "b_raids": b_raid,
     }
 
 
@@ -339,7 +360,7 @@ def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_
         "telegram_id": B_ADMIN,
         "bulk_id": tenants["b_bulk"],
         "kol_id": tenants["b_kol"],
-        "raid_id": tenants["b_raid"],
+        **tenants["b_raids"],
     }
     nowhere = {
         "chat_id": -1009999999999,
@@ -347,6 +368,8 @@ def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_
         "bulk_id": 999999999,
         "kol_id": 999999999,
         "raid_id": 999999999,
+        "giveaway_id": 999999999,
+        "contest_id": 999999999,
     }
     client = TenantClient(a, user_id=user_id)
     before = _fingerprint(b)
@@ -367,7 +390,7 @@ def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_
         ), op
         # Control: the same endpoint addressed with A's own object does answer.
         if op.method == "GET" and "chat_id" in op.kwarg_names:
-            own = _call(client, op, {"chat_id": A_CHAT})
+            own = _call(client, op, {"chat_id": A_CHAT, **tenants["a_raids"]})
             assert own.status_code == 200 and A_MARKER.encode() in _body(own), op
         if op.method == "GET" and "bulk_id" in op.kwarg_names:
             own = _call(client, op, {"bulk_id": tenants["a_bulk"]})
