@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("wallet.urls")),
     path("", include("xclient.urls")),
     path("", include("xfeed.urls")),
+    path("", include("raids.urls")),
 ]
 
 urlpatterns = [

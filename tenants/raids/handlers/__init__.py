@@ -1,0 +1,1 @@
+"""Raids bot commands, one module per sub-domain (``fraud``: /flags, /dismiss, /uphold)."""
