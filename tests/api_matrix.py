@@ -82,6 +82,13 @@ MATRIX: dict[tuple[str, str], str] = {
     ("x-kol-posts", "GET"): "manage_settings",
     ("x-kol-report", "GET"): "manage_settings",
     ("x-kol-report-csv", "GET"): "manage_settings",
+    # raids: anti-fraud (the review queue and the blocklist)
+    ("raid-flag-list", "GET"): "manage_raids",
+    ("raid-flag-dismiss", "POST"): "manage_raids",
+    ("raid-flag-uphold", "POST"): "manage_raids",
+    ("raid-blocklist", "GET"): "manage_raids",
+    ("raid-blocklist", "POST"): "manage_raids",
+    ("raid-blocklist-detail", "DELETE"): "manage_raids",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
@@ -96,4 +103,6 @@ URL_KWARGS = {
     "username": "nobody_here",
     "rule_id": 424242,
     "kol_id": 424242,
+    "flag_id": 424242,
+    "blocked_id": 424242,
 }

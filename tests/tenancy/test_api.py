@@ -163,6 +163,11 @@ COMMUNITY_DATA = {
     "x-kol-posts",
     "x-kol-report",
     "x-kol-report-csv",
+    "raid-flag-list",
+    "raid-flag-dismiss",
+    "raid-flag-uphold",
+    "raid-blocklist",
+    "raid-blocklist-detail",
 }
 ANY_TENANT = {
     "me",
