@@ -429,8 +429,8 @@ def check_duplicates(
     hits: dict[int, Hit] = {}
     for group in duplicate_groups([reply.text for reply in replies], th.duplicate_similarity):
         members = [replies[i] for i in group]
-        if len({reply.user_id for reply in members}) < 2:
-            continue  # one participant's own reply and quote
+        # The original's author is never flagged: one participant's own reply and quote
+        # alike flag nobody.
         original = min(members, key=lambda r: (r.post_id is None, r.post_id or 0, r.user_id))
         for reply in members:
             if reply.user_id == original.user_id or reply.user_id in hits:

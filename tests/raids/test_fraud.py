@@ -150,13 +150,14 @@ def test_only_a_participants_first_completion_counts():
     people = [who(1), who(2), who(3)]
     links = [link(u, u * 10, age_days=2) for u in (1, 2, 3)]
     t0 = NOW - timedelta(hours=1)
-    done = [
-        Completion(user_id=1, at=t0),
-        Completion(user_id=1, at=t0 + timedelta(seconds=2)),
-        Completion(user_id=1, at=t0 + timedelta(seconds=4)),
-        Completion(user_id=2, at=t0 + timedelta(seconds=600)),
-    ]
-    assert fraud.check_burst(people, links, done, TH, now=NOW) == []
+    later = [Completion(user_id=1, at=t0 + timedelta(seconds=300))]
+    later.append(Completion(user_id=2, at=t0 + timedelta(seconds=900)))
+    first = [Completion(user_id=u, at=t0 + timedelta(seconds=3 * u)) for u in (1, 2, 3)]
+    # Their first tasks came seconds apart, whatever they did later.
+    hits = fraud.check_burst(people, links, first + later, TH, now=NOW)
+    assert reasons(hits) == [(1, "burst"), (2, "burst"), (3, "burst")]
+    spread = [Completion(user_id=u, at=t0 + timedelta(minutes=5 * u)) for u in (1, 2, 3)]
+    assert fraud.check_burst(people, links, spread + later, TH, now=NOW) == []
 
 
 def test_normalise_folds_case_emoji_urls_mentions_and_punctuation():
@@ -173,6 +174,8 @@ COPIES = [
     "This is the best launch of the year, v2 changes nearly everything",
 ]
 DISTINCT = "The launch was slow this year, but v2 changes a few things for the best"
+# Most of ORIGINAL's words, another meaning: Jaccard 0.61, under the threshold.
+CLOSE = "This is the best launch of the year? No, v2 changes little"
 
 
 def test_near_duplicate_replies_across_case_emoji_and_urls_are_flagged_but_the_first():
@@ -197,6 +200,13 @@ def test_distinct_replies_sharing_words_and_short_ones_are_not_duplicates():
         Reply(user_id=4, post_id=4, text="GM!!"),  # too short to tell a copy
     ]
     assert fraud.check_duplicates(people, replies, TH) == []
+    close = [Reply(user_id=1, post_id=1, text=ORIGINAL), Reply(user_id=2, post_id=2, text=CLOSE)]
+    assert fraud.check_duplicates(people, close, TH) == []
+    similarity = fraud.jaccard(
+        fraud.shingles(fraud.normalise(ORIGINAL)), fraud.shingles(fraud.normalise(CLOSE))
+    )
+    assert 0.55 < similarity < TH.duplicate_similarity
+    assert fraud.duplicate_groups([ORIGINAL, CLOSE], 0.55) == [[0, 1]]  # only the threshold
     # One participant's reply and quote with the same text are not two people.
     same = [Reply(user_id=1, post_id=1, text=ORIGINAL), Reply(user_id=1, post_id=2, text=ORIGINAL)]
     assert fraud.check_duplicates(people, same, TH) == []
