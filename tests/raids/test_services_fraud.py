@@ -138,7 +138,8 @@ def test_replies_copied_and_a_burst_of_fresh_accounts_from_the_evidence(
     joined = {user.telegram_id: join(scene, raid, user, x) for user, x in people + fresh}
     p0, p1, p2 = (joined[user.telegram_id] for user, _ in people)
     verified(scene, p0, "reply", post_id="5000", text="@project LFG, the v2 launch is huge for us")
-    verified(scene, p1, "reply", post_id=5001, text="LFG!!! The V2 launch is huge for us 🚀")
+    # p1 posted first (X's ids grow with time): p0's is the copy, whoever joined first.
+    verified(scene, p1, "reply", post_id=4999, text="LFG!!! The V2 launch is huge for us 🚀")
     verified(scene, p2, "reply", post_id="5002", text="the v2 launch is late but the team is huge")
     t0 = datetime.now(UTC) - timedelta(minutes=30)
     for n, (user, _) in enumerate(fresh):
@@ -149,7 +150,7 @@ def test_replies_copied_and_a_burst_of_fresh_accounts_from_the_evidence(
     fraud_scan(tenant=scene.tenant, raid=raid)
 
     assert flags_of(scene, raid) == sorted(
-        [(p1.user_id, "reply_duplicate", "open")]
+        [(p0.user_id, "reply_duplicate", "open")]
         + [(user.telegram_id, "burst", "open") for user, _ in fresh]
     )
 
