@@ -32,6 +32,7 @@ BENCHMARKS = [
     "bulk_send",
     "runtime_memory",
     "xfeed_forwarding",
+    "raids_fraud",
 ]
 
 

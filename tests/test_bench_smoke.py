@@ -86,6 +86,13 @@ EXPECTED = {
         "goal: poll at 7 posts/h: API calls per forwarded post",
         "goal: poll at 7 posts/h: no tenant above its cap",
     ],
+    "raids_fraud": [
+        "fraud_scan:",
+        "flags:",
+        "second scan: 0 new flags",
+        "goal: every seeded signal flagged",
+        "goal: fraud_scan CPU",
+    ],
 }
 
 
