@@ -252,6 +252,9 @@ def test_a_settled_raid_is_not_scanned(raid_scene, raid_x, linked, make_raid):
     assert fraud_scan(tenant=scene.tenant, raid=raid) == []
     assert flags_of(scene, raid) == []
     assert statuses(scene, raid)[young.telegram_id] == "active"
+    with pytest.raises(ServiceError) as missing:
+        fraud_scan(tenant=scene.tenant, raid=Raid(pk=raid.pk + 1000))
+    assert (missing.value.code, missing.value.status) == ("raid_not_found", 404)
 
 
 def test_the_join_check_refuses_the_blocked_and_shared_x_accounts(

@@ -51,7 +51,9 @@ def fraud_scan(*, tenant: Tenant, raid: Raid, now: datetime | None = None) -> li
         inputs = fraud.scan_inputs(tenant=tenant, raid=raid)
         hits = fraud.hits_of(inputs, thresholds, now=now)
         with transaction.atomic():
-            locked = Raid.objects.select_for_update().get(pk=raid.pk)
+            locked = Raid.objects.select_for_update().filter(pk=raid.pk).first()
+            if locked is None:
+                raise ServiceError("no such raid", code="raid_not_found", status=404)
             if locked.status in _DONE:
                 logger.info(
                     "raids.fraud.scan_skipped",
