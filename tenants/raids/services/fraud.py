@@ -163,7 +163,7 @@ def _decide(
         raid_id = Flag.objects.filter(pk=flag_id).values_list("raid_id", flat=True).first()
         if raid_id is not None:
             Raid.objects.select_for_update().filter(pk=raid_id).first()  # the scan's lock
-        flags = Flag.objects.select_for_update().filter(pk=flag_id)
+        flags = Flag.objects.select_for_update(of=("self",)).filter(pk=flag_id)
         if chat_id is not None:  # from a group's command: that group's raids only
             flags = flags.filter(raid__chat_id=chat_id)
         flag = flags.first()
@@ -181,8 +181,9 @@ def _decide(
         participant_status = None
         if flag.raid_id is not None and flag.user_id is not None:
             participant = (
-                Participant.objects.select_for_update()
+                Participant.objects.select_for_update(of=("self",))
                 .filter(raid_id=flag.raid_id, user_id=flag.user_id)
+                .order_by()  # the default ordering joins the raid: its lock is taken above
                 .first()
             )
             still_open = Flag.objects.filter(
