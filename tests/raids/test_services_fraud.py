@@ -121,7 +121,7 @@ def test_a_scan_flags_and_excludes_the_suspicious_and_only_once(
     }
     entries = Entry.objects.filter(tenant=scene.tenant, action="raids.flag_raised")
     assert sorted(e.data["reason"] for e in entries) == ["account_young", "blocked", "x_shared"]
-    assert all(e.data["excluded"] and e.actor_id == "raids.fraud" for e in entries)
+    assert all(e.data["newly_excluded"] and e.actor_id == "raids.fraud" for e in entries)
 
     assert fraud_scan(tenant=scene.tenant, raid=raid) == []  # idempotent
     assert len(flags_of(scene, raid)) == 3

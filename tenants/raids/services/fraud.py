@@ -77,7 +77,7 @@ def fraud_scan(*, tenant: Tenant, raid: Raid, now: datetime | None = None) -> li
             open_flag = Flag.objects.filter(
                 raid=locked, user_id=OuterRef("user_id"), status=Flag.Status.OPEN
             )
-            excluded = list(
+            excluded = set(
                 Participant.objects.filter(raid=locked, status=Participant.Status.ACTIVE)
                 .filter(Exists(open_flag))
                 .values_list("user_id", flat=True)
@@ -98,7 +98,8 @@ def fraud_scan(*, tenant: Tenant, raid: Raid, now: datetime | None = None) -> li
                         "x_user_id": flag.x_user_id,
                         "reason": flag.reason,
                         "detail": flag.detail,
-                        "excluded": flag.user_id in excluded,
+                        # False: already excluded by another open flag (or not joined).
+                        "newly_excluded": flag.user_id in excluded,
                     },
                 )
     logger.info(
