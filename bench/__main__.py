@@ -34,6 +34,7 @@ BENCHMARKS = [
     "xfeed_forwarding",
     "raid_settlement",
     "raid_validation",
+    "raids_fraud",
 ]
 
 

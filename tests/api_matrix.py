@@ -109,6 +109,13 @@ MATRIX: dict[tuple[str, str], str] = {
     ("raid-join", "POST"): "authenticated",
     ("raid-progress", "GET"): "authenticated",
     ("me-raids", "GET"): "authenticated",
+    # raids: anti-fraud (the review queue and the blocklist)
+    ("raid-flag-list", "GET"): "manage_raids",
+    ("raid-flag-dismiss", "POST"): "manage_raids",
+    ("raid-flag-uphold", "POST"): "manage_raids",
+    ("raid-blocklist", "GET"): "manage_raids",
+    ("raid-blocklist", "POST"): "manage_raids",
+    ("raid-blocklist-detail", "DELETE"): "manage_raids",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
@@ -126,4 +133,6 @@ URL_KWARGS = {
     "raid_id": 424242,
     "giveaway_id": 424242,
     "contest_id": 424242,
+    "flag_id": 424242,
+    "blocked_id": 424242,
 }

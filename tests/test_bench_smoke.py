@@ -100,6 +100,13 @@ EXPECTED = {
         "goal: validation calls / lower bound",
         "goal: validation CPU",
     ],
+    "raids_fraud": [
+        "fraud_scan:",
+        "flags:",
+        "second scan: 0 new flags",
+        "goal: every seeded signal flagged",
+        "goal: fraud_scan CPU",
+    ],
 }
 
 

@@ -279,6 +279,19 @@ X_PRICES_MICROS = json.loads(os.environ.get("X_PRICES_MICROS", "{}"))
 # The longest search query or filtered-stream rule X accepts on the platform's access
 # level (512 on the self-serve tiers; 1024 on Pro, 4096 on Enterprise).
 X_QUERY_MAX_LENGTH = int(os.environ.get("X_QUERY_MAX_LENGTH", "512"))
+# Raids' anti-fraud thresholds, the same for every community (docs/architecture.md,
+# "Raids: anti-fraud"): an X account younger than YOUNG_DAYS or with fewer followers than
+# SMALL_FOLLOWERS (0: off) is flagged; a Telegram user who linked RELINKED_ACCOUNTS X
+# accounts or more; replies whose texts are at least DUPLICATE_SIMILARITY alike (Jaccard of
+# 5-character shingles); BURST_MIN accounts younger than BURST_FRESH_DAYS completing within
+# BURST_SECONDS of each other.
+RAIDS_FRAUD_YOUNG_DAYS = int(os.environ.get("RAIDS_FRAUD_YOUNG_DAYS", "14"))
+RAIDS_FRAUD_SMALL_FOLLOWERS = int(os.environ.get("RAIDS_FRAUD_SMALL_FOLLOWERS", "0"))
+RAIDS_FRAUD_RELINKED_ACCOUNTS = int(os.environ.get("RAIDS_FRAUD_RELINKED_ACCOUNTS", "3"))
+RAIDS_FRAUD_DUPLICATE_SIMILARITY = float(os.environ.get("RAIDS_FRAUD_DUPLICATE_SIMILARITY", "0.7"))
+RAIDS_FRAUD_BURST_SECONDS = int(os.environ.get("RAIDS_FRAUD_BURST_SECONDS", "10"))
+RAIDS_FRAUD_BURST_MIN = int(os.environ.get("RAIDS_FRAUD_BURST_MIN", "3"))
+RAIDS_FRAUD_BURST_FRESH_DAYS = int(os.environ.get("RAIDS_FRAUD_BURST_FRESH_DAYS", "30"))
 
 LOGGING = {
     "version": 1,

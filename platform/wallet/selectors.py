@@ -436,3 +436,13 @@ def can_manage_funds(*, tenant: Tenant, telegram_id: int) -> bool:
     if user is None:
         return False
     return Capability.MANAGE_FUNDS in user_capabilities(tenant=tenant, user=user)
+
+
+def withdrawal_destinations(*, tenant: Tenant, user_ids: list[int]) -> dict[int, set[str]]:
+    """The destinations each of these Telegram users asked this tenant to pay out to (any
+    status): anti-fraud reads one person behind several accounts from a shared one."""
+    found: dict[int, set[str]] = {}
+    rows = Withdrawal.objects.filter(tenant=tenant, user_id__in=user_ids)
+    for user_id, destination in rows.values_list("user_id", "destination").distinct():
+        found.setdefault(user_id, set()).add(destination)
+    return found

@@ -1,7 +1,8 @@
 """What raids contribute to the bot runtime: ``/raid`` and ``/progress`` for everybody,
 the "Join" deep link (``/start raid_<id>``), ``/newraid`` and ``/cancelraid`` for the
 group's raid managers (off the command menu, as other admin commands), ``/myrewards``
-(private: the user's raid rewards), and the group commands of giveaways and EXP contests.
+(private: the user's raid rewards), the group commands of giveaways and EXP contests, and
+the admins' anti-fraud commands (/flags, /dismiss, /uphold).
 The deep link's handler runs in group -1, before the core /start of
 ``accounts.telegram``, and stops the update there when it is a raid's link (any other
 /start goes on to the core one). The handlers are in ``raids.handlers``."""
@@ -11,7 +12,7 @@ from __future__ import annotations
 from telegram import BotCommand
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from raids.handlers import giveaways, raids, rewards
+from raids.handlers import fraud, giveaways, raids, rewards
 
 JOIN_GROUP = -1
 
@@ -42,4 +43,7 @@ def handlers() -> list[BaseHandler | tuple[BaseHandler, int]]:
         CommandHandler("myrewards", rewards.on_myrewards, filters=messages),
         CommandHandler("giveaway", giveaways.on_giveaway, filters=messages),
         CommandHandler("contest", giveaways.on_contest, filters=messages),
+        CommandHandler("flags", fraud.on_flags, filters=messages),
+        CommandHandler("dismiss", fraud.on_dismiss, filters=messages),
+        CommandHandler("uphold", fraud.on_uphold, filters=messages),
     ]

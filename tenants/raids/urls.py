@@ -1,7 +1,7 @@
 from django.urls import path
 
 import config.converters  # noqa: F401  registers signed_int (negative group chat ids)
-from raids.views import contests, giveaways, participation, raids, rewards, validation
+from raids.views import contests, fraud, giveaways, participation, raids, rewards, validation
 
 GROUP = "groups/<signed_int:chat_id>"
 
@@ -66,5 +66,21 @@ urlpatterns = [
         f"{GROUP}/contests/<int:contest_id>/cancel",
         contests.ContestCancelView.as_view(),
         name="raids-contest-cancel",
+    ),
+    # Anti-fraud: the community's review queue and blocklist (not one group's).
+    path("raids/flags", fraud.FlagListView.as_view(), name="raid-flag-list"),
+    path(
+        "raids/flags/<int:flag_id>/dismiss",
+        fraud.FlagDismissView.as_view(),
+        name="raid-flag-dismiss",
+    ),
+    path(
+        "raids/flags/<int:flag_id>/uphold", fraud.FlagUpholdView.as_view(), name="raid-flag-uphold"
+    ),
+    path("raids/blocklist", fraud.BlocklistView.as_view(), name="raid-blocklist"),
+    path(
+        "raids/blocklist/<int:blocked_id>",
+        fraud.BlockedDetailView.as_view(),
+        name="raid-blocklist-detail",
     ),
 ]

@@ -182,6 +182,11 @@ COMMUNITY_DATA = {
     "raid-join",
     "raid-progress",
     "me-raids",
+    "raid-flag-list",
+    "raid-flag-dismiss",
+    "raid-flag-uphold",
+    "raid-blocklist",
+    "raid-blocklist-detail",
 }
 ANY_TENANT = {
     "me",
