@@ -5,7 +5,7 @@ the progress message a participant gets as tasks are confirmed."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
@@ -17,7 +17,7 @@ from history.models import Entry
 from notifications.models import OutboxMessage
 from raids.models import Blocked, Participant, Raid, Result
 from raids.services import participation
-from raids.services.participation import participant_notify_progress, raid_join
+from raids.services.participation import participants_notify_progress, raid_join
 from tests.raids.helpers import join as insert_participant
 from xclient.models import XLink
 from xfeed.models import Kol
@@ -206,25 +206,28 @@ def test_only_an_open_raid_can_be_joined(raid_scene, raid_x, raid, linked, statu
 
 def test_a_participant_hears_of_confirmed_tasks_once_per_pass(raid_scene, raid_x, raid, linked):
     alice, _ = linked(raid_scene, raid_x, "alice")
+    bob, _ = linked(raid_scene, raid_x, "bob")
     participant, _ = join(raid_scene, raid, alice)
+    join(raid_scene, raid, bob)
     with tenant_context(raid_scene.tenant):
-        results = list(participant.results.select_related("task"))
-        assert not participant_notify_progress(
-            tenant=raid_scene.tenant, participant=participant, results=results
-        )
-        at = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
-        repost = next(r for r in results if r.task.kind == "repost")
-        Result.objects.filter(pk=repost.pk).update(status="verified", checked_at=at)
-        repost.refresh_from_db()
-    for _ in range(2):
-        assert participant_notify_progress(
-            tenant=raid_scene.tenant, participant=participant, results=[repost]
+        repost = participant.results.get(task__kind="repost")
+        Result.objects.filter(pk=repost.pk).update(status="verified")
+        for pass_id in ("pass-1", "pass-1", "pass-2"):
+            participants_notify_progress(
+                tenant=raid_scene.tenant,
+                raid=raid,
+                participant_ids=[participant.pk],
+                pass_id=pass_id,
+            )
+        assert not participants_notify_progress(
+            tenant=raid_scene.tenant, raid=raid, participant_ids=[], pass_id="pass-3"
         )
     messages = OutboxMessage.objects.filter(tenant=raid_scene.tenant, event="raid.progress")
-    assert messages.count() == 1
-    message = messages.get()
-    assert message.chat_id == alice.telegram_id
-    assert "10/15 pts" in message.text
+    # One message per pass (the same pass again sends nothing), to Alice only.
+    assert messages.count() == 2
+    assert set(messages.values_list("chat_id", flat=True)) == {alice.telegram_id}
+    message = messages.first()
+    assert message is not None and "10/15 pts" in message.text
     assert "Repost: 10 pts - done" in message.text and "Like: 5 pts - pending" in message.text
 
 

@@ -26,7 +26,7 @@ from community import botapi
 from community.selectors import bound_group_get, member_level
 from config.errors import ServiceError
 from history.services import Actor
-from notifications.services.outbox import notify
+from notifications.services.outbox import UserMessage, notify_users
 from raids.models import Blocked, Participant, Raid, Result, Task
 from raids.services.raids import bot_token, task_line
 from tenancy.models import Tenant
@@ -188,30 +188,27 @@ def progress_text(raid: Raid, results: Iterable[Result]) -> str:
     return "\n".join(lines)
 
 
-def participant_notify_progress(
-    *, tenant: Tenant, participant: Participant, results: Iterable[Result], pass_id: str = ""
-) -> bool:
-    """Tell the participant, in their private chat, where their tasks stand after a
-    validation pass confirmed some (``results``: the ones that changed). One message per
-    pass and participant (the outbox key carries ``pass_id``, default the latest
-    confirmation time). False when nothing changed or they are not known to the bot."""
-    changed = [r for r in results if r.status != Result.Status.PENDING]
-    if not changed:
-        return False
-    with tenant_context(tenant):
-        user = TelegramUser.objects.filter(telegram_id=participant.user_id).first()
-        if user is None:
-            return False
-        raid = participant.raid
-        every = list(participant.results.select_related("task"))
-        stamp = pass_id or max(
-            (r.checked_at or r.verified_at or timezone.now()).isoformat() for r in changed
+def participants_notify_progress(
+    *, tenant: Tenant, raid: Raid, participant_ids: Iterable[int], pass_id: str
+) -> int:
+    """Tell each participant, in their private chat, where their tasks stand after the
+    validation pass ``pass_id`` confirmed some of theirs: one message per pass and
+    participant (the outbox key carries the pass), in the caller's transaction and
+    schema, in bulk (``notify_users``: a pass can confirm thousands). Returns how many
+    messages were offered."""
+    ids = sorted(set(participant_ids))
+    if not ids:
+        return 0
+    results: dict[int, list[Result]] = {pk: [] for pk in ids}
+    for result in Result.objects.filter(participant_id__in=ids).select_related("task"):
+        results[result.participant_id].append(result)
+    users = dict(Participant.objects.filter(pk__in=ids).values_list("pk", "user_id"))
+    messages = [
+        UserMessage(
+            telegram_id=users[pk],
+            text=progress_text(raid, results[pk]),
+            idempotency_key=f"raid:{raid.pk}:progress:{pk}:{pass_id}"[:200],
         )
-        sent = notify(
-            tenant=tenant,
-            event="raid.progress",
-            user=user,
-            text=progress_text(raid, every),
-            idempotency_key=f"raid:{raid.pk}:progress:{participant.pk}:{stamp}"[:200],
-        )
-    return sent is not None
+        for pk in ids
+    ]
+    return notify_users(tenant=tenant, event="raid.progress", messages=messages)

@@ -32,6 +32,7 @@ from config.errors import ServiceError
 from history.models import Entry
 from history.services import SYSTEM, Actor, record
 from raids.models import Participant, Raid, Result, Task
+from raids.services.participation import participants_notify_progress
 from raids.validation import evidence
 from tenancy.models import Tenant
 from tenancy.selectors import chat_binding_get, tenant_bots
@@ -262,7 +263,7 @@ ON CONFLICT (participant_id, task_id) DO UPDATE SET
     checked_at = COALESCE(EXCLUDED.checked_at, raids_result.checked_at),
     verified_at = EXCLUDED.verified_at
 WHERE raids_result.status = 'pending'
-RETURNING status
+RETURNING participant_id, status
 """
 
 
@@ -292,7 +293,15 @@ def _write(
             }
             with connection.cursor() as cursor:
                 cursor.execute(_UPSERT, params)
-                changed.update(status for (status,) in cursor.fetchall())
+                returned = cursor.fetchall()
+            changed.update(status for _, status in returned)
+            # During the raid, who had a task confirmed hears where they stand; the
+            # final pass's outcome reaches everyone with the results.
+            if not outcome.final:
+                confirmed = {pk for pk, status in returned if status == Result.Status.VERIFIED}
+                participants_notify_progress(
+                    tenant=tenant, raid=locked, participant_ids=confirmed, pass_id=now.isoformat()
+                )
         outcome.verified = changed[Result.Status.VERIFIED]
         outcome.unverifiable = changed[Result.Status.UNVERIFIABLE]
         outcome.failed = changed[Result.Status.FAILED]

@@ -12,6 +12,7 @@ from django_tenants.utils import tenant_context
 
 from config.errors import ServiceError
 from history.models import Entry
+from notifications.models import OutboxMessage
 from raids.models import Participant, Raid, Result, Task
 from raids.validation import evidence
 from raids.validation.passes import raid_validate
@@ -101,6 +102,11 @@ def test_a_pass_verifies_each_kind_and_keeps_the_rest_pending(raid_scene, everyt
         ]  # fmt: skip
         raid = Raid.objects.get(pk=raid.pk)
         assert raid.verified_count == 9 and raid.validated_at is not None
+    # Each of them had a task confirmed: one progress message each, in private.
+    progress = OutboxMessage.objects.filter(tenant=raid_scene.tenant, event="raid.progress")
+    assert sorted(progress.values_list("chat_id", flat=True)) == sorted(
+        p.user_id for p in people.values()
+    )
 
 
 def test_the_final_pass_fails_what_was_not_found(raid_scene, everything):
@@ -117,6 +123,15 @@ def test_the_final_pass_fails_what_was_not_found(raid_scene, everything):
         again = raid_validate(tenant=raid_scene.tenant, raid=raid, final=True)
         assert again.calls == 0 and (again.verified, again.failed) == (0, 0)
         assert Entry.objects.filter(action="raids.raid_validated").count() == 3
+
+
+def test_what_the_final_pass_confirms_reaches_people_with_the_results_not_before(
+    raid_scene, everything
+):
+    raid, _ = everything
+    final = raid_validate(tenant=raid_scene.tenant, raid=raid, final=True)
+    assert final.verified == 9
+    assert not OutboxMessage.objects.filter(tenant=raid_scene.tenant, event="raid.progress")
 
 
 def test_x_refusing_leaves_tasks_pending_never_verified(raid_scene, raid_x, everything):
