@@ -3,9 +3,10 @@
 at ``starts_at`` (open it and announce it in the group), ``raids.remind`` before the end
 (the group's reminder, once per raid and delay), ``raids.close`` at ``ends_at``
 (``raids.services.lifecycle.raid_close``), ``raids.validate`` during the raid and after
-it. Giveaways and contests: ``raids.giveaway_draw`` at ``draw_at``,
-``raids.contest_settle`` at ``ends_at``. Each is idempotent: run again, it finds the raid,
-giveaway or contest already moved and does nothing."""
+it, ``raids.finish`` once validation is final (settlement, results, points). Giveaways
+and contests: ``raids.giveaway_draw`` at ``draw_at``, ``raids.contest_settle`` at
+``ends_at``. Each is idempotent: run again, it finds the raid, giveaway or contest
+already moved and does nothing."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from config.job_registry import job
 from raids.models import Contest, Giveaway, Raid
 from raids.services.contests import contest_settle
 from raids.services.giveaways import giveaway_draw
-from raids.services.lifecycle import raid_close
+from raids.services.lifecycle import raid_close, raid_finish
 from raids.services.raids import raid_activate, raid_announce, raid_remind
-from raids.validation.passes import VALIDATE_JOB, raid_validation_run
+from raids.services.schedule import FINISH_JOB, VALIDATE_JOB, raid_validation_schedule
+from raids.validation.passes import raid_validation_run
 from tenancy.models import Tenant
 
 
@@ -47,7 +49,18 @@ def raid_remind_job(*, tenant: Tenant, payload: dict) -> None:
 
 @job("raids.close", per_tenant=True)
 def raid_close_job(*, tenant: Tenant, payload: dict) -> None:
-    raid_close(tenant, int(payload["raid_id"]))
+    """At ``ends_at``: the raid stops taking participants, and its final validation pass
+    is scheduled for the end of the grace window."""
+    raid = raid_close(tenant=tenant, raid_id=int(payload["raid_id"]))
+    if raid is not None and raid.status == Raid.Status.VALIDATING:
+        raid_validation_schedule(tenant=tenant, raid=raid)
+
+
+@job(FINISH_JOB, per_tenant=True, lease=timedelta(minutes=10))
+def raid_finish_job(*, tenant: Tenant, payload: dict) -> None:
+    """Once the final pass left nothing pending: settle, publish the results, award the
+    points (``raid_finish``; each step once)."""
+    raid_finish(tenant=tenant, raid_id=int(payload["raid_id"]))
 
 
 @job(VALIDATE_JOB, per_tenant=True, lease=timedelta(minutes=10))

@@ -8,6 +8,8 @@ are Telegram user ids; X accounts are X ids as X confirmed them (``xclient.XLink
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models
 
 
@@ -42,7 +44,8 @@ class Raid(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
-    grace_seconds = models.PositiveIntegerField(default=600)  # late verification after the end
+    # Work done this long after the end still counts; the final pass runs then.
+    grace_seconds = models.PositiveIntegerField(default=30)
     # Eligibility, checked at join against what X and Telegram say (an X link is required).
     min_account_age_days = models.PositiveIntegerField(default=0)
     min_followers = models.PositiveIntegerField(default=0)
@@ -85,6 +88,10 @@ class Raid(models.Model):
 
     def __str__(self) -> str:
         return f"raid {self.pk} on {self.post_id}"
+
+    @property
+    def grace(self) -> timedelta:
+        return timedelta(seconds=self.grace_seconds)
 
 
 class Task(models.Model):

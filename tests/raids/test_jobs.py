@@ -24,13 +24,8 @@ from raids.models import Contest, Giveaway, Raid, Result
 from raids.services.contests import contest_create
 from raids.services.giveaways import giveaway_cancel
 from raids.services.raids import raid_create
-from raids.validation.passes import (
-    RETRY_REFUSED,
-    VALIDATE_EVERY,
-    VALIDATE_JOB,
-    raid_validation_schedule,
-    validation_finished,
-)
+from raids.services.schedule import FINISH_JOB, VALIDATE_JOB, raid_validation_schedule
+from raids.validation.passes import RETRY_REFUSED, VALIDATE_EVERY
 from tests.raids.helpers import CURRENCY, join
 from xclient.models import RateWindow
 
@@ -121,23 +116,19 @@ def test_passes_during_the_raid_keep_one_next_run(raid_scene, raid_with_two):
 
 def test_after_the_grace_window_the_final_pass_ends_it(raid_scene, raid_with_two):
     raid, (ada, ben) = raid_with_two
-    finished = []
-    validation_finished.connect(lambda **kw: finished.append(kw["raid"].pk), weak=False)
-    try:
-        with tenant_context(raid_scene.tenant):
-            past = datetime.now(UTC) - timedelta(seconds=raid.grace_seconds + 60)
-            Raid.objects.filter(pk=raid.pk).update(ends_at=past)
-            raid.refresh_from_db()
-        raid_validation_schedule(tenant=raid_scene.tenant, raid=raid)
-        assert run_due(raid_scene, raid) == "done"
-    finally:
-        validation_finished.receivers.clear()
+    with tenant_context(raid_scene.tenant):
+        past = datetime.now(UTC) - timedelta(seconds=raid.grace_seconds + 60)
+        Raid.objects.filter(pk=raid.pk).update(ends_at=past)
+        raid.refresh_from_db()
+    raid_validation_schedule(tenant=raid_scene.tenant, raid=raid)
+    assert run_due(raid_scene, raid) == "done"
     with tenant_context(raid_scene.tenant):
         assert Raid.objects.get(pk=raid.pk).status == Raid.Status.VALIDATING
         assert Result.objects.get(participant=ben).status == "failed"
         assert Result.objects.get(participant=ada).status == "verified"
-    assert finished == [raid.pk]
     assert waiting(raid_scene) == []  # done: settlement takes over
+    [finish] = Job.objects.filter(kind=FINISH_JOB, status=Job.Status.PENDING)
+    assert finish.payload == {"raid_id": raid.pk}
 
 
 def test_a_final_pass_x_refuses_is_retried_soon(raid_scene, raid_with_two):

@@ -93,12 +93,14 @@ def test_a_raid_is_created_on_the_post_x_confirms_with_its_pool_held(named_scene
     ]
     entry = Entry.objects.get(tenant_id=raid_scene.tenant.pk, action="raids.raid_created")
     assert entry.target_id == str(raid.pk) and entry.data["hold_id"] == hold.pk
-    # Active now: no start job; reminders 1 h and 10 min before the end; the close.
+    # Active now: no start job; reminders 1 h and 10 min before the end; the close; the
+    # first validation pass at the start.
     jobs = Job.objects.filter(tenant=raid_scene.tenant, kind__startswith="raids.")
     assert sorted((j.kind, j.run_at, j.payload.get("before")) for j in jobs) == [
         ("raids.close", raid.ends_at, None),
         ("raids.remind", raid.ends_at - timedelta(hours=1), 3600),
         ("raids.remind", raid.ends_at - timedelta(minutes=10), 600),
+        ("raids.validate", raid.starts_at, None),
     ]
     # Announced in the group, with the Join deep link on the community's own bot.
     announcement = OutboxMessage.objects.get(tenant=raid_scene.tenant, event="raid.created")

@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
                 ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('active', 'Active'), ('validating', 'Validating'), ('settled', 'Settled'), ('cancelled', 'Cancelled')], default='scheduled', max_length=12)),
                 ('starts_at', models.DateTimeField()),
                 ('ends_at', models.DateTimeField()),
-                ('grace_seconds', models.PositiveIntegerField(default=600)),
+                ('grace_seconds', models.PositiveIntegerField(default=30)),
                 ('min_account_age_days', models.PositiveIntegerField(default=0)),
                 ('min_followers', models.PositiveIntegerField(default=0)),
                 ('members_only', models.BooleanField(default=True)),

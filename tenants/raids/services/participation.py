@@ -27,7 +27,9 @@ from community.selectors import bound_group_get, member_level
 from config.errors import ServiceError
 from history.services import Actor
 from notifications.services.outbox import UserMessage, notify_users
-from raids.models import Blocked, Participant, Raid, Result, Task
+from raids import fraud
+from raids.models import Participant, Raid, Result, Task
+from raids.services.fraud import fraud_join_check
 from raids.services.raids import bot_token, task_line
 from tenancy.models import Tenant
 from tenancy.selectors import community_check
@@ -59,10 +61,12 @@ def _link_check(user: TelegramUser, confirmed: bool) -> XLink:
 def _eligibility_check(
     tenant: Tenant, raid: Raid, user: TelegramUser, link: XLink, now: datetime
 ) -> None:
-    blocked = Blocked.objects.filter(user_id=user.telegram_id) | Blocked.objects.filter(
-        x_user_id=link.x_user_id
+    # The blocklist refuses; an X account once linked to someone else (``x_shared``) may
+    # join, and the anti-fraud scan flags it for the admins' review.
+    reason = fraud_join_check(
+        tenant=tenant, raid=raid, user_id=user.telegram_id, x_user_id=link.x_user_id
     )
-    if blocked.exists():
+    if reason == fraud.BLOCKED:
         raise _refuse("blocked", "you may not join this community's raids")
     if raid.min_account_age_days:
         born = link.x_created_at

@@ -36,6 +36,7 @@ from config.errors import ServiceError
 from history.services import Actor
 from notifications.services.outbox import notify
 from raids.models import Formula, Raid, Task
+from raids.services.schedule import raid_validation_schedule
 from tenancy.models import Tenant
 from tenancy.selectors import community_check, tenant_bot_username, tenant_bots
 from wallet.currencies import amount_decimal, currencies
@@ -344,7 +345,7 @@ def raid_create(
     members_only: bool = True,
     min_level: int = 0,
     unverifiable_scores: bool = False,
-    grace_seconds: int = 600,
+    grace_seconds: int = 30,
     title: str = "",
     actor: Actor,
     idempotency_key: str | None = None,
@@ -472,7 +473,7 @@ def _dedupe(tenant: Tenant, what: str, raid: Raid) -> str:
 
 
 def _schedule(tenant: Tenant, raid: Raid) -> None:
-    """The raid's jobs, in its transaction: start (if later), reminders, close."""
+    """The raid's jobs, in its transaction: start (if later), reminders, close, validation."""
     payload = {"raid_id": raid.pk}
     if raid.status == Raid.Status.SCHEDULED:
         job_enqueue(
@@ -500,6 +501,8 @@ def _schedule(tenant: Tenant, raid: Raid) -> None:
         run_at=raid.ends_at,
         dedupe_key=_dedupe(tenant, "raids.close", raid),
     )
+    # Validation passes from the start (each schedules the next), the final one after the end.
+    raid_validation_schedule(tenant=tenant, raid=raid, at=raid.starts_at)
 
 
 # ---- start, announce, remind -------------------------------------------------------------

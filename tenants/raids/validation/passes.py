@@ -23,16 +23,21 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.dispatch import Signal
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from botruntime.services import job_enqueue
 from config.errors import ServiceError
 from history.models import Entry
 from history.services import SYSTEM, Actor, record
 from raids.models import Participant, Raid, Result, Task
+from raids.services.fraud import fraud_scan
+from raids.services.lifecycle import raid_close
 from raids.services.participation import participants_notify_progress
+from raids.services.schedule import (
+    final_pass_at,
+    raid_finish_schedule,
+    raid_validation_schedule,
+)
 from raids.validation import evidence
 from tenancy.models import Tenant
 from tenancy.selectors import chat_binding_get, tenant_bots
@@ -190,7 +195,7 @@ def raid_validate(
             if status == Result.Status.VERIFIED:
                 who = by_pk[participant_id]
                 verified_of[task_id].append((who.x_user_id, proof or {}))
-        until = raid.ends_at + timedelta(seconds=raid.grace_seconds)
+        until = final_pass_at(raid)
         writes: list[tuple[int, int, str, dict[str, Any] | None, bool]] = []
         calls: Counter[str] = Counter()
         for task in tasks:
@@ -346,42 +351,24 @@ def _score(raid: Raid) -> None:
 
 
 # ---- scheduling: continuous passes, the final one ------------------------------------------
-VALIDATE_JOB = "raids.validate"
 # Every 5 minutes: a 10,000-participant raid needs ~60 retweeted_by pages of X's 75 a
 # window for a full read; passes during the raid read what is new (a page or two) at
 # the lowest priority, leaving the window to forwarding, mentions and the final pass.
 VALIDATE_EVERY = timedelta(minutes=5)
 RETRY_REFUSED = timedelta(minutes=1)  # a final pass X refused: again soon, within budget
-
-# Sent once the final pass leaves nothing pending (settlement may start): ``raid``.
-validation_finished = Signal()
-
-
-def _dedupe(tenant: Tenant, raid_id: int) -> str:
-    return f"{VALIDATE_JOB}:{tenant.pk}:{raid_id}"
-
-
-def raid_validation_schedule(*, tenant: Tenant, raid: Raid, at: datetime | None = None) -> None:
-    """The raid's next pass (the earlier of ``at`` and its final pass), one pending job
-    per raid whoever asks (the dedupe key). In the caller's transaction."""
-    final_at = raid.ends_at + timedelta(seconds=raid.grace_seconds)
-    when = final_at if at is None else at
-    if at is not None and timezone.now() < final_at < at:
-        when = final_at  # the final pass is never put off
-    job_enqueue(
-        kind=VALIDATE_JOB,
-        tenant=tenant,
-        payload={"raid_id": raid.pk},
-        run_at=when,
-        dedupe_key=_dedupe(tenant, raid.pk),
-    )
+# How long after the final pass's time X may keep refusing before what it never answered
+# becomes ``unverifiable`` (the raid's ``unverifiable_scores`` says whether it scores) and
+# the raid is settled: results cannot wait for X forever.
+GIVE_UP_AFTER = timedelta(hours=6)
 
 
 def raid_validation_run(
     *, tenant: Tenant, raid_id: int, now: datetime | None = None
 ) -> ValidationPass | None:
-    """What the job does: a pass (the final one once the grace window is over), then the
-    next run scheduled. An ended raid moves to ``validating``. None: nothing to do now."""
+    """What the job does: a pass (the final one once the grace window is over), the
+    anti-fraud scan over what it found, then the next run scheduled, or, once the final
+    pass left nothing pending, the raid's finish (settlement and results). An ended raid
+    moves to ``validating``. None: nothing to do now."""
     now = now or timezone.now()
     with tenant_context(tenant):
         raid = Raid.objects.filter(pk=raid_id).first()
@@ -392,27 +379,40 @@ def raid_validation_run(
                 tenant=tenant, raid=raid, at=max(raid.starts_at, now + VALIDATE_EVERY)
             )
             return None
-        if raid.status == Raid.Status.ACTIVE and now >= raid.ends_at:
-            with transaction.atomic():
-                ended = Raid.objects.filter(pk=raid.pk, status=Raid.Status.ACTIVE).update(
-                    status=Raid.Status.VALIDATING
-                )
-                if ended:
-                    record(
-                        action="raids.raid_ended",
-                        tenant=tenant,
-                        target=("raids.raid", raid.pk),
-                        data={"ends_at": raid.ends_at.isoformat()},
-                    )
-            raid.status = Raid.Status.VALIDATING
-        final = now >= raid.ends_at + timedelta(seconds=raid.grace_seconds)
+        if now >= raid.ends_at:
+            raid = raid_close(tenant=tenant, raid_id=raid.pk, now=now) or raid
+        final = now >= final_pass_at(raid)
         done = raid_validate(tenant=tenant, raid=raid, final=final, now=now)
+        fraud_scan(tenant=tenant, raid=raid, now=now)
+        if final and done.pending and now >= final_pass_at(raid) + GIVE_UP_AFTER:
+            done.pending = _give_up(tenant=tenant, raid=raid, now=now)
         if final and done.pending == 0:
-            validation_finished.send(sender=Raid, raid=raid, tenant=tenant)
+            with transaction.atomic():
+                raid_finish_schedule(tenant=tenant, raid=raid)
             return done
         retry = RETRY_REFUSED if final else VALIDATE_EVERY
         raid_validation_schedule(tenant=tenant, raid=raid, at=now + retry)
         return done
+
+
+def _give_up(*, tenant: Tenant, raid: Raid, now: datetime) -> int:
+    """What X never answered becomes ``unverifiable`` (never verified unchecked); returns
+    what is still pending (0)."""
+    with transaction.atomic():
+        locked = Raid.objects.select_for_update().get(pk=raid.pk)
+        left = Result.objects.filter(task__raid=locked, status=Result.Status.PENDING).update(
+            status=Result.Status.UNVERIFIABLE,
+            evidence={"reason": "x_unavailable"},
+            checked_at=now,
+        )
+        _score(locked)
+        record(
+            action="raids.validation_given_up",
+            tenant=tenant,
+            target=("raids.raid", locked.pk),
+            data={"unverifiable": left},
+        )
+    return 0
 
 
 # ---- on demand -------------------------------------------------------------------------------

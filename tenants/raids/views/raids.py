@@ -134,7 +134,12 @@ class RaidInputSerializer(StrictSerializer):
     members_only = serializers.BooleanField(default=True)
     min_level = serializers.IntegerField(min_value=0, max_value=1_000, default=0)
     unverifiable_scores = serializers.BooleanField(default=False)
-    grace_seconds = serializers.IntegerField(min_value=0, max_value=86_400, default=600)
+    grace_seconds = serializers.IntegerField(
+        min_value=0,
+        max_value=86_400,
+        default=30,
+        help_text="work done this long after the end still counts; the results follow",
+    )
     title = serializers.CharField(max_length=120, allow_blank=True, default="")
     idempotency_key = serializers.CharField(
         max_length=100, required=False, help_text="the same key again answers the same raid"
