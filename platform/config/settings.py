@@ -285,6 +285,8 @@ X_QUERY_MAX_LENGTH = int(os.environ.get("X_QUERY_MAX_LENGTH", "512"))
 # accounts or more; replies whose texts are at least DUPLICATE_SIMILARITY alike (Jaccard of
 # 5-character shingles); BURST_MIN accounts younger than BURST_FRESH_DAYS completing within
 # BURST_SECONDS of each other.
+# Seconds between validation passes while a raid runs (each reads only what is new).
+RAIDS_VALIDATE_EVERY_SECONDS = int(os.environ.get("RAIDS_VALIDATE_EVERY_SECONDS", "300"))
 RAIDS_FRAUD_YOUNG_DAYS = int(os.environ.get("RAIDS_FRAUD_YOUNG_DAYS", "14"))
 RAIDS_FRAUD_SMALL_FOLLOWERS = int(os.environ.get("RAIDS_FRAUD_SMALL_FOLLOWERS", "0"))
 RAIDS_FRAUD_RELINKED_ACCOUNTS = int(os.environ.get("RAIDS_FRAUD_RELINKED_ACCOUNTS", "3"))

@@ -25,7 +25,7 @@ from raids.services.contests import contest_create
 from raids.services.giveaways import giveaway_cancel
 from raids.services.raids import raid_create
 from raids.services.schedule import FINISH_JOB, VALIDATE_JOB, raid_validation_schedule
-from raids.validation.passes import RETRY_REFUSED, VALIDATE_EVERY
+from raids.validation.passes import RETRY_REFUSED, validate_every
 from tests.raids.helpers import CURRENCY, join
 from xclient.models import RateWindow
 
@@ -110,7 +110,7 @@ def test_passes_during_the_raid_keep_one_next_run(raid_scene, raid_with_two):
         assert Result.objects.get(participant=ben).status == "pending"
     [following] = waiting(raid_scene)
     assert following.dedupe_key == f"{VALIDATE_JOB}:{raid_scene.tenant.pk}:{raid.pk}"
-    expected = timezone.now() + VALIDATE_EVERY
+    expected = timezone.now() + validate_every()
     assert abs((following.run_at - expected).total_seconds()) < 30
 
 

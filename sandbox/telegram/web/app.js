@@ -209,6 +209,35 @@ function renderEntities(text, entities) {
   return nodes;
 }
 
+// A bot's deep link (https://t.me/<bot>?start=<payload>) opens the private chat with that
+// bot and sends "/start <payload>" as the user, as Telegram's apps do; other links open.
+function startPayload(url) {
+  let link;
+  try {
+    link = new URL(url);
+  } catch {
+    return null;
+  }
+  const bot = world.bots.find((b) => link.pathname === "/" + b.username);
+  const payload = link.searchParams.get("start");
+  return link.hostname === "t.me" && bot && payload !== null ? { bot, payload } : null;
+}
+
+function openUrl(url) {
+  const start = startPayload(url);
+  if (start === null) {
+    window.open(url, "_blank", "noopener");
+    return;
+  }
+  attempt(async () => {
+    requireSelection();
+    view.botId = start.bot.id;
+    $("tab-private").click();
+    const text = start.payload ? "/start " + start.payload : "/start";
+    await api("/messages", { bot_id: view.botId, chat_id: view.userId, user_id: view.userId, text });
+  });
+}
+
 function renderKeyboard(message, chatId) {
   const keyboard = document.createElement("div");
   keyboard.className = "keyboard";
@@ -222,7 +251,7 @@ function renderKeyboard(message, chatId) {
       if (button.callback_data !== undefined) {
         element.addEventListener("click", () => press(message, chatId, button.callback_data));
       } else if (button.url) {
-        element.addEventListener("click", () => window.open(button.url, "_blank", "noopener"));
+        element.addEventListener("click", () => openUrl(button.url));
       } else if (button.web_app) {
         element.addEventListener("click", () => openWebApp(button.web_app.url, view.tab === "private" ? "private" : "supergroup"));
       } else if (button.pay) {

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -351,10 +352,16 @@ def _score(raid: Raid) -> None:
 
 
 # ---- scheduling: continuous passes, the final one ------------------------------------------
-# Every 5 minutes: a 10,000-participant raid needs ~60 retweeted_by pages of X's 75 a
-# window for a full read; passes during the raid read what is new (a page or two) at
-# the lowest priority, leaving the window to forwarding, mentions and the final pass.
-VALIDATE_EVERY = timedelta(minutes=5)
+
+
+def validate_every() -> timedelta:
+    """``RAIDS_VALIDATE_EVERY_SECONDS`` (default 5 minutes): a 10,000-participant raid
+    needs ~60 retweeted_by pages of X's 75 a window for a full read; passes during the
+    raid read what is new (a page or two) at the lowest priority, leaving the window to
+    forwarding, mentions and the final pass. The demo of ``make run`` passes often."""
+    return timedelta(seconds=settings.RAIDS_VALIDATE_EVERY_SECONDS)
+
+
 RETRY_REFUSED = timedelta(minutes=1)  # a final pass X refused: again soon, within budget
 # How long after the final pass's time X may keep refusing before what it never answered
 # becomes ``unverifiable`` (the raid's ``unverifiable_scores`` says whether it scores) and
@@ -376,7 +383,7 @@ def raid_validation_run(
             return None
         if raid.status == Raid.Status.SCHEDULED or now < raid.starts_at:
             raid_validation_schedule(
-                tenant=tenant, raid=raid, at=max(raid.starts_at, now + VALIDATE_EVERY)
+                tenant=tenant, raid=raid, at=max(raid.starts_at, now + validate_every())
             )
             return None
         if now >= raid.ends_at:
@@ -390,7 +397,7 @@ def raid_validation_run(
             with transaction.atomic():
                 raid_finish_schedule(tenant=tenant, raid=raid)
             return done
-        retry = RETRY_REFUSED if final else VALIDATE_EVERY
+        retry = RETRY_REFUSED if final else validate_every()
         raid_validation_schedule(tenant=tenant, raid=raid, at=now + retry)
         return done
 

@@ -26,6 +26,7 @@ from devserver.demo import (
     demo_forwarding_ensure,
     demo_group_ensure,
 )
+from devserver.raid_demo import DEMO_X_ALICE, demo_alice_link, demo_raid_ensure
 from history.services import Actor
 from tenancy.models import Tenant
 from tenancy.services import demo_tenant_ensure
@@ -44,6 +45,7 @@ DEMO_X_PROJECT = "bragabot_demo"  # the demo project's account on the sandbox X
 DEMO_X_PROJECT_ID = 1_500_000_000_000_000_001
 DEMO_X_OAUTH_CLIENT = "bragabot-demo-oauth-client"  # the platform's OAuth client there
 DEMO_BOT_USERNAME = "demo_bot"  # on the sandbox Telegram
+DEMO_VALIDATE_EVERY = 15  # seconds between the demo raid's validation passes
 DEMO_USER_ID = 1001  # a person on the sandbox Telegram to chat with the demo bot as
 
 
@@ -279,6 +281,7 @@ class Command(BaseCommand):
         except ServiceError as exc:
             self.stderr.write(f"X feed demo: not set up ({exc.message})")
             return lambda: None
+        self._start_demo_raid(chat_id)
         poster = DemoPoster(self.x, DEMO_X_PROJECT)
         poster.start()
         low, high = POST_EVERY
@@ -287,3 +290,28 @@ class Command(BaseCommand):
             f"forwarded to {DEMO_GROUP_TITLE!r} (open it as Alice)"
         )
         return poster.stop
+
+    def _start_demo_raid(self, chat_id: int) -> None:
+        """On the sandboxes only: Alice has ``@alice`` on the sandbox X linked, and the demo
+        group runs a funded raid on a fresh post of the demo project, validated every
+        ``RAIDS_VALIDATE_EVERY_SECONDS`` (15 s here unless set)."""
+        if self.x is None or self.tenant is None:
+            return
+        if "RAIDS_VALIDATE_EVERY_SECONDS" not in os.environ:
+            settings.RAIDS_VALIDATE_EVERY_SECONDS = DEMO_VALIDATE_EVERY
+        try:
+            demo_alice_link(tenant=self.tenant, x=self.x, telegram_id=DEMO_USER_ID)
+            demo = demo_raid_ensure(
+                tenant=self.tenant, x=self.x, chat_id=chat_id, project=DEMO_X_PROJECT
+            )
+        except ServiceError as exc:
+            self.stderr.write(f"raid demo: not set up ({exc.message})")
+            return
+        raid = demo.raid
+        self.stdout.write(
+            f"raid demo: raid #{raid.pk} on {demo.post_url} (100 USDT pool, 2 hours) in "
+            f"{DEMO_GROUP_TITLE!r}. As Alice, send /start raid_{raid.pk} to @{DEMO_BOT_USERNAME} "
+            f"(or press Join in the group), repost the post as @{DEMO_X_ALICE} on the sandbox "
+            f"X, and within {settings.RAIDS_VALIDATE_EVERY_SECONDS} s the bot tells Alice it "
+            "is verified (/progress shows it too)"
+        )
