@@ -46,6 +46,7 @@ class HasCapability(IsTelegramUser):
 # The permissions several apps' views share: one class per capability.
 ManageSettings = HasCapability.of(Capability.MANAGE_SETTINGS)
 ManageFunds = HasCapability.of(Capability.MANAGE_FUNDS)
+ManageRaids = HasCapability.of(Capability.MANAGE_RAIDS)
 
 
 class IsTenantOwner(IsTelegramUser):

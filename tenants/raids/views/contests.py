@@ -11,14 +11,14 @@ from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from accounts.permissions import IsTelegramUser
+from accounts.permissions import IsTelegramUser, ManageRaids
 from community.views.groups import CHAT_ID, GroupEndpoint
 from config.api import CursorPagination, StrictSerializer
 from history.services import Actor
 from raids.models import Contest
 from raids.selectors_giveaways import contest_get, contest_list, contest_standings
 from raids.services.contests import MAX_PRIZES, MAX_TITLE, contest_cancel, contest_create
-from raids.views.giveaways import MAX_AMOUNT, ManageRaids
+from raids.views.giveaways import MAX_AMOUNT
 
 CONTEST_ID = OpenApiParameter("contest_id", int, OpenApiParameter.PATH, description="its id")
 

@@ -9,8 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from accounts.permissions import HasCapability
-from accounts.roles import Capability
+from accounts.permissions import ManageRaids
 from config.api import CursorPagination, StrictSerializer
 from config.errors import ServiceError
 from history.services import Actor
@@ -24,21 +23,16 @@ from raids.services.fraud import (
     flag_dismiss,
     flag_uphold,
 )
-from tenancy.api import TenantEndpoint
-from tenancy.models import Tenant
+from raids.views.base import RaidEndpoint
 
-ManageRaids = HasCapability.of(Capability.MANAGE_RAIDS)
 FLAG_ID = OpenApiParameter("flag_id", int, OpenApiParameter.PATH, description="the flag's id")
 BLOCKED_ID = OpenApiParameter(
     "blocked_id", int, OpenApiParameter.PATH, description="the blocklist entry's id"
 )
 
 
-class FraudEndpoint(TenantEndpoint):
+class FraudEndpoint(RaidEndpoint):
     permission_classes = [ManageRaids]
-    requires_community = True
-    community_what = "raids belong"
-    tenant: Tenant  # a community, by requires_community
 
 
 class RaidRefSerializer(serializers.Serializer):

@@ -12,8 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from accounts.permissions import HasCapability, IsTelegramUser
-from accounts.roles import Capability
+from accounts.permissions import IsTelegramUser, ManageRaids
 from community.views.groups import CHAT_ID, GroupEndpoint
 from config.api import CursorPagination, StrictSerializer
 from config.errors import ServiceError
@@ -30,7 +29,6 @@ from raids.services.giveaways import (
     giveaway_result_of,
 )
 
-ManageRaids = HasCapability.of(Capability.MANAGE_RAIDS)
 MAX_AMOUNT = 10**15  # minor units
 GIVEAWAY_ID = OpenApiParameter(
     "giveaway_id", int, OpenApiParameter.PATH, description="the giveaway's id"

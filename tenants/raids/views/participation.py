@@ -14,7 +14,8 @@ from config.errors import ServiceError
 from raids import selectors
 from raids.models import Participant, Raid, Result
 from raids.services.participation import raid_join
-from raids.views.raids import RAID_ID, RaidEndpoint, RaidSummarySerializer
+from raids.views.base import RAID_ID, RaidEndpoint
+from raids.views.raids import RaidSummarySerializer
 
 STATUS = OpenApiParameter("status", str, enum=Raid.Status.values, description="default: active")
 

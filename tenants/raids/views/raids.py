@@ -10,32 +10,22 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from accounts.permissions import HasCapability
-from accounts.roles import Capability
+from accounts.permissions import ManageRaids
 from community.selectors import bound_group_get
 from config.api import CursorPagination, StrictSerializer
 from history.services import Actor
 from raids import selectors
 from raids.models import Formula, Raid, Task
 from raids.services.raids import MAX_POINTS, MAX_POOL, MAX_TASKS, raid_cancel, raid_create
-from tenancy.api import TenantEndpoint
+from raids.views.base import RAID_ID, RaidEndpoint
 from tenancy.models import Tenant
-
-ManageRaids = HasCapability.of(Capability.MANAGE_RAIDS)
 
 CHAT_ID = OpenApiParameter(
     "chat_id", int, OpenApiParameter.PATH, description="Telegram chat id (negative for groups)"
 )
-RAID_ID = OpenApiParameter("raid_id", int, OpenApiParameter.PATH, description="the raid's id")
 STATUS = OpenApiParameter(
     "status", str, enum=Raid.Status.values, description="only raids in this status"
 )
-
-
-class RaidEndpoint(TenantEndpoint):
-    requires_community = True
-    community_what = "raids belong"
-    tenant: Tenant  # a community, by requires_community
 
 
 class TaskOutputSerializer(serializers.Serializer):

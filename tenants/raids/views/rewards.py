@@ -8,24 +8,20 @@ import logging
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 
-from accounts.permissions import HasCapability
-from accounts.roles import Capability
+from accounts.permissions import ManageRaids
 from config.api import CursorPagination
 from config.csv_export import CsvExport
 from config.errors import ServiceError
 from raids.models import Participant
 from raids.results import participants_with_tally, raid_get, rewards_of_user
-from tenancy.api import TenantEndpoint
-from tenancy.models import Tenant
+from raids.views.base import RAID_ID, RaidEndpoint
 from wallet.currencies import amount_decimal, currencies
 
 logger = logging.getLogger(__name__)
 
-ManageRaids = HasCapability.of(Capability.MANAGE_RAIDS)
-RAID_ID = OpenApiParameter("raid_id", int, OpenApiParameter.PATH, description="the raid's id")
 DIGEST_HEADER = "X-Content-SHA256"
 
 
@@ -35,12 +31,6 @@ class ByJoinPagination(CursorPagination):
 
 def _units(amount: int, currency: str) -> str:
     return amount_decimal(amount, currencies().get(currency, 0))
-
-
-class RaidEndpoint(TenantEndpoint):
-    requires_community = True
-    community_what = "raids belong"
-    tenant: Tenant  # a community, by requires_community
 
 
 class RaidResultsView(RaidEndpoint):

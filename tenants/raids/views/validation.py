@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     inline_serializer,
@@ -11,15 +10,10 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from accounts.permissions import HasCapability
-from accounts.roles import Capability
+from accounts.permissions import ManageRaids
 from history.services import Actor
 from raids.validation.passes import ValidationThrottled, raid_validate_on_demand
-from tenancy.api import TenantEndpoint
-from tenancy.models import Tenant
-
-ManageRaids = HasCapability.of(Capability.MANAGE_RAIDS)
-RAID_ID = OpenApiParameter("raid_id", int, OpenApiParameter.PATH, description="the raid's id")
+from raids.views.base import RAID_ID, RaidEndpoint
 
 
 class ValidationPassSerializer(serializers.Serializer):
@@ -37,14 +31,11 @@ class ValidationPassSerializer(serializers.Serializer):
     )
 
 
-class RaidValidateView(TenantEndpoint):
+class RaidValidateView(RaidEndpoint):
     """Validate a raid now (not the final pass: that runs after the grace window). At
     most one call per raid a minute: a second one gets 429 with ``retry_after``."""
 
     permission_classes = [ManageRaids]
-    requires_community = True
-    community_what = "raids belong"
-    tenant: Tenant
 
     @extend_schema(
         parameters=[RAID_ID],
