@@ -65,13 +65,13 @@ REMINDERS = (timedelta(hours=1), timedelta(minutes=10))
 JOIN_PAYLOAD = "raid_"
 
 
-def _invalid(field: str, message: str) -> ServiceError:
+def field_error(field: str, message: str) -> ServiceError:
     return ServiceError(f"{field}: {message}", code="invalid", status=400)
 
 
-def _int(value: Any, field: str, low: int, high: int) -> int:
+def int_check(value: Any, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _invalid(field, f"an integer from {low} to {high}")
+        raise field_error(field, f"an integer from {low} to {high}")
     return value
 
 
@@ -96,11 +96,11 @@ def _words(value: Any, field: str) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str) or not isinstance(value, list) or len(value) > MAX_WORDS:
-        raise _invalid(field, f"a list of at most {MAX_WORDS} words")
+        raise field_error(field, f"a list of at most {MAX_WORDS} words")
     words: list[str] = []
     for word in value:
         if not isinstance(word, str) or not 0 < len(word.strip()) <= MAX_WORD:
-            raise _invalid(field, f"each word is text of 1-{MAX_WORD} characters")
+            raise field_error(field, f"each word is text of 1-{MAX_WORD} characters")
         if word.strip() not in words:
             words.append(word.strip())
     return words
@@ -110,20 +110,20 @@ def _task_check(index: int, task: Any) -> dict[str, Any]:
     """One task as given, checked and normalised (follow and join not resolved yet)."""
     field = f"tasks[{index}]"
     if not isinstance(task, dict):
-        raise _invalid(field, "an object with kind, points, role and params")
+        raise field_error(field, "an object with kind, points, role and params")
     unknown = set(task) - {"kind", "points", "role", "params"}
     if unknown:
-        raise _invalid(field, f"unknown field {', '.join(sorted(unknown))}")
+        raise field_error(field, f"unknown field {', '.join(sorted(unknown))}")
     kind = task.get("kind")
     if kind not in Task.Kind.values:
-        raise _invalid(f"{field}.kind", f"one of {', '.join(Task.Kind.values)}")
-    points = _int(task.get("points"), f"{field}.points", MIN_POINTS, MAX_POINTS)
+        raise field_error(f"{field}.kind", f"one of {', '.join(Task.Kind.values)}")
+    points = int_check(task.get("points"), f"{field}.points", MIN_POINTS, MAX_POINTS)
     role = task.get("role", Task.Role.MEMBER)
     if role not in Task.Role.values:
-        raise _invalid(f"{field}.role", f"one of {', '.join(Task.Role.values)}")
+        raise field_error(f"{field}.role", f"one of {', '.join(Task.Role.values)}")
     params = task.get("params") or {}
     if not isinstance(params, dict):
-        raise _invalid(f"{field}.params", "an object")
+        raise field_error(f"{field}.params", "an object")
     allowed = {
         Task.Kind.REPLY: {"required_words", "min_length"},
         Task.Kind.QUOTE: {"required_words", "min_length"},
@@ -132,30 +132,32 @@ def _task_check(index: int, task: Any) -> dict[str, Any]:
     }.get(kind, set())
     unknown = set(params) - allowed
     if unknown:
-        raise _invalid(f"{field}.params", f"{kind} takes no {', '.join(sorted(unknown))}")
+        raise field_error(f"{field}.params", f"{kind} takes no {', '.join(sorted(unknown))}")
     checked: dict[str, Any] = {}
     if kind in (Task.Kind.REPLY, Task.Kind.QUOTE):
         checked["required_words"] = _words(
             params.get("required_words"), f"{field}.params.required_words"
         )
-        checked["min_length"] = _int(
+        checked["min_length"] = int_check(
             params.get("min_length", 0), f"{field}.params.min_length", 0, MAX_LENGTH
         )
     elif kind == Task.Kind.FOLLOW:
         username = params.get("username")
         if not isinstance(username, str) or not USERNAME.match(username):
-            raise _invalid(f"{field}.params.username", "an X handle: 1-15 letters, digits or _")
+            raise field_error(f"{field}.params.username", "an X handle: 1-15 letters, digits or _")
         checked["username"] = username.removeprefix("@")
     elif kind == Task.Kind.JOIN:
-        checked["chat_id"] = _int(params.get("chat_id"), f"{field}.params.chat_id", -(2**62), 2**62)
+        checked["chat_id"] = int_check(
+            params.get("chat_id"), f"{field}.params.chat_id", -(2**62), 2**62
+        )
     return {"kind": kind, "points": points, "role": role, "params": checked}
 
 
 def tasks_check(tasks: Any) -> list[dict[str, Any]]:
     if isinstance(tasks, str | bytes) or not isinstance(tasks, list) or not tasks:
-        raise _invalid("tasks", "a list of 1 or more tasks")
+        raise field_error("tasks", "a list of 1 or more tasks")
     if len(tasks) > MAX_TASKS:
-        raise _invalid("tasks", f"at most {MAX_TASKS} tasks")
+        raise field_error("tasks", f"at most {MAX_TASKS} tasks")
     return [_task_check(i, task) for i, task in enumerate(tasks)]
 
 
@@ -163,10 +165,10 @@ def tasks_check(tasks: Any) -> list[dict[str, Any]]:
 def formula_check(formula: Any, params: Any, pool_amount: int) -> dict[str, Any]:
     """The formula's parameters, checked against the pool they share."""
     if formula not in Formula.values:
-        raise _invalid("formula", f"one of {', '.join(Formula.values)}")
+        raise field_error("formula", f"one of {', '.join(Formula.values)}")
     params = params or {}
     if not isinstance(params, dict):
-        raise _invalid("formula_params", "an object")
+        raise field_error("formula_params", "an object")
     expected = {
         Formula.FIXED: {"per_task"},
         Formula.POINTS: set(),
@@ -175,12 +177,12 @@ def formula_check(formula: Any, params: Any, pool_amount: int) -> dict[str, Any]
     }[Formula(formula)]
     unknown = set(params) - expected
     if unknown:
-        raise _invalid("formula_params", f"{formula} takes no {', '.join(sorted(unknown))}")
+        raise field_error("formula_params", f"{formula} takes no {', '.join(sorted(unknown))}")
     if formula == Formula.FIXED:
-        per_task = _int(params.get("per_task"), "formula_params.per_task", 1, pool_amount)
+        per_task = int_check(params.get("per_task"), "formula_params.per_task", 1, pool_amount)
         return {"per_task": per_task}
     if formula == Formula.THRESHOLD:
-        least = _int(params.get("min_points"), "formula_params.min_points", 1, 10**6)
+        least = int_check(params.get("min_points"), "formula_params.min_points", 1, 10**6)
         return {"min_points": least}
     if formula == Formula.RANKS:
         return {"bands": _bands(params.get("bands"), pool_amount)}
@@ -188,27 +190,29 @@ def formula_check(formula: Any, params: Any, pool_amount: int) -> dict[str, Any]
 
 
 def _bands(value: Any, pool_amount: int) -> list[dict[str, int]]:
+    """Rank bands in the shape the payouts take (``raids.payouts``): ``{first, last,
+    amount}`` each, sorted, not overlapping, worth at most the pool."""
     if not isinstance(value, list) or not 0 < len(value) <= 20:
-        raise _invalid("formula_params.bands", "a list of 1-20 bands {from, to, amount}")
+        raise field_error("formula_params.bands", "a list of 1-20 bands {first, last, amount}")
     bands: list[dict[str, int]] = []
     for i, band in enumerate(value):
         field = f"formula_params.bands[{i}]"
-        if not isinstance(band, dict) or set(band) != {"from", "to", "amount"}:
-            raise _invalid(field, "an object {from, to, amount}")
-        first = _int(band["from"], f"{field}.from", 1, 100_000)
-        last = _int(band["to"], f"{field}.to", first, 100_000)
-        amount = _int(band["amount"], f"{field}.amount", 1, pool_amount)
-        bands.append({"from": first, "to": last, "amount": amount})
-    bands.sort(key=lambda b: b["from"])
+        if not isinstance(band, dict) or set(band) != {"first", "last", "amount"}:
+            raise field_error(field, "an object {first, last, amount}")
+        first = int_check(band["first"], f"{field}.first", 1, 100_000)
+        last = int_check(band["last"], f"{field}.last", first, 100_000)
+        amount = int_check(band["amount"], f"{field}.amount", 1, pool_amount)
+        bands.append({"first": first, "last": last, "amount": amount})
+    bands.sort(key=lambda b: b["first"])
     for before, after in itertools.pairwise(bands):
-        if after["from"] <= before["to"]:
-            raise _invalid(
+        if after["first"] <= before["last"]:
+            raise field_error(
                 "formula_params.bands",
-                f"ranks {after['from']}-{before['to']} are in two bands",
+                f"ranks {after['first']}-{before['last']} are in two bands",
             )
-    total = sum((b["to"] - b["from"] + 1) * b["amount"] for b in bands)
+    total = sum((b["last"] - b["first"] + 1) * b["amount"] for b in bands)
     if total > pool_amount:
-        raise _invalid("formula_params.bands", f"the bands pay {total}, more than the pool")
+        raise field_error("formula_params.bands", f"the bands pay {total}, more than the pool")
     return bands
 
 
@@ -251,7 +255,7 @@ def post_resolve(*, tenant: Tenant, post_id: int) -> Target:
     return Target(int(post.id), int(author.id), str(author.username), str(post.text or ""))
 
 
-def _account_resolve(tenant: Tenant, username: str, field: str) -> tuple[int, str]:
+def x_account_resolve(tenant: Tenant, username: str, field: str) -> tuple[int, str]:
     reader = XReader(tenant=tenant, priority=Priority.VALIDATION)
     try:
         found = reader.user_by_username(username)
@@ -305,7 +309,7 @@ def _tasks_resolve(tenant: Tenant, group: Group, tasks: list[dict[str, Any]]) ->
     for i, task in enumerate(tasks):
         params = task["params"]
         if task["kind"] == Task.Kind.FOLLOW:
-            x_user_id, username = _account_resolve(
+            x_user_id, username = x_account_resolve(
                 tenant, params["username"], f"tasks[{i}].params.username"
             )
             task["params"] = {"x_user_id": x_user_id, "username": username}
@@ -318,13 +322,13 @@ def _tasks_resolve(tenant: Tenant, group: Group, tasks: list[dict[str, Any]]) ->
 def _times(starts_at: Any, ends_at: Any, now: datetime) -> tuple[datetime, datetime]:
     for field, value in (("starts_at", starts_at), ("ends_at", ends_at)):
         if not isinstance(value, datetime) or timezone.is_naive(value):
-            raise _invalid(field, "a date and time with its timezone")
+            raise field_error(field, "a date and time with its timezone")
     if starts_at < now - PAST_SLACK:
-        raise _invalid("starts_at", "in the past; start now or later")
+        raise field_error("starts_at", "in the past; start now or later")
     if ends_at <= starts_at:
-        raise _invalid("ends_at", "after starts_at")
+        raise field_error("ends_at", "after starts_at")
     if ends_at - starts_at > MAX_DURATION:
-        raise _invalid("ends_at", f"at most {MAX_DURATION.days} days after starts_at")
+        raise field_error("ends_at", f"at most {MAX_DURATION.days} days after starts_at")
     return starts_at, ends_at
 
 
@@ -362,24 +366,24 @@ def raid_create(
     checked = tasks_check(tasks)
     starts_at, ends_at = _times(starts_at, ends_at, now)
     if currency not in currencies():
-        raise _invalid("currency", f"one of {', '.join(sorted(currencies()))}")
-    pool_amount = _int(pool_amount, "pool_amount", 1, MAX_POOL)
+        raise field_error("currency", f"one of {', '.join(sorted(currencies()))}")
+    pool_amount = int_check(pool_amount, "pool_amount", 1, MAX_POOL)
     params = formula_check(formula, formula_params, pool_amount)
     eligibility = {
-        name: _int(value, name, 0, LIMITS[name])
+        name: int_check(value, name, 0, LIMITS[name])
         for name, value in (
             ("min_account_age_days", min_account_age_days),
             ("min_followers", min_followers),
             ("min_level", min_level),
         )
     }
-    grace_seconds = _int(grace_seconds, "grace_seconds", 0, MAX_GRACE)
+    grace_seconds = int_check(grace_seconds, "grace_seconds", 0, MAX_GRACE)
     if not isinstance(title, str) or len(title) > 120:
-        raise _invalid("title", "text of at most 120 characters")
+        raise field_error("title", "text of at most 120 characters")
     if not isinstance(members_only, bool) or not isinstance(unverifiable_scores, bool):
-        raise _invalid("members_only", "true or false")
+        raise field_error("members_only", "true or false")
     if idempotency_key is not None and not 0 < len(idempotency_key) <= 100:
-        raise _invalid("idempotency_key", "1-100 characters")
+        raise field_error("idempotency_key", "1-100 characters")
 
     # X and Telegram, outside the transaction.
     target = post_resolve(tenant=tenant, post_id=post_id)

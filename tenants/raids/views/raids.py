@@ -116,7 +116,7 @@ class RaidInputSerializer(StrictSerializer):
     formula = serializers.ChoiceField(Formula.choices, default=Formula.POINTS)
     formula_params = serializers.DictField(
         default=dict,
-        help_text='fixed: {"per_task": n}; ranks: {"bands": [{"from", "to", "amount"}]}; '
+        help_text='fixed: {"per_task": n}; ranks: {"bands": [{"first", "last", "amount"}]}; '
         'threshold: {"min_points": n}; points: {}',
     )
     min_account_age_days = serializers.IntegerField(min_value=0, max_value=36_500, default=0)

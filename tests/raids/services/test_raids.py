@@ -17,8 +17,10 @@ from config.errors import ServiceError
 from history.models import Entry
 from history.services import Actor
 from notifications.models import OutboxMessage
+from raids import payouts
 from raids.models import Raid, Task
 from raids.services.raids import (
+    formula_check,
     raid_activate,
     raid_announce,
     raid_cancel,
@@ -204,8 +206,8 @@ def _tasks(n: int) -> list[dict]:
                 "formula": "ranks",
                 "formula_params": {
                     "bands": [
-                        {"from": 1, "to": 3, "amount": 1_000_000},
-                        {"from": 3, "to": 5, "amount": 100},
+                        {"first": 1, "last": 3, "amount": 1_000_000},
+                        {"first": 3, "last": 5, "amount": 100},
                     ]
                 },
             },
@@ -214,7 +216,7 @@ def _tasks(n: int) -> list[dict]:
         (
             {
                 "formula": "ranks",
-                "formula_params": {"bands": [{"from": 1, "to": 100, "amount": POOL}]},
+                "formula_params": {"bands": [{"first": 1, "last": 100, "amount": POOL}]},
             },
             "formula_params.bands",
         ),
@@ -232,9 +234,33 @@ def test_each_wrong_field_is_named_and_nothing_is_written(raid_scene, raid_x, ov
 
 
 def test_formula_params_are_kept_normalised(raid_scene, raid_x):
-    bands = [{"from": 4, "to": 10, "amount": 100}, {"from": 1, "to": 3, "amount": 1_000}]
+    bands = [{"first": 4, "last": 10, "amount": 100}, {"first": 1, "last": 3, "amount": 1_000}]
     raid, _ = create(raid_scene, raid_x, formula="ranks", formula_params={"bands": bands})
     assert raid.formula_params == {"bands": [bands[1], bands[0]]}
+
+
+@pytest.mark.parametrize(
+    ("formula", "params"),
+    [
+        ("points", {}),
+        ("fixed", {"per_task": 1_000}),
+        ("threshold", {"min_points": 10}),
+        (
+            "ranks",
+            {
+                "bands": [
+                    {"first": 2, "last": 3, "amount": 10},
+                    {"first": 1, "last": 1, "amount": 50},
+                ]
+            },
+        ),
+    ],
+)
+def test_what_creation_keeps_is_what_settlement_pays_by(formula, params):
+    """One shape of the formula's parameters from the API to the payouts: what creation
+    accepts and keeps, the payouts' own check takes unchanged."""
+    kept = formula_check(formula, params, POOL)
+    assert payouts.params_check(formula, kept) == kept
 
 
 def test_a_follow_task_names_the_account_x_resolves(raid_scene, raid_x):
