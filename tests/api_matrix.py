@@ -99,6 +99,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("raids-contest-list", "POST"): "manage_raids",
     ("raids-contest-detail", "GET"): "authenticated",
     ("raids-contest-cancel", "POST"): "manage_raids",
+    # raids: templates (auto-raids)
+    ("raid-template-list", "GET"): "manage_raids",
+    ("raid-template-list", "POST"): "manage_raids",
+    ("raid-template-detail", "DELETE"): "manage_raids",
     # raids: for raid managers
     ("raid-group-list", "GET"): "manage_raids",
     ("raid-group-list", "POST"): "manage_raids",
@@ -133,6 +137,7 @@ URL_KWARGS = {
     "raid_id": 424242,
     "giveaway_id": 424242,
     "contest_id": 424242,
+    "template_id": 424242,
     "flag_id": 424242,
     "blocked_id": 424242,
 }

@@ -31,7 +31,7 @@ from notifications.services import (
     notification_settings_update,
     recipient_register,
 )
-from raids.models import Contest, Giveaway, Raid
+from raids.models import Contest, Giveaway, Raid, RaidTemplate
 from tenancy.models import Bot, ChatBinding, Domain
 from tenancy.selectors import tenant_bots_forget
 from tenancy.services import chat_bind, tenant_delete, tenant_resume, tenant_suspend
@@ -185,8 +185,14 @@ def _seed_raids(tenant, *, marker: str, chat: int, count: int) -> dict[str, int]
                 starts_at=now,
                 ends_at=now + timedelta(hours=1),
             )
+        template = RaidTemplate.objects.create(chat_id=chat, name=marker, spec={"title": marker})
     connection.set_schema_to_public()
-    return {"raid_id": raid.pk, "giveaway_id": giveaway.pk, "contest_id": contest.pk}
+    return {
+        "raid_id": raid.pk,
+        "giveaway_id": giveaway.pk,
+        "contest_id": contest.pk,
+        "template_id": template.pk,
+    }
 
 
 def _deposit(tenant, *, owner_kind: str, owner_id: int, marker: str) -> None:
@@ -370,6 +376,7 @@ def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_
         "raid_id": 999999999,
         "giveaway_id": 999999999,
         "contest_id": 999999999,
+        "template_id": 999999999,
     }
     client = TenantClient(a, user_id=user_id)
     before = _fingerprint(b)

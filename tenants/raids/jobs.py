@@ -5,8 +5,9 @@ at ``starts_at`` (open it and announce it in the group), ``raids.remind`` before
 (``raids.services.lifecycle.raid_close``), ``raids.validate`` during the raid and after
 it, ``raids.finish`` once validation is final (settlement, results, points). Giveaways
 and contests: ``raids.giveaway_draw`` at ``draw_at``, ``raids.contest_settle`` at
-``ends_at``. Each is idempotent: run again, it finds the raid, giveaway or contest
-already moved and does nothing."""
+``ends_at``; ``raids.auto_raid`` when a project account posts (a template's raid). Each
+is idempotent: run again, it finds the raid, giveaway or contest already moved and does
+nothing."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from raids.services.giveaways import giveaway_draw
 from raids.services.lifecycle import raid_close, raid_finish
 from raids.services.raids import raid_activate, raid_announce, raid_remind
 from raids.services.schedule import FINISH_JOB, VALIDATE_JOB, raid_validation_schedule
+from raids.services.templates import AUTO_RAID_JOB, auto_raid_create
 from raids.validation.passes import raid_validation_run
 from tenancy.models import Tenant
 
@@ -91,3 +93,15 @@ def contest_settle_job(*, tenant: Tenant, payload: dict) -> None:
     if contest is None or contest.status in (Contest.Status.SETTLED, Contest.Status.CANCELLED):
         return
     contest_settle(tenant=tenant, contest=contest)
+
+
+@job(AUTO_RAID_JOB, per_tenant=True)
+def auto_raid_job(*, tenant: Tenant, payload: dict) -> None:
+    """A project account's new post made into a raid from a template (``auto_raid_create``:
+    once per template and post; no funds or a post already raided is recorded and skipped)."""
+    auto_raid_create(
+        tenant=tenant,
+        template_id=int(payload["template_id"]),
+        post_id=int(payload["post_id"]),
+        username=str(payload.get("username", "")),
+    )

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
+from community.selectors import bound_group_get
 from config.errors import ServiceError
-from raids.models import Participant, Raid, Result, Task
+from raids.models import Participant, Raid, RaidTemplate, Result, Task
 from tenancy.models import Tenant
 from tenancy.selectors import community_check
 
@@ -101,3 +102,10 @@ def raids_active_in(*, tenant: Tenant, chat_ids: list[int] | None = None) -> lis
     if chat_ids is not None:
         raids = raids.filter(chat_id__in=chat_ids)
     return list(raids.order_by("ends_at", "id")[:20])
+
+
+def template_list(*, tenant: Tenant, chat_id: int) -> QuerySet[RaidTemplate]:
+    """A bound group's raid templates (``group_not_found`` for any other chat)."""
+    community_check(tenant)
+    bound_group_get(tenant=tenant, chat_id=chat_id)
+    return RaidTemplate.objects.filter(chat_id=chat_id).order_by("id")

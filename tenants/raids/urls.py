@@ -1,7 +1,16 @@
 from django.urls import path
 
 import config.converters  # noqa: F401  registers signed_int (negative group chat ids)
-from raids.views import contests, fraud, giveaways, participation, raids, rewards, validation
+from raids.views import (
+    contests,
+    fraud,
+    giveaways,
+    participation,
+    raids,
+    rewards,
+    templates,
+    validation,
+)
 
 GROUP = "groups/<signed_int:chat_id>"
 
@@ -82,5 +91,15 @@ urlpatterns = [
         "raids/blocklist/<int:blocked_id>",
         fraud.BlockedDetailView.as_view(),
         name="raid-blocklist-detail",
+    ),
+    path(
+        f"{GROUP}/raid-templates",
+        templates.TemplateListView.as_view(),
+        name="raid-template-list",
+    ),
+    path(
+        f"{GROUP}/raid-templates/<int:template_id>",
+        templates.TemplateDetailView.as_view(),
+        name="raid-template-detail",
     ),
 ]

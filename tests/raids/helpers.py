@@ -41,3 +41,12 @@ def raid_ended(scene, raid: Raid) -> Raid:
         )
         raid.refresh_from_db()
     return raid
+
+
+def x_posts(x, query: str) -> list:
+    """What a search of the sandbox X returns, as the X feed reads it (``XPost``s)."""
+    from xclient.transport import x_client
+    from xfeed.posts import READ_FIELDS, posts_from_response
+
+    client = x_client(base_url=x.base_url, bearer_token=RAID_APP_TOKEN)
+    return posts_from_response(client.search_recent_tweets(query, max_results=100, **READ_FIELDS))

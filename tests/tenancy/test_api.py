@@ -167,6 +167,8 @@ COMMUNITY_DATA = {
     "raid-report-csv",
     "me-rewards",
     "raid-validate",
+    "raid-template-list",
+    "raid-template-detail",
     "raids-giveaway-list",
     "raids-giveaway-detail",
     "raids-giveaway-enter",

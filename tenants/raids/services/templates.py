@@ -131,7 +131,7 @@ def template_set(
                 "x_user_id": x_user_id,
                 "is_active": is_active,
                 "spec": {**checked, "username": handle},
-                "created_by": actor.telegram_id,
+                "created_by": int(actor.id) if actor.type == "user" else None,
             },
         )
         history.record(
@@ -150,6 +150,7 @@ def template_remove(
 ) -> None:
     community_check(tenant)
     with tenant_context(tenant), transaction.atomic():
+        bound_group_get(tenant=tenant, chat_id=chat_id)
         deleted, _ = RaidTemplate.objects.filter(pk=template_id, chat_id=chat_id).delete()
         if not deleted:
             raise ServiceError(
