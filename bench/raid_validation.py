@@ -100,7 +100,10 @@ def _raid(world: dict[str, Any]) -> tuple[Any, Any]:
             post_author_username="project",
             status=Raid.Status.VALIDATING,
             starts_at=now - timedelta(hours=2),
-            ends_at=now - timedelta(minutes=1),  # the grace window: posts up to now count
+            # Ended a minute ago; its grace window (10 minutes) still counts the posts the
+            # sandbox was filled with just now.
+            ends_at=now - timedelta(minutes=1),
+            grace_seconds=600,
             currency="USDT",
             pool_amount=1_000_000_000,
             formula="points",
