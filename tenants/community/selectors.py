@@ -22,7 +22,7 @@ from config.errors import ServiceError
 from tenancy.connection import schema_connection
 from tenancy.models import Tenant
 from tenancy.selectors import community_check as tenancy_community_check
-from tenancy.selectors import group_not_found
+from tenancy.selectors import group_not_found, tenant_bots
 
 
 def community_check(tenant: Tenant) -> None:
@@ -244,3 +244,19 @@ def member_xp(*, tenant: Tenant, chat_id: int, user_id: int) -> int:
 def member_level(*, tenant: Tenant, chat_id: int, user_id: int) -> int:
     """The user's community level in the group: ``level_of`` their all-time XP."""
     return level_of(member_xp(tenant=tenant, chat_id=chat_id, user_id=user_id))
+
+
+def group_bot_token(*, tenant: Tenant, bot_id: int | None) -> str:
+    """The token to ask Telegram about a group with: its bot's (``bot_id``), else any of
+    the community's bots; 409 ``no_bot_token`` when the platform holds none."""
+    bots = [(bid, token) for bid, token in tenant_bots(tenant=tenant) if token]
+    for bid, token in bots:
+        if bid == bot_id:
+            return token
+    if bots:
+        return bots[0][1]
+    raise ServiceError(
+        "the platform holds no token for this community's bot, so it cannot ask Telegram",
+        code="no_bot_token",
+        status=409,
+    )

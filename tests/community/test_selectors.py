@@ -9,10 +9,11 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from community.models import Group
-from community.selectors import bound_group_get
+from community.selectors import bound_group_get, group_bot_token
 from config.errors import ServiceError
 from tenancy.models import Tenant
 from tenancy.services import chat_bind
+from tests.helpers import bot_id_of, tenant_bot_token
 
 
 def _make_group(tenant, chat_id: int, **fields) -> Group:
@@ -63,3 +64,14 @@ def test_it_refuses_the_platform_and_a_foreign_schema(make_tenant):
     assert caught.value.code == "not_a_community"
     with tenant_context(other), pytest.raises(RuntimeError, match="wrap the call"):
         bound_group_get(tenant=tenant, chat_id=-1_004_400)
+
+
+def test_a_groups_bot_token_is_its_own_bots_else_any_of_the_communitys(make_tenant, fresh_caches):
+    tenant = make_tenant()
+    token = tenant_bot_token(tenant)
+    assert group_bot_token(tenant=tenant, bot_id=bot_id_of(tenant)) == token
+    assert group_bot_token(tenant=tenant, bot_id=None) == token  # the group's bot unknown
+    bare = make_tenant(with_bot=False)
+    with pytest.raises(ServiceError) as refused:
+        group_bot_token(tenant=bare, bot_id=None)
+    assert (refused.value.code, refused.value.status) == ("no_bot_token", 409)

@@ -5,14 +5,19 @@ message the group's cached config (only when the receiving bot is the one that b
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
-from telegram import Chat, ChatMember, Update, User
+from telegram import Chat, ChatMember, Message, Update, User
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from accounts.roles import Capability
+from accounts.selectors import user_capabilities, user_get
 from botruntime.context import tenant_of
 from community.group_config import MISS, GroupConfig, group_config, group_config_cached
 from community.texts import display_name
+from history.services import Actor
 from tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -68,3 +73,74 @@ def is_present(member: ChatMember) -> bool:
 
 def user_name(user: User) -> str:
     return display_name(user.first_name, user.last_name)
+
+
+# ---- commands for a group's admins ----------------------------------------------------------
+ANONYMOUS = (
+    "Send this command as yourself, not anonymously: nobody can be checked behind the group."
+)
+UNCONFIRMED = "Telegram could not confirm your admin rights; try again."
+
+
+@dataclass(frozen=True)
+class AdminCommand:
+    """A command one of a bound group's admins sent there: where, and by whom."""
+
+    tenant: Tenant
+    config: GroupConfig
+    message: Message
+    actor: Actor
+
+
+def _holds(*, tenant: Tenant, telegram_id: int, capability: Capability) -> bool:
+    user = user_get(telegram_id=telegram_id)
+    return user is not None and capability in user_capabilities(tenant=tenant, user=user)
+
+
+async def group_admin_command(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    *,
+    capability: Capability,
+    not_in_group: str,
+    not_allowed: str,
+    anonymous: str = ANONYMOUS,
+    event: str = "community.telegram",
+) -> AdminCommand | None:
+    """The command when the update is one in a bound group served by this bot, from one
+    of its administrators (in the last admin sync, and confirmed by Telegram now: the sync
+    can be a day old) who holds ``capability`` in the community, as the API asks; else
+    None, having replied why (silent in chats that are not the community's groups).
+    Anonymous admins post as the group itself: nobody can be checked behind its name."""
+    message, chat, sender = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None:
+        return None
+    if chat.type not in GROUP_CHATS:
+        await message.reply_text(not_in_group)
+        return None
+    tenant, config = await group_of(update, context)
+    if tenant is None or config is None:
+        return None
+    if message.sender_chat is not None or sender is None:
+        await message.reply_text(anonymous)
+        return None
+    allowed = sender.id in config.admin_ids and await sync_to_async(_holds)(
+        tenant=tenant, telegram_id=sender.id, capability=capability
+    )
+    if allowed:
+        try:
+            member = await context.bot.get_chat_member(chat.id, sender.id)
+        except TelegramError as exc:
+            logger.warning(
+                f"{event}.admin_check_failed", extra={"chat_id": chat.id, "error": str(exc)}
+            )
+            await message.reply_text(UNCONFIRMED)
+            return None
+        allowed = member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
+    if not allowed:
+        logger.info(
+            f"{event}.refused", extra={"tenant": tenant.slug, "chat_id": chat.id, "by": sender.id}
+        )
+        await message.reply_text(not_allowed)
+        return None
+    return AdminCommand(tenant=tenant, config=config, message=message, actor=Actor.user(sender.id))

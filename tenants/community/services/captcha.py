@@ -32,12 +32,12 @@ from botruntime.services import job_enqueue
 from community.botapi import member_kick
 from community.group_config import GroupConfig
 from community.models import Captcha, Member
+from community.selectors import group_bot_token
 from community.services.moderation import member_joined
 from community.texts import duration_text, welcome_render
 from config.errors import ServiceError
 from history.services import SYSTEM, Actor
 from tenancy.models import Tenant
-from tenancy.selectors import tenant_bots
 
 logger = logging.getLogger(__name__)
 
@@ -211,18 +211,6 @@ def captcha_member_left(*, tenant: Tenant, config: GroupConfig, user_id: int) ->
     return bool(updated)
 
 
-def _token(tenant: Tenant, bot_id: int | None) -> str:
-    bots = [(bid, token) for bid, token in tenant_bots(tenant=tenant) if token]
-    for bid, token in bots:
-        if bid == bot_id:
-            return token
-    if bots:
-        return bots[0][1]
-    raise ServiceError(
-        "the platform holds no token for this community's bot", code="no_bot_token", status=409
-    )
-
-
 def _resolve(captcha_id: int, status: str, *, error: str = "", now: datetime) -> bool:
     """Mark a still-pending, expired check resolved; False if someone else did."""
     return bool(
@@ -253,7 +241,7 @@ def captcha_expire(*, tenant: Tenant, chat_id: int, user_id: int, actor: Actor =
             return "nothing"
         try:
             member_kick(
-                token=_token(tenant, captcha.bot_id or captcha.group.bot_id),
+                token=group_bot_token(tenant=tenant, bot_id=captcha.bot_id or captcha.group.bot_id),
                 chat_id=chat_id,
                 user_id=user_id,
                 message_id=captcha.message_id,

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import logging
 
-from asgiref.sync import sync_to_async
-from telegram import ChatMember, Message, Update
-from telegram.error import TelegramError
+from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from accounts.roles import Capability
-from accounts.selectors import user_capabilities, user_get
 from botruntime.context import in_tenant
-from community.handlers.common import GROUP_CHATS, group_of
+from community.handlers.common import group_admin_command
 from config.errors import ServiceError
 from history.services import Actor
 from raids import fraud
@@ -28,16 +25,8 @@ logger = logging.getLogger(__name__)
 NOT_IN_GROUP = "Send this command in the group whose raids you manage."
 ANONYMOUS = "Send this command as yourself, not anonymously: only raid managers may use it."
 NOT_ALLOWED = "Only the group's admins who manage this community's raids can do this."
-UNCONFIRMED = "Telegram could not confirm your admin rights; try again."
 MAX_LINES = 20
 USAGE = "Use /{command} <flag id> [note], e.g. /{command} 12 checked with the user."
-
-
-def manages_raids(*, tenant: Tenant, telegram_id: int) -> bool:
-    user = user_get(telegram_id=telegram_id)
-    return user is not None and Capability.MANAGE_RAIDS in user_capabilities(
-        tenant=tenant, user=user
-    )
 
 
 async def _manager(
@@ -45,39 +34,18 @@ async def _manager(
 ) -> tuple[Tenant, int, Message, Actor] | None:
     """(community, chat id, message, actor) when the update is a command in a bound group
     from one of its admins holding ``manage_raids``; else None, having replied why."""
-    message, chat, sender = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or chat is None:
-        return None
-    if chat.type not in GROUP_CHATS:
-        await message.reply_text(NOT_IN_GROUP)
-        return None
-    tenant, config = await group_of(update, context)
-    if tenant is None or config is None:
-        return None
-    if message.sender_chat is not None or sender is None:
-        await message.reply_text(ANONYMOUS)
-        return None
-    allowed = sender.id in config.admin_ids and await sync_to_async(manages_raids)(
-        tenant=tenant, telegram_id=sender.id
+    command = await group_admin_command(
+        update,
+        context,
+        capability=Capability.MANAGE_RAIDS,
+        not_in_group=NOT_IN_GROUP,
+        not_allowed=NOT_ALLOWED,
+        anonymous=ANONYMOUS,
+        event="raids.telegram",
     )
-    if allowed:
-        try:
-            member = await context.bot.get_chat_member(chat.id, sender.id)
-        except TelegramError as exc:
-            logger.warning(
-                "raids.telegram.admin_check_failed", extra={"chat_id": chat.id, "error": str(exc)}
-            )
-            await message.reply_text(UNCONFIRMED)
-            return None
-        allowed = member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
-    if not allowed:
-        logger.info(
-            "raids.telegram.refused",
-            extra={"tenant": tenant.slug, "chat_id": chat.id, "by": sender.id},
-        )
-        await message.reply_text(NOT_ALLOWED)
+    if command is None:
         return None
-    return tenant, chat.id, message, Actor.user(sender.id)
+    return command.tenant, command.config.chat_id, command.message, command.actor
 
 
 def flag_line(flag: Flag) -> str:

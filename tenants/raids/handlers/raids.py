@@ -14,16 +14,14 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.utils import timezone
-from telegram import Chat, ChatMember, Message, Update
-from telegram.error import TelegramError
+from telegram import Chat, Message, Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from accounts.models import TelegramUser
 from accounts.roles import Capability
-from accounts.selectors import user_capabilities, user_get
 from accounts.services import user_start
 from botruntime.context import in_tenant
-from community.handlers.common import GROUP_CHATS, community_of, group_of
+from community.handlers.common import GROUP_CHATS, community_of, group_admin_command, group_of
 from community.selectors import group_list
 from config.errors import ServiceError
 from history.services import Actor
@@ -51,7 +49,6 @@ NEWRAID_USAGE = (
 CANCEL_USAGE = "Use /cancelraid <raid id>: cancel a raid; its pool goes back to the group."
 NOT_ALLOWED = "Only the group's admins who manage this community's raids can do this."
 ANONYMOUS = "Send this command as yourself, not anonymously."
-UNCONFIRMED = "Telegram could not confirm your admin rights; try again."
 HINTS = {
     "not_linked": "Link your X account first with /linkx, then press Join again.",
     "link_unconfirmed": "Link your X account again with /linkx here, then press Join again.",
@@ -165,47 +162,23 @@ async def on_start_join(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 # ---- raid managers -----------------------------------------------------------------------
-def _manages_raids(*, tenant: Tenant, telegram_id: int) -> bool:
-    user = user_get(telegram_id=telegram_id)
-    return user is not None and Capability.MANAGE_RAIDS in user_capabilities(
-        tenant=tenant, user=user
-    )
-
-
 async def _raid_manager(
     update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> tuple[Tenant, int, Message, Actor] | None:
     """(community, group chat id, message, actor) when a group admin holding
     ``manage_raids`` (as Telegram confirms now) sent the command; else None, answered."""
-    message, chat, sender = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or chat is None:
-        return None
-    if chat.type not in GROUP_CHATS:
-        await message.reply_text("Send this command in the group the raid is for.")
-        return None
-    tenant, config = await group_of(update, context)
-    if tenant is None or config is None:
-        return None
-    if message.sender_chat is not None or sender is None:
-        await message.reply_text(ANONYMOUS)
-        return None
-    allowed = sender.id in config.admin_ids and await sync_to_async(_manages_raids)(
-        tenant=tenant, telegram_id=sender.id
+    command = await group_admin_command(
+        update,
+        context,
+        capability=Capability.MANAGE_RAIDS,
+        not_in_group="Send this command in the group the raid is for.",
+        not_allowed=NOT_ALLOWED,
+        anonymous=ANONYMOUS,
+        event="raids.telegram",
     )
-    if allowed:
-        try:
-            member = await context.bot.get_chat_member(chat.id, sender.id)
-        except TelegramError as exc:
-            logger.warning(
-                "raids.telegram.admin_check_failed", extra={"chat_id": chat.id, "error": str(exc)}
-            )
-            await message.reply_text(UNCONFIRMED)
-            return None
-        allowed = member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
-    if not allowed:
-        await message.reply_text(NOT_ALLOWED)
+    if command is None:
         return None
-    return tenant, config.chat_id, message, Actor.user(sender.id)
+    return command.tenant, command.config.chat_id, command.message, command.actor
 
 
 def newraid_terms(args: list[str]) -> dict[str, Any]:

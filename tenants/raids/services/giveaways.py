@@ -22,7 +22,7 @@ import history.services as history
 from accounts.models import TelegramUser
 from botruntime.services import job_enqueue
 from community import botapi
-from community.selectors import bound_group_get
+from community.selectors import bound_group_get, group_bot_token
 from config.encryption import decrypt, encrypt
 from config.errors import ServiceError
 from history.services import SYSTEM, Actor
@@ -31,7 +31,7 @@ from raids import giveaways as drawing
 from raids.models import Entry, Giveaway
 from raids.selectors_giveaways import raid_points_total
 from tenancy.models import Tenant
-from tenancy.selectors import community_check, tenant_bots
+from tenancy.selectors import community_check
 from wallet.models import Account, Hold
 from wallet.services.holds import hold_cancel, hold_create, hold_settle
 from wallet.services.ledger import account_get_or_create
@@ -47,21 +47,6 @@ DRAW_JOB = "raids.giveaway_draw"
 
 def _invalid(message: str, code: str = "invalid") -> ServiceError:
     return ServiceError(message, code=code, status=400)
-
-
-def _bot_token(tenant: Tenant, bot_id: int | None) -> str:
-    """The token of the bot bound to the group, else any of the tenant's bots."""
-    bots = [(bid, token) for bid, token in tenant_bots(tenant=tenant) if token]
-    for bid, token in bots:
-        if bid == bot_id:
-            return token
-    if bots:
-        return bots[0][1]
-    raise ServiceError(
-        "the platform holds no token for this community's bot, so it cannot ask Telegram",
-        code="no_bot_token",
-        status=409,
-    )
 
 
 def hold_of(hold_id: int | None) -> Hold:
@@ -219,7 +204,7 @@ def entry_conditions_check(*, tenant: Tenant, giveaway: Giveaway, user: Telegram
         with tenant_context(tenant):
             group = bound_group_get(tenant=tenant, chat_id=giveaway.chat_id)
         status = botapi.chat_member_status(
-            token=_bot_token(tenant, group.bot_id),
+            token=group_bot_token(tenant=tenant, bot_id=group.bot_id),
             chat_id=giveaway.chat_id,
             user_id=user.telegram_id,
         )

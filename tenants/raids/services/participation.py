@@ -23,14 +23,14 @@ from django_tenants.utils import tenant_context
 import history.services as history
 from accounts.models import TelegramUser
 from community import botapi
-from community.selectors import bound_group_get, member_level
+from community.selectors import bound_group_get, group_bot_token, member_level
 from config.errors import ServiceError
 from history.services import Actor
 from notifications.services.outbox import UserMessage, notify_users
 from raids import fraud
 from raids.models import Participant, Raid, Result, Task
 from raids.services.fraud import fraud_join_check
-from raids.services.raids import bot_token, task_line
+from raids.services.raids import task_line
 from tenancy.models import Tenant
 from tenancy.selectors import community_check
 from xclient.models import XLink
@@ -82,7 +82,9 @@ def _eligibility_check(
     if raid.members_only:
         group = bound_group_get(tenant=tenant, chat_id=raid.chat_id)
         status = botapi.chat_member_status(
-            token=bot_token(tenant, group.bot_id), chat_id=raid.chat_id, user_id=user.telegram_id
+            token=group_bot_token(tenant=tenant, bot_id=group.bot_id),
+            chat_id=raid.chat_id,
+            user_id=user.telegram_id,
         )
         if status not in botapi.IN_CHAT:
             raise _refuse("not_a_member", "join the group first: this raid is for its members")

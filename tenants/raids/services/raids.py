@@ -31,7 +31,7 @@ import history.services as history
 from botruntime.services import job_enqueue
 from community import botapi
 from community.models import Group
-from community.selectors import bound_group_get
+from community.selectors import bound_group_get, group_bot_token
 from config.errors import ServiceError
 from history.services import Actor
 from notifications.services.outbox import notify
@@ -268,25 +268,10 @@ def x_account_resolve(tenant: Tenant, username: str, field: str) -> tuple[int, s
     return int(found.data.id), str(found.data.username)
 
 
-def bot_token(tenant: Tenant, bot_id: int | None) -> str:
-    """The token of the group's bot (else any of the community's bots)."""
-    bots = [(bid, token) for bid, token in tenant_bots(tenant=tenant) if token]
-    for bid, token in bots:
-        if bid == bot_id:
-            return token
-    if bots:
-        return bots[0][1]
-    raise ServiceError(
-        "the platform holds no token for this community's bot, so it cannot ask Telegram",
-        code="no_bot_token",
-        status=409,
-    )
-
-
 def _join_check(tenant: Tenant, group: Group, chat_id: int, field: str) -> str:
     """The title of a chat whose members the bot can see (it administers it: Telegram
     shows a channel's members to its administrators only)."""
-    token = bot_token(tenant, group.bot_id)
+    token = group_bot_token(tenant=tenant, bot_id=group.bot_id)
     bot_id = int(token.split(":", 1)[0])
     try:
         status = botapi.chat_member_status(token=token, chat_id=chat_id, user_id=bot_id)

@@ -8,79 +8,40 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import sync_to_async
-from telegram import ChatMember, Message, Update
-from telegram.error import TelegramError
+from telegram import Update
 from telegram.ext import ContextTypes
 
+from accounts.roles import Capability
 from botruntime.context import in_tenant
-from community.group_config import GroupConfig
-from community.handlers.common import GROUP_CHATS, group_of
+from community.handlers.common import AdminCommand, group_admin_command
 from config.errors import ServiceError
-from history.services import Actor
-from tenancy.models import Tenant
-from xfeed.selectors import manages_settings
 
 logger = logging.getLogger(__name__)
 
 NOT_IN_GROUP = "Send this command in the group whose X feed you want to configure."
 ANONYMOUS = "Send this command as yourself, not anonymously: only settings managers may use it."
 NOT_ALLOWED = "Only the group's admins who manage this community's settings can do this."
-UNCONFIRMED = "Telegram could not confirm your admin rights; try again."
 
 
-@dataclass(frozen=True)
-class Command:
-    """A command a settings manager sent in a bound group: where, and by whom."""
-
-    tenant: Tenant
-    config: GroupConfig
-    message: Message
-    actor: Actor
+# A command a settings manager sent in a bound group: where, and by whom.
+Command = AdminCommand
 
 
 async def settings_manager_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Command | None:
     """The command when the update is one in a bound group served by this bot, from one
     of its admins holding ``manage_settings``; else None, having replied why (silent in
     chats that are not the community's groups)."""
-    message, chat, sender = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or chat is None:
-        return None
-    if chat.type not in GROUP_CHATS:
-        await message.reply_text(NOT_IN_GROUP)
-        return None
-    tenant, config = await group_of(update, context)
-    if tenant is None or config is None:
-        return None
-    if message.sender_chat is not None or sender is None:
-        await message.reply_text(ANONYMOUS)
-        return None
-    allowed = sender.id in config.admin_ids and await sync_to_async(manages_settings)(
-        tenant=tenant, telegram_id=sender.id
+    return await group_admin_command(
+        update,
+        context,
+        capability=Capability.MANAGE_SETTINGS,
+        not_in_group=NOT_IN_GROUP,
+        not_allowed=NOT_ALLOWED,
+        anonymous=ANONYMOUS,
+        event="xfeed.telegram",
     )
-    if allowed:
-        # The admin list is the last sync's (up to a day old): Telegram confirms the
-        # sender administers the group now, as the wallet's commands ask.
-        try:
-            member = await context.bot.get_chat_member(chat.id, sender.id)
-        except TelegramError as exc:
-            logger.warning(
-                "xfeed.telegram.admin_check_failed", extra={"chat_id": chat.id, "error": str(exc)}
-            )
-            await message.reply_text(UNCONFIRMED)
-            return None
-        allowed = member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
-    if not allowed:
-        logger.info(
-            "xfeed.telegram.refused",
-            extra={"tenant": tenant.slug, "chat_id": chat.id, "by": sender.id},
-        )
-        await message.reply_text(NOT_ALLOWED)
-        return None
-    return Command(tenant=tenant, config=config, message=message, actor=Actor.user(sender.id))
 
 
 def error_text(what: str, exc: ServiceError) -> str:
