@@ -24,18 +24,17 @@ from django_tenants.utils import tenant_context
 
 import history.services as history
 from accounts.models import TelegramUser
-from botruntime.services import job_enqueue
 from community.selectors import bound_group_get
 from config.errors import ServiceError
 from history.services import SYSTEM, Actor
 from notifications.services.outbox import notify
 from raids.models import Contest
 from raids.selectors_giveaways import Standing, contest_standings, settled_raids_between
-from raids.services.giveaways import group_account, hold_of
+from raids.services.giveaways import hold_of, pool_open
 from raids.services.leaderboard import raid_points_award
 from tenancy.models import Tenant
 from tenancy.selectors import community_check
-from wallet.services.holds import hold_cancel, hold_create, hold_settle
+from wallet.services.holds import hold_cancel, hold_settle
 from wallet.services.ledger import account_get_or_create
 
 logger = logging.getLogger(__name__)
@@ -115,22 +114,14 @@ def contest_create(
             status=Contest.Status.ACTIVE if starts_at <= now else Contest.Status.SCHEDULED,
             created_by=int(actor.id) if actor.type == "user" else None,
         )
-        hold = hold_create(
+        pool_open(
             tenant=tenant,
-            group_account=group_account(tenant=tenant, chat_id=chat_id, currency=currency),
+            what="contest",
+            record=contest,
             amount=total,
-            reference=f"contest:{contest.pk}",
-            idempotency_key=f"contest:{contest.pk}:pool",
-            actor=actor,
-        )
-        contest.hold_id = hold.pk
-        contest.save(update_fields=["hold_id"])
-        job_enqueue(
-            kind=SETTLE_JOB,
-            tenant=tenant,
-            payload={"contest_id": contest.pk},
+            job=SETTLE_JOB,
             run_at=ends_at,
-            dedupe_key=f"{SETTLE_JOB}:{tenant.pk}:{contest.pk}",
+            actor=actor,
         )
         history.record(
             action="raids.contest_created",

@@ -28,7 +28,7 @@ from config.errors import ServiceError
 from history.services import SYSTEM, Actor
 from notifications.services.outbox import notify
 from raids import giveaways as drawing
-from raids.models import Entry, Giveaway
+from raids.models import Contest, Entry, Giveaway
 from raids.selectors_giveaways import raid_points_total
 from tenancy.models import Tenant
 from tenancy.selectors import community_check
@@ -59,6 +59,40 @@ def hold_of(hold_id: int | None) -> Hold:
 def group_account(*, tenant: Tenant, chat_id: int, currency: str) -> Account:
     return account_get_or_create(
         tenant=tenant, owner_kind="group", owner_id=chat_id, currency=currency, kind="available"
+    )
+
+
+def pool_open(
+    *,
+    tenant: Tenant,
+    what: str,
+    record: Giveaway | Contest,
+    amount: int,
+    job: str,
+    run_at: datetime,
+    actor: Actor,
+) -> None:
+    """In the creation's transaction: escrow ``record``'s pool from its group's wallet (one
+    hold per giveaway or contest: its key; ``insufficient_funds`` rolls the creation back)
+    and schedule its one-off ``job`` (draw or settlement) at ``run_at``."""
+    hold = hold_create(
+        tenant=tenant,
+        group_account=group_account(
+            tenant=tenant, chat_id=record.chat_id, currency=record.currency
+        ),
+        amount=amount,
+        reference=f"{what}:{record.pk}",
+        idempotency_key=f"{what}:{record.pk}:pool",
+        actor=actor,
+    )
+    record.hold_id = hold.pk
+    record.save(update_fields=["hold_id"])
+    job_enqueue(
+        kind=job,
+        tenant=tenant,
+        payload={f"{what}_id": record.pk},
+        run_at=run_at,
+        dedupe_key=f"{job}:{tenant.pk}:{record.pk}",
     )
 
 
@@ -119,22 +153,14 @@ def giveaway_create(
             draw_at=draw_at,
             created_by=int(actor.id) if actor.type == "user" else None,
         )
-        hold = hold_create(
+        pool_open(
             tenant=tenant,
-            group_account=group_account(tenant=tenant, chat_id=chat_id, currency=currency),
+            what="giveaway",
+            record=giveaway,
             amount=pool_amount,
-            reference=f"giveaway:{giveaway.pk}",
-            idempotency_key=f"giveaway:{giveaway.pk}:pool",
-            actor=actor,
-        )
-        giveaway.hold_id = hold.pk
-        giveaway.save(update_fields=["hold_id"])
-        job_enqueue(
-            kind=DRAW_JOB,
-            tenant=tenant,
-            payload={"giveaway_id": giveaway.pk},
+            job=DRAW_JOB,
             run_at=draw_at,
-            dedupe_key=f"{DRAW_JOB}:{tenant.pk}:{giveaway.pk}",
+            actor=actor,
         )
         history.record(
             action="raids.giveaway_created",
