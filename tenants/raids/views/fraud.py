@@ -3,7 +3,8 @@ audited decisions, and the blocklist."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -131,9 +132,28 @@ class DecisionInputSerializer(StrictSerializer):
     )
 
 
-class FlagDismissView(FraudEndpoint):
+class _FlagDecisionView(FraudEndpoint):
+    # The service that decides (one view per decision: each its own summary in OpenAPI).
+    decide: ClassVar[Callable[..., Flag]]
+
+    def _decided(self, request, flag_id: int) -> Response:
+        serializer = DecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        flag = type(self).decide(
+            tenant=self.tenant,
+            flag_id=flag_id,
+            note=serializer.validated_data["note"],
+            actor=Actor.user(request.user),
+            request=request,
+        )
+        return Response(_flag_out(flag))
+
+
+class FlagDismissView(_FlagDecisionView):
     """Dismiss an open flag (an audited override): the participant scores again, unless
     another flag of theirs in that raid is still open."""
+
+    decide = staticmethod(flag_dismiss)
 
     @extend_schema(
         parameters=[FLAG_ID],
@@ -142,20 +162,13 @@ class FlagDismissView(FraudEndpoint):
         summary="Dismiss a flag",
     )
     def post(self, request, flag_id: int):
-        serializer = DecisionInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        flag = flag_dismiss(
-            tenant=self.tenant,
-            flag_id=flag_id,
-            note=serializer.validated_data["note"],
-            actor=Actor.user(request.user),
-            request=request,
-        )
-        return Response(_flag_out(flag))
+        return self._decided(request, flag_id)
 
 
-class FlagUpholdView(FraudEndpoint):
+class FlagUpholdView(_FlagDecisionView):
     """Uphold an open flag (audited): the participant stays excluded."""
+
+    decide = staticmethod(flag_uphold)
 
     @extend_schema(
         parameters=[FLAG_ID],
@@ -164,16 +177,7 @@ class FlagUpholdView(FraudEndpoint):
         summary="Uphold a flag",
     )
     def post(self, request, flag_id: int):
-        serializer = DecisionInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        flag = flag_uphold(
-            tenant=self.tenant,
-            flag_id=flag_id,
-            note=serializer.validated_data["note"],
-            actor=Actor.user(request.user),
-            request=request,
-        )
-        return Response(_flag_out(flag))
+        return self._decided(request, flag_id)
 
 
 class BlockedSerializer(serializers.Serializer):
