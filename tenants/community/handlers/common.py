@@ -97,6 +97,24 @@ def _holds(*, tenant: Tenant, telegram_id: int, capability: Capability) -> bool:
     return user is not None and capability in user_capabilities(tenant=tenant, user=user)
 
 
+async def group_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, *, not_in_group: str
+) -> tuple[Tenant, GroupConfig, Message] | None:
+    """(community, group config, message) when the update is a command in a bound group
+    served by this bot; else None, having told a private chat ``not_in_group`` (silent in
+    groups that are not the community's)."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return None
+    if chat.type not in GROUP_CHATS:
+        await message.reply_text(not_in_group)
+        return None
+    tenant, config = await group_of(update, context)
+    if tenant is None or config is None:
+        return None
+    return tenant, config, message
+
+
 async def group_admin_command(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
@@ -112,15 +130,11 @@ async def group_admin_command(
     can be a day old) who holds ``capability`` in the community, as the API asks; else
     None, having replied why (silent in chats that are not the community's groups).
     Anonymous admins post as the group itself: nobody can be checked behind its name."""
-    message, chat, sender = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or chat is None:
+    found = await group_command(update, context, not_in_group=not_in_group)
+    if found is None:
         return None
-    if chat.type not in GROUP_CHATS:
-        await message.reply_text(not_in_group)
-        return None
-    tenant, config = await group_of(update, context)
-    if tenant is None or config is None:
-        return None
+    tenant, config, message = found
+    chat, sender = message.chat, update.effective_user
     if message.sender_chat is not None or sender is None:
         await message.reply_text(anonymous)
         return None

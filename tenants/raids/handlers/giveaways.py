@@ -15,7 +15,7 @@ from telegram.ext import ContextTypes
 from accounts.models import TelegramUser
 from accounts.services import user_touch
 from botruntime.context import in_tenant
-from community.handlers.common import GROUP_CHATS, group_of
+from community.handlers.common import group_command
 from config.errors import ServiceError
 from raids.models import Contest, Giveaway
 from raids.selectors_giveaways import (
@@ -62,15 +62,11 @@ def _enter(*, tenant: Tenant, chat_id: int, giveaway_id: int, user: TelegramUser
 
 
 async def on_giveaway(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message, chat, sender = update.effective_message, update.effective_chat, update.effective_user
-    if message is None or chat is None:
+    found = await group_command(update, context, not_in_group=NOT_IN_GROUP)
+    if found is None:
         return
-    if chat.type not in GROUP_CHATS:
-        await message.reply_text(NOT_IN_GROUP)
-        return
-    tenant, config = await group_of(update, context)
-    if tenant is None or config is None:
-        return
+    tenant, config, message = found
+    sender = update.effective_user
     args = context.args or []
     if not args:
         text = await in_tenant(tenant, _open_giveaways, tenant=tenant, chat_id=config.chat_id)
@@ -126,15 +122,10 @@ def _standings_text(*, tenant: Tenant, chat_id: int, contest_id: int | None) -> 
 
 
 async def on_contest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
+    found = await group_command(update, context, not_in_group=NOT_IN_GROUP)
+    if found is None:
         return
-    if chat.type not in GROUP_CHATS:
-        await message.reply_text(NOT_IN_GROUP)
-        return
-    tenant, config = await group_of(update, context)
-    if tenant is None or config is None:
-        return
+    tenant, config, message = found
     args = context.args or []
     if len(args) > 1 or (args and not args[0].lstrip("#").isdigit()):
         await message.reply_text(CONTEST_USAGE)
