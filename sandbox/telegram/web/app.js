@@ -210,7 +210,7 @@ function renderEntities(text, entities) {
 }
 
 // A bot's deep link (https://t.me/<bot>?start=<payload>) opens the private chat with that
-// bot and sends "/start <payload>" as the user, as Telegram's apps do; other links open.
+// bot and sends /start with the payload as the user, as Telegram's apps do; other links open.
 function startPayload(url) {
   let link;
   try {
@@ -233,7 +233,7 @@ function openUrl(url) {
     requireSelection();
     view.botId = start.bot.id;
     $("tab-private").click();
-    const text = start.payload ? "/start " + start.payload : "/start";
+    const text = `/start ${start.payload}`.trim();
     await api("/messages", { bot_id: view.botId, chat_id: view.userId, user_id: view.userId, text });
   });
 }
