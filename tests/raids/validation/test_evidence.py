@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from raids.validation import evidence
-from xclient.models import Priority
+from xclient.models import Priority, XLink
 from xclient.reader import LinkReader, XReader
 
 
@@ -140,3 +140,17 @@ def test_own_likes_are_read_past_the_cap_up_to_owned_pages(
         owned=owned,
     )
     assert few.calls == {evidence.LIKERS: 1} and len(asked) == 1 and few.complete
+
+
+def test_only_a_consented_link_with_like_read_reads_its_likes():
+    def link(**fields) -> XLink:
+        return XLink(
+            **{"via": "oauth", "scopes": "tweet.read users.read like.read", "access_token": "t"}
+            | fields
+        )
+
+    assert evidence.link_reads_likes(link())
+    assert not evidence.link_reads_likes(link(scopes="tweet.read users.read"))
+    assert not evidence.link_reads_likes(link(via="code"))
+    assert not evidence.link_reads_likes(link(access_token=""))
+    assert not evidence.link_reads_likes(link(unlinked_at=datetime.now(UTC)))
