@@ -27,6 +27,7 @@ LIMITS: dict[str, EndpointLimit] = {
     "GET /2/users/:id/mentions": EndpointLimit(450, 300),
     "GET /2/users/:id/following": EndpointLimit(300, 300),
     "GET /2/users/:id/followers": EndpointLimit(300, 300),
+    "GET /2/users/:id/liked_tweets": EndpointLimit(75, 75),
     "GET /2/tweets": EndpointLimit(3500, 5000),
     "GET /2/tweets/:id": EndpointLimit(450, 900),
     "GET /2/tweets/search/recent": EndpointLimit(450, 300),

@@ -17,7 +17,7 @@ from config.errors import ServiceError
 from xclient.budget import budget_observe, budget_take
 from xclient.credentials import credential_token
 from xclient.metering import prices, usage_allows, usage_charge, usage_guard
-from xclient.models import Credential, Priority
+from xclient.models import Credential, Priority, XLink
 from xclient.transport import bind
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ PAGED: dict[str, tuple[int, int]] = {
     "GET /2/tweets/:id/retweeted_by": (100, 1),
     "GET /2/users/:id/following": (100, 1),
     "GET /2/users/:id/followers": (100, 1),
+    "GET /2/users/:id/liked_tweets": (100, 5),
 }
 # Reads that return users, not posts.
 USER_ENDPOINTS = frozenset(
@@ -270,6 +271,37 @@ class XReader:
         for its author as X knows it. ``data`` is None when X has no such post (deleted,
         protected or never existed: X answers with an ``errors`` entry only)."""
         return self.read("GET /2/tweets/:id", "get_tweet", id=post_id, **params)
+
+
+class LinkReader(XReader):
+    """Reads with the user token of a Telegram user's X link (made through X's consent):
+    counted against that user's own rate-limit window (``budget_take(..., user=True)``),
+    cap-checked and billed to ``tenant``, at the owned-read price when the read is of the
+    link's own account (``OWNED_ENDPOINTS``). The token is refreshed when it is about to
+    expire; a link without one (code-linked, unlinked) refuses with ``x_no_token``."""
+
+    def __init__(self, *, tenant: Tenant, priority: int, link: XLink) -> None:
+        super().__init__(tenant=tenant, priority=priority)
+        self.link = link
+        self.user, self.shared = True, False
+        self.name = f"link:{link.x_user_id}"
+        self.app = PLATFORM_APP  # tokens of links come through the platform's OAuth client
+
+    def _client(self) -> _Client:
+        # Imported here: xclient.links reads X through this module.
+        from xclient.links import link_token
+
+        client = _Client(bearer_token=link_token(link=self.link))
+        bind(client.session)
+        return client
+
+    def _owned(self, endpoint: str, params: dict[str, Any]) -> bool:
+        return endpoint in OWNED_ENDPOINTS and str(params.get("id")) == str(self.link.x_user_id)
+
+    def liked_tweets(self, user_id: int, **params: Any) -> tweepy.Response:
+        """Posts ``user_id`` liked, the latest like first (5-100 a page); an owned read
+        when ``user_id`` is the link's own account."""
+        return self.read("GET /2/users/:id/liked_tweets", "get_liked_tweets", id=user_id, **params)
 
 
 def _returned(result: tweepy.Response) -> tuple[list[int], int]:

@@ -93,6 +93,18 @@ def _post_list(
     return _body(renderer, data, paging.meta(data, token, posts=True))
 
 
+def _keyed_post_list(
+    request: Request, keyed: list[tuple[int, Post]], low: int, high: int, default: int
+) -> JSONDict:
+    """A page of posts in an order of their own (``keyed`` by e.g. like seq, descending):
+    no since/until window, and no newest_id/oldest_id in ``meta``, as X's liked_tweets."""
+    size = paging.max_results(request.query, low, high, default)
+    chosen, token = paging.page(keyed, request.query, size, TOKENS)
+    renderer = Renderer(request.world, View.of(request.query))
+    data = [renderer.post(p) for p in chosen]
+    return _body(renderer, data, paging.meta(data, token, posts=False))
+
+
 def _user_list(
     request: Request, keyed: list[tuple[int, Account]], low: int, high: int, default: int
 ) -> JSONDict:
@@ -196,6 +208,21 @@ def followers(request: Request) -> JSONDict:
     return _user_list(request, keyed, 1, 1000, 100)
 
 
+def liked_tweets(request: Request) -> JSONDict:
+    """The posts the account liked, its latest like first (likes carry no time on X)."""
+    account = _account(request)
+    liked = sorted(
+        (
+            (post.likers[account.id], post)
+            for post in request.world.posts.values()
+            if account.id in post.likers
+        ),
+        key=lambda pair: pair[0],
+        reverse=True,
+    )
+    return _keyed_post_list(request, liked, 5, 100, 100)
+
+
 # ---- posts ---------------------------------------------------------------------------
 def _ids(request: Request, what: str) -> list[str]:
     """The ``ids`` of a lookup: 1 to 100 numeric ids, comma-separated, as X takes them."""
@@ -279,6 +306,7 @@ ROUTES: list[tuple[str, str, str, Endpoint]] = [
     ("GET", "/2/users/{id}/mentions", "/2/users/:id/mentions", user_mentions),
     ("GET", "/2/users/{id}/following", "/2/users/:id/following", following),
     ("GET", "/2/users/{id}/followers", "/2/users/:id/followers", followers),
+    ("GET", "/2/users/{id}/liked_tweets", "/2/users/:id/liked_tweets", liked_tweets),
     ("GET", "/2/tweets", "/2/tweets", tweets_lookup),
     ("GET", "/2/tweets/search/recent", "/2/tweets/search/recent", search_recent),
     ("GET", "/2/tweets/{id}", "/2/tweets/:id", tweet_by_id),

@@ -36,7 +36,12 @@ TABLE: dict[tuple[str, str], tuple[int | None, int | None]] = {
     ("GET", "/2/users/me"): (None, 75),
     ("GET", "/2/users/:id/following"): (300, 300),
     ("GET", "/2/users/:id/followers"): (300, 300),
+    ("GET", "/2/users/:id/liked_tweets"): (75, 75),
 }
+# Endpoints X's OpenAPI spec serves to user tokens only (its ``security`` lists no app
+# bearer token) although the rate-limit table has a per-app number for them: an app
+# token gets 403 "Unsupported Authentication".
+USER_CONTEXT_ONLY: frozenset[tuple[str, str]] = frozenset({("GET", "/2/users/:id/liked_tweets")})
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from sandbox.x.errors import (
     unauthorized,
     unsupported_auth,
 )
-from sandbox.x.limits import Limits, RateLimiter
+from sandbox.x.limits import USER_CONTEXT_ONLY, Limits, RateLimiter
 from sandbox.x.objects import POST_FIELDS, USER_FIELDS, JSONDict, Renderer, View
 from sandbox.x.world import Post, World
 
@@ -106,7 +106,9 @@ class SandboxX(BackgroundServer):
         per_app, per_user = self.rate.limits.row(method, endpoint)
         if credential.user_context and per_user is None:
             raise unsupported_auth("OAuth 2.0 Application-Only")
-        if not credential.user_context and per_app is None:
+        if not credential.user_context and (
+            per_app is None or (method, endpoint) in USER_CONTEXT_ONLY
+        ):
             raise unsupported_auth("OAuth 1.0a User Context, OAuth 2.0 User Context")
         return credential
 

@@ -268,3 +268,30 @@ def named_scene(raid_scene) -> RaidScene:
         username=f"{raid_scene.tenant.slug.replace('-', '_')}_bot"
     )
     return raid_scene
+
+
+# ---- rlike ----
+@pytest.fixture
+def with_token(settings):
+    """``with_token(scene, x, user, account)``: the user's link of ``account`` renewed
+    through X's consent (the sandbox's OAuth flow), so it holds a user token with
+    ``like.read``. Returns the XLink."""
+    import requests
+
+    from xclient.links import link_oauth_callback, link_oauth_start
+
+    callback = "https://localhost/x/raids-callback"
+
+    def make(scene: RaidScene, x: SandboxX, user: TelegramUser, account: dict):
+        if "raids-oauth" not in x.auth.clients:
+            x.add_oauth_client("raids-oauth", [callback], app_id=PLATFORM_APP)
+        settings.X_OAUTH_CLIENT_ID, settings.X_OAUTH_CLIENT_SECRET = "raids-oauth", ""
+        url = link_oauth_start(
+            user=user, tenant=scene.tenant, redirect_uri=callback, confirmed=True
+        )
+        x.auto_approve(account["username"])
+        consent = requests.get(url, allow_redirects=False, timeout=10)
+        x.auto_approve(None)
+        return link_oauth_callback(callback_url=consent.headers["Location"])
+
+    return make

@@ -7,12 +7,14 @@ import functools
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import requests
 import tweepy
 from jsonschema import Draft202012Validator
 
 from sandbox.x import SandboxX
+from sandbox.x.auth import s256
 from xclient.transport import x_client
 
 TOKEN = "AAAA-app-one"
@@ -49,3 +51,36 @@ def schema_errors(body: Any, path: str, method: str = "get") -> list[str]:
 def problem_errors(problem: dict[str, Any]) -> list[str]:
     schema = {"$ref": "#/components/schemas/Problem", "components": spec()["components"]}
     return [e.message for e in Draft202012Validator(schema).iter_errors(problem)]
+
+
+def user_token(x: SandboxX, account: str, scopes: str = "tweet.read users.read like.read") -> str:
+    """An OAuth 2.0 user access token of ``account`` (id or username), through the
+    authorization-code flow with PKCE of a public client ``pub`` (registered if needed)."""
+    redirect, verifier = "https://app.example/callback", "v" * 50
+    if "pub" not in x.auth.clients:
+        x.add_oauth_client("pub", [redirect], app_id="app1")
+    consent = requests.get(
+        x.base_url + "/i/oauth2/authorize",
+        params={
+            "response_type": "code",
+            "client_id": "pub",
+            "redirect_uri": redirect,
+            "scope": scopes,
+            "state": "st",
+            "code_challenge": s256(verifier),
+            "code_challenge_method": "S256",
+            "sandbox_account": account,
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    code = parse_qs(urlparse(consent.headers["Location"]).query)["code"][0]
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect,
+        "code_verifier": verifier,
+        "client_id": "pub",
+    }
+    answer = requests.post(x.base_url + "/2/oauth2/token", data=form, timeout=10)
+    return str(answer.json()["access_token"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import tweepy
 
-from tests.sandbox_x.helpers import client, get
+from tests.sandbox_x.helpers import client, get, user_token
 
 
 def test_users_by_username_id_and_fields(x, people):
@@ -219,3 +219,29 @@ def test_calls_are_logged_with_the_credential(x, people):
     client(x).get_user(username="alice")
     call = x.calls(path="/2/users/by/username/alice")[0]
     assert (call["method"], call["credential"], call["status"]) == ("GET", "app:app1", 200)
+
+
+def test_liked_tweets_lists_an_accounts_likes_latest_first_to_user_tokens_only(x, people):
+    posts = [x.post("alice", f"post {i}")["id"] for i in range(12)]
+    for post_id in [posts[3], posts[0], posts[11], posts[7]]:  # liked in this order
+        x.like("bob", post_id)
+    x.like("carol", posts[5])
+    bob = people["bob"]["id"]
+    c = client(x, user_token(x, "bob"))
+    seen, token = [], None
+    while True:
+        page = c.get_liked_tweets(bob, max_results=5, pagination_token=token)
+        seen += [str(p.id) for p in page.data]
+        token = page.meta.get("next_token")
+        assert "newest_id" not in page.meta  # ordered by like, not by post id
+        if token is None:
+            break
+    assert seen == [posts[7], posts[11], posts[0], posts[3]]  # the latest like first
+    everyone = c.get_liked_tweets(people["carol"]["id"])  # any account's, with a user token
+    assert [str(p.id) for p in everyone.data] == [posts[5]]
+    for bad in (4, 101):
+        with pytest.raises(tweepy.BadRequest):
+            c.get_liked_tweets(bob, max_results=bad)
+    app_only = get(x, f"/2/users/{bob}/liked_tweets")
+    assert app_only.status_code == 403
+    assert "Unsupported Authentication" in app_only.text

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sandbox_x.helpers import get, problem_errors, schema_errors
+from tests.sandbox_x.helpers import get, problem_errors, schema_errors, user_token
 
 TWEET_VIEW = {
     "tweet.fields": "attachments,author_id,conversation_id,created_at,entities,"
@@ -35,7 +35,13 @@ def world(x, people):
     x.quote("carol", root["id"], "look #web3")
     x.repost("carol", root["id"])
     x.like("bob", root["id"])
-    return {"root": root["id"], "reply": reply["id"], "alice": people["alice"]["id"]}
+    return {
+        "root": root["id"],
+        "reply": reply["id"],
+        "alice": people["alice"]["id"],
+        "bob": people["bob"]["id"],
+        "bob_token": user_token(x, "bob"),
+    }
 
 
 def _cases(w):
@@ -62,6 +68,16 @@ def _cases(w):
         ("/2/tweets/{id}/retweeted_by", f"/2/tweets/{w['root']}/retweeted_by", USER_VIEW),
         ("/2/tweets/{id}/quote_tweets", f"/2/tweets/{w['root']}/quote_tweets", TWEET_VIEW),
         ("/2/tweets/search/stream/rules", "/2/tweets/search/stream/rules", {}),
+        (
+            "/2/users/{id}/liked_tweets",
+            f"/2/users/{w['bob']}/liked_tweets",
+            {**TWEET_VIEW, "token": w["bob_token"]},
+        ),
+        (
+            "/2/users/{id}/liked_tweets",
+            f"/2/users/{w['bob']}/liked_tweets",
+            {**POST_VIEW, "token": w["bob_token"]},
+        ),
     ]
 
 

@@ -10,16 +10,20 @@ import pytest
 import requests
 import tweepy
 
+from accounts.services import user_touch
+from config.errors import ServiceError
 from history.services import Actor
 from sandbox.x import Limits
+from tests.xclient.helpers import LINK_CALLBACK
 from xclient.credentials import (
     credential_app_set,
     credential_connect_finish,
     credential_connect_start,
 )
+from xclient.links import link_oauth_callback, link_oauth_start
 from xclient.metering import budget_set, prices
 from xclient.models import Priority, RateWindow, Usage
-from xclient.reader import ReadRefused, XReader
+from xclient.reader import LinkReader, ReadRefused, XReader
 
 APP_TOKEN = "platform-app-token"
 SEARCH = "GET /2/tweets/search/recent"
@@ -248,3 +252,45 @@ def test_a_post_is_read_by_id_with_its_author_and_billed_for_both(tenant, x):
     assert RateWindow.objects.filter(credential="app:platform", endpoint="GET /2/tweets/:id")
     # A post X does not have: no data, X's error entry only.
     assert reader.post(123456789).data is None
+
+
+def test_a_link_reads_with_its_own_token_counted_per_user_and_owned_reads_at_their_price(
+    tenant, link_x
+):
+    """LinkReader: the linked account's likes read with its own OAuth token (X's call log
+    names the user), counted in that user's window, billed at the owned-read price for
+    its own likes and at the post price for anyone else's; no token: refused."""
+    x = link_x
+    alice_x, bob_x = x.add_account("alice"), x.add_account("bob")
+    posts = [x.post("bob", f"post {i}")["id"] for i in range(3)]
+    for post_id in (posts[2], posts[0]):
+        x.like("alice", post_id)
+    x.like("bob", posts[1])
+    alice = user_touch(profile={"id": 9301, "username": "alice", "first_name": "Alice"})
+    url = link_oauth_start(user=alice, tenant=tenant, redirect_uri=LINK_CALLBACK, confirmed=True)
+    x.auto_approve("alice")
+    consent = requests.get(url, allow_redirects=False, timeout=10)
+    link = link_oauth_callback(callback_url=consent.headers["Location"])
+    reader = LinkReader(tenant=tenant, priority=Priority.VALIDATION, link=link)
+
+    mine = reader.liked_tweets(int(alice_x["id"]), max_results=5)
+    assert [str(p.id) for p in mine.data] == [posts[0], posts[2]]  # the latest like first
+    assert x.calls()[-1]["credential"].startswith(f"user:{alice_x['id']}@")
+    window = RateWindow.objects.get(
+        credential=f"link:{alice_x['id']}", endpoint="GET /2/users/:id/liked_tweets"
+    )
+    assert (window.used, window.limit) == (1, 75)  # X's per-user limit
+    usage = Usage.objects.get(tenant=tenant)
+    assert (usage.owned_reads, usage.post_reads) == (2, 0)
+
+    theirs = reader.liked_tweets(int(bob_x["id"]))
+    assert [str(p.id) for p in theirs.data] == [posts[1]]
+    usage.refresh_from_db()
+    assert (usage.owned_reads, usage.post_reads) == (2, 1)
+
+    link.access_token = ""  # a link made with a posted code holds no token
+    with pytest.raises(ServiceError) as refused:
+        LinkReader(tenant=tenant, priority=Priority.VALIDATION, link=link).liked_tweets(
+            int(alice_x["id"])
+        )
+    assert refused.value.code == "x_no_token"

@@ -12,7 +12,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,13 +21,15 @@ import tweepy
 
 from community.botapi import IN_CHAT, chat_member_statuses
 from config.errors import ServiceError
-from xclient.reader import XReader
+from xclient.models import XLink
+from xclient.reader import LinkReader, XReader
 
 logger = logging.getLogger(__name__)
 
 PAGE = 100  # retweeted_by, liking_users, quote_tweets and recent search: X's largest page
 FOLLOWERS_PAGE = 1000  # followers / following: X's largest page
 LIKERS_CAP = 100  # liking_users lists only the 100 most recent likers of a post
+OWNED_PAGES = 3  # a participant's own likes read past the cap: their latest 300 at most
 POST_FIELDS = ["author_id", "created_at", "conversation_id", "referenced_tweets"]
 # Telegram refusals that mean the bot cannot see the chat: X-like "cannot say".
 BOT_BLIND = frozenset({"bot_not_in_chat", "telegram_chat_not_found"})
@@ -36,6 +38,7 @@ REPOSTS = "GET /2/tweets/:id/retweeted_by"
 QUOTES = "GET /2/tweets/:id/quote_tweets"
 SEARCH = "GET /2/tweets/search/recent"
 LIKERS = "GET /2/tweets/:id/liking_users"
+LIKED = "GET /2/users/:id/liked_tweets"
 FOLLOWERS = "GET /2/users/:id/followers"
 FOLLOWING = "GET /2/users/:id/following"
 USERS = "GET /2/users"
@@ -55,6 +58,8 @@ class Found:
     complete: bool = False
     calls: Counter[str] = field(default_factory=Counter)
     refused: str = ""  # the refusal's code: the listing was cut short
+    # key -> refusal code of a read of that account alone (its own likes): stays pending
+    undecided: dict[int, str] = field(default_factory=dict)
 
 
 def _pages(
@@ -244,21 +249,78 @@ def replies(
     return found
 
 
-def likes(reader: XReader, *, post_id: int, wanted: set[int]) -> Found:
+def likes(
+    reader: XReader,
+    *,
+    post_id: int,
+    wanted: set[int],
+    owned: Callable[[set[int]], Mapping[int, LinkReader]] | None = None,
+) -> Found:
     """One call: the 100 most recent likers. Someone not among them liked before those
-    100, or not at all; X cannot say which once the list is full (``unverifiable``)."""
+    100, or not at all; X cannot say which once the list is full. For those, ``owned``
+    gives the readers of the ones whose X link holds a ``like.read`` token: their own
+    likes are read (``liked_tweets``, at most ``OWNED_PAGES`` pages, latest like first).
+    Without such a token the result is ``unverifiable``."""
     found = Found()
+    likers: set[int] | None = None
     pages = _pages(found, LIKERS, lambda token: reader.liking_users(post_id, max_results=PAGE))
     for page in pages:
         likers = {int(user.id) for user in page.data or []}
-        for account in wanted & likers:
-            found.verified[account] = {"via": "liking_users", "page": 1}
-        if len(likers) >= LIKERS_CAP:
-            for account in wanted - likers:
-                found.unverifiable[account] = {"via": "liking_users", "reason": "past_100_cap"}
         break  # never a second page: X serves none past the cap
-    found.complete = found.complete or not found.refused
+    if likers is None:  # refused: nothing is known
+        return found
+    found.complete = True
+    for account in wanted & likers:
+        found.verified[account] = {"via": "liking_users", "page": 1}
+    beyond = wanted - likers if len(likers) >= LIKERS_CAP else set()
+    readers = owned(beyond) if owned is not None and beyond else {}
+    for account in sorted(beyond):
+        if account in readers:
+            _owned_like(found, readers[account], account=account, post_id=post_id)
+        else:
+            found.unverifiable[account] = {"via": "liking_users", "reason": "past_100_cap"}
     return found
+
+
+def _owned_like(found: Found, reader: LinkReader, *, account: int, post_id: int) -> None:
+    """The account's own likes, latest first, until the post is among them: verified;
+    every like read without it: ``rejected`` (failed at the final pass); more likes than
+    ``OWNED_PAGES`` pages hold: ``unverifiable`` (likes carry no time, so an older like may
+    still be of this raid's post); X or the budget refusing: ``undecided`` (pending)."""
+    each = Found()
+    pages = _pages(
+        each,
+        LIKED,
+        lambda token: reader.liked_tweets(account, max_results=PAGE, pagination_token=token),
+    )
+    more, read = False, 0
+    for number, page in enumerate(pages, start=1):
+        read = number
+        if any(int(post.id) == post_id for post in page.data or []):
+            found.verified[account] = {"via": "liked_tweets", "page": number}
+            break
+        more = bool((page.meta or {}).get("next_token"))
+        if number >= OWNED_PAGES:
+            break
+    found.calls.update(each.calls)
+    if account in found.verified:
+        return
+    if each.refused:
+        found.undecided[account] = each.refused
+    elif more:
+        found.unverifiable[account] = {"via": "liked_tweets", "reason": "past_owned_pages"}
+    else:
+        found.rejected[account] = {"via": "liked_tweets", "reason": "not_found", "pages": read}
+
+
+def link_reads_likes(link: XLink) -> bool:
+    """The link can read its own likes: made through X's consent with ``like.read``."""
+    return (
+        link.via == XLink.Via.OAUTH
+        and "like.read" in link.scopes.split()
+        and bool(link.access_token)
+        and link.unlinked_at is None
+    )
 
 
 def follow_batched(followers: int, pending: int) -> bool:

@@ -16,6 +16,7 @@ import json
 import logging
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,7 +44,8 @@ from raids.validation import evidence
 from tenancy.models import Tenant
 from tenancy.selectors import chat_binding_get, tenant_bots
 from xclient.models import Priority
-from xclient.reader import XReader
+from xclient.reader import LinkReader, XReader
+from xclient.selectors import link_history_of
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +149,9 @@ def _fetch(
             since_id=newest if incremental else 0,
         )
     if kind == Task.Kind.LIKE:
-        return evidence.likes(reader, post_id=raid.post_id, wanted=keys)
+        return evidence.likes(
+            reader, post_id=raid.post_id, wanted=keys, owned=_like_readers(tenant, reader, wanted)
+        )
     if kind == Task.Kind.FOLLOW:
         stop = verified_keys if incremental else frozenset()
         target = int(task.params.get("x_user_id") or 0)
@@ -156,6 +160,26 @@ def _fetch(
         chat_id = int(task.params.get("chat_id") or 0)
         return evidence.joins(token=_bot_token(tenant, raid.chat_id), chat_id=chat_id, wanted=keys)
     raise ValueError(f"unknown task kind {kind}")
+
+
+def _like_readers(
+    tenant: Tenant, reader: XReader, wanted: dict[int, _Who]
+) -> Callable[[set[int]], dict[int, LinkReader]]:
+    """For the accounts past liking_users' cap: a reader with each one's own token, when
+    the participant's active X link is that account and holds ``like.read``."""
+
+    def readers(accounts: set[int]) -> dict[int, LinkReader]:
+        who = {account: wanted[account] for account in accounts}
+        links = link_history_of(telegram_ids=[w.user_id for w in who.values()], x_user_ids=[])
+        return {
+            link.x_user_id: LinkReader(tenant=tenant, priority=reader.priority, link=link)
+            for link in links
+            if link.x_user_id in who
+            and link.user.telegram_id == who[link.x_user_id].user_id
+            and evidence.link_reads_likes(link)
+        }
+
+    return readers
 
 
 def raid_validate(
@@ -226,6 +250,8 @@ def raid_validate(
             calls.update(found.calls)
             if found.refused:
                 outcome.refused.append(f"{task.kind}:{found.refused}")
+            for code in sorted(set(found.undecided.values())):
+                outcome.refused.append(f"{task.kind}:{code}")
             # Replies older than recent search's 7 days are out of its sight.
             blind = task.kind == Task.Kind.REPLY and raid.starts_at < now - SEARCH_WINDOW
             for key, who in by_key.items():
@@ -242,6 +268,8 @@ def _decide(
 ) -> tuple[int, int, str, dict[str, Any] | None, bool]:
     """(participant, task, status, evidence, checked) for one pending result."""
     checked = not found.refused
+    if key in found.undecided:  # X refused to read this account's own likes: not now
+        return who.pk, task.pk, Result.Status.PENDING, None, False
     if key in found.verified:
         return who.pk, task.pk, Result.Status.VERIFIED, found.verified[key], True
     if key in found.unverifiable and final:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from raids.validation import evidence
-from xclient.models import Priority
-from xclient.reader import XReader
+from xclient.models import Priority, XLink
+from xclient.reader import LinkReader, XReader
 
 
 @pytest.mark.parametrize(
@@ -87,3 +87,70 @@ def test_a_bot_that_cannot_see_the_chat_cannot_say(raid_scene, tg):
     assert found.unverifiable[owner]["reason"] in evidence.BOT_BLIND
     assert found.complete and not found.verified
     assert evidence.joins(token="", chat_id=1, wanted={1}).refused == "bot_token_missing"
+
+
+def test_own_likes_are_read_past_the_cap_up_to_owned_pages(
+    raid_scene, raid_x, linked, with_token, monkeypatch
+):
+    """Past liking_users' 100: a token's own likes are paged, latest first, at most
+    OWNED_PAGES pages; found there: verified; all read without it: not found; more
+    likes than the pages hold: unverifiable (an older like may be of this post)."""
+    monkeypatch.setattr(evidence, "OWNED_PAGES", 1)
+    post = int(raid_x.target["id"])
+    users = {name: linked(raid_scene, raid_x, name) for name in ("deep", "busy", "none", "plain")}
+    ids = {name: int(account["id"]) for name, (_, account) in users.items()}
+    for name in ("deep", "busy", "plain"):
+        raid_x.like(str(ids[name]), str(post))
+    for n in range(100):  # the cap: 100 later likers; busy likes 100 posts since
+        fan = raid_x.add_account(f"fan{n}")["id"]
+        raid_x.like(fan, str(post))
+        raid_x.like(str(ids["busy"]), raid_x.post("project", f"more {n}")["id"])
+    readers = {
+        ids[name]: LinkReader(
+            tenant=raid_scene.tenant,
+            priority=Priority.VALIDATION,
+            link=with_token(raid_scene, raid_x, *users[name]),
+        )
+        for name in ("deep", "busy", "none")
+    }
+    asked: list[set[int]] = []
+
+    def owned(accounts: set[int]) -> dict[int, LinkReader]:
+        asked.append(accounts)
+        return {k: r for k, r in readers.items() if k in accounts}
+
+    reader = XReader(tenant=raid_scene.tenant, priority=Priority.VALIDATION)
+    found = evidence.likes(reader, post_id=post, wanted=set(ids.values()), owned=owned)
+    assert asked == [set(ids.values())]
+    assert found.verified == {ids["deep"]: {"via": "liked_tweets", "page": 1}}
+    assert found.unverifiable == {
+        ids["busy"]: {"via": "liked_tweets", "reason": "past_owned_pages"},
+        ids["plain"]: {"via": "liking_users", "reason": "past_100_cap"},
+    }
+    assert found.rejected == {
+        ids["none"]: {"via": "liked_tweets", "reason": "not_found", "pages": 1}
+    }
+    assert found.complete and not found.refused and not found.undecided
+    assert found.calls == {evidence.LIKERS: 1, evidence.LIKED: 3}  # one page each
+    # Fewer than 100 likers: the list is whole, nobody's own likes are read.
+    few = evidence.likes(
+        reader,
+        post_id=int(raid_x.post("project", "quiet")["id"]),
+        wanted={ids["deep"]},
+        owned=owned,
+    )
+    assert few.calls == {evidence.LIKERS: 1} and len(asked) == 1 and few.complete
+
+
+def test_only_a_consented_link_with_like_read_reads_its_likes():
+    def link(**fields) -> XLink:
+        return XLink(
+            **{"via": "oauth", "scopes": "tweet.read users.read like.read", "access_token": "t"}
+            | fields
+        )
+
+    assert evidence.link_reads_likes(link())
+    assert not evidence.link_reads_likes(link(scopes="tweet.read users.read"))
+    assert not evidence.link_reads_likes(link(via="code"))
+    assert not evidence.link_reads_likes(link(access_token=""))
+    assert not evidence.link_reads_likes(link(unlinked_at=datetime.now(UTC)))

@@ -279,3 +279,55 @@ def test_a_closed_raid_is_not_validated(raid_scene, raid_x, make_raid, linked):
         raid_validate(tenant=raid_scene.tenant, raid=raid, final=True)
     assert refused.value.code == "raid_not_open"
     assert raid_x.calls() == []  # refused before asking X anything
+
+
+def test_likes_past_x_cap_are_read_with_the_participants_own_token(
+    raid_scene, raid_x, make_raid, linked, with_token
+):
+    """Past liking_users' 100: with a like.read token, the participant's own likes decide
+    (verified; or, all read without the post, failed at the final pass); without one:
+    unverifiable; X refusing their own read: pending, even at the final pass."""
+    target = raid_x.target
+    raid = make_raid(raid_scene, tasks=[("like", 5, {})])
+    users = {name: linked(raid_scene, raid_x, name) for name in ("owner", "plain", "never", "shut")}
+    people = {name: join(raid_scene, raid, *users[name]) for name in users}
+    for name in ("owner", "plain", "shut"):
+        raid_x.like(users[name][1]["id"], target["id"])
+    for n in range(100):
+        raid_x.add_account(f"fan{n}")
+        raid_x.like(f"fan{n}", target["id"])
+    links = {
+        name: with_token(raid_scene, raid_x, *users[name]) for name in ("owner", "never", "shut")
+    }
+    now = datetime.now(UTC)
+    RateWindow.objects.create(  # X blocked shut's own window for liked_tweets
+        credential=f"link:{links['shut'].x_user_id}",
+        endpoint=evidence.LIKED,
+        limit=75,
+        resets_at=now + timedelta(minutes=15),
+        blocked_until=now + timedelta(minutes=15),
+    )
+
+    during = raid_validate(tenant=raid_scene.tenant, raid=raid, final=False)
+    assert during.calls_by_endpoint == {evidence.LIKERS: 1, evidence.LIKED: 2}
+    assert {name: statuses(raid_scene, p)["like"] for name, p in people.items()} == {
+        "owner": "verified", "plain": "pending", "never": "pending", "shut": "pending",
+    }  # fmt: skip
+    assert during.refused == ["like:x_blocked"]
+    final = raid_validate(tenant=raid_scene.tenant, raid=raid, final=True)
+    assert {name: statuses(raid_scene, p)["like"] for name, p in people.items()} == {
+        "owner": "verified", "plain": "unverifiable", "never": "failed", "shut": "pending",
+    }  # fmt: skip
+    assert final.pending == 1
+    with tenant_context(raid_scene.tenant):
+        proofs = {r.participant_id: r.evidence for r in Result.objects.filter(task__raid=raid)}
+    assert proofs[people["owner"].pk] == {"via": "liked_tweets", "page": 1}
+    assert proofs[people["plain"].pk] == {"via": "liking_users", "reason": "past_100_cap"}
+    assert proofs[people["never"].pk] == {"via": "liked_tweets", "reason": "not_found", "pages": 1}
+    # The participant's link now names another X account: their token says nothing.
+    RateWindow.objects.filter(endpoint=evidence.LIKED).update(blocked_until=None)
+    with tenant_context(raid_scene.tenant):
+        Participant.objects.filter(pk=people["shut"].pk).update(x_user_id=1)
+        Result.objects.filter(participant=people["shut"]).delete()
+    raid_validate(tenant=raid_scene.tenant, raid=raid, final=True)
+    assert statuses(raid_scene, people["shut"])["like"] == "unverifiable"
