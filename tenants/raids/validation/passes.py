@@ -354,7 +354,7 @@ def _write(
                 action="raids.raid_validated",
                 actor=actor,
                 tenant=tenant,
-                target=("raids.raid", locked.pk),
+                target=("raid", locked.pk),
                 data={k: v for k, v in outcome.as_dict().items() if k != "raid_id"},
             )
 
@@ -444,7 +444,7 @@ def _give_up(*, tenant: Tenant, raid: Raid, now: datetime) -> int:
         record(
             action="raids.validation_given_up",
             tenant=tenant,
-            target=("raids.raid", locked.pk),
+            target=("raid", locked.pk),
             data={"unverifiable": left},
         )
     return 0
@@ -488,7 +488,7 @@ def raid_validate_on_demand(
                 Entry.objects.filter(
                     tenant=tenant,
                     action=REQUESTED,
-                    target_type="raids.raid",
+                    target_type="raid",
                     target_id=str(raid.pk),
                 )
                 .order_by("-id")
@@ -502,7 +502,7 @@ def raid_validate_on_demand(
                 action=REQUESTED,
                 actor=actor,
                 tenant=tenant,
-                target=("raids.raid", raid.pk),
+                target=("raid", raid.pk),
                 request=request,
             )
         return raid_validate(
