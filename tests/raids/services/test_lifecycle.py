@@ -47,6 +47,17 @@ def test_a_cancelled_raid_stays_cancelled_and_an_unknown_one_is_none(raid_scene,
     assert raid_close(tenant=raid_scene.tenant, raid_id=raid.pk + 1000) is None
 
 
+def _x_refuses_reposts() -> None:
+    """X refuses every read of reposts for the rest of its window."""
+    RateWindow.objects.create(
+        credential="app:platform",
+        endpoint="GET /2/tweets/:id/retweeted_by",
+        limit=75,
+        resets_at=timezone.now() + timedelta(minutes=15),
+        blocked_until=timezone.now() + timedelta(minutes=15),
+    )
+
+
 def _due_now(kind: str) -> str:
     """Run the one pending job of ``kind`` as the runtime would, now."""
     Job.objects.filter(kind=kind, status=Job.Status.PENDING).update(run_at=timezone.now())
@@ -106,14 +117,7 @@ def test_what_x_never_answers_becomes_unverifiable_and_the_raid_is_settled_anywa
     with tenant_context(raid_scene.tenant):
         Raid.objects.filter(pk=raid.pk).update(ends_at=timezone.now() - timedelta(hours=7))
         raid.refresh_from_db()
-    # X refuses every read of reposts for the rest of its window.
-    RateWindow.objects.create(
-        credential="app:platform",
-        endpoint="GET /2/tweets/:id/retweeted_by",
-        limit=75,
-        resets_at=timezone.now() + timedelta(minutes=15),
-        blocked_until=timezone.now() + timedelta(minutes=15),
-    )
+    _x_refuses_reposts()
     late = raid_validation_run(tenant=raid_scene.tenant, raid_id=raid.pk)
     assert late is not None and late.refused and late.pending == 0
     with tenant_context(raid_scene.tenant):
@@ -123,13 +127,7 @@ def test_what_x_never_answers_becomes_unverifiable_and_the_raid_is_settled_anywa
 
 
 def test_within_the_give_up_window_a_refusal_only_retries(raid_scene, raid_x, make_raid, linked):
-    RateWindow.objects.create(
-        credential="app:platform",
-        endpoint="GET /2/tweets/:id/retweeted_by",
-        limit=75,
-        resets_at=timezone.now() + timedelta(minutes=15),
-        blocked_until=timezone.now() + timedelta(minutes=15),
-    )
+    _x_refuses_reposts()
     fresh = make_raid(raid_scene, tasks=[("repost", 10, {})], pool=1_000_000)
     bea = join(raid_scene, fresh, *linked(raid_scene, raid_x, "bea"))
     with tenant_context(raid_scene.tenant):
