@@ -2,7 +2,8 @@
 the "Join" deep link (``/start raid_<id>``), ``/newraid`` and ``/cancelraid`` for the
 group's raid managers (off the command menu, as other admin commands), ``/myrewards``
 (private: the user's raid rewards), the group commands of giveaways and EXP contests, and
-the admins' anti-fraud commands (/flags, /dismiss, /uphold).
+the admins' anti-fraud commands (/flags, /dismiss, /uphold) and their giveaway, contest
+and results commands (/newgiveaway, /drawgiveaway, /newcontest, /results).
 The deep link's handler runs in group -1, before the core /start of
 ``accounts.telegram``, and stops the update there when it is a raid's link (any other
 /start goes on to the core one). The handlers are in ``raids.handlers``."""
@@ -12,7 +13,7 @@ from __future__ import annotations
 from telegram import BotCommand
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from raids.handlers import fraud, giveaways, raids, rewards
+from raids.handlers import admin, fraud, giveaways, raids, rewards
 
 JOIN_GROUP = -1
 
@@ -46,4 +47,8 @@ def handlers() -> list[BaseHandler | tuple[BaseHandler, int]]:
         CommandHandler("flags", fraud.on_flags, filters=messages),
         CommandHandler("dismiss", fraud.on_dismiss, filters=messages),
         CommandHandler("uphold", fraud.on_uphold, filters=messages),
+        CommandHandler("newgiveaway", admin.on_newgiveaway, filters=messages),
+        CommandHandler("drawgiveaway", admin.on_drawgiveaway, filters=messages),
+        CommandHandler("newcontest", admin.on_newcontest, filters=messages),
+        CommandHandler("results", admin.on_results, filters=messages),
     ]

@@ -162,7 +162,7 @@ async def on_start_join(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 # ---- raid managers -----------------------------------------------------------------------
-async def _raid_manager(
+async def raid_manager(
     update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> tuple[Tenant, int, Message, Actor] | None:
     """(community, group chat id, message, actor) when a group admin holding
@@ -210,7 +210,7 @@ def newraid_terms(args: list[str]) -> dict[str, Any]:
 
 
 async def on_newraid(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await _raid_manager(update, context)
+    found = await raid_manager(update, context)
     if found is None:
         return
     tenant, chat_id, message, actor = found
@@ -241,7 +241,7 @@ def _cancel(*, tenant: Tenant, chat_id: int, raid_id: int, actor: Actor) -> Raid
 
 
 async def on_cancelraid(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await _raid_manager(update, context)
+    found = await raid_manager(update, context)
     if found is None:
         return
     tenant, chat_id, message, actor = found
