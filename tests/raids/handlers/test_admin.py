@@ -10,32 +10,11 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from community.telegram import handlers as community_handlers
 from raids.handlers.admin import NEWGIVEAWAY_USAGE
 from raids.handlers.raids import NOT_ALLOWED
 from raids.models import Contest, Giveaway, Raid
-from raids.telegram import handlers as raids_handlers
-from tests.helpers import application_process, sandbox_application, tenant_bot_token
 from tests.raids.helpers import join
 from wallet.models import Hold
-
-
-@pytest.fixture
-def say(raid_scene):
-    application = sandbox_application(
-        raid_scene.tg,
-        tenant_bot_token(raid_scene.tenant),
-        [*community_handlers(), *raids_handlers()],
-    )
-
-    def run(user: dict, text: str) -> list[str]:
-        tg = raid_scene.tg
-        before = len(tg.sent(raid_scene.bot_id, raid_scene.chat_id))
-        update = tg.send_message(raid_scene.bot_id, raid_scene.chat_id, user["id"], text)
-        application_process(application, update)
-        return [m["text"] for m in tg.sent(raid_scene.bot_id, raid_scene.chat_id)[before:]]
-
-    return run
 
 
 def test_an_admin_opens_and_draws_a_giveaway(raid_scene, say):

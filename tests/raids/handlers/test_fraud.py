@@ -9,33 +9,12 @@ from __future__ import annotations
 import pytest
 from django_tenants.utils import tenant_context
 
-from community.telegram import handlers as community_handlers
 from history.models import Entry
 from raids.handlers.fraud import NOT_ALLOWED, NOT_IN_GROUP
 from raids.models import Flag, Raid
 from raids.services.fraud import fraud_scan
-from raids.telegram import handlers as raids_handlers
-from tests.helpers import application_process, sandbox_application, tenant_bot_token
+from tests.helpers import application_process
 from tests.raids.helpers import join
-
-
-@pytest.fixture
-def bot(raid_scene):
-    """``bot(user, text)``: ``user`` writes ``text`` in the scene's group; the texts the
-    bot sent there meanwhile."""
-    scene = raid_scene
-    application = sandbox_application(
-        scene.tg, tenant_bot_token(scene.tenant), [*community_handlers(), *raids_handlers()]
-    )
-
-    def say(user: dict, text: str) -> list[str]:
-        before = len(scene.tg.sent(scene.bot_id, scene.chat_id))
-        update = scene.tg.send_message(scene.bot_id, scene.chat_id, user["id"], text)
-        application_process(application, update)
-        return [m["text"] for m in scene.tg.sent(scene.bot_id, scene.chat_id)[before:]]
-
-    say.application = application  # type: ignore[attr-defined]
-    return say
 
 
 @pytest.fixture
@@ -48,15 +27,15 @@ def flagged(raid_scene, raid_x, linked, make_raid):
     return raid, young, flag
 
 
-def test_an_admin_lists_and_dismisses_with_a_note(raid_scene, bot, flagged):
+def test_an_admin_lists_and_dismisses_with_a_note(raid_scene, say, flagged):
     scene = raid_scene
     raid, young, flag = flagged
-    assert bot(scene.owner, "/flags") == [
+    assert say(scene.owner, "/flags") == [
         "Open flags (1), excluded until decided:\n"
         f"#{flag.pk} account_young: user {young.telegram_id} in raid {raid.pk}\n"
         "Decide with /dismiss <id> [note] or /uphold <id> [note]."
     ]
-    assert bot(scene.owner, f"/dismiss {flag.pk} known to us") == [
+    assert say(scene.owner, f"/dismiss {flag.pk} known to us") == [
         f"Flag #{flag.pk} dismissed: user {young.telegram_id} scores again."
     ]
     with tenant_context(scene.tenant):
@@ -64,45 +43,45 @@ def test_an_admin_lists_and_dismisses_with_a_note(raid_scene, bot, flagged):
         assert Flag.objects.get().note == "known to us"
     entry = Entry.objects.get(tenant=scene.tenant, action="raids.flag_dismissed")
     assert entry.actor_id == str(scene.owner["id"])
-    assert bot(scene.owner, "/flags") == ["No open flags for this group's raids."]
-    assert bot(scene.owner, f"/uphold {flag.pk}") == [
+    assert say(scene.owner, "/flags") == ["No open flags for this group's raids."]
+    assert say(scene.owner, f"/uphold {flag.pk}") == [
         f"Could not uphold flag #{flag.pk}: this flag was already dismissed."
     ]
 
 
-def test_uphold_keeps_out_and_bad_arguments_get_the_usage(raid_scene, bot, flagged):
+def test_uphold_keeps_out_and_bad_arguments_get_the_usage(raid_scene, say, flagged):
     scene = raid_scene
     _, young, flag = flagged
-    assert bot(scene.owner, "/uphold") == [
+    assert say(scene.owner, "/uphold") == [
         "Use /uphold <flag id> [note], e.g. /uphold 12 checked with the user."
     ]
-    assert bot(scene.owner, "/uphold abc")[0].startswith("Use /uphold")
-    assert bot(scene.owner, f"/uphold #{flag.pk}") == [
+    assert say(scene.owner, "/uphold abc")[0].startswith("Use /uphold")
+    assert say(scene.owner, f"/uphold #{flag.pk}") == [
         f"Flag #{flag.pk} upheld: user {young.telegram_id} stays excluded."
     ]
 
 
-def test_members_are_refused_and_private_chats_pointed_to_the_group(raid_scene, bot, flagged):
+def test_members_are_refused_and_private_chats_pointed_to_the_group(raid_scene, say, flagged):
     scene = raid_scene
     _, _, flag = flagged
     member = scene.tg.add_user(7_399_301, "Max", username="max")
     scene.tg.set_member(scene.chat_id, member["id"], "member")
-    assert bot(member, "/flags") == [NOT_ALLOWED]
-    assert bot(member, f"/dismiss {flag.pk}") == [NOT_ALLOWED]
+    assert say(member, "/flags") == [NOT_ALLOWED]
+    assert say(member, f"/dismiss {flag.pk}") == [NOT_ALLOWED]
     with tenant_context(scene.tenant):
         assert Flag.objects.get().status == "open"
     private = scene.tg.send_message(scene.bot_id, member["id"], member["id"], "/flags")
-    application_process(bot.application, private)
+    application_process(say.application, private)
     assert scene.tg.sent(scene.bot_id, member["id"])[-1]["text"] == NOT_IN_GROUP
 
 
-def test_another_groups_flags_are_neither_listed_nor_decided_here(raid_scene, bot, flagged):
+def test_another_groups_flags_are_neither_listed_nor_decided_here(raid_scene, say, flagged):
     scene = raid_scene
     raid, _, flag = flagged
     with tenant_context(scene.tenant):
         Raid.objects.filter(pk=raid.pk).update(chat_id=scene.chat_id - 1)
-    assert bot(scene.owner, "/flags") == ["No open flags for this group's raids."]
-    assert bot(scene.owner, f"/dismiss {flag.pk}") == [
+    assert say(scene.owner, "/flags") == ["No open flags for this group's raids."]
+    assert say(scene.owner, f"/dismiss {flag.pk}") == [
         f"Could not dismiss flag #{flag.pk}: no such flag."
     ]
     with tenant_context(scene.tenant):

@@ -6,35 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from django_tenants.utils import tenant_context
 
 from community.services.leaderboard import xp_award
-from community.telegram import handlers as community_handlers
 from raids.handlers.giveaways import GIVEAWAY_USAGE, NOT_IN_GROUP
 from raids.services.contests import contest_create
-from raids.telegram import handlers as raids_handlers
-from tests.helpers import application_process, sandbox_application, tenant_bot_token
+from tests.helpers import application_process
 from tests.raids.helpers import CURRENCY
-
-
-@pytest.fixture
-def say(raid_scene):
-    application = sandbox_application(
-        raid_scene.tg,
-        tenant_bot_token(raid_scene.tenant),
-        [*community_handlers(), *raids_handlers()],
-    )
-
-    def run(user: dict, text: str) -> list[str]:
-        tg = raid_scene.tg
-        before = len(tg.sent(raid_scene.bot_id, raid_scene.chat_id))
-        update = tg.send_message(raid_scene.bot_id, raid_scene.chat_id, user["id"], text)
-        application_process(application, update)
-        return [m["text"] for m in tg.sent(raid_scene.bot_id, raid_scene.chat_id)[before:]]
-
-    run.application = application  # type: ignore[attr-defined]
-    return run
 
 
 def test_list_then_enter_and_a_non_member_is_told_why(raid_scene, make_giveaway, say):
