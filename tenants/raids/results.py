@@ -189,7 +189,7 @@ def report_verify(*, tenant: Tenant, raid: Raid) -> ReportCheck:
         problems.append("the report differs from the participants' points and payouts now")
     by_user = {row.user_id: paid[row.id] for row in rows if paid[row.id] > 0}
     moved: dict[int, int] = {}
-    for owner_id, amount in hold_payouts(hold_id=raid.hold_id):
+    for owner_id, amount in hold_payouts(tenant=tenant, hold_id=raid.hold_id):
         moved[owner_id] = moved.get(owner_id, 0) + amount
     if raid.hold_id is not None and moved != by_user:
         problems.append("the wallet's payouts of the raid's hold differ from the report")
@@ -198,12 +198,13 @@ def report_verify(*, tenant: Tenant, raid: Raid) -> ReportCheck:
     )
 
 
-def hold_payouts(*, hold_id: int | None) -> list[tuple[int, int]]:
-    """(payee owner id, amount) of each payout transfer of the hold."""
+def hold_payouts(*, tenant: Tenant, hold_id: int | None) -> list[tuple[int, int]]:
+    """(payee owner id, amount) of each payout transfer of the tenant's hold (the
+    transfers table is shared by every tenant)."""
     if hold_id is None:
         return []
     return list(
-        Transfer.objects.filter(hold_id=hold_id, kind=Transfer.Kind.PAYOUT).values_list(
-            "credit__owner_id", "amount"
-        )
+        Transfer.objects.filter(
+            tenant=tenant, hold_id=hold_id, kind=Transfer.Kind.PAYOUT
+        ).values_list("credit__owner_id", "amount")
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -17,7 +16,6 @@ from config.errors import ServiceError
 from history.services import Actor
 from raids import selectors
 from raids.handlers.raids import raid_manager
-from raids.models import Participant, Result
 from raids.selectors_giveaways import giveaway_get
 from raids.services.contests import contest_create
 from raids.services.giveaways import giveaway_create, giveaway_draw
@@ -159,25 +157,17 @@ async def on_newcontest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 def results_text(*, tenant: Tenant, chat_id: int, raid_id: int) -> str:
     """A raid's results for its admins: counters, results by status, what was paid."""
-    raid = selectors.raid_get(tenant=tenant, raid_id=raid_id, chat_id=chat_id)
-    by_status = dict(
-        Result.objects.filter(participant__raid=raid)
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    people = Participant.objects.filter(raid=raid).aggregate(
-        paid=Sum("payout"), excluded=Count("id", filter=Q(status=Participant.Status.EXCLUDED))
-    )
+    summary = selectors.raid_results_summary(tenant=tenant, chat_id=chat_id, raid_id=raid_id)
+    raid = summary.raid
     lines = [
         f"Raid #{raid.pk} ({raid.status}): {raid.participants_count} participant(s), "
-        f"{people['excluded']} excluded by anti-fraud",
+        f"{summary.excluded} excluded by anti-fraud",
         "Tasks: "
         + ", ".join(
-            f"{by_status.get(status, 0)} {status}"
+            f"{summary.by_status.get(status, 0)} {status}"
             for status in ("verified", "unverifiable", "failed", "pending")
         ),
-        f"Paid: {amount_format(people['paid'] or 0, raid.currency)} of "
+        f"Paid: {amount_format(summary.paid, raid.currency)} of "
         f"{amount_format(raid.pool_amount, raid.currency)}",
     ]
     if raid.report_sha256:

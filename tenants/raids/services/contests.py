@@ -184,7 +184,7 @@ def contest_settle(
             raise ServiceError("the contest has not ended", code="contest_not_due", status=409)
         standings = contest_standings(tenant=tenant, contest=locked, limit=TIE_SCAN)
         payouts = prizes_by_standing([int(p) for p in locked.prizes], standings)
-        hold = hold_of(locked.hold_id)
+        hold = hold_of(tenant=tenant, hold_id=locked.hold_id)
         key = f"contest:{locked.pk}:settle"
         winners = sorted(payouts, key=lambda u: (-payouts[u], u))
         if payouts:
@@ -270,7 +270,7 @@ def contest_cancel(*, tenant: Tenant, contest: Contest, actor: Actor) -> Contest
         if locked.status == Contest.Status.SETTLED:
             raise ServiceError("this contest is settled", code="contest_closed", status=409)
         hold_cancel(
-            hold=hold_of(locked.hold_id),
+            hold=hold_of(tenant=tenant, hold_id=locked.hold_id),
             idempotency_key=f"contest:{locked.pk}:cancel",
             actor=actor,
         )

@@ -49,11 +49,12 @@ def _invalid(message: str, code: str = "invalid") -> ServiceError:
     return ServiceError(message, code=code, status=400)
 
 
-def hold_of(hold_id: int | None) -> Hold:
-    """The pool's hold (every giveaway and contest has one from its creation)."""
+def hold_of(*, tenant: Tenant, hold_id: int | None) -> Hold:
+    """The pool's hold (every giveaway and contest has one from its creation), of this
+    tenant only: the hold table is shared by every tenant."""
     if hold_id is None:
         raise RuntimeError("a pool without its hold")
-    return Hold.objects.get(pk=hold_id)
+    return Hold.objects.get(pk=hold_id, tenant=tenant)
 
 
 def group_account(*, tenant: Tenant, chat_id: int, currency: str) -> Account:
@@ -322,7 +323,7 @@ def giveaway_draw(
         entrants = drawing.entrants_order(locked.entries.values_list("user_id", flat=True))
         winners = drawing.draw(secret=secret, entrants=entrants, winners=locked.winners)
         share = _shares(locked.pool_amount, len(winners))
-        hold = hold_of(locked.hold_id)
+        hold = hold_of(tenant=tenant, hold_id=locked.hold_id)
         key = f"giveaway:{locked.pk}:draw"
         if winners:
             accounts = [
@@ -434,7 +435,7 @@ def giveaway_cancel(
                 f"this giveaway is {locked.status}", code="giveaway_closed", status=409
             )
         hold_cancel(
-            hold=hold_of(locked.hold_id),
+            hold=hold_of(tenant=tenant, hold_id=locked.hold_id),
             idempotency_key=f"giveaway:{locked.pk}:cancel",
             actor=actor,
         )

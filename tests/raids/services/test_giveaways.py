@@ -289,3 +289,14 @@ def test_entries_lock_the_giveaway_together_and_the_draw_waits_for_them(scratch_
     finally:
         for session in sessions:
             session.close()
+
+
+def test_a_pool_is_read_from_its_own_tenants_holds_only(raid_scene, make_giveaway, make_tenant):
+    """The hold table is shared: a hold id that names another tenant's hold finds nothing."""
+    from raids.services.giveaways import hold_of
+    from wallet.models import Hold
+
+    giveaway = make_giveaway(raid_scene)
+    assert hold_of(tenant=raid_scene.tenant, hold_id=giveaway.hold_id).pk == giveaway.hold_id
+    with pytest.raises(Hold.DoesNotExist):
+        hold_of(tenant=make_tenant(), hold_id=giveaway.hold_id)
