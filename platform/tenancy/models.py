@@ -60,13 +60,24 @@ class Domain(DomainMixin):
 class Bot(models.Model):
     """A Telegram bot that serves a tenant (the tenant's own bot, or the platform bot
     when ``tenant`` is the public tenant). The token is stored encrypted; deployments that
-    only verify third-party signatures may store the bot id without a token."""
+    only verify third-party signatures may store the bot id without a token.
+
+    ``placement`` says which runtime hosts it: ``pooled`` bots share the runtime shards
+    (``runbots --shard I/N``), an ``isolated`` bot runs in a workload of its own that the
+    provisioner deploys (``runbots --bot ID``)."""
+
+    class Placement(models.TextChoices):
+        POOLED = "pooled"
+        ISOLATED = "isolated"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="bots")
     telegram_id = models.BigIntegerField(unique=True)
     username = models.CharField(max_length=64, blank=True)
     token_encrypted = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
+    placement = models.CharField(
+        max_length=10, choices=Placement.choices, default=Placement.POOLED
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
