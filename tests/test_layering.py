@@ -31,6 +31,7 @@ LAYERS: list[str] = [
     "community",
     "xfeed",
     "raids",
+    "branding",
     "devserver",
 ]
 # The project's wiring sits above every app: the root URLconf mounts each app's routes,
@@ -129,3 +130,15 @@ def f():
 """
     names = sorted(name for name, _ in imported_modules(ast.parse(source)))
     assert names == ["accounts", "history", "notifications", "typing", "typing"]
+
+
+def test_the_provisioner_imports_no_app():
+    # It sits beside the apps: the callers (branding) hand it plain values.
+    apps = {app for app, _, _ in app_modules()}
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {name}"
+        for path in sorted((ROOT / "provisioner").rglob("*.py"))
+        for name, line in imported_modules(ast.parse(path.read_text(), str(path)))
+        if name.split(".")[0] in apps
+    ]
+    assert found == []

@@ -18,6 +18,7 @@ SOURCE_OF = {
     "sandbox": ROOT / "sandbox" / "telegram",
     "sandbox/provider": ROOT / "sandbox" / "provider",
     "sandbox_x": ROOT / "sandbox" / "x",
+    "provisioner": ROOT / "provisioner",
 }
 
 # Cross-cutting: one behaviour through several modules or apps, not one module's test.

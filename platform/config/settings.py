@@ -64,6 +64,7 @@ COMMUNITY_APPS = [
     "community",
     "xfeed",
     "raids",
+    "branding",
 ]
 SHARED_APPS = [
     "django_tenants",
