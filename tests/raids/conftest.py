@@ -234,6 +234,28 @@ def make_giveaway():
 
 
 @pytest.fixture
+def make_contest():
+    """``make_contest(scene, prizes, **fields)``: an EXP contest through the service (its
+    prizes held), started an hour ago and ending in an hour by default."""
+    from raids.services.contests import contest_create
+
+    def make(scene: RaidScene, prizes: list[int], **fields: Any):
+        now = datetime.now(UTC)
+        return contest_create(
+            tenant=scene.tenant,
+            chat_id=scene.chat_id,
+            title=fields.pop("title", "Weekly EXP"),
+            currency=CURRENCY,
+            prizes=prizes,
+            starts_at=fields.pop("starts_at", now - timedelta(hours=1)),
+            ends_at=fields.pop("ends_at", now + timedelta(hours=1)),
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
 def raid_points(make_raid):
     """``raid_points(scene, user, points, settled_at=None)``: a settled raid in which
     ``user`` (a TelegramUser linked with ``account``) scored ``points``."""

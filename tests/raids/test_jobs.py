@@ -21,7 +21,6 @@ from history.services import SYSTEM, Actor
 from notifications.models import OutboxMessage
 from raids.jobs import contest_settle_job, giveaway_draw_job
 from raids.models import Contest, Giveaway, Raid, Result
-from raids.services.contests import contest_create
 from raids.services.giveaways import giveaway_cancel
 from raids.services.raids import raid_create
 from raids.services.schedule import FINISH_JOB, VALIDATE_JOB, raid_validation_schedule
@@ -177,17 +176,9 @@ def test_the_draw_job_draws_a_due_giveaway_once_and_skips_a_cancelled_one(
         assert Giveaway.objects.get(pk=cancelled.pk).status == "cancelled"
 
 
-def test_the_settle_job_settles_an_ended_contest(raid_scene):
+def test_the_settle_job_settles_an_ended_contest(raid_scene, make_contest):
     now = datetime.now(UTC)
-    contest = contest_create(
-        tenant=raid_scene.tenant,
-        chat_id=raid_scene.chat_id,
-        title="Week",
-        currency=CURRENCY,
-        prizes=[10],
-        starts_at=now - timedelta(hours=1),
-        ends_at=now + timedelta(hours=1),
-    )
+    contest = make_contest(raid_scene, [10], title="Week")
     with tenant_context(raid_scene.tenant):
         Contest.objects.filter(pk=contest.pk).update(ends_at=now - timedelta(seconds=1))
     contest_settle_job(tenant=raid_scene.tenant, payload={"contest_id": contest.pk})

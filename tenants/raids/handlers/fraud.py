@@ -17,7 +17,7 @@ from config.errors import ServiceError
 from history.services import Actor
 from raids import fraud
 from raids.models import Flag
-from raids.services.fraud import NOTE_MAX, flag_dismiss, flag_uphold
+from raids.services.fraud import NOTE_MAX, flag_decide
 from tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -85,10 +85,17 @@ async def _decide(update: Update, context: ContextTypes.DEFAULT_TYPE, command: s
         return
     flag_id = int(args[0].lstrip("#"))
     note = " ".join(args[1:])[:NOTE_MAX]
-    decide = flag_dismiss if command == "dismiss" else flag_uphold
+    status = Flag.Status.DISMISSED if command == "dismiss" else Flag.Status.UPHELD
     try:
         flag = await in_tenant(
-            tenant, decide, tenant=tenant, flag_id=flag_id, note=note, actor=actor, chat_id=chat_id
+            tenant,
+            flag_decide,
+            tenant=tenant,
+            flag_id=flag_id,
+            status=status,
+            note=note,
+            actor=actor,
+            chat_id=chat_id,
         )
     except ServiceError as exc:
         await message.reply_text(f"Could not {command} flag #{flag_id}: {exc.message.rstrip('.')}.")

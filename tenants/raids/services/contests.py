@@ -30,7 +30,7 @@ from history.services import SYSTEM, Actor
 from notifications.services.outbox import notify
 from raids.models import Contest
 from raids.selectors_giveaways import Standing, contest_standings, settled_raids_between
-from raids.services.giveaways import hold_of, pool_open
+from raids.services.giveaways import hold_of, pool_cancel, pool_open
 from raids.services.leaderboard import raid_points_award
 from tenancy.models import Tenant
 from tenancy.selectors import community_check
@@ -122,31 +122,17 @@ def contest_create(
             job=SETTLE_JOB,
             run_at=ends_at,
             actor=actor,
-        )
-        history.record(
-            action="raids.contest_created",
-            actor=actor,
-            tenant=tenant,
-            target=("contest", contest.pk),
-            data={
-                "chat_id": chat_id,
+            audit={
                 "prizes": list(prizes),
-                "currency": currency,
                 "starts_at": starts_at.isoformat(),
                 "ends_at": ends_at.isoformat(),
             },
-        )
-        notify(
-            tenant=tenant,
-            event="contest.created",
-            chat_id=chat_id,
-            text=(
+            announcement=(
                 f"🏁 EXP contest #{contest.pk}: {contest.title}\n"
                 f"From {starts_at:%Y-%m-%d %H:%M} to {ends_at:%Y-%m-%d %H:%M} UTC; prizes "
                 f"{', '.join(str(p) for p in prizes)} ({currency} minor units). "
                 "Messages and raid points count. Standings: /contest"
             ),
-            idempotency_key=f"contest:{contest.pk}:created",
         )
     logger.info("raids.contest_created", extra={"tenant": tenant.slug, "contest_id": contest.pk})
     return contest
@@ -269,18 +255,5 @@ def contest_cancel(*, tenant: Tenant, contest: Contest, actor: Actor) -> Contest
             return locked
         if locked.status == Contest.Status.SETTLED:
             raise ServiceError("this contest is settled", code="contest_closed", status=409)
-        hold_cancel(
-            hold=hold_of(tenant=tenant, hold_id=locked.hold_id),
-            idempotency_key=f"contest:{locked.pk}:cancel",
-            actor=actor,
-        )
-        locked.status = Contest.Status.CANCELLED
-        locked.save(update_fields=["status"])
-        history.record(
-            action="raids.contest_cancelled",
-            actor=actor,
-            tenant=tenant,
-            target=("contest", locked.pk),
-            data={},
-        )
+        pool_cancel(tenant=tenant, what="contest", record=locked, actor=actor, audit={})
     return locked

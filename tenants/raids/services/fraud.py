@@ -1,6 +1,6 @@
 """Anti-fraud writers: ``fraud_scan`` raises a raid's flags and excludes the flagged
-participants while a flag is open; ``flag_dismiss`` / ``flag_uphold`` are an admin's
-audited decisions; ``blocked_add`` / ``blocked_remove`` keep the community's blocklist;
+participants while a flag is open; ``flag_decide`` records an admin's audited decision
+(dismissed or upheld); ``blocked_add`` / ``blocked_remove`` keep the community's blocklist;
 ``fraud_join_check`` is what joining asks first (a read). The checks themselves are
 ``raids.fraud``.
 
@@ -148,16 +148,24 @@ def _note(note: Any) -> str:
     return note.strip()
 
 
-def _decide(
+DECISIONS = (Flag.Status.DISMISSED, Flag.Status.UPHELD)
+
+
+def flag_decide(
     *,
     tenant: Tenant,
     flag_id: int,
     status: str,
-    note: str,
+    note: str = "",
     actor: Actor,
     request: Any = None,
     chat_id: int | None = None,
 ) -> Flag:
+    """An admin decides an open flag, audited with the admin and the note: ``dismissed``
+    (an override: the participant scores again, unless another flag of theirs in that raid
+    is still open) or ``upheld`` (the participant stays excluded)."""
+    if status not in DECISIONS:
+        raise ServiceError(f"status: one of {', '.join(DECISIONS)}", code="invalid")
     community_check(tenant)
     note = _note(note)
     with tenant_context(tenant), transaction.atomic():
@@ -221,49 +229,6 @@ def _decide(
         extra={"tenant": tenant.slug, "flag": flag.pk, "status": status, "by": actor.id},
     )
     return flag
-
-
-def flag_dismiss(
-    *,
-    tenant: Tenant,
-    flag_id: int,
-    note: str = "",
-    actor: Actor,
-    request: Any = None,
-    chat_id: int | None = None,
-) -> Flag:
-    """An admin overrides an open flag: the participant scores again (unless another flag
-    of theirs in that raid is still open). Audited with the admin and the note."""
-    return _decide(
-        tenant=tenant,
-        flag_id=flag_id,
-        status=Flag.Status.DISMISSED,
-        note=note,
-        actor=actor,
-        request=request,
-        chat_id=chat_id,
-    )
-
-
-def flag_uphold(
-    *,
-    tenant: Tenant,
-    flag_id: int,
-    note: str = "",
-    actor: Actor,
-    request: Any = None,
-    chat_id: int | None = None,
-) -> Flag:
-    """An admin confirms an open flag: the participant stays excluded. Audited."""
-    return _decide(
-        tenant=tenant,
-        flag_id=flag_id,
-        status=Flag.Status.UPHELD,
-        note=note,
-        actor=actor,
-        request=request,
-        chat_id=chat_id,
-    )
 
 
 def _id_or_none(field: str, value: Any) -> int | None:

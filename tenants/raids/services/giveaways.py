@@ -72,10 +72,13 @@ def pool_open(
     job: str,
     run_at: datetime,
     actor: Actor,
+    audit: dict[str, Any],
+    announcement: str,
 ) -> None:
     """In the creation's transaction: escrow ``record``'s pool from its group's wallet (one
-    hold per giveaway or contest: its key; ``insufficient_funds`` rolls the creation back)
-    and schedule its one-off ``job`` (draw or settlement) at ``run_at``."""
+    hold per giveaway or contest: its key; ``insufficient_funds`` rolls the creation back),
+    schedule its one-off ``job`` (draw or settlement) at ``run_at``, record the creation
+    (``audit`` beside the group and currency) and announce it to the group."""
     hold = hold_create(
         tenant=tenant,
         group_account=group_account(
@@ -94,6 +97,41 @@ def pool_open(
         payload={f"{what}_id": record.pk},
         run_at=run_at,
         dedupe_key=f"{job}:{tenant.pk}:{record.pk}",
+    )
+    history.record(
+        action=f"raids.{what}_created",
+        actor=actor,
+        tenant=tenant,
+        target=(what, record.pk),
+        data={"chat_id": record.chat_id, "currency": record.currency, **audit},
+    )
+    notify(
+        tenant=tenant,
+        event=f"{what}.created",
+        chat_id=record.chat_id,
+        text=announcement,
+        idempotency_key=f"{what}:{record.pk}:created",
+    )
+
+
+def pool_cancel(
+    *, tenant: Tenant, what: str, record: Giveaway | Contest, actor: Actor, audit: dict[str, Any]
+) -> None:
+    """In the cancellation's transaction, ``record`` locked: the pool goes back to the
+    group, the record is cancelled and the cancellation recorded."""
+    hold_cancel(
+        hold=hold_of(tenant=tenant, hold_id=record.hold_id),
+        idempotency_key=f"{what}:{record.pk}:cancel",
+        actor=actor,
+    )
+    record.status = "cancelled"
+    record.save(update_fields=["status"])
+    history.record(
+        action=f"raids.{what}_cancelled",
+        actor=actor,
+        tenant=tenant,
+        target=(what, record.pk),
+        data=audit,
     )
 
 
@@ -162,32 +200,18 @@ def giveaway_create(
             job=DRAW_JOB,
             run_at=draw_at,
             actor=actor,
-        )
-        history.record(
-            action="raids.giveaway_created",
-            actor=actor,
-            tenant=tenant,
-            target=("giveaway", giveaway.pk),
-            data={
-                "chat_id": chat_id,
+            audit={
                 "pool_amount": pool_amount,
-                "currency": currency,
                 "winners": winners,
                 "draw_at": draw_at.isoformat(),
                 "commitment": commitment,
             },
-        )
-        notify(
-            tenant=tenant,
-            event="giveaway.created",
-            chat_id=chat_id,
-            text=(
+            announcement=(
                 f"🎁 Giveaway #{giveaway.pk}: {giveaway.title}\n"
                 f"{winners} winner(s) share {pool_amount} (minor units of {currency}); "
                 f"draw at {draw_at:%Y-%m-%d %H:%M} UTC. Enter with /giveaway {giveaway.pk}\n"
                 f"Commitment (sha256 of the secret revealed at the draw): {commitment}"
             ),
-            idempotency_key=f"giveaway:{giveaway.pk}:created",
         )
     logger.info(
         "raids.giveaway_created",
@@ -434,19 +458,12 @@ def giveaway_cancel(
             raise ServiceError(
                 f"this giveaway is {locked.status}", code="giveaway_closed", status=409
             )
-        hold_cancel(
-            hold=hold_of(tenant=tenant, hold_id=locked.hold_id),
-            idempotency_key=f"giveaway:{locked.pk}:cancel",
-            actor=actor,
-        )
-        locked.status = Giveaway.Status.CANCELLED
-        locked.save(update_fields=["status"])
-        history.record(
-            action="raids.giveaway_cancelled",
-            actor=actor,
+        pool_cancel(
             tenant=tenant,
-            target=("giveaway", locked.pk),
-            data={"at": now.isoformat()},
+            what="giveaway",
+            record=locked,
+            actor=actor,
+            audit={"at": now.isoformat()},
         )
         notify(
             tenant=tenant,

@@ -3,7 +3,6 @@ audited decisions, and the blocklist."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -21,8 +20,7 @@ from raids.services.fraud import (
     REASON_MAX,
     blocked_add,
     blocked_remove,
-    flag_dismiss,
-    flag_uphold,
+    flag_decide,
 )
 from raids.views.base import RaidEndpoint
 
@@ -133,15 +131,16 @@ class DecisionInputSerializer(StrictSerializer):
 
 
 class _FlagDecisionView(FraudEndpoint):
-    # The service that decides (one view per decision: each its own summary in OpenAPI).
-    decide: ClassVar[Callable[..., Flag]]
+    # One view per decision: each its own summary in OpenAPI.
+    decision: ClassVar[str]
 
     def _decided(self, request, flag_id: int) -> Response:
         serializer = DecisionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        flag = type(self).decide(
+        flag = flag_decide(
             tenant=self.tenant,
             flag_id=flag_id,
+            status=self.decision,
             note=serializer.validated_data["note"],
             actor=Actor.user(request.user),
             request=request,
@@ -153,7 +152,7 @@ class FlagDismissView(_FlagDecisionView):
     """Dismiss an open flag (an audited override): the participant scores again, unless
     another flag of theirs in that raid is still open."""
 
-    decide = staticmethod(flag_dismiss)
+    decision = Flag.Status.DISMISSED
 
     @extend_schema(
         parameters=[FLAG_ID],
@@ -168,7 +167,7 @@ class FlagDismissView(_FlagDecisionView):
 class FlagUpholdView(_FlagDecisionView):
     """Uphold an open flag (audited): the participant stays excluded."""
 
-    decide = staticmethod(flag_uphold)
+    decision = Flag.Status.UPHELD
 
     @extend_schema(
         parameters=[FLAG_ID],

@@ -4,15 +4,13 @@ condition refused with its reason (non-members: the API's tests), the standings.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django_tenants.utils import tenant_context
 
 from community.services.leaderboard import xp_award
 from raids.handlers.giveaways import GIVEAWAY_USAGE, NOT_IN_GROUP
-from raids.services.contests import contest_create
 from tests.helpers import application_process
-from tests.raids.helpers import CURRENCY
 
 
 def test_list_then_enter_and_a_non_member_is_told_why(raid_scene, make_giveaway, say):
@@ -44,18 +42,10 @@ def test_giveaway_outside_the_group_points_there(raid_scene, say):
     assert raid_scene.tg.sent(raid_scene.bot_id, person["id"])[-1]["text"] == NOT_IN_GROUP
 
 
-def test_contest_shows_the_standings(raid_scene, say):
+def test_contest_shows_the_standings(raid_scene, say, make_contest):
     assert say(raid_scene.owner, "/contest") == ["No EXP contest in this group yet."]
     now = datetime.now(UTC)
-    contest = contest_create(
-        tenant=raid_scene.tenant,
-        chat_id=raid_scene.chat_id,
-        title="Week",
-        currency=CURRENCY,
-        prizes=[100],
-        starts_at=now - timedelta(hours=1),
-        ends_at=now + timedelta(hours=1),
-    )
+    contest = make_contest(raid_scene, [100], title="Week")
     xp_award(
         tenant=raid_scene.tenant,
         chat_id=raid_scene.chat_id,

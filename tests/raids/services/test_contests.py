@@ -18,7 +18,6 @@ from raids.models import Contest
 from raids.selectors_giveaways import Standing
 from raids.services.contests import (
     contest_cancel,
-    contest_create,
     contest_settle,
     prizes_by_standing,
 )
@@ -35,20 +34,6 @@ def _balance(scene, owner_kind: str, owner_id: int) -> int:
         currency=CURRENCY,
         kind="available",
     ).balance
-
-
-def _contest(scene, prizes: list[int], **fields) -> Contest:
-    now = datetime.now(UTC)
-    return contest_create(
-        tenant=scene.tenant,
-        chat_id=scene.chat_id,
-        title=fields.pop("title", "Weekly EXP"),
-        currency=CURRENCY,
-        prizes=prizes,
-        starts_at=fields.pop("starts_at", now - timedelta(hours=1)),
-        ends_at=fields.pop("ends_at", now + timedelta(hours=1)),
-        **fields,
-    )
 
 
 def _xp(scene, user_id: int, xp: int) -> None:
@@ -74,8 +59,8 @@ def test_the_tie_rule_shares_the_prizes_of_the_positions_held_together() -> None
     assert prizes_by_standing([10, 5, 1, 1, 1], standings[:1]) == {1: 10}
 
 
-def test_creation_escrows_the_prizes_and_schedules_the_settlement(raid_scene):
-    contest = _contest(raid_scene, [5_000, 3_000])
+def test_creation_escrows_the_prizes_and_schedules_the_settlement(raid_scene, make_contest):
+    contest = make_contest(raid_scene, [5_000, 3_000])
     assert Hold.objects.get(pk=contest.hold_id).amount == 8_000
     assert _balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS - 8_000
     assert contest.status == "active"
@@ -93,27 +78,27 @@ def test_creation_escrows_the_prizes_and_schedules_the_settlement(raid_scene):
         ([5], {"starts_at": datetime.now(UTC) - timedelta(days=40)}),
     ],
 )
-def test_bad_input_is_refused_and_nothing_is_held(raid_scene, prizes, fields):
+def test_bad_input_is_refused_and_nothing_is_held(raid_scene, prizes, fields, make_contest):
     with pytest.raises(ServiceError) as refused:
-        _contest(raid_scene, prizes, **fields)
+        make_contest(raid_scene, prizes, **fields)
     assert refused.value.code == "invalid"
     assert _balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS
     with tenant_context(raid_scene.tenant):
         assert not Contest.objects.exists()
 
 
-def test_insufficient_funds_creates_nothing(raid_scene):
+def test_insufficient_funds_creates_nothing(raid_scene, make_contest):
     with pytest.raises(ServiceError) as refused:
-        _contest(raid_scene, [GROUP_FUNDS, 1])
+        make_contest(raid_scene, [GROUP_FUNDS, 1])
     assert refused.value.code == "insufficient_funds"
     with tenant_context(raid_scene.tenant):
         assert not Contest.objects.exists()
 
 
 def test_settlement_ranks_message_xp_plus_raid_points_and_pays_once(
-    raid_scene, raid_x, linked, raid_points
+    raid_scene, raid_x, linked, raid_points, make_contest
 ):
-    contest = _contest(raid_scene, [600, 301, 100])
+    contest = make_contest(raid_scene, [600, 301, 100])
     _xp(raid_scene, 1, 50)
     _xp(raid_scene, 2, 30)
     _xp(raid_scene, 3, 30)
@@ -146,15 +131,17 @@ def test_settlement_ranks_message_xp_plus_raid_points_and_pays_once(
     assert OutboxMessage.objects.filter(event="contest.settled").count() == 1
 
 
-def test_unreached_prizes_go_back_and_an_empty_contest_releases_everything(raid_scene):
-    contest = _contest(raid_scene, [100, 50, 25])
+def test_unreached_prizes_go_back_and_an_empty_contest_releases_everything(
+    raid_scene, make_contest
+):
+    contest = make_contest(raid_scene, [100, 50, 25])
     _xp(raid_scene, 11, 5)
     contest_settle(
         tenant=raid_scene.tenant, contest=contest, now=contest.ends_at + timedelta(seconds=1)
     )
     assert _balance(raid_scene, "user", 11) == 100
     later = datetime.now(UTC) + timedelta(days=2)
-    empty = _contest(raid_scene, [70], starts_at=later, ends_at=later + timedelta(days=1))
+    empty = make_contest(raid_scene, [70], starts_at=later, ends_at=later + timedelta(days=1))
     assert empty.status == "scheduled"
     # XP outside the contest's days does not count: nobody placed.
     contest_settle(tenant=raid_scene.tenant, contest=empty, now=empty.ends_at + timedelta(1))
@@ -162,8 +149,8 @@ def test_unreached_prizes_go_back_and_an_empty_contest_releases_everything(raid_
     assert _balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS - 100
 
 
-def test_a_cancelled_contest_returns_the_prizes_and_never_settles(raid_scene):
-    contest = _contest(raid_scene, [500])
+def test_a_cancelled_contest_returns_the_prizes_and_never_settles(raid_scene, make_contest):
+    contest = make_contest(raid_scene, [500])
     contest_cancel(tenant=raid_scene.tenant, contest=contest, actor=SYSTEM)
     assert _balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS
     with pytest.raises(ServiceError) as refused:

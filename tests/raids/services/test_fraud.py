@@ -20,8 +20,7 @@ from raids.models import Flag, Participant, Raid, Result, Task
 from raids.services.fraud import (
     blocked_add,
     blocked_remove,
-    flag_dismiss,
-    flag_uphold,
+    flag_decide,
     fraud_join_check,
     fraud_scan,
 )
@@ -194,7 +193,8 @@ def test_dismissing_puts_back_upholding_keeps_out_and_both_are_audited(
     with tenant_context(scene.tenant):
         flags = {(f.user_id, f.reason): f.pk for f in Flag.objects.all()}
 
-    dismissed = flag_dismiss(
+    dismissed = flag_decide(
+        status="dismissed",
         tenant=scene.tenant,
         flag_id=flags[(young.telegram_id, "account_young")],
         note="known member, new account",
@@ -217,11 +217,15 @@ def test_dismissing_puts_back_upholding_keeps_out_and_both_are_audited(
     assert statuses(scene, raid)[young.telegram_id] == "active"
 
     # Dismissing one of two open flags leaves the participant out.
-    flag_dismiss(
-        tenant=scene.tenant, flag_id=flags[(twice.telegram_id, "account_young")], actor=ADMIN
+    flag_decide(
+        status="dismissed",
+        tenant=scene.tenant,
+        flag_id=flags[(twice.telegram_id, "account_young")],
+        actor=ADMIN,
     )
     assert statuses(scene, raid)[twice.telegram_id] == "excluded"
-    upheld = flag_uphold(
+    upheld = flag_decide(
+        status="upheld",
         tenant=scene.tenant,
         flag_id=flags[(twice.telegram_id, "blocked")],
         note="confirmed farm",
@@ -232,14 +236,19 @@ def test_dismissing_puts_back_upholding_keeps_out_and_both_are_audited(
     assert Entry.objects.filter(tenant=scene.tenant, action="raids.flag_upheld").count() == 1
 
     with pytest.raises(ServiceError) as decided:
-        flag_dismiss(tenant=scene.tenant, flag_id=upheld.pk, actor=ADMIN)
+        flag_decide(status="dismissed", tenant=scene.tenant, flag_id=upheld.pk, actor=ADMIN)
     assert (decided.value.code, decided.value.status) == ("flag_decided", 409)
     with pytest.raises(ServiceError) as missing:
-        flag_uphold(tenant=scene.tenant, flag_id=999_999, actor=ADMIN)
+        flag_decide(status="upheld", tenant=scene.tenant, flag_id=999_999, actor=ADMIN)
     assert missing.value.code == "flag_not_found"
     with pytest.raises(ServiceError) as long_note:
-        flag_dismiss(tenant=scene.tenant, flag_id=upheld.pk, note="x" * 301, actor=ADMIN)
+        flag_decide(
+            status="dismissed", tenant=scene.tenant, flag_id=upheld.pk, note="x" * 301, actor=ADMIN
+        )
     assert long_note.value.code == "invalid"
+    with pytest.raises(ServiceError, match="status: one of dismissed, upheld") as reopened:
+        flag_decide(status="open", tenant=scene.tenant, flag_id=upheld.pk, actor=ADMIN)
+    assert reopened.value.code == "invalid"
 
 
 def test_a_settled_raid_is_not_scanned(raid_scene, raid_x, linked, make_raid):

@@ -14,7 +14,7 @@ from django_tenants.utils import tenant_context
 
 from history.services import Actor
 from raids.models import Flag, Participant, Raid
-from raids.services.fraud import flag_dismiss
+from raids.services.fraud import flag_decide
 
 
 def _waiting_on_a_lock() -> int:
@@ -67,7 +67,7 @@ def test_a_dismissal_waits_for_a_running_scan_and_sees_its_new_flag(tenant):
 
     def dismiss() -> None:
         try:
-            flag_dismiss(tenant=tenant, flag_id=first.pk, actor=Actor.user(1))
+            flag_decide(status="dismissed", tenant=tenant, flag_id=first.pk, actor=Actor.user(1))
         except BaseException as exc:
             errors.append(exc)
         finally:

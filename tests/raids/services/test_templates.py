@@ -38,6 +38,12 @@ def owner(scene) -> Actor:
     return Actor.user(scene.owner["id"])
 
 
+def set_template(scene, **fields):
+    """``template_set`` for the scene's group by its owner: "launch" with SPEC by default."""
+    options = {"name": "launch", "spec": SPEC, **fields}
+    return template_set(tenant=scene.tenant, chat_id=scene.chat_id, actor=owner(scene), **options)
+
+
 def run_auto_raids() -> list[str]:
     done = []
     while claimed := jobs_claim(worker="w", kinds=[AUTO_RAID_JOB]):
@@ -46,23 +52,10 @@ def run_auto_raids() -> list[str]:
 
 
 def test_a_template_is_checked_and_its_account_is_the_one_x_names(raid_scene, raid_x):
-    template, created = template_set(
-        tenant=raid_scene.tenant,
-        chat_id=raid_scene.chat_id,
-        name="launch",
-        spec=SPEC,
-        username="@PROJECT",
-        actor=owner(raid_scene),
-    )
+    template, created = set_template(raid_scene, username="@PROJECT")
     assert created and template.x_user_id == int(raid_x.target["author_id"])
     assert template.spec["username"] == "project" and template.spec["min_level"] == 0
-    again, created = template_set(
-        tenant=raid_scene.tenant,
-        chat_id=raid_scene.chat_id,
-        name="launch",
-        spec={**SPEC, "pool_amount": 7},
-        actor=owner(raid_scene),
-    )
+    again, created = set_template(raid_scene, spec={**SPEC, "pool_amount": 7})
     assert not created and again.pk == template.pk and again.x_user_id is None
     assert Entry.objects.filter(action="raids.template_set").count() == 2
 
@@ -80,13 +73,7 @@ def test_a_template_is_checked_and_its_account_is_the_one_x_names(raid_scene, ra
 )
 def test_a_wrong_spec_is_named_and_nothing_is_written(raid_scene, raid_x, spec, field):
     with pytest.raises(ServiceError) as refused:
-        template_set(
-            tenant=raid_scene.tenant,
-            chat_id=raid_scene.chat_id,
-            name="launch",
-            spec=spec,
-            actor=owner(raid_scene),
-        )
+        set_template(raid_scene, spec=spec)
     assert refused.value.status == 400 and refused.value.message.startswith(f"{field}:")
     with tenant_context(raid_scene.tenant):
         assert not RaidTemplate.objects.exists()
@@ -94,14 +81,7 @@ def test_a_wrong_spec_is_named_and_nothing_is_written(raid_scene, raid_x, spec, 
 
 def test_an_unknown_account_or_an_unbound_group_is_refused(raid_scene, raid_x):
     with pytest.raises(ServiceError) as unknown:
-        template_set(
-            tenant=raid_scene.tenant,
-            chat_id=raid_scene.chat_id,
-            name="launch",
-            spec=SPEC,
-            username="nobody_here",
-            actor=owner(raid_scene),
-        )
+        set_template(raid_scene, username="nobody_here")
     assert unknown.value.code == "x_user_not_found"
     with pytest.raises(ServiceError) as elsewhere:
         template_set(
@@ -111,14 +91,7 @@ def test_an_unknown_account_or_an_unbound_group_is_refused(raid_scene, raid_x):
 
 
 def test_a_project_post_becomes_one_raid_from_the_template(raid_scene, raid_x):
-    template, _ = template_set(
-        tenant=raid_scene.tenant,
-        chat_id=raid_scene.chat_id,
-        name="launch",
-        spec=SPEC,
-        username="project",
-        actor=owner(raid_scene),
-    )
+    template, _ = set_template(raid_scene, username="project")
     raid_x.add_account("someone")
     fresh = raid_x.post("project", "v3 is out")
     raid_x.reply("project", fresh["id"], "and a reply of ours")  # not an original
@@ -149,13 +122,8 @@ def test_a_project_post_becomes_one_raid_from_the_template(raid_scene, raid_x):
 
 
 def test_a_raid_the_group_cannot_pay_is_recorded_and_skipped(raid_scene, raid_x):
-    template_set(
-        tenant=raid_scene.tenant,
-        chat_id=raid_scene.chat_id,
-        name="big",
-        spec={**SPEC, "pool_amount": GROUP_FUNDS + 1},
-        username="project",
-        actor=owner(raid_scene),
+    set_template(
+        raid_scene, name="big", spec={**SPEC, "pool_amount": GROUP_FUNDS + 1}, username="project"
     )
     posts_ingest(tenant=raid_scene.tenant, posts=x_posts(raid_x, "from:project"), via="poll")
     assert run_auto_raids() == ["done"]
@@ -166,15 +134,7 @@ def test_a_raid_the_group_cannot_pay_is_recorded_and_skipped(raid_scene, raid_x)
 
 
 def test_a_paused_or_removed_template_starts_nothing(raid_scene, raid_x):
-    template, _ = template_set(
-        tenant=raid_scene.tenant,
-        chat_id=raid_scene.chat_id,
-        name="launch",
-        spec=SPEC,
-        username="project",
-        is_active=False,
-        actor=owner(raid_scene),
-    )
+    template, _ = set_template(raid_scene, username="project", is_active=False)
     posts_ingest(tenant=raid_scene.tenant, posts=x_posts(raid_x, "from:project"), via="poll")
     assert not Job.objects.filter(kind=AUTO_RAID_JOB).exists()
     template_remove(
