@@ -10,7 +10,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +181,26 @@ def mypy_start() -> subprocess.Popen[str]:
             text=True,
         )
     return _mypy
+
+
+@contextmanager
+def scratch_schema(name: str, insert_sql: str) -> Iterator[int]:
+    """A tenant schema ``name`` from the template, committed outside any test transaction
+    (so several connections can lock and write it), with one row inserted by
+    ``insert_sql`` (``{schema}`` in it is the name; ``RETURNING id``): yields that id and
+    drops the schema afterwards. Call it with the database unblocked."""
+    from django.db import connection
+
+    from tenancy.schema_template import schema_create_from_template
+
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    schema_create_from_template(name)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(insert_sql.format(schema=name))
+            (pk,) = cursor.fetchone()
+        yield pk
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')

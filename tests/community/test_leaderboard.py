@@ -26,7 +26,7 @@ from community.services.leaderboard import (
     leaderboard_rollup,
     message_xp,
 )
-from tenancy.schema_template import schema_create_from_template
+from tests.helpers import scratch_schema
 
 
 def _config(scene) -> GroupConfig:
@@ -127,30 +127,20 @@ def test_leaderboard_off_counts_nothing_and_refuses_the_board(scene, client_for)
 
 
 @pytest.fixture
-def scratch_schema(django_db_blocker):
+def scratch_group(django_db_setup, django_db_blocker):
     """A tenant schema committed outside the test transaction, so several connections
     can write to it at once; dropped afterwards."""
-    name = "mod_concurrency"
-    with django_db_blocker.unblock():
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-        schema_create_from_template(name)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f'INSERT INTO "{name}".community_group (chat_id, title, language, timezone, '
-                "welcome_text, features, is_active, created_at, updated_at) "
-                "VALUES (-42, 'x', 'en', 'UTC', '', '{}', true, now(), now()) RETURNING id"
-            )
-            (group_pk,) = cursor.fetchone()
-        try:
-            yield name, group_pk
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    insert = (
+        'INSERT INTO "{schema}".community_group (chat_id, title, language, timezone, '
+        "welcome_text, features, is_active, created_at, updated_at) "
+        "VALUES (-42, 'x', 'en', 'UTC', '', '{{}}', true, now(), now()) RETURNING id"
+    )
+    with django_db_blocker.unblock(), scratch_schema("mod_concurrency", insert) as group_pk:
+        yield "mod_concurrency", group_pk
 
 
-def test_concurrent_increments_lose_nothing(scratch_schema, django_db_blocker):
-    schema, group_pk = scratch_schema
+def test_concurrent_increments_lose_nothing(scratch_group, django_db_blocker):
+    schema, group_pk = scratch_group
     config = GroupConfig(
         schema_name=schema,
         group_pk=group_pk,

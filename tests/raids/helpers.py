@@ -30,6 +30,19 @@ def join(scene, raid: Raid, user: TelegramUser, account: dict, role: str = "memb
     return participant
 
 
+def balance(scene, owner_kind: str, owner_id: int) -> int:
+    """The available balance in CURRENCY of a group's or a user's account."""
+    from wallet.services.ledger import account_get_or_create
+
+    return account_get_or_create(
+        tenant=scene.tenant,
+        owner_kind=owner_kind,
+        owner_id=owner_id,
+        currency=CURRENCY,
+        kind="available",
+    ).balance
+
+
 # ---- rewards ----
 def raid_ended(scene, raid: Raid) -> Raid:
     """The raid past its end, being validated (what settlement expects)."""

@@ -21,19 +21,8 @@ from raids.services.contests import (
     contest_settle,
     prizes_by_standing,
 )
-from tests.raids.helpers import CURRENCY, GROUP_FUNDS
+from tests.raids.helpers import GROUP_FUNDS, balance
 from wallet.models import Hold
-from wallet.services.ledger import account_get_or_create
-
-
-def _balance(scene, owner_kind: str, owner_id: int) -> int:
-    return account_get_or_create(
-        tenant=scene.tenant,
-        owner_kind=owner_kind,
-        owner_id=owner_id,
-        currency=CURRENCY,
-        kind="available",
-    ).balance
 
 
 def _xp(scene, user_id: int, xp: int) -> None:
@@ -62,7 +51,7 @@ def test_the_tie_rule_shares_the_prizes_of_the_positions_held_together() -> None
 def test_creation_escrows_the_prizes_and_schedules_the_settlement(raid_scene, make_contest):
     contest = make_contest(raid_scene, [5_000, 3_000])
     assert Hold.objects.get(pk=contest.hold_id).amount == 8_000
-    assert _balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS - 8_000
+    assert balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS - 8_000
     assert contest.status == "active"
     job = Job.objects.get(kind="raids.contest_settle", tenant=raid_scene.tenant)
     assert job.run_at == contest.ends_at
@@ -82,7 +71,7 @@ def test_bad_input_is_refused_and_nothing_is_held(raid_scene, prizes, fields, ma
     with pytest.raises(ServiceError) as refused:
         make_contest(raid_scene, prizes, **fields)
     assert refused.value.code == "invalid"
-    assert _balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS
+    assert balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS
     with tenant_context(raid_scene.tenant):
         assert not Contest.objects.exists()
 
@@ -121,12 +110,12 @@ def test_settlement_ranks_message_xp_plus_raid_points_and_pays_once(
         (4, erin.telegram_id, 25, 0),
         (5, 4, 10, 0),
     ]
-    assert [_balance(raid_scene, "user", u) for u in (1, 2, 3, 4)] == [600, 200, 200, 0]
+    assert [balance(raid_scene, "user", u) for u in (1, 2, 3, 4)] == [600, 200, 200, 0]
     # The split's remainder (1) went back with the hold's rest.
-    assert _balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS - 1_000 - 1000
+    assert balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS - 1_000 - 1000
     again = contest_settle(tenant=raid_scene.tenant, contest=contest, now=after)
     assert again.standings == settled.standings
-    assert _balance(raid_scene, "user", 1) == 600
+    assert balance(raid_scene, "user", 1) == 600
     assert HistoryEntry.objects.filter(action="raids.contest_settled").count() == 1
     assert OutboxMessage.objects.filter(event="contest.settled").count() == 1
 
@@ -139,20 +128,20 @@ def test_unreached_prizes_go_back_and_an_empty_contest_releases_everything(
     contest_settle(
         tenant=raid_scene.tenant, contest=contest, now=contest.ends_at + timedelta(seconds=1)
     )
-    assert _balance(raid_scene, "user", 11) == 100
+    assert balance(raid_scene, "user", 11) == 100
     later = datetime.now(UTC) + timedelta(days=2)
     empty = make_contest(raid_scene, [70], starts_at=later, ends_at=later + timedelta(days=1))
     assert empty.status == "scheduled"
     # XP outside the contest's days does not count: nobody placed.
     contest_settle(tenant=raid_scene.tenant, contest=empty, now=empty.ends_at + timedelta(1))
     assert Hold.objects.get(pk=empty.hold_id).status == "cancelled"
-    assert _balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS - 100
+    assert balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS - 100
 
 
 def test_a_cancelled_contest_returns_the_prizes_and_never_settles(raid_scene, make_contest):
     contest = make_contest(raid_scene, [500])
     contest_cancel(tenant=raid_scene.tenant, contest=contest, actor=SYSTEM)
-    assert _balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS
+    assert balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS
     with pytest.raises(ServiceError) as refused:
         contest_settle(
             tenant=raid_scene.tenant, contest=contest, now=contest.ends_at + timedelta(seconds=1)

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import psycopg2
 import psycopg2.errors
 import pytest
-from django.db import connection
 from django_tenants.utils import tenant_context
 
 import raids.services.giveaways as service
@@ -24,20 +23,9 @@ from notifications.models import OutboxMessage
 from raids.giveaways import verify
 from raids.models import Entry, Giveaway
 from raids.services.giveaways import giveaway_cancel, giveaway_draw, giveaway_enter
-from tenancy.schema_template import schema_create_from_template
-from tests.raids.helpers import CURRENCY, GROUP_FUNDS
+from tests.helpers import scratch_schema
+from tests.raids.helpers import GROUP_FUNDS, balance
 from wallet.models import Account, Hold
-from wallet.services.ledger import account_get_or_create
-
-
-def _balance(scene, owner_kind: str, owner_id: int) -> int:
-    return account_get_or_create(
-        tenant=scene.tenant,
-        owner_kind=owner_kind,
-        owner_id=owner_id,
-        currency=CURRENCY,
-        kind="available",
-    ).balance
 
 
 def _entrants(scene, giveaway, n: int) -> list[TelegramUser]:
@@ -60,7 +48,7 @@ def test_creation_escrows_the_pool_publishes_the_commitment_and_schedules_the_dr
     raid_scene, make_giveaway
 ):
     giveaway = make_giveaway(raid_scene, pool=7_000_000)
-    assert _balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS - 7_000_000
+    assert balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS - 7_000_000
     hold = Hold.objects.get(pk=giveaway.hold_id)
     assert (hold.amount, hold.status) == (7_000_000, "open")
     # The secret is stored encrypted; its SHA-256 is the published commitment.
@@ -85,7 +73,7 @@ def test_insufficient_funds_is_a_clear_error_and_nothing_is_created(raid_scene, 
     with tenant_context(raid_scene.tenant):
         assert not Giveaway.objects.exists()
     assert not Job.objects.filter(kind="raids.giveaway_draw").exists()
-    assert _balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS
+    assert balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS
 
 
 @pytest.mark.parametrize(
@@ -101,7 +89,7 @@ def test_bad_input_is_refused_before_any_money_moves(raid_scene, make_giveaway, 
     with pytest.raises(ServiceError) as refused:
         make_giveaway(raid_scene, **fields)
     assert refused.value.code == "invalid" and message in str(refused.value)
-    assert _balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS
+    assert balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS
 
 
 def test_each_entry_condition_is_refused_with_its_reason(
@@ -172,8 +160,8 @@ def test_the_draw_pays_equal_shares_returns_the_rest_and_publishes_a_verifiable_
     assert len(outcome.winners) == 3 and not outcome.replayed
     assert set(outcome.winners) <= {u.telegram_id for u in users}
     for winner in outcome.winners:
-        assert _balance(raid_scene, "user", winner) == 3_333_333
-    assert _balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS - 3 * 3_333_333
+        assert balance(raid_scene, "user", winner) == 3_333_333
+    assert balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS - 3 * 3_333_333
     with tenant_context(raid_scene.tenant):
         drawn = Giveaway.objects.get(pk=giveaway.pk)
         ranks = dict(Entry.objects.filter(rank__isnull=False).values_list("user_id", "rank"))
@@ -201,7 +189,7 @@ def test_a_crash_mid_draw_leaves_nothing_and_the_rerun_pays_exactly_once(
     with pytest.raises(RuntimeError):
         giveaway_draw(tenant=raid_scene.tenant, giveaway=giveaway, now=_after(giveaway))
     assert Hold.objects.get(pk=giveaway.hold_id).status == "open"
-    assert _balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS - 9_000_000
+    assert balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS - 9_000_000
     monkeypatch.undo()
 
     first = giveaway_draw(tenant=raid_scene.tenant, giveaway=giveaway, now=_after(giveaway))
@@ -218,19 +206,19 @@ def test_fewer_entrants_than_winners_all_win_and_none_releases_the_pool(raid_sce
     users = _entrants(raid_scene, few, 2)
     outcome = giveaway_draw(tenant=raid_scene.tenant, giveaway=few, now=_after(few))
     assert sorted(outcome.winners) == sorted(u.telegram_id for u in users)
-    assert _balance(raid_scene, "user", users[0].telegram_id) == 5_000_000
+    assert balance(raid_scene, "user", users[0].telegram_id) == 5_000_000
 
     empty = make_giveaway(raid_scene, pool=4_000_000, winners=5)
     outcome = giveaway_draw(tenant=raid_scene.tenant, giveaway=empty, now=_after(empty))
     assert outcome.winners == []
     assert Hold.objects.get(pk=empty.hold_id).status == "cancelled"
-    assert _balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS - 10_000_000
+    assert balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS - 10_000_000
 
 
 def test_a_cancelled_giveaway_returns_the_pool_and_takes_no_entries(raid_scene, make_giveaway):
     giveaway = make_giveaway(raid_scene, pool=3_000_000)
     giveaway_cancel(tenant=raid_scene.tenant, giveaway=giveaway, actor=service.SYSTEM)
-    assert _balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS
+    assert balance(raid_scene, "group", raid_scene.chat_id) == GROUP_FUNDS
     user = TelegramUser.objects.create(telegram_id=8_200_003, last_seen=datetime.now(UTC))
     with tenant_context(raid_scene.tenant):
         giveaway.refresh_from_db()
@@ -247,25 +235,14 @@ def test_a_cancelled_giveaway_returns_the_pool_and_takes_no_entries(raid_scene, 
 def scratch_giveaway(django_db_setup, django_db_blocker):
     """A giveaway row in a tenant schema committed outside the test transaction, so other
     connections can lock it; dropped afterwards."""
-    name = "raids_giveaway_locks"
-    with django_db_blocker.unblock():
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-        schema_create_from_template(name)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f'INSERT INTO "{name}".raids_giveaway (chat_id, title, currency, pool_amount, '
-                "winners, members_only, min_raid_points, x_linked, status, commitment, secret, "
-                "draw_at, result, created_at) VALUES (-42, 'x', 'USDT', 10, 1, false, 0, false, "
-                "'open', '', '', now(), '{}', now()) RETURNING id"
-            )
-            (pk,) = cursor.fetchone()
-        url = connection_url()
-        try:
-            yield name, pk, url
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    insert = (
+        'INSERT INTO "{schema}".raids_giveaway (chat_id, title, currency, pool_amount, '
+        "winners, members_only, min_raid_points, x_linked, status, commitment, secret, "
+        "draw_at, result, created_at) VALUES (-42, 'x', 'USDT', 10, 1, false, 0, false, "
+        "'open', '', '', now(), '{{}}', now()) RETURNING id"
+    )
+    with django_db_blocker.unblock(), scratch_schema("raids_giveaway_locks", insert) as pk:
+        yield "raids_giveaway_locks", pk, connection_url()
 
 
 def test_entries_lock_the_giveaway_together_and_the_draw_waits_for_them(scratch_giveaway):
