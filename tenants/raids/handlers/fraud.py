@@ -10,12 +10,11 @@ import logging
 from telegram import Message, Update
 from telegram.ext import ContextTypes
 
-from accounts.roles import Capability
 from botruntime.context import in_tenant
-from community.handlers.common import group_admin_command
 from config.errors import ServiceError
 from history.services import Actor
 from raids import fraud
+from raids.handlers.raids import raid_manager
 from raids.models import Flag
 from raids.services.fraud import NOTE_MAX, flag_decide
 from tenancy.models import Tenant
@@ -24,7 +23,6 @@ logger = logging.getLogger(__name__)
 
 NOT_IN_GROUP = "Send this command in the group whose raids you manage."
 ANONYMOUS = "Send this command as yourself, not anonymously: only raid managers may use it."
-NOT_ALLOWED = "Only the group's admins who manage this community's raids can do this."
 MAX_LINES = 20
 USAGE = "Use /{command} <flag id> [note], e.g. /{command} 12 checked with the user."
 
@@ -32,20 +30,7 @@ USAGE = "Use /{command} <flag id> [note], e.g. /{command} 12 checked with the us
 async def _manager(
     update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> tuple[Tenant, int, Message, Actor] | None:
-    """(community, chat id, message, actor) when the update is a command in a bound group
-    from one of its admins holding ``manage_raids``; else None, having replied why."""
-    command = await group_admin_command(
-        update,
-        context,
-        capability=Capability.MANAGE_RAIDS,
-        not_in_group=NOT_IN_GROUP,
-        not_allowed=NOT_ALLOWED,
-        anonymous=ANONYMOUS,
-        event="raids.telegram",
-    )
-    if command is None:
-        return None
-    return command.tenant, command.config.chat_id, command.message, command.actor
+    return await raid_manager(update, context, not_in_group=NOT_IN_GROUP, anonymous=ANONYMOUS)
 
 
 def flag_line(flag: Flag) -> str:

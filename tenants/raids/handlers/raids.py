@@ -163,7 +163,11 @@ async def on_start_join(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 # ---- raid managers -----------------------------------------------------------------------
 async def raid_manager(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    *,
+    not_in_group: str = "Send this command in the group the raid is for.",
+    anonymous: str = ANONYMOUS,
 ) -> tuple[Tenant, int, Message, Actor] | None:
     """(community, group chat id, message, actor) when a group admin holding
     ``manage_raids`` (as Telegram confirms now) sent the command; else None, answered."""
@@ -171,9 +175,9 @@ async def raid_manager(
         update,
         context,
         capability=Capability.MANAGE_RAIDS,
-        not_in_group="Send this command in the group the raid is for.",
+        not_in_group=not_in_group,
         not_allowed=NOT_ALLOWED,
-        anonymous=ANONYMOUS,
+        anonymous=anonymous,
         event="raids.telegram",
     )
     if command is None:

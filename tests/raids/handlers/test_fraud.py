@@ -10,7 +10,8 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from history.models import Entry
-from raids.handlers.fraud import NOT_ALLOWED, NOT_IN_GROUP
+from raids.handlers.fraud import NOT_IN_GROUP
+from raids.handlers.raids import NOT_ALLOWED
 from raids.models import Flag, Raid
 from raids.services.fraud import fraud_scan
 from tests.helpers import application_process
