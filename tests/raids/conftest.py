@@ -21,10 +21,9 @@ from raids.models import Raid, Task
 from sandbox.x import SandboxX
 from tenancy.models import Bot
 from tests.helpers import group_on_sandbox
-from tests.raids.helpers import CURRENCY, GROUP_FUNDS, RAID_APP_TOKEN
+from tests.raids.helpers import CURRENCY, GROUP_FUNDS, RAID_APP_TOKEN, x_link
 from wallet.services.holds import hold_create
 from wallet.services.ledger import account_get_or_create, transfer_post
-from xclient.links import XAccount, link_create
 from xclient.reader import PLATFORM_APP
 
 _n = itertools.count(1)
@@ -109,18 +108,7 @@ def linked(tg):
             telegram_id=person["id"],
             defaults={"first_name": person["first_name"], "last_seen": datetime.now(UTC)},
         )
-        link_create(
-            user=user,
-            tenant=scene.tenant,
-            account=XAccount(
-                x_user_id=int(account["id"]),
-                username=account["username"],
-                created_at=datetime.now(UTC) - timedelta(days=age_days),
-                followers=followers,
-            ),
-            via="oauth",
-            confirmed=True,
-        )
+        x_link(scene, user, account, age_days=age_days, followers=followers)
         return user, account
 
     return make

@@ -30,6 +30,26 @@ def join(scene, raid: Raid, user: TelegramUser, account: dict, role: str = "memb
     return participant
 
 
+def x_link(scene, user: TelegramUser, account: dict, *, age_days: int, followers: int) -> None:
+    """Link ``account`` (a sandbox X account) to ``user`` as X confirmed it by OAuth."""
+    from datetime import timedelta
+
+    from xclient.links import XAccount, link_create
+
+    link_create(
+        user=user,
+        tenant=scene.tenant,
+        account=XAccount(
+            x_user_id=int(account["id"]),
+            username=account["username"],
+            created_at=datetime.now(UTC) - timedelta(days=age_days),
+            followers=followers,
+        ),
+        via="oauth",
+        confirmed=True,
+    )
+
+
 def balance(scene, owner_kind: str, owner_id: int) -> int:
     """The available balance in CURRENCY of a group's or a user's account."""
     from wallet.services.ledger import account_get_or_create

@@ -24,9 +24,9 @@ from raids.services.fraud import (
     fraud_join_check,
     fraud_scan,
 )
-from tests.raids.helpers import join
+from tests.raids.helpers import join, x_link
 from wallet.models import Withdrawal
-from xclient.links import XAccount, link_create, link_remove
+from xclient.links import link_remove
 from xclient.selectors import link_active
 
 ADMIN = Actor.user(7_399_001)
@@ -42,18 +42,7 @@ def relink(scene, user: TelegramUser, account: dict, *, age_days: int = 400) -> 
     """``user`` unlinks their X account (if linked) and links ``account``."""
     if link_active(user=user) is not None:
         link_remove(user=user, confirmed=True)
-    link_create(
-        user=user,
-        tenant=scene.tenant,
-        account=XAccount(
-            x_user_id=int(account["id"]),
-            username=account["username"],
-            created_at=datetime.now(UTC) - timedelta(days=age_days),
-            followers=50,
-        ),
-        via="oauth",
-        confirmed=True,
-    )
+    x_link(scene, user, account, age_days=age_days, followers=50)
 
 
 def flags_of(scene, raid: Raid) -> list[tuple[int, str, str]]:
