@@ -79,7 +79,7 @@ class ApiErrorMiddleware:
     (unknown path, an uncaught exception, a non-DRF 405, a refused host) are replaced. A
     500 answers only a request id, in the body and the ``X-Request-ID`` header; the
     traceback goes to the ``api.unhandled_error`` log line under that id. Outside
-    ``/api/`` Django's pages are kept. First in MIDDLEWARE, so a failing middleware (the
+    ``/api/`` Django's pages are kept. Before the tenant middleware, so a failing one (the
     tenant lookup) is covered too.
     """
 

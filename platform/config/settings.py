@@ -113,7 +113,10 @@ DB_PREPARED_STATEMENTS = os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 MIDDLEWARE = [
-    # First: every error under /api/ (a failing middleware's too) answers {"detail", "code"}.
+    # Probes (/healthz, /readyz) come to the pod's IP over plain HTTP: answered before the
+    # host is read or redirected (config.health).
+    "config.health.HealthMiddleware",
+    # Then: every error under /api/ (a failing middleware's too) answers {"detail", "code"}.
     "config.middleware.ApiErrorMiddleware",
     "tenancy.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
