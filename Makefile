@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install run test bench lint format migrate clean
+.PHONY: install run test bench lint format migrate clean helm-check
 
 install: $(STAMP)
 
@@ -29,6 +29,7 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	BRAGABOT_ENV=development DATABASE_URL=postgresql://type-check.invalid/unused $(PY) -m mypy
+	$(VENV)/bin/hadolint --failure-threshold warning Dockerfile
 
 format: install
 	$(PY) -m ruff format .
@@ -37,6 +38,11 @@ format: install
 # A development convenience like `make run`: production runs `manage.py setup` with its keys.
 migrate: install
 	BRAGABOT_ENV=$${BRAGABOT_ENV:-development} $(PY) manage.py setup
+
+# The Helm chart, offline: lint, render (defaults and helm/bragabot/ci/*-values.yaml) and
+# validate every manifest against Kubernetes' schemas (helm/check.py).
+helm-check: install
+	$(PY) -m helm.check
 
 clean:
 	rm -rf $(VENV) .data
