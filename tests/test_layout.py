@@ -19,12 +19,14 @@ SOURCE_OF = {
     "sandbox/provider": ROOT / "sandbox" / "provider",
     "sandbox_x": ROOT / "sandbox" / "x",
     "provisioner": ROOT / "provisioner",
+    "helm": ROOT / "helm",  # the chart's checker (helm/check.py)
 }
 
 # Cross-cutting: one behaviour through several modules or apps, not one module's test.
 CROSS_CUTTING = {
     "test_admin.py": "every app's Django admin",
     "test_bench_smoke.py": "the benchmarks in bench/",
+    "test_dockerfile.py": "the Dockerfile: what it copies, runs and leaves out",
     "test_isolation.py": "tenant isolation across every app",
     "test_layering.py": "imports between the apps",
     "test_layout.py": "this file: the tests' own layout",
@@ -40,6 +42,7 @@ CROSS_CUTTING = {
     "community/test_structure.py": "where community's code lives",
     "config/test_hot_path.py": "the API's hot path through middleware and accounts",
     "config/test_schemathesis.py": "the whole API fuzzed against its schema",
+    "helm/test_chart.py": "the chart's templates (helm/bragabot), rendered through helm/check.py",
     "history/test_append_only.py": "the audit trigger (a migration) against raw SQL",
     "history/test_audit_job_errors.py": "a dead job's traceback in the audit API",
     "notifications/test_migrations.py": "a migration's round trip",
