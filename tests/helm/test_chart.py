@@ -86,7 +86,9 @@ def test_every_deployment_scales_on_its_own_when_asked(renderings):
     default, everything = renderings["default values"], renderings[EVERYTHING_ON]
     assert default.of_kind("HorizontalPodAutoscaler") == []
     assert all("replicas" in d["spec"] for d in default.of_kind("Deployment"))
-    targets = {h["spec"]["scaleTargetRef"]["name"] for h in everything.of_kind("HorizontalPodAutoscaler")}
+    targets = {
+        h["spec"]["scaleTargetRef"]["name"] for h in everything.of_kind("HorizontalPodAutoscaler")
+    }
     assert targets == {f"{FULLNAME}-{service}" for service in SERVICES}
     # With an autoscaler, the Deployment leaves the count to it (an upgrade would reset it).
     assert all("replicas" not in d["spec"] for d in everything.of_kind("Deployment"))
@@ -100,7 +102,9 @@ def test_the_web_is_served_probed_and_protected(renderings):
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
         service = rendering.named("Service", f"{FULLNAME}-web")
         assert service["spec"]["selector"] == web["spec"]["selector"]["matchLabels"]
-        assert [p["name"] for p in container["ports"]] == [service["spec"]["ports"][0]["targetPort"]]
+        assert [p["name"] for p in container["ports"]] == [
+            service["spec"]["ports"][0]["targetPort"]
+        ]
         budget = rendering.named("PodDisruptionBudget", f"{FULLNAME}-web")
         assert budget["spec"]["selector"] == web["spec"]["selector"]
     (ingress,) = renderings[EVERYTHING_ON].of_kind("Ingress")
@@ -134,7 +138,11 @@ def test_the_shards_are_a_statefulset_passing_its_index_and_count(renderings):
             "metadata.labels['apps.kubernetes.io/pod-index']"
         )
     # No autoscaler ever changes N under the shards' feet.
-    kinds = {h["spec"]["scaleTargetRef"]["kind"] for r in renderings.values() for h in r.of_kind("HorizontalPodAutoscaler")}
+    kinds = {
+        h["spec"]["scaleTargetRef"]["kind"]
+        for r in renderings.values()
+        for h in r.of_kind("HorizontalPodAutoscaler")
+    }
     assert kinds == {"Deployment"}
 
 
@@ -154,8 +162,14 @@ def test_the_migrations_run_as_a_hook_before_install_and_upgrade(renderings):
             and int(obj["metadata"]["annotations"]["helm.sh/hook-weight"])
             < int(annotations["helm.sh/hook-weight"])
         }
-        read = [("ConfigMap", s["configMapRef"]["name"]) for s in container["envFrom"] if "configMapRef" in s]
-        read += [("Secret", s["secretRef"]["name"]) for s in container["envFrom"] if "secretRef" in s]
+        read = [
+            ("ConfigMap", s["configMapRef"]["name"])
+            for s in container["envFrom"]
+            if "configMapRef" in s
+        ]
+        read += [
+            ("Secret", s["secretRef"]["name"]) for s in container["envFrom"] if "secretRef" in s
+        ]
         read += [
             ("Secret", e["valueFrom"]["secretKeyRef"]["name"])
             for e in container["env"]
@@ -288,7 +302,12 @@ def test_monitoring_renders_only_when_switched_on(renderings):
         ({"podSecurityContext": {"runAsNonRoot": False}}, "/podSecurityContext/runAsNonRoot"),
         ({"secrets": {"create": True, "values": {"SECRET_KEY": "x" * 40}}}, "FIELD_ENCRYPTION_KEY"),
         (
-            {"secrets": {"create": True, "values": {"SECRET_KEY": "x" * 40, "FIELD_ENCRYPTION_KEY": "short"}}},
+            {
+                "secrets": {
+                    "create": True,
+                    "values": {"SECRET_KEY": "x" * 40, "FIELD_ENCRYPTION_KEY": "short"},
+                }
+            },
             "/secrets/values/FIELD_ENCRYPTION_KEY",
         ),
         ({"secrets": {"existingSecret": ""}}, "/secrets/existingSecret"),
