@@ -274,7 +274,11 @@ def test_every_container_command_is_a_real_entry_point(renderings):
 
 def test_monitoring_renders_only_when_switched_on(renderings):
     kinds = ("ServiceMonitor", "PrometheusRule")
-    assert all(renderings["default values"].of_kind(kind) == [] for kind in kinds)
+    default = renderings["default values"]
+    assert all(default.of_kind(kind) == [] for kind in kinds)
+    assert f"{FULLNAME}-dashboard" not in {
+        c["metadata"]["name"] for c in default.of_kind("ConfigMap")
+    }
     everything = renderings[EVERYTHING_ON]
     (monitor,) = everything.of_kind("ServiceMonitor")
     web = everything.named("Service", f"{FULLNAME}-web")
@@ -286,8 +290,10 @@ def test_monitoring_renders_only_when_switched_on(renderings):
     dashboard = everything.named("ConfigMap", f"{FULLNAME}-dashboard")
     assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
     board = yaml.safe_load(dashboard["data"]["bragabot.json"])
-    assert f'service=\\"{FULLNAME}-web\\"' not in board["panels"][0]["targets"][0]["expr"]
-    assert f'service="{FULLNAME}-web"' in board["panels"][0]["targets"][0]["expr"]
+    # Both watch the web Deployment the chart made, by its rendered name.
+    watched = f'deployment="{FULLNAME}-web"'
+    assert watched in board["panels"][0]["targets"][0]["expr"]
+    assert watched in rule["spec"]["groups"][0]["rules"][0]["expr"]
 
 
 @pytest.mark.parametrize(
