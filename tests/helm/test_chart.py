@@ -201,6 +201,16 @@ def test_the_configmap_says_production(renderings):
         assert all(isinstance(value, str) for value in config["data"].values())
 
 
+def test_the_provisioner_deploys_bots_with_this_release_image_and_secret(renderings):
+    for rendering in renderings.values():
+        config = rendering.named("ConfigMap", FULLNAME)["data"]
+        web = rendering.named("Deployment", f"{FULLNAME}-web")
+        (container,) = web["spec"]["template"]["spec"]["containers"]
+        assert config["PROVISIONER_IMAGE"] == container["image"]
+        secrets = [s["secretRef"]["name"] for s in container["envFrom"] if "secretRef" in s]
+        assert [config["PROVISIONER_PLATFORM_SECRET"]] == secrets
+
+
 def test_the_provisioner_role_grants_its_kinds_and_nothing_else(renderings):
     for rendering in renderings.values():
         (role,) = rendering.of_kind("ClusterRole")

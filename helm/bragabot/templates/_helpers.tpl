@@ -53,6 +53,11 @@ helm.sh/chart: {{ include "bragabot.chart" .root }}
 {{- default (include "bragabot.fullname" .) .Values.serviceAccount.name -}}
 {{- end -}}
 
+{{/* The Secret of secret settings every pod reads (and the provisioner hands its bots). */}}
+{{- define "bragabot.envSecretName" -}}
+{{- if .Values.secrets.create }}{{ include "bragabot.fullname" . }}{{ else }}{{ .Values.secrets.existingSecret }}{{ end -}}
+{{- end -}}
+
 {{/* Settings: what the ConfigMap and the Secrets hold (the migration hook renders its own copies). */}}
 {{- define "bragabot.configData" -}}
 {{- $fixed := dict
@@ -63,6 +68,8 @@ helm.sh/chart: {{ include "bragabot.chart" .root }}
   "DB_PREPARED_STATEMENTS" (ternary "1" "0" .Values.database.preparedStatements)
   "MIGRATION_PROCESSES" (toString .Values.migrations.processes)
   "HISTORY_ARCHIVE_DIR" "/var/lib/bragabot/archive"
+  "PROVISIONER_IMAGE" (include "bragabot.image" .)
+  "PROVISIONER_PLATFORM_SECRET" (include "bragabot.envSecretName" .)
   "PYTHONUNBUFFERED" "1" -}}
 {{- $data := merge (deepCopy .Values.env) $fixed -}}
 {{- range $key := keys $data | sortAlpha }}
