@@ -1,5 +1,5 @@
 """The type checker passes as ``make lint`` runs it: mypy with the Django and DRF plugins
-over platform/ and tenants/ ([tool.mypy] in pyproject.toml), and every ``# type: ignore``
+over platform/, tenants/ and provisioner/ ([tool.mypy] in pyproject.toml), and every ``# type: ignore``
 names its error code and says why on its line."""
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ def checked_sources() -> Iterator[Path]:
 
 
 def test_mypy_reports_no_errors():
-    # Both source roots, and function bodies without annotations too.
-    assert CONFIG["files"] == ["platform", "tenants"]
+    # Both source roots and the provisioner, and function bodies without annotations too.
+    assert CONFIG["files"] == ["platform", "tenants", "provisioner"]
     assert CONFIG["check_untyped_defs"] is True
     assert not any(o.get("ignore_errors") for o in CONFIG.get("overrides", [])), "no app exempt"
     # Incremental: the cache (.mypy_cache, not in git) makes a repeated run take seconds.
