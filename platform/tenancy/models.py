@@ -75,9 +75,7 @@ class Bot(models.Model):
     username = models.CharField(max_length=64, blank=True)
     token_encrypted = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
-    placement = models.CharField(
-        max_length=10, choices=Placement.choices, default=Placement.POOLED
-    )
+    placement = models.CharField(max_length=10, choices=Placement.choices, default=Placement.POOLED)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

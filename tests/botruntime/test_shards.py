@@ -54,10 +54,7 @@ def test_the_shard_of_a_bot_is_the_same_in_every_process():
     """Python's hash() of a str is salted per process: a shard computed with it would
     differ between the runtimes. Another interpreter must agree with this one."""
     ids = [1, 42, 690000002, 7_123_456_789]
-    code = (
-        "from botruntime.shards import shard_of; "
-        f"print([shard_of(b, 7) for b in {ids!r}])"
-    )
+    code = f"from botruntime.shards import shard_of; print([shard_of(b, 7) for b in {ids!r}])"
     other = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
