@@ -7,6 +7,7 @@ two shards claiming one durable job queue without running a job twice."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 from collections import Counter
@@ -21,7 +22,7 @@ from botruntime.runtime import Runtime
 from botruntime.services import job_enqueue
 from botruntime.shards import Shard, shard_of
 from notifications.services import outbox_enqueue
-from tenancy.models import Bot
+from tenancy.models import Bot, Tenant
 from tests.botruntime.helpers import sent, serve, serve_together
 
 PLATFORM_TOKEN = "690000010:AAHplatform-bot-token-for-shard-tests"
@@ -47,12 +48,18 @@ def sharded(index: int, count: int = 2, **kwargs) -> Runtime:
     )
 
 
-def pooled_bots_on_both_shards(bot_community, *, each: int = 3, most: int = 40) -> list[int]:
-    """Community bots (ids from the suite's counter) until each of 2 shards has ``each``."""
+_ids = itertools.count(710_000_001)  # bot ids of this module's communities
+
+
+def pooled_bots_on_both_shards(bot_community, *, each: int = 3) -> list[int]:
+    """Communities whose bots put ``each`` on either of 2 shards (ids taken in order,
+    those of a shard already full skipped): both shards have work."""
     bots: list[int] = []
-    while min(Counter(shard_of(b, 2) for b in bots).get(s, 0) for s in (0, 1)) < each:
-        assert len(bots) < most, f"the hash put {bots} nearly all on one shard"
-        bots.append(bot_community()[1])
+    while len(bots) < 2 * each:
+        bot_id = next(_ids)
+        if sum(shard_of(b, 2) == shard_of(bot_id, 2) for b in bots) < each:
+            token = f"{bot_id}:AAHshard-test-bot-token-{bot_id:012d}"
+            bots.append(bot_community(bot_token=token)[1])
     return bots
 
 
@@ -112,14 +119,37 @@ def test_a_shard_follows_placement_and_new_bots_of_its_share(bot_community, tg):
         before = sorted(runtime.bots)
         # Moved to a workload of its own (the provisioner's): the shard lets it go.
         await sync_to_async(isolate)(mine[0])
-        later = [await sync_to_async(bot_community)() for _ in range(6)]
+        later = await sync_to_async(pooled_bots_on_both_shards)(bot_community, each=1)
         await runtime.refresh_bots()
-        return before, [b for _, b in later], sorted(runtime.bots)
+        return before, later, sorted(runtime.bots)
 
     before, later, after = serve(runtime, scenario)
 
     assert before == sorted(mine)
     assert after == sorted([*mine[1:], *(b for b in later if shard_of(b, 2) == 0)])
+
+
+def test_the_platform_bot_is_hashed_like_any_other_unless_a_row_isolates_it(db, tg, settings):
+    settings.PLATFORM_BOT_TOKEN = PLATFORM_TOKEN
+    tg.add_bot(PLATFORM_TOKEN, username="bragabot")
+    mine = shard_of(PLATFORM_BOT, 2)
+    ours, other = sharded(mine), sharded(1 - mine)
+
+    async def scenario():
+        hosted = [sorted(ours.bots), sorted(other.bots)]
+        # Its own workload from now on: a row (without a token: that stays in the
+        # settings) placing it isolated.
+        public = await sync_to_async(Tenant.objects.get)(schema_name="public")
+        await sync_to_async(Bot.objects.create)(
+            tenant=public, telegram_id=PLATFORM_BOT, placement=Bot.Placement.ISOLATED
+        )
+        await ours.refresh_bots()
+        return hosted, sorted(ours.bots)
+
+    hosted, after = serve_together([ours, other], scenario)
+
+    assert hosted == [[PLATFORM_BOT], []]
+    assert after == []
 
 
 def test_serving_only_dispatch_sends_the_outbox_without_taking_updates(bot_community, person, tg):
@@ -180,7 +210,7 @@ def test_two_shards_share_one_job_queue_and_run_each_job_once(elsewhere, job_kin
     lock = threading.Lock()
 
     def record(*, tenant, payload) -> None:
-        time.sleep(0.02)  # long enough that both shards hold jobs at once
+        time.sleep(0.05)  # 40 of them take one shard's 2 threads a second: both get some
         with lock:
             ran.append((payload["n"], threading.current_thread().name))
 
