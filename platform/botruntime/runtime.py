@@ -465,6 +465,8 @@ class Runtime:
 
     # ---- bots ------------------------------------------------------------------------
     def _load_bots(self) -> list[tuple[int, str, Tenant]]:
+        if not self.hosts_bots:
+            return []
         if self.bot_ids is not None:  # named bots, whatever their placement
             loaded = bot_tokens(bot_ids=self.bot_ids)
         else:  # the pooled bots, of this shard's share
