@@ -107,6 +107,14 @@ EXPECTED = {
         "goal: every seeded signal flagged",
         "goal: fraud_scan CPU",
     ],
+    "runtime_shards": [
+        "rendezvous (shard_of): moved",
+        "naive bot_id % N: moved",
+        "moved onto the new shard:",
+        "per shard at 5: min",
+        "side by side, moved / ideal:",
+        "goal: rendezvous moved / ideal",
+    ],
 }
 
 

@@ -68,10 +68,11 @@ from botruntime.services import (
     updates_reclaim,
     updates_renew,
 )
+from botruntime.shards import Shard
 from botruntime.webhook_keys import webhook_secret, webhook_secret_accepted
 from config.job_registry import job_kinds
-from tenancy.models import Tenant
-from tenancy.selectors import bot_tokens
+from tenancy.models import Bot, Tenant
+from tenancy.selectors import bot_placement, bot_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,10 @@ LEASE_RENEWALS = 3  # a running job's lease is renewed this many times per lease
 # Why a bot is not served: its stored token cannot be decrypted with FIELD_ENCRYPTION_KEY,
 # or Telegram refused it (getMe) at start.
 TOKEN_UNREADABLE, TELEGRAM_REFUSED = "token_unreadable", "telegram_refused"
+# What a runtime serves (``runbots --serve``): its bots' updates (polling or webhooks, the
+# handlers), its bots' notification dispatchers, the durable jobs. Default: all three.
+UPDATES, DISPATCH, JOBS = "updates", "dispatch", "jobs"
+SERVE_PARTS = (UPDATES, DISPATCH, JOBS)
 
 HandlerFactory = Callable[[], list[tuple[BaseHandler, int]]]
 
@@ -307,9 +312,15 @@ def _fresh_connections(func: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
 class Runtime:
     """Hosts bots and runs durable jobs until ``stop()``.
 
-    ``bot_ids``: only these bots (default: every active bot with a token, plus the
-    PLATFORM_BOT_TOKEN bot). ``webhook``: serve webhooks on ``listen:port`` and register
-    ``webhook_url`` (default: the local address) with Telegram; else long polling.
+    ``bot_ids``: only these bots, whatever their placement (default: every active pooled
+    bot with a token, plus the PLATFORM_BOT_TOKEN bot; isolated bots run in workloads of
+    their own, ``runbots --bot ID``). ``shard``: of those default bots, only the ones
+    hashed to this shard (``botruntime.shards``). ``serve``: which of ``SERVE_PARTS`` this
+    runtime serves (default all; ``jobs=False`` drops "jobs"): without "updates" and
+    "dispatch" it hosts no bot; with "dispatch" alone it hosts its bots to send their
+    outbox, without polling or webhooks. ``webhook``: serve webhooks on ``listen:port``
+    and register ``webhook_url`` (default: the local address) with Telegram; else long
+    polling (either only when serving updates).
     ``job_threads``: threads durable jobs run on; 0 runs them on Django's database
     thread like the handlers' queries (tests do, to share their transaction).
     ``job_kinds``: claim only these kinds (default: every registered kind).
@@ -326,6 +337,8 @@ class Runtime:
         listen: str = "127.0.0.1",
         port: int = 0,
         jobs: bool = True,
+        shard: Shard | None = None,
+        serve: Iterable[str] | None = None,
         job_threads: int | None = None,
         job_tick: float = 1.0,
         job_kinds: list[str] | None = None,
@@ -333,11 +346,21 @@ class Runtime:
         poll_timeout: int = POLL_TIMEOUT,
         handlers: HandlerFactory = collect_handlers,
     ) -> None:
-        self.bot_ids = bot_ids
-        self.webhook = webhook or bool(webhook_url)
+        asked = frozenset(SERVE_PARTS if serve is None else serve)
+        parts = asked if jobs else asked - {JOBS}
+        if asked - set(SERVE_PARTS) or not parts:
+            raise ValueError(f"serve is some of {', '.join(SERVE_PARTS)}, got {sorted(parts)}")
+        self.serve = parts
+        self.shard = shard
+        self.updates = UPDATES in self.serve
+        self.hosts_bots = bool(self.serve & {UPDATES, DISPATCH})
+        # A runtime hosting no bot hosts none, even if asked for some.
+        self.bot_ids = bot_ids if self.hosts_bots else []
+        # Webhooks carry updates: a runtime that does not serve them has no server.
+        self.webhook = (webhook or bool(webhook_url)) and self.updates
         self.webhook_url = webhook_url.rstrip("/") if webhook_url else None
         self.listen, self.port = listen, port
-        self.jobs = jobs
+        self.jobs = JOBS in self.serve
         self.job_threads = settings.JOB_WORKERS if job_threads is None else job_threads
         self.job_tick = job_tick
         self.job_kinds = job_kinds
@@ -383,7 +406,7 @@ class Runtime:
     async def start(self) -> None:
         specs = await sync_to_async(self._load_bots)()
         self._request = SharedRequest(connection_pool_size=64, read_timeout=10.0)
-        if not self.webhook:
+        if self.updates and not self.webhook:
             # Each poller holds one connection open for up to poll_timeout seconds, and
             # bots come and go: no upper bound on this pool.
             unbounded = httpx.Limits(max_connections=None, max_keepalive_connections=None)
@@ -396,7 +419,8 @@ class Runtime:
             await self._serve_webhooks()
         gate = asyncio.Semaphore(STARTUP_CONCURRENCY)
         await asyncio.gather(*(self._host(gate, *spec) for spec in specs))
-        await self.rerun_updates()  # what a runtime that died left half done
+        if self.updates:
+            await self.rerun_updates()  # what a runtime that died left half done
         await self._start_queue()
         self._flusher = asyncio.create_task(self._flush_every(), name="write-behind")
         self.started.set()
@@ -406,6 +430,8 @@ class Runtime:
                 "bots": sorted(self.bots),
                 "skipped": {str(bot_id): why for bot_id, why in sorted(self.skipped.items())},
                 "mode": "webhook" if self.webhook else "polling",
+                "shard": str(self.shard) if self.shard else None,
+                "serve": sorted(self.serve),
                 "worker": self.worker,
                 "webhook_base": self.webhook_base if self.webhook else None,
             },
@@ -439,12 +465,17 @@ class Runtime:
 
     # ---- bots ------------------------------------------------------------------------
     def _load_bots(self) -> list[tuple[int, str, Tenant]]:
-        loaded = bot_tokens(bot_ids=self.bot_ids)
+        if not self.hosts_bots:
+            return []
+        if self.bot_ids is not None:  # named bots, whatever their placement
+            loaded = bot_tokens(bot_ids=self.bot_ids)
+        else:  # the pooled bots, of this shard's share
+            keep = self.shard.hosts if self.shard is not None else None
+            loaded = bot_tokens(placement=Bot.Placement.POOLED, keep=keep)
         specs = {spec[0]: spec for spec in loaded if spec[1]}
         platform_token = settings.PLATFORM_BOT_TOKEN
         head = platform_token.split(":", 1)[0]
-        wanted = self.bot_ids is None or (head.isdigit() and int(head) in self.bot_ids)
-        if head.isdigit() and int(head) not in specs and wanted:
+        if head.isdigit() and int(head) not in specs and self._wants_platform_bot(int(head)):
             public = Tenant.objects.filter(schema_name="public").first()
             if public is not None:
                 specs[int(head)] = (int(head), platform_token, public)
@@ -456,6 +487,15 @@ class Runtime:
                 logger.warning("botruntime.bots_not_found", extra={"bot_ids": missing})
             return [specs[b] for b in self.bot_ids if b in specs]
         return list(specs.values())
+
+    def _wants_platform_bot(self, bot_id: int) -> bool:
+        """The PLATFORM_BOT_TOKEN bot is hosted like a pooled bot (hashed to its shard)
+        unless a row of its own places it in a workload of its own."""
+        if self.bot_ids is not None:
+            return bot_id in self.bot_ids
+        if self.shard is not None and not self.shard.hosts(bot_id):
+            return False
+        return bot_placement(bot_id=bot_id) != Bot.Placement.ISOLATED
 
     def _note_unreadable(self, unreadable: set[int], *, known: set[int]) -> None:
         """Skip the bots whose token cannot be decrypted, each logged once, so the others
@@ -496,10 +536,11 @@ class Runtime:
     async def _host(self, gate: asyncio.Semaphore, bot_id: int, token: str, tenant: Tenant) -> None:
         async with gate:
             app = self._build(token)
-            for handler, group in self.handlers():
-                app.add_handler(handler, group)
-            app.add_error_handler(self._on_error)
-            app.bot_data["commands"] = self._commands
+            if self.updates:
+                for handler, group in self.handlers():
+                    app.add_handler(handler, group)
+                app.add_error_handler(self._on_error)
+                app.bot_data["commands"] = self._commands
             secret = webhook_secret(bot_id) if self.webhook else ""  # polling needs none
             hosted = HostedBot(bot_id, tenant, app, token, secret)
             try:
@@ -516,12 +557,14 @@ class Runtime:
                 return
             self.skipped.pop(bot_id, None)
             self.bots[bot_id] = hosted
-            await self._configure(hosted)
-            if self.webhook:
-                await self._register_webhook(hosted)
-            else:
-                hosted.tasks.append(asyncio.create_task(self._poll(hosted), name=f"poll:{bot_id}"))
-            if self._dispatcher is not None:
+            if self.updates:
+                await self._configure(hosted)
+                if self.webhook:
+                    await self._register_webhook(hosted)
+                else:
+                    poller = asyncio.create_task(self._poll(hosted), name=f"poll:{bot_id}")
+                    hosted.tasks.append(poller)
+            if DISPATCH in self.serve and self._dispatcher is not None:
                 # The notifications outbox of this bot, sent at Telegram's pace.
                 runner = self._dispatcher(bot_id=bot_id, bot=app.bot)
                 hosted.tasks.append(
@@ -625,7 +668,10 @@ class Runtime:
     async def rerun_updates(self, context: ContextTypes.DEFAULT_TYPE | None = None) -> int:
         """Renew the leases of the updates this runtime holds, then take the hosted bots'
         updates whose lease ran out (their runtime died inside a handler, or before) and
-        queue them again. Runs at start and every third of the lease. The updates re-run."""
+        queue them again. Runs at start and every third of the lease. The updates re-run.
+        A runtime that does not serve updates leaves them to those that do."""
+        if not self.updates:
+            return 0
         try:
             held = self._updates.holding()
             if held:
@@ -776,7 +822,8 @@ class Runtime:
 
     # ---- durable jobs ----------------------------------------------------------------
     async def _start_queue(self) -> None:
-        """PTB's JobQueue: the bot list refresh, and (with jobs on) the durable job ticks."""
+        """PTB's JobQueue: the bot list refresh (when hosting bots), the updates' leases
+        (when serving updates), and (with jobs on) the durable job ticks."""
         # The queue lives on an Application; this one never connects to Telegram (jobs
         # create their own clients), it only carries the scheduler.
         request = self._shared_request()
@@ -792,15 +839,17 @@ class Runtime:
         assert queue is not None, "the builder makes one with PTB's job-queue extra"
         # A late tick is simply skipped: the next one claims whatever is due.
         timing = {"coalesce": True, "misfire_grace_time": None}
-        queue.run_repeating(
-            self._refresh, interval=BOTS_REFRESH_EVERY, name="bots", job_kwargs=timing
-        )
-        queue.run_repeating(
-            self.rerun_updates,
-            interval=self.update_lease.total_seconds() / LEASE_RENEWALS,
-            name="updates",
-            job_kwargs=timing,
-        )
+        if self.hosts_bots:
+            queue.run_repeating(
+                self._refresh, interval=BOTS_REFRESH_EVERY, name="bots", job_kwargs=timing
+            )
+        if self.updates:
+            queue.run_repeating(
+                self.rerun_updates,
+                interval=self.update_lease.total_seconds() / LEASE_RENEWALS,
+                name="updates",
+                job_kwargs=timing,
+            )
         if self.jobs:
             if self.job_threads > 0:
                 self._executor = ThreadPoolExecutor(self.job_threads, thread_name_prefix="job")

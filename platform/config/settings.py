@@ -212,6 +212,9 @@ BOT_WEBHOOK_PORT = int(os.environ.get("BOT_WEBHOOK_PORT", "8081"))
 BOT_WEBHOOK_SECRET_KEY = os.environ.get("BOT_WEBHOOK_SECRET_KEY", "")
 BOT_WEBHOOK_SECRET_KEY_PREVIOUS = os.environ.get("BOT_WEBHOOK_SECRET_KEY_PREVIOUS", "")
 JOB_WORKERS = int(os.environ.get("JOB_WORKERS", "2"))
+# The runtime shard ("I/N") runbots hosts when --shard is not given (a StatefulSet sets
+# it from the pod's ordinal); empty: every pooled bot (botruntime.shards).
+BOT_SHARD = os.environ.get("BOT_SHARD", "")
 # Seconds between the runtime's batched writes of counters and "seen" marks (see
 # botruntime.batching), which also record the updates behind them done: what a crashed
 # process had not written yet is counted again when its updates are re-run.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -133,11 +134,18 @@ def bot_tenant(*, bot_id: int) -> Tenant | None:
     return bot.tenant if bot else None
 
 
-def bot_tokens(*, bot_ids: list[int] | None = None) -> list[tuple[int, str, Tenant]]:
+def bot_tokens(
+    *,
+    bot_ids: list[int] | None = None,
+    placement: str | None = None,
+    keep: Callable[[int], bool] | None = None,
+) -> list[tuple[int, str, Tenant]]:
     """(bot id, decrypted token, tenant) of every active bot with a token whose tenant is
-    active (the public tenant's platform bot included), optionally only ``bot_ids``: the
-    bots a runtime hosts. The token is "" when it cannot be decrypted (the runtime skips
-    that bot and says so). Tokens stay in memory only."""
+    active (the public tenant's platform bot included), optionally only ``bot_ids``, only
+    bots of one ``placement`` (``Bot.Placement``), and only those whose id ``keep``
+    accepts (asked before decrypting: a runtime shard reads its own share): the bots a
+    runtime hosts. The token is "" when it cannot be decrypted (the runtime skips that bot
+    and says so). Tokens stay in memory only."""
     qs = (
         Bot.objects.select_related("tenant")
         .filter(is_active=True, tenant__status=Tenant.Status.ACTIVE)
@@ -146,6 +154,8 @@ def bot_tokens(*, bot_ids: list[int] | None = None) -> list[tuple[int, str, Tena
     )
     if bot_ids is not None:
         qs = qs.filter(telegram_id__in=bot_ids)
+    if placement is not None:
+        qs = qs.filter(placement=placement)
     return [
         (
             bot.telegram_id,
@@ -155,7 +165,14 @@ def bot_tokens(*, bot_ids: list[int] | None = None) -> list[tuple[int, str, Tena
             bot.tenant,
         )
         for bot in qs
+        if keep is None or keep(bot.telegram_id)
     ]
+
+
+def bot_placement(*, bot_id: int) -> str | None:
+    """Where the bot runs (``Bot.Placement``), None for a bot with no row (the platform
+    bot configured by its token alone)."""
+    return Bot.objects.filter(telegram_id=bot_id).values_list("placement", flat=True).first()
 
 
 def tenant_schemas_live(*, schema_names: list[str]) -> set[str]:

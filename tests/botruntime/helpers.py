@@ -1,8 +1,9 @@
-"""Helpers for the bot runtime's tests: a runtime driven from the test's thread
-(``serve``), waiting for a bot's messages (``sent``), and applying the write-behind buffers
-as the runtime would (``flush_all_strictly``) for tests that drive handlers without one,
-a group bound on the sandbox (``bound_group``), and ``manage.py runbots`` in a process of
-its own (``runbots_env``, ``process_running``, ``wait_for_line``)."""
+"""Helpers for the bot runtime's tests: runtimes driven from the test's thread (``serve``,
+``serve_together``), waiting for a bot's messages (``sent``), and applying the
+write-behind buffers as the runtime would (``flush_all_strictly``) for tests that drive
+handlers without one, a group bound on the sandbox (``bound_group``), and ``manage.py
+runbots`` in a process of its own (``runbots_env``, ``process_running``,
+``wait_for_line``)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,22 @@ def serve(runtime: Any, scenario: Callable[[], Awaitable[Any]]) -> Any:
             return await scenario()
         finally:
             await runtime.stop()
+
+    return async_to_sync(main)()
+
+
+def serve_together(runtimes: list[Any], scenario: Callable[[], Awaitable[Any]]) -> Any:
+    """``serve`` for several runtimes in one process (shards of one installation): all
+    started, ``scenario`` run, all stopped."""
+
+    async def main() -> Any:
+        try:
+            for runtime in runtimes:
+                await runtime.start()
+            return await scenario()
+        finally:
+            for runtime in runtimes:
+                await runtime.stop()
 
     return async_to_sync(main)()
 

@@ -1,5 +1,7 @@
 """``tenant_get`` finds live tenants; the callers that must see a deleted tenant (its
-audit trail, a clear "is deleted" error, a deep link that stays silent) ask for it."""
+audit trail, a clear "is deleted" error, a deep link that stays silent) ask for it.
+``bot_tokens`` hands a runtime the bots of one placement, and only those it keeps, each
+token decrypted only for a bot it keeps."""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ import io
 import pytest
 from django.core.management import call_command
 
+import tenancy.selectors
 from botruntime.selectors import tenant_resolve
 from history.services import history_seal
-from tenancy.selectors import tenant_for_domain, tenant_get
+from tenancy.models import Bot
+from tenancy.selectors import bot_placement, bot_tokens, tenant_for_domain, tenant_get
 from tenancy.services import tenant_delete
 
 
@@ -52,3 +56,23 @@ def test_the_tenant_command_says_a_deleted_tenant_is_deleted(deleted):
 def test_a_deep_link_to_a_deleted_community_stays_silent(deleted, settings):
     settings.PLATFORM_BOT_TOKEN = "690000077:AAHplatform-bot-token-deleted-deep-link"
     assert tenant_resolve(bot_id=690000077, start_payload=f"t-{deleted.slug}") is None
+
+
+def test_bot_tokens_reads_one_placement_and_decrypts_only_the_bots_kept(make_tenant, monkeypatch):
+    pooled, isolated, other = (Bot.objects.get(tenant=make_tenant()).telegram_id for _ in range(3))
+    Bot.objects.filter(telegram_id=isolated).update(placement=Bot.Placement.ISOLATED)
+    decrypted: list[str] = []
+    real_decrypt = tenancy.selectors.decrypt
+
+    def decrypt(value: str) -> str:
+        decrypted.append(value)
+        return real_decrypt(value)
+
+    monkeypatch.setattr(tenancy.selectors, "decrypt", decrypt)
+
+    kept = bot_tokens(placement=Bot.Placement.POOLED, keep=lambda bot_id: bot_id != other)
+    assert [bot_id for bot_id, _, _ in kept] == [pooled]
+    assert len(decrypted) == 1  # the isolated bot and the one not kept: never decrypted
+    assert [b for b, _, _ in bot_tokens(placement=Bot.Placement.ISOLATED)] == [isolated]
+    assert [b for b, _, _ in bot_tokens(bot_ids=[isolated, other])] == sorted([isolated, other])
+    assert (bot_placement(bot_id=isolated), bot_placement(bot_id=1)) == ("isolated", None)
