@@ -33,6 +33,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from provisioner.processes import Backoff, Child, RotatingLog
@@ -43,6 +44,10 @@ logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_FILE, LOG_FILE, SPARE_LOG = "config.json", "bot.log", "spare.log"
 TICK = 0.05  # seconds between the supervisor's looks at its children
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass
@@ -203,9 +208,7 @@ class LocalBackend:
     def log_path(self, *, tenant: str, bot_id: int) -> Path:
         return self._directory(tenant, bot_id) / LOG_FILE
 
-    def wait(
-        self, *, tenant: str, bot_id: int, status: Status, timeout: float = 30.0
-    ) -> Rollout:
+    def wait(self, *, tenant: str, bot_id: int, status: Status, timeout: float = 30.0) -> Rollout:
         """The bot's rollout once it has ``status``; TimeoutError after ``timeout``."""
         deadline = time.monotonic() + timeout
         while True:
@@ -290,7 +293,7 @@ class LocalBackend:
         supervisor start the next one: never two processes polling for one bot."""
         code = child.stop(self.stop_timeout)
         if bot.log is not None:
-            bot.log.write(f"--- provisioner: stopped pid {child.pid} ({why}), exit {code}")
+            bot.log.write(f"--- provisioner {_now()}: stopped pid {child.pid} ({why}), exit {code}")
         with self._lock:
             bot.restarting = False
             self._lock.notify_all()
@@ -349,7 +352,8 @@ class LocalBackend:
         bot.next_start = now + delay
         if bot.log is not None:
             bot.log.write(
-                f"--- provisioner: pid {child.pid} exited with {code}; restart in {delay:g} s"
+                f"--- provisioner {_now()}: pid {child.pid} exited with {code}; "
+                f"restart in {delay:g} s"
             )
         logger.warning(
             "provisioner.local.exited",
@@ -379,7 +383,9 @@ class LocalBackend:
             )
         else:
             bot.child = spare
-        bot.log.write(f"--- provisioner: runbots {' '.join(args)} as pid {bot.child.pid} ({how})")
+        bot.log.write(
+            f"--- provisioner {_now()}: runbots {' '.join(args)} as pid {bot.child.pid} ({how})"
+        )
         logger.info(
             "provisioner.local.started",
             extra={"tenant": bot.tenant, "bot_id": bot.bot_id, "pid": bot.child.pid, "how": how},
@@ -398,6 +404,8 @@ class LocalBackend:
             return
         if now < self._spare_next:
             return
+        if any(b.child is not None and not b.child.ready.is_set() for b in self._bots.values()):
+            return  # a bot is starting: the next spare waits rather than slow it down
         self.state_dir.mkdir(parents=True, exist_ok=True)
         log = RotatingLog(
             self.state_dir / SPARE_LOG, max_bytes=self.log_max_bytes, backups=self.log_backups

@@ -113,7 +113,7 @@ class Child:
             stderr=subprocess.STDOUT,
             text=True,
             bufsize=1,
-            preexec_fn=_die_with_parent(os.getpid()),  # noqa: PLW1509 (prctl only, see above)
+            preexec_fn=_die_with_parent(os.getpid()),  # prctl only: see its doc
         )
         self._reader = threading.Thread(
             target=self._read, name=f"child-log:{self.process.pid}", daemon=True
