@@ -36,6 +36,7 @@ BENCHMARKS = [
     "raid_validation",
     "raids_fraud",
     "runtime_shards",
+    "local_deploy",
 ]
 
 

@@ -205,6 +205,11 @@ class LocalBackend:
             child = bot.child if bot is not None else None
             return child.pid if child is not None and child.exit_code() is None else None
 
+    def spare_warm(self) -> bool:
+        """Whether a warm spare waits for the next bot to start."""
+        with self._lock:
+            return self._spare is not None and self._spare.warm.is_set()
+
     def log_path(self, *, tenant: str, bot_id: int) -> Path:
         return self._directory(tenant, bot_id) / LOG_FILE
 

@@ -115,6 +115,14 @@ EXPECTED = {
         "side by side, moved / ideal:",
         "goal: rendezvous moved / ideal",
     ],
+    "local_deploy": [
+        "-- with the warm spare",
+        "process there",
+        "median first reply:",
+        "-- info: without the spare",
+        "baseline: a new POOLED bot",
+        "goal: median first reply <= 3 s",
+    ],
 }
 
 
