@@ -429,14 +429,28 @@ _backend_lock = threading.Lock()
 
 def local_backend() -> LocalBackend:
     """This process's local backend (one supervisor for the whole process), its state
-    under settings.PROVISIONER_LOCAL_DIR (default ``.data/bots``)."""
+    under settings.PROVISIONER_LOCAL_DIR. Its children follow this process's settings
+    where a command changed them at run time (``make run`` points the platform at the
+    sandbox Telegram)."""
     global _backend
     with _backend_lock:
-        if _backend is None:
+        if _backend is None or _backend._closed:
             from django.conf import settings
 
-            state_dir = Path(getattr(settings, "PROVISIONER_LOCAL_DIR", "") or ".data/bots")
+            state_dir = Path(settings.PROVISIONER_LOCAL_DIR)
             if not state_dir.is_absolute():
                 state_dir = ROOT / state_dir
-            _backend = LocalBackend(state_dir)
+            env = {
+                "TELEGRAM_API_BASE": settings.TELEGRAM_API_BASE,
+                "MINI_APP_URL": settings.MINI_APP_URL,
+            }
+            _backend = LocalBackend(state_dir, env=env, spare=settings.PROVISIONER_LOCAL_SPARE)
         return _backend
+
+
+def local_backend_stop() -> None:
+    """Stop this process's local backend and its bots, if it was started."""
+    with _backend_lock:
+        backend = _backend
+    if backend is not None:
+        backend.shutdown()

@@ -215,6 +215,11 @@ JOB_WORKERS = int(os.environ.get("JOB_WORKERS", "2"))
 # The runtime shard ("I/N") runbots hosts when --shard is not given (a StatefulSet sets
 # it from the pod's ordinal); empty: every pooled bot (botruntime.shards).
 BOT_SHARD = os.environ.get("BOT_SHARD", "")
+# Provisioner, local backend: where each isolated bot's configuration and log live
+# (relative: under the project's root), and whether a warm runtime process waits for the
+# next bot to deploy (about 100 MB of memory; off: each start pays for Django's start-up).
+PROVISIONER_LOCAL_DIR = os.environ.get("PROVISIONER_LOCAL_DIR", ".data/bots")
+PROVISIONER_LOCAL_SPARE = env_bool("PROVISIONER_LOCAL_SPARE", True)
 # Seconds between the runtime's batched writes of counters and "seen" marks (see
 # botruntime.batching), which also record the updates behind them done: what a crashed
 # process had not written yet is counted again when its updates are re-run.

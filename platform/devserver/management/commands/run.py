@@ -28,6 +28,7 @@ from devserver.demo import (
 )
 from devserver.raid_demo import DEMO_X_ALICE, demo_alice_link, demo_raid_ensure
 from history.services import Actor
+from provisioner.local import local_backend_stop
 from tenancy.models import Tenant
 from tenancy.services import demo_tenant_ensure
 
@@ -111,6 +112,10 @@ class Command(BaseCommand):
                 "    a staff login: BRAGABOT_ENV=development .venv/bin/python manage.py "
                 "createsuperuser"
             )
+            self.stdout.write(
+                "  Isolated bots run as processes here (provisioner's local backend): "
+                f"{settings.PROVISIONER_LOCAL_DIR}/<tenant>/<bot id>/bot.log"
+            )
             self.stdout.write("  Press Ctrl-C to stop.\n")
             import uvicorn
 
@@ -121,6 +126,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass  # uvicorn hands Ctrl-C back once it has shut down
         finally:
+            local_backend_stop()  # the bots deployed as processes of their own
             stop_feed()
             stop_demo()
             stop_bots()
