@@ -104,7 +104,7 @@ def test_an_isolated_bot_answers_from_its_own_process_through_its_whole_life(
     assert pid is not None and pid != os.getpid()
     assert answers(tg, spec.bot_id).startswith("Welcome to Acme, Alice!")
 
-    # The token is in no file and on no command line: the child reads it from the database.
+    # The token is in no file, on no command line, in no environment: the child reads it from the database.
     directory = backend.state_dir / spec.tenant / str(spec.bot_id)
     config = json.loads((directory / "config.json").read_text())
     assert config["bot_id"] == spec.bot_id and config["parameters"]["brand_name"] == "Acme"
@@ -112,7 +112,8 @@ def test_an_isolated_bot_answers_from_its_own_process_through_its_whole_life(
     secret = spec.token.split(":", 1)[1]
     for path in directory.iterdir():
         assert secret not in path.read_text()
-    assert secret.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    for what in ("cmdline", "environ"):
+        assert secret.encode() not in Path(f"/proc/{pid}/{what}").read_bytes()
 
     # Unchanged: nothing happens to the process.
     again = backend.apply(spec)
