@@ -1,11 +1,13 @@
 """The local backend: each isolated bot is a supervised ``runbots --bot ID`` process on
 this machine; a pooled bot has no process of its own (the shared runtime hosts it).
 
-- **Start.** The child runs from the project's root with this process's environment
-  (DATABASE_URL, TELEGRAM_API_BASE, ...). Its token is not on its command line nor in a
-  file: like every runtime it reads it, encrypted, from the database. A warm spare
-  (``provisioner.spare``, Django already started) is adopted when there is one, so a
-  new bot does not wait for Python and Django to start; otherwise a fresh process.
+- **Start.** The child (``runbots --bot ID --serve updates,dispatch``: the bot's updates
+  and notifications; durable jobs are the jobs runtime's) runs from the project's root
+  with this process's environment (DATABASE_URL, TELEGRAM_API_BASE, ...). Its token is
+  not on its command line nor in a file: like every runtime it reads it, encrypted, from
+  the database. A warm spare (``provisioner.spare``, Django already started) is adopted
+  when there is one, so a new bot does not wait for Python and Django to start;
+  otherwise a fresh process.
 - **State.** ``<state_dir>/<tenant>/<bot_id>/config.json``: the bot's configuration and
   its digest (no secret); ``bot.log`` beside it: the child's output, size-capped.
 - **Idempotent.** ``apply`` with the digest already applied and the child alive (or
@@ -304,10 +306,12 @@ class LocalBackend:
             self._lock.notify_all()
 
     def _child_args(self, bot: _Bot) -> list[str]:
-        return ["--bot", str(bot.bot_id), "--no-jobs"]
+        return ["--bot", str(bot.bot_id), "--serve", "updates,dispatch"]
 
     def _child_env(self) -> dict[str, str]:
-        return {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        env.pop("BOT_SHARD", None)  # a shard is for pooled runtimes: --bot refuses it
+        return env
 
     # ---- the supervisor thread -------------------------------------------------------
     def _supervise(self) -> None:

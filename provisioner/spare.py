@@ -2,8 +2,8 @@
 
 It does what ``manage.py runbots`` does before it serves (Django set up, the runtime and
 every app's Telegram handlers imported, the system checks run), prints ``spare: ready``
-and waits for one line on stdin: the arguments of runbots (``--bot ID --no-jobs``). Then
-it *is* that runbots, in the same process. The local backend keeps one spare warm so
+and waits for one line on stdin: the arguments of runbots (``--bot ID --serve ...``).
+Then it *is* that runbots, in the same process. The local backend keeps one spare warm so
 that a new bot waits for its runtime to connect, not for Python and Django to start
 (seconds on a busy machine). End of input: exit without serving.
 """

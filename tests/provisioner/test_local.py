@@ -50,8 +50,10 @@ def white_label(tenant, *, placement=Placement.ISOLATED, **parameters) -> BotSpe
 
 @pytest.fixture
 def backend(tmp_path, tg):
-    """A local backend whose children use the test database and the sandbox Telegram."""
-    env = {"DATABASE_URL": connection_url(), "TELEGRAM_API_BASE": tg.base_url}
+    """A local backend whose children use the test database and the sandbox Telegram. The
+    platform's BOT_SHARD (a pooled runtime's setting, which ``runbots --bot`` refuses)
+    does not reach them."""
+    env = {"DATABASE_URL": connection_url(), "TELEGRAM_API_BASE": tg.base_url, "BOT_SHARD": "0/2"}
     made = LocalBackend(
         tmp_path / "bots",
         env={**env, "LOG_LEVEL": "WARNING"},
