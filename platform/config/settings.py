@@ -217,7 +217,7 @@ JOB_WORKERS = int(os.environ.get("JOB_WORKERS", "2"))
 BOT_SHARD = os.environ.get("BOT_SHARD", "")
 # Provisioner, local backend: where each isolated bot's configuration and log live
 # (relative: under the project's root), and whether a warm runtime process waits for the
-# next bot to deploy (about 100 MB of memory; off: each start pays for Django's start-up).
+# next bot to deploy (about 110 MB of memory; off: each start pays for Django's start-up).
 PROVISIONER_LOCAL_DIR = os.environ.get("PROVISIONER_LOCAL_DIR", ".data/bots")
 PROVISIONER_LOCAL_SPARE = env_bool("PROVISIONER_LOCAL_SPARE", True)
 # Seconds between the runtime's batched writes of counters and "seen" marks (see
