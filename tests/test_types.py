@@ -1,6 +1,6 @@
 """The type checker passes as ``make lint`` runs it: mypy with the Django and DRF plugins
-over platform/, tenants/ and provisioner/ ([tool.mypy] in pyproject.toml), and every ``# type: ignore``
-names its error code and says why on its line."""
+over platform/, tenants/ and provisioner/ ([tool.mypy] in pyproject.toml), and every
+``# type: ignore`` names its error code and says why on its line."""
 
 from __future__ import annotations
 
