@@ -35,6 +35,7 @@ BENCHMARKS = [
     "raid_settlement",
     "raid_validation",
     "raids_fraud",
+    "provisioner_desired",
 ]
 
 

@@ -13,7 +13,10 @@ and records every request (``list(double)``, or ``double.calls()``). Added here:
   namespace's path, not an object's).
 
 ``serve()`` runs it on a local port in a thread of its own, so the official (blocking)
-client can call it from tests and benchmarks."""
+client can call it from tests (which read its objects directly). ``serve_process()`` runs
+it in a process of its own, as a real API server is, for a benchmark: the client's and
+the server's work do not share one interpreter lock; ``remote_calls(url)`` reads its
+requests over HTTP."""
 
 from __future__ import annotations
 
@@ -21,12 +24,14 @@ import asyncio
 import contextlib
 import copy
 import itertools
+import multiprocessing
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import aiohttp.web
 import kmock
+import urllib3
 from aiohttp.test_utils import RawTestServer
 from kmock import KubernetesEmulator, KubernetesObjectNotFoundError, resource
 from kmock._internal.rendering import Request
@@ -34,6 +39,8 @@ from kmock._internal.rendering import Request
 NAMESPACES = resource("", "v1", "namespaces")
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
+CALLS_PATH = "/_double/calls"  # the requests so far (not itself), for another process
+WRITES = {"PATCH", "POST", "PUT", "DELETE"}
 
 
 def _selector_matches(selector: str, labels: dict[str, str]) -> bool:
@@ -68,7 +75,7 @@ class KubernetesDouble(KubernetesEmulator):
         return [(str(r.method.value), r.url.path) for r in self]
 
     def writes(self) -> list[tuple[str, str]]:
-        return [c for c in self.calls() if c[0] in {"PATCH", "POST", "PUT", "DELETE"}]
+        return [c for c in self.calls() if c[0] in WRITES]
 
     def live(self, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         """An object as stored (None when absent or deleted)."""
@@ -94,6 +101,9 @@ class KubernetesDouble(KubernetesEmulator):
         return res, request.namespace, request.name
 
     async def _handle(self, request: Request) -> aiohttp.web.StreamResponse:
+        if request.url.path == CALLS_PATH:
+            calls = [c for c in self.calls() if c[1] != CALLS_PATH]
+            return aiohttp.web.json_response({"calls": calls})
         target = self._target(request)
         if target is None:
             return await super()._handle(request)
@@ -222,3 +232,37 @@ def serve() -> Iterator[tuple[KubernetesDouble, str]]:
         loop.call_soon_threadsafe(finish)
         thread.join(10)
         loop.close()
+
+
+def _serve_forever(conn: Any) -> None:
+    async def main() -> None:
+        async with (
+            KubernetesDouble() as double,
+            kmock.Server(double, server_cls=_QuietServer) as server,
+        ):
+            conn.send(str(server.url).rstrip("/"))
+            await asyncio.Event().wait()  # until the parent terminates this process
+
+    asyncio.run(main())
+
+
+@contextlib.contextmanager
+def serve_process() -> Iterator[str]:
+    """The base URL of a double running in a child process (stopped on exit)."""
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_serve_forever, args=(child,), daemon=True)
+    process.start()
+    try:
+        if not parent.poll(60):
+            raise RuntimeError("the Kubernetes double's process did not start")
+        yield parent.recv()
+    finally:
+        process.terminate()
+        process.join(10)
+
+
+def remote_calls(url: str) -> list[tuple[str, str]]:
+    """(method, path) of every request a ``serve_process()`` double has had."""
+    response = urllib3.request("GET", url + CALLS_PATH)
+    return [(method, path) for method, path in response.json()["calls"]]

@@ -107,6 +107,14 @@ EXPECTED = {
         "goal: every seeded signal flagged",
         "goal: fraud_scan CPU",
     ],
+    "provisioner_desired": [
+        "render alone",
+        "ours (digest skip): first apply:",
+        "ours (digest skip): second apply, no change",
+        "naive (PATCH everything): second apply",
+        "goal: first apply (render + apply",
+        "goal: second apply with no change: 0 writes (measured 0) -> PASS",
+    ],
 }
 
 
