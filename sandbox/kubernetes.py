@@ -128,34 +128,31 @@ class KubernetesDouble(KubernetesEmulator):
                 return await super()._handle(request)
             key = (res, namespace, name)
             stored = self._objects[key] if key in self._objects else None
-            exists = stored is not None and not stored.deleted
+            live = stored if stored is not None and not stored.deleted else None
             if method == "GET":
-                if not exists:
+                if live is None:
                     raise KubernetesObjectNotFoundError()
-                return aiohttp.web.json_response(stored.raw)  # type: ignore[union-attr]
+                return aiohttp.web.json_response(live.raw)
             if method == "DELETE":
-                if not exists:
+                if live is None:
                     raise KubernetesObjectNotFoundError()
-                last = copy.deepcopy(stored.raw)  # type: ignore[union-attr]
-                stored.delete()  # type: ignore[union-attr]
+                last = copy.deepcopy(live.raw)
+                live.delete()
                 return aiohttp.web.json_response(last)
             if method == "PATCH":
                 content_type = request.headers.get("Content-Type", "").split(";")[0]
                 if content_type == APPLY:
-                    body = self._applied(request.data, namespace, name, stored if exists else None)
-                    if exists:
-                        stored.create(body)  # type: ignore[union-attr]
+                    body = self._applied(request.data, namespace, name, live)
+                    if live is not None:
+                        live.create(body)
                     else:
                         self._objects[key] = body
                     return aiohttp.web.json_response(body)
-                if content_type == MERGE and exists:
-                    stored.patch(request.data)  # type: ignore[union-attr]
-                    meta = stored.raw["metadata"]  # type: ignore[union-attr]
-                    meta["resourceVersion"] = str(next(self._versions))
-                    meta["generation"] = meta.get("generation", 1) + 1
-                    return aiohttp.web.json_response(stored.raw)  # type: ignore[union-attr]
-                if not exists:
+                if live is None:
                     raise KubernetesObjectNotFoundError()
+                if content_type == MERGE:
+                    live.patch(request.data)
+                    return aiohttp.web.json_response(live.raw)
                 return aiohttp.web.json_response(
                     {"kind": "Status", "code": 415, "message": content_type}, status=415
                 )
