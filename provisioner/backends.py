@@ -16,6 +16,7 @@ def cluster_settings() -> ClusterSettings:
     return ClusterSettings(
         namespace_prefix=settings.PROVISIONER_NAMESPACE_PREFIX,
         platform_secret=settings.PROVISIONER_PLATFORM_SECRET,
+        platform_secret_namespace=settings.PROVISIONER_PLATFORM_SECRET_NAMESPACE,
         ingress_class=settings.PROVISIONER_INGRESS_CLASS,
         ingress_namespace=settings.PROVISIONER_INGRESS_NAMESPACE,
         webhook_port=settings.BOT_WEBHOOK_PORT,

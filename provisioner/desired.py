@@ -45,6 +45,9 @@ class ClusterSettings:
 
     namespace_prefix: str = "bragabot-"
     platform_secret: str = "bragabot-platform"  # DATABASE_URL, REDIS_URL, keys: envFrom
+    # Where that Secret lives (the release's namespace): the backend copies it into each
+    # tenant namespace. Empty: it is already there (made by whoever runs the cluster).
+    platform_secret_namespace: str = ""
     ingress_class: str = "nginx"
     ingress_namespace: str = "ingress-nginx"  # the only source of webhook traffic
     webhook_port: int = 8081

@@ -249,6 +249,8 @@ class KubernetesBackend:
         for spec in specs:
             by_tenant.setdefault(spec.tenant, []).append(spec)
         rollouts = {}
+        isolated = any(spec.placement == Placement.ISOLATED for spec in specs)
+        platform_secret = self._platform_secret() if isolated else None
         for tenant, tenant_specs in by_tenant.items():
             namespace = namespace_for(tenant, self.settings)
             if len(tenant_specs) == 1:
@@ -258,7 +260,10 @@ class KubernetesBackend:
             desired = {
                 spec.bot_id: [
                     annotated(obj)
-                    for obj in desired_objects(spec, image=self.image, settings=self.settings)
+                    for obj in self._with_platform_secret(
+                        desired_objects(spec, image=self.image, settings=self.settings),
+                        platform_secret,
+                    )
                 ]
                 for spec in tenant_specs
             }
@@ -285,16 +290,56 @@ class KubernetesBackend:
     def _tenant_live(
         self, namespace: str, desired: Mapping[int, list[dict[str, Any]]]
     ) -> dict[tuple[str, str], dict[str, Any]]:
-        """The namespace and its quota objects, read once per tenant (when any bot of it
-        is isolated: a pooled bot wants no namespace)."""
+        """The namespace and its tenant-wide objects (no bot label), read once per tenant
+        (when any bot of it is isolated: a pooled bot wants no namespace)."""
         if not any(desired.values()):
             return {}
         found = self._get(RESOURCES["Namespace"], None, namespace)
         if found is None:
             return {}  # a new namespace has nothing in it
         live = {("Namespace", namespace): found}
-        selector = f"app.kubernetes.io/managed-by={MANAGED_BY}"
-        return live | self._live(namespace, selector, TENANT_WIDE)
+        resources = list(TENANT_WIDE)
+        if self.settings.platform_secret_namespace:
+            resources.append(RESOURCES["Secret"])
+        selector = f"app.kubernetes.io/managed-by={MANAGED_BY},!{BOT_LABEL}"
+        return live | self._live(namespace, selector, resources)
+
+    def _platform_secret(self) -> dict[str, Any] | None:
+        """The platform's environment Secret as the release has it (``data``), or None
+        when it is not copied (``platform_secret_namespace`` unset)."""
+        source = self.settings.platform_secret_namespace
+        if not source:
+            return None
+        found = self._get(RESOURCES["Secret"], source, self.settings.platform_secret)
+        if found is None:
+            raise KubernetesBackendError(
+                f"no Secret {self.settings.platform_secret!r} in namespace {source!r} "
+                f"(PROVISIONER_PLATFORM_SECRET): bot pods would have no DATABASE_URL"
+            )
+        return found
+
+    def _with_platform_secret(
+        self, objects: list[dict[str, Any]], source: Mapping[str, Any] | None
+    ) -> list[dict[str, Any]]:
+        """An isolated bot's objects plus the copy of the platform Secret in its tenant's
+        namespace (a pod reads Secrets of its own namespace only), after the namespace's
+        quota objects and before the bot's own."""
+        if source is None or not objects:
+            return objects
+        namespace = objects[0]["metadata"]["name"]
+        copy = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": self.settings.platform_secret,
+                "namespace": namespace,
+                "labels": dict(objects[0]["metadata"]["labels"]),
+            },
+            "type": source.get("type", "Opaque"),
+            "data": dict(source.get("data") or {}),
+        }
+        tenant_wide = sum(1 for o in objects if BOT_LABEL not in o["metadata"]["labels"])
+        return [*objects[:tenant_wide], copy, *objects[tenant_wide:]]
 
     def _converge(
         self,
@@ -313,8 +358,8 @@ class KubernetesBackend:
             else:
                 result = self._apply(obj)
                 writes += 1
-                if not RESOURCES[obj["kind"]].per_bot:
-                    tenant_live[key] = result  # the next bot of this tenant skips it
+                if BOT_LABEL not in obj["metadata"].get("labels", {}):
+                    tenant_live[key] = result  # tenant-wide: the next bot of this tenant skips it
             if obj["kind"] == "Deployment":
                 deployment = result
         wanted = {_key(obj) for obj in desired}

@@ -8,7 +8,7 @@ and records every request (``list(double)``, or ``double.calls()``). Added here:
   object and replaces an existing one's body (one field manager: what it applies is the
   whole object), keeping the ``status`` and bumping ``metadata.generation`` when the
   ``spec`` changes; a merge patch (``application/merge-patch+json``) merges;
-- ``labelSelector`` on lists (``k=v``, ``k!=v``, ``k``);
+- ``labelSelector`` on lists (``k=v``, ``k!=v``, ``k``, ``!k``);
 - namespaces as objects (``/api/v1/namespaces/<name>``, which kmock reads as a
   namespace's path, not an object's).
 
@@ -48,6 +48,9 @@ def _selector_matches(selector: str, labels: dict[str, str]) -> bool:
         if "!=" in term:
             key, value = term.split("!=", 1)
             if labels.get(key) == value:
+                return False
+        elif term.startswith("!"):
+            if term[1:] in labels:
                 return False
         elif "=" in term:
             key, value = term.replace("==", "=").split("=", 1)
@@ -113,8 +116,10 @@ class KubernetesDouble(KubernetesEmulator):
         if refused:
             status = {"kind": "Status", "code": refused, "status": "Failure", "message": "refused"}
             return aiohttp.web.json_response(status, status=refused)
+        if name is None and method != "GET":  # a create (POST): kmock's own (it locks)
+            return await super()._handle(request)
         async with self._lock:
-            if name is None and method == "GET":
+            if name is None:
                 selector = request.params.get("labelSelector", "")
                 items = [
                     copy.deepcopy(obj.raw)
@@ -124,8 +129,6 @@ class KubernetesDouble(KubernetesEmulator):
                 ]
                 body = {"kind": "List", "metadata": {"resourceVersion": "1"}, "items": items}
                 return aiohttp.web.json_response(body)
-            if name is None:
-                return await super()._handle(request)
             key = (res, namespace, name)
             stored = self._objects[key] if key in self._objects else None
             live = stored if stored is not None and not stored.deleted else None

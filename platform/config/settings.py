@@ -226,6 +226,9 @@ PROVISIONER_BACKEND = os.environ.get(
 PROVISIONER_IMAGE = os.environ.get("PROVISIONER_IMAGE", "ghcr.io/bragabot/bragabot:latest")
 PROVISIONER_NAMESPACE_PREFIX = os.environ.get("PROVISIONER_NAMESPACE_PREFIX", "bragabot-")
 PROVISIONER_PLATFORM_SECRET = os.environ.get("PROVISIONER_PLATFORM_SECRET", "bragabot-platform")
+# The namespace that Secret is in (the release's): the provisioner copies it into each
+# tenant namespace (a pod reads only its own namespace's Secrets). Empty: not copied.
+PROVISIONER_PLATFORM_SECRET_NAMESPACE = os.environ.get("PROVISIONER_PLATFORM_SECRET_NAMESPACE", "")
 PROVISIONER_INGRESS_CLASS = os.environ.get("PROVISIONER_INGRESS_CLASS", "nginx")
 PROVISIONER_INGRESS_NAMESPACE = os.environ.get("PROVISIONER_INGRESS_NAMESPACE", "ingress-nginx")
 # Seconds an accepted update stays leased to the runtime handling it (renewed while it is

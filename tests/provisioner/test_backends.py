@@ -16,10 +16,12 @@ def test_the_settings_shape_the_objects(settings):
     settings.PROVISIONER_NAMESPACE_PREFIX = "bb-"
     settings.PROVISIONER_PLATFORM_SECRET = "platform-env"
     settings.PROVISIONER_INGRESS_NAMESPACE = "traefik"
+    settings.PROVISIONER_PLATFORM_SECRET_NAMESPACE = "bragabot"
     settings.BOT_WEBHOOK_PORT = 9000
     cluster = cluster_settings()
     assert (cluster.namespace_prefix, cluster.platform_secret) == ("bb-", "platform-env")
     assert (cluster.ingress_namespace, cluster.webhook_port) == ("traefik", 9000)
+    assert cluster.platform_secret_namespace == "bragabot"
 
 
 def test_the_backend_uses_the_kubeconfig(kube_api, settings, tmp_path, monkeypatch):

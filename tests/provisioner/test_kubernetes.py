@@ -4,7 +4,9 @@ re-apply, prune, pause and remove, and the rollout read back."""
 from __future__ import annotations
 
 import pytest
+from kubernetes.client import CoreV1Api, V1ObjectMeta, V1Secret
 
+from provisioner.desired import ClusterSettings
 from provisioner.kubernetes import (
     DIGEST_ANNOTATION,
     FIELD_MANAGER,
@@ -259,4 +261,64 @@ def test_a_refused_request_is_a_clear_error(kube):
     double.refuse("PATCH", "/api/v1/namespaces/bragabot-acme", 403)
     refused = r"PATCH /api/v1/namespaces/bragabot-acme: 403"
     with pytest.raises(KubernetesBackendError, match=refused):
+        backend.apply(bot_spec(bot_id=42))
+
+
+@pytest.fixture
+def copying(kube_api):
+    """A backend that copies the platform Secret from the release's namespace."""
+    double, client = kube_api
+    source = V1Secret(
+        metadata=V1ObjectMeta(name="bragabot-platform", namespace="bragabot"),
+        data={"DATABASE_URL": "cG9zdGdyZXM6Ly9kYg=="},
+    )
+    CoreV1Api(client).create_namespaced_secret("bragabot", source)
+    settings = ClusterSettings(platform_secret_namespace="bragabot")
+    return double, KubernetesBackend(client, image="img", settings=settings)
+
+
+def test_the_platform_secret_is_copied_into_the_tenant_namespace(copying):
+    double, backend = copying
+    mark = len(double.calls())
+    backend.apply(bot_spec(bot_id=42))
+    calls = _since(double, mark)
+    assert calls[0] == ("GET", "/api/v1/namespaces/bragabot/secrets/bragabot-platform")
+    assert [c for c in calls if c[0] == "PATCH"][2:5] == [
+        ("PATCH", f"{NS}/limitranges/tenant-limits"),
+        ("PATCH", f"{NS}/secrets/bragabot-platform"),  # before the pods that load it
+        ("PATCH", f"{NS}/secrets/bot-42-token"),
+    ]
+    copied = double.live("secrets", "bragabot-acme", "bragabot-platform")
+    assert copied["data"] == {"DATABASE_URL": "cG9zdGdyZXM6Ly9kYg=="}
+    assert "bragabot.io/bot" not in copied["metadata"]["labels"]
+    # Unchanged: nothing written; a second bot of the tenant does not send it again.
+    assert backend.apply(bot_spec(bot_id=42)).writes == 0
+    mark = len(double.calls())
+    backend.apply(bot_spec(bot_id=43))
+    assert ("PATCH", f"{NS}/secrets/bragabot-platform") not in _since(double, mark)
+    # Removing a bot never takes the tenant's copy with it.
+    backend.remove(tenant="acme", bot_id=42)
+    assert double.live("secrets", "bragabot-acme", "bragabot-platform") is not None
+
+
+def test_a_rotated_platform_secret_is_copied_again(copying, kube_api):
+    double, backend = copying
+    backend.apply(bot_spec(bot_id=42))
+    rotated = {"data": {"DATABASE_URL": "cG9zdGdyZXM6Ly9uZXc="}}
+    CoreV1Api(kube_api[1]).patch_namespaced_secret(
+        "bragabot-platform", "bragabot", rotated, _content_type="application/merge-patch+json"
+    )
+    mark = len(double.calls())
+    assert backend.apply(bot_spec(bot_id=42)).writes == 1
+    assert [c for c in _since(double, mark) if c[0] != "GET"] == [
+        ("PATCH", f"{NS}/secrets/bragabot-platform")
+    ]
+
+
+def test_a_missing_platform_secret_is_a_clear_error(kube_api):
+    _, client = kube_api
+    backend = KubernetesBackend(
+        client, image="img", settings=ClusterSettings(platform_secret_namespace="bragabot")
+    )
+    with pytest.raises(KubernetesBackendError, match="no Secret 'bragabot-platform' in"):
         backend.apply(bot_spec(bot_id=42))
