@@ -37,6 +37,7 @@ BENCHMARKS = [
     "raids_fraud",
     "runtime_shards",
     "local_deploy",
+    "provisioner_desired",
 ]
 
 

@@ -123,6 +123,14 @@ EXPECTED = {
         "baseline: a new POOLED bot",
         "goal: median first reply <= 3 s",
     ],
+    "provisioner_desired": [
+        "render alone",
+        "ours (digest skip): first apply:",
+        "ours (digest skip): second apply, no change",
+        "naive (PATCH everything): second apply",
+        "goal: first apply (render + apply",
+        "goal: second apply with no change: 0 writes (measured 0) -> PASS",
+    ],
 }
 
 

@@ -224,6 +224,24 @@ PROVISIONER_LOCAL_SPARE = env_bool("PROVISIONER_LOCAL_SPARE", True)
 # botruntime.batching), which also record the updates behind them done: what a crashed
 # process had not written yet is counted again when its updates are re-run.
 BOT_WRITE_BEHIND_S = float(os.environ.get("BOT_WRITE_BEHIND_S", "0.25"))
+
+# Provisioner: where isolated bots run. "kubernetes" (the default inside a cluster or
+# with a kubeconfig) applies each bot's objects (provisioner/kubernetes.py); "local" runs
+# them as processes on this machine. The image bot pods run, the prefix of the tenant
+# namespaces, the Secret of the platform's environment (DATABASE_URL, REDIS_URL, keys)
+# every bot pod loads, and where webhook traffic comes from.
+_IN_CLUSTER = bool(os.environ.get("KUBERNETES_SERVICE_HOST") or os.environ.get("KUBECONFIG"))
+PROVISIONER_BACKEND = os.environ.get(
+    "PROVISIONER_BACKEND", "kubernetes" if _IN_CLUSTER else "local"
+).strip()
+PROVISIONER_IMAGE = os.environ.get("PROVISIONER_IMAGE", "ghcr.io/bragabot/bragabot:latest")
+PROVISIONER_NAMESPACE_PREFIX = os.environ.get("PROVISIONER_NAMESPACE_PREFIX", "bragabot-")
+PROVISIONER_PLATFORM_SECRET = os.environ.get("PROVISIONER_PLATFORM_SECRET", "bragabot-platform")
+# The namespace that Secret is in (the release's): the provisioner copies it into each
+# tenant namespace (a pod reads only its own namespace's Secrets). Empty: not copied.
+PROVISIONER_PLATFORM_SECRET_NAMESPACE = os.environ.get("PROVISIONER_PLATFORM_SECRET_NAMESPACE", "")
+PROVISIONER_INGRESS_CLASS = os.environ.get("PROVISIONER_INGRESS_CLASS", "nginx")
+PROVISIONER_INGRESS_NAMESPACE = os.environ.get("PROVISIONER_INGRESS_NAMESPACE", "ingress-nginx")
 # Seconds an accepted update stays leased to the runtime handling it (renewed while it is
 # queued or in a handler); past it, another runtime re-runs it (botruntime.services).
 BOT_UPDATE_LEASE_S = float(os.environ.get("BOT_UPDATE_LEASE_S", "60"))
