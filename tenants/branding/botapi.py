@@ -6,7 +6,7 @@ become ServiceErrors with stable codes, never raw exceptions."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import math
 from typing import Any
 
 from telegram import (
@@ -21,6 +21,7 @@ from telegram import (
 from telegram import error as tg_error
 
 from botruntime.outgoing import bot_session, run_sync
+from botruntime.replies import retry_after_seconds
 from config.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -75,8 +76,7 @@ def error_of(exc: tg_error.TelegramError) -> ServiceError:
             "Telegram rejected the bot's token", code="bot_token_rejected", status=502
         )
     if isinstance(exc, tg_error.RetryAfter):
-        wait = exc.retry_after  # seconds, or a timedelta (PTB_TIMEDELTA)
-        seconds = int(wait.total_seconds() if isinstance(wait, timedelta) else wait)
+        seconds = math.ceil(retry_after_seconds(exc))
         return ServiceError(
             f"Telegram is rate limiting the bot; try again in {seconds} s",
             code="telegram_rate_limited",
