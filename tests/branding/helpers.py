@@ -11,7 +11,9 @@ from PIL import Image
 GPS_IFD = 0x8825
 
 
-def image_bytes(fmt: str, size: tuple[int, int] = (300, 200), *, mode: str = "RGB", **save) -> bytes:
+def image_bytes(
+    fmt: str, size: tuple[int, int] = (300, 200), *, mode: str = "RGB", **save
+) -> bytes:
     """A ``size`` image in ``fmt`` (PNG, JPEG, WEBP, GIF): left half red, right half blue."""
     image = Image.new(mode, size, "red")
     image.paste("blue", (size[0] // 2, 0, size[0], size[1]))
@@ -38,10 +40,7 @@ def png_declaring(width: int, height: int) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     row = zlib.compress(b"\x00" + b"\x00" * min(width, 1000))
     return (
-        b"\x89PNG\r\n\x1a\n"
-        + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", row)
-        + _chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", row) + _chunk(b"IEND", b"")
     )
 
 

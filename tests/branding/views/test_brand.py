@@ -165,7 +165,8 @@ def test_a_profile_telegram_shows_differently_is_a_409_and_not_marked_applied(
 def test_a_default_menu_button_reads_back_as_telegrams_default(tg, tenant, owner):
     on_sandbox(tg, tenant)
     owner.put(
-        "/api/v1/brand", {**PROFILE, "menu_button": {"type": "default"}, "commands": []},
+        "/api/v1/brand",
+        {**PROFILE, "menu_button": {"type": "default"}, "commands": []},
         format="json",
     )
     answer = owner.post("/api/v1/brand/apply")
