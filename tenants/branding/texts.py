@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
+from django.db import transaction
 from django_tenants.utils import schema_context
 
 from branding.models import Brand, CustomBot, MessageText
 from config.cache import MISS, TTLCache
 from provisioner.kinds import DEFAULT_LANGUAGE, Kind, KindNotFound, kind_get
 from provisioner.messages import MessageError, message_render
+from tenancy.connection import schema_connection
 
 if TYPE_CHECKING:
     from tenancy.models import Tenant
@@ -102,9 +103,9 @@ def brand_texts_forget(*, schema_name: str | None = None) -> None:
 def brand_texts_forget_current() -> None:
     """Forget the entry of the schema this connection works in: now (a reader in between
     reads the old rows and may cache them) and again on commit."""
-    schema_name = connection.schema_name
+    schema_name = schema_connection.schema_name
     brand_texts_forget(schema_name=schema_name)
-    connection.on_commit(lambda: brand_texts_forget(schema_name=schema_name))
+    transaction.on_commit(lambda: brand_texts_forget(schema_name=schema_name))
 
 
 def language_of(language_code: str) -> str:

@@ -83,7 +83,7 @@ class BrandView(BrandEndpoint):
         display_name = serializers.CharField(max_length=64, allow_blank=True, required=False)
         description = serializers.CharField(max_length=512, allow_blank=True, required=False)
         short_description = serializers.CharField(max_length=120, allow_blank=True, required=False)
-        commands = CommandSerializer(many=True, required=False, max_length=100)
+        commands = serializers.ListField(child=CommandSerializer(), required=False, max_length=100)
         menu_button = MenuButtonSerializer(required=False)
 
         def validate_commands(self, value: list[dict[str, str]]) -> list[dict[str, str]]:

@@ -40,12 +40,15 @@ class TextListView(BrandEndpoint):
     pagination_class = None
 
     class QuerySerializer(serializers.Serializer):
-        kind = serializers.ChoiceField(choices=[], default="white_label", required=False)
+        kind = serializers.CharField(default="white_label", required=False)
         language = serializers.RegexField(r"^[a-z]{2}$", default="en", required=False)
 
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.fields["kind"].choices = sorted(kinds())
+        def validate_kind(self, value: str) -> str:
+            if value not in kinds():
+                raise serializers.ValidationError(
+                    f"no bot kind {value!r}; kinds: {', '.join(sorted(kinds()))}"
+                )
+            return value
 
     @extend_schema(
         parameters=[
@@ -156,6 +159,7 @@ class PreviewView(BrandEndpoint):
         data = serializer.validated_data
         parameters = None
         kind_name = data.get("kind") or "white_label"
+        bot = None
         if "bot_id" in data:
             bot = selectors.custom_bot_get(telegram_id=data["bot_id"])
             if bot is None:
@@ -171,7 +175,7 @@ class PreviewView(BrandEndpoint):
                 )
             kind_name = bot.kind
         kind = message_kind(kind=kind_name, key=data["key"], language=data["language"])
-        if "bot_id" in data:
+        if bot is not None:
             try:
                 parameters = parameters_validate(kind=kind, parameters=bot.parameters)
             except ParameterError:
