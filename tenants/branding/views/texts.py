@@ -35,9 +35,14 @@ class TextEntrySerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(allow_null=True)
 
 
+class TextListOutputSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    language = serializers.CharField()
+    messages = TextEntrySerializer(many=True)
+
+
 class TextListView(BrandEndpoint):
     permission_classes = [ManageBots]
-    pagination_class = None
 
     class QuerySerializer(serializers.Serializer):
         kind = serializers.CharField(default="white_label", required=False)
@@ -55,7 +60,7 @@ class TextListView(BrandEndpoint):
             OpenApiParameter("kind", str, description="a bot kind (default white_label)"),
             OpenApiParameter("language", str, description="two letters (default en)"),
         ],
-        responses=TextEntrySerializer(many=True),
+        responses=TextListOutputSerializer,
         summary="Each message of a kind with its default and the community's text",
     )
     def get(self, request):
@@ -63,8 +68,13 @@ class TextListView(BrandEndpoint):
         serializer = self.QuerySerializer(data=query)
         serializer.is_valid(raise_exception=True)
         kind = message_kind(kind=serializer.validated_data["kind"])
-        entries = selectors.text_list(kind=kind, language=serializer.validated_data["language"])
-        return Response(TextEntrySerializer(entries, many=True).data)
+        language = serializer.validated_data["language"]
+        entries = selectors.text_list(kind=kind, language=language)
+        return Response(
+            TextListOutputSerializer(
+                {"kind": kind.name, "language": language, "messages": entries}
+            ).data
+        )
 
 
 class TextDetailView(BrandEndpoint):

@@ -20,14 +20,15 @@ def _preview(client, **body):
 def test_the_list_shows_each_message_with_its_default_and_variables(owner):
     answer = owner.get("/api/v1/brand/texts")
     assert answer.status_code == 200
-    entries = {e["key"]: e for e in answer.json()}
+    assert (answer.json()["kind"], answer.json()["language"]) == ("white_label", "en")
+    entries = {e["key"]: e for e in answer.json()["messages"]}
     assert set(entries) == {"welcome", "help", "raid_announce"}
     assert entries["welcome"]["variables"] == ["first_name", "brand_name"]
     assert "{{ brand_name }}" in entries["welcome"]["default"]
     assert entries["welcome"]["override"] is None
-    spanish = {e["key"]: e for e in owner.get("/api/v1/brand/texts?language=es").json()}
+    spanish = {e["key"]: e for e in owner.get("/api/v1/brand/texts?language=es").json()["messages"]}
     assert spanish["welcome"]["default"].startswith("¡Bienvenido")
-    moderation = owner.get("/api/v1/brand/texts?kind=moderation&language=de").json()
+    moderation = owner.get("/api/v1/brand/texts?kind=moderation&language=de").json()["messages"]
     assert {e["key"] for e in moderation} == {"welcome", "help", "warned", "muted"}
 
 
@@ -42,14 +43,14 @@ def test_an_override_is_set_listed_audited_and_reverted(tenant, owner):
     answer = owner.put(WELCOME, {"text": text}, format="json")
     assert answer.status_code == 200, answer.json()
     assert answer.json()["override"] == text
-    listed = {e["key"]: e for e in owner.get("/api/v1/brand/texts").json()}
+    listed = {e["key"]: e for e in owner.get("/api/v1/brand/texts").json()["messages"]}
     assert listed["welcome"]["override"] == text and listed["welcome"]["updated_at"]
     [entry] = Entry.objects.filter(tenant_id=tenant.pk, action="brand.text_set")
     assert entry.target_id == "white_label.en.welcome"
     with tenant_context(tenant):
         assert MessageText.objects.get().updated_by == owner.user_id
     assert owner.delete(WELCOME).status_code == 204
-    listed = {e["key"]: e for e in owner.get("/api/v1/brand/texts").json()}
+    listed = {e["key"]: e for e in owner.get("/api/v1/brand/texts").json()["messages"]}
     assert listed["welcome"]["override"] is None
     assert Entry.objects.filter(tenant_id=tenant.pk, action="brand.text_reverted").count() == 1
 
