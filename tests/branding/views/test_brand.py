@@ -128,6 +128,9 @@ def test_apply_sets_the_profile_on_telegram_and_reads_it_back(tg, tenant, owner)
     methods = [c["method"] for c in tg.calls(bot_id)]
     for method in ("setMyName", "setMyDescription", "setMyCommands", "setChatMenuButton"):
         assert method in methods
+    # Read back after being set.
+    for method in ("getMyName", "getMyDescription", "getMyCommands", "getChatMenuButton"):
+        assert methods.index(method) > methods.index("setChatMenuButton")
     assert owner.get("/api/v1/brand").json()["profile_applied_at"] == body["applied_at"]
     [entry] = _entries(tenant, "brand.applied")
     assert entry.data == {"bots": [bot_id], "mismatches": {}}
