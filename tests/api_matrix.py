@@ -120,6 +120,21 @@ MATRIX: dict[tuple[str, str], str] = {
     ("raid-blocklist", "GET"): "manage_raids",
     ("raid-blocklist", "POST"): "manage_raids",
     ("raid-blocklist-detail", "DELETE"): "manage_raids",
+    # branding: the brand's profile, logo, colours and texts (the theme and the logo's
+    # image are for everyone in the community: its Mini App shows them)
+    ("brand", "GET"): "manage_bots",
+    ("brand", "PUT"): "manage_bots",
+    ("brand-apply", "POST"): "manage_bots",
+    ("brand-colors", "PUT"): "manage_bots",
+    ("brand-colors", "DELETE"): "manage_bots",
+    ("brand-theme", "GET"): "authenticated",
+    ("brand-logo", "PUT"): "manage_bots",
+    ("brand-logo", "DELETE"): "manage_bots",
+    ("brand-logo-file", "GET"): "authenticated",
+    ("brand-text-list", "GET"): "manage_bots",
+    ("brand-text-detail", "PUT"): "manage_bots",
+    ("brand-text-detail", "DELETE"): "manage_bots",
+    ("brand-preview", "POST"): "manage_bots",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
@@ -140,4 +155,8 @@ URL_KWARGS = {
     "template_id": 424242,
     "flag_id": 424242,
     "blocked_id": 424242,
+    "size": 512,
+    "kind": "no_such_kind",
+    "language": "en",
+    "key": "welcome",
 }

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 import history.services as history
 from accounts import initdata
 from accounts.models import Membership, TelegramUser
+from branding.models import Brand, MessageText
 from community.models import ActivityDay, Group, GroupAdmin, ModerationAction
 from community.services import moderation_rules_update
 from history.models import Entry
@@ -102,6 +103,20 @@ def _seed(tenant, *, marker: str, owner: int, admin: int | None, chat: int, user
             via="poll",
         )
         Mention.objects.create(post=post, rule=rule, spam_reason="new_account")
+        # The brand's own texts; B's brand too (A has none: applying A's brand stops
+        # before it would call Telegram).
+        MessageText.objects.create(
+            kind="white_label", language="en", key="welcome", text=f"{marker} welcome"
+        )
+        if marker == B_MARKER:
+            Brand.objects.create(
+                display_name=marker,
+                description=f"{marker} description",
+                colors={"primary": "#ffffff", "accent": "#000000", "background": "#ffffff"}
+                | {"text": "#000000"},
+                logo_sha256="b" * 64,
+                logo_64=marker.encode(),
+            )
     connection.set_schema_to_public()
     recipient_register(tenant=tenant, user=owner_user)
     bulk = broadcast_create(

@@ -18,10 +18,12 @@ from telegram import (
     Update,
     WebAppInfo,
 )
+from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
 from accounts.selectors import profile_view
 from accounts.services import user_start, user_touch
+from accounts.texts import bot_text
 from botruntime.context import tenant_of
 from botruntime.selectors import mini_app_url
 from tenancy.models import Tenant
@@ -63,13 +65,24 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         tenant=tenant, profile=profile, bot_id=context.bot.id, private_chat=private
     )
     url = await sync_to_async(mini_app_url)(tenant=tenant)
-    lines = [f"Welcome to {_name(tenant)}, {profile.get('first_name') or 'friend'}!"]
+    first_name = profile.get("first_name") or "friend"
+    lines = [f"Welcome to {_name(tenant)}, {first_name}!"]
     markup = None
     # Telegram allows web_app buttons in private chats only.
     if url and private:
         lines.append("Open the app to join raids, climb the leaderboard and track rewards.")
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(OPEN_APP, web_app=WebAppInfo(url))]])
     lines.append("Send /help to see what I can do.")
+    branded = await sync_to_async(bot_text)(
+        tenant=tenant,
+        bot_id=context.bot.id,
+        key="welcome",
+        language=profile.get("language_code") or "",
+        values={"first_name": first_name},
+    )
+    if branded is not None:  # the brand's welcome (Telegram HTML), same button
+        await message.reply_text(branded, reply_markup=markup, parse_mode=ParseMode.HTML)
+        return
     await message.reply_text("\n".join(lines), reply_markup=markup)
 
 
@@ -77,6 +90,19 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
+    tenant = await tenant_of(update, context)
+    user = update.effective_user
+    if tenant is not None:
+        branded = await sync_to_async(bot_text)(
+            tenant=tenant,
+            bot_id=context.bot.id,
+            key="help",
+            language=(user.language_code if user else None) or "",
+            values={"first_name": (user.first_name if user else "") or "friend"},
+        )
+        if branded is not None:  # the brand's help (Telegram HTML)
+            await message.reply_text(branded, parse_mode=ParseMode.HTML)
+            return
     menu = context.bot_data.get("commands") or commands()
     lines = ["Commands:"] + [f"/{c.command} - {c.description}" for c in menu]
     await message.reply_text("\n".join(lines))

@@ -189,6 +189,15 @@ COMMUNITY_DATA = {
     "raid-flag-uphold",
     "raid-blocklist",
     "raid-blocklist-detail",
+    "brand",
+    "brand-apply",
+    "brand-colors",
+    "brand-theme",
+    "brand-logo",
+    "brand-logo-file",
+    "brand-text-list",
+    "brand-text-detail",
+    "brand-preview",
 }
 ANY_TENANT = {
     "me",
