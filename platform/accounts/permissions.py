@@ -47,6 +47,7 @@ class HasCapability(IsTelegramUser):
 ManageSettings = HasCapability.of(Capability.MANAGE_SETTINGS)
 ManageFunds = HasCapability.of(Capability.MANAGE_FUNDS)
 ManageRaids = HasCapability.of(Capability.MANAGE_RAIDS)
+ManageBots = HasCapability.of(Capability.MANAGE_BOTS)
 
 
 class IsTenantOwner(IsTelegramUser):

@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("xclient.urls")),
     path("", include("xfeed.urls")),
     path("", include("raids.urls")),
+    path("", include("branding.urls")),
 ]
 
 urlpatterns = [

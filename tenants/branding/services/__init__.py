@@ -1,0 +1,1 @@
+"""Writes of branding, one module per subject (``bots``: custom bots and their tokens)."""
