@@ -120,6 +120,16 @@ MATRIX: dict[tuple[str, str], str] = {
     ("raid-blocklist", "GET"): "manage_raids",
     ("raid-blocklist", "POST"): "manage_raids",
     ("raid-blocklist-detail", "DELETE"): "manage_raids",
+    # branding: custom bots
+    ("bot-kind-list", "GET"): "manage_bots",
+    ("bot-list", "GET"): "manage_bots",
+    ("bot-list", "POST"): "manage_bots",
+    ("bot-detail", "GET"): "manage_bots",
+    ("bot-detail", "PUT"): "manage_bots",
+    ("bot-detail", "DELETE"): "manage_bots",
+    ("bot-deploy", "POST"): "manage_bots",
+    ("bot-pause", "POST"): "manage_bots",
+    ("bot-token", "PUT"): "manage_bots",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
@@ -140,4 +150,5 @@ URL_KWARGS = {
     "template_id": 424242,
     "flag_id": 424242,
     "blocked_id": 424242,
+    "bot_id": 424242,
 }

@@ -189,6 +189,11 @@ COMMUNITY_DATA = {
     "raid-flag-uphold",
     "raid-blocklist",
     "raid-blocklist-detail",
+    "bot-list",
+    "bot-detail",
+    "bot-deploy",
+    "bot-pause",
+    "bot-token",
 }
 ANY_TENANT = {
     "me",
@@ -201,6 +206,7 @@ ANY_TENANT = {
     "me-x",  # one link per Telegram user across the platform
     "me-x-link",
     "me-x-verify",
+    "bot-kind-list",  # the kinds a bot can be: the same for every tenant
 }
 
 
