@@ -8,7 +8,6 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.permissions import ManageBots
@@ -79,7 +78,7 @@ class BotKindListView(TenantEndpoint):
     permission_classes = [ManageBots]
 
     @extend_schema(responses=KindSerializer(many=True), summary="Bot kinds")
-    def get(self, request: Request) -> Response:
+    def get(self, request):
         return Response([_kind_data(name) for name in sorted(kinds())])
 
 
@@ -108,14 +107,14 @@ class BotListView(BotEndpoint):
         )
 
     @extend_schema(responses=CustomBotSerializer(many=True), summary="Custom bots")
-    def get(self, request: Request) -> Response:
+    def get(self, request):
         bots = custom_bot_list(tenant=self.tenant)
         return Response(CustomBotSerializer(bots, many=True).data)
 
     @extend_schema(
         request=InputSerializer, responses={201: CustomBotSerializer}, summary="Make a bot"
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         bot = custom_bot_create(
@@ -132,7 +131,7 @@ class BotDetailView(BotEndpoint):
         parameters = serializers.JSONField(help_text="per the kind's schema")
 
     @extend_schema(parameters=[BOT_ID], responses=CustomBotSerializer, summary="A custom bot")
-    def get(self, request: Request, bot_id: int) -> Response:
+    def get(self, request, bot_id: int):
         return Response(CustomBotSerializer(self.bot_or_404(bot_id)).data)
 
     @extend_schema(
@@ -141,7 +140,7 @@ class BotDetailView(BotEndpoint):
         responses=CustomBotSerializer,
         summary="Change a bot's parameters",
     )
-    def put(self, request: Request, bot_id: int) -> Response:
+    def put(self, request, bot_id: int):
         self.bot_or_404(bot_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -154,7 +153,7 @@ class BotDetailView(BotEndpoint):
         return Response(CustomBotSerializer(bot).data)
 
     @extend_schema(parameters=[BOT_ID], responses={204: None}, summary="Delete a bot")
-    def delete(self, request: Request, bot_id: int) -> Response:
+    def delete(self, request, bot_id: int):
         custom_bot_delete(tenant=self.tenant, bot_id=bot_id, actor=Actor.user(request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -166,7 +165,7 @@ class BotDeployView(BotEndpoint):
     @extend_schema(
         parameters=[BOT_ID], request=None, responses=CustomBotSerializer, summary="Deploy a bot"
     )
-    def post(self, request: Request, bot_id: int) -> Response:
+    def post(self, request, bot_id: int):
         bot = custom_bot_deploy(tenant=self.tenant, bot_id=bot_id, actor=Actor.user(request.user))
         return Response(CustomBotSerializer(bot).data)
 
@@ -177,7 +176,7 @@ class BotPauseView(BotEndpoint):
     @extend_schema(
         parameters=[BOT_ID], request=None, responses=CustomBotSerializer, summary="Pause a bot"
     )
-    def post(self, request: Request, bot_id: int) -> Response:
+    def post(self, request, bot_id: int):
         bot = custom_bot_pause(tenant=self.tenant, bot_id=bot_id, actor=Actor.user(request.user))
         return Response(CustomBotSerializer(bot).data)
 
@@ -199,7 +198,7 @@ class BotTokenView(BotEndpoint):
         responses=OutputSerializer,
         summary="Rotate a bot's token",
     )
-    def put(self, request: Request, bot_id: int) -> Response:
+    def put(self, request, bot_id: int):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         bot = bot_token_rotate(
