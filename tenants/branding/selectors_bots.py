@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django_tenants.utils import tenant_context
 
 from branding.models import CustomBot, MessageText
 from tenancy.models import Tenant
 
 
-def custom_bot_list(*, tenant: Tenant) -> list[CustomBot]:
-    with tenant_context(tenant):
-        return list(CustomBot.objects.order_by("id"))
+def custom_bot_list(*, tenant: Tenant) -> QuerySet[CustomBot]:
+    """The tenant's custom bots, lazily: evaluate inside its schema (a request on its
+    domain, or ``tenant_context``)."""
+    return CustomBot.objects.order_by("-id")
 
 
 def custom_bot_get(*, tenant: Tenant, bot_id: int) -> CustomBot | None:

@@ -41,7 +41,7 @@ from provisioner.parameters import ParameterError, parameters_validate
 from provisioner.spec import BotSpec, Placement, Rollout, Status
 from tenancy.models import Bot, Tenant
 from tenancy.selectors import tenant_bots
-from tenancy.services import bot_register, bot_set_active, bot_token_parse
+from tenancy.services import bot_register, bot_set_active
 
 logger = logging.getLogger(__name__)
 
@@ -437,14 +437,12 @@ def bot_token_rotate(*, tenant: Tenant, bot_id: int, token: str, actor: Actor) -
     if _tenancy_bot(tenant, bot_id) is None:
         raise ServiceError("no such bot in this community", code="bot_not_found", status=404)
     token = (token or "").strip()
-    if bot_token_parse(token) != bot_id:
+    identity = token_identity(token=token)  # the token's own id is the bot getMe names
+    if identity.bot_id != bot_id:
         raise ServiceError(
             f"this token is for another bot, not {bot_id}; a rotated token keeps the bot's id",
             code="different_bot",
         )
-    identity = token_identity(token=token)
-    if identity.bot_id != bot_id:  # unreachable while token_identity checks the prefix
-        raise ServiceError(f"this token is for another bot, not {bot_id}", code="different_bot")
     with transaction.atomic():
         bot = bot_register(
             tenant=tenant, token=token, username=identity.username, actor=actor, audit=False

@@ -21,7 +21,7 @@ from branding.services.bots import (
     custom_bot_pause,
     custom_bot_update,
 )
-from config.api import StrictSerializer
+from config.api import CursorPagination, StrictSerializer
 from config.errors import ServiceError
 from history.services import Actor
 from provisioner.kinds import kinds
@@ -77,9 +77,12 @@ class BotKindListView(TenantEndpoint):
 
     permission_classes = [ManageBots]
 
-    @extend_schema(responses=KindSerializer(many=True), summary="Bot kinds")
+    class OutputSerializer(serializers.Serializer):
+        kinds = KindSerializer(many=True)
+
+    @extend_schema(responses=OutputSerializer, summary="Bot kinds")
     def get(self, request):
-        return Response([_kind_data(name) for name in sorted(kinds())])
+        return Response({"kinds": [_kind_data(name) for name in sorted(kinds())]})
 
 
 class BotEndpoint(TenantEndpoint):
@@ -108,8 +111,9 @@ class BotListView(BotEndpoint):
 
     @extend_schema(responses=CustomBotSerializer(many=True), summary="Custom bots")
     def get(self, request):
-        bots = custom_bot_list(tenant=self.tenant)
-        return Response(CustomBotSerializer(bots, many=True).data)
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(custom_bot_list(tenant=self.tenant), request, self)
+        return paginator.get_paginated_response(CustomBotSerializer(page, many=True).data)
 
     @extend_schema(
         request=InputSerializer, responses={201: CustomBotSerializer}, summary="Make a bot"

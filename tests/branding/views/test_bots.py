@@ -57,7 +57,7 @@ def _create(api, tg, n: int, kind: str = "task", parameters=None, username: str 
 def test_the_kinds_with_their_schemas(api):
     response = api.get("/api/v1/bot-kinds")
     assert response.status_code == 200
-    kinds = {kind["name"]: kind for kind in response.json()}
+    kinds = {kind["name"]: kind for kind in response.json()["kinds"]}
     assert sorted(kinds) == ["airdrop", "moderation", "task", "white_label"]
     task = kinds["task"]
     assert task["parameters"]["required"] == ["campaign_name", "tasks"]
@@ -86,7 +86,7 @@ def test_every_kind_refuses_invalid_parameters_naming_the_fields(api, tg, backen
     body = response.json()
     assert body["code"] == "invalid_parameters"
     assert set(body["errors"]) == fields, body
-    assert api.get("/api/v1/bots").json() == []
+    assert api.get("/api/v1/bots").json()["results"] == []
 
 
 def test_bad_input_gets_clear_errors(api, tg, backend):
@@ -171,7 +171,7 @@ def test_another_tenant_cannot_see_deploy_or_delete_a_bot_nor_take_its_token(
     response, token = _create(api, tg, 38)
     assert response.status_code == 201
     b = TenantClient(other, user_id=7399, username="bravo")
-    assert b.get("/api/v1/bots").json() == []
+    assert b.get("/api/v1/bots").json()["results"] == []
     for method, path in (
         ("get", "/api/v1/bots/800000038"),
         ("post", "/api/v1/bots/800000038/deploy"),
