@@ -269,3 +269,12 @@ def test_rotation_redeploys_a_running_isolated_bot(tg, make_tenant, backend):
     specs = backend.specs()
     assert [s.token for s in specs] == [token, new]
     assert specs[-1].placement == "isolated" and _custom(tenant, 800000015).revision == 2
+
+
+def test_a_deleted_bot_can_be_made_again(made, tenant, backend):
+    custom_bot_delete(tenant=tenant, bot_id=800000011, actor=ACTOR)
+    again = custom_bot_create(
+        tenant=tenant, token=custom_token(11), kind="task", parameters=TASKS, actor=ACTOR
+    )
+    assert (again.status, again.revision) == ("pending", 0)
+    assert Bot.objects.get(telegram_id=800000011).is_active is True
