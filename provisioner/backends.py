@@ -1,44 +1,48 @@
-"""Backends built from the settings (``PROVISIONER_*``)."""
+"""Which backend runs the bots: ``settings.PROVISIONER_BACKEND`` names it.
+
+``local`` (supervised processes on this machine, the default) and ``kubernetes`` (the
+official client) are the provisioner's own; any other value is ``module:factory``, a
+function returning a ``Backend`` (a test's recording backend, an operator's own). The
+backends are imported when first asked for, so a deployment only loads the client
+libraries of the one it uses."""
 
 from __future__ import annotations
 
-import os
+import importlib
+from collections.abc import Callable
+from typing import cast
 
 from django.conf import settings
-from kubernetes import config as kube_config
-from kubernetes.client import ApiClient, Configuration
 
-from provisioner.desired import ClusterSettings
-from provisioner.kubernetes import KubernetesBackend
+from provisioner.spec import Backend
 
-
-def cluster_settings() -> ClusterSettings:
-    return ClusterSettings(
-        namespace_prefix=settings.PROVISIONER_NAMESPACE_PREFIX,
-        platform_secret=settings.PROVISIONER_PLATFORM_SECRET,
-        platform_secret_namespace=settings.PROVISIONER_PLATFORM_SECRET_NAMESPACE,
-        ingress_class=settings.PROVISIONER_INGRESS_CLASS,
-        ingress_namespace=settings.PROVISIONER_INGRESS_NAMESPACE,
-        webhook_port=settings.BOT_WEBHOOK_PORT,
-    )
+BUILT_IN = {
+    "local": "provisioner.local:local_backend",
+    "kubernetes": "provisioner.cluster:kubernetes_backend",
+}
 
 
-def kubernetes_api_client() -> ApiClient:
-    """A client of the cluster this process runs in (its service account), else of the
-    kubeconfig ($KUBECONFIG, else ~/.kube/config)."""
-    configuration = Configuration()
+class BackendUnavailable(RuntimeError):
+    """The configured backend cannot be loaded (a typo, a missing module or client)."""
+
+
+def _factory(name: str) -> Callable[[], Backend]:
+    target = BUILT_IN.get(name, name)
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise BackendUnavailable(
+            f"PROVISIONER_BACKEND={name!r}: use local, kubernetes or module:factory"
+        )
     try:
-        kube_config.load_incluster_config(client_configuration=configuration)
-    except kube_config.ConfigException:
-        # Read $KUBECONFIG now: the library's default path is fixed when it is imported.
-        path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-        kube_config.load_kube_config(config_file=path, client_configuration=configuration)
-    return ApiClient(configuration)
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise BackendUnavailable(f"PROVISIONER_BACKEND={name!r}: {exc}") from exc
+    factory = getattr(module, attribute, None)
+    if not callable(factory):
+        raise BackendUnavailable(f"PROVISIONER_BACKEND={name!r}: {target} is not a function")
+    return cast(Callable[[], Backend], factory)
 
 
-def kubernetes_backend(*, api_client: ApiClient | None = None) -> KubernetesBackend:
-    return KubernetesBackend(
-        api_client or kubernetes_api_client(),
-        image=settings.PROVISIONER_IMAGE,
-        settings=cluster_settings(),
-    )
+def backend() -> Backend:
+    """The configured backend (each factory decides whether it returns a shared one)."""
+    return _factory(str(settings.PROVISIONER_BACKEND))()

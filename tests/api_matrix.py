@@ -135,6 +135,16 @@ MATRIX: dict[tuple[str, str], str] = {
     ("brand-text-detail", "PUT"): "manage_bots",
     ("brand-text-detail", "DELETE"): "manage_bots",
     ("brand-preview", "POST"): "manage_bots",
+    # branding: custom bots
+    ("bot-kind-list", "GET"): "manage_bots",
+    ("bot-list", "GET"): "manage_bots",
+    ("bot-list", "POST"): "manage_bots",
+    ("bot-detail", "GET"): "manage_bots",
+    ("bot-detail", "PUT"): "manage_bots",
+    ("bot-detail", "DELETE"): "manage_bots",
+    ("bot-deploy", "POST"): "manage_bots",
+    ("bot-pause", "POST"): "manage_bots",
+    ("bot-token", "PUT"): "manage_bots",
 }
 
 # Sample values for URL parameters (objects that need not exist: a permitted call
@@ -159,4 +169,5 @@ URL_KWARGS = {
     "kind": "no_such_kind",
     "language": "en",
     "key": "welcome",
+    "bot_id": 424242,
 }

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 import history.services as history
 from accounts import initdata
 from accounts.models import Membership, TelegramUser
-from branding.models import Brand, MessageText
+from branding.models import Brand, CustomBot, MessageText
 from community.models import ActivityDay, Group, GroupAdmin, ModerationAction
 from community.services import moderation_rules_update
 from history.models import Entry
@@ -50,6 +50,10 @@ B_MARKER = "bravo-secret-9d2e"
 B_NAMES = B_MARKER.replace("-", "_")  # in B's users' usernames
 A_OWNER, A_STAFF, B_OWNER, B_ADMIN = 8801, 8802, 8811, 8812
 A_CHAT, B_CHAT = -1008800000001, -1008800000011
+
+
+def custom_bot_id(chat: int) -> int:
+    return -chat - 1_000_000_000_000
 
 
 def _seed(tenant, *, marker: str, owner: int, admin: int | None, chat: int, user_with_role):
@@ -117,6 +121,13 @@ def _seed(tenant, *, marker: str, owner: int, admin: int | None, chat: int, user
                 logo_sha256="b" * 64,
                 logo_64=marker.encode(),
             )
+        # A custom bot (its Telegram id: the chat's digits, B's differ from A's).
+        CustomBot.objects.create(
+            telegram_id=custom_bot_id(chat),
+            username=f"{marker}_bot".replace("-", "_"),
+            kind="task",
+            parameters={"campaign_name": marker, "tasks": []},
+        )
     connection.set_schema_to_public()
     recipient_register(tenant=tenant, user=owner_user)
     bulk = broadcast_create(
@@ -381,6 +392,7 @@ def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_
         "telegram_id": B_ADMIN,
         "bulk_id": tenants["b_bulk"],
         "kol_id": tenants["b_kol"],
+        "bot_id": custom_bot_id(B_CHAT),
         **tenants["b_raids"],
     }
     nowhere = {
@@ -392,6 +404,7 @@ def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_
         "giveaway_id": 999999999,
         "contest_id": 999999999,
         "template_id": 999999999,
+        "bot_id": 999999999,
     }
     client = TenantClient(a, user_id=user_id)
     before = _fingerprint(b)
@@ -419,6 +432,9 @@ def test_b_objects_addressed_from_a_are_not_found_and_not_changed(tenants, user_
             assert own.status_code == 200 and A_MARKER.encode() in own.content, op
         if op.method == "GET" and "kol_id" in op.kwarg_names:
             own = _call(client, op, {"kol_id": tenants["a_kol"]})
+            assert own.status_code == 200 and A_MARKER.encode() in own.content, op
+        if op.method == "GET" and op.name == "bot-detail":
+            own = _call(client, op, {"bot_id": custom_bot_id(A_CHAT)})
             assert own.status_code == 200 and A_MARKER.encode() in own.content, op
         if op.method == "GET" and op.name == "raid-detail":
             own = _call(client, op, {"raid_id": tenants["a_raid"]})
@@ -453,6 +469,8 @@ def test_no_list_endpoint_of_a_shows_anything_of_b(tenants, user_id):
         assert "broadcast-list" in shows_a
     if "x-kol-list" in {op.name for op in lists}:
         assert {"x-kol-list", "x-kol-report", "x-kol-report-csv"} <= shows_a
+    if "bot-list" in {op.name for op in lists}:
+        assert "bot-list" in shows_a
     # B switched paid broadcasts on; A's settings are still A's own.
     settings = client.get("/api/v1/notifications/settings")
     assert settings.json()["allow_paid_broadcast"] is False, settings.content

@@ -47,7 +47,10 @@ def _flatten(detail: Any) -> tuple[str, str, Any]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ServiceError):
-        return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
+        error: dict[str, Any] = {"detail": exc.message, "code": exc.code}
+        if exc.errors:
+            error["errors"] = exc.errors
+        return Response(error, status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -325,6 +325,18 @@ RAIDS_FRAUD_BURST_SECONDS = int(os.environ.get("RAIDS_FRAUD_BURST_SECONDS", "10"
 RAIDS_FRAUD_BURST_MIN = int(os.environ.get("RAIDS_FRAUD_BURST_MIN", "3"))
 RAIDS_FRAUD_BURST_FRESH_DAYS = int(os.environ.get("RAIDS_FRAUD_BURST_FRESH_DAYS", "30"))
 
+# Custom bots (branding): the tenant plans whose bots get a workload of their own
+# (isolated; the others are pooled on the runtime shards), the provisioner backend that
+# runs them ("local", "kubernetes", or "module:factory" returning a provisioner Backend),
+# and how a deployment's status is followed (every POLL seconds, failed after TIMEOUT).
+BOT_ISOLATED_PLANS = frozenset(
+    p.strip()
+    for p in os.environ.get("BOT_ISOLATED_PLANS", "business,enterprise").split(",")
+    if p.strip()
+)
+BOT_STATUS_POLL_S = int(os.environ.get("BOT_STATUS_POLL_S", "5"))
+BOT_STATUS_TIMEOUT_S = int(os.environ.get("BOT_STATUS_TIMEOUT_S", "300"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

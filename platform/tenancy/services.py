@@ -324,6 +324,29 @@ def bot_set_active(*, bot: Bot, is_active: bool, actor: Actor) -> Bot:
     return locked
 
 
+def bot_placement_set(*, bot: Bot, placement: str, actor: Actor) -> Bot:
+    """Where the bot runs: ``pooled`` on the shared runtime shards, or ``isolated`` in a
+    workload of its own (the runtime shards then leave it alone)."""
+    if placement not in Bot.Placement.values:
+        raise ServiceError(
+            f"placement must be one of {', '.join(Bot.Placement.values)}", code="invalid_placement"
+        )
+    with transaction.atomic():
+        locked = Bot.objects.select_for_update().get(pk=bot.pk)
+        if locked.placement != placement:
+            previous = locked.placement
+            locked.placement = placement
+            locked.save(update_fields=["placement"])
+            history.record(
+                action="bot.placement_set",
+                actor=actor,
+                tenant=locked.tenant_id,
+                target=("bot", locked.telegram_id),
+                data={"from": previous, "to": placement},
+            )
+    return locked
+
+
 def public_tenant_ensure(*, domain: str | None = None) -> Tenant:
     """The public tenant owns the platform's own domain and platform bot."""
     domain = domain or settings.PUBLIC_DOMAIN

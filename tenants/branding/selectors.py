@@ -1,12 +1,17 @@
 """Reads of a community's brand, its texts and its custom bots (the caller is in the
-tenant's schema: API views are, through the request's tenant)."""
+tenant's schema: API views are, through the request's tenant; the custom bots' reads
+enter it themselves)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+from django_tenants.utils import tenant_context
+
 from branding.models import Brand, CustomBot, MessageText
 from provisioner.kinds import Kind
+from tenancy.models import Tenant
 
 
 def brand_get() -> Brand:
@@ -52,5 +57,22 @@ def text_list(*, kind: Kind, language: str) -> list[TextEntry]:
     ]
 
 
-def custom_bot_get(*, telegram_id: int) -> CustomBot | None:
-    return CustomBot.objects.filter(telegram_id=telegram_id).first()
+# ---- custom bots ---------------------------------------------------------------------------
+def custom_bot_list(*, tenant: Tenant) -> QuerySet[CustomBot]:
+    """The tenant's custom bots, lazily: evaluate inside its schema (a request on its
+    domain, or ``tenant_context``)."""
+    return CustomBot.objects.order_by("-id")
+
+
+def custom_bot_get(*, tenant: Tenant, bot_id: int) -> CustomBot | None:
+    """The tenant's custom bot with Telegram id ``bot_id`` (None: not one of its bots)."""
+    with tenant_context(tenant):
+        return CustomBot.objects.filter(telegram_id=bot_id).first()
+
+
+def message_overrides(*, tenant: Tenant, kind: str, language: str) -> dict[str, str]:
+    """The brand's own texts of ``kind`` in ``language``: message key -> text."""
+    with tenant_context(tenant):
+        return dict(
+            MessageText.objects.filter(kind=kind, language=language).values_list("key", "text")
+        )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from branding.views import brand, logo, texts
+from branding.views import bots, brand, logo, texts
 
 urlpatterns = [
     path("brand", brand.BrandView.as_view(), name="brand"),
@@ -16,4 +16,11 @@ urlpatterns = [
         name="brand-text-detail",
     ),
     path("brand/preview", texts.PreviewView.as_view(), name="brand-preview"),
+    # Custom bots (the bot generator)
+    path("bot-kinds", bots.BotKindListView.as_view(), name="bot-kind-list"),
+    path("bots", bots.BotListView.as_view(), name="bot-list"),
+    path("bots/<int:bot_id>", bots.BotDetailView.as_view(), name="bot-detail"),
+    path("bots/<int:bot_id>/deploy", bots.BotDeployView.as_view(), name="bot-deploy"),
+    path("bots/<int:bot_id>/pause", bots.BotPauseView.as_view(), name="bot-pause"),
+    path("bots/<int:bot_id>/token", bots.BotTokenView.as_view(), name="bot-token"),
 ]

@@ -198,6 +198,11 @@ COMMUNITY_DATA = {
     "brand-text-list",
     "brand-text-detail",
     "brand-preview",
+    "bot-list",
+    "bot-detail",
+    "bot-deploy",
+    "bot-pause",
+    "bot-token",
 }
 ANY_TENANT = {
     "me",
@@ -210,6 +215,7 @@ ANY_TENANT = {
     "me-x",  # one link per Telegram user across the platform
     "me-x-link",
     "me-x-verify",
+    "bot-kind-list",  # the kinds a bot can be: the same for every tenant
 }
 
 

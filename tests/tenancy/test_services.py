@@ -3,8 +3,15 @@ from django.db import connection
 
 from config.errors import ServiceError
 from history.models import Entry
+from history.services import SYSTEM
 from tenancy.models import Bot, Domain, Tenant
-from tenancy.services import tenant_create, tenant_delete, tenant_resume, tenant_suspend
+from tenancy.services import (
+    bot_placement_set,
+    tenant_create,
+    tenant_delete,
+    tenant_resume,
+    tenant_suspend,
+)
 
 
 def _schema_tables(schema: str) -> set[str]:
@@ -127,3 +134,17 @@ def test_an_owner_that_cannot_be_named_leaves_no_tenant(db, monkeypatch):
     assert not Domain.objects.filter(domain="ownerless.test").exists()
     assert _schema_tables("t_ownerless") == set()
     assert not Entry.objects.filter(action="tenant.created", data__slug="ownerless").exists()
+
+
+def test_bot_placement_set_moves_a_bot_and_audits_the_change(make_tenant):
+    tenant = make_tenant()
+    bot = Bot.objects.get(tenant=tenant)
+    assert bot.placement == "pooled"
+    moved = bot_placement_set(bot=bot, placement="isolated", actor=SYSTEM)
+    assert Bot.objects.get(pk=bot.pk).placement == moved.placement == "isolated"
+    bot_placement_set(bot=bot, placement="isolated", actor=SYSTEM)  # no change, no entry
+    entries = Entry.objects.filter(tenant_id=tenant.pk, action="bot.placement_set")
+    assert [e.data for e in entries] == [{"from": "pooled", "to": "isolated"}]
+    with pytest.raises(ServiceError) as refused:
+        bot_placement_set(bot=bot, placement="elsewhere", actor=SYSTEM)
+    assert refused.value.code == "invalid_placement"

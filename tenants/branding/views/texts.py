@@ -171,7 +171,7 @@ class PreviewView(BrandEndpoint):
         kind_name = data.get("kind") or "white_label"
         bot = None
         if "bot_id" in data:
-            bot = selectors.custom_bot_get(telegram_id=data["bot_id"])
+            bot = selectors.custom_bot_get(tenant=self.tenant, bot_id=data["bot_id"])
             if bot is None:
                 raise ApiError(
                     f"this community has no custom bot {data['bot_id']}",
