@@ -278,3 +278,50 @@ def test_a_deleted_bot_can_be_made_again(made, tenant, backend):
     )
     assert (again.status, again.revision) == ("pending", 0)
     assert Bot.objects.get(telegram_id=800000011).is_active is True
+
+
+def test_a_text_change_redeploys_the_live_bots_of_its_kind_only(made, tenant, backend):
+    from branding.services.texts import message_text_revert, message_text_set
+
+    custom_bot_deploy(tenant=tenant, bot_id=made.telegram_id, actor=ACTOR)
+    assert len(backend.specs()) == 1
+    with tenant_context(tenant):
+        message_text_set(
+            tenant=tenant,
+            kind="airdrop",
+            language="en",
+            key="claim_closed",
+            text="Over",
+            actor=ACTOR,
+        )
+    assert len(backend.specs()) == 1  # another kind's text: nothing to redeploy
+    with tenant_context(tenant):
+        message_text_set(
+            tenant=tenant,
+            kind="task",
+            language="en",
+            key="task_done",
+            text="Nice {title}!",
+            actor=ACTOR,
+        )
+    [_, spec] = backend.specs()
+    assert spec.texts["task_done"] == "Nice {title}!"
+    with tenant_context(tenant):
+        message_text_revert(tenant=tenant, kind="task", language="en", key="task_done", actor=ACTOR)
+    assert len(backend.specs()) == 3 and "Nice" not in backend.specs()[-1].texts["task_done"]
+
+
+def test_resume_applies_the_live_isolated_bots_again_without_a_revision(made, tenant, backend):
+    from branding.services.bots import custom_bots_resume
+
+    with tenant_context(tenant):
+        CustomBot.objects.filter(pk=made.pk).update(placement="isolated")
+    Bot.objects.filter(telegram_id=made.telegram_id).update(placement="isolated")
+    assert custom_bots_resume(tenant=tenant) == 0  # pending: nothing to resume
+    custom_bot_deploy(tenant=tenant, bot_id=made.telegram_id, actor=ACTOR)
+    assert custom_bots_resume(tenant=tenant) == 1
+    assert [s.bot_id for s in backend.specs()] == [made.telegram_id, made.telegram_id]
+    assert _custom(tenant).revision == 1
+    backend.apply_answer = Rollout(Status.FAILED, reason="no process")
+    custom_bots_resume(tenant=tenant)
+    assert (_custom(tenant).status, _custom(tenant).status_reason) == ("failed", "no process")

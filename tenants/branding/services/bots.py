@@ -32,7 +32,7 @@ from branding.models import CustomBot
 from branding.selectors import message_overrides
 from branding.services.tokens import bot_bind, bot_taken_check, token_identity
 from config.errors import ServiceError
-from history.services import Actor
+from history.services import SYSTEM, Actor
 from notifications.services import UserMessage, notify_users
 from provisioner.backends import backend
 from provisioner.kinds import Kind, KindNotFound, kind_get, kinds
@@ -306,6 +306,51 @@ def custom_bot_deploy(*, tenant: Tenant, bot_id: int, actor: Actor) -> CustomBot
                 return bot  # a newer deploy, a pause or a delete came in the meantime
             _rollout_record(tenant=tenant, bot=bot, rollout=rollout, deadline=deadline, actor=actor)
     return bot
+
+
+def custom_bots_redeploy(*, tenant: Tenant, kind: str, actor: Actor) -> list[CustomBot]:
+    """Redeploy the community's live bots of ``kind`` whose rendered configuration
+    changed (a brand text of theirs was set or reverted): their workloads restart with
+    the new texts at once, instead of within the texts cache's TTL."""
+    with tenant_context(tenant):
+        live = list(CustomBot.objects.filter(kind=kind, status__in=LIVE))
+        changed = [
+            bot.telegram_id
+            for bot in live
+            if _spec(tenant=tenant, bot=bot, placement=bot.placement).config_sha256()
+            != bot.config_sha256
+        ]
+    return [custom_bot_deploy(tenant=tenant, bot_id=bot_id, actor=actor) for bot_id in changed]
+
+
+def custom_bots_resume(*, tenant: Tenant) -> int:
+    """Hand the backend the desired state of the community's live isolated bots again,
+    without a new revision: after a restart of the machine the local backend's processes
+    are gone (a cluster keeps its workloads; applying there changes nothing). A bot the
+    backend cannot start is recorded as failed. Returns how many were applied."""
+    with tenant_context(tenant):
+        live = list(CustomBot.objects.filter(status__in=LIVE, placement=Placement.ISOLATED))
+        for bot in live:
+            try:
+                spec = _spec(tenant=tenant, bot=bot, placement=bot.placement)
+            except ServiceError as exc:
+                rollout = Rollout(Status.FAILED, reason=exc.message)
+            else:
+                rollout = _backend_call(
+                    "resume the bot",
+                    lambda spec=spec: backend().apply(spec),
+                    bot_id=bot.telegram_id,
+                )
+            if rollout.status == Status.FAILED:
+                with transaction.atomic():
+                    _status_set(
+                        tenant=tenant,
+                        bot=_locked(bot.telegram_id),
+                        status=CustomBot.Status.FAILED,
+                        reason=rollout.reason,
+                        actor=SYSTEM,
+                    )
+    return len(live)
 
 
 def _rollout_record(

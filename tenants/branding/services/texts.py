@@ -10,6 +10,7 @@ from django.db import transaction
 
 import history.services as history
 from branding.models import MessageText
+from branding.services.bots import custom_bots_redeploy
 from branding.services.brand import brand_locked
 from config.errors import ServiceError
 from history.services import Actor
@@ -76,6 +77,7 @@ def message_text_set(
             data={"created": created, "length": len(text)},
             request=request,
         )
+    custom_bots_redeploy(tenant=tenant, kind=kind, actor=actor)
     return entry
 
 
@@ -94,3 +96,5 @@ def message_text_revert(
                 target=("message_text", f"{kind}.{language}.{key}"),
                 request=request,
             )
+    if deleted:
+        custom_bots_redeploy(tenant=tenant, kind=kind, actor=actor)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from branding.services.bots import custom_bots_resume
 from config.dbserver import connection_url_export
 from config.errors import ServiceError
 from devserver.demo import (
@@ -95,6 +96,7 @@ class Command(BaseCommand):
         stop_provider = self._start_sandbox_provider(port=port)
         stop_x = self._start_sandbox_x(port=port)
         stop_bots = self._start_bot_runtime(port=port)
+        self._resume_isolated_bots()
         stop_demo = self._start_demo_feed()
         stop_feed = self._start_x_feed()
         try:
@@ -132,6 +134,18 @@ class Command(BaseCommand):
             stop_bots()
             stop_x()
             stop_provider()
+
+    def _resume_isolated_bots(self) -> None:
+        """The isolated bots deployed before this run get their processes back (the local
+        backend's processes ended with the previous run)."""
+        resumed = sum(
+            custom_bots_resume(tenant=tenant)
+            for tenant in Tenant.objects.filter(status=Tenant.Status.ACTIVE).exclude(
+                schema_name="public"
+            )
+        )
+        if resumed:
+            self.stdout.write(f"resumed {resumed} isolated bot(s) as processes of their own")
 
     def _demo_tenant(self) -> None:
         tenant, created = demo_tenant_ensure(
