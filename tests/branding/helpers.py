@@ -110,3 +110,12 @@ RECORDING = RecordingBackend()
 
 def recording_backend() -> RecordingBackend:
     return RECORDING
+
+
+# The local backend a test configures (``PROVISIONER_BACKEND=tests.branding.helpers:
+# local_backend_of_test``): its children reach the test database and the sandbox.
+LOCAL: list[Any] = []
+
+
+def local_backend_of_test() -> Any:
+    return LOCAL[0]
