@@ -473,6 +473,7 @@ class Runtime:
             keep = self.shard.hosts if self.shard is not None else None
             loaded = bot_tokens(placement=Bot.Placement.POOLED, keep=keep)
         specs = {spec[0]: spec for spec in loaded if spec[1]}
+        self._own_token(specs, loaded)
         platform_token = settings.PLATFORM_BOT_TOKEN
         head = platform_token.split(":", 1)[0]
         if head.isdigit() and int(head) not in specs and self._wants_platform_bot(int(head)):
@@ -487,6 +488,19 @@ class Runtime:
                 logger.warning("botruntime.bots_not_found", extra={"bot_ids": missing})
             return [specs[b] for b in self.bot_ids if b in specs]
         return list(specs.values())
+
+    def _own_token(
+        self, specs: dict[int, tuple[int, str, Tenant]], loaded: list[tuple[int, str, Tenant]]
+    ) -> None:
+        """An isolated bot's workload is handed its token (BOT_TOKEN, from the Secret the
+        provisioner writes on each deploy and rotation): a named, known bot uses it."""
+        token = settings.BOT_TOKEN
+        head = token.split(":", 1)[0]
+        if self.bot_ids is None or not head.isdigit() or int(head) not in self.bot_ids:
+            return
+        tenants = {bot_id: tenant for bot_id, _, tenant in loaded}
+        if int(head) in tenants:  # the database says whose bot it is, and that it is active
+            specs[int(head)] = (int(head), token, tenants[int(head)])
 
     def _wants_platform_bot(self, bot_id: int) -> bool:
         """The PLATFORM_BOT_TOKEN bot is hosted like a pooled bot (hashed to its shard)

@@ -199,6 +199,9 @@ INIT_DATA_MAX_AGE_SECONDS = int(os.environ.get("INIT_DATA_MAX_AGE_SECONDS", str(
 INIT_DATA_MAX_FUTURE_SKEW_SECONDS = 60
 INIT_DATA_MAX_HEADER_BYTES = 8192
 PLATFORM_BOT_TOKEN = os.environ.get("PLATFORM_BOT_TOKEN", "")
+# An isolated bot's workload (runbots --bot ID) gets its own token from the Secret the
+# provisioner writes; the database still says whose bot it is and whether it is active.
+BOT_TOKEN = os.environ.get("BOT_TOKEN", "")
 
 # The Mini App the bots open (menu button, /start): "{domain}" is the tenant's primary
 # domain, "{slug}" its slug.

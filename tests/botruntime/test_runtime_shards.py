@@ -241,3 +241,18 @@ def test_two_shards_share_one_job_queue_and_run_each_job_once(elsewhere, job_kin
 
     assert sorted(n for n, _ in ran) == list(range(40))  # each job ran, once
     assert set(outcome) == {(runtime.worker[:100], "done") for runtime in shards}
+
+
+def test_an_isolated_bots_workload_uses_the_token_its_secret_hands_it(bot_community, settings):
+    [bot_id] = [bot_community(bot_token=f"{next(_ids)}:AAHisolated-db-token-xxxxxxxxxxx")[1]]
+    isolate(bot_id)
+    from_secret = f"{bot_id}:AAHrotated-secret-token-xxxxxxxxxx"
+    settings.BOT_TOKEN = from_secret
+    [(hosted, token, tenant)] = Runtime(bot_ids=[bot_id], jobs=False)._load_bots()
+    assert (hosted, token) == (bot_id, from_secret) and not tenant.is_public
+    # Another bot's token, or a bot the database does not know, is not taken from it.
+    settings.BOT_TOKEN = "1:AAHsomeone-else-token-xxxxxxxxxxxxx"
+    [(_, token, _)] = Runtime(bot_ids=[bot_id], jobs=False)._load_bots()
+    assert token != settings.BOT_TOKEN
+    settings.BOT_TOKEN = "799999999:AAHunknown-bot-token-xxxxxxxxxxxxx"
+    assert Runtime(bot_ids=[799999999], jobs=False)._load_bots() == []
