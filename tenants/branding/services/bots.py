@@ -209,6 +209,14 @@ def _backend_call(what: str, call: Callable[[], Rollout], *, bot_id: int) -> Rol
         return Rollout(Status.FAILED, reason=f"the provisioner could not {what}: {exc}")
 
 
+def _backend_must(what: str, call: Callable[[], Rollout], *, bot_id: int) -> Rollout:
+    """The backend's answer to a pause or a removal; failed: 502 and nothing changes."""
+    rollout = _backend_call(what, call, bot_id=bot_id)
+    if rollout.status == Status.FAILED:
+        raise ServiceError(rollout.reason[:REASON_MAX], code="provisioner_failed", status=502)
+    return rollout
+
+
 # ---- create, update --------------------------------------------------------------------
 def custom_bot_create(
     *, tenant: Tenant, token: str, kind: str, parameters: Any, actor: Actor
@@ -427,13 +435,11 @@ def custom_bot_pause(*, tenant: Tenant, bot_id: int, actor: Actor) -> CustomBot:
                     code="invalid_status",
                     status=409,
                 )
-        rollout = _backend_call(
+        _backend_must(
             "pause the bot",
             lambda: backend().pause(tenant=tenant.slug, bot_id=bot_id),
             bot_id=bot_id,
         )
-        if rollout.status == Status.FAILED:
-            raise ServiceError(rollout.reason[:REASON_MAX], code="provisioner_failed", status=502)
         with transaction.atomic():
             bot = _locked(bot_id)
             tenancy_bot = _tenancy_bot(tenant, bot_id)
@@ -450,13 +456,11 @@ def custom_bot_delete(*, tenant: Tenant, bot_id: int, actor: Actor) -> None:
     with tenant_context(tenant):
         with transaction.atomic():
             _locked(bot_id)
-        rollout = _backend_call(
+        _backend_must(
             "remove the bot",
             lambda: backend().remove(tenant=tenant.slug, bot_id=bot_id),
             bot_id=bot_id,
         )
-        if rollout.status == Status.FAILED:
-            raise ServiceError(rollout.reason[:REASON_MAX], code="provisioner_failed", status=502)
         with transaction.atomic():
             bot = _locked(bot_id)
             tenancy_bot = _tenancy_bot(tenant, bot_id)
