@@ -195,6 +195,19 @@ def test_a_bot_telegram_refuses_fails_with_the_reason_after_the_crash_loop_limit
     backend.remove(**key)
 
 
+def acme_spec(placement: Placement) -> BotSpec:
+    """Bot 42 of tenant "acme", for the stand-in's tests (no database, no Telegram)."""
+    return BotSpec(
+        tenant="acme",
+        tenant_id=1,
+        bot_id=42,
+        kind="white_label",
+        parameters={"brand_name": "Acme"},
+        placement=placement,
+        token="42:secret",
+    )
+
+
 def stand_in(tmp_path: Path, code: str) -> Path:
     """A manage.py that runs ``code`` instead of Django: the supervision alone, fast."""
     path = tmp_path / "manage.py"
@@ -210,15 +223,7 @@ def test_a_pooled_bot_has_no_process_and_moving_a_bot_to_the_pool_stops_its_own(
         "time.sleep(600)\n",
     )
     backend = LocalBackend(tmp_path / "bots", manage_py=serving, spare=False)
-    spec = BotSpec(
-        tenant="acme",
-        tenant_id=1,
-        bot_id=42,
-        kind="white_label",
-        parameters={"brand_name": "Acme"},
-        placement=Placement.POOLED,
-        token="42:secret",
-    )
+    spec = acme_spec(Placement.POOLED)
     key = {"tenant": "acme", "bot_id": 42}
     try:
         pooled = backend.apply(spec)
@@ -255,15 +260,7 @@ def test_a_child_that_always_exits_is_restarted_with_backoff_not_in_a_storm(tmp_
         spare=False,
     )
     try:
-        spec = BotSpec(
-            tenant="acme",
-            tenant_id=1,
-            bot_id=42,
-            kind="white_label",
-            parameters={"brand_name": "Acme"},
-            placement=Placement.ISOLATED,
-            token="42:secret",
-        )
+        spec = acme_spec(Placement.ISOLATED)
         backend.apply(spec)
         failed = backend.wait(tenant="acme", bot_id=42, status=Status.FAILED, timeout=20)
         assert failed.reason == (
