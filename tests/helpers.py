@@ -204,3 +204,14 @@ def scratch_schema(name: str, insert_sql: str) -> Iterator[int]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def until(check: Any, timeout: float = 30.0) -> Any:
+    """What ``check()`` returns once it is truthy; fails after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("timed out")

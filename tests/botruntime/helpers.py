@@ -93,17 +93,6 @@ def bound_group(tg, tenant, bot_id: int, creator: int, title: str) -> int:
     return chat_id
 
 
-def until(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """What ``check()`` returns once it is truthy; fails after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 def runbots_env(tg: Any, platform_token: str, **extra: str) -> dict[str, str]:
     """The environment of a runbots process serving the platform bot on the sandbox."""
     return {

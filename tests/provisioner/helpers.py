@@ -17,6 +17,25 @@ PARAMETERS: dict[str, dict[str, Any]] = {
 }
 
 
+# Valid parameters of each kind with optional fields set (the API's and the schema's tests).
+VALID: dict[str, dict[str, Any]] = {
+    "white_label": {"brand_name": "Acme", "website": "https://acme.example"},
+    "moderation": {"group_name": "Acme chat", "banned_words": ["scam"], "links": "block"},
+    "task": {
+        "campaign_name": "Launch",
+        "tasks": [{"title": "Follow", "url": "https://x.com/acme", "points": 10}],
+        "ends_at": "2026-12-31T23:59:00Z",
+    },
+    "airdrop": {
+        "project_name": "Acme",
+        "token_symbol": "ACME",
+        "amount_per_claim": "12.5",
+        "max_claims": 1000,
+        "chain": "ton",
+    },
+}
+
+
 def bot_spec(
     *,
     kind: str = "moderation",

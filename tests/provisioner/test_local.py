@@ -25,7 +25,7 @@ from provisioner.local import LocalBackend
 from provisioner.parameters import parameters_validate
 from provisioner.processes import Backoff
 from provisioner.spec import BotSpec, Placement, Status
-from tests.helpers import tenant_bot_token
+from tests.helpers import tenant_bot_token, until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,16 +62,6 @@ def backend(tmp_path, tg):
     )
     yield made
     made.shutdown()
-
-
-def until(check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def answers(tg, bot_id: int, text: str = "/start") -> str:

@@ -6,23 +6,7 @@ import pytest
 
 from provisioner.kinds import kind_get
 from provisioner.parameters import MAX_PARAMETERS_BYTES, ParameterError, parameters_validate
-
-VALID = {
-    "white_label": {"brand_name": "Acme", "website": "https://acme.example"},
-    "moderation": {"group_name": "Acme chat", "banned_words": ["scam"], "links": "block"},
-    "task": {
-        "campaign_name": "Launch",
-        "tasks": [{"title": "Follow", "url": "https://x.com/acme", "points": 10}],
-        "ends_at": "2026-12-31T23:59:00Z",
-    },
-    "airdrop": {
-        "project_name": "Acme",
-        "token_symbol": "ACME",
-        "amount_per_claim": "12.5",
-        "max_claims": 1000,
-        "chain": "ton",
-    },
-}
+from tests.provisioner.helpers import VALID
 
 
 @pytest.mark.parametrize("name", sorted(VALID))

@@ -7,10 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from provisioner.processes import Backoff, Child, RotatingLog
+from tests.helpers import until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,15 +42,6 @@ def _child(tmp_path: Path, code: str) -> Child:
         env=dict(os.environ),
         sink=RotatingLog(tmp_path / "out.log"),
     )
-
-
-def until(check, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 def test_a_child_is_ready_when_runbots_hosts_its_bot_and_failed_when_it_hosts_none(tmp_path):

@@ -21,7 +21,8 @@ from django_tenants.utils import tenant_context
 from config.dbserver import connection_url
 from history.services import Actor
 from sandbox.x import Limits
-from tests.botruntime.helpers import process_running, until, wait_for_line
+from tests.botruntime.helpers import process_running, wait_for_line
+from tests.helpers import until
 from tests.xfeed.helpers import PLATFORM_APP_TOKEN, make_feed
 from xclient.credentials import credential_app_set
 from xclient.models import RateWindow

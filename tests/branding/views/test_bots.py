@@ -10,23 +10,9 @@ import pytest
 from provisioner.spec import Rollout, Status
 from tests.branding.helpers import custom_token
 from tests.helpers import TenantClient, tenant_bot_token
+from tests.provisioner.helpers import VALID
 
 OWNER = 7301
-VALID = {
-    "white_label": {"brand_name": "Acme", "website": "https://acme.example"},
-    "moderation": {"group_name": "Acme chat", "banned_words": ["scam"], "links": "block"},
-    "task": {
-        "campaign_name": "Launch",
-        "tasks": [{"title": "Follow", "url": "https://x.com/acme", "points": 10}],
-    },
-    "airdrop": {
-        "project_name": "Acme",
-        "token_symbol": "ACME",
-        "amount_per_claim": "12.5",
-        "max_claims": 1000,
-        "chain": "ton",
-    },
-}
 INVALID = {
     "white_label": ({"brand_name": "", "colour": "red"}, {"brand_name", "colour"}),
     "moderation": ({"group_name": "G", "mute_minutes": -1}, {"mute_minutes"}),
