@@ -344,11 +344,11 @@ def custom_bots_resume(*, tenant: Tenant) -> int:
             except ServiceError as exc:
                 rollout = Rollout(Status.FAILED, reason=exc.message)
             else:
-                rollout = _backend_call(
-                    "resume the bot",
-                    lambda spec=spec: backend().apply(spec),
-                    bot_id=bot.telegram_id,
-                )
+
+                def apply(spec: BotSpec = spec) -> Rollout:
+                    return backend().apply(spec)  # inside the call: a backend error is a reason
+
+                rollout = _backend_call("resume the bot", apply, bot_id=bot.telegram_id)
             if rollout.status == Status.FAILED:
                 with transaction.atomic():
                     _status_set(
