@@ -37,9 +37,9 @@ from tests.botruntime.helpers import (
     runbots_env,
     sent,
     serve,
-    until,
     wait_for_line,
 )
+from tests.helpers import until
 
 PLATFORM_TOKEN = "690000004:AAHplatform-bot-token-for-exactly-once"
 PLATFORM_BOT = 690000004

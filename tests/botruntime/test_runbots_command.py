@@ -18,9 +18,9 @@ from botruntime.shards import Shard, shard_of
 from tests.botruntime.helpers import (
     process_running,
     runbots_env,
-    until,
     wait_for_line,
 )
+from tests.helpers import until
 
 PLATFORM_TOKEN = "690000003:AAHplatform-bot-token-for-runbots-test"
 PLATFORM_BOT = 690000003
