@@ -54,6 +54,7 @@ from telegram import error as tg_error
 from telegram.ext import Application, ApplicationBuilder, BaseHandler, ContextTypes
 
 from botruntime.batching import GroupCommit, WriterThreads, buffers
+from botruntime.bot_changes import BotChanges
 from botruntime.gate import GatedRequest
 from botruntime.pipeline import HandledReporter
 from botruntime.replies import ReplyRetry, retry_after_seconds
@@ -382,6 +383,7 @@ class Runtime:
         self._dispatcher: Any = None
         self._commands: list[BotCommand] = []
         self._refreshing = asyncio.Lock()
+        self._changes: BotChanges | None = None
         threads = settings.BOT_ACCEPT_THREADS if accept_threads is None else accept_threads
         self._accept_writers = (
             WriterThreads(threads, name="accept", on_exit=_close_connection)
@@ -423,6 +425,12 @@ class Runtime:
             await self.rerun_updates()  # what a runtime that died left half done
         await self._start_queue()
         self._flusher = asyncio.create_task(self._flush_every(), name="write-behind")
+        if self.hosts_bots:
+            loop = asyncio.get_running_loop()
+            self._changes = BotChanges(
+                lambda: asyncio.run_coroutine_threadsafe(self._refresh(None), loop)
+            )
+            self._changes.start()
         self.started.set()
         logger.info(
             "botruntime.started",
@@ -438,7 +446,7 @@ class Runtime:
         )
 
     async def stop(self) -> None:
-        self._stopping.set()
+        self._stopping.set()  # a notice heard from now on refreshes nothing
         if self._site_runner is not None:
             await self._site_runner.cleanup()  # no new webhook deliveries
         if self._jobs_app is not None and self._jobs_app.job_queue is not None:
@@ -461,6 +469,8 @@ class Runtime:
             if executor is not None:
                 await asyncio.to_thread(_close_connections, executor, threads)
                 executor.shutdown(wait=False, cancel_futures=True)
+        if self._changes is not None:
+            await asyncio.to_thread(self._changes.stop)
         logger.info("botruntime.stopped", extra={"worker": self.worker})
 
     # ---- bots ------------------------------------------------------------------------
@@ -620,7 +630,7 @@ class Runtime:
             added = [spec for bot_id, spec in specs.items() if bot_id not in self.bots]
             await asyncio.gather(*(self._host(gate, *spec) for spec in added))
 
-    async def _refresh(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _refresh(self, context: ContextTypes.DEFAULT_TYPE | None) -> None:
         try:
             await self.refresh_bots()
         except DatabaseError as exc:

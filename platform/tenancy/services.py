@@ -158,6 +158,7 @@ def bot_register(
         bot.save(update_fields=["token_encrypted", "username"])
     transaction.on_commit(lambda: tenant_bots_forget(tenant_id=tenant.pk))
     tenant_bots_forget(tenant_id=tenant.pk)
+    bots_changed()
     if audit:
         history.record(
             action="bot.registered",
@@ -190,6 +191,7 @@ def _set_status(
         )
     transaction.on_commit(host_cache_clear)
     host_cache_clear()
+    bots_changed()  # a suspended community's bots are released, a resumed one's hosted
     logger.info(action, extra={"tenant": locked.slug})
     return locked
 
@@ -306,6 +308,17 @@ def _hosts_changed() -> None:
     host_cache_clear()
 
 
+# PostgreSQL delivers a NOTIFY when its transaction commits and drops it on a rollback:
+# the runtimes listening (botruntime.bot_changes) follow a committed change at once.
+BOTS_CHANNEL = "bragabot_bots"
+
+
+def bots_changed() -> None:
+    """Tell the runtimes that which bots to host, or a bot's token, changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"NOTIFY {BOTS_CHANNEL}")
+
+
 def bot_set_active(*, bot: Bot, is_active: bool, actor: Actor) -> Bot:
     """An inactive bot neither authenticates Mini App users nor is hosted by a runtime."""
     with transaction.atomic():
@@ -321,6 +334,7 @@ def bot_set_active(*, bot: Bot, is_active: bool, actor: Actor) -> Bot:
             )
     transaction.on_commit(lambda: tenant_bots_forget(tenant_id=locked.tenant_id))
     tenant_bots_forget(tenant_id=locked.tenant_id)
+    bots_changed()
     return locked
 
 
@@ -344,6 +358,7 @@ def bot_placement_set(*, bot: Bot, placement: str, actor: Actor) -> Bot:
                 target=("bot", locked.telegram_id),
                 data={"from": previous, "to": placement},
             )
+            bots_changed()
     return locked
 
 
