@@ -204,6 +204,8 @@ def tenant_bot_username(*, tenant: Tenant) -> str:
     return username.first() or ""
 
 
-def bot_get(*, tenant: Tenant, bot_id: int) -> Bot | None:
-    """The tenant's active bot with Telegram id ``bot_id`` (None if another tenant's)."""
-    return Bot.objects.filter(tenant=tenant, telegram_id=bot_id, is_active=True).first()
+def bot_get(*, tenant: Tenant, bot_id: int, active_only: bool = True) -> Bot | None:
+    """The tenant's bot with Telegram id ``bot_id``, active unless ``active_only`` is
+    off (None if another tenant's)."""
+    bots = Bot.objects.filter(tenant=tenant, telegram_id=bot_id)
+    return (bots.filter(is_active=True) if active_only else bots).first()

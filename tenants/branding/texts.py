@@ -10,6 +10,7 @@ forgets the schema's entry (``receivers``), other processes see it within the TT
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,8 +20,10 @@ from django_tenants.utils import schema_context
 
 from branding.models import Brand, CustomBot, MessageText
 from config.cache import MISS, TTLCache
+from config.errors import ServiceError
 from provisioner.kinds import DEFAULT_LANGUAGE, Kind, KindNotFound, kind_get
 from provisioner.messages import MessageError, message_render
+from provisioner.parameters import ParameterError, parameters_validate
 from tenancy.connection import schema_connection
 
 if TYPE_CHECKING:
@@ -187,3 +190,88 @@ def bot_text(
             extra={"schema": tenant.schema_name, "bot_id": bot_id, "key": key, "error": str(exc)},
         )
         return None
+
+
+# Telegram's language_code as texts are kept: two lower-case letters (ISO 639-1).
+LANGUAGE = re.compile(r"^[a-z]{2}$")
+
+
+def message_kind(*, kind: str, key: str | None = None, language: str | None = None) -> Kind:
+    """The kind named ``kind`` (404 ``kind_not_found``), having message ``key`` (404
+    ``message_not_found``), with ``language`` a two-letter code (400)."""
+    try:
+        found = kind_get(kind)
+    except KindNotFound as exc:
+        raise ServiceError(str(exc), code="kind_not_found", status=404) from None
+    if key is not None and key not in found.variables:
+        raise ServiceError(
+            f"{kind} has no message {key!r}; messages: {', '.join(sorted(found.variables))}",
+            code="message_not_found",
+            status=404,
+        )
+    if language is not None and not LANGUAGE.match(language):
+        raise ServiceError(
+            "language must be a two-letter code such as en or es",
+            code="invalid_language",
+        )
+    return found
+
+
+# A preview takes at most this many values for the message's variables.
+MAX_VALUES = 20
+
+
+def message_preview(
+    *,
+    tenant: Tenant,
+    key: str,
+    language: str,
+    values: Mapping[str, object],
+    kind_name: str | None = None,
+    bot_id: int | None = None,
+) -> tuple[Kind, str]:
+    """(kind, text): message ``key`` exactly as the bot sends it, for the kind named or
+    the community's custom bot ``bot_id`` (its kind and parameters); what a conversation
+    would know comes from ``values``, else from samples."""
+    parameters = None
+    if bot_id is not None:
+        with schema_context(tenant.schema_name):
+            bot = CustomBot.objects.filter(telegram_id=bot_id).first()
+        if bot is None:
+            raise ServiceError(
+                f"this community has no custom bot {bot_id}", code="bot_not_found", status=404
+            )
+        if (kind_name or bot.kind) != bot.kind:
+            raise ServiceError(
+                f"bot {bot.telegram_id} is a {bot.kind} bot, not {kind_name}",
+                code="kind_mismatch",
+            )
+        kind_name, parameters = bot.kind, bot.parameters
+    kind = message_kind(kind=kind_name or WHITE_LABEL, key=key, language=language)
+    if parameters is not None:
+        try:
+            parameters = parameters_validate(kind=kind, parameters=parameters)
+        except ParameterError:
+            parameters = dict(parameters)  # render what it has; the bots API flags it
+    unknown = sorted(set(values) - set(kind.variables[key]))
+    if len(values) > MAX_VALUES or unknown:
+        allowed = ", ".join(kind.variables[key]) or "none"
+        raise ServiceError(
+            f"unknown variable {unknown[0]!r}; this message has: {allowed}"
+            if unknown
+            else f"at most {MAX_VALUES} values",
+            code="unknown_variable",
+        )
+    try:
+        text = brand_message(
+            tenant=tenant,
+            kind=kind,
+            key=key,
+            language=language,
+            values=values,
+            parameters=parameters,
+            samples=True,
+        )
+    except MessageError as exc:
+        raise ServiceError(str(exc), code="invalid_text") from None
+    return kind, text

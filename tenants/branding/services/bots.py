@@ -40,7 +40,7 @@ from provisioner.messages import MessageError, message_render
 from provisioner.parameters import ParameterError, parameters_validate
 from provisioner.spec import BotSpec, Placement, Rollout, Status
 from tenancy.models import Bot, Tenant
-from tenancy.selectors import tenant_bots
+from tenancy.selectors import bot_get, tenant_bots
 from tenancy.services import bot_register, bot_set_active
 
 logger = logging.getLogger(__name__)
@@ -86,10 +86,6 @@ def _locked(bot_id: int) -> CustomBot:
     if bot is None:
         raise ServiceError("no such bot in this community", code="bot_not_found", status=404)
     return bot
-
-
-def _tenancy_bot(tenant: Tenant, bot_id: int) -> Bot | None:
-    return Bot.objects.filter(tenant=tenant, telegram_id=bot_id).first()
 
 
 # ---- status and notifications ------------------------------------------------------------
@@ -291,7 +287,7 @@ def custom_bot_deploy(*, tenant: Tenant, bot_id: int, actor: Actor) -> CustomBot
     with tenant_context(tenant):
         with transaction.atomic():
             bot = _locked(bot_id)
-            tenancy_bot = _tenancy_bot(tenant, bot_id)
+            tenancy_bot = bot_get(tenant=tenant, bot_id=bot_id, active_only=False)
             if tenancy_bot is None:
                 raise ServiceError(
                     "no such bot in this community", code="bot_not_found", status=404
@@ -442,7 +438,7 @@ def custom_bot_pause(*, tenant: Tenant, bot_id: int, actor: Actor) -> CustomBot:
         )
         with transaction.atomic():
             bot = _locked(bot_id)
-            tenancy_bot = _tenancy_bot(tenant, bot_id)
+            tenancy_bot = bot_get(tenant=tenant, bot_id=bot_id, active_only=False)
             if tenancy_bot is not None and tenancy_bot.is_active:
                 # Pooled bots run as long as they are active: the shards release it.
                 bot_set_active(bot=tenancy_bot, is_active=False, actor=actor)
@@ -463,7 +459,7 @@ def custom_bot_delete(*, tenant: Tenant, bot_id: int, actor: Actor) -> None:
         )
         with transaction.atomic():
             bot = _locked(bot_id)
-            tenancy_bot = _tenancy_bot(tenant, bot_id)
+            tenancy_bot = bot_get(tenant=tenant, bot_id=bot_id, active_only=False)
             if tenancy_bot is not None:
                 bot_set_active(bot=tenancy_bot, is_active=False, actor=actor)
             history.record(
@@ -483,7 +479,7 @@ def bot_token_rotate(*, tenant: Tenant, bot_id: int, token: str, actor: Actor) -
     new token must open the same bot (getMe), else 400 ``different_bot``. The swap is one
     update; the runtime shards re-host a pooled bot on their next refresh, and an isolated
     bot that is deployed is redeployed (its Secret changed)."""
-    if _tenancy_bot(tenant, bot_id) is None:
+    if bot_get(tenant=tenant, bot_id=bot_id, active_only=False) is None:
         raise ServiceError("no such bot in this community", code="bot_not_found", status=404)
     token = (token or "").strip()
     identity = token_identity(token=token)  # the token's own id is the bot getMe names

@@ -3,7 +3,6 @@ text with ``{variable}`` placeholders, checked by provisioner.messages."""
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -12,37 +11,13 @@ import history.services as history
 from branding.models import MessageText
 from branding.services.bots import custom_bots_redeploy
 from branding.services.brand import brand_locked
+from branding.texts import message_kind
 from config.errors import ServiceError
 from history.services import Actor
-from provisioner.kinds import Kind, KindNotFound, kind_get
 from provisioner.messages import MessageError, override_check
 
 if TYPE_CHECKING:
     from tenancy.models import Tenant
-
-# Telegram's language_code as texts are kept: two lower-case letters (ISO 639-1).
-LANGUAGE = re.compile(r"^[a-z]{2}$")
-
-
-def message_kind(*, kind: str, key: str | None = None, language: str | None = None) -> Kind:
-    """The kind named ``kind`` (404 ``kind_not_found``), having message ``key`` (404
-    ``message_not_found``), with ``language`` a two-letter code (400)."""
-    try:
-        found = kind_get(kind)
-    except KindNotFound as exc:
-        raise ServiceError(str(exc), code="kind_not_found", status=404) from None
-    if key is not None and key not in found.variables:
-        raise ServiceError(
-            f"{kind} has no message {key!r}; messages: {', '.join(sorted(found.variables))}",
-            code="message_not_found",
-            status=404,
-        )
-    if language is not None and not LANGUAGE.match(language):
-        raise ServiceError(
-            "language must be a two-letter code such as en or es",
-            code="invalid_language",
-        )
-    return found
 
 
 def message_text_set(

@@ -9,22 +9,18 @@ from rest_framework.response import Response
 
 from accounts.permissions import ManageBots
 from branding import selectors
-from branding.services.texts import message_kind, message_text_revert, message_text_set
-from branding.texts import brand_message
+from branding.services.texts import message_text_revert, message_text_set
+from branding.texts import message_kind, message_preview
 from branding.views.base import BrandEndpoint
-from config.api import ApiError, StrictSerializer
-from config.errors import ServiceError
+from config.api import StrictSerializer
 from history.services import Actor
 from provisioner.kinds import kinds
-from provisioner.messages import MessageError
-from provisioner.parameters import ParameterError, parameters_validate
 
 KIND = OpenApiParameter("kind", str, OpenApiParameter.PATH, description="a bot kind")
 LANGUAGE = OpenApiParameter(
     "language", str, OpenApiParameter.PATH, description="a two-letter code (en, es, ...)"
 )
 KEY = OpenApiParameter("key", str, OpenApiParameter.PATH, description="a message of the kind")
-MAX_VALUES = 20
 
 
 class TextEntrySerializer(serializers.Serializer):
@@ -167,51 +163,14 @@ class PreviewView(BrandEndpoint):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        parameters = None
-        kind_name = data.get("kind") or "white_label"
-        bot = None
-        if "bot_id" in data:
-            bot = selectors.custom_bot_get(tenant=self.tenant, bot_id=data["bot_id"])
-            if bot is None:
-                raise ApiError(
-                    f"this community has no custom bot {data['bot_id']}",
-                    code="bot_not_found",
-                    status_code=404,
-                )
-            if data.get("kind", bot.kind) != bot.kind:
-                raise ApiError(
-                    f"bot {bot.telegram_id} is a {bot.kind} bot, not {data['kind']}",
-                    code="kind_mismatch",
-                )
-            kind_name = bot.kind
-        kind = message_kind(kind=kind_name, key=data["key"], language=data["language"])
-        if bot is not None:
-            try:
-                parameters = parameters_validate(kind=kind, parameters=bot.parameters)
-            except ParameterError:
-                parameters = dict(bot.parameters)  # render what it has; the bots API flags it
-        values = data.get("values", {})
-        unknown = sorted(set(values) - set(kind.variables[data["key"]]))
-        if len(values) > MAX_VALUES or unknown:
-            allowed = ", ".join(kind.variables[data["key"]]) or "none"
-            raise ApiError(
-                f"unknown variable {unknown[0]!r}; this message has: {allowed}"
-                if unknown
-                else f"at most {MAX_VALUES} values",
-                code="unknown_variable",
-            )
-        try:
-            text = brand_message(
-                tenant=self.tenant,
-                kind=kind,
-                key=data["key"],
-                language=data["language"],
-                values=values,
-                parameters=parameters,
-                samples=True,
-            )
-        except MessageError as exc:
-            raise ServiceError(str(exc), code="invalid_text") from None
+        kind, text = message_preview(
+            tenant=self.tenant,
+            key=data["key"],
+            language=data["language"],
+            values=data.get("values", {}),
+            kind_name=data.get("kind"),
+            bot_id=data.get("bot_id"),
+        )
         return Response(
             {
                 "text": text,
