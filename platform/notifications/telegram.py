@@ -42,6 +42,7 @@ from history.services import Actor
 from notifications import services
 from notifications.selectors import SubscriptionState, group_binding_get, subscription_states
 from tenancy.models import Tenant
+from tenancy.selectors import group_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def _toggle(
         raise ServiceError("these are someone else's settings", code="forbidden")
     if chat_id < 0:
         if group_binding_get(tenant=tenant, chat_id=chat_id) is None:
-            raise ServiceError("this group is not connected", code="group_not_found")
+            raise group_not_found(chat_id=chat_id)
         if not _may_manage(tenant, telegram_id):
             raise ServiceError(NOT_ALLOWED, code="forbidden")
     enabled = services.subscription_toggle(

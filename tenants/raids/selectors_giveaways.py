@@ -16,6 +16,7 @@ from community.selectors import bound_group_get
 from config.errors import ServiceError
 from raids.models import Contest, Giveaway, Participant, Raid
 from tenancy.models import Tenant
+from tenancy.selectors import group_not_found
 
 
 def giveaway_list(*, tenant: Tenant, chat_id: int, status: str | None = None) -> QuerySet[Giveaway]:
@@ -97,7 +98,7 @@ def contest_days(*, tenant: Tenant, contest: Contest) -> tuple[date, date]:
     contest counts whole days)."""
     config = group_config_load(tenant=tenant, chat_id=contest.chat_id)
     if config is None:
-        raise ServiceError("the contest's group is no longer bound", code="group_not_found")
+        raise group_not_found(chat_id=contest.chat_id)
     first = contest.starts_at.astimezone(config.timezone).date()
     last = (contest.ends_at - timedelta(microseconds=1)).astimezone(config.timezone).date()
     return first, last

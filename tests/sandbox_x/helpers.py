@@ -53,32 +53,51 @@ def problem_errors(problem: dict[str, Any]) -> list[str]:
     return [e.message for e in Draft202012Validator(schema).iter_errors(problem)]
 
 
-def user_token(x: SandboxX, account: str, scopes: str = "tweet.read users.read like.read") -> str:
-    """An OAuth 2.0 user access token of ``account`` (id or username), through the
-    authorization-code flow with PKCE of a public client ``pub`` (registered if needed)."""
-    redirect, verifier = "https://app.example/callback", "v" * 50
-    if "pub" not in x.auth.clients:
-        x.add_oauth_client("pub", [redirect], app_id="app1")
-    consent = requests.get(
+PUBLIC_REDIRECT = "https://app.example/callback"
+
+
+def authorize(
+    x: SandboxX,
+    verifier: str,
+    account: str = "alice",
+    scopes: str = "tweet.read users.read",
+    **extra: str,
+) -> requests.Response:
+    """The authorize request a browser makes for the public client ``pub``, answered for
+    ``account`` at once (the sandbox's consent shortcut)."""
+    return requests.get(
         x.base_url + "/i/oauth2/authorize",
         params={
             "response_type": "code",
             "client_id": "pub",
-            "redirect_uri": redirect,
+            "redirect_uri": PUBLIC_REDIRECT,
             "scope": scopes,
             "state": "st",
             "code_challenge": s256(verifier),
             "code_challenge_method": "S256",
             "sandbox_account": account,
+            **extra,
         },
         allow_redirects=False,
         timeout=10,
     )
-    code = parse_qs(urlparse(consent.headers["Location"]).query)["code"][0]
+
+
+def authorization_code(answer: requests.Response) -> str:
+    """The code in the redirect an approved authorize request answers with."""
+    return parse_qs(urlparse(answer.headers["Location"]).query)["code"][0]
+
+
+def user_token(x: SandboxX, account: str, scopes: str = "tweet.read users.read like.read") -> str:
+    """An OAuth 2.0 user access token of ``account`` (id or username), through the
+    authorization-code flow with PKCE of a public client ``pub`` (registered if needed)."""
+    verifier = "v" * 50
+    if "pub" not in x.auth.clients:
+        x.add_oauth_client("pub", [PUBLIC_REDIRECT], app_id="app1")
     form = {
         "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": redirect,
+        "code": authorization_code(authorize(x, verifier, account, scopes)),
+        "redirect_uri": PUBLIC_REDIRECT,
         "code_verifier": verifier,
         "client_id": "pub",
     }

@@ -10,11 +10,10 @@ import pytest
 import requests
 import tweepy
 
-from sandbox.x.auth import s256
-from tests.sandbox_x.helpers import client, get
+from tests.sandbox_x.helpers import PUBLIC_REDIRECT as REDIRECT
+from tests.sandbox_x.helpers import authorization_code, authorize, client, get
 from xclient.transport import OAuth2UserHandler
 
-REDIRECT = "https://app.example/callback"
 SCOPES = ["tweet.read", "users.read", "offline.access"]
 
 
@@ -64,29 +63,8 @@ def test_authorize_token_me_refresh(x, people):
         )
 
 
-def _authorize(x, verifier: str, account: str = "alice", **extra) -> requests.Response:
-    """The authorize request a browser makes, answered for ``account`` at once."""
-    return requests.get(
-        x.base_url + "/i/oauth2/authorize",
-        params={
-            "response_type": "code",
-            "client_id": "pub",
-            "redirect_uri": REDIRECT,
-            "scope": "tweet.read users.read",
-            "state": "st",
-            "code_challenge": s256(verifier),
-            "code_challenge_method": "S256",
-            "sandbox_account": account,
-            **extra,
-        },
-        allow_redirects=False,
-        timeout=10,
-    )
-
-
 def _code(x, verifier: str, account: str = "alice") -> str:
-    answer = _authorize(x, verifier, account)
-    return parse_qs(urlparse(answer.headers["Location"]).query)["code"][0]
+    return authorization_code(authorize(x, verifier, account))
 
 
 def _exchange(x, code: str, verifier: str, **extra) -> requests.Response:
@@ -140,7 +118,7 @@ def test_confidential_clients_need_their_secret(x, people):
 
 def test_denied_consent_and_revoked_tokens(x, people):
     x.add_oauth_client("pub", [REDIRECT])
-    denied = _authorize(x, "v" * 43, sandbox_decision="deny")
+    denied = authorize(x, "v" * 43, sandbox_decision="deny")
     assert parse_qs(urlparse(denied.headers["Location"]).query) == {
         "error": ["access_denied"],
         "state": ["st"],

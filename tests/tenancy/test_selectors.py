@@ -5,7 +5,9 @@ token decrypted only for a bot it keeps."""
 
 from __future__ import annotations
 
+import ast
 import io
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -76,3 +78,31 @@ def test_bot_tokens_reads_one_placement_and_decrypts_only_the_bots_kept(make_ten
     assert [b for b, _, _ in bot_tokens(placement=Bot.Placement.ISOLATED)] == [isolated]
     assert [b for b, _, _ in bot_tokens(bot_ids=[isolated, other])] == sorted([isolated, other])
     assert (bot_placement(bot_id=isolated), bot_placement(bot_id=1)) == ("isolated", None)
+
+
+def _codes_group_not_found(source: str) -> list[int]:
+    """Lines that build an error with ``code="group_not_found"`` themselves."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.keyword)
+        and node.arg == "code"
+        and isinstance(node.value, ast.Constant)
+        and node.value.value == "group_not_found"
+    ]
+
+
+def test_group_not_found_is_built_in_one_place():
+    """Every "no such bound group" answer is ``tenancy.selectors.group_not_found``: one
+    status, one wording, one code, whichever app refuses the chat."""
+    root = Path(__file__).resolve().parents[2]
+    home = root / "platform/tenancy/selectors.py"
+    assert _codes_group_not_found(home.read_text(encoding="utf-8")), "the scan sees nothing"
+    found = [
+        f"{path.relative_to(root)}:{line}"
+        for top in ("platform", "tenants")
+        for path in sorted((root / top).rglob("*.py"))
+        if path != home
+        for line in _codes_group_not_found(path.read_text(encoding="utf-8"))
+    ]
+    assert not found, f"use tenancy.selectors.group_not_found: {found}"

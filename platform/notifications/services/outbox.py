@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from accounts.models import TelegramUser
-from config.errors import ServiceError
 from notifications.events import Audience
 from notifications.models import OutboxMessage, Recipient, Subscription
 from notifications.selectors import (
@@ -26,6 +25,7 @@ from notifications.selectors import (
 )
 from notifications.services.checks import event_check, key_check, options_check, text_check
 from tenancy.models import Tenant
+from tenancy.selectors import group_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -93,9 +93,7 @@ def notify(
         target = chat_id
         binding = group_binding_get(tenant=tenant, chat_id=chat_id)
         if binding is None:
-            raise ServiceError(
-                f"chat {chat_id} is not a group of this community", code="group_not_found"
-            )
+            raise group_not_found(chat_id=chat_id)
         bot = binding.bot
         bot_id = bot.telegram_id if bot is not None and bot.is_active else None
         bot_id = bot_id or tenant_default_bot_id(tenant=tenant)

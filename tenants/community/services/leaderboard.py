@@ -39,8 +39,8 @@ from botruntime.batching import WriteBehind
 from community.group_config import GroupConfig
 from community.selectors import community_check
 from community.texts import NAME_MAX_LENGTH
-from config.errors import ServiceError
 from tenancy.models import Tenant
+from tenancy.selectors import group_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -244,11 +244,7 @@ def xp_award_many(
         cursor.execute("SELECT id FROM community_group WHERE chat_id = %s AND is_active", [chat_id])
         found = cursor.fetchone()
         if found is None:
-            raise ServiceError(
-                f"chat {chat_id} is not a group of this community",
-                code="group_not_found",
-                status=404,
-            )
+            raise group_not_found(chat_id=chat_id)
         params = {
             "group": found[0],
             "day": day,

@@ -24,7 +24,6 @@ from django_tenants.utils import tenant_context
 
 import history.services as history
 from accounts.models import TelegramUser
-from community.selectors import bound_group_get
 from config.errors import ServiceError
 from history.services import SYSTEM, Actor
 from notifications.services.outbox import notify
@@ -102,38 +101,34 @@ def contest_create(
     if starts_at > now + MAX_AHEAD:
         raise _invalid(f"starts_at: within {MAX_AHEAD.days} days")
     total = sum(prizes)
-    with tenant_context(tenant), transaction.atomic():
-        bound_group_get(tenant=tenant, chat_id=chat_id)
-        contest = Contest.objects.create(
-            chat_id=chat_id,
-            title=title.strip(),
-            currency=currency,
-            prizes=list(prizes),
-            starts_at=starts_at,
-            ends_at=ends_at,
-            status=Contest.Status.ACTIVE if starts_at <= now else Contest.Status.SCHEDULED,
-            created_by=int(actor.id) if actor.type == "user" else None,
-        )
-        pool_open(
-            tenant=tenant,
-            what="contest",
-            record=contest,
-            amount=total,
-            job=SETTLE_JOB,
-            run_at=ends_at,
-            actor=actor,
-            audit={
-                "prizes": list(prizes),
-                "starts_at": starts_at.isoformat(),
-                "ends_at": ends_at.isoformat(),
-            },
-            announcement=(
-                f"🏁 EXP contest #{contest.pk}: {contest.title}\n"
-                f"From {starts_at:%Y-%m-%d %H:%M} to {ends_at:%Y-%m-%d %H:%M} UTC; prizes "
-                f"{', '.join(str(p) for p in prizes)} ({currency} minor units). "
-                "Messages and raid points count. Standings: /contest"
-            ),
-        )
+    contest = pool_open(
+        tenant=tenant,
+        model=Contest,
+        chat_id=chat_id,
+        title=title,
+        currency=currency,
+        fields={
+            "prizes": list(prizes),
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "status": Contest.Status.ACTIVE if starts_at <= now else Contest.Status.SCHEDULED,
+        },
+        amount=total,
+        job=SETTLE_JOB,
+        run_at=ends_at,
+        actor=actor,
+        audit={
+            "prizes": list(prizes),
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+        },
+        announcement=lambda created: (
+            f"🏁 EXP contest #{created.pk}: {created.title}\n"
+            f"From {starts_at:%Y-%m-%d %H:%M} to {ends_at:%Y-%m-%d %H:%M} UTC; prizes "
+            f"{', '.join(str(p) for p in prizes)} ({currency} minor units). "
+            "Messages and raid points count. Standings: /contest"
+        ),
+    )
     logger.info("raids.contest_created", extra={"tenant": tenant.slug, "contest_id": contest.pk})
     return contest
 

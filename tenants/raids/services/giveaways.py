@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -44,6 +45,8 @@ MAX_TITLE = 120
 MAX_AHEAD = timedelta(days=90)
 DRAW_JOB = "raids.giveaway_draw"
 
+Pooled = TypeVar("Pooled", Giveaway, Contest)
+
 
 def _invalid(message: str, code: str = "invalid") -> ServiceError:
     return ServiceError(message, code=code, status=400)
@@ -66,6 +69,50 @@ def group_account(*, tenant: Tenant, chat_id: int, currency: str) -> Account:
 def pool_open(
     *,
     tenant: Tenant,
+    model: type[Pooled],
+    chat_id: int,
+    title: str,
+    currency: str,
+    fields: dict[str, Any],
+    amount: int,
+    job: str,
+    run_at: datetime,
+    actor: Actor,
+    audit: dict[str, Any],
+    announcement: Callable[[Pooled], str],
+) -> Pooled:
+    """Create a giveaway or contest (``model`` with ``fields``) in the bound group
+    ``chat_id`` and, in the same transaction: escrow its pool from the group's wallet (one
+    hold per record: its key; ``insufficient_funds`` rolls the creation back), schedule its
+    one-off ``job`` (draw or settlement) at ``run_at``, record the creation (``audit``
+    beside the group and currency) and announce it to the group."""
+    what = model._meta.model_name
+    with tenant_context(tenant), transaction.atomic():
+        bound_group_get(tenant=tenant, chat_id=chat_id)
+        record = model.objects.create(
+            chat_id=chat_id,
+            title=title.strip(),
+            currency=currency,
+            created_by=int(actor.id) if actor.type == "user" else None,
+            **fields,
+        )
+        _pool_escrow(
+            tenant=tenant,
+            what=what,
+            record=record,
+            amount=amount,
+            job=job,
+            run_at=run_at,
+            actor=actor,
+            audit=audit,
+            announcement=announcement(record),
+        )
+    return record
+
+
+def _pool_escrow(
+    *,
+    tenant: Tenant,
     what: str,
     record: Giveaway | Contest,
     amount: int,
@@ -75,10 +122,6 @@ def pool_open(
     audit: dict[str, Any],
     announcement: str,
 ) -> None:
-    """In the creation's transaction: escrow ``record``'s pool from its group's wallet (one
-    hold per giveaway or contest: its key; ``insufficient_funds`` rolls the creation back),
-    schedule its one-off ``job`` (draw or settlement) at ``run_at``, record the creation
-    (``audit`` beside the group and currency) and announce it to the group."""
     hold = hold_create(
         tenant=tenant,
         group_account=group_account(
@@ -176,43 +219,39 @@ def giveaway_create(
         raise _invalid("min_raid_points: 0 or more")
     secret = secrets.token_bytes(drawing.SECRET_BYTES)
     commitment = drawing.commitment_of(secret)
-    with tenant_context(tenant), transaction.atomic():
-        bound_group_get(tenant=tenant, chat_id=chat_id)
-        giveaway = Giveaway.objects.create(
-            chat_id=chat_id,
-            title=title.strip(),
-            currency=currency,
-            pool_amount=pool_amount,
-            winners=winners,
-            members_only=members_only,
-            min_raid_points=min_raid_points,
-            x_linked=x_linked,
-            commitment=commitment,
-            secret=encrypt(secret.hex()),
-            draw_at=draw_at,
-            created_by=int(actor.id) if actor.type == "user" else None,
-        )
-        pool_open(
-            tenant=tenant,
-            what="giveaway",
-            record=giveaway,
-            amount=pool_amount,
-            job=DRAW_JOB,
-            run_at=draw_at,
-            actor=actor,
-            audit={
-                "pool_amount": pool_amount,
-                "winners": winners,
-                "draw_at": draw_at.isoformat(),
-                "commitment": commitment,
-            },
-            announcement=(
-                f"🎁 Giveaway #{giveaway.pk}: {giveaway.title}\n"
-                f"{winners} winner(s) share {pool_amount} (minor units of {currency}); "
-                f"draw at {draw_at:%Y-%m-%d %H:%M} UTC. Enter with /giveaway {giveaway.pk}\n"
-                f"Commitment (sha256 of the secret revealed at the draw): {commitment}"
-            ),
-        )
+    giveaway = pool_open(
+        tenant=tenant,
+        model=Giveaway,
+        chat_id=chat_id,
+        title=title,
+        currency=currency,
+        fields={
+            "pool_amount": pool_amount,
+            "winners": winners,
+            "members_only": members_only,
+            "min_raid_points": min_raid_points,
+            "x_linked": x_linked,
+            "commitment": commitment,
+            "secret": encrypt(secret.hex()),
+            "draw_at": draw_at,
+        },
+        amount=pool_amount,
+        job=DRAW_JOB,
+        run_at=draw_at,
+        actor=actor,
+        audit={
+            "pool_amount": pool_amount,
+            "winners": winners,
+            "draw_at": draw_at.isoformat(),
+            "commitment": commitment,
+        },
+        announcement=lambda created: (
+            f"🎁 Giveaway #{created.pk}: {created.title}\n"
+            f"{winners} winner(s) share {pool_amount} (minor units of {currency}); "
+            f"draw at {draw_at:%Y-%m-%d %H:%M} UTC. Enter with /giveaway {created.pk}\n"
+            f"Commitment (sha256 of the secret revealed at the draw): {commitment}"
+        ),
+    )
     logger.info(
         "raids.giveaway_created",
         extra={"tenant": tenant.slug, "giveaway_id": giveaway.pk, "chat_id": chat_id},
