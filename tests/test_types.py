@@ -4,6 +4,7 @@ over platform/, tenants/ and provisioner/ ([tool.mypy] in pyproject.toml), and e
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from collections.abc import Iterator
@@ -42,3 +43,32 @@ def test_every_type_ignore_says_why():
             if found and not (found["code"] and re.match(r"\s*#\s*\S", found["reason"])):
                 bare.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert bare == [], "write `# type: ignore[code]  # why` (or fix the type)"
+
+
+# Parameters that always hold one of the named models: typing them Any hides every
+# attribute misspelt on them from the checker.
+NAMED = {"tenant", "bot", "user", "actor"}
+
+
+def any_typed(source: str) -> list[tuple[int, str]]:
+    """(line, parameter) of each parameter in ``NAMED`` annotated ``Any``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = node.args
+            for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+                annotation = arg.annotation
+                if arg.arg in NAMED and annotation is not None and ast.unparse(annotation) == "Any":
+                    found.append((arg.lineno, arg.arg))
+    return found
+
+
+def test_the_tenant_bot_and_user_parameters_are_typed():
+    assert any_typed("def f(*, tenant: Any, user: 'TelegramUser'): ...") == [(1, "tenant")]
+    loose = [
+        f"{path.relative_to(ROOT)}:{line}: {name}: Any"
+        for root in CONFIG["files"]
+        for path in sorted((ROOT / root).rglob("*.py"))
+        for line, name in any_typed(path.read_text(encoding="utf-8"))
+    ]
+    assert loose == [], "name the model (Tenant, Bot, TelegramUser, Actor) instead of Any"

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 @job(PAYOUT_JOB, max_attempts=10, lease=timedelta(minutes=2))
-def withdrawal_payout(*, tenant: Any, payload: dict[str, Any]) -> None:
+def withdrawal_payout(*, tenant: Tenant | None, payload: dict[str, Any]) -> None:
     # Run again after a crash, it asks under the same key: the provider answers with the
     # payout it already made, never a second one.
     withdrawal_payout_send(withdrawal_id=int(payload["withdrawal_id"]))

@@ -86,7 +86,7 @@ def pool_open(
     hold per record: its key; ``insufficient_funds`` rolls the creation back), schedule its
     one-off ``job`` (draw or settlement) at ``run_at``, record the creation (``audit``
     beside the group and currency) and announce it to the group."""
-    what = model._meta.model_name
+    what = model.__name__.lower()  # "giveaway", "contest": keys, jobs and audit names
     with tenant_context(tenant), transaction.atomic():
         bound_group_get(tenant=tenant, chat_id=chat_id)
         record = model.objects.create(

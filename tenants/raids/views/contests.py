@@ -19,6 +19,7 @@ from raids.models import Contest
 from raids.selectors_giveaways import contest_get, contest_list, contest_standings
 from raids.services.contests import MAX_PRIZES, MAX_TITLE, contest_cancel, contest_create
 from raids.views.giveaways import MAX_AMOUNT
+from tenancy.models import Tenant
 
 CONTEST_ID = OpenApiParameter("contest_id", int, OpenApiParameter.PATH, description="its id")
 
@@ -98,7 +99,7 @@ class ContestListView(GroupEndpoint):
         return Response(ContestSerializer(contest).data, status=status.HTTP_201_CREATED)
 
 
-def contest_view(tenant: Any, contest: Contest) -> dict[str, Any]:
+def contest_view(tenant: Tenant, contest: Contest) -> dict[str, Any]:
     """A contest with its standings: the stored table once settled, else live."""
     final = contest.status == Contest.Status.SETTLED
     if final:
