@@ -70,6 +70,15 @@ def prizes_by_standing(prizes: list[int], standings: list[Standing]) -> dict[int
     return payouts
 
 
+def _announcement(contest: Contest) -> str:
+    return (
+        f"🏁 EXP contest #{contest.pk}: {contest.title}\n"
+        f"From {contest.starts_at:%Y-%m-%d %H:%M} to {contest.ends_at:%Y-%m-%d %H:%M} UTC; "
+        f"prizes {', '.join(str(p) for p in contest.prizes)} ({contest.currency} minor "
+        "units). Messages and raid points count. Standings: /contest"
+    )
+
+
 def contest_create(
     *,
     tenant: Tenant,
@@ -101,7 +110,7 @@ def contest_create(
     if starts_at > now + MAX_AHEAD:
         raise _invalid(f"starts_at: within {MAX_AHEAD.days} days")
     total = sum(prizes)
-    contest = pool_open(
+    return pool_open(
         tenant=tenant,
         model=Contest,
         chat_id=chat_id,
@@ -113,24 +122,12 @@ def contest_create(
             "ends_at": ends_at,
             "status": Contest.Status.ACTIVE if starts_at <= now else Contest.Status.SCHEDULED,
         },
+        audited=("prizes", "starts_at", "ends_at"),
         amount=total,
-        job=SETTLE_JOB,
-        run_at=ends_at,
+        then=(SETTLE_JOB, ends_at),
         actor=actor,
-        audit={
-            "prizes": list(prizes),
-            "starts_at": starts_at.isoformat(),
-            "ends_at": ends_at.isoformat(),
-        },
-        announcement=lambda created: (
-            f"🏁 EXP contest #{created.pk}: {created.title}\n"
-            f"From {starts_at:%Y-%m-%d %H:%M} to {ends_at:%Y-%m-%d %H:%M} UTC; prizes "
-            f"{', '.join(str(p) for p in prizes)} ({currency} minor units). "
-            "Messages and raid points count. Standings: /contest"
-        ),
+        announcement=_announcement,
     )
-    logger.info("raids.contest_created", extra={"tenant": tenant.slug, "contest_id": contest.pk})
-    return contest
 
 
 def _locked(contest_id: int) -> Contest:

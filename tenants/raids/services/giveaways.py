@@ -74,19 +74,20 @@ def pool_open(
     title: str,
     currency: str,
     fields: dict[str, Any],
+    audited: tuple[str, ...],
     amount: int,
-    job: str,
-    run_at: datetime,
+    then: tuple[str, datetime],
     actor: Actor,
-    audit: dict[str, Any],
     announcement: Callable[[Pooled], str],
 ) -> Pooled:
     """Create a giveaway or contest (``model`` with ``fields``) in the bound group
     ``chat_id`` and, in the same transaction: escrow its pool from the group's wallet (one
     hold per record: its key; ``insufficient_funds`` rolls the creation back), schedule its
-    one-off ``job`` (draw or settlement) at ``run_at``, record the creation (``audit``
-    beside the group and currency) and announce it to the group."""
+    one-off job ``then`` (the draw or the settlement, and when), record the creation (the
+    ``audited`` fields beside the group and currency; never a secret) and announce it to
+    the group."""
     what = model.__name__.lower()  # "giveaway", "contest": keys, jobs and audit names
+    job, run_at = then
     with tenant_context(tenant), transaction.atomic():
         bound_group_get(tenant=tenant, chat_id=chat_id)
         record = model.objects.create(
@@ -96,65 +97,52 @@ def pool_open(
             created_by=int(actor.id) if actor.type == "user" else None,
             **fields,
         )
-        _pool_escrow(
+        hold = hold_create(
             tenant=tenant,
-            what=what,
-            record=record,
+            group_account=group_account(
+                tenant=tenant, chat_id=record.chat_id, currency=record.currency
+            ),
             amount=amount,
-            job=job,
-            run_at=run_at,
+            reference=f"{what}:{record.pk}",
+            idempotency_key=f"{what}:{record.pk}:pool",
             actor=actor,
-            audit=audit,
-            announcement=announcement(record),
         )
+        record.hold_id = hold.pk
+        record.save(update_fields=["hold_id"])
+        job_enqueue(
+            kind=job,
+            tenant=tenant,
+            payload={f"{what}_id": record.pk},
+            run_at=run_at,
+            dedupe_key=f"{job}:{tenant.pk}:{record.pk}",
+        )
+        history.record(
+            action=f"raids.{what}_created",
+            actor=actor,
+            tenant=tenant,
+            target=(what, record.pk),
+            data={
+                "chat_id": chat_id,
+                "currency": currency,
+                **{key: _audit_value(fields[key]) for key in audited},
+            },
+        )
+        notify(
+            tenant=tenant,
+            event=f"{what}.created",
+            chat_id=record.chat_id,
+            text=announcement(record),
+            idempotency_key=f"{what}:{record.pk}:created",
+        )
+    logger.info(
+        f"raids.{what}_created",
+        extra={"tenant": tenant.slug, f"{what}_id": record.pk, "chat_id": chat_id},
+    )
     return record
 
 
-def _pool_escrow(
-    *,
-    tenant: Tenant,
-    what: str,
-    record: Giveaway | Contest,
-    amount: int,
-    job: str,
-    run_at: datetime,
-    actor: Actor,
-    audit: dict[str, Any],
-    announcement: str,
-) -> None:
-    hold = hold_create(
-        tenant=tenant,
-        group_account=group_account(
-            tenant=tenant, chat_id=record.chat_id, currency=record.currency
-        ),
-        amount=amount,
-        reference=f"{what}:{record.pk}",
-        idempotency_key=f"{what}:{record.pk}:pool",
-        actor=actor,
-    )
-    record.hold_id = hold.pk
-    record.save(update_fields=["hold_id"])
-    job_enqueue(
-        kind=job,
-        tenant=tenant,
-        payload={f"{what}_id": record.pk},
-        run_at=run_at,
-        dedupe_key=f"{job}:{tenant.pk}:{record.pk}",
-    )
-    history.record(
-        action=f"raids.{what}_created",
-        actor=actor,
-        tenant=tenant,
-        target=(what, record.pk),
-        data={"chat_id": record.chat_id, "currency": record.currency, **audit},
-    )
-    notify(
-        tenant=tenant,
-        event=f"{what}.created",
-        chat_id=record.chat_id,
-        text=announcement,
-        idempotency_key=f"{what}:{record.pk}:created",
-    )
+def _audit_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def pool_cancel(
@@ -193,6 +181,16 @@ def _create_check(
         raise _invalid(f"draw_at: within {MAX_AHEAD.days} days")
 
 
+def _announcement(giveaway: Giveaway) -> str:
+    return (
+        f"🎁 Giveaway #{giveaway.pk}: {giveaway.title}\n"
+        f"{giveaway.winners} winner(s) share {giveaway.pool_amount} (minor units of "
+        f"{giveaway.currency}); draw at {giveaway.draw_at:%Y-%m-%d %H:%M} UTC. Enter with "
+        f"/giveaway {giveaway.pk}\nCommitment (sha256 of the secret revealed at the draw): "
+        f"{giveaway.commitment}"
+    )
+
+
 def giveaway_create(
     *,
     tenant: Tenant,
@@ -219,7 +217,7 @@ def giveaway_create(
         raise _invalid("min_raid_points: 0 or more")
     secret = secrets.token_bytes(drawing.SECRET_BYTES)
     commitment = drawing.commitment_of(secret)
-    giveaway = pool_open(
+    return pool_open(
         tenant=tenant,
         model=Giveaway,
         chat_id=chat_id,
@@ -235,28 +233,12 @@ def giveaway_create(
             "secret": encrypt(secret.hex()),
             "draw_at": draw_at,
         },
+        audited=("pool_amount", "winners", "draw_at", "commitment"),
         amount=pool_amount,
-        job=DRAW_JOB,
-        run_at=draw_at,
+        then=(DRAW_JOB, draw_at),
         actor=actor,
-        audit={
-            "pool_amount": pool_amount,
-            "winners": winners,
-            "draw_at": draw_at.isoformat(),
-            "commitment": commitment,
-        },
-        announcement=lambda created: (
-            f"🎁 Giveaway #{created.pk}: {created.title}\n"
-            f"{winners} winner(s) share {pool_amount} (minor units of {currency}); "
-            f"draw at {draw_at:%Y-%m-%d %H:%M} UTC. Enter with /giveaway {created.pk}\n"
-            f"Commitment (sha256 of the secret revealed at the draw): {commitment}"
-        ),
+        announcement=_announcement,
     )
-    logger.info(
-        "raids.giveaway_created",
-        extra={"tenant": tenant.slug, "giveaway_id": giveaway.pk, "chat_id": chat_id},
-    )
-    return giveaway
 
 
 # ---- entering ----------------------------------------------------------------------------

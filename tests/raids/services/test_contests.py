@@ -55,7 +55,17 @@ def test_creation_escrows_the_prizes_and_schedules_the_settlement(raid_scene, ma
     assert contest.status == "active"
     job = Job.objects.get(kind="raids.contest_settle", tenant=raid_scene.tenant)
     assert job.run_at == contest.ends_at
-    assert OutboxMessage.objects.filter(event="contest.created").count() == 1
+    announced = OutboxMessage.objects.get(event="contest.created", chat_id=raid_scene.chat_id)
+    assert announced.text.startswith(f"🏁 EXP contest #{contest.pk}: {contest.title}\n")
+    assert f"prizes 5000, 3000 ({contest.currency} minor units)" in announced.text
+    created = HistoryEntry.objects.get(action="raids.contest_created", target_id=str(contest.pk))
+    assert created.data == {
+        "chat_id": raid_scene.chat_id,
+        "currency": contest.currency,
+        "prizes": [5_000, 3_000],
+        "starts_at": contest.starts_at.isoformat(),
+        "ends_at": contest.ends_at.isoformat(),
+    }
 
 
 @pytest.mark.parametrize(

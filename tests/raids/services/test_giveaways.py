@@ -58,12 +58,19 @@ def test_creation_escrows_the_pool_publishes_the_commitment_and_schedules_the_dr
     announced = OutboxMessage.objects.get(
         tenant=raid_scene.tenant, chat_id=raid_scene.chat_id, event="giveaway.created"
     )
-    assert giveaway.commitment in announced.text
+    assert announced.text.startswith(f"🎁 Giveaway #{giveaway.pk}: {giveaway.title}\n")
+    assert announced.text.endswith(f"the draw): {giveaway.commitment}")
     job = Job.objects.get(kind="raids.giveaway_draw", tenant=raid_scene.tenant)
     assert job.run_at == giveaway.draw_at and job.payload == {"giveaway_id": giveaway.pk}
-    assert HistoryEntry.objects.filter(
-        action="raids.giveaway_created", target_id=str(giveaway.pk)
-    ).exists()
+    created = HistoryEntry.objects.get(action="raids.giveaway_created", target_id=str(giveaway.pk))
+    assert created.data == {  # what was promised, never the secret
+        "chat_id": raid_scene.chat_id,
+        "currency": giveaway.currency,
+        "pool_amount": 7_000_000,
+        "winners": giveaway.winners,
+        "draw_at": giveaway.draw_at.isoformat(),
+        "commitment": giveaway.commitment,
+    }
 
 
 def test_insufficient_funds_is_a_clear_error_and_nothing_is_created(raid_scene, make_giveaway):
