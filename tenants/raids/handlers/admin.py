@@ -11,14 +11,13 @@ from django.utils import timezone
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from botruntime.context import in_tenant
 from config.errors import ServiceError
 from history.services import Actor
 from raids import selectors
-from raids.handlers.raids import raid_manager
+from raids.handlers.raids import manager_act, manager_create
 from raids.selectors_giveaways import giveaway_get
 from raids.services.contests import contest_create
-from raids.services.giveaways import giveaway_create, giveaway_draw
+from raids.services.giveaways import DrawOutcome, giveaway_create, giveaway_draw
 from tenancy.models import Tenant
 from wallet.currencies import amount_format, amount_parse, currencies
 
@@ -89,66 +88,43 @@ def newcontest_terms(args: list[str]) -> dict[str, Any]:
 
 
 async def on_newgiveaway(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await raid_manager(update, context)
-    if found is None:
+    done = await manager_create(
+        update, context, terms=newgiveaway_terms, create=giveaway_create, what="open the giveaway"
+    )
+    if done is None:
         return
-    tenant, chat_id, message, actor = found
-    try:
-        terms = newgiveaway_terms(list(context.args or []))
-        giveaway = await in_tenant(
-            tenant, giveaway_create, tenant=tenant, chat_id=chat_id, actor=actor, **terms
-        )
-    except ServiceError as exc:
-        text = exc.message if exc.code == "usage" else f"Could not open the giveaway: {exc.message}"
-        await message.reply_text(text)
-        return
+    giveaway, message = done
     await message.reply_text(
         f"Giveaway #{giveaway.pk} open: {amount_format(giveaway.pool_amount, giveaway.currency)} "
         f"for {giveaway.winners} winner(s), drawn {giveaway.draw_at:%Y-%m-%d %H:%M} UTC."
     )
 
 
-def _draw(*, tenant: Tenant, chat_id: int, giveaway_id: int, actor: Actor) -> list[int]:
-    giveaway = giveaway_get(tenant=tenant, chat_id=chat_id, giveaway_id=giveaway_id)
-    return giveaway_draw(tenant=tenant, giveaway=giveaway, actor=actor).winners
+def _draw(*, tenant: Tenant, chat_id: int, record_id: int, actor: Actor) -> DrawOutcome:
+    giveaway = giveaway_get(tenant=tenant, chat_id=chat_id, giveaway_id=record_id)
+    return giveaway_draw(tenant=tenant, giveaway=giveaway, actor=actor)
 
 
 async def on_drawgiveaway(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await raid_manager(update, context)
-    if found is None:
+    done = await manager_act(
+        update, context, usage=DRAW_USAGE, act=_draw, failed="Could not draw giveaway #{id}"
+    )
+    if done is None:
         return
-    tenant, chat_id, message, actor = found
-    args = context.args or []
-    if len(args) != 1 or not args[0].lstrip("#").isdigit() or len(args[0]) > 18:
-        await message.reply_text(DRAW_USAGE)
-        return
-    giveaway_id = int(args[0].lstrip("#"))
-    try:
-        winners = await in_tenant(
-            tenant, _draw, tenant=tenant, chat_id=chat_id, giveaway_id=giveaway_id, actor=actor
-        )
-    except ServiceError as exc:
-        await message.reply_text(f"Could not draw giveaway #{giveaway_id}: {exc.message}")
-        return
+    drawn, message = done
     await message.reply_text(
-        f"Giveaway #{giveaway_id} drawn: {len(winners)} winner(s); the draw is published."
+        f"Giveaway #{drawn.giveaway.pk} drawn: {len(drawn.winners)} winner(s); the draw is "
+        "published."
     )
 
 
 async def on_newcontest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await raid_manager(update, context)
-    if found is None:
+    done = await manager_create(
+        update, context, terms=newcontest_terms, create=contest_create, what="open the contest"
+    )
+    if done is None:
         return
-    tenant, chat_id, message, actor = found
-    try:
-        terms = newcontest_terms(list(context.args or []))
-        contest = await in_tenant(
-            tenant, contest_create, tenant=tenant, chat_id=chat_id, actor=actor, **terms
-        )
-    except ServiceError as exc:
-        text = exc.message if exc.code == "usage" else f"Could not open the contest: {exc.message}"
-        await message.reply_text(text)
-        return
+    contest, message = done
     prizes = ", ".join(amount_format(p, contest.currency) for p in contest.prizes)
     await message.reply_text(
         f"Contest #{contest.pk} open until {contest.ends_at:%Y-%m-%d %H:%M} UTC; prizes: {prizes}."
@@ -175,20 +151,14 @@ def results_text(*, tenant: Tenant, chat_id: int, raid_id: int) -> str:
     return "\n".join(lines)
 
 
+def _results(*, tenant: Tenant, chat_id: int, record_id: int, actor: Actor) -> str:
+    return results_text(tenant=tenant, chat_id=chat_id, raid_id=record_id)
+
+
 async def on_results(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await raid_manager(update, context)
-    if found is None:
-        return
-    tenant, chat_id, message, _ = found
-    args = context.args or []
-    if len(args) != 1 or not args[0].lstrip("#").isdigit() or len(args[0]) > 18:
-        await message.reply_text(RESULTS_USAGE)
-        return
-    raid_id = int(args[0].lstrip("#"))
-    try:
-        text = await in_tenant(
-            tenant, results_text, tenant=tenant, chat_id=chat_id, raid_id=raid_id
-        )
-    except ServiceError as exc:
-        text = f"Could not read raid #{raid_id}: {exc.message}"
-    await message.reply_text(text)
+    done = await manager_act(
+        update, context, usage=RESULTS_USAGE, act=_results, failed="Could not read raid #{id}"
+    )
+    if done is not None:
+        text, message = done
+        await message.reply_text(text)

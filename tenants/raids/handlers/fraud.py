@@ -14,7 +14,7 @@ from botruntime.context import in_tenant
 from config.errors import ServiceError
 from history.services import Actor
 from raids import fraud
-from raids.handlers.raids import raid_manager
+from raids.handlers.raids import id_typed, raid_manager
 from raids.models import Flag
 from raids.services.fraud import NOTE_MAX, flag_decide
 from tenancy.models import Tenant
@@ -65,10 +65,10 @@ async def _decide(update: Update, context: ContextTypes.DEFAULT_TYPE, command: s
         return
     tenant, chat_id, message, actor = found
     args = context.args or []
-    if not args or not args[0].lstrip("#").isdigit() or len(args[0]) > 18:
+    flag_id = id_typed(args[0]) if args else None
+    if flag_id is None:
         await message.reply_text(USAGE.format(command=command))
         return
-    flag_id = int(args[0].lstrip("#"))
     note = " ".join(args[1:])[:NOTE_MAX]
     status = Flag.Status.DISMISSED if command == "dismiss" else Flag.Status.UPHELD
     try:

@@ -17,6 +17,7 @@ from accounts.services import user_touch
 from botruntime.context import in_tenant
 from community.handlers.common import group_command
 from config.errors import ServiceError
+from raids.handlers.raids import id_typed
 from raids.models import Contest, Giveaway
 from raids.selectors_giveaways import (
     contest_get,
@@ -72,7 +73,8 @@ async def on_giveaway(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         text = await in_tenant(tenant, _open_giveaways, tenant=tenant, chat_id=config.chat_id)
         await message.reply_text(text)
         return
-    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+    giveaway_id = id_typed(args[0]) if len(args) == 1 else None
+    if giveaway_id is None:
         await message.reply_text(GIVEAWAY_USAGE)
         return
     if message.sender_chat is not None or sender is None:
@@ -85,7 +87,7 @@ async def on_giveaway(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             _enter,
             tenant=tenant,
             chat_id=config.chat_id,
-            giveaway_id=int(args[0].lstrip("#")),
+            giveaway_id=giveaway_id,
             user=user,
         )
     except ServiceError as exc:
@@ -127,7 +129,8 @@ async def on_contest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     tenant, config, message = found
     args = context.args or []
-    if len(args) > 1 or (args and not args[0].lstrip("#").isdigit()):
+    contest_id = id_typed(args[0]) if len(args) == 1 else None
+    if len(args) > 1 or (args and contest_id is None):
         await message.reply_text(CONTEST_USAGE)
         return
     try:
@@ -136,7 +139,7 @@ async def on_contest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             _standings_text,
             tenant=tenant,
             chat_id=config.chat_id,
-            contest_id=int(args[0].lstrip("#")) if args else None,
+            contest_id=contest_id,
         )
     except ServiceError as exc:
         text = f"Could not show the contest: {exc.message.rstrip('.')}."

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.utils import timezone
@@ -33,6 +34,8 @@ from tenancy.models import Tenant
 from wallet.currencies import amount_parse, currencies
 
 logger = logging.getLogger(__name__)
+
+Done = TypeVar("Done")
 
 JOIN = re.compile(r"^(?:[a-z0-9-]+_)?raid_(?P<id>[0-9]{1,18})$")
 DEFAULT_MINUTES, MAX_MINUTES = 60, 30 * 24 * 60
@@ -185,6 +188,78 @@ async def raid_manager(
     return command.tenant, command.config.chat_id, command.message, command.actor
 
 
+RECORD_ID = re.compile(r"^#?(?P<id>[0-9]{1,18})$")
+
+
+def id_typed(word: str) -> int | None:
+    """The id of a raid, giveaway, contest or flag as people type it ("12" or "#12": ASCII
+    digits, at most 18 so that it fits a bigint); None for anything else."""
+    found = RECORD_ID.match(word)
+    return int(found["id"]) if found else None
+
+
+async def manager_create(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    *,
+    terms: Callable[[list[str]], dict[str, Any]],
+    create: Callable[..., Done],
+    what: str,
+    keyed: bool = False,
+) -> tuple[Done, Message] | None:
+    """A raid manager's creation command: ``terms`` reads the command's words (its
+    ``usage`` refusal is answered as it is), ``create`` runs in the community with the
+    group and the actor (``keyed``: and the message as its idempotency key, so a
+    redelivered update creates nothing twice). (created, message); None once answered."""
+    found = await raid_manager(update, context)
+    if found is None:
+        return None
+    tenant, chat_id, message, actor = found
+    try:
+        fields = terms(list(context.args or []))
+        if keyed:
+            fields["idempotency_key"] = f"tg:{message.chat_id}:{message.message_id}"
+        created = await in_tenant(
+            tenant, create, tenant=tenant, chat_id=chat_id, actor=actor, **fields
+        )
+    except ServiceError as exc:
+        text = exc.message if exc.code == "usage" else f"Could not {what}: {exc.message}"
+        await message.reply_text(text)
+        return None
+    return created, message
+
+
+async def manager_act(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    *,
+    usage: str,
+    act: Callable[..., Done],
+    failed: str,
+) -> tuple[Done, Message] | None:
+    """A raid manager's command on one record, ``/<command> <id>``: ``act(tenant=,
+    chat_id=, record_id=, actor=)`` runs in the community; a refusal is answered as
+    ``failed`` (formatted with the ``id``) and its reason. (result, message); None once
+    answered."""
+    found = await raid_manager(update, context)
+    if found is None:
+        return None
+    tenant, chat_id, message, actor = found
+    args = context.args or []
+    target = id_typed(args[0]) if len(args) == 1 else None
+    if target is None:
+        await message.reply_text(usage)
+        return None
+    try:
+        done = await in_tenant(
+            tenant, act, tenant=tenant, chat_id=chat_id, record_id=target, actor=actor
+        )
+    except ServiceError as exc:
+        await message.reply_text(f"{failed.format(id=target)}: {exc.message}")
+        return None
+    return done, message
+
+
 def newraid_terms(args: list[str]) -> dict[str, Any]:
     """raid_create's fields from /newraid's words; ServiceError naming the field."""
     if len(args) not in (3, 4):
@@ -214,53 +289,30 @@ def newraid_terms(args: list[str]) -> dict[str, Any]:
 
 
 async def on_newraid(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await raid_manager(update, context)
-    if found is None:
+    done = await manager_create(
+        update, context, terms=newraid_terms, create=raid_create, what="create the raid", keyed=True
+    )
+    if done is None:
         return
-    tenant, chat_id, message, actor = found
-    try:
-        terms = newraid_terms(list(context.args or []))
-        raid, _ = await in_tenant(
-            tenant,
-            raid_create,
-            tenant=tenant,
-            chat_id=chat_id,
-            actor=actor,
-            idempotency_key=f"tg:{message.chat_id}:{message.message_id}",
-            **terms,
-        )
-    except ServiceError as exc:
-        text = exc.message if exc.code == "usage" else f"Could not create the raid: {exc.message}"
-        await message.reply_text(text)
-        return
+    (raid, _), message = done
     await message.reply_text(
         f"Raid #{raid.pk} created on @{raid.post_author_username}'s post, pool "
         f"{money(raid.pool_amount, raid.currency)}; the announcement follows."
     )
 
 
-def _cancel(*, tenant: Tenant, chat_id: int, raid_id: int, actor: Actor) -> Raid:
-    raid = selectors.raid_get(tenant=tenant, raid_id=raid_id, chat_id=chat_id)
+def _cancel(*, tenant: Tenant, chat_id: int, record_id: int, actor: Actor) -> Raid:
+    raid = selectors.raid_get(tenant=tenant, raid_id=record_id, chat_id=chat_id)
     return raid_cancel(tenant=tenant, raid=raid, actor=actor)
 
 
 async def on_cancelraid(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await raid_manager(update, context)
-    if found is None:
+    done = await manager_act(
+        update, context, usage=CANCEL_USAGE, act=_cancel, failed="Could not cancel raid #{id}"
+    )
+    if done is None:
         return
-    tenant, chat_id, message, actor = found
-    args = context.args or []
-    if len(args) != 1 or not args[0].lstrip("#").isdigit():
-        await message.reply_text(CANCEL_USAGE)
-        return
-    raid_id = int(args[0].lstrip("#"))
-    try:
-        raid = await in_tenant(
-            tenant, _cancel, tenant=tenant, chat_id=chat_id, raid_id=raid_id, actor=actor
-        )
-    except ServiceError as exc:
-        await message.reply_text(f"Could not cancel raid #{raid_id}: {exc.message}")
-        return
+    raid, message = done
     await message.reply_text(
         f"Raid #{raid.pk} cancelled; {money(raid.pool_amount, raid.currency)} went back to "
         "the group."

@@ -14,7 +14,7 @@ from django_tenants.utils import tenant_context
 from accounts.telegram import handlers as accounts_handlers
 from community.telegram import handlers as community_handlers
 from config.errors import ServiceError
-from raids.handlers.raids import newraid_terms
+from raids.handlers.raids import id_typed, newraid_terms
 from raids.models import Participant, Raid
 from raids.telegram import handlers as raids_handlers
 from tests.helpers import application_process, sandbox_application, tenant_bot_token
@@ -66,6 +66,20 @@ def test_a_raid_manager_creates_and_cancels_a_raid_from_the_group(raid_scene, ra
     assert balance[CURRENCY]["available"] == GROUP_FUNDS
     [none] = bot(owner, "/raid", chat)
     assert none == "No active raids right now."
+
+
+def test_an_id_is_what_people_type_and_fits_a_bigint():
+    assert [id_typed(w) for w in ("12", "#12", "9" * 18)] == [12, 12, int("9" * 18)]
+    odd = ["9" * 19, "²", "١٢", "-1", "#", "12a", "1 2", ""]
+    assert [id_typed(w) for w in odd] == [None] * len(odd)
+
+
+@pytest.mark.parametrize("word", ["²", "9" * 19, "#x"])
+def test_a_command_on_an_odd_id_answers_its_usage(raid_scene, raid_x, bot, word):
+    owner, chat = raid_scene.owner["id"], raid_scene.chat_id
+    for command, usage in [("cancelraid", "Use /cancelraid"), ("results", "Usage: /results")]:
+        [answer] = bot(owner, f"/{command} {word}", chat)
+        assert answer.startswith(usage), (command, answer)
 
 
 def test_a_member_who_is_not_a_raid_manager_is_refused(raid_scene, raid_x, bot, linked):
