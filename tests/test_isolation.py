@@ -114,6 +114,7 @@ def _seed(tenant, *, marker: str, owner: int, admin: int | None, chat: int, user
         )
         if marker == B_MARKER:
             Brand.objects.create(
+                pk=Brand.SINGLETON,
                 display_name=marker,
                 description=f"{marker} description",
                 colors={"primary": "#ffffff", "accent": "#000000", "background": "#ffffff"}

@@ -43,7 +43,7 @@ def test_without_a_brand_start_keeps_the_built_in_welcome(tenant, say):
 
 def test_with_a_brand_start_speaks_the_brands_welcome_in_html(tenant, say):
     with tenant_context(tenant):
-        Brand.objects.create(display_name="Acme")
+        Brand.objects.create(pk=Brand.SINGLETON, display_name="Acme")
     [reply] = say(6002, "/start")  # German: the kind has none, English is used
     assert reply["text"] == (
         "Welcome to Acme, Bob!\n"
@@ -112,7 +112,7 @@ def test_the_platform_tenant_is_never_branded(db):
 
 def test_an_unusable_text_falls_back_to_the_built_in_one(tenant):
     with tenant_context(tenant):
-        Brand.objects.create(display_name="Acme")
+        Brand.objects.create(pk=Brand.SINGLETON, display_name="Acme")
         # Written around the checks (the admin, an older version): longer than Telegram takes.
         MessageText.objects.create(
             kind="white_label", language="en", key="welcome", text="x" * 5000
@@ -122,7 +122,7 @@ def test_an_unusable_text_falls_back_to_the_built_in_one(tenant):
 
 def test_the_brand_state_is_cached_and_forgotten_when_rows_change(tenant):
     with tenant_context(tenant):
-        Brand.objects.create(display_name="Acme")
+        Brand.objects.create(pk=Brand.SINGLETON, display_name="Acme")
     assert brand_texts(tenant=tenant).brand_name == "Acme"
     assert tenant.schema_name in TEXTS
     with tenant_context(tenant):
@@ -139,7 +139,7 @@ def test_the_brand_state_is_cached_and_forgotten_when_rows_change(tenant):
 
 def test_brand_message_falls_back_to_english_unless_the_brand_wrote_the_language(tenant):
     with tenant_context(tenant):
-        Brand.objects.create(display_name="Acme")
+        Brand.objects.create(pk=Brand.SINGLETON, display_name="Acme")
         MessageText.objects.create(
             kind="white_label", language="de", key="welcome", text="Hallo {first_name}!"
         )
