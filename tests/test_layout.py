@@ -30,6 +30,7 @@ CROSS_CUTTING = {
     "test_isolation.py": "tenant isolation across every app",
     "test_layering.py": "imports between the apps",
     "test_layout.py": "this file: the tests' own layout",
+    "test_schema_pool.py": "the suite's pooled tenant schemas (tests/conftest.py)",
     "test_service_policy.py": "tests/service_policy.py, the suite's skip policy",
     "test_types.py": "the type checker over platform/ and tenants/",
     "accounts/test_permissions_matrix.py": "every API operation's access rule",
