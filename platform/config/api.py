@@ -18,6 +18,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.errors import ServiceError
+from config.numbers import whole_number
 
 
 class ApiError(exceptions.APIException):
@@ -108,7 +109,8 @@ class CursorPagination(pagination.CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if not raw:  # absent, or empty as an optional form value: the default
             return self.page_size
-        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+        size = whole_number(raw)
+        if size is None or not 1 <= size <= self.max_page_size:
             raise ApiError(
                 f"page_size must be a whole number from 1 to {self.max_page_size}",
                 code="invalid_page_size",

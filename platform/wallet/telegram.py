@@ -28,6 +28,7 @@ from telegram.ext import (
 
 from botruntime.context import tenant_of
 from config.errors import ServiceError
+from config.numbers import whole_number
 from history.services import Actor
 from tenancy.models import Tenant
 from tenancy.selectors import chat_tenant_for_bot
@@ -89,14 +90,14 @@ async def on_topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or chat is None or sender is None:
         return
     args = context.args or []
-    if chat.type not in GROUP_CHATS or len(args) != 1 or not args[0].isdigit():
+    amount = whole_number(args[0]) if len(args) == 1 else None
+    if chat.type not in GROUP_CHATS or amount is None:
         await message.reply_text(TOPUP_USAGE)
         return
     found = await _funds_admin_group(update, context)
     if found is None:
         return
     tenant, chat_id = found
-    amount = int(args[0])
     try:
         topup = await sync_to_async(stars_topup_create)(
             tenant=tenant,

@@ -36,6 +36,8 @@ def test_terms_are_read_as_a_search_is_typed():
         ('"not closed', "keywords"),
         ("min:lots", "min_followers"),
         ("min:-5", "min_followers"),
+        ("min:²", "min_followers"),  # str.isdigit says yes, int() refuses it
+        ("min:" + "9" * 19, "min_followers"),
         ("word lang:", "languages"),
     ],
 )

@@ -27,6 +27,7 @@ from django.utils import timezone
 import history.services as history
 from botruntime.services import job_enqueue
 from config.errors import ServiceError
+from config.numbers import whole_number
 from history.services import SYSTEM, Actor
 from wallet.currencies import currencies
 from wallet.destinations import destination_valid, withdrawable
@@ -443,7 +444,7 @@ def withdrawal_payout_event(
     *, provider: str, withdrawal_id: str, outcome: PayoutOutcome
 ) -> Withdrawal:
     """A payout webhook (already verified): apply its outcome to its withdrawal."""
-    pk = int(withdrawal_id) if withdrawal_id.isdigit() and len(withdrawal_id) < 19 else None
+    pk = whole_number(withdrawal_id)
     found = Withdrawal.objects.filter(pk=pk, provider=provider).first() if pk else None
     if found is None:
         raise WebhookRefused(

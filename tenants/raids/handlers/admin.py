@@ -12,6 +12,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from config.errors import ServiceError
+from config.numbers import whole_number
 from history.services import Actor
 from raids import selectors
 from raids.handlers.raids import manager_act, manager_create
@@ -50,9 +51,10 @@ def _currency(value: str) -> str:
 
 
 def _whole(value: str, field: str, high: int) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= high:
+    typed = whole_number(value)
+    if typed is None or not 1 <= typed <= high:
         raise ServiceError(f"{field}: a number from 1 to {high}", code="invalid")
-    return int(value)
+    return typed
 
 
 def newgiveaway_terms(args: list[str]) -> dict[str, Any]:

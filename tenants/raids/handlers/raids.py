@@ -25,6 +25,7 @@ from botruntime.context import in_tenant
 from community.handlers.common import GROUP_CHATS, community_of, group_admin_command, group_of
 from community.selectors import group_list
 from config.errors import ServiceError
+from config.numbers import whole_number
 from history.services import Actor
 from raids import selectors
 from raids.models import Raid
@@ -188,14 +189,10 @@ async def raid_manager(
     return command.tenant, command.config.chat_id, command.message, command.actor
 
 
-RECORD_ID = re.compile(r"^#?(?P<id>[0-9]{1,18})$")
-
-
 def id_typed(word: str) -> int | None:
     """The id of a raid, giveaway, contest or flag as people type it ("12" or "#12": ASCII
     digits, at most 18 so that it fits a bigint); None for anything else."""
-    found = RECORD_ID.match(word)
-    return int(found["id"]) if found else None
+    return whole_number(word.removeprefix("#"))
 
 
 async def manager_create(
@@ -273,9 +270,10 @@ def newraid_terms(args: list[str]) -> dict[str, Any]:
         raise ServiceError(f"pool: {exc}", code="invalid") from None
     minutes = DEFAULT_MINUTES
     if len(args) == 4:
-        if not args[3].isdigit() or not 1 <= int(args[3]) <= MAX_MINUTES:
+        typed = whole_number(args[3])
+        if typed is None or not 1 <= typed <= MAX_MINUTES:
             raise ServiceError(f"minutes: a number from 1 to {MAX_MINUTES}", code="invalid")
-        minutes = int(args[3])
+        minutes = typed
     now = timezone.now()
     return {
         "post_url": url,

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from accounts.permissions import ManageRaids
 from config.api import CursorPagination, StrictSerializer
 from config.errors import ServiceError
+from config.numbers import whole_number
 from history.services import Actor
 from raids import fraud
 from raids.models import Flag, Participant
@@ -90,9 +91,10 @@ def _query_int(params: Any, name: str) -> int | None:
     raw = params.get(name)
     if not raw:
         return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+    typed = whole_number(raw)
+    if typed is None:
         raise ServiceError(f"{name}: a raid id", code="invalid")
-    return int(raw)
+    return typed
 
 
 class FlagListView(FraudEndpoint):

@@ -15,6 +15,7 @@ from telegram.ext import ContextTypes
 
 from botruntime.context import in_tenant
 from config.errors import ServiceError
+from config.numbers import whole_number
 from tenancy.models import Tenant
 from xfeed import selectors, services
 from xfeed.handlers.common import (
@@ -59,12 +60,13 @@ def rule_terms_parse(text: str) -> dict[str, Any]:
             fields["keywords"].append(term)
         elif lower.startswith("min:"):
             value = term[4:]
-            if not value.isdigit():
+            followers = whole_number(value)
+            if followers is None:
                 raise ServiceError(
                     f"min_followers: {value!r} is not a whole number (min:100)",
                     code="invalid_rule",
                 )
-            fields["min_followers"] = int(value)
+            fields["min_followers"] = followers
         elif lower.startswith("lang:"):
             if not term[5:]:
                 raise ServiceError("languages: lang: needs a code (lang:en)", code="invalid_rule")
