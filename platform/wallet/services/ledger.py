@@ -11,7 +11,7 @@ from django.db import DatabaseError, connection
 import history.services as history
 from config.prepared import fetch_prepared
 from history.services import SYSTEM, Actor
-from wallet.currencies import currencies
+from wallet.currencies import amount_format, currencies
 from wallet.errors import SQLSTATE_CODES, WalletError
 from wallet.models import MAX_KEY, Account, Transfer
 from wallet.services.retry import atomic_retry, pgcode
@@ -302,6 +302,9 @@ def _post(
         code = SQLSTATE_CODES.get(pgcode(exc) or "")
         if code is None:
             raise
+        if code == "insufficient_funds":  # the function's text names account ids
+            needed = amount_format(amount, debit.currency)
+            raise WalletError(f"not enough funds: {needed} needed", code=code) from exc
         raise WalletError(str(exc.__cause__ or exc).split("\n")[0], code=code) from exc
     row = {
         "id": transfer_id,

@@ -24,7 +24,8 @@ from raids.giveaways import verify
 from raids.models import Entry, Giveaway
 from raids.services.giveaways import giveaway_cancel, giveaway_draw, giveaway_enter
 from tests.helpers import scratch_schema
-from tests.raids.helpers import GROUP_FUNDS, balance
+from tests.raids.helpers import CURRENCY, GROUP_FUNDS, balance
+from wallet.currencies import amount_format
 from wallet.models import Account, Hold
 
 
@@ -77,6 +78,9 @@ def test_insufficient_funds_is_a_clear_error_and_nothing_is_created(raid_scene, 
     with pytest.raises(ServiceError) as refused:
         make_giveaway(raid_scene, pool=GROUP_FUNDS + 1)
     assert refused.value.code == "insufficient_funds"
+    # What an admin reads in the group: the sum in the currency, no account ids.
+    needed = amount_format(GROUP_FUNDS + 1, CURRENCY)
+    assert refused.value.message == f"not enough funds: {needed} needed"
     with tenant_context(raid_scene.tenant):
         assert not Giveaway.objects.exists()
     assert not Job.objects.filter(kind="raids.giveaway_draw").exists()
