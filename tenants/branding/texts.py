@@ -19,6 +19,7 @@ from django.db import transaction
 from django_tenants.utils import schema_context
 
 from branding.models import Brand, CustomBot, MessageText
+from branding.selectors import custom_bot_get
 from config.cache import MISS, TTLCache
 from config.errors import ServiceError
 from provisioner.kinds import DEFAULT_LANGUAGE, Kind, KindNotFound, kind_get
@@ -235,8 +236,7 @@ def message_preview(
     would know comes from ``values``, else from samples."""
     parameters = None
     if bot_id is not None:
-        with schema_context(tenant.schema_name):
-            bot = CustomBot.objects.filter(telegram_id=bot_id).first()
+        bot = custom_bot_get(tenant=tenant, bot_id=bot_id)
         if bot is None:
             raise ServiceError(
                 f"this community has no custom bot {bot_id}", code="bot_not_found", status=404
