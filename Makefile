@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+# Test processes (pytest-xdist): one per core by default, each with its own test database.
+TEST_WORKERS ?= auto
 
 .PHONY: install run test bench lint format migrate clean helm-check
 
@@ -19,7 +21,7 @@ run: install
 	$(PY) manage.py run --port $(PORT)
 
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 bench: install
 	$(PY) -m bench

@@ -6,6 +6,9 @@ empty per-process caches (``fresh_caches``) and a Telegram key of the suite's ow
 from __future__ import annotations
 
 import itertools
+import os
+import shutil
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.db import connection, transaction
 
-from tests.helpers import TenantClient, bot_token_for, mypy_start
+from tests.helpers import TenantClient, bot_token_for, mypy_run
 from tests.service_policy import pytest_runtest_makereport  # noqa: F401 (a hook)
 
 pytest_plugins = ["tests.sandbox_fixtures"]
@@ -21,11 +24,36 @@ pytest_plugins = ["tests.sandbox_fixtures"]
 _counter = itertools.count(1)
 
 
+# Modules with the longest tests: they start first, so that with several workers
+# (`make test` runs pytest-xdist) none of them is left running alone at the end.
+SLOW_FIRST = ("tests/test_bench_smoke.py", "tests/config/test_schemathesis.py")
+
+
+def pytest_configure(config):
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller did this
+        return
+    # Names this session for what its processes share (the type checker's run).
+    os.environ.setdefault("BRAGABOT_TEST_RUN", uuid.uuid4().hex)
+    if getattr(config.option, "numprocesses", None):
+        # The workers start after this: they use the database this process resolved (the
+        # embedded server it started, when DATABASE_URL is unset) instead of each
+        # attaching to the server on its own; each creates its own test database there.
+        from config.dbserver import connection_url_export
+
+        connection_url_export()
+
+
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(mypy_run().directory, ignore_errors=True)
+
+
 def pytest_collection_modifyitems(items):
-    """The type checker takes a minute from a cold cache: when its test was collected,
-    start it now, beside the rest of the suite, and let the test wait for its answer."""
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))
+    # The type checker takes a minute from a cold cache: when its test was collected,
+    # start it now, beside the rest of the suite, and let the test wait for its answer.
     if any(item.nodeid == "tests/test_types.py::test_mypy_reports_no_errors" for item in items):
-        mypy_start()
+        mypy_run().start()
 
 
 @pytest.fixture(scope="session")

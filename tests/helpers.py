@@ -164,23 +164,54 @@ MYPY_ENVIRONMENT = {
     "BRAGABOT_ENV": "development",
     "DATABASE_URL": "postgresql://type-check.invalid/unused",
 }
-_mypy: subprocess.Popen[str] | None = None
 
 
-def mypy_start() -> subprocess.Popen[str]:
-    """Start the type checker once, in the background (the root conftest does when the
-    session collected tests/test_types.py's run of it, so it runs beside the suite)."""
-    global _mypy
-    if _mypy is None:
-        _mypy = subprocess.Popen(
-            [sys.executable, "-m", "mypy"],
+class MypyRun:
+    """One run of the type checker for the whole test session, shared by the session's
+    processes (pytest-xdist workers): its output and exit status go to files in
+    ``directory``, named after the session, so the worker whose test reads them need not
+    be the one that started it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.output = directory / "output"
+        self.status = directory / "status"
+
+    def start(self) -> None:
+        """Start mypy unless a process of this session already did (the directory is
+        the claim: creating it succeeds once)."""
+        try:
+            self.directory.mkdir(parents=True)
+        except FileExistsError:
+            return
+        # The status file appears, whole, only once mypy has exited.
+        script = '"$0" -m mypy > "$1" 2>&1; echo $? > "$2.part" && mv "$2.part" "$2"'
+        subprocess.Popen(
+            ["sh", "-c", script, sys.executable, str(self.output), str(self.status)],
             cwd=Path(__file__).resolve().parents[1],
             env={**os.environ, **MYPY_ENVIRONMENT},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # outlives the worker that started it, if need be
         )
-    return _mypy
+
+    def result(self, timeout: float) -> tuple[int, str]:
+        """(exit status, output) once mypy has exited; started here if nobody had."""
+        self.start()
+        deadline = time.monotonic() + timeout
+        while not self.status.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"mypy did not finish within {timeout:g} s")
+            time.sleep(0.2)
+        return int(self.status.read_text()), self.output.read_text()
+
+
+def mypy_run() -> MypyRun:
+    """This test session's run (``BRAGABOT_TEST_RUN`` names the session; the root conftest
+    sets it in the process that starts the workers)."""
+    import tempfile
+
+    session = os.environ.get("BRAGABOT_TEST_RUN") or f"pid{os.getpid()}"
+    return MypyRun(Path(tempfile.gettempdir()) / f"bragabot-mypy-{session}")
 
 
 @contextmanager

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg2
@@ -134,13 +135,9 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
-def runs() -> dict[str, subprocess.Popen[str]]:
-    # The server the suite uses (the embedded one included): the children neither start an
-    # embedded server each nor race to start one; they create their scratch databases on it.
-    env = {**os.environ, "DATABASE_URL": connection_url(database="postgres"), "BENCH_QUICK": "1"}
-    # One database migrated once, which each benchmark's scratch database copies: a dozen
-    # benchmarks migrating their own at once took half of this module's time.
+def _template_prepare(env: dict[str, str]) -> str:
+    """One database migrated once, which each benchmark's scratch database copies: a dozen
+    benchmarks migrating their own at once took half of this test's time."""
     template = f"bragabot_bench_template_{os.getpid()}"
     subprocess.run(
         [sys.executable, "-m", "bench", "--prepare-template", template],
@@ -150,26 +147,10 @@ def runs() -> dict[str, subprocess.Popen[str]]:
         capture_output=True,
         timeout=120,
     )
-    env[TEMPLATE_ENV] = template
-    procs = {
-        name: subprocess.Popen(
-            [sys.executable, "-m", "bench", name, "--quick"],
-            cwd=ROOT,
-            env=env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # a group of its own: its children go with it
-        )
-        for name in EXPECTED
-    }
-    yield procs
-    for proc in procs.values():
-        # A benchmark still running (a subset of these tests was selected, or one failed)
-        # is stopped with the runtimes and servers it started, not only itself.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    return template
+
+
+def _template_drop(template: str) -> None:
     admin = psycopg2.connect(connection_url(database="postgres"))
     try:
         admin.autocommit = True  # DROP DATABASE runs outside a transaction
@@ -179,22 +160,65 @@ def runs() -> dict[str, subprocess.Popen[str]]:
         admin.close()
 
 
-@pytest.mark.parametrize("name", list(EXPECTED))
-def test_benchmark_runs_in_quick_mode(runs, name):
-    if name == "wallet_transfer" and baseline_dir("pgledger") is None:
+def _failure(name: str, proc: subprocess.Popen[str], deadline: float) -> str | None:
+    """Why benchmark ``name`` failed, or None: it exited 0 by ``deadline`` (monotonic) and
+    printed every line."""
+    try:
+        output, _ = proc.communicate(timeout=max(0.1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        output, _ = proc.communicate()
+        return f"did not finish:\n{output[-3000:]}"
+    if proc.returncode != 0:
+        return f"exited {proc.returncode}:\n{output[-3000:]}"
+    missing = [line for line in EXPECTED[name] if line not in output]
+    if missing or "[quick]" not in output:
+        return f"printed no {missing or ['[quick]']}:\n{output[-3000:]}"
+    return None
+
+
+# One test, not one per benchmark: they run side by side, and `make test`'s workers
+# (pytest-xdist) would otherwise each start the whole set.
+@pytest.mark.timeout(240)
+def test_every_benchmark_runs_in_quick_mode():
+    names = list(EXPECTED)
+    if baseline_dir("pgledger") is None:
         # Third-party code kept beside the checkout, never in it: a clone placed elsewhere
         # has no peer to run (not a service the machine lacks).
-        pytest.skip("no ../shared/baselines/pgledger beside the checkout; set BRAGABOT_BASELINES")
+        names.remove("wallet_transfer")
+    # The server the suite uses (the embedded one included): the children neither start an
+    # embedded server each nor race to start one; they create their scratch databases on it.
+    env = {**os.environ, "DATABASE_URL": connection_url(database="postgres"), "BENCH_QUICK": "1"}
+    env[TEMPLATE_ENV] = _template_prepare(env)
+    procs: dict[str, subprocess.Popen[str]] = {}
     try:
-        output, _ = runs[name].communicate(timeout=110)
-    except subprocess.TimeoutExpired:
-        runs[name].kill()
-        output, _ = runs[name].communicate()
-        pytest.fail(f"bench {name} did not finish:\n{output[-3000:]}")
-    assert runs[name].returncode == 0, output[-3000:]
-    for line in EXPECTED[name]:
-        assert line in output, f"{name} printed no {line!r}:\n{output[-3000:]}"
-    assert "[quick]" in output
+        for name in names:
+            procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "bench", name, "--quick"],
+                cwd=ROOT,
+                env=env,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # a group of its own: its children go with it
+            )
+        deadline = time.monotonic() + 150
+        failures = {name: _failure(name, proc, deadline) for name, proc in procs.items()}
+    finally:
+        for proc in procs.values():
+            # A benchmark still running (this test failed) is stopped with the runtimes
+            # and servers it started, not only itself.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        _template_drop(env[TEMPLATE_ENV])
+    failed = {name: why for name, why in failures.items() if why}
+    assert not failed, "\n\n".join(f"bench {name} {why}" for name, why in failed.items())
+    if "wallet_transfer" not in names:
+        pytest.skip(
+            "every other benchmark ran; wallet_transfer needs ../shared/baselines/"
+            "pgledger beside the checkout (or BRAGABOT_BASELINES)"
+        )
 
 
 def test_wallet_transfer_without_the_wallet_app_is_an_error(monkeypatch):

@@ -10,7 +10,7 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.helpers import mypy_start
+from tests.helpers import mypy_run
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
@@ -29,9 +29,8 @@ def test_mypy_reports_no_errors():
     assert CONFIG["check_untyped_defs"] is True
     assert not any(o.get("ignore_errors") for o in CONFIG.get("overrides", [])), "no app exempt"
     # Incremental: the cache (.mypy_cache, not in git) makes a repeated run take seconds.
-    run = mypy_start()
-    output, _ = run.communicate(timeout=110)
-    assert run.returncode == 0, output
+    status, output = mypy_run().result(timeout=110)
+    assert status == 0, output
     assert "Success: no issues found" in output
 
 
