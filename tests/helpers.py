@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -208,8 +209,6 @@ class MypyRun:
 def mypy_run() -> MypyRun:
     """This test session's run (``BRAGABOT_TEST_RUN`` names the session; the root conftest
     sets it in the process that starts the workers)."""
-    import tempfile
-
     session = os.environ.get("BRAGABOT_TEST_RUN") or f"pid{os.getpid()}"
     return MypyRun(Path(tempfile.gettempdir()) / f"bragabot-mypy-{session}")
 
