@@ -32,8 +32,9 @@ SLOW_FIRST = ("tests/test_bench_smoke.py", "tests/config/test_schemathesis.py")
 def pytest_configure(config):
     if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller did this
         return
-    # Names this session for what its processes share (the type checker's run).
-    os.environ.setdefault("BRAGABOT_TEST_RUN", uuid.uuid4().hex)
+    # Names this session for what its processes share (the type checker's run): always a
+    # new name, so a run left behind by an earlier session is never read as this one's.
+    os.environ["BRAGABOT_TEST_RUN"] = uuid.uuid4().hex
     if getattr(config.option, "numprocesses", None):
         # The workers start after this: they use the database this process resolved (the
         # embedded server it started, when DATABASE_URL is unset) instead of each
